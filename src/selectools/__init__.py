@@ -1,0 +1,1 @@
+"""selectools: tool-using LLM agents with token-level streaming on every provider."""

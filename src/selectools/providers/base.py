@@ -1,0 +1,159 @@
+"""The provider protocol, and how a provider that lacks some of its methods is bridged.
+
+A provider's stream yields text deltas (`str`) and complete `ToolCall`s. Our own providers
+also yield one `UsageStats` (usually last) so that streamed calls are counted like whole
+ones; a duck-typed provider need not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, Union, runtime_checkable
+
+from .._sync import iterate_sync, run_sync
+from ..types import Message, ToolCall
+from ..usage import UsageStats
+
+if TYPE_CHECKING:
+    from ..tools import Tool
+
+StreamItem = Union[str, ToolCall, UsageStats]
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """What the agent needs from a model provider. Every argument is keyword-only."""
+
+    name: str
+    supports_streaming: bool
+    supports_async: bool
+    default_model: str
+
+    def complete(self, *, model: str, system_prompt: str, messages: list[Message],
+                 tools: Sequence[Tool] | None = None, temperature: float = 0.0,
+                 max_tokens: int = 1000, timeout: float | None = None,
+                 ) -> tuple[Message, UsageStats]: ...
+
+    async def acomplete(self, *, model: str, system_prompt: str, messages: list[Message],
+                        tools: Sequence[Tool] | None = None, temperature: float = 0.0,
+                        max_tokens: int = 1000, timeout: float | None = None,
+                        ) -> tuple[Message, UsageStats]: ...
+
+    def stream(self, *, model: str, system_prompt: str, messages: list[Message],
+               tools: Sequence[Tool] | None = None, temperature: float = 0.0,
+               max_tokens: int = 1000, timeout: float | None = None,
+               ) -> Iterator[StreamItem]: ...
+
+    def astream(self, *, model: str, system_prompt: str, messages: list[Message],
+                tools: Sequence[Tool] | None = None, temperature: float = 0.0,
+                max_tokens: int = 1000, timeout: float | None = None,
+                ) -> AsyncIterator[StreamItem]: ...
+
+
+class AsyncFirstProvider:
+    """Base for providers written async-first: the sync methods drive the async ones on
+    the library's event loop, so there is one implementation of each call."""
+
+    name = "provider"
+    supports_streaming = True
+    supports_async = True
+    default_model = ""
+
+    async def acomplete(self, **kwargs: Any) -> tuple[Message, UsageStats]:
+        raise NotImplementedError
+
+    def astream(self, **kwargs: Any) -> AsyncIterator[StreamItem]:
+        raise NotImplementedError
+
+    def complete(self, **kwargs: Any) -> tuple[Message, UsageStats]:
+        return run_sync(self.acomplete(**kwargs))
+
+    def stream(self, **kwargs: Any) -> Iterator[StreamItem]:
+        return iterate_sync(self.astream(**kwargs))
+
+
+def provider_name(provider: object) -> str:
+    return str(getattr(provider, "name", None) or type(provider).__name__)
+
+
+def default_model(provider: object) -> str:
+    return str(getattr(provider, "default_model", "") or "")
+
+
+def has_method(provider: object, method: str) -> bool:
+    """True when `provider` really implements `method` (not a stub raising NotImplemented)."""
+    impl = getattr(type(provider), method, None) or getattr(provider, method, None)
+    if impl is None or not callable(impl):
+        return False
+    # AsyncFirstProvider's acomplete/astream are placeholders for subclasses to fill.
+    return not (method in ("acomplete", "astream") and impl is getattr(AsyncFirstProvider, method))
+
+
+async def stream_any(provider: object, **kwargs: Any) -> AsyncIterator[StreamItem]:
+    """Stream from any provider, bridging what it lacks.
+
+    astream if it has one; else acomplete, its answer as one item; else complete run in
+    a worker thread under the caller's contextvars, so the event loop never blocks.
+    """
+    if has_method(provider, "astream") and getattr(provider, "supports_streaming", True):
+        async for item in provider.astream(**kwargs):  # type: ignore[attr-defined]
+            yield item
+        return
+    message, usage = await complete_any(provider, **kwargs)
+    for item in message_as_stream(message):
+        yield item
+    if usage is not None:
+        yield usage
+
+
+async def complete_any(provider: object, **kwargs: Any) -> tuple[Message, UsageStats | None]:
+    """A whole answer from any provider: acomplete, else complete in a worker thread."""
+    if has_method(provider, "acomplete"):
+        result = await provider.acomplete(**kwargs)  # type: ignore[attr-defined]
+    elif has_method(provider, "complete"):
+        call = functools.partial(provider.complete, **kwargs)  # type: ignore[attr-defined]
+        context = contextvars.copy_context()
+        result = await asyncio.get_running_loop().run_in_executor(None, context.run, call)
+    elif has_method(provider, "astream"):
+        return await collect_stream(provider.astream(**kwargs))  # type: ignore[attr-defined]
+    else:
+        raise TypeError(
+            f"{provider_name(provider)} implements none of astream, acomplete, complete"
+        )
+    return unpack_completion(result)
+
+
+def unpack_completion(result: Any) -> tuple[Message, UsageStats | None]:
+    """Accept `(Message, UsageStats)`, a bare Message, or the reference's `[Message]`."""
+    if isinstance(result, Message):
+        return result, None
+    if isinstance(result, (tuple, list)) and result and isinstance(result[0], Message):
+        usage = result[1] if len(result) > 1 and isinstance(result[1], UsageStats) else None
+        return result[0], usage
+    raise TypeError(f"a provider returned {type(result).__name__}, expected (Message, UsageStats)")
+
+
+def message_as_stream(message: Message) -> list[str | ToolCall]:
+    items: list[str | ToolCall] = [message.content] if message.content else []
+    items.extend(message.tool_calls or ())
+    return items
+
+
+async def collect_stream(stream: AsyncIterator[StreamItem]) -> tuple[Message, UsageStats | None]:
+    """Gather a stream into one assistant message."""
+    from ..types import Role
+
+    text: list[str] = []
+    calls: list[ToolCall] = []
+    usage: UsageStats | None = None
+    async for item in stream:
+        if isinstance(item, str):
+            text.append(item)
+        elif isinstance(item, ToolCall):
+            calls.append(item)
+        elif isinstance(item, UsageStats):
+            usage = item
+    return Message(role=Role.ASSISTANT, content="".join(text), tool_calls=calls or None), usage

@@ -1,0 +1,89 @@
+"""Typed provider errors. Retry and fallback decide on these classes, never on message text."""
+
+from __future__ import annotations
+
+
+class ProviderError(Exception):
+    """A provider call failed. `retryable` says whether trying again may succeed."""
+
+    retryable = False
+    #: Whether another provider could plausibly succeed where this one failed.
+    fail_over = False
+
+    def __init__(self, message: str, *, provider: str = "", status: int | None = None,
+                 retry_after: float | None = None, request_id: str | None = None,
+                 error_type: str | None = None, should_retry: bool | None = None) -> None:
+        self.message = message
+        self.provider = provider
+        self.status = status
+        self.retry_after = retry_after
+        self.request_id = request_id
+        self.error_type = error_type
+        # The server's own verdict (`x-should-retry`) overrides the class default.
+        self.should_retry = self.retryable if should_retry is None else should_retry
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        where = self.provider or "provider"
+        status = f" {self.status}" if self.status is not None else ""
+        kind = f" [{self.error_type}]" if self.error_type else ""
+        return f"{where}{status}{kind}: {self.message}"
+
+
+class AuthenticationError(ProviderError):
+    """401: the API key is missing or wrong."""
+
+
+class PermissionDeniedError(ProviderError):
+    """403: the key may not use this model or endpoint."""
+
+
+class NotFoundError(ProviderError):
+    """404: unknown model or endpoint."""
+
+
+class InvalidRequestError(ProviderError):
+    """400/422: the request itself is wrong; every provider would refuse it."""
+
+
+class ContextLengthError(InvalidRequestError):
+    """The prompt is longer than the model's context window."""
+
+
+class RateLimitError(ProviderError):
+    """429: too many requests or tokens; `retry_after` holds the server's delay if given."""
+
+    retryable = True
+    fail_over = True
+
+
+class ServerError(ProviderError):
+    """5xx: the provider failed."""
+
+    retryable = True
+    fail_over = True
+
+
+class OverloadedError(ServerError):
+    """503/529: the provider is overloaded."""
+
+
+class ProviderTimeoutError(ProviderError):
+    """No answer (or no next byte of a stream) within the timeout."""
+
+    retryable = True
+    fail_over = True
+
+
+class ProviderConnectionError(ProviderError):
+    """The connection could not be made or was dropped."""
+
+    retryable = True
+    fail_over = True
+
+
+class StreamError(ProviderError):
+    """The server reported an error inside a stream that had started with status 200."""
+
+    retryable = True
+    fail_over = True

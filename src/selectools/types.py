@@ -1,0 +1,201 @@
+"""The data that flows between a user, the agent and a provider."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from .trace import AgentTrace
+    from .usage import AgentUsage
+
+
+class Role(str, Enum):
+    USER = "user"
+    ASSISTANT = "assistant"
+    SYSTEM = "system"
+    TOOL = "tool"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+ContentType = Literal["text", "image_url", "image_base64"]
+_CONTENT_TYPES = ("text", "image_url", "image_base64")
+# Magic numbers let us reject a file that merely has an image's name.
+_IMAGE_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+
+@dataclass
+class ContentPart:
+    """One part of a multimodal message: text, an image URL, or base64 image data."""
+
+    type: ContentType
+    text: str | None = None
+    image_url: str | None = None
+    image_base64: str | None = None
+    media_type: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.type not in _CONTENT_TYPES:
+            raise ValueError(
+                f"ContentPart.type must be one of {_CONTENT_TYPES}, got {self.type!r}"
+            )
+        needed = {"text": self.text, "image_url": self.image_url,
+                  "image_base64": self.image_base64}[self.type]
+        if needed is None:
+            raise ValueError(f"ContentPart(type={self.type!r}) needs the {self.type} field")
+        if self.type == "image_base64" and not self.media_type:
+            self.media_type = "image/png"
+
+
+@dataclass
+class ToolCall:
+    """A model's request to run one tool.
+
+    `provider_data` carries protocol details that must travel back to the same provider
+    on the next turn (Gemini's `thoughtSignature`); it plays no part in equality.
+    """
+
+    tool_name: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    id: str | None = None
+    provider_data: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass
+class Message:
+    role: Role
+    content: str = ""
+    image_path: str | None = None
+    tool_name: str | None = None
+    tool_result: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+    content_parts: list[ContentPart] | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.role, Role):
+            try:
+                self.role = Role(self.role)
+            except ValueError:
+                raise ValueError(
+                    f"Message.role must be one of {[r.value for r in Role]}, got {self.role!r}"
+                ) from None
+        if self.content is None:
+            self.content = ""
+        if not isinstance(self.content, str):
+            raise TypeError(
+                f"Message.content must be a str, got {type(self.content).__name__}; "
+                "use content_parts for multimodal content"
+            )
+        if self.content_parts is not None:
+            for part in self.content_parts:
+                if not isinstance(part, ContentPart):
+                    raise TypeError(
+                        f"Message.content_parts must hold ContentPart, got {type(part).__name__}"
+                    )
+        if self.image_path is not None:
+            # Read the image now, so a bad path fails here and not inside a provider call.
+            image = _image_part_from_file(self.image_path)
+            parts = list(self.content_parts or [])
+            if not parts and self.content:
+                parts.append(ContentPart(type="text", text=self.content))
+            parts.append(image)
+            self.content_parts = parts
+
+    def parts(self) -> list[ContentPart]:
+        """The message as content parts: its `content_parts`, or its text as one part."""
+        if self.content_parts:
+            return list(self.content_parts)
+        return [ContentPart(type="text", text=self.content)] if self.content else []
+
+    @property
+    def has_images(self) -> bool:
+        return any(p.type != "text" for p in self.content_parts or ())
+
+
+@dataclass
+class StreamChunk:
+    """An item of `Agent.astream()`: a text delta, tool calls, or (opt-in) an event."""
+
+    content: str = ""
+    role: Role = Role.ASSISTANT
+    tool_calls: list[ToolCall] | None = None
+    event: str | None = None
+    data: dict[str, Any] | None = None
+
+
+@dataclass
+class AgentResult:
+    """What a finished run returns: the final message plus how it got there."""
+
+    message: Message
+    tool_name: str | None = None
+    tool_args: dict[str, Any] = field(default_factory=dict)
+    iterations: int = 0
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    trace: AgentTrace | None = None
+    usage: AgentUsage | None = None
+    stop_reason: str = "completed"
+    provider_used: str | None = None
+    run_id: str = ""
+
+    @property
+    def content(self) -> str:
+        return self.message.content
+
+    @property
+    def role(self) -> Role:
+        return self.message.role
+
+
+def image_message(image: str | Path, prompt: str = "Describe this image.") -> Message:
+    """A user message holding `prompt` and one image, given as a URL or a local file path."""
+    text = ContentPart(type="text", text=prompt)
+    source = str(image)
+    if source.startswith(("http://", "https://", "data:")):
+        return Message(role=Role.USER, content=prompt,
+                       content_parts=[text, ContentPart(type="image_url", image_url=source)])
+    return Message(role=Role.USER, content=prompt,
+                   content_parts=[text, _image_part_from_file(source)])
+
+
+def text_content(message: Message) -> str:
+    """The text of a message, whether it is plain content or content parts."""
+    if message.content_parts:
+        texts = [p.text for p in message.content_parts if p.type == "text" and p.text]
+        if texts:
+            return "\n".join(texts)
+    return message.content
+
+
+def _image_part_from_file(path: str | Path) -> ContentPart:
+    file = Path(path)
+    if not file.is_file():
+        raise ValueError(f"image file not found: {str(path)!r}")
+    data = file.read_bytes()
+    media_type = _sniff_image_type(data)
+    if media_type is None:
+        raise ValueError(
+            f"{str(path)!r} is not an image (expected PNG, JPEG, GIF or WebP data)"
+        )
+    return ContentPart(type="image_base64", image_base64=base64.b64encode(data).decode("ascii"),
+                       media_type=media_type)
+
+
+def _sniff_image_type(data: bytes) -> str | None:
+    for signature, media_type in _IMAGE_SIGNATURES:
+        if data.startswith(signature):
+            return media_type
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None

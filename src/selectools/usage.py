@@ -1,0 +1,91 @@
+"""Token counts and cost, per model call and summed over an agent's runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# USD per million tokens (input, output), list prices of late 2026 for common models.
+# Keys are matched as prefixes of the model name, longest first, so dated snapshots
+# ("gpt-4o-2024-08-06") find their family.
+PRICES_PER_MILLION: dict[str, tuple[float, float]] = {
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4.1-nano": (0.10, 0.40),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1": (2.00, 8.00),
+    "gpt-5-nano": (0.05, 0.40),
+    "gpt-5-mini": (0.25, 2.00),
+    "gpt-5": (1.25, 10.00),
+    "o4-mini": (1.10, 4.40),
+    "o3": (2.00, 8.00),
+    "claude-haiku-4-5": (1.00, 5.00),
+    "claude-sonnet-4-5": (3.00, 15.00),
+    "claude-sonnet-4": (3.00, 15.00),
+    "claude-opus-4-5": (5.00, 25.00),
+    "claude-opus-4": (15.00, 75.00),
+    "claude-3-5-haiku": (0.80, 4.00),
+    "gemini-2.5-flash-lite": (0.10, 0.40),
+    "gemini-2.5-flash": (0.30, 2.50),
+    "gemini-2.5-pro": (1.25, 10.00),
+    "gemini-2.0-flash": (0.10, 0.40),
+    "gemini-3-pro-preview": (2.00, 12.00),
+}
+_PREFIXES = sorted(PRICES_PER_MILLION, key=len, reverse=True)
+
+
+def cost_usd(model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
+    """Cost of one call, or None when the model is not in the price table (local models)."""
+    name = model.rsplit("/", 1)[-1]
+    for prefix in _PREFIXES:
+        if name.startswith(prefix):
+            price_in, price_out = PRICES_PER_MILLION[prefix]
+            return (prompt_tokens * price_in + completion_tokens * price_out) / 1_000_000
+    return None
+
+
+@dataclass
+class UsageStats:
+    """Usage of one model call."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cost_usd: float | None = None
+    model: str = ""
+    provider: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.total_tokens:
+            self.total_tokens = self.prompt_tokens + self.completion_tokens
+
+    @classmethod
+    def priced(cls, *, model: str, provider: str, prompt_tokens: int,
+               completion_tokens: int) -> UsageStats:
+        return cls(prompt_tokens, completion_tokens, prompt_tokens + completion_tokens,
+                   cost_usd(model, prompt_tokens, completion_tokens), model, provider)
+
+
+@dataclass
+class AgentUsage:
+    """Totals over many calls; `calls` keeps each call's own stats."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cost_usd: float = 0.0
+    calls: list[UsageStats] = field(default_factory=list)
+
+    def add(self, stats: UsageStats) -> None:
+        self.prompt_tokens += stats.prompt_tokens
+        self.completion_tokens += stats.completion_tokens
+        self.total_tokens += stats.total_tokens
+        self.cost_usd += stats.cost_usd or 0.0
+        self.calls.append(stats)
+
+    def merge(self, other: AgentUsage) -> None:
+        for stats in other.calls:
+            self.add(stats)
+
+    @property
+    def llm_calls(self) -> int:
+        return len(self.calls)
