@@ -1,0 +1,428 @@
+"""The HTTP layer every provider shares: framing (SSE, NDJSON), typed errors, pooled sessions.
+
+Nothing here knows a protocol. A provider module builds a JSON body, hands it to an
+`HttpTransport`, and decodes what comes back. The transport never retries (see `_retry.py`)
+and never lets an aiohttp exception escape: timeouts become `ProviderTimeoutError`, refused
+or dropped connections `ProviderConnectionError`, non-2xx answers whatever the provider's
+`error_from_response` makes of them.
+
+aiohttp is imported on the first request, never at module import, so `import selectools`
+stays light.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from .errors import (
+    AuthenticationError,
+    ContextLengthError,
+    InvalidRequestError,
+    NotFoundError,
+    OverloadedError,
+    PermissionDeniedError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderTimeoutError,
+    RateLimitError,
+    ServerError,
+    StreamError,
+)
+
+if TYPE_CHECKING:
+    import aiohttp
+
+log = logging.getLogger("selectools.http")
+
+Framing = Literal["sse", "ndjson"]
+ErrorFromResponse = Callable[[int, Mapping[str, str], bytes], ProviderError]
+
+_USER_AGENT = "selectools"
+# Headers whose values are secrets: they are redacted from every message we produce.
+_SECRET_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "api-key"})
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# Server-sent events
+
+
+@dataclass(frozen=True)
+class SseEvent:
+    """One dispatched server-sent event: its `event:` name (None when absent) and its data."""
+
+    event: str | None
+    data: str
+
+
+class SseDecoder:
+    """Incremental SSE parser (the WHATWG event-stream rules, minus `id`/`retry`).
+
+    Feed it network chunks in any split; the events come out the same. Lines may end in
+    LF, CRLF or CR, and a CRLF split across two chunks still counts as one line end.
+    """
+
+    def __init__(self) -> None:
+        self._partial = b""
+        self._skip_lf = False  # the last chunk ended in CR; an LF opening the next one is its pair
+        self._started = False
+        self._event: str | None = None
+        self._data: list[str] = []
+
+    def feed(self, chunk: bytes) -> list[SseEvent]:
+        if self._skip_lf and chunk:
+            self._skip_lf = False
+            if chunk.startswith(b"\n"):
+                chunk = chunk[1:]
+        buffer = self._partial + chunk
+        lines = _LINE_END.split(buffer)
+        self._partial = lines.pop()
+        if buffer.endswith(b"\r"):
+            self._skip_lf = True
+        events: list[SseEvent] = []
+        for line in lines:
+            self._take_line(line, events)
+        return events
+
+    def close(self) -> list[SseEvent]:
+        """Flush: a last line without its line end, and an event without its blank line."""
+        events: list[SseEvent] = []
+        if self._partial:
+            self._take_line(self._partial, events)
+            self._partial = b""
+        self._dispatch(events)
+        return events
+
+    def _take_line(self, raw: bytes, events: list[SseEvent]) -> None:
+        if not self._started:
+            self._started = True
+            raw = raw.removeprefix(b"\xef\xbb\xbf")
+        if not raw:
+            self._dispatch(events)
+            return
+        line = raw.decode("utf-8", errors="replace")
+        if line.startswith(":"):
+            return  # a comment, often a keep-alive
+        name, colon, value = line.partition(":")
+        if colon and value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event = value or None
+        # `id`, `retry` and unknown fields are ignored, as the spec allows.
+
+    def _dispatch(self, events: list[SseEvent]) -> None:
+        if self._data:
+            events.append(SseEvent(self._event, "\n".join(self._data)))
+        self._event = None
+        self._data = []
+
+
+# ---------------------------------------------------------------------------------------------
+# Newline-delimited JSON
+
+
+class NdjsonDecoder:
+    """Incremental NDJSON parser: one JSON value per non-empty line, in any chunk split.
+
+    A line that is not JSON raises `ValueError` naming the line.
+    """
+
+    def __init__(self) -> None:
+        self._partial = b""
+
+    def feed(self, chunk: bytes) -> list[Any]:
+        buffer = self._partial + chunk
+        lines = buffer.split(b"\n")
+        self._partial = lines.pop()
+        return [_json_line(line) for line in lines if line.strip()]
+
+    def close(self) -> list[Any]:
+        line, self._partial = self._partial, b""
+        return [_json_line(line)] if line.strip() else []
+
+
+def _json_line(line: bytes) -> Any:
+    try:
+        return json.loads(line)
+    except ValueError:
+        raise ValueError(f"stream line is not JSON: {_snippet(line)!r}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors
+
+
+def error_for_status(*, provider: str, status: int, message: str, headers: Mapping[str, str],
+                     error_type: str | None = None, request_id: str | None = None,
+                     context_length: bool = False) -> ProviderError:
+    """The typed error for an HTTP status, with the server's retry hints parsed from headers.
+
+    `headers` should be case-insensitive (aiohttp's are); plain dicts with lower-case keys work.
+    """
+    kind: type[ProviderError]
+    if status == 401:
+        kind = AuthenticationError
+    elif status == 403:
+        kind = PermissionDeniedError
+    elif status == 404:
+        kind = NotFoundError
+    elif status in (400, 409, 413, 422):
+        kind = ContextLengthError if context_length else InvalidRequestError
+    elif status == 408:
+        kind = ProviderTimeoutError
+    elif status == 429:
+        kind = RateLimitError
+    elif status in (503, 529):
+        kind = OverloadedError
+    elif status >= 500:
+        kind = ServerError
+    else:
+        kind = ProviderError
+    return kind(
+        message or f"HTTP {status}",
+        provider=provider,
+        status=status,
+        retry_after=retry_after_from(headers),
+        request_id=request_id or _header(headers, "x-request-id") or _header(headers, "request-id"),
+        error_type=error_type,
+        should_retry=_should_retry_from(headers),
+    )
+
+
+def retry_after_from(headers: Mapping[str, str]) -> float | None:
+    """Seconds the server asks us to wait: `retry-after-ms`, else `retry-after` (seconds or
+    an HTTP date). None when absent or unreadable."""
+    millis = _header(headers, "retry-after-ms")
+    if millis is not None:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = _header(headers, "retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _should_retry_from(headers: Mapping[str, str]) -> bool | None:
+    value = (_header(headers, "x-should-retry") or "").strip().lower()
+    return {"true": True, "false": False}.get(value)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None:  # a plain dict with differently-cased keys
+        for key, candidate in headers.items():
+            if key.lower() == name:
+                return candidate
+    return value
+
+
+def json_or_none(body: bytes) -> Any:
+    """The body parsed as JSON, or None when it is not JSON (an HTML error page, say)."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def _snippet(body: bytes, limit: int = 200) -> str:
+    text = body.decode("utf-8", errors="replace").strip()
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def body_snippet(body: bytes) -> str:
+    """The start of a response body, for error messages when the body has no usable shape."""
+    return _snippet(body)
+
+
+# ---------------------------------------------------------------------------------------------
+# Transport
+
+
+class HttpTransport:
+    """POSTs JSON to one base URL over a pooled aiohttp session (one per event loop).
+
+    An aiohttp session is bound to the loop that opened it, so a transport used from several
+    loops (the library's sync loop and a user's own) keeps one session for each.
+    """
+
+    def __init__(self, *, provider: str, base_url: str, headers: Mapping[str, str] | None = None,
+                 timeout: float | None = 60.0, error_from_response: ErrorFromResponse) -> None:
+        self.provider = provider
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._headers = {"User-Agent": _USER_AGENT, **(headers or {})}
+        self._secrets = _secret_values(self._headers)
+        self._error_from_response = error_from_response
+        self._sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"HttpTransport(provider={self.provider!r}, base_url={self.base_url!r})"
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    async def post_json(self, path: str, body: Any, *, timeout: float | None = None,
+                        params: Mapping[str, str] | None = None) -> Any:
+        """POST `body` and return the parsed JSON answer."""
+        import aiohttp
+
+        limit = self._timeout(timeout)
+        client_timeout = aiohttp.ClientTimeout(total=limit)
+        try:
+            async with self._session().post(self.url(path), data=_encode(body), params=params,
+                                            timeout=client_timeout) as response:
+                payload = await response.read()
+                log.debug("%s POST %s -> %s", self.provider, path, response.status)
+                if response.status >= 300:
+                    raise self._error(response.status, response.headers, payload)
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise self._transport_error(exc, limit) from exc
+        data = json_or_none(payload)
+        if data is None:
+            raise ProviderError(f"expected a JSON answer, got {_snippet(payload)!r}",
+                                provider=self.provider, status=response.status)
+        return data
+
+    async def post_events(self, path: str, body: Any, *, framing: Framing,
+                          timeout: float | None = None, params: Mapping[str, str] | None = None,
+                          ) -> AsyncIterator[Any]:
+        """POST `body` and yield the answer's events as their bytes arrive: `SseEvent`s for
+        `framing="sse"`, decoded JSON values for `"ndjson"`. `timeout` bounds the wait for
+        the connection and for each next byte, not the whole stream."""
+        import aiohttp
+
+        limit = self._timeout(timeout)
+        client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=limit, sock_read=limit)
+        decoder: SseDecoder | NdjsonDecoder = SseDecoder() if framing == "sse" else NdjsonDecoder()
+        try:
+            async with self._session().post(self.url(path), data=_encode(body), params=params,
+                                            timeout=client_timeout) as response:
+                log.debug("%s POST %s -> %s (stream)", self.provider, path, response.status)
+                if response.status >= 300:
+                    raise self._error(response.status, response.headers, await response.read())
+                async for chunk in response.content.iter_any():
+                    for item in decoder.feed(chunk):
+                        yield item
+                for item in decoder.close():
+                    yield item
+        except ProviderError:
+            raise
+        except ValueError as exc:  # a malformed NDJSON line
+            raise StreamError(self._redact(str(exc)), provider=self.provider,
+                              should_retry=False) from exc
+        except Exception as exc:
+            raise self._transport_error(exc, limit) from exc
+
+    async def aclose(self) -> None:
+        """Close every session this transport opened (those on other live loops are closed
+        there, without waiting)."""
+        with self._lock:
+            sessions, self._sessions = self._sessions, {}
+        current = _running_loop()
+        for loop, session in sessions.items():
+            if loop is current:
+                await session.close()
+            elif not loop.is_closed() and loop.is_running():
+                asyncio.run_coroutine_threadsafe(session.close(), loop)
+            else:
+                _abandon(session)
+
+    def _session(self) -> aiohttp.ClientSession:
+        import aiohttp
+
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            session = self._sessions.get(loop)
+            if session is None or session.closed:
+                # Sessions on loops that have since closed can never be used again.
+                for stale in [lp for lp in self._sessions if lp.is_closed()]:
+                    _abandon(self._sessions.pop(stale))
+                session = aiohttp.ClientSession(
+                    headers={"Content-Type": "application/json", **self._headers})
+                self._sessions[loop] = session
+            return session
+
+    def _timeout(self, timeout: float | None) -> float | None:
+        return self.timeout if timeout is None else timeout
+
+    def _error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
+        error = self._error_from_response(status, headers, body)
+        error.message = self._redact(error.message)
+        error.args = (self._redact(str(error)),)
+        return error
+
+    def _transport_error(self, exc: BaseException, limit: float | None) -> ProviderError:
+        import aiohttp
+
+        if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+            return ProviderTimeoutError(f"no answer within {limit} s", provider=self.provider)
+        if isinstance(exc, aiohttp.ClientPayloadError):
+            return ProviderConnectionError(
+                self._redact(f"the connection was cut mid-answer: {exc}"), provider=self.provider)
+        if isinstance(exc, (aiohttp.ClientError, OSError)):
+            return ProviderConnectionError(
+                self._redact(f"connection to {self.base_url} failed: {exc or type(exc).__name__}"),
+                provider=self.provider)
+        return ProviderError(self._redact(f"{type(exc).__name__}: {exc}"), provider=self.provider)
+
+    def _redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
+def _secret_values(headers: Mapping[str, str]) -> list[str]:
+    secrets: list[str] = []
+    for name, value in headers.items():
+        if name.lower() in _SECRET_HEADERS and value:
+            secrets.append(value)
+            scheme, _, token = value.partition(" ")
+            if token and scheme.lower() == "bearer":
+                secrets.append(token)
+    # Longest first, so a token inside its "Bearer ..." header value is redacted whole.
+    return sorted(set(secrets), key=len, reverse=True)
+
+
+def _encode(body: Any) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _abandon(session: aiohttp.ClientSession) -> None:
+    """Drop a session whose loop is gone: close its sockets without awaiting anything."""
+    connector = session.connector
+    if connector is not None and not connector.closed:
+        try:
+            connector._close()  # sync part of close; the async wrapper needs the dead loop
+        except Exception:  # best effort: the loop and its sockets are gone already
+            pass

@@ -1,0 +1,171 @@
+"""`HttpProvider`: what every HTTP provider shares, with one hook per protocol detail.
+
+A protocol module subclasses it and fills in four hooks: `_build_request`, `_parse_response`,
+`_decode_stream` and `_error_from_response` (plus `_framing`, and `_auth_headers` when the key
+does not travel as `Authorization: Bearer`). This class does the rest once: model
+resolution, the pooled transport, retries, timeouts, closing, and the sync methods (through
+`AsyncFirstProvider`, which drives these async ones on the library's event loop).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import AsyncIterator, Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from .._sync import run_sync
+from ..types import Message
+from ..usage import UsageStats
+from ._http import Framing, HttpTransport
+from ._retry import OnRetry, RetryPolicy, call_with_retries, stream_with_retries
+from .base import AsyncFirstProvider, StreamItem
+from .errors import ProviderError
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from ..tools import Tool
+
+
+class HttpProvider(AsyncFirstProvider):
+    """Base of the providers that speak a JSON-over-HTTP protocol."""
+
+    #: How the protocol frames a streamed answer.
+    _framing: Framing = "sse"
+
+    def __init__(self, *, api_key: str | None, base_url: str, timeout: float | None = 60.0,
+                 max_retries: int = 2, model: str | None = None,
+                 headers: Mapping[str, str] | None = None) -> None:
+        if model:
+            self.default_model = model
+        self._timeout = timeout
+        self._retry = RetryPolicy(max_retries=max_retries)
+        self._transport = HttpTransport(
+            provider=self.name,
+            base_url=base_url,
+            headers={**self._auth_headers(api_key), **(headers or {})},
+            timeout=timeout,
+            error_from_response=self._error_from_response,
+        )
+
+    # -- hooks a protocol fills in ---------------------------------------------------------
+
+    def _auth_headers(self, api_key: str | None) -> dict[str, str]:
+        """The headers that carry the key; override for protocols other than Bearer."""
+        return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+    def _build_request(self, *, model: str, system_prompt: str, messages: list[Message],
+                       tools: Sequence[Tool] | None, temperature: float, max_tokens: int,
+                       stream: bool) -> tuple[str, dict[str, Any], dict[str, str] | None]:
+        """(URL path, JSON body, query parameters) for one call."""
+        raise NotImplementedError
+
+    def _parse_response(self, data: Any, model: str) -> tuple[Message, UsageStats]:
+        raise NotImplementedError
+
+    def _decode_stream(self, events: AsyncIterator[Any], model: str) -> AsyncIterator[StreamItem]:
+        raise NotImplementedError
+
+    def _error_from_response(self, status: int, headers: Mapping[str, str],
+                             body: bytes) -> ProviderError:
+        raise NotImplementedError
+
+    # -- the provider protocol -------------------------------------------------------------
+
+    async def acomplete(  # type: ignore[override]
+        self, *, model: str | None = None, system_prompt: str = "", messages: list[Message],
+        tools: Sequence[Tool] | None = None, temperature: float = 0.0, max_tokens: int = 1000,
+        timeout: float | None = None,
+    ) -> tuple[Message, UsageStats]:
+        model = self._model(model)
+        path, body, params = self._build_request(
+            model=model, system_prompt=system_prompt, messages=_checked(messages), tools=tools,
+            temperature=temperature, max_tokens=max_tokens, stream=False)
+        limit = self._call_timeout(timeout)
+
+        async def once() -> Any:
+            return await self._transport.post_json(path, body, timeout=limit, params=params)
+
+        data = await call_with_retries(once, self._retry)
+        return self._parse_response(data, model)
+
+    async def astream(  # type: ignore[override]
+        self, *, model: str | None = None, system_prompt: str = "", messages: list[Message],
+        tools: Sequence[Tool] | None = None, temperature: float = 0.0, max_tokens: int = 1000,
+        timeout: float | None = None,
+    ) -> AsyncIterator[StreamItem]:
+        model = self._model(model)
+        path, body, params = self._build_request(
+            model=model, system_prompt=system_prompt, messages=_checked(messages), tools=tools,
+            temperature=temperature, max_tokens=max_tokens, stream=True)
+        limit = self._call_timeout(timeout)
+
+        def open_stream() -> AsyncIterator[StreamItem]:
+            events = self._transport.post_events(path, body, framing=self._framing,
+                                                 timeout=limit, params=params)
+            return self._decode_stream(events, model)
+
+        async for item in stream_with_retries(open_stream, self._retry):
+            yield item
+
+    # -- options and lifetime --------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return self._transport.base_url
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return self._retry
+
+    def with_options(self, *, max_retries: int | None = None, timeout: float | None = None,
+                     on_retry: OnRetry | None = None) -> Self:
+        """A copy with other retry or timeout settings that shares this one's connection pool."""
+        clone = copy.copy(self)
+        changes: dict[str, Any] = {}
+        if max_retries is not None:
+            changes["max_retries"] = max_retries
+        if on_retry is not None:
+            changes["on_retry"] = on_retry
+        clone._retry = dataclasses.replace(self._retry, **changes)
+        if timeout is not None:
+            clone._timeout = timeout
+        return clone
+
+    async def aclose(self) -> None:
+        """Close the connection pool. The provider reopens one if it is used again."""
+        await self._transport.aclose()
+
+    def close(self) -> None:
+        """Sync `aclose`, for a provider used through the sync methods."""
+        run_sync(self.aclose())
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        # Never the key: it lives only inside the transport's headers.
+        return (f"{type(self).__name__}(model={self.default_model!r}, "
+                f"base_url={self._transport.base_url!r})")
+
+    def _model(self, model: str | None) -> str:
+        return model or self.default_model
+
+    def _call_timeout(self, timeout: float | None) -> float | None:
+        return self._timeout if timeout is None else timeout
+
+
+def _checked(messages: list[Message]) -> list[Message]:
+    if isinstance(messages, (str, Message)) or not isinstance(messages, (list, tuple)):
+        raise TypeError(
+            f"messages must be a list of Message, got {type(messages).__name__}")
+    for message in messages:
+        if not isinstance(message, Message):
+            raise TypeError(f"messages must hold Message objects, got {type(message).__name__}")
+    return list(messages)

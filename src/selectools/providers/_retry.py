@@ -1,0 +1,108 @@
+"""The one retry loop: exponential backoff with jitter, on retryable provider errors only.
+
+Whether to retry is the error's decision (`ProviderError.should_retry`: its class default,
+overridden by the server's `x-should-retry`); how long to wait is the server's `retry_after`
+when it gave one, else our backoff. A stream is retried only while it has yielded nothing,
+so a caller never sees the same text twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from .errors import ProviderError
+
+T = TypeVar("T")
+log = logging.getLogger("selectools.retry")
+
+OnRetry = Callable[[int, ProviderError, float], Any]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently to retry.
+
+    `on_retry(attempt, error, delay)` is called before each wait (attempt counts from 1);
+    it may be a plain function or a coroutine function. A server asking for a wait longer
+    than `max_server_delay` is not waited for: the error is raised, so a fallback provider
+    can take over instead.
+    """
+
+    max_retries: int = 2
+    initial_delay: float = 0.5
+    max_delay: float = 8.0
+    on_retry: OnRetry | None = None
+    max_server_delay: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
+        if self.initial_delay < 0 or self.max_delay < 0:
+            raise ValueError("retry delays must be >= 0")
+
+    def delay_before(self, attempt: int, error: ProviderError) -> float | None:
+        """Seconds to wait before retry number `attempt` (from 1), or None not to retry."""
+        if attempt > self.max_retries or not error.should_retry:
+            return None
+        if error.retry_after is not None:
+            server_delay = float(error.retry_after)
+            return server_delay if server_delay <= self.max_server_delay else None
+        backoff = min(self.max_delay, self.initial_delay * 2.0 ** (attempt - 1))
+        # Jitter spreads out clients that failed together, so they do not retry together.
+        return backoff * (1 - 0.25 * random.random())
+
+
+async def call_with_retries(fn: Callable[[], Awaitable[T]], policy: RetryPolicy) -> T:
+    """Await `fn()`, calling it again after retryable `ProviderError`s, per `policy`."""
+    attempt = 0
+    while True:
+        try:
+            return await fn()
+        except ProviderError as error:
+            attempt += 1
+            delay = policy.delay_before(attempt, error)
+            if delay is None:
+                raise
+            await _wait(policy, attempt, error, delay)
+
+
+async def stream_with_retries(open_stream: Callable[[], AsyncIterator[T]],
+                              policy: RetryPolicy) -> AsyncIterator[T]:
+    """Yield from `open_stream()`, reopening it after a retryable error that came before
+    its first item. An error after the first item is raised as it is."""
+    attempt = 0
+    while True:
+        stream = open_stream()
+        started = False
+        try:
+            async for item in stream:
+                started = True
+                yield item
+            return
+        except ProviderError as error:
+            if started:
+                raise
+            attempt += 1
+            delay = policy.delay_before(attempt, error)
+            if delay is None:
+                raise
+            await _wait(policy, attempt, error, delay)
+        finally:
+            close = getattr(stream, "aclose", None)
+            if close is not None:
+                await close()
+
+
+async def _wait(policy: RetryPolicy, attempt: int, error: ProviderError, delay: float) -> None:
+    log.info("retry %d/%d in %.2f s after %s", attempt, policy.max_retries, delay, error)
+    if policy.on_retry is not None:
+        outcome = policy.on_retry(attempt, error, delay)
+        if inspect.isawaitable(outcome):
+            await outcome
+    await asyncio.sleep(delay)
