@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
+import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -169,3 +171,29 @@ def _checked(messages: list[Message]) -> list[Message]:
         if not isinstance(message, Message):
             raise TypeError(f"messages must hold Message objects, got {type(message).__name__}")
     return list(messages)
+
+
+# -- shared by the protocol modules ---------------------------------------------------------
+
+#: The key under which a tool call's unreadable arguments travel. When a model sends
+#: arguments that are not a JSON object (malformed, cut off by max_tokens, or a bare list),
+#: the provider still yields the `ToolCall`, with `parameters == {RAW_ARGUMENTS_KEY: text}`.
+#: Nothing is lost, and the agent turns it into an error result the model can read and fix.
+RAW_ARGUMENTS_KEY = "__raw_arguments__"
+
+
+def parse_tool_arguments(text: str | None) -> dict[str, Any]:
+    """A tool call's arguments text as a dict: `{}` when empty, else the JSON object, else
+    `{RAW_ARGUMENTS_KEY: text}` (see above)."""
+    if text is None or not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {RAW_ARGUMENTS_KEY: text}
+    return value if isinstance(value, dict) else {RAW_ARGUMENTS_KEY: text}
+
+
+def make_call_id() -> str:
+    """An id for a tool call whose provider gave none; unique, so results link to calls."""
+    return f"call_{uuid.uuid4().hex[:24]}"
