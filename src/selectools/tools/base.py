@@ -1,0 +1,259 @@
+"""Tool: a function a model may call, with its JSON schema and argument validation."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import re
+import types
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
+from typing import Any
+
+from pydantic import ValidationError
+
+from .docstring import parse_docstring
+from .errors import ArgumentProblem, ToolArgumentError
+from .execution import call_async, call_in_thread
+from .results import result_to_text
+from .schema import ArgumentsSpec, describe_parameters
+
+# What OpenAI, Anthropic and Gemini all accept as a function name.
+_VALID_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+_SHOWN_INPUT_CHARS = 60
+
+
+class Tool:
+    """A callable the agent can offer to a model.
+
+    Build one with the `@tool` decorator, or directly:
+    `Tool(name="add", description="Add two numbers", function=add)`; the parameter schema is
+    derived from `function`'s type hints and docstring unless `parameters_schema` is given.
+    """
+
+    name: str
+    description: str
+    parameters_schema: dict[str, Any]
+    function: Callable[..., Any]
+    is_async: bool
+
+    def __init__(
+        self,
+        name: str,
+        description: str | None,
+        function: Callable[..., Any],
+        parameters_schema: Mapping[str, Any] | None = None,
+    ) -> None:
+        binding, function = _binding_of(function)
+        if not callable(function):
+            raise TypeError(f"tool {name!r}: function must be callable, got {function!r}")
+        if inspect.isasyncgenfunction(function) or inspect.isgeneratorfunction(function):
+            raise TypeError(
+                f"tool {name!r}: generator functions are not supported; return the whole result"
+            )
+        if not isinstance(name, str) or not _VALID_NAME.match(name):
+            raise ValueError(
+                f"invalid tool name {name!r}: use 1-64 letters, digits, '_', '-' or '.', "
+                "starting with a letter or '_'"
+            )
+        docstring = parse_docstring(inspect.getdoc(function))
+        self.name = name
+        self.description = description if description else docstring.summary
+        self.function = function
+        self.is_async = _is_coroutine_function(function)
+        self._binding = binding
+        self._bound_to: object | None = None
+        self._spec: ArgumentsSpec | None
+        try:
+            self._spec = describe_parameters(
+                function, tool_name=name, descriptions=docstring.params,
+                skip_first=binding is not None,
+            )
+        except TypeError:
+            # A hand-written schema may describe a function taking **kwargs; it is then
+            # checked against that schema alone.
+            if parameters_schema is None or not _takes_var_keyword(function):
+                raise
+            self._spec = None
+        if parameters_schema is not None:
+            self.parameters_schema = _checked_schema(name, parameters_schema)
+        else:
+            assert self._spec is not None
+            self.parameters_schema = self._spec.schema
+        self.__wrapped__ = function
+        self.__doc__ = function.__doc__
+        self.__name__ = name
+
+    # -- arguments -------------------------------------------------------------------------
+
+    def validate(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """Check and coerce the arguments a model sent; raise ToolArgumentError naming
+        every bad, missing or unexpected parameter."""
+        if not isinstance(arguments, Mapping):
+            raise ToolArgumentError(self.name, [ArgumentProblem(
+                "", f"arguments must be a JSON object, got {type(arguments).__name__}"
+            )])
+        if self._spec is None:
+            return self._validate_against_schema(arguments)
+        try:
+            validated = self._spec.model.model_validate(dict(arguments))
+        except ValidationError as exc:
+            raise ToolArgumentError(self.name, self._problems(exc)) from None
+        return {name: getattr(validated, attribute)
+                for name, attribute in self._spec.attributes.items()}
+
+    def _problems(self, exc: ValidationError) -> list[ArgumentProblem]:
+        takes = ", ".join(self.parameter_names) or "no parameters"
+        problems = []
+        for error in exc.errors(include_url=False):
+            location = error["loc"]
+            parameter = str(location[0]) if location else ""
+            path = parameter + "".join(
+                f"[{part}]" if isinstance(part, int) else f".{part}" for part in location[1:]
+            )
+            if error["type"] == "missing":
+                message = f"missing required parameter {path!r}"
+            elif error["type"] == "extra_forbidden" and len(location) == 1:
+                message = f"unexpected parameter {path!r} (this tool takes: {takes})"
+            else:
+                expected = error["msg"].replace("Input should be", "expected", 1)
+                shown = repr(error.get("input"))
+                if len(shown) > _SHOWN_INPUT_CHARS:
+                    shown = shown[: _SHOWN_INPUT_CHARS - 3] + "..."
+                message = f"parameter {path!r}: {expected}, got {shown}"
+            problems.append(ArgumentProblem(parameter, message))
+        return problems
+
+    def _validate_against_schema(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        properties = self.parameters_schema.get("properties") or {}
+        problems = [ArgumentProblem(name, f"missing required parameter {name!r}")
+                    for name in self.parameters_schema.get("required") or []
+                    if name not in arguments]
+        if self.parameters_schema.get("additionalProperties") is False:
+            takes = ", ".join(properties) or "no parameters"
+            problems += [
+                ArgumentProblem(
+                    str(key), f"unexpected parameter {key!r} (this tool takes: {takes})"
+                )
+                for key in arguments
+                if key not in properties
+            ]
+        if problems:
+            raise ToolArgumentError(self.name, problems)
+        return dict(arguments)
+
+    @property
+    def parameter_names(self) -> list[str]:
+        return list(self.parameters_schema.get("properties") or {})
+
+    # -- running -------------------------------------------------------------------------
+
+    async def execute(
+        self,
+        arguments: Mapping[str, Any],
+        *,
+        timeout: float | None = None,
+        executor: Executor | None = None,
+    ) -> str:
+        """Validate `arguments`, run the tool and return its result as text.
+
+        Async tools run on the current loop (cancelled on timeout); sync tools run in
+        `executor` (the loop's default when None) with the caller's contextvars, and are
+        abandoned on timeout. Raises ToolArgumentError, ToolTimeoutError, or whatever the
+        tool itself raised.
+        """
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        call_arguments = self.validate(arguments)
+        if self.is_async:
+            result = await call_async(
+                self.function, call_arguments, tool_name=self.name, timeout=timeout
+            )
+        else:
+            result = await call_in_thread(
+                self.function, call_arguments, tool_name=self.name, timeout=timeout,
+                executor=executor,
+            )
+            if inspect.isawaitable(result):  # a sync callable that hands back a coroutine
+                result = await result
+        return result_to_text(result)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the function itself, so a decorated function stays a function."""
+        return self.function(*args, **kwargs)
+
+    # -- methods: `@tool` inside a class body ----------------------------------------------
+
+    def __get__(self, instance: object, owner: type | None = None) -> Tool:
+        if self._binding is None:
+            return self
+        target = owner if self._binding == "class" else instance
+        if target is None:
+            return self
+        bound = copy.copy(self)
+        bound.function = types.MethodType(self.function, target)
+        bound._binding = None  # a bound tool is not bound again
+        bound._bound_to = target
+        return bound
+
+    def __repr__(self) -> str:
+        kind = "async" if self.is_async else "sync"
+        bound = self._bound_to
+        where = f", bound to {_describe(bound)}" if bound is not None else ""
+        summary = self.description if len(self.description) <= 60 else (
+            self.description[:57] + "..."
+        )
+        return (f"Tool(name={self.name!r}, description={summary!r}, "
+                f"parameters={self.parameter_names}, {kind}{where})")
+
+
+def _binding_of(function: Any) -> tuple[str | None, Any]:
+    """Whether `function` is written as a method (its first parameter is the instance or
+    the class), and the plain function behind a staticmethod/classmethod wrapper."""
+    if isinstance(function, staticmethod):
+        return None, function.__func__
+    if isinstance(function, classmethod):
+        return "class", function.__func__
+    if not inspect.isfunction(function):
+        return None, function
+    parts = function.__qualname__.split(".")
+    in_class_body = len(parts) >= 2 and parts[-2] != "<locals>"
+    first = next(iter(inspect.signature(function).parameters), None)
+    if in_class_body and first == "self":
+        return "instance", function
+    return None, function
+
+
+def _is_coroutine_function(function: Any) -> bool:
+    if inspect.iscoroutinefunction(function):
+        return True
+    # A callable object whose __call__ is async.
+    return not inspect.isfunction(function) and inspect.iscoroutinefunction(
+        type(function).__call__
+    )
+
+
+def _takes_var_keyword(function: Callable[..., Any]) -> bool:
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+
+
+def _checked_schema(name: str, schema: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(schema, Mapping) or schema.get("type") != "object":
+        raise ValueError(
+            f"tool {name!r}: parameters_schema must be a JSON Schema object "
+            f"({{'type': 'object', 'properties': ...}}), got {schema!r}"
+        )
+    checked = copy.deepcopy(dict(schema))
+    checked.setdefault("properties", {})
+    checked.setdefault("required", [])
+    return checked
+
+
+def _describe(target: object) -> str:
+    if isinstance(target, type):
+        return f"class {target.__name__}"
+    return f"a {type(target).__name__} instance"

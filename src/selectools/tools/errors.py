@@ -1,0 +1,73 @@
+"""The errors a tool call can end in, and the text the model sees for each."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+# A model reads these messages; a whole traceback or a megabyte of repr helps nobody.
+_MAX_ERROR_TEXT = 2000
+
+
+@dataclass(frozen=True)
+class ArgumentProblem:
+    """One thing wrong with a tool call's arguments: which parameter, and what is wrong."""
+
+    parameter: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ToolArgumentError(ValueError):
+    """The arguments given to a tool do not match its parameters."""
+
+    def __init__(self, tool_name: str, problems: Sequence[ArgumentProblem]) -> None:
+        self.tool_name = tool_name
+        self.problems: tuple[ArgumentProblem, ...] = tuple(problems)
+        listed = "; ".join(str(problem) for problem in self.problems) or "invalid arguments"
+        super().__init__(f"invalid arguments for tool {tool_name!r}: {listed}")
+
+    @property
+    def parameters(self) -> list[str]:
+        """The names of the parameters at fault, in the order the problems were found."""
+        return list(dict.fromkeys(problem.parameter for problem in self.problems))
+
+
+class ToolTimeoutError(TimeoutError):
+    """A tool did not finish within its time limit."""
+
+    def __init__(self, tool_name: str, timeout: float) -> None:
+        self.tool_name = tool_name
+        self.timeout = timeout
+        super().__init__(f"tool {tool_name!r} timed out after {timeout:g} s")
+
+
+class UnknownToolError(LookupError):
+    """A model asked for a tool that the agent does not have."""
+
+    def __init__(self, tool_name: str, available: Iterable[str] = ()) -> None:
+        self.tool_name = tool_name
+        self.available: tuple[str, ...] = tuple(available)
+        known = ", ".join(self.available) if self.available else "none"
+        super().__init__(f"unknown tool {tool_name!r} (available tools: {known})")
+
+    def __str__(self) -> str:
+        # LookupError would otherwise repr the message in quotes, like KeyError does.
+        return str(self.args[0])
+
+
+def format_tool_error(tool_name: str, exc: BaseException) -> str:
+    """The `Error: ...` text handed back to the model when a tool call fails."""
+    if isinstance(exc, (ToolArgumentError, ToolTimeoutError, UnknownToolError)):
+        text = f"Error: {exc}"
+    else:
+        detail = str(exc).strip()
+        kind = type(exc).__name__
+        text = f"Error: tool {tool_name!r} raised {kind}: {detail}" if detail else (
+            f"Error: tool {tool_name!r} raised {kind}"
+        )
+    if len(text) > _MAX_ERROR_TEXT:
+        text = text[: _MAX_ERROR_TEXT - 15] + " ... (truncated)"
+    return text

@@ -1,0 +1,230 @@
+"""Describe a function's parameters as a pydantic model and a JSON schema.
+
+The model is built once per tool: it validates and coerces the arguments a model sends,
+and its JSON schema (with titles dropped and `$defs` inlined where possible) is what the
+provider shows the model.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
+from pydantic.fields import FieldInfo
+
+_ARGUMENTS_CONFIG = ConfigDict(
+    extra="forbid",
+    # Models often send 12345 for a zip code typed `str`; accept it.
+    coerce_numbers_to_str=True,
+    arbitrary_types_allowed=False,
+)
+# Keys whose values are data, not sub-schemas: never strip "title" inside them.
+_DATA_KEYS = frozenset({"default", "enum", "const", "examples", "example"})
+_MAPPING_KEYS = frozenset({"properties", "$defs", "definitions", "patternProperties"})
+
+
+@dataclass(frozen=True)
+class ArgumentsSpec:
+    """A tool's parameters: the validating model and the schema shown to the model."""
+
+    model: type[BaseModel]
+    schema: dict[str, Any]
+    # parameter name -> attribute of the model (fields are prefixed, so a parameter may be
+    # called `json` or `model_config` without clashing with BaseModel's own attributes).
+    attributes: dict[str, str]
+
+
+def describe_parameters(
+    function: Callable[..., Any],
+    *,
+    tool_name: str,
+    descriptions: Mapping[str, str],
+    skip_first: bool = False,
+) -> ArgumentsSpec:
+    """Build the arguments model and JSON schema of `function`.
+
+    Raises TypeError, naming the parameter, for `*args`/`**kwargs`, positional-only
+    parameters and types that have no JSON schema.
+    """
+    signature = _signature(function, tool_name)
+    hints = _type_hints(function, tool_name)
+    parameters = list(signature.parameters.values())
+    if skip_first:
+        parameters = parameters[1:]
+    fields: dict[str, Any] = {}
+    attributes: dict[str, str] = {}
+    for parameter in parameters:
+        _check_kind(parameter, tool_name)
+        annotation = hints.get(parameter.name, str)
+        annotation, description = _split_description(annotation)
+        description = description or descriptions.get(parameter.name) or None
+        _check_json_describable(annotation, parameter.name, tool_name)
+        attribute = f"p_{parameter.name}"
+        fields[attribute] = (annotation, _field(parameter, annotation, description))
+        attributes[parameter.name] = attribute
+    try:
+        model = create_model(
+            f"{_camel(tool_name)}Arguments", __config__=_ARGUMENTS_CONFIG, **fields
+        )
+        schema = model.model_json_schema()
+    except Exception as exc:  # pydantic raises several kinds here; all mean "bad signature"
+        raise TypeError(f"tool {tool_name!r}: cannot build a schema for its parameters: {exc}") \
+            from exc
+    return ArgumentsSpec(model=model, schema=tidy_schema(schema), attributes=attributes)
+
+
+def tidy_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """A provider-friendly copy: `$defs` inlined unless recursive, titles dropped,
+    `required` always present."""
+    tidied = _inline_definitions(copy.deepcopy(dict(schema)))
+    _drop_titles(tidied)
+    tidied.setdefault("type", "object")
+    tidied.setdefault("properties", {})
+    tidied.setdefault("required", [])
+    return tidied
+
+
+def _signature(function: Callable[..., Any], tool_name: str) -> inspect.Signature:
+    try:
+        return inspect.signature(function)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"tool {tool_name!r}: cannot read the function's signature: {exc}") \
+            from exc
+
+
+def _type_hints(function: Callable[..., Any], tool_name: str) -> dict[str, Any]:
+    target: Any = function
+    if not (inspect.isfunction(target) or inspect.ismethod(target)):
+        target = type(function).__call__  # a callable object: hints live on __call__
+    try:
+        return typing.get_type_hints(target, include_extras=True)
+    except NameError as exc:
+        raise TypeError(
+            f"tool {tool_name!r}: cannot resolve a type hint ({exc}); define the type at "
+            "module level, where the function's module can see it"
+        ) from exc
+    except TypeError:
+        # Objects typing cannot inspect (e.g. functools.partial): fall back to the raw
+        # annotations the signature carries.
+        return {}
+
+
+def _check_kind(parameter: inspect.Parameter, tool_name: str) -> None:
+    if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+        raise TypeError(
+            f"tool {tool_name!r}: parameter '*{parameter.name}' is not supported; "
+            "a tool takes named parameters only"
+        )
+    if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+        raise TypeError(
+            f"tool {tool_name!r}: parameter '**{parameter.name}' is not supported; "
+            "a tool takes named parameters only"
+        )
+    if parameter.kind is inspect.Parameter.POSITIONAL_ONLY:
+        raise TypeError(
+            f"tool {tool_name!r}: parameter {parameter.name!r} is positional-only; "
+            "a tool's arguments are passed by name"
+        )
+
+
+def _split_description(annotation: Any) -> tuple[Any, str | None]:
+    """`Annotated[int, "how many"]` -> (int, "how many"); other metadata is kept."""
+    if typing.get_origin(annotation) is not Annotated:
+        return annotation, None
+    base, *metadata = typing.get_args(annotation)
+    texts = [item for item in metadata if isinstance(item, str)]
+    kept = [item for item in metadata if not isinstance(item, str)]
+    explicit = next(
+        (item.description for item in kept if isinstance(item, FieldInfo) and item.description),
+        None,
+    )
+    rebuilt = Annotated[(base, *kept)] if kept else base
+    return rebuilt, explicit or (" ".join(texts) if texts else None)
+
+
+def _check_json_describable(annotation: Any, name: str, tool_name: str) -> None:
+    try:
+        TypeAdapter(annotation).json_schema()
+    except Exception as exc:  # PydanticSchemaGenerationError, PydanticInvalidForJsonSchema...
+        shown = getattr(annotation, "__name__", None) or repr(annotation)
+        raise TypeError(
+            f"tool {tool_name!r}: parameter {name!r} has type {shown}, which cannot be "
+            f"described in JSON schema ({type(exc).__name__})"
+        ) from exc
+
+
+def _field(parameter: inspect.Parameter, annotation: Any, description: str | None) -> FieldInfo:
+    ours = Field(alias=parameter.name, description=description) if description else Field(
+        alias=parameter.name
+    )
+    default = parameter.default
+    if isinstance(default, FieldInfo):
+        if default.description:
+            ours = Field(alias=parameter.name)
+        return FieldInfo.merge_field_infos(default, ours)
+    if default is inspect.Parameter.empty:
+        return FieldInfo.merge_field_infos(Field(...), ours)
+    return FieldInfo.merge_field_infos(Field(default=default), ours)
+
+
+def _camel(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.replace("-", "_").split("_"))
+
+
+def _inline_definitions(schema: dict[str, Any]) -> dict[str, Any]:
+    definitions = schema.get("$defs")
+    if not definitions:
+        return schema
+
+    def resolve(node: Any, seen: tuple[str, ...]) -> Any:
+        if isinstance(node, list):
+            return [resolve(item, seen) for item in node]
+        if not isinstance(node, dict):
+            return node
+        reference = node.get("$ref")
+        if isinstance(reference, str) and reference.startswith("#/$defs/"):
+            name = reference[len("#/$defs/"):]
+            if name in seen or name not in definitions:
+                raise _Recursive
+            target = resolve(definitions[name], (*seen, name))
+            siblings = {k: resolve(v, seen) for k, v in node.items() if k != "$ref"}
+            return {**target, **siblings}
+        return {
+            key: value if key in _DATA_KEYS else resolve(value, seen)
+            for key, value in node.items()
+            if key != "$defs"
+        }
+
+    try:
+        inlined: dict[str, Any] = resolve(schema, ())
+        return inlined
+    except _Recursive:
+        return schema  # recursive models keep their $defs, in the same object
+
+
+class _Recursive(Exception):
+    pass
+
+
+def _drop_titles(node: Any) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _drop_titles(item)
+        return
+    if not isinstance(node, dict):
+        return
+    if isinstance(node.get("title"), str):
+        del node["title"]
+    for key, value in node.items():
+        if key in _DATA_KEYS:
+            continue
+        if key in _MAPPING_KEYS and isinstance(value, dict):
+            for sub_schema in value.values():
+                _drop_titles(sub_schema)
+        else:
+            _drop_titles(value)
