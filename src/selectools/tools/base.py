@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .docstring import parse_docstring
-from .errors import ArgumentProblem, ToolArgumentError
+from .errors import RAW_ARGUMENTS_KEY, ArgumentProblem, ToolArgumentError
 from .execution import call_async, call_in_thread
 from .results import result_to_text
 from .schema import ArgumentsSpec, describe_parameters
@@ -92,6 +92,12 @@ class Tool:
         if not isinstance(arguments, Mapping):
             raise ToolArgumentError(self.name, [ArgumentProblem(
                 "", f"arguments must be a JSON object, got {type(arguments).__name__}"
+            )])
+        if RAW_ARGUMENTS_KEY in arguments:
+            raw = str(arguments[RAW_ARGUMENTS_KEY])
+            shown = raw if len(raw) <= _SHOWN_INPUT_CHARS else raw[: _SHOWN_INPUT_CHARS - 3] + "..."
+            raise ToolArgumentError(self.name, [ArgumentProblem(
+                "", f"arguments must be a JSON object, got unreadable text {shown!r}"
             )])
         if self._spec is None:
             return self._validate_against_schema(arguments)

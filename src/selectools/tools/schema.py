@@ -60,7 +60,9 @@ def describe_parameters(
     attributes: dict[str, str] = {}
     for parameter in parameters:
         _check_kind(parameter, tool_name)
-        annotation = hints.get(parameter.name, str)
+        # No hint means a string; a `None` default makes it an optional one.
+        unhinted: Any = str | None if parameter.default is None else str
+        annotation = hints.get(parameter.name, unhinted)
         annotation, description = _split_description(annotation)
         description = description or descriptions.get(parameter.name) or None
         _check_json_describable(annotation, parameter.name, tool_name)
