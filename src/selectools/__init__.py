@@ -1,1 +1,70 @@
-"""selectools: tool-using LLM agents with token-level streaming on every provider."""
+"""selectools: tool-using LLM agents with token-level streaming on every provider.
+
+Importing this package loads no HTTP client and no provider module: provider classes are
+imported on first access (`selectools.OpenAIProvider`), and aiohttp on a provider's first
+request.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from .agent import Agent, AgentConfig, RunTimeoutError
+from .memory import ConversationMemory
+from .observer import AgentObserver, AsyncAgentObserver, LoggingObserver
+from .tools import Tool, tool
+from .trace import AgentTrace, TraceStep
+from .types import (
+    AgentResult,
+    ContentPart,
+    Message,
+    Role,
+    StreamChunk,
+    ToolCall,
+    image_message,
+    text_content,
+)
+from .usage import AgentUsage, UsageStats
+
+__version__ = "0.11.0"
+
+_LAZY = {
+    "OpenAIProvider": "selectools.providers.openai",
+    "AnthropicProvider": "selectools.providers.anthropic",
+    "GeminiProvider": "selectools.providers.gemini",
+    "OllamaProvider": "selectools.providers.ollama",
+    "FallbackProvider": "selectools.providers.fallback",
+    "LlamaCppProvider": "selectools.providers.llamacpp",
+    "LocalProvider": "selectools.providers.stubs",
+    "ToolCallParser": "selectools.parser",
+}
+
+if TYPE_CHECKING:
+    from .parser import ToolCallParser
+    from .providers.anthropic import AnthropicProvider
+    from .providers.fallback import FallbackProvider
+    from .providers.gemini import GeminiProvider
+    from .providers.llamacpp import LlamaCppProvider
+    from .providers.ollama import OllamaProvider
+    from .providers.openai import OpenAIProvider
+    from .providers.stubs import LocalProvider
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'selectools' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "Agent", "AgentConfig", "AgentObserver", "AgentResult", "AgentTrace", "AgentUsage",
+    "AsyncAgentObserver", "ContentPart", "ConversationMemory", "LoggingObserver", "Message",
+    "Role", "RunTimeoutError", "StreamChunk", "Tool", "ToolCall", "ToolCallParser",
+    "TraceStep", "UsageStats", "image_message", "text_content", "tool",
+    "OpenAIProvider", "AnthropicProvider", "GeminiProvider", "OllamaProvider",
+    "FallbackProvider", "LlamaCppProvider", "LocalProvider",
+]

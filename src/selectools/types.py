@@ -57,6 +57,12 @@ class ContentPart:
             self.media_type = "image/png"
 
 
+#: Where a tool call's unreadable arguments travel: a provider that receives arguments that
+#: are not a JSON object still yields the ToolCall, with `{RAW_ARGUMENTS_KEY: text}` as its
+#: parameters, and the agent answers the model with an error it can correct.
+RAW_ARGUMENTS_KEY = "__raw_arguments__"
+
+
 @dataclass
 class ToolCall:
     """A model's request to run one tool.

@@ -11,7 +11,8 @@ import asyncio
 import contextvars
 import functools
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, Union, runtime_checkable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .._sync import iterate_sync, run_sync
 from ..types import Message, ToolCall
@@ -20,7 +21,22 @@ from ..usage import UsageStats
 if TYPE_CHECKING:
     from ..tools import Tool
 
-StreamItem = Union[str, ToolCall, UsageStats]
+
+
+@dataclass
+class ProviderEvent:
+    """A notice inside a provider's stream for the agent to pass on as a StreamChunk event.
+
+    `discard_partial` tells the agent (and a UI) to drop the text and tool calls of the
+    current answer received so far: a fallback provider restarted it from the beginning.
+    """
+
+    name: str
+    data: dict[str, Any] = field(default_factory=dict)
+    discard_partial: bool = False
+
+
+StreamItem = str | ToolCall | UsageStats | ProviderEvent
 
 
 @runtime_checkable
@@ -99,8 +115,14 @@ async def stream_any(provider: object, **kwargs: Any) -> AsyncIterator[StreamIte
     a worker thread under the caller's contextvars, so the event loop never blocks.
     """
     if has_method(provider, "astream") and getattr(provider, "supports_streaming", True):
-        async for item in provider.astream(**kwargs):  # type: ignore[attr-defined]
-            yield item
+        stream = provider.astream(**kwargs)  # type: ignore[attr-defined]
+        try:
+            async for item in stream:
+                yield item
+        finally:
+            close = getattr(stream, "aclose", None)
+            if close is not None:
+                await close()
         return
     message, usage = await complete_any(provider, **kwargs)
     for item in message_as_stream(message):

@@ -1,0 +1,27 @@
+"""Per-tool counters, kept when AgentConfig(enable_analytics=True)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ToolStats:
+    calls: int = 0
+    errors: int = 0
+    total_ms: float = 0.0
+
+    @property
+    def average_ms(self) -> float:
+        return self.total_ms / self.calls if self.calls else 0.0
+
+
+@dataclass
+class ToolAnalytics:
+    tools: dict[str, ToolStats] = field(default_factory=dict)
+
+    def record(self, tool_name: str, ok: bool, duration_ms: float) -> None:
+        stats = self.tools.setdefault(tool_name, ToolStats())
+        stats.calls += 1
+        stats.errors += 0 if ok else 1
+        stats.total_ms += duration_ms

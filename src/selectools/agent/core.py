@@ -1,0 +1,171 @@
+"""Agent: run / arun / astream / reset, all built on the one engine in loop.py."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+from .._sync import run_sync
+from ..memory import ConversationMemory
+from ..observer import ObserverHub
+from ..parser import ToolCallParser, tool_instructions
+from ..providers.base import default_model
+from ..tools import Tool
+from ..types import AgentResult, Message, Role, StreamChunk
+from ..usage import AgentUsage
+from .analytics import ToolAnalytics
+from .config import AgentConfig
+from .loop import run_agent
+
+DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Use the tools when they help."
+
+Messages = str | Message | Sequence[Message]
+
+
+class Agent:
+    """A model plus tools, run in a loop until the model gives a final answer.
+
+    One Agent may serve many concurrent runs: a run's state lives in the run. Conversation
+    history (with `memory`), usage totals and analytics outlive runs and are committed when
+    a run finishes.
+    """
+
+    def __init__(self, tools: Sequence[Tool] | None = None, provider: Any = None,
+                 config: AgentConfig | None = None,
+                 memory: ConversationMemory | None = None) -> None:
+        self.config = config or AgentConfig()
+        if not isinstance(self.config, AgentConfig):
+            raise TypeError(f"config must be an AgentConfig, got {type(self.config).__name__}")
+        if provider is None:
+            from ..providers.stubs import LocalProvider
+
+            provider = LocalProvider()
+        self.provider = provider
+        self.memory = memory
+        self._tools = _index_tools(tools or [])
+        self._tool_list = list(self._tools.values())
+        self._hub = ObserverHub(self.config.observers)
+        self._default_model = default_model(provider)
+        native = getattr(provider, "supports_native_tools", True)
+        self._parser = ToolCallParser(self._tools) if self._tools else None
+        self._system_prompt = self.config.system_prompt or DEFAULT_SYSTEM_PROMPT
+        if self._tools and not native:
+            self._system_prompt += "\n\n" + tool_instructions(self._tool_list)
+        self._history: list[Message] = []
+        self.usage = AgentUsage()
+        self.analytics = ToolAnalytics() if self.config.enable_analytics else None
+
+    @property
+    def tools(self) -> list[Tool]:
+        return list(self._tool_list)
+
+    @property
+    def history(self) -> list[Message]:
+        """The messages of the last finished run, the model's and tools' included."""
+        return list(self._history)
+
+    def run(self, messages: Messages,
+            stream_handler: Callable[[str], Any] | None = None) -> AgentResult:
+        """Run to completion from sync code; `stream_handler` receives each text delta."""
+        prepared = _prepare(messages)
+        return run_sync(self._drain(prepared, stream_handler))
+
+    async def arun(self, messages: Messages,
+                   stream_handler: Callable[[str], Any] | None = None) -> AgentResult:
+        return await self._drain(_prepare(messages), stream_handler)
+
+    def astream(self, messages: Messages, *,
+                events: bool = False) -> AsyncIterator[StreamChunk | AgentResult]:
+        """Yield StreamChunks as the model produces them, then one AgentResult.
+
+        With `events=True` the stream also carries `StreamChunk(event=...)` items for
+        iteration_start, tool_start, tool_result and iteration_end, for user interfaces.
+        """
+        return run_agent(self, _prepare(messages), stream=True, events=events)
+
+    def reset(self) -> None:
+        """Clear history, usage, analytics and memory, for reuse across requests."""
+        self._history = []
+        self.usage = AgentUsage()
+        if self.analytics is not None:
+            self.analytics = ToolAnalytics()
+        if self.memory is not None:
+            self.memory.clear()
+
+    async def _drain(self, messages: list[Message],
+                     stream_handler: Callable[[str], Any] | None) -> AgentResult:
+        items = run_agent(self, messages, stream=False, on_text=stream_handler)
+        async for item in items:
+            if isinstance(item, AgentResult):
+                return item
+        raise RuntimeError("the agent loop ended without a result")  # pragma: no cover
+
+    def _provider_for_run(self, run_id: str) -> Any:
+        """The provider with this run's retry settings and observer hooks, when it takes them."""
+        configure = getattr(self.provider, "with_options", None)
+        if configure is None or (not self._hub and self.config.max_retries is None):
+            return self.provider
+        accepted = _keyword_names(configure)
+        options: dict[str, Any] = {}
+        if self.config.max_retries is not None and "max_retries" in accepted:
+            options["max_retries"] = self.config.max_retries
+        if self._hub and "on_retry" in accepted:
+            options["on_retry"] = lambda attempt, error, delay: self._hub.emit_sync(
+                "on_llm_retry", run_id, attempt, error, delay)
+        if self._hub and "on_fallback" in accepted:
+            options["on_fallback"] = lambda failed, nxt, error: self._hub.emit_sync(
+                "on_provider_fallback", run_id, failed, nxt, error)
+        return configure(**options) if options else self.provider
+
+    def _commit_run(self, history: list[Message], new_start: int, usage: AgentUsage) -> int:
+        """Keep what outlives the run; returns how many messages memory trimmed."""
+        self._history = history
+        self.usage.merge(usage)
+        if self.memory is None:
+            return 0
+        return self.memory.add_many(history[new_start:])
+
+
+def _index_tools(tools: Sequence[Tool]) -> dict[str, Tool]:
+    index: dict[str, Tool] = {}
+    for item in tools:
+        if not isinstance(item, Tool):
+            raise TypeError(
+                f"tools must be Tool objects (decorate functions with @tool), got {item!r}")
+        if item.name in index:
+            raise ValueError(f"two tools are named {item.name!r}; tool names must be unique")
+        index[item.name] = item
+    return index
+
+
+def _prepare(messages: Messages) -> list[Message]:
+    """Accept a str, one Message, or a list of Messages; refuse anything else up front."""
+    if isinstance(messages, str):
+        if not messages.strip():
+            raise ValueError("the message is empty")
+        return [Message(role=Role.USER, content=messages)]
+    if isinstance(messages, Message):
+        return [messages]
+    if not isinstance(messages, Sequence):
+        raise TypeError(f"messages must be a str or a list of Message, got "
+                        f"{type(messages).__name__}")
+    prepared = list(messages)
+    if not prepared:
+        raise ValueError("messages is empty: give at least one Message or a str")
+    for index, message in enumerate(prepared):
+        if not isinstance(message, Message):
+            raise TypeError(f"messages[{index}] is a {type(message).__name__}, not a Message")
+    return prepared
+
+
+_keyword_cache: dict[Any, frozenset[str]] = {}
+
+
+def _keyword_names(function: Callable[..., Any]) -> frozenset[str]:
+    key = getattr(function, "__func__", function)
+    names = _keyword_cache.get(key)
+    if names is None:
+        names = frozenset(inspect.signature(function).parameters)
+        _keyword_cache[key] = names
+    return names

@@ -1,0 +1,146 @@
+"""Observers: callbacks for every step of a run.
+
+Subclass `AgentObserver` (sync) or `AsyncAgentObserver` (async) and override the events you
+need; pass instances in `AgentConfig(observers=[...])`. Every event carries the `run_id`;
+tool events carry a `call_id` unique within the run. An observer that raises is logged once
+per observer and event, and the run goes on.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from typing import Any
+
+logger = logging.getLogger("selectools")
+
+EVENTS = (
+    "on_run_start", "on_run_end", "on_iteration_start", "on_iteration_end",
+    "on_llm_start", "on_llm_end", "on_llm_retry", "on_usage",
+    "on_tool_start", "on_tool_end", "on_tool_error",
+    "on_provider_fallback", "on_error", "on_memory_trim",
+)
+
+
+class AgentObserver:
+    """Sync observer; every method is a no-op until overridden."""
+
+    def on_run_start(self, run_id: str, messages: list[Any], system_prompt: str) -> None: ...
+    def on_run_end(self, run_id: str, result: Any) -> None: ...
+    def on_iteration_start(self, run_id: str, iteration: int, messages: list[Any]) -> None: ...
+    def on_iteration_end(self, run_id: str, iteration: int, response: Any) -> None: ...
+    def on_llm_start(self, run_id: str, messages: list[Any], model: str,
+                     system_prompt: str) -> None: ...
+    def on_llm_end(self, run_id: str, response: Any, usage: Any) -> None: ...
+    def on_llm_retry(self, run_id: str, attempt: int, error: BaseException,
+                     delay: float) -> None: ...
+    def on_usage(self, run_id: str, usage: Any) -> None: ...
+    def on_tool_start(self, run_id: str, call_id: str, tool_name: str,
+                      tool_args: dict[str, Any]) -> None: ...
+    def on_tool_end(self, run_id: str, call_id: str, tool_name: str, result: str,
+                    duration_ms: float) -> None: ...
+    def on_tool_error(self, run_id: str, call_id: str, tool_name: str, error: BaseException,
+                      tool_args: dict[str, Any], duration_ms: float) -> None: ...
+    def on_provider_fallback(self, run_id: str, failed_provider: str, next_provider: str,
+                             error: BaseException) -> None: ...
+    def on_error(self, run_id: str, error: BaseException, context: dict[str, Any]) -> None: ...
+    def on_memory_trim(self, run_id: str, messages_removed: int, reason: str) -> None: ...
+
+
+class AsyncAgentObserver:
+    """Async observer: the same events as coroutines, awaited by the run."""
+
+    async def on_run_start(self, run_id: str, messages: list[Any], system_prompt: str) -> None:
+        ...
+    async def on_run_end(self, run_id: str, result: Any) -> None: ...
+    async def on_iteration_start(self, run_id: str, iteration: int,
+                                 messages: list[Any]) -> None: ...
+    async def on_iteration_end(self, run_id: str, iteration: int, response: Any) -> None: ...
+    async def on_llm_start(self, run_id: str, messages: list[Any], model: str,
+                           system_prompt: str) -> None: ...
+    async def on_llm_end(self, run_id: str, response: Any, usage: Any) -> None: ...
+    async def on_llm_retry(self, run_id: str, attempt: int, error: BaseException,
+                           delay: float) -> None: ...
+    async def on_usage(self, run_id: str, usage: Any) -> None: ...
+    async def on_tool_start(self, run_id: str, call_id: str, tool_name: str,
+                            tool_args: dict[str, Any]) -> None: ...
+    async def on_tool_end(self, run_id: str, call_id: str, tool_name: str, result: str,
+                          duration_ms: float) -> None: ...
+    async def on_tool_error(self, run_id: str, call_id: str, tool_name: str,
+                            error: BaseException, tool_args: dict[str, Any],
+                            duration_ms: float) -> None: ...
+    async def on_provider_fallback(self, run_id: str, failed_provider: str,
+                                   next_provider: str, error: BaseException) -> None: ...
+    async def on_error(self, run_id: str, error: BaseException,
+                       context: dict[str, Any]) -> None: ...
+    async def on_memory_trim(self, run_id: str, messages_removed: int, reason: str) -> None:
+        ...
+
+
+class LoggingObserver(AgentObserver):
+    """Logs every event as one line on the `selectools` logger."""
+
+    def __init__(self, level: int = logging.INFO, log: logging.Logger | None = None) -> None:
+        self.level = level
+        self.log = log or logger
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in EVENTS:
+            return lambda run_id, *args, **kwargs: self._write(name, run_id, args, kwargs)
+        return super().__getattribute__(name)
+
+    def _write(self, event: str, run_id: str, args: tuple[Any, ...],
+               kwargs: dict[str, Any]) -> None:
+        details = " ".join(f"{a!r}"[:200] for a in (*args, *kwargs.values()))
+        self.log.log(self.level, "%s run=%s %s", event[3:], run_id, details)
+
+
+class ObserverHub:
+    """Calls every observer for an event; sync ones directly, async ones awaited."""
+
+    def __init__(self, observers: list[Any]) -> None:
+        self.observers = list(observers)
+        self._reported: set[tuple[int, str]] = set()
+
+    def __bool__(self) -> bool:
+        return bool(self.observers)
+
+    async def emit(self, event: str, *args: Any) -> None:
+        for observer in self.observers:
+            method = getattr(observer, event, None)
+            if method is None:
+                continue
+            try:
+                outcome = method(*args)
+                if inspect.isawaitable(outcome):
+                    await outcome
+            except Exception:
+                self._report(observer, event)
+
+    def emit_sync(self, event: str, *args: Any) -> None:
+        """For callbacks from sync code (retry hooks); async observers are scheduled."""
+        for observer in self.observers:
+            method = getattr(observer, event, None)
+            if method is None:
+                continue
+            try:
+                outcome = method(*args)
+                if inspect.isawaitable(outcome):
+                    import asyncio
+
+                    task = asyncio.get_running_loop().create_task(outcome)
+                    task.add_done_callback(lambda t, o=observer: self._check(t, o, event))
+            except Exception:
+                self._report(observer, event)
+
+    def _check(self, task: Any, observer: Any, event: str) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self._report(observer, event, task.exception())
+
+    def _report(self, observer: Any, event: str, exc: BaseException | None = None) -> None:
+        key = (id(observer), event)
+        if key in self._reported:
+            return
+        self._reported.add(key)
+        logger.error("observer %s raised in %s; further errors of it there are not logged",
+                     type(observer).__name__, event, exc_info=exc or True)

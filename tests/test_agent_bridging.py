@@ -1,0 +1,176 @@
+"""Providers that lack some methods are bridged as the seed's flowchart says."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+import pytest
+
+from selectools import (
+    Agent,
+    AgentConfig,
+    AgentObserver,
+    AgentResult,
+    AsyncAgentObserver,
+    Message,
+    Role,
+    StreamChunk,
+    ToolCall,
+    UsageStats,
+    tool,
+)
+from selectools.providers.stubs import LocalProvider
+
+
+@tool(description="Echo a word")
+def echo(word: str) -> str:
+    return word
+
+
+class CompleteOnly:
+    """A duck-typed provider with only a blocking `complete`."""
+
+    name = "complete-only"
+
+    def __init__(self, gate: threading.Event | None = None) -> None:
+        self.gate = gate
+        self.turn = 0
+
+    def complete(self, *, model, system_prompt, messages, tools=None, temperature=0.0,  # type: ignore[no-untyped-def]
+                 max_tokens=1000, timeout=None):
+        if self.gate is not None and not self.gate.wait(5):
+            raise AssertionError("the event loop was blocked while complete() ran")
+        self.turn += 1
+        if self.turn == 1:
+            return Message(role=Role.ASSISTANT, tool_calls=[ToolCall("echo", {"word": "hi"})]), \
+                UsageStats(3, 1, model="m", provider=self.name)
+        return Message(role=Role.ASSISTANT, content=f"said {messages[-1].content}"), \
+            UsageStats(5, 2, model="m", provider=self.name)
+
+
+async def test_complete_only_provider_runs_in_a_thread_without_blocking_the_loop() -> None:
+    gate = threading.Event()
+    agent = Agent(tools=[echo], provider=CompleteOnly(gate))
+
+    async def open_gate_from_the_loop() -> None:
+        await asyncio.sleep(0.01)
+        gate.set()
+
+    opener = asyncio.create_task(open_gate_from_the_loop())
+    items = [i async for i in agent.astream("say hi")]
+    await opener
+    result = items[-1]
+    assert isinstance(result, AgentResult)
+    assert result.content == "said hi"
+    assert result.usage is not None and result.usage.total_tokens == 11
+    # No astream: the whole answer arrives as a single chunk.
+    texts = [i.content for i in items if isinstance(i, StreamChunk) and i.content]
+    assert texts == ["said hi"]
+    assert result.provider_used == "complete-only"
+
+
+async def test_acomplete_only_provider_yields_one_chunk() -> None:
+    class AcompleteOnly:
+        async def acomplete(self, **kwargs):  # type: ignore[no-untyped-def]
+            return Message(role=Role.ASSISTANT, content="whole answer"), None
+
+    items = [i async for i in Agent(provider=AcompleteOnly()).astream("hi")]
+    assert [i.content for i in items if isinstance(i, StreamChunk)] == ["whole answer"]
+    assert isinstance(items[-1], AgentResult) and items[-1].content == "whole answer"
+
+
+def test_reference_style_list_return_is_accepted() -> None:
+    class ListReturning:
+        def complete(self, **kwargs):  # type: ignore[no-untyped-def]
+            return [Message(role=Role.ASSISTANT, content="ok")]
+
+    assert Agent(provider=ListReturning()).run("hi").content == "ok"
+
+
+def test_provider_with_nothing_usable_is_named() -> None:
+    class Nothing:
+        name = "empty"
+
+    with pytest.raises(TypeError, match="empty implements none of"):
+        Agent(provider=Nothing()).run("hi")
+
+
+async def test_observers_see_the_run_in_order_and_a_raising_one_is_logged_once(
+        caplog: pytest.LogCaptureFixture) -> None:
+    events: list[str] = []
+
+    class Recorder(AgentObserver):
+        def __getattribute__(self, name: str):  # type: ignore[no-untyped-def]
+            if name.startswith("on_"):
+                return lambda *args: events.append(name)
+            return super().__getattribute__(name)
+
+    class Raising(AgentObserver):
+        def on_llm_start(self, *args):  # type: ignore[no-untyped-def]
+            raise RuntimeError("observer bug")
+
+    class AsyncRecorder(AsyncAgentObserver):
+        def __init__(self) -> None:
+            self.ends: list[str] = []
+
+        async def on_run_end(self, run_id, result):  # type: ignore[no-untyped-def]
+            await asyncio.sleep(0)
+            self.ends.append(result.content)
+
+    async_recorder = AsyncRecorder()
+    provider = LocalProvider(responses=[ToolCall("echo", {"word": "x"}), "x"])
+    config = AgentConfig(observers=[Raising(), Recorder(), async_recorder])
+    with caplog.at_level(logging.ERROR, logger="selectools"):
+        result = await Agent(tools=[echo], provider=provider, config=config).arun("go")
+    assert result.content == "x"
+    assert events == [
+        "on_run_start", "on_iteration_start", "on_llm_start", "on_usage", "on_llm_end",
+        "on_tool_start", "on_tool_end", "on_iteration_end",
+        "on_iteration_start", "on_llm_start", "on_usage", "on_llm_end", "on_iteration_end",
+        "on_run_end"]
+    assert async_recorder.ends == ["x"]
+    raised = [r for r in caplog.records if "observer bug" in str(r.exc_info)]
+    assert len(raised) == 1  # called twice, logged once
+
+
+async def test_routing_only_fires_iteration_events_once() -> None:
+    events: list[str] = []
+
+    class Recorder(AgentObserver):
+        def on_iteration_start(self, *args):  # type: ignore[no-untyped-def]
+            events.append("start")
+
+        def on_iteration_end(self, *args):  # type: ignore[no-untyped-def]
+            events.append("end")
+
+        def on_run_end(self, *args):  # type: ignore[no-untyped-def]
+            events.append("run_end")
+
+    provider = LocalProvider(responses=[ToolCall("echo", {"word": "x"})])
+    await Agent(tools=[echo], provider=provider,
+                config=AgentConfig(routing_only=True, observers=[Recorder()])).arun("go")
+    assert events == ["start", "end", "run_end"]
+
+
+def test_sync_run_inside_a_running_loop_works() -> None:
+    async def caller() -> str:
+        # A sync call from a thread that already runs a loop (Jupyter, FastAPI handlers).
+        return Agent(provider=LocalProvider()).run("inside a loop").content
+
+    assert asyncio.run(caller()) == "inside a loop"
+
+
+async def test_sync_run_from_an_async_tool_on_the_library_loop_is_refused() -> None:
+    inner = Agent(provider=LocalProvider())
+
+    @tool(description="Calls another agent the wrong way")
+    async def nested() -> str:
+        return inner.run("hi").content
+
+    provider = LocalProvider(responses=[ToolCall("nested", {}), "done"])
+    outer = Agent(tools=[nested], provider=provider)
+    result = await asyncio.to_thread(outer.run, "go")
+    assert result.content == "done"
+    assert "would deadlock" in provider.requests[1][1][-1].content
