@@ -1,0 +1,295 @@
+"""The shared HTTP layer: SSE and NDJSON framing, status-to-error mapping, the transport."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from selectools.providers._http import (
+    HttpTransport,
+    NdjsonDecoder,
+    SseDecoder,
+    SseEvent,
+    error_for_status,
+    retry_after_from,
+)
+from selectools.providers.errors import (
+    AuthenticationError,
+    ContextLengthError,
+    InvalidRequestError,
+    NotFoundError,
+    OverloadedError,
+    PermissionDeniedError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderTimeoutError,
+    RateLimitError,
+    ServerError,
+    StreamError,
+)
+from wire_server import WireServer
+
+WIRE = Path(__file__).parent / "fixtures" / "wire"
+SSE_FILES = sorted(WIRE.glob("*.sse"))
+NDJSON_FILES = sorted(WIRE.glob("*.ndjson"))
+
+
+def sse_in_chunks(data: bytes, cuts: list[int]) -> list[SseEvent]:
+    decoder = SseDecoder()
+    events: list[SseEvent] = []
+    start = 0
+    for cut in sorted(set(cuts)):
+        events += decoder.feed(data[start:cut])
+        start = cut
+    events += decoder.feed(data[start:])
+    return events + decoder.close()
+
+
+def ndjson_in_chunks(data: bytes, cuts: list[int]) -> list[object]:
+    decoder = NdjsonDecoder()
+    values: list[object] = []
+    start = 0
+    for cut in sorted(set(cuts)):
+        values += decoder.feed(data[start:cut])
+        start = cut
+    values += decoder.feed(data[start:])
+    return values + decoder.close()
+
+
+# -- SSE ----------------------------------------------------------------------------------------
+
+
+def test_sse_fields_comments_and_multiline_data() -> None:
+    stream = (b": keep-alive\n"
+              b"event: message_start\ndata: {\"a\": 1}\n\n"
+              b"data: line one\ndata:line two\n\n"
+              b"data:  two spaces\n\n"
+              b"id: 7\nretry: 100\nevent: ping\n\n"  # no data: nothing dispatched
+              b"data: [DONE]\n\n")
+    assert sse_in_chunks(stream, []) == [
+        SseEvent("message_start", '{"a": 1}'),
+        SseEvent(None, "line one\nline two"),
+        SseEvent(None, " two spaces"),
+        SseEvent(None, "[DONE]"),
+    ]
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
+def test_sse_line_ends(newline: bytes) -> None:
+    stream = newline.join([b"event: a", b"data: 1", b"", b"data: 2", b"", b""])
+    assert sse_in_chunks(stream, []) == [SseEvent("a", "1"), SseEvent(None, "2")]
+
+
+def test_sse_crlf_split_between_chunks_is_one_line_end() -> None:
+    decoder = SseDecoder()
+    assert decoder.feed(b"data: 1\r") == []
+    assert decoder.feed(b"\n\r") == [SseEvent(None, "1")]
+    assert decoder.feed(b"\ndata: 2\r\n\r\n") == [SseEvent(None, "2")]
+
+
+def test_sse_keeps_trailing_spaces_and_flushes_unterminated_event() -> None:
+    assert sse_in_chunks(b'data: {"x": 1}     \n\ndata: tail', []) == [
+        SseEvent(None, '{"x": 1}     '), SseEvent(None, "tail")]
+
+
+def test_sse_multibyte_text_split_inside_a_character() -> None:
+    data = 'data: {"t": "héllo ☃"}\n\n'.encode()
+    for cut in range(len(data)):
+        assert sse_in_chunks(data, [cut]) == [SseEvent(None, '{"t": "héllo ☃"}')]
+
+
+@pytest.mark.parametrize("path", SSE_FILES, ids=lambda p: p.name)
+def test_every_sse_transcript_decodes_to_json_events(path: Path) -> None:
+    events = sse_in_chunks(path.read_bytes(), [])
+    assert events
+    for event in events:
+        if event.data != "[DONE]":
+            json.loads(event.data)
+
+
+@pytest.mark.parametrize("path", SSE_FILES, ids=lambda p: p.name)
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_sse_any_chunking_gives_the_same_events(path: Path, data: st.DataObject) -> None:
+    raw = path.read_bytes()
+    cuts = data.draw(st.lists(st.integers(0, len(raw)), max_size=30))
+    assert sse_in_chunks(raw, cuts) == sse_in_chunks(raw, [])
+
+
+# -- NDJSON -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", NDJSON_FILES, ids=lambda p: p.name)
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_ndjson_any_chunking_gives_the_same_values(path: Path, data: st.DataObject) -> None:
+    raw = path.read_bytes()
+    whole = [json.loads(line) for line in raw.splitlines() if line.strip()]
+    cuts = data.draw(st.lists(st.integers(0, len(raw)), max_size=30))
+    assert ndjson_in_chunks(raw, cuts) == whole
+
+
+def test_ndjson_crlf_blank_lines_and_last_line_without_newline() -> None:
+    assert ndjson_in_chunks(b'{"a":1}\r\n\r\n{"b":2}', [3]) == [{"a": 1}, {"b": 2}]
+
+
+def test_ndjson_rejects_a_line_that_is_not_json() -> None:
+    with pytest.raises(ValueError, match="not JSON"):
+        NdjsonDecoder().feed(b"<html>\n")
+
+
+# -- errors -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("status", "kind"), [
+    (401, AuthenticationError), (403, PermissionDeniedError), (404, NotFoundError),
+    (400, InvalidRequestError), (409, InvalidRequestError), (413, InvalidRequestError),
+    (422, InvalidRequestError), (408, ProviderTimeoutError), (429, RateLimitError),
+    (500, ServerError), (502, ServerError), (503, OverloadedError), (529, OverloadedError),
+    (418, ProviderError),
+])
+def test_status_picks_the_error_class(status: int, kind: type[ProviderError]) -> None:
+    error = error_for_status(provider="p", status=status, message="boom", headers={})
+    assert type(error) is kind
+    assert (error.provider, error.status, error.message) == ("p", status, "boom")
+    assert "p" in str(error) and str(status) in str(error) and "boom" in str(error)
+
+
+def test_context_length_flag_gives_context_length_error() -> None:
+    error = error_for_status(provider="p", status=400, message="too long", headers={},
+                             context_length=True)
+    assert isinstance(error, ContextLengthError) and isinstance(error, InvalidRequestError)
+
+
+def test_retry_hints_from_headers() -> None:
+    assert retry_after_from({"retry-after": "3"}) == 3.0
+    assert retry_after_from({"Retry-After-Ms": "1500", "retry-after": "9"}) == 1.5
+    assert retry_after_from({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0
+    assert retry_after_from({"retry-after": "soon"}) is None
+    assert retry_after_from({}) is None
+    told_no = error_for_status(provider="p", status=429, message="m",
+                               headers={"x-should-retry": "false"})
+    assert told_no.should_retry is False
+    told_yes = error_for_status(provider="p", status=400, message="m",
+                                headers={"X-Should-Retry": "true", "x-request-id": "req_1"})
+    assert told_yes.should_retry is True and told_yes.request_id == "req_1"
+
+
+# -- transport ----------------------------------------------------------------------------------
+
+
+def _error(status: int, headers: object, body: bytes) -> ProviderError:
+    return error_for_status(provider="test", status=status, message=body.decode(),
+                            headers=headers)  # type: ignore[arg-type]
+
+
+def _transport(url: str, **options: object) -> HttpTransport:
+    return HttpTransport(provider="test", base_url=url + "/v1/",
+                         headers={"Authorization": "Bearer sk-very-secret"},
+                         error_from_response=_error, **options)  # type: ignore[arg-type]
+
+
+async def test_post_json_sends_headers_and_body(wire_server: WireServer) -> None:
+    wire_server.reply(body={"ok": True})
+    transport = _transport(wire_server.url)
+    try:
+        assert await transport.post_json("/chat", {"q": "é"}, params={"alt": "sse"}) == {"ok": True}
+    finally:
+        await transport.aclose()
+    request = wire_server.requests[0]
+    assert (request.method, request.path, request.query) == ("POST", "/v1/chat", {"alt": "sse"})
+    assert request.headers["authorization"] == "Bearer sk-very-secret"
+    assert request.headers["content-type"] == "application/json"
+    assert request.json == {"q": "é"}
+
+
+async def test_events_arrive_chunk_by_chunk_and_pool_is_reused(wire_server: WireServer) -> None:
+    transport = _transport(wire_server.url)
+    try:
+        for _ in range(2):
+            wire_server.reply_file(WIRE / "openai_chat_stream_tool_calls.sse", chunk_size=5)
+            events = [e async for e in transport.post_events("/c", {}, framing="sse")]
+            assert events[-1] == SseEvent(None, "[DONE]")
+        assert len(transport._sessions) == 1
+    finally:
+        await transport.aclose()
+
+
+async def test_error_status_goes_through_error_from_response_without_the_key(
+        wire_server: WireServer) -> None:
+    wire_server.reply(401, b"bad key sk-very-secret", headers={"retry-after": "2"})
+    transport = _transport(wire_server.url)
+    try:
+        with pytest.raises(AuthenticationError) as caught:
+            await transport.post_json("/c", {})
+    finally:
+        await transport.aclose()
+    assert "sk-very-secret" not in str(caught.value)
+    assert "sk-very-secret" not in caught.value.message
+    assert caught.value.retry_after == 2.0
+
+
+async def test_stream_cut_mid_way_is_a_connection_error(wire_server: WireServer) -> None:
+    wire_server.reply_file(WIRE / "openai_chat_stream_tool_calls.sse", chunk_size=100,
+                           cut_after=700)
+    transport = _transport(wire_server.url)
+    seen: list[SseEvent] = []
+    try:
+        with pytest.raises(ProviderConnectionError):
+            async for event in transport.post_events("/c", {}, framing="sse"):
+                seen.append(event)
+    finally:
+        await transport.aclose()
+    assert seen  # events before the cut were delivered
+
+
+async def test_refused_connection_is_a_connection_error() -> None:
+    with WireServer() as server:
+        url = server.url  # the port is free again once the server stops
+    transport = _transport(url)
+    try:
+        with pytest.raises(ProviderConnectionError) as caught:
+            await transport.post_json("/c", {})
+    finally:
+        await transport.aclose()
+    assert caught.value.should_retry
+
+
+async def test_no_answer_within_timeout_is_a_timeout_error(wire_server: WireServer) -> None:
+    wire_server.reply(body={}, delay=1.0)
+    transport = _transport(wire_server.url, timeout=0.1)
+    try:
+        with pytest.raises(ProviderTimeoutError):
+            await transport.post_json("/c", {})
+    finally:
+        await transport.aclose()
+
+
+async def test_malformed_ndjson_line_is_a_stream_error(wire_server: WireServer) -> None:
+    wire_server.reply(body=b'{"a": 1}\nnot json\n', content_type="application/x-ndjson")
+    transport = _transport(wire_server.url)
+    try:
+        with pytest.raises(StreamError, match="not JSON"):
+            async for _ in transport.post_events("/c", {}, framing="ndjson"):
+                pass
+    finally:
+        await transport.aclose()
+
+
+async def test_one_session_per_event_loop(wire_server: WireServer) -> None:
+    transport = _transport(wire_server.url)
+    wire_server.reply(body={"n": 1})
+    wire_server.reply(body={"n": 2})
+    assert await transport.post_json("/c", {}) == {"n": 1}
+    # another loop, in another thread, gets its own session
+    other = await asyncio.to_thread(asyncio.run, transport.post_json("/c", {}))
+    assert other == {"n": 2}
+    assert len(transport._sessions) == 2
+    await transport.aclose()
+    assert not transport._sessions
+    assert "sk-very-secret" not in repr(transport)
