@@ -73,8 +73,9 @@ class WireServer:
         self.requests: list[RecordedRequest] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="wire-server")
+        # A short poll interval makes stop() quick (shutdown waits for one poll).
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
+                                        daemon=True, name="wire-server")
 
     @property
     def url(self) -> str:
