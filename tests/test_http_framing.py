@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from wire_server import WireServer
 
 from selectools.providers._http import (
     HttpTransport,
@@ -32,7 +33,6 @@ from selectools.providers.errors import (
     ServerError,
     StreamError,
 )
-from wire_server import WireServer
 
 WIRE = Path(__file__).parent / "fixtures" / "wire"
 SSE_FILES = sorted(WIRE.glob("*.sse"))
