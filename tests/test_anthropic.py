@@ -144,7 +144,8 @@ def test_error_event_mid_stream_raises_typed_error() -> None:
 
 
 def test_error_event_after_text_raises_after_the_text() -> None:
-    data = (WIRE / "anthropic_messages_stream_text.sse").read_bytes().split(b"event: content_block_stop")[0]
+    text = (WIRE / "anthropic_messages_stream_text.sse").read_bytes()
+    data = text.split(b"event: content_block_stop")[0]
     data += (WIRE / "anthropic_messages_stream_error_event.sse").read_bytes()
     seen: list[Any] = []
 
@@ -520,3 +521,40 @@ def test_a_missing_key_is_refused_up_front(monkeypatch: pytest.MonkeyPatch) -> N
     with pytest.raises(ValueError, match="ANTHROPIC_API_KEY"):
         AnthropicProvider()
     assert AnthropicProvider(api_key="k").default_model == "claude-haiku-4-5"
+
+
+# --------------------------------------------------------------------------- through the agent
+
+async def test_agent_streams_a_full_tool_loop(wire_server: Any,
+                                              provider: AnthropicProvider) -> None:
+    from selectools import Agent, AgentConfig, tool
+    from selectools.types import AgentResult, StreamChunk
+
+    @tool(description="Lookup the weather")
+    def get_weather(location: str, units: str) -> str:
+        return f"68°F and sunny in {location} ({units})"
+
+    wire_server.reply_file(WIRE / "anthropic_messages_stream_tool_use_recorded.sse",
+                           chunk_size=40)
+    wire_server.reply_file(WIRE / "anthropic_messages_stream_text_recorded.sse", chunk_size=40)
+    agent = Agent(tools=[get_weather], provider=provider,
+                  config=AgentConfig(system_prompt="Use tools."))
+    items = [item async for item in agent.astream("What is the weather in SF?")]
+    await provider.aclose()
+
+    result = items[-1]
+    assert isinstance(result, AgentResult)
+    assert result.content.endswith("It's a nice sunny day!")
+    assert [c.tool_name for c in result.tool_calls] == ["get_weather"]
+    assert "".join(i.content for i in items if isinstance(i, StreamChunk)).endswith(
+        "a nice sunny day!")
+    second = wire_server.requests[1].json
+    assert second["system"] == "Use tools."
+    assert second["messages"][1:] == [
+        {"role": "assistant", "content": [
+            {"type": "tool_use", "id": "toolu_018acGYLtfR52q9yDbWaEdQZ", "name": "get_weather",
+             "input": {"location": "San Francisco, CA", "units": "f"}}]},
+        {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "toolu_018acGYLtfR52q9yDbWaEdQZ",
+             "content": "68°F and sunny in San Francisco, CA (f)"}]},
+    ]

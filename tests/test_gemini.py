@@ -497,3 +497,36 @@ def test_a_missing_key_is_refused_up_front(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
     with pytest.raises(ValueError, match="GEMINI_API_KEY"):
         GeminiProvider()
+
+
+# --------------------------------------------------------------------------- through the agent
+
+async def test_agent_streams_a_full_tool_loop(wire_server: Any, provider: GeminiProvider) -> None:
+    from selectools import Agent, AgentConfig, tool
+    from selectools.types import AgentResult
+
+    @tool(description="The user's country")
+    def get_country() -> str:
+        return "Mexico"
+
+    wire_server.reply_file(WIRE / "gemini_stream_function_call.sse", chunk_size=100)
+    wire_server.reply_file(WIRE / "gemini_stream_text_after_function_response.sse",
+                           chunk_size=100)
+    agent = Agent(tools=[get_country], provider=provider,
+                  config=AgentConfig(system_prompt="Use tools."))
+    items = [item async for item in agent.astream("What is the capital of my country?")]
+    await provider.aclose()
+
+    result = items[-1]
+    assert isinstance(result, AgentResult)
+    assert result.content == "The capital of Mexico is Mexico City."
+    [call] = result.tool_calls
+    second = wire_server.requests[1].json
+    assert second["contents"][1:] == [
+        {"role": "model", "parts": [
+            {"functionCall": {"name": "get_country", "args": {}, "id": call.id},
+             "thoughtSignature": signature_in("gemini_stream_function_call.sse")}]},
+        {"role": "user", "parts": [
+            {"functionResponse": {"name": "get_country", "response": {"result": "Mexico"},
+                                  "id": call.id}}]},
+    ]
