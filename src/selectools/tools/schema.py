@@ -106,14 +106,29 @@ def _type_hints(function: Callable[..., Any], tool_name: str) -> dict[str, Any]:
     try:
         return typing.get_type_hints(target, include_extras=True)
     except NameError as exc:
+        culprit = _unresolvable_parameter(target)
+        which = f"the type hint of parameter {culprit!r}" if culprit else "a type hint"
         raise TypeError(
-            f"tool {tool_name!r}: cannot resolve a type hint ({exc}); define the type at "
+            f"tool {tool_name!r}: cannot resolve {which} ({exc}); define the type at "
             "module level, where the function's module can see it"
         ) from exc
     except TypeError:
         # Objects typing cannot inspect (e.g. functools.partial): fall back to the raw
         # annotations the signature carries.
         return {}
+
+
+def _unresolvable_parameter(function: Any) -> str | None:
+    namespace = getattr(function, "__globals__", {})
+    for name, annotation in getattr(function, "__annotations__", {}).items():
+        if isinstance(annotation, str):
+            try:
+                eval(annotation, dict(namespace))  # only to find which name is missing
+            except NameError:
+                return str(name)
+            except Exception:
+                continue
+    return None
 
 
 def _check_kind(parameter: inspect.Parameter, tool_name: str) -> None:
