@@ -558,3 +558,18 @@ async def test_agent_streams_a_full_tool_loop(wire_server: Any,
             {"type": "tool_result", "tool_use_id": "toolu_018acGYLtfR52q9yDbWaEdQZ",
              "content": "68°F and sunny in San Francisco, CA (f)"}]},
     ]
+
+
+async def test_a_connection_dropped_mid_stream_is_a_connection_error(
+        wire_server: Any, provider: AnthropicProvider) -> None:
+    from selectools.providers.errors import ProviderConnectionError
+
+    raw = (WIRE / "anthropic_messages_stream_text.sse").read_bytes()
+    wire_server.reply(body=raw, content_type="text/event-stream", chunk_size=64,
+                      cut_after=raw.index(b"event: content_block_stop"))
+    seen: list[Any] = []
+    with pytest.raises(ProviderConnectionError):
+        async for item in provider.astream(model="", system_prompt="", messages=HISTORY):
+            seen.append(item)
+    await provider.aclose()
+    assert seen == ["Hello", " there", "!"]

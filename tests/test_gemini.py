@@ -530,3 +530,18 @@ async def test_agent_streams_a_full_tool_loop(wire_server: Any, provider: Gemini
             {"functionResponse": {"name": "get_country", "response": {"result": "Mexico"},
                                   "id": call.id}}]},
     ]
+
+
+async def test_a_connection_dropped_mid_stream_is_a_connection_error(
+        wire_server: Any, provider: GeminiProvider) -> None:
+    from selectools.providers.errors import ProviderConnectionError
+
+    raw = (WIRE / "gemini_stream_text_after_function_response.sse").read_bytes()
+    wire_server.reply(body=raw, content_type="text/event-stream", chunk_size=64,
+                      cut_after=raw.index(b"\r\n\r\n") + 4 + 20)
+    seen: list[Any] = []
+    with pytest.raises(ProviderConnectionError):
+        async for item in provider.astream(model="", system_prompt="", messages=HISTORY):
+            seen.append(item)
+    await provider.aclose()
+    assert seen == ["The capital of Mexico"]
