@@ -409,8 +409,9 @@ def error_from_response(status: int, headers: Mapping[str, str], body: bytes) ->
 
 def error_from_stream_event(payload: Mapping[str, Any]) -> ProviderError:
     """The typed error for an `event: error` that arrived inside a 200 stream."""
-    error = payload.get("error") if isinstance(payload.get("error"), dict) else {}
-    assert isinstance(error, dict)
+    error = payload.get("error")
+    if not isinstance(error, dict):
+        error = {}
     error_type = error.get("type") or "error"
     message = str(error.get("message") or "error event in stream")
     cls = _ERROR_CLASSES.get(error_type, ServerError)
