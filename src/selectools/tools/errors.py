@@ -69,7 +69,8 @@ def format_tool_error(tool_name: str, exc: BaseException) -> str:
             f"Error: tool {tool_name!r} raised {kind}"
         )
     if len(text) > _MAX_ERROR_TEXT:
-        text = text[: _MAX_ERROR_TEXT - 15] + " ... (truncated)"
+        marker = " ... (truncated)"
+        text = text[: _MAX_ERROR_TEXT - len(marker)] + marker
     return text
 
 
