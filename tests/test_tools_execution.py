@@ -210,7 +210,7 @@ async def test_tool_built_from_a_callable_object() -> None:
     (Level.HIGH, '"high"'),
     (datetime.date(2024, 5, 1), '"2024-05-01"'),
     ({"when": datetime.datetime(2024, 5, 1, 12, 0)}, '{"when": "2024-05-01T12:00:00"}'),
-    ({1, 1}, "[1]"),
+    (frozenset({1}), "[1]"),
     (object, f'"{object}"'),
 ])
 def test_return_values_become_text(value: Any, text: str) -> None:
