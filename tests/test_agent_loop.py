@@ -65,7 +65,9 @@ async def test_seed_quick_start_streams_chunks_then_one_result() -> None:
 async def test_run_arun_and_astream_give_the_same_result() -> None:
     def make() -> Agent:
         return Agent(tools=[add], provider=scripted(
-            "Let me add.", ToolCall("add", {"a": 2, "b": "3"}), "The sum is 5."))
+            Message(role=Role.ASSISTANT, content="Let me add.",
+                    tool_calls=[ToolCall("add", {"a": 2, "b": "3"})]),
+            ToolCall("add", {"a": 1, "b": 1}), "The sum is 5."))
 
     streamed = (await collect(make(), "add 2 and 3"))[-1]
     awaited = await make().arun("add 2 and 3")
@@ -75,11 +77,12 @@ async def test_run_arun_and_astream_give_the_same_result() -> None:
         assert result.content == "The sum is 5."
         assert result.iterations == 3
         assert [(c.tool_name, c.parameters) for c in result.tool_calls] == [
-            ("add", {"a": 2, "b": "3"})]
-        assert result.tool_args == {"a": 2, "b": "3"}
+            ("add", {"a": 2, "b": "3"}), ("add", {"a": 1, "b": 1})]
+        assert result.tool_name == "add" and result.tool_args == {"a": 1, "b": 1}
         assert result.usage is not None and result.usage.llm_calls == 3
         assert [s.type for s in result.trace.steps] == [  # type: ignore[union-attr]
-            "llm_call", "llm_call", "tool_selection", "tool_execution", "llm_call"]
+            "llm_call", "tool_selection", "tool_execution",
+            "llm_call", "tool_selection", "tool_execution", "llm_call"]
     assert streamed.usage.total_tokens == awaited.usage.total_tokens  # type: ignore[union-attr]
 
 
@@ -129,22 +132,24 @@ async def test_max_iterations_reached_says_so() -> None:
 async def test_tool_problems_go_back_to_the_model_and_the_run_goes_on() -> None:
     provider = scripted(
         [ToolCall("nope", {"x": 1}), ToolCall("add", {"a": "two", "b": 1}),
-         ToolCall("broken", {"reason": "test"}), ToolCall("add", {"a": 1})],
+         ToolCall("broken", {"reason": "test"}), ToolCall("add", {"a": 1}),
+         ToolCall("add", {"__raw_arguments__": '{"a": 1,'})],
         "I could not do it.")
     result = await Agent(tools=[add, broken], provider=provider).arun("try things")
     assert result.content == "I could not do it."
     results = [m for m in provider.requests[1][1] if m.role == Role.TOOL]
-    assert [m.tool_name for m in results] == ["nope", "add", "broken", "add"]
-    unknown, bad_type, raised, missing = (m.content for m in results)
+    assert [m.tool_name for m in results] == ["nope", "add", "broken", "add", "add"]
+    unknown, bad_type, raised, missing, malformed = (m.content for m in results)
+    assert malformed.startswith("Error:") and "not a JSON object" in malformed
     assert unknown.startswith("Error:") and "unknown tool 'nope'" in unknown
     assert "add, broken" in unknown
-    assert bad_type.startswith("Error:") and "a" in bad_type
+    assert bad_type.startswith("Error:") and "parameter 'a'" in bad_type and "'two'" in bad_type
     assert raised.startswith("Error:") and "disk on fire: test" in raised
-    assert missing.startswith("Error:") and "b" in missing
+    assert missing.startswith("Error:") and "missing required parameter 'b'" in missing
     # Every result is linked to the call it answers.
-    call_ids = [c.id for c in provider.requests[1][1][-5].tool_calls or []]
+    call_ids = [c.id for c in provider.requests[1][1][-6].tool_calls or []]
     assert [m.tool_call_id for m in results] == call_ids
-    assert len(set(call_ids)) == 4
+    assert len(set(call_ids)) == 5
 
 
 async def test_system_prompt_is_sent_on_every_iteration() -> None:
