@@ -1,0 +1,188 @@
+"""OpenAIProvider end to end over real HTTP on 127.0.0.1 (WireServer replays transcripts)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from wire_server import WireServer
+
+from selectools.providers._http_provider import HttpProvider
+from selectools.providers.errors import (
+    AuthenticationError,
+    InvalidRequestError,
+    ProviderConnectionError,
+    ProviderError,
+    RateLimitError,
+)
+from selectools.providers.openai import OpenAIProvider
+from selectools.tools import tool
+from selectools.types import Message, Role, ToolCall
+from selectools.usage import UsageStats
+
+WIRE = Path(__file__).parent / "fixtures" / "wire"
+KEY = "sk-test-0123456789abcdef"
+ASK = [Message(Role.USER, "What is the capital of the UK? Use the tool, then answer.")]
+
+
+@tool()
+def get_capital(country: str) -> str:
+    """The capital city of a country."""
+    return "London"
+
+
+@pytest.fixture(autouse=True)
+def no_openai_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+async def provider(wire_server: WireServer) -> AsyncIterator[OpenAIProvider]:
+    made = OpenAIProvider(api_key=KEY, base_url=wire_server.url + "/v1", organization="org-1")
+    yield made
+    await made.aclose()
+
+
+def test_defaults_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = OpenAIProvider(api_key=KEY)
+    assert (plain.name, plain.default_model) == ("openai", "gpt-4o-mini")
+    assert plain.base_url == "https://api.openai.com/v1"
+    assert isinstance(plain, HttpProvider)
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:8080/v1")
+    assert OpenAIProvider().base_url == "http://127.0.0.1:8080/v1"
+    assert OpenAIProvider(model="qwen2.5").default_model == "qwen2.5"
+
+
+async def test_astream_sends_the_request_and_assembles_the_call(
+        wire_server: WireServer, provider: OpenAIProvider,
+        openai_request_schema: Callable[[Any], None]) -> None:
+    wire_server.reply_file(WIRE / "openai_chat_stream_tool_call_role_in_first_chunk.sse",
+                           chunk_size=64)
+    items = [item async for item in provider.astream(
+        model="", system_prompt="Use tools.", messages=ASK, tools=[get_capital])]
+    assert items[0] == ToolCall("get_capital", {"country": "UK"},
+                                id="call_ZR5UUuTt3pf61kjwAJIYdVMj")
+    assert isinstance(items[1], UsageStats) and items[1].total_tokens == 68
+    request = wire_server.requests[0]
+    assert (request.method, request.path) == ("POST", "/v1/chat/completions")
+    assert request.headers["authorization"] == f"Bearer {KEY}"
+    assert request.headers["openai-organization"] == "org-1"
+    assert request.headers["content-type"] == "application/json"
+    openai_request_schema(request.json)
+    assert request.json["model"] == "gpt-4o-mini"
+    assert request.json["messages"][0] == {"role": "system", "content": "Use tools."}
+    assert request.json["stream_options"] == {"include_usage": True}
+    assert request.json["tools"][0]["function"]["name"] == "get_capital"
+    # a compatible server (not api.openai.com) gets the classic max_tokens field
+    assert request.json["max_tokens"] == 1000
+
+
+async def test_acomplete_parses_the_answer(wire_server: WireServer, provider: OpenAIProvider,
+                                           openai_request_schema: Callable[[Any], None]) -> None:
+    body = json.loads((WIRE / "openai_chat_tool_calls_parallel.json").read_text())
+    wire_server.reply(body=body)
+    message, usage = await provider.acomplete(model="gpt-4o", system_prompt="", messages=ASK,
+                                              temperature=0.5, max_tokens=64)
+    assert [call.tool_name for call in message.tool_calls or []] == ["delete_file", "create_file"]
+    assert usage == UsageStats.priced(model="gpt-4o", provider="openai", prompt_tokens=71,
+                                      completion_tokens=46)
+    sent = wire_server.requests[0].json
+    openai_request_schema(sent)
+    assert (sent["model"], sent["temperature"], sent["max_tokens"]) == ("gpt-4o", 0.5, 64)
+    assert "stream" not in sent
+
+
+def test_sync_complete_and_stream_twice_share_the_pool(wire_server: WireServer,
+                                                       provider: OpenAIProvider) -> None:
+    for _ in range(2):
+        wire_server.reply_file(WIRE / "openai_chat_stream_text_after_tool_result.sse",
+                               chunk_size=100)
+        text = [i for i in provider.stream(model="", system_prompt="", messages=ASK)
+                if isinstance(i, str)]
+        assert "".join(text) == "The capital of the UK is London."
+        wire_server.reply(body=json.loads((WIRE / "openai_chat_tool_call_single.json").read_text()))
+        message, _ = provider.complete(model="", system_prompt="", messages=ASK)
+        assert message.tool_calls == [ToolCall("get_user_country", {},
+                                               id="call_iXFttys57ap0o16JSlC8yhYo")]
+    assert len(wire_server.requests) == 4
+    assert len(provider._transport._sessions) == 1  # one pool, on the library loop
+
+
+async def test_local_server_needs_no_key(wire_server: WireServer) -> None:
+    wire_server.reply(body={"choices": [{"message": {"role": "assistant", "content": "hi"}}]})
+    async with OpenAIProvider(base_url=wire_server.url + "/v1") as local:
+        message, usage = await local.acomplete(model="smollm2", system_prompt="", messages=ASK)
+    assert message.content == "hi" and usage.cost_usd is None
+    assert "authorization" not in wire_server.requests[0].headers
+
+
+async def test_openai_without_a_key_fails_before_any_request() -> None:
+    provider = OpenAIProvider()
+    with pytest.raises(AuthenticationError, match="OPENAI_API_KEY"):
+        await provider.acomplete(model="", system_prompt="", messages=ASK)
+    with pytest.raises(AuthenticationError):
+        async for _ in provider.astream(model="", system_prompt="", messages=ASK):
+            pass
+
+
+async def test_429_with_retry_after_zero_is_retried_then_succeeds(
+        wire_server: WireServer, provider: OpenAIProvider) -> None:
+    error = json.loads((WIRE / "openai_error_429_rate_limit.json").read_text())["body"]
+    wire_server.reply(429, body=error, headers={"retry-after": "0"})
+    wire_server.reply_file(WIRE / "openai_chat_stream_text_after_tool_result.sse")
+    retries: list[tuple[int, ProviderError, float]] = []
+    patient = provider.with_options(on_retry=lambda *args: retries.append(args))
+    items = [i async for i in patient.astream(model="", system_prompt="", messages=ASK)]
+    assert "".join(i for i in items if isinstance(i, str)) == "The capital of the UK is London."
+    assert len(wire_server.requests) == 2
+    assert [(attempt, type(err), delay) for attempt, err, delay in retries] == [
+        (1, RateLimitError, 0.0)]
+    assert patient._transport is provider._transport  # with_options shares the pool
+
+
+async def test_400_is_not_retried(wire_server: WireServer, provider: OpenAIProvider) -> None:
+    data = json.loads((WIRE / "openai_error_400_invalid_request.json").read_text())
+    wire_server.reply(400, body=data["body"])
+    with pytest.raises(InvalidRequestError, match="does not support 'system'") as caught:
+        await provider.acomplete(model="o1-mini", system_prompt="sys", messages=ASK)
+    assert len(wire_server.requests) == 1
+    assert (caught.value.status, caught.value.provider) == (400, "openai")
+
+
+async def test_retries_stop_at_max_retries(wire_server: WireServer) -> None:
+    for _ in range(3):
+        wire_server.reply(503, body={"error": {"message": "overloaded"}},
+                          headers={"retry-after": "0"})
+    provider = OpenAIProvider(api_key=KEY, base_url=wire_server.url, max_retries=1)
+    with pytest.raises(ProviderError, match="overloaded"):
+        await provider.acomplete(model="", system_prompt="", messages=ASK)
+    await provider.aclose()
+    assert len(wire_server.requests) == 2
+
+
+async def test_connection_dropped_mid_stream(wire_server: WireServer,
+                                             provider: OpenAIProvider) -> None:
+    wire_server.reply_file(WIRE / "openai_chat_stream_text_after_tool_result.sse",
+                           chunk_size=200, cut_after=1500)
+    seen: list[Any] = []
+    with pytest.raises(ProviderConnectionError):
+        async for item in provider.astream(model="", system_prompt="", messages=ASK):
+            seen.append(item)
+    assert seen and all(isinstance(i, str) for i in seen)  # text came, then the cut
+    assert len(wire_server.requests) == 1  # never retried after the first item
+
+
+async def test_the_key_is_in_no_error_and_no_repr(wire_server: WireServer,
+                                                  provider: OpenAIProvider) -> None:
+    wire_server.reply(401, body={"error": {"message": f"Incorrect API key provided: {KEY}",
+                                           "type": "invalid_request_error",
+                                           "code": "invalid_api_key"}})
+    with pytest.raises(AuthenticationError) as caught:
+        await provider.acomplete(model="", system_prompt="", messages=ASK)
+    assert KEY not in str(caught.value) and KEY not in caught.value.message
+    assert "Incorrect API key provided" in caught.value.message
+    assert KEY not in repr(provider) and KEY not in repr(provider.with_options(max_retries=0))
