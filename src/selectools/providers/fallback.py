@@ -1,0 +1,462 @@
+"""FallbackProvider: try providers in order, moving on only when another could do better.
+
+What moves the call to the next provider is the error's class, never its message:
+`ProviderError.fail_over` (rate limit, overloaded, server error, timeout, connection, stream
+error) and, from duck-typed providers that raise builtin exceptions, `ConnectionError` and
+`TimeoutError`. A bad request, a context-length error or a missing key is raised at once:
+every provider would refuse it too. Any other exception (a bug in a custom provider, say)
+is raised as it is rather than hidden behind the next provider. `fail_over_on=` replaces this
+rule with a tuple of exception classes (`FAIL_OVER_ERRORS` is the default set, to extend).
+
+Each provider's own retries run first, inside the provider; this class never retries.
+
+Streaming: an error before a provider yielded any text or tool call moves on silently. An
+error after it did depends on `on_midstream_error`:
+- `"fallback"` (default): the next provider answers from the beginning, announced by a
+  `ProviderEvent("fallback", {...}, discard_partial=True)` in the stream; the agent turns it
+  into `StreamChunk(event="fallback")` and drops the partial answer, and a UI should too.
+- `"raise"`: the error is raised; nothing is repeated.
+A provider's usage is held back until its stream has finished, so the one `UsageStats` in the
+stream always names the provider that answered.
+
+Circuit breaker, one per provider instance: after `circuit_breaker_threshold` consecutive
+failures the provider is skipped for `circuit_breaker_cooldown` seconds; then one call
+probes it (half-open) while the others still skip it; the probe's success closes the
+circuit, its failure opens it again. A success is recorded only when a stream finished.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import inspect
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..types import Message, ToolCall
+from ..usage import UsageStats
+from .base import (
+    AsyncFirstProvider,
+    ProviderEvent,
+    StreamItem,
+    complete_any,
+    default_model,
+    has_method,
+    provider_name,
+    stream_any,
+)
+from .errors import (
+    ProviderConnectionError,
+    ProviderError,
+    ProviderTimeoutError,
+    RateLimitError,
+    ServerError,
+    StreamError,
+)
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from ..tools import Tool
+
+log = logging.getLogger("selectools.fallback")
+
+#: What fails over by default: the typed errors another provider could cure, and the builtin
+#: network errors a duck-typed provider may raise. Extend it for `fail_over_on=`, e.g.
+#: `FAIL_OVER_ERRORS + (ContextLengthError,)` to move to a model with a longer context.
+FAIL_OVER_ERRORS: tuple[type[BaseException], ...] = (
+    RateLimitError, ServerError, ProviderTimeoutError, ProviderConnectionError, StreamError,
+    ConnectionError, TimeoutError,
+)
+
+OnFallback = Callable[[str, str, BaseException], Any]
+MidstreamPolicy = Literal["fallback", "raise"]
+CircuitState = Literal["closed", "open", "half_open"]
+
+
+class CircuitOpenError(ProviderError):
+    """The provider was skipped: its circuit is open after repeated failures."""
+
+    fail_over = True
+
+
+class AllProvidersFailedError(ProviderError):
+    """Every provider failed (or was skipped while its circuit was open).
+
+    `failures` holds `(provider name, error)` in the order they were tried; the last real
+    error is also the exception's `__cause__`.
+    """
+
+    fail_over = True  # a FallbackProvider nested in another may still be skipped over
+
+    def __init__(self, failures: Sequence[tuple[str, BaseException]]) -> None:
+        self.failures = list(failures)
+        lines = [f"  {index}. {name}: {_one_line(error)}"
+                 for index, (name, error) in enumerate(self.failures, 1)]
+        super().__init__(f"all {len(self.failures)} providers failed:\n" + "\n".join(lines),
+                         provider="fallback")
+
+
+# ---------------------------------------------------------------------------------------------
+# Circuit breaker
+
+
+class CircuitBreaker:
+    """Counts a provider's consecutive failures and decides whether to try it.
+
+    Closed: every call goes through. Open (after `threshold` consecutive failures): calls
+    are refused until `cooldown` seconds have passed; then one call is let through as a
+    probe (half-open) and the rest are still refused until the probe's verdict. All state
+    changes happen under one lock, so threads and tasks may share a breaker.
+    """
+
+    def __init__(self, threshold: int = 3, cooldown: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 1:
+            raise ValueError(f"circuit_breaker_threshold must be an int >= 1, got {threshold!r}")
+        if not isinstance(cooldown, (int, float)) or cooldown < 0:
+            raise ValueError(f"circuit_breaker_cooldown must be >= 0 seconds, got {cooldown!r}")
+        self.threshold = threshold
+        self.cooldown = float(cooldown)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failures = 0
+        self._opened_at: float | None = None
+        self._probing = False
+
+    @property
+    def state(self) -> CircuitState:
+        with self._lock:
+            if self._opened_at is None:
+                return "closed"
+            return "half_open" if self._probing else "open"
+
+    @property
+    def consecutive_failures(self) -> int:
+        return self._failures
+
+    def seconds_until_probe(self) -> float:
+        """How long until an open circuit lets a probe through (0 when it would now)."""
+        with self._lock:
+            if self._opened_at is None:
+                return 0.0
+            return max(0.0, self._opened_at + self.cooldown - self._clock())
+
+    def try_acquire(self) -> bool:
+        """May a call go to the provider now? True when closed, or when this call becomes
+        the one probe of an open circuit whose cooldown has passed. A True answer must be
+        followed by exactly one of `record_success`, `record_failure` or `release`."""
+        with self._lock:
+            if self._opened_at is None:
+                return True
+            if self._probing or self._clock() < self._opened_at + self.cooldown:
+                return False
+            self._probing = True
+            return True
+
+    def record_success(self) -> None:
+        with self._lock:
+            self._failures = 0
+            self._opened_at = None
+            self._probing = False
+
+    def record_failure(self) -> None:
+        with self._lock:
+            self._failures += 1
+            if self._probing or self._failures >= self.threshold:
+                # A failed probe opens the circuit again for a whole cooldown.
+                self._opened_at = self._clock()
+            self._probing = False
+
+    def release(self) -> None:
+        """The call ended without a verdict on the provider's health (cancelled, or an
+        error that was the request's fault): free the probe slot, change nothing else."""
+        with self._lock:
+            self._probing = False
+
+    def reset(self) -> None:
+        self.record_success()
+
+    def __repr__(self) -> str:
+        return (f"CircuitBreaker(state={self.state!r}, failures={self._failures}, "
+                f"threshold={self.threshold}, cooldown={self.cooldown})")
+
+
+# ---------------------------------------------------------------------------------------------
+# The provider
+
+
+@dataclass
+class _Slot:
+    """One provider in the chain, with the breaker that outlives every configured copy."""
+
+    provider: Any
+    breaker: CircuitBreaker
+
+    @property
+    def name(self) -> str:
+        return provider_name(self.provider)
+
+
+class _Shared:
+    """What the copies made by `with_options` share with the original."""
+
+    def __init__(self) -> None:
+        self.provider_used: str | None = None
+
+
+class FallbackProvider(AsyncFirstProvider):
+    """Try `providers` in order; see the module docstring for when and how it moves on.
+
+    `on_fallback(failed_name, next_name, error)` is called (a coroutine function is
+    awaited) each time the call moves to the next provider. `provider_used` names the
+    provider that answered last. `clock` is for tests of the breaker.
+    """
+
+    name = "fallback"
+    default_model = ""  # each provider uses its own default unless the caller names a model
+    supports_streaming = True
+    supports_async = True
+
+    def __init__(self, providers: Sequence[Any], circuit_breaker_threshold: int = 3,
+                 circuit_breaker_cooldown: float = 60.0, on_fallback: OnFallback | None = None,
+                 *, fail_over_on: Sequence[type[BaseException]] | None = None,
+                 on_midstream_error: MidstreamPolicy = "fallback",
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if isinstance(providers, (str, bytes)) or not isinstance(providers, Sequence):
+            raise TypeError(f"providers must be a list of providers, got {providers!r}")
+        if not providers:
+            raise ValueError("FallbackProvider needs at least one provider")
+        seen: set[int] = set()
+        for index, provider in enumerate(providers):
+            if not any(has_method(provider, m) for m in ("astream", "acomplete", "complete")):
+                raise TypeError(f"providers[{index}] ({provider!r}) is not a provider: it has "
+                                "none of astream, acomplete, complete")
+            if id(provider) in seen:
+                raise ValueError(f"providers[{index}] ({provider_name(provider)}) appears twice; "
+                                 "retrying one provider is its own max_retries' job")
+            seen.add(id(provider))
+        if on_midstream_error not in ("fallback", "raise"):
+            raise ValueError(f'on_midstream_error must be "fallback" or "raise", '
+                             f"got {on_midstream_error!r}")
+        if fail_over_on is not None:
+            fail_over_on = tuple(fail_over_on)
+            bad = [c for c in fail_over_on
+                   if not (isinstance(c, type) and issubclass(c, BaseException))]
+            if bad:
+                raise TypeError(f"fail_over_on must hold exception classes, got {bad!r}")
+        if on_fallback is not None and not callable(on_fallback):
+            raise TypeError(f"on_fallback must be callable, got {on_fallback!r}")
+        self._slots = [_Slot(p, CircuitBreaker(circuit_breaker_threshold,
+                                                circuit_breaker_cooldown, clock))
+                       for p in providers]
+        self._fail_over_on: tuple[type[BaseException], ...] | None = fail_over_on
+        self.on_midstream_error: MidstreamPolicy = on_midstream_error
+        self._callbacks: tuple[OnFallback, ...] = (on_fallback,) if on_fallback else ()
+        self._shared = _Shared()
+
+    # -- introspection -----------------------------------------------------------------------
+
+    @property
+    def providers(self) -> list[Any]:
+        return [slot.provider for slot in self._slots]
+
+    @property
+    def breakers(self) -> list[CircuitBreaker]:
+        """The circuit breakers, in provider order (shared with every `with_options` copy)."""
+        return [slot.breaker for slot in self._slots]
+
+    @property
+    def provider_used(self) -> str | None:
+        """The name of the provider that answered the last successful call."""
+        return self._shared.provider_used
+
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(slot.provider) for slot in self._slots)
+        return f"FallbackProvider([{inner}])"
+
+    # -- configuration -------------------------------------------------------------------------
+
+    def with_options(self, *, max_retries: int | None = None, timeout: float | None = None,
+                     on_retry: Callable[..., Any] | None = None,
+                     on_fallback: OnFallback | None = None) -> Self:
+        """A copy whose providers take these retry/timeout settings (those that accept
+        them), with `on_fallback` called besides the constructor's. The copy shares the
+        circuit breakers and `provider_used` with this one."""
+        options = {key: value for key, value in
+                   (("max_retries", max_retries), ("timeout", timeout), ("on_retry", on_retry))
+                   if value is not None}
+        clone = copy.copy(self)
+        clone._slots = [_Slot(_configured(slot.provider, options), slot.breaker)
+                        for slot in self._slots]
+        if on_fallback is not None:
+            clone._callbacks = (*self._callbacks, on_fallback)
+        return clone
+
+    # -- the provider protocol -------------------------------------------------------------
+
+    async def acomplete(  # type: ignore[override]
+        self, *, model: str | None = None, system_prompt: str = "", messages: list[Message],
+        tools: Sequence[Tool] | None = None, temperature: float = 0.0, max_tokens: int = 1000,
+        timeout: float | None = None,
+    ) -> tuple[Message, UsageStats]:
+        request = dict(system_prompt=system_prompt, messages=messages, tools=tools,
+                       temperature=temperature, max_tokens=max_tokens, timeout=timeout)
+        failures: list[tuple[str, BaseException]] = []
+        slot = self._next_slot(0, failures)
+        while slot is not None:
+            try:
+                message, usage = await complete_any(
+                    slot.provider, model=model or default_model(slot.provider), **request)
+            except BaseException as error:
+                if not self._fails_over(error):
+                    slot.breaker.release()
+                    raise
+                slot.breaker.record_failure()
+                failures.append((slot.name, error))
+                slot = await self._move_on(slot, error, failures)
+                continue
+            slot.breaker.record_success()
+            self._shared.provider_used = slot.name
+            return message, self._usage_of(slot, usage, model)
+        raise self._all_failed(failures)
+
+    async def astream(  # type: ignore[override]
+        self, *, model: str | None = None, system_prompt: str = "", messages: list[Message],
+        tools: Sequence[Tool] | None = None, temperature: float = 0.0, max_tokens: int = 1000,
+        timeout: float | None = None,
+    ) -> AsyncIterator[StreamItem]:
+        request = dict(system_prompt=system_prompt, messages=messages, tools=tools,
+                       temperature=temperature, max_tokens=max_tokens, timeout=timeout)
+        failures: list[tuple[str, BaseException]] = []
+        slot = self._next_slot(0, failures)
+        while slot is not None:
+            shown = 0  # text deltas and tool calls this provider has yielded
+            usage: UsageStats | None = None
+            failed: BaseException | None = None
+            stream = stream_any(slot.provider, model=model or default_model(slot.provider),
+                                **request)
+            try:
+                async for item in stream:
+                    if isinstance(item, UsageStats):
+                        usage = item  # held back: it must name the provider that finishes
+                        continue
+                    if isinstance(item, (str, ToolCall)) and item:
+                        shown += 1
+                    yield item
+            except BaseException as error:
+                # Cancellation, a consumer closing the stream (GeneratorExit) and errors that
+                # are the request's fault end here without a verdict on the provider.
+                if not self._fails_over(error):
+                    slot.breaker.release()
+                    raise
+                slot.breaker.record_failure()
+                failures.append((slot.name, error))
+                if shown and self.on_midstream_error == "raise":
+                    raise
+                failed = error
+            finally:
+                await stream.aclose()
+            if failed is None:
+                slot.breaker.record_success()
+                self._shared.provider_used = slot.name
+                yield self._usage_of(slot, usage, model)
+                return
+            failed_slot = slot
+            slot = await self._move_on(failed_slot, failed, failures)
+            if slot is not None and shown:
+                try:
+                    yield ProviderEvent("fallback", {
+                        "failed_provider": failed_slot.name, "next_provider": slot.name,
+                        "error": _one_line(failed), "error_type": type(failed).__name__,
+                    }, discard_partial=True)
+                except BaseException:
+                    slot.breaker.release()
+                    raise
+        raise self._all_failed(failures)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _fails_over(self, error: BaseException) -> bool:
+        if not isinstance(error, Exception):  # cancellation, Ctrl-C, generator closing
+            return False
+        if self._fail_over_on is not None:
+            return isinstance(error, self._fail_over_on)
+        if isinstance(error, ProviderError):
+            return error.fail_over
+        return isinstance(error, (ConnectionError, TimeoutError))
+
+    def _next_slot(self, start: int,
+                   failures: list[tuple[str, BaseException]]) -> _Slot | None:
+        """The first provider from `start` whose breaker lets a call through (acquired);
+        the ones skipped are noted in `failures`."""
+        for slot in self._slots[start:]:
+            if slot.breaker.try_acquire():
+                return slot
+            wait = slot.breaker.seconds_until_probe()
+            failures.append((slot.name, CircuitOpenError(
+                f"skipped: circuit open after {slot.breaker.consecutive_failures} consecutive "
+                f"failures; next probe in {wait:.1f} s", provider=slot.name)))
+        return None
+
+    async def _move_on(self, failed: _Slot, error: BaseException,
+                       failures: list[tuple[str, BaseException]]) -> _Slot | None:
+        """Acquire the next usable provider after `failed` and announce the move."""
+        position = next(i for i, s in enumerate(self._slots) if s is failed)
+        slot = self._next_slot(position + 1, failures)
+        if slot is None:
+            return None
+        log.warning("provider %s failed (%s); falling back to %s",
+                    failed.name, _one_line(error), slot.name)
+        try:
+            for callback in self._callbacks:
+                try:
+                    outcome = callback(failed.name, slot.name, error)
+                    if inspect.isawaitable(outcome):
+                        await outcome
+                except Exception:  # a broken callback must not break the failover
+                    log.exception("on_fallback callback %r raised", callback)
+        except BaseException:
+            slot.breaker.release()
+            raise
+        return slot
+
+    def _usage_of(self, slot: _Slot, usage: UsageStats | None,
+                  model: str | None) -> UsageStats:
+        """The answering provider's usage, naming it; zero usage when it reported none."""
+        if usage is None:
+            return UsageStats(model=model or default_model(slot.provider), provider=slot.name)
+        if usage.provider != slot.name:
+            usage = dataclasses.replace(usage, provider=slot.name)
+        return usage
+
+    def _all_failed(self, failures: list[tuple[str, BaseException]]) -> AllProvidersFailedError:
+        error = AllProvidersFailedError(failures)
+        real = [e for _, e in failures if not isinstance(e, CircuitOpenError)]
+        error.__cause__ = real[-1] if real else failures[-1][1] if failures else None
+        return error
+
+
+def _configured(provider: Any, options: dict[str, Any]) -> Any:
+    """`provider.with_options(...)` with the options its signature accepts, if it has one."""
+    configure = getattr(provider, "with_options", None)
+    if configure is None or not options:
+        return provider
+    try:
+        accepted = inspect.signature(configure).parameters
+    except (TypeError, ValueError):
+        return provider
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
+    chosen = {k: v for k, v in options.items() if takes_any or k in accepted}
+    return configure(**chosen) if chosen else provider
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    first = text[0] if text else ""
+    kind = type(error).__name__
+    return f"{kind}: {first}" if first else kind
