@@ -35,6 +35,7 @@ _UNAMBIGUOUS_NAME_KEYS = ("tool_name", "tool")
 _START = re.compile(r"TOOL_CALL|\{")
 _AFTER_MARKER = re.compile(r"\s*:?\s*(?:```[A-Za-z]*\s*)?")
 _DECODER = json.JSONDecoder()
+_DEEP_SKIP = 64
 
 
 class ToolCallParser:
@@ -64,7 +65,10 @@ class ToolCallParser:
     ) -> int:
         start = _AFTER_MARKER.match(text, after_marker)
         opening = start.end() if start else after_marker
-        value, end = _decode_object(text, opening)
+        try:
+            value, end = _decode_object(text, opening)
+        except RecursionError:
+            return after_marker
         if value is None:
             return after_marker
         call = _as_call(value, known=self.tool_names, explicit=True)
@@ -75,7 +79,12 @@ class ToolCallParser:
         return end
 
     def _read_json(self, text: str, opening: int, found: list[tuple[str, dict[str, Any]]]) -> int:
-        value, end = _decode_object(text, opening)
+        try:
+            value, end = _decode_object(text, opening)
+        except RecursionError:
+            # Nested deeper than Python's recursion limit: the braces just inside are too,
+            # so skip a stretch of them rather than fail on each in turn (quadratic).
+            return _after_braces(text, opening, _DEEP_SKIP)
         if value is None:
             return opening + 1
         found.extend(self._calls_within(value))
@@ -98,12 +107,22 @@ class ToolCallParser:
 
 
 def _decode_object(text: str, opening: int) -> tuple[Any, int]:
+    """The JSON object starting at `opening` and where it ends, or (None, opening).
+    Lets RecursionError through, for the caller to skip absurdly nested text."""
     if opening >= len(text) or text[opening] != "{":
         return None, opening
     try:
         return _DECODER.raw_decode(text, opening)
-    except (ValueError, RecursionError):
+    except ValueError:
         return None, opening
+
+
+def _after_braces(text: str, position: int, count: int) -> int:
+    for _ in range(count):
+        position = text.find("{", position + 1)
+        if position < 0:
+            return len(text)
+    return position
 
 
 def _as_call(
@@ -149,7 +168,12 @@ def _arguments(value: Any) -> dict[str, Any] | None:
 
 
 def _raw_text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (ValueError, RecursionError):
+        return repr(type(value))
 
 
 def tool_instructions(tools: Sequence[Tool]) -> str:
