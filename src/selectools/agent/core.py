@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from .._sync import run_sync
 from ..memory import ConversationMemory
@@ -150,7 +150,7 @@ def _prepare(messages: Messages) -> list[Message]:
     if not isinstance(messages, Sequence):
         raise TypeError(f"messages must be a str or a list of Message, got "
                         f"{type(messages).__name__}")
-    prepared = list(messages)
+    prepared = list(cast(Sequence[Message], messages))
     if not prepared:
         raise ValueError("messages is empty: give at least one Message or a str")
     for index, message in enumerate(prepared):

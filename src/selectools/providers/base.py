@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -108,7 +108,7 @@ def has_method(provider: object, method: str) -> bool:
     return not (method in ("acomplete", "astream") and impl is getattr(AsyncFirstProvider, method))
 
 
-async def stream_any(provider: object, **kwargs: Any) -> AsyncIterator[StreamItem]:
+async def stream_any(provider: object, **kwargs: Any) -> AsyncGenerator[StreamItem, None]:
     """Stream from any provider, bridging what it lacks.
 
     astream if it has one; else acomplete, its answer as one item; else complete run in

@@ -1,0 +1,97 @@
+"""Messages, content parts, image helpers and results."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+
+from selectools import AgentResult, ContentPart, Message, Role, image_message, text_content
+from selectools.usage import AgentUsage, UsageStats, cost_usd
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+
+
+def test_image_message_from_url_keeps_the_url() -> None:
+    msg = image_message("https://example.com/photo.jpg", prompt="Describe this image.")
+    assert msg.role == Role.USER
+    assert [p.type for p in msg.parts()] == ["text", "image_url"]
+    assert msg.parts()[1].image_url == "https://example.com/photo.jpg"
+    assert text_content(msg) == "Describe this image."
+
+
+def test_image_message_from_a_file_reads_and_sniffs_it(tmp_path: Path) -> None:
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(PNG)
+    msg = image_message(photo, prompt="What do you see?")
+    image = msg.parts()[1]
+    assert image.type == "image_base64" and image.media_type == "image/png"
+    assert base64.b64decode(image.image_base64 or "") == PNG
+
+
+def test_missing_or_non_image_files_fail_when_the_message_is_made(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="image file not found: '.*nope.png'"):
+        image_message(tmp_path / "nope.png")
+    text_file = tmp_path / "notes.png"
+    text_file.write_text("just text")
+    with pytest.raises(ValueError, match="is not an image"):
+        image_message(text_file)
+    with pytest.raises(ValueError, match="not found"):
+        Message(role=Role.USER, content="look", image_path=str(tmp_path / "gone.jpg"))
+
+
+def test_image_path_becomes_content_parts(tmp_path: Path) -> None:
+    photo = tmp_path / "a.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 8)
+    msg = Message(role=Role.USER, content="look", image_path=str(photo))
+    assert [p.type for p in msg.parts()] == ["text", "image_base64"]
+    assert msg.parts()[1].media_type == "image/jpeg"
+
+
+def test_text_content_joins_text_parts_of_a_multimodal_message() -> None:
+    parts = [ContentPart(type="text", text="What's in these images?"),
+             ContentPart(type="image_url", image_url="https://example.com/photo.jpg"),
+             ContentPart(type="text", text="Be brief.")]
+    msg = Message(role=Role.USER, content="", content_parts=parts)
+    assert text_content(msg) == "What's in these images?\nBe brief."
+    assert text_content(Message(role=Role.USER, content="plain")) == "plain"
+
+
+@pytest.mark.parametrize("kwargs, problem", [
+    ({"type": "video"}, "must be one of"),
+    ({"type": "image_url"}, "needs the image_url field"),
+    ({"type": "text"}, "needs the text field"),
+])
+def test_bad_content_parts_are_named(kwargs: dict[str, str], problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        ContentPart(**kwargs)  # type: ignore[arg-type]
+
+
+def test_bad_messages_are_named() -> None:
+    with pytest.raises(ValueError, match="Message.role must be one of"):
+        Message(role="robot")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="content must be a str"):
+        Message(role=Role.USER, content=["a"])  # type: ignore[arg-type]
+    assert Message(role="user", content="hi").role is Role.USER  # type: ignore[arg-type]
+
+
+def test_agent_result_passes_content_and_role_through() -> None:
+    result = AgentResult(message=Message(role=Role.ASSISTANT, content="done"))
+    assert result.content == "done" and result.role == Role.ASSISTANT
+    assert result.tool_name is None and result.tool_args == {} and result.tool_calls == []
+
+
+def test_usage_is_priced_by_model_family_and_none_safe() -> None:
+    stats = UsageStats.priced(model="gpt-4o-mini-2024-07-18", provider="openai",
+                              prompt_tokens=1_000_000, completion_tokens=1_000_000)
+    assert stats.total_tokens == 2_000_000
+    assert stats.cost_usd == pytest.approx(0.75)
+    assert cost_usd("my-local-model", 10, 10) is None
+    totals = AgentUsage()
+    totals.add(stats)
+    totals.add(UsageStats(5, 5, model="local", provider="local"))
+    assert totals.total_tokens == 2_000_010 and totals.cost_usd == pytest.approx(0.75)
+    assert totals.llm_calls == 2
+    assert [f for f in UsageStats.__dataclass_fields__] == [
+        "prompt_tokens", "completion_tokens", "total_tokens", "cost_usd", "model", "provider"]
