@@ -163,8 +163,10 @@ async def decode_stream(lines: AsyncIterator[Any], model: str,
         if "error" in line:
             raise StreamError(str(line["error"]), provider=PROVIDER)
         wire = line.get("message") or {}
-        if wire.get("content"):
-            yield wire["content"]
+        # `response` is /api/generate's text field; accepting it costs nothing.
+        text = wire.get("content") or line.get("response")
+        if text:
+            yield text
         calls = sorted(wire.get("tool_calls") or (),
                        key=lambda call: (call.get("function") or {}).get("index", 0))
         for call in calls:
