@@ -140,8 +140,8 @@ async def test_tool_problems_go_back_to_the_model_and_the_run_goes_on() -> None:
     results = [m for m in provider.requests[1][1] if m.role == Role.TOOL]
     assert [m.tool_name for m in results] == ["nope", "add", "broken", "add", "add"]
     unknown, bad_type, raised, missing, malformed = (m.content for m in results)
-    assert malformed.startswith("Error:") and "not a JSON object" in malformed
-    assert unknown.startswith("Error:") and "unknown tool 'nope'" in unknown
+    assert malformed.startswith("Error:") and "must be a JSON object" in malformed
+    assert unknown.startswith("Error:") and "'nope'" in unknown
     assert "add, broken" in unknown
     assert bad_type.startswith("Error:") and "parameter 'a'" in bad_type and "'two'" in bad_type
     assert raised.startswith("Error:") and "disk on fire: test" in raised

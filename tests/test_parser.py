@@ -9,8 +9,7 @@ from hypothesis import strategies as st
 
 from selectools.parser import ToolCallParser, tool_instructions
 from selectools.tools import tool
-from selectools.tools.errors import RAW_ARGUMENTS_KEY
-from selectools.types import ToolCall
+from selectools.types import RAW_ARGUMENTS_KEY, ToolCall
 
 parser = ToolCallParser(["search", "add", "get_time"])
 

@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel
 
 from selectools.tools import Tool, ToolArgumentError, format_tool_error, tool
-from selectools.tools.errors import RAW_ARGUMENTS_KEY
+from selectools.types import RAW_ARGUMENTS_KEY
 
 
 class Unit(enum.Enum):

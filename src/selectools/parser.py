@@ -23,8 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from .tools import Tool
-from .tools.errors import RAW_ARGUMENTS_KEY
-from .types import ToolCall
+from .types import RAW_ARGUMENTS_KEY, ToolCall
 
 _NAME_KEYS = ("tool_name", "tool", "name", "function")
 _ARGUMENT_KEYS = ("parameters", "arguments", "args", "input")

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..providers.base import ProviderEvent, complete_any, provider_name, stream_any
-from ..tools import Tool, format_tool_error
+from ..tools import Tool, UnknownToolError, format_tool_error
 from ..trace import AgentTrace, TraceStep
-from ..types import RAW_ARGUMENTS_KEY, AgentResult, Message, Role, StreamChunk, ToolCall
+from ..types import AgentResult, Message, Role, StreamChunk, ToolCall
 from ..usage import AgentUsage, UsageStats
 
 if TYPE_CHECKING:
@@ -266,15 +266,8 @@ def _tool_runner(agent: Agent, run_id: str, iteration: int, trace: AgentTrace,
         error: BaseException | None = None
         tool: Tool | None = agent._tools.get(call.tool_name)
         if tool is None:
-            error = LookupError(
-                f"unknown tool {call.tool_name!r}; available tools: "
-                f"{', '.join(sorted(agent._tools)) or 'none'}")
-            text = f"Error: {error}"
-        elif RAW_ARGUMENTS_KEY in call.parameters:
-            raw = str(call.parameters[RAW_ARGUMENTS_KEY])[:300]
-            error = ValueError(f"the arguments for tool {call.tool_name!r} are not a JSON "
-                               f"object: {raw!r}. Send the arguments as one JSON object.")
-            text = f"Error: {error}"
+            error = UnknownToolError(call.tool_name, agent._tools)
+            text = format_tool_error(call.tool_name, error)
         else:
             try:
                 text = await tool.execute(call.parameters,

@@ -12,8 +12,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ..types import RAW_ARGUMENTS_KEY
 from .docstring import parse_docstring
-from .errors import RAW_ARGUMENTS_KEY, ArgumentProblem, ToolArgumentError
+from .errors import ArgumentProblem, ToolArgumentError
 from .execution import call_async, call_in_thread
 from .results import result_to_text
 from .schema import ArgumentsSpec, describe_parameters

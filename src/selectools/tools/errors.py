@@ -73,8 +73,3 @@ def format_tool_error(tool_name: str, exc: BaseException) -> str:
         text = text[: _MAX_ERROR_TEXT - len(marker)] + marker
     return text
 
-
-#: Where a tool call's unreadable arguments travel (same key as the providers use): a model's
-#: arguments that are not a JSON object arrive as `{RAW_ARGUMENTS_KEY: text}`, and
-#: `Tool.validate` turns them into a ToolArgumentError the model can read and fix.
-RAW_ARGUMENTS_KEY = "__raw_arguments__"
