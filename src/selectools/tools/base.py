@@ -8,9 +8,7 @@ import re
 import types
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from ..types import RAW_ARGUMENTS_KEY
 from .docstring import parse_docstring
@@ -18,6 +16,9 @@ from .errors import ArgumentProblem, ToolArgumentError
 from .execution import call_async, call_in_thread
 from .results import result_to_text
 from .schema import ArgumentsSpec, describe_parameters
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 # What OpenAI, Anthropic and Gemini all accept as a function name.
 _VALID_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
@@ -102,6 +103,8 @@ class Tool:
             )])
         if self._spec is None:
             return self._validate_against_schema(arguments)
+        from pydantic import ValidationError  # loaded by now: the model was built with it
+
         try:
             validated = self._spec.model.model_validate(dict(arguments))
         except ValidationError as exc:

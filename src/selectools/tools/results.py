@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic_core import to_jsonable_python
-
 
 def result_to_text(value: Any) -> str:
     """A str as is; anything else (dict, list, dataclass, pydantic model, number, None)
@@ -14,6 +12,8 @@ def result_to_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     try:
+        from pydantic_core import to_jsonable_python
+
         return json.dumps(to_jsonable_python(value, fallback=str), ensure_ascii=False)
     except (TypeError, ValueError):
         # e.g. a dict keyed by tuples: still give the model something readable.

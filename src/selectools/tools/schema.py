@@ -12,12 +12,15 @@ import inspect
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
-from pydantic.fields import FieldInfo
+# pydantic is imported where a schema is built, not at `import selectools` (it costs more
+# to import than the rest of the package together).
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+    from pydantic.fields import FieldInfo
 
-_ARGUMENTS_CONFIG = ConfigDict(
+_ARGUMENTS_CONFIG: dict[str, Any] = dict(
     extra="forbid",
     # Models often send 12345 for a zip code typed `str`; accept it.
     coerce_numbers_to_str=True,
@@ -56,6 +59,8 @@ def describe_parameters(
     parameters = list(signature.parameters.values())
     if skip_first:
         parameters = parameters[1:]
+    from pydantic import create_model
+
     fields: dict[str, Any] = {}
     attributes: dict[str, str] = {}
     for parameter in parameters:
@@ -153,6 +158,8 @@ def _split_description(annotation: Any) -> tuple[Any, str | None]:
     """`Annotated[int, "how many"]` -> (int, "how many"); other metadata is kept."""
     if typing.get_origin(annotation) is not Annotated:
         return annotation, None
+    from pydantic.fields import FieldInfo
+
     base, *metadata = typing.get_args(annotation)
     texts = [item for item in metadata if isinstance(item, str)]
     kept = [item for item in metadata if not isinstance(item, str)]
@@ -165,6 +172,8 @@ def _split_description(annotation: Any) -> tuple[Any, str | None]:
 
 
 def _check_json_describable(annotation: Any, name: str, tool_name: str) -> None:
+    from pydantic import TypeAdapter
+
     try:
         TypeAdapter(annotation).json_schema()
     except Exception as exc:  # PydanticSchemaGenerationError, PydanticInvalidForJsonSchema...
@@ -176,6 +185,9 @@ def _check_json_describable(annotation: Any, name: str, tool_name: str) -> None:
 
 
 def _field(parameter: inspect.Parameter, annotation: Any, description: str | None) -> FieldInfo:
+    from pydantic import Field
+    from pydantic.fields import FieldInfo
+
     ours = Field(alias=parameter.name, description=description) if description else Field(
         alias=parameter.name
     )
