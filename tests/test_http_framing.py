@@ -286,10 +286,15 @@ async def test_one_session_per_event_loop(wire_server: WireServer) -> None:
     wire_server.reply(body={"n": 1})
     wire_server.reply(body={"n": 2})
     assert await transport.post_json("/c", {}) == {"n": 1}
+
+    async def from_another_loop() -> tuple[object, int]:
+        answer = await transport.post_json("/c", {})
+        sessions = len(transport._sessions)
+        await transport.aclose()  # closes this loop's session, and the other one over there
+        return answer, sessions
+
     # another loop, in another thread, gets its own session
-    other = await asyncio.to_thread(asyncio.run, transport.post_json("/c", {}))
-    assert other == {"n": 2}
-    assert len(transport._sessions) == 2
-    await transport.aclose()
+    other, sessions = await asyncio.to_thread(asyncio.run, from_another_loop())
+    assert (other, sessions) == ({"n": 2}, 2)
     assert not transport._sessions
     assert "sk-very-secret" not in repr(transport)

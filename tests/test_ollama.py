@@ -280,3 +280,16 @@ async def test_error_status_and_stream_error(wire_server: WireServer,
         async for _ in quick.astream(model="", system_prompt="", messages=ASK):
             pass
     assert len(wire_server.requests) == 3
+
+
+async def test_text_arrives_before_the_stream_ends(wire_server: WireServer,
+                                                   provider: OllamaProvider) -> None:
+    raw = (WIRE / "ollama_chat_stream_text.ndjson").read_bytes()
+    release = wire_server.reply(body=raw, content_type="application/x-ndjson",
+                                hold_after=raw.index(b"\n") + 1)
+    stream = provider.astream(model="", system_prompt="", messages=ASK)
+    assert await stream.__anext__() == "The"  # while the server still holds the last line
+    release.set()
+    assert [item async for item in stream] == [UsageStats(26, 282, 308, None, "llama3.2",
+                                                           "ollama")]
+    assert not wire_server.hold_expired

@@ -186,3 +186,17 @@ async def test_the_key_is_in_no_error_and_no_repr(wire_server: WireServer,
     assert KEY not in str(caught.value) and KEY not in caught.value.message
     assert "Incorrect API key provided" in caught.value.message
     assert KEY not in repr(provider) and KEY not in repr(provider.with_options(max_retries=0))
+
+
+async def test_text_deltas_arrive_before_the_stream_ends(wire_server: WireServer,
+                                                         provider: OpenAIProvider) -> None:
+    raw = (WIRE / "openai_chat_stream_text_after_tool_result.sse").read_bytes()
+    first_text_event_end = raw.index(b"\n\n", raw.index(b'"content":"The"')) + 2
+    release = wire_server.reply(body=raw, content_type="text/event-stream",
+                                hold_after=first_text_event_end)
+    stream = provider.astream(model="", system_prompt="", messages=ASK)
+    assert await stream.__anext__() == "The"  # while the server still holds the rest
+    release.set()
+    rest = [item async for item in stream]
+    assert "".join(i for i in rest if isinstance(i, str)) == " capital of the UK is London."
+    assert not wire_server.hold_expired

@@ -63,6 +63,8 @@ class Reply:
     chunk_size: int | None = None
     cut_after: int | None = None
     delay: float = 0.0
+    hold_after: int | None = None
+    release: threading.Event = field(default_factory=threading.Event)
 
 
 class WireServer:
@@ -71,6 +73,8 @@ class WireServer:
     def __init__(self) -> None:
         self._replies: queue.SimpleQueue[Reply] = queue.SimpleQueue()
         self.requests: list[RecordedRequest] = []
+        #: Set when a held reply was never released by the test (see `reply(hold_after=...)`).
+        self.hold_expired = False
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         # A short poll interval makes stop() quick (shutdown waits for one poll).
@@ -99,26 +103,32 @@ class WireServer:
     def reply(self, status: int = 200, body: bytes | str | Any = b"",
               headers: Mapping[str, str] | None = None,
               content_type: str = "application/json", chunk_size: int | None = None,
-              cut_after: int | None = None, delay: float = 0.0) -> None:
+              cut_after: int | None = None, delay: float = 0.0,
+              hold_after: int | None = None) -> threading.Event:
         """Queue the next answer. `body` may be bytes, str, or a JSON-able value.
         `chunk_size` streams it in pieces; `cut_after` sends that many body bytes and then
-        drops the connection; `delay` waits that long before answering."""
+        drops the connection; `delay` waits that long before answering; `hold_after` sends
+        that many body bytes, then waits until the returned event is set (or 5 s, noting
+        `hold_expired`) before sending the rest: a test can prove it got data before the
+        stream ended."""
         if isinstance(body, str):
             data = body.encode("utf-8")
         elif isinstance(body, (bytes, bytearray)):
             data = bytes(body)
         else:
             data = json.dumps(body).encode("utf-8")
-        self._replies.put(Reply(status, data, dict(headers or {}), content_type, chunk_size,
-                                cut_after, delay))
+        reply = Reply(status, data, dict(headers or {}), content_type, chunk_size, cut_after,
+                      delay, hold_after)
+        self._replies.put(reply)
+        return reply.release
 
-    def reply_file(self, path: str | Path, status: int = 200, **options: Any) -> None:
+    def reply_file(self, path: str | Path, status: int = 200, **options: Any) -> threading.Event:
         """Queue a file's bytes as the next answer; the content type follows its suffix."""
         file = Path(path)
         content_type = {".sse": "text/event-stream", ".ndjson": "application/x-ndjson"}.get(
             file.suffix, "application/json")
         options.setdefault("content_type", content_type)
-        self.reply(status, file.read_bytes(), **options)
+        return self.reply(status, file.read_bytes(), **options)
 
     def _next_reply(self) -> Reply:
         try:
@@ -154,7 +164,7 @@ def _handler_for(server: WireServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", reply.content_type)
             for name, value in reply.headers.items():
                 self.send_header(name, value)
-            if reply.chunk_size is None and reply.cut_after is None:
+            if reply.chunk_size is None and reply.cut_after is None and reply.hold_after is None:
                 self.send_header("Content-Length", str(len(reply.body)))
                 self.end_headers()
                 self.wfile.write(reply.body)
@@ -164,8 +174,14 @@ def _handler_for(server: WireServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             data = reply.body if reply.cut_after is None else reply.body[:reply.cut_after]
             size = reply.chunk_size or len(data) or 1
-            for start in range(0, len(data), size):
-                piece = data[start:start + size]
+            cuts = set(range(0, len(data), size))
+            if reply.hold_after is not None:
+                cuts.add(reply.hold_after)
+            bounds = sorted(cuts | {len(data)})
+            for start, end in zip(bounds, bounds[1:], strict=False):
+                if start == reply.hold_after and not reply.release.wait(5.0):
+                    server.hold_expired = True
+                piece = data[start:end]
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
                 self.wfile.flush()
             if reply.cut_after is not None:
