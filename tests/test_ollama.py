@@ -15,7 +15,6 @@ from wire_server import WireServer
 
 from selectools.providers import ollama
 from selectools.providers._http import NdjsonDecoder
-from selectools.providers._http_provider import RAW_ARGUMENTS_KEY
 from selectools.providers.errors import (
     InvalidRequestError,
     NotFoundError,
@@ -26,7 +25,7 @@ from selectools.providers.errors import (
 )
 from selectools.providers.ollama import OllamaProvider, normalize_host
 from selectools.tools import tool
-from selectools.types import ContentPart, Message, Role, ToolCall
+from selectools.types import RAW_ARGUMENTS_KEY, ContentPart, Message, Role, ToolCall
 from selectools.usage import UsageStats
 
 WIRE = Path(__file__).parent / "fixtures" / "wire"

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 from selectools.providers import openai
 from selectools.providers._http import SseDecoder, SseEvent
-from selectools.providers._http_provider import RAW_ARGUMENTS_KEY
 from selectools.providers.errors import (
     ContextLengthError,
     InvalidRequestError,
@@ -24,7 +23,7 @@ from selectools.providers.errors import (
     StreamError,
 )
 from selectools.tools import tool
-from selectools.types import ContentPart, Message, Role, ToolCall
+from selectools.types import RAW_ARGUMENTS_KEY, ContentPart, Message, Role, ToolCall
 from selectools.usage import UsageStats
 
 WIRE = Path(__file__).parent / "fixtures" / "wire"

@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .._sync import run_sync
+from ..types import RAW_ARGUMENTS_KEY as RAW_ARGUMENTS_KEY
 from ..types import Message
 from ..usage import UsageStats
 from ._http import Framing, HttpTransport
@@ -175,16 +176,12 @@ def _checked(messages: list[Message]) -> list[Message]:
 
 # -- shared by the protocol modules ---------------------------------------------------------
 
-#: The key under which a tool call's unreadable arguments travel. When a model sends
-#: arguments that are not a JSON object (malformed, cut off by max_tokens, or a bare list),
-#: the provider still yields the `ToolCall`, with `parameters == {RAW_ARGUMENTS_KEY: text}`.
-#: Nothing is lost, and the agent turns it into an error result the model can read and fix.
-RAW_ARGUMENTS_KEY = "__raw_arguments__"
-
 
 def parse_tool_arguments(text: str | None) -> dict[str, Any]:
     """A tool call's arguments text as a dict: `{}` when empty, else the JSON object, else
-    `{RAW_ARGUMENTS_KEY: text}` (see above)."""
+    `{RAW_ARGUMENTS_KEY: text}`: a call whose arguments are malformed, cut off by max_tokens
+    or not an object is still yielded, nothing is lost, and the agent answers the model with
+    an error it can correct."""
     if text is None or not text.strip():
         return {}
     try:

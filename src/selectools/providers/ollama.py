@@ -19,10 +19,10 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ..types import Message, Role, ToolCall
+from ..types import RAW_ARGUMENTS_KEY, Message, Role, ToolCall
 from ..usage import UsageStats
 from ._http import body_snippet, error_for_status, json_or_none
-from ._http_provider import RAW_ARGUMENTS_KEY, HttpProvider, make_call_id, parse_tool_arguments
+from ._http_provider import HttpProvider, make_call_id, parse_tool_arguments
 from .base import StreamItem
 from .errors import ProviderError, StreamError
 
