@@ -1,5 +1,5 @@
 from .config import AgentConfig
 from .core import Agent
-from .loop import RunTimeoutError
+from .deadline import RunTimeoutError
 
 __all__ = ["Agent", "AgentConfig", "RunTimeoutError"]

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 # pydantic is imported where a schema is built, not at `import selectools` (it costs more
 # to import than the rest of the package together).
 if TYPE_CHECKING:
-    from pydantic import BaseModel
+    from pydantic import BaseModel, ConfigDict
     from pydantic.fields import FieldInfo
 
-_ARGUMENTS_CONFIG: dict[str, Any] = dict(
+_ARGUMENTS_CONFIG: ConfigDict = dict(
     extra="forbid",
     # Models often send 12345 for a zip code typed `str`; accept it.
     coerce_numbers_to_str=True,

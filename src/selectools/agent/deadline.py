@@ -1,0 +1,33 @@
+"""The overall time limit of a run (`AgentConfig.run_timeout`)."""
+
+from __future__ import annotations
+
+import time
+
+
+class RunTimeoutError(TimeoutError):
+    """The whole run took longer than `AgentConfig.run_timeout`."""
+
+
+class Deadline:
+    """Caps each model call and tool call so that the run as a whole ends in time."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self._at = None if seconds is None else time.monotonic() + seconds
+
+    def cap(self, timeout: float | None) -> float | None:
+        """The smaller of `timeout` and the time left; raises once no time is left."""
+        if self._at is None:
+            return timeout
+        left = self._at - time.monotonic()
+        if left <= 0:
+            self._expired()
+        return left if timeout is None else min(left, timeout)
+
+    def check(self) -> None:
+        if self._at is not None and time.monotonic() >= self._at:
+            self._expired()
+
+    def _expired(self) -> None:
+        raise RunTimeoutError(f"the run exceeded AgentConfig.run_timeout ({self.seconds} s)")

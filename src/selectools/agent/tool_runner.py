@@ -1,0 +1,98 @@
+"""Running the tool calls of one model turn: each call, then all of them in order or at once."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..tools import UnknownToolError, format_tool_error
+from ..trace import AgentTrace, TraceStep
+from ..types import Message, Role, ToolCall
+from .deadline import Deadline, RunTimeoutError
+
+if TYPE_CHECKING:
+    from .core import Agent
+
+
+@dataclass
+class ToolOutcome:
+    call: ToolCall
+    message: Message
+    error: BaseException | None
+    duration_ms: float
+
+
+class ToolRunner:
+    """Runs one turn's tool calls for a run, firing the tool observer events."""
+
+    def __init__(self, agent: Agent, run_id: str, trace: AgentTrace, deadline: Deadline) -> None:
+        self.agent = agent
+        self.run_id = run_id
+        self.trace = trace
+        self.deadline = deadline
+
+    async def run_all(self, calls: list[ToolCall], iteration: int
+                      ) -> AsyncGenerator[ToolOutcome, None]:
+        """Yield each call's outcome as it finishes: one at a time when there is a single
+        call or parallel execution is off, else all at once (bounded by max_parallel_tools).
+        Cancelling the consumer cancels the tools still running."""
+        config = self.agent.config
+        if len(calls) == 1 or not config.parallel_tool_execution:
+            for call in calls:
+                yield await self.run_one(call, iteration)
+            return
+        gate = asyncio.Semaphore(config.max_parallel_tools) if config.max_parallel_tools else None
+
+        async def gated(call: ToolCall) -> ToolOutcome:
+            if gate is None:
+                return await self.run_one(call, iteration)
+            async with gate:
+                return await self.run_one(call, iteration)
+
+        tasks = [asyncio.ensure_future(gated(call)) for call in calls]
+        try:
+            for next_done in asyncio.as_completed(tasks):
+                yield await next_done
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    async def run_one(self, call: ToolCall, iteration: int) -> ToolOutcome:
+        """Run one call; every failure becomes an `Error: ...` result for the model."""
+        agent, hub, call_id = self.agent, self.agent._hub, call.id or ""
+        if hub:
+            await hub.emit("on_tool_start", self.run_id, call_id, call.tool_name, call.parameters)
+        started = time.perf_counter()
+        error: BaseException | None = None
+        tool = agent._tools.get(call.tool_name)
+        if tool is None:
+            error = UnknownToolError(call.tool_name, agent._tools)
+            text = format_tool_error(call.tool_name, error)
+        else:
+            try:
+                timeout = self.deadline.cap(agent.config.tool_timeout_seconds)
+                text = await tool.execute(call.parameters, timeout=timeout)
+            except (asyncio.CancelledError, KeyboardInterrupt, SystemExit, RunTimeoutError):
+                raise
+            except BaseException as exc:  # the model sees it; the run goes on
+                error = exc
+                text = format_tool_error(call.tool_name, exc)
+        duration_ms = (time.perf_counter() - started) * 1000
+        if hub:
+            if error is None:
+                await hub.emit("on_tool_end", self.run_id, call_id, call.tool_name, text,
+                               duration_ms)
+            else:
+                await hub.emit("on_tool_error", self.run_id, call_id, call.tool_name, error,
+                               call.parameters, duration_ms)
+        if agent.analytics is not None:
+            agent.analytics.record(call.tool_name, error is None, duration_ms)
+        self.trace.add(TraceStep("tool_execution", iteration, duration_ms, {
+            "tool_name": call.tool_name, "call_id": call_id, "args": call.parameters,
+            "result": text[:500], "error": error is not None}))
+        message = Message(role=Role.TOOL, content=text, tool_name=call.tool_name,
+                          tool_result=text, tool_call_id=call.id)
+        return ToolOutcome(call, message, error, duration_ms)
