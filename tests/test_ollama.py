@@ -292,3 +292,25 @@ async def test_text_arrives_before_the_stream_ends(wire_server: WireServer,
     assert [item async for item in stream] == [UsageStats(26, 282, 308, None, "llama3.2",
                                                            "ollama")]
     assert not wire_server.hold_expired
+
+
+async def test_agent_streams_a_full_tool_loop(wire_server: WireServer,
+                                              provider: OllamaProvider) -> None:
+    from selectools import Agent, AgentConfig
+    from selectools.types import AgentResult
+
+    wire_server.reply_file(WIRE / "ollama_chat_stream_tools.ndjson", chunk_size=64)
+    wire_server.reply_file(WIRE / "ollama_chat_stream_text.ndjson", chunk_size=64)
+    agent = Agent(tools=[get_weather], provider=provider, config=AgentConfig())
+    items = [item async for item in agent.astream(ASK[0].content)]
+
+    result = items[-1]
+    assert isinstance(result, AgentResult) and result.content == "The"
+    assert [(c.tool_name, c.parameters) for c in result.tool_calls] == [
+        ("get_weather", {"city": "Tokyo"})]
+    call_id = result.tool_calls[0].id
+    second = wire_server.requests[1].json["messages"]
+    assert second[-2]["tool_calls"] == [
+        {"function": {"name": "get_weather", "arguments": {"city": "Tokyo"}}, "id": call_id}]
+    assert second[-1] == {"role": "tool", "content": "sunny", "tool_name": "get_weather",
+                          "tool_call_id": call_id}

@@ -200,3 +200,30 @@ async def test_text_deltas_arrive_before_the_stream_ends(wire_server: WireServer
     rest = [item async for item in stream]
     assert "".join(i for i in rest if isinstance(i, str)) == " capital of the UK is London."
     assert not wire_server.hold_expired
+
+
+async def test_agent_streams_a_full_tool_loop(wire_server: WireServer,
+                                              provider: OpenAIProvider) -> None:
+    from selectools import Agent, AgentConfig
+    from selectools.types import AgentResult, StreamChunk
+
+    wire_server.reply_file(WIRE / "openai_chat_stream_tool_call_role_in_first_chunk.sse",
+                           chunk_size=80)
+    wire_server.reply_file(WIRE / "openai_chat_stream_text_after_tool_result.sse", chunk_size=80)
+    agent = Agent(tools=[get_capital], provider=provider, config=AgentConfig())
+    items = [item async for item in agent.astream(ASK[0].content)]
+
+    result = items[-1]
+    assert isinstance(result, AgentResult)
+    assert result.content == "The capital of the UK is London."
+    assert [(c.tool_name, c.parameters) for c in result.tool_calls] == [
+        ("get_capital", {"country": "UK"})]
+    assert "".join(i.content for i in items if isinstance(i, StreamChunk)) == result.content
+    assert result.usage is not None and result.usage.total_tokens == 68 + 87
+    # the second request carries the call and its result, as the live one did
+    recorded = json.loads((WIRE / "openai_chat_stream_text_after_tool_result.meta.json")
+                          .read_text())["request"]["body"]["messages"]
+    sent = wire_server.requests[1].json["messages"]
+    assert sent[-1] == recorded[-1]
+    assert sent[-2]["tool_calls"][0]["id"] == recorded[-2]["tool_calls"][0]["id"]
+    assert json.loads(sent[-2]["tool_calls"][0]["function"]["arguments"]) == {"country": "UK"}
