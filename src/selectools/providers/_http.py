@@ -132,10 +132,14 @@ class SseDecoder:
 # Newline-delimited JSON
 
 
+class MalformedLineError(ValueError):
+    """A stream line that is not JSON."""
+
+
 class NdjsonDecoder:
     """Incremental NDJSON parser: one JSON value per non-empty line, in any chunk split.
 
-    A line that is not JSON raises `ValueError` naming the line.
+    A line that is not JSON raises `MalformedLineError` (a `ValueError`) naming the line.
     """
 
     def __init__(self) -> None:
@@ -156,7 +160,7 @@ def _json_line(line: bytes) -> Any:
     try:
         return json.loads(line)
     except ValueError:
-        raise ValueError(f"stream line is not JSON: {_snippet(line)!r}") from None
+        raise MalformedLineError(f"stream line is not JSON: {_snippet(line)!r}") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -331,7 +335,7 @@ class HttpTransport:
                     yield item
         except ProviderError:
             raise
-        except ValueError as exc:  # a malformed NDJSON line
+        except MalformedLineError as exc:
             raise StreamError(self._redact(str(exc)), provider=self.provider,
                               should_retry=False) from exc
         except Exception as exc:
