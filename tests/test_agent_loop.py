@@ -246,3 +246,16 @@ async def test_exhausted_script_raises_clearly() -> None:
 
     with pytest.raises(ScriptExhaustedError, match="2 times but has 1"):
         await Agent(tools=[add], provider=scripted(ToolCall("add", {"a": 1, "b": 1}))).arun("x")
+
+
+async def test_one_agent_serves_concurrent_runs_without_mixing_them() -> None:
+    agent = Agent(tools=[search], provider=LocalProvider(),
+                  config=AgentConfig(max_iterations=2))
+    topics = [f"topic{i}" for i in range(20)]
+    results = await asyncio.gather(*(agent.arun(f"search {t}") for t in topics))
+    for topic, result in zip(topics, results):
+        assert result.tool_args == {"query": topic}
+        assert result.content == f"Here is what I found with search: Results for '{topic}': " \
+            "Python is a popular programming language."
+    assert agent.usage.llm_calls == 40
+    assert len({r.run_id for r in results}) == 20
