@@ -253,7 +253,7 @@ async def test_one_agent_serves_concurrent_runs_without_mixing_them() -> None:
                   config=AgentConfig(max_iterations=2))
     topics = [f"topic{i}" for i in range(20)]
     results = await asyncio.gather(*(agent.arun(f"search {t}") for t in topics))
-    for topic, result in zip(topics, results):
+    for topic, result in zip(topics, results, strict=True):
         assert result.tool_args == {"query": topic}
         assert result.content == f"Here is what I found with search: Results for '{topic}': " \
             "Python is a popular programming language."
