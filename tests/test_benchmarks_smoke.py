@@ -1,0 +1,116 @@
+"""The benchmark harness works and checks answers: every case once, with tiny counts.
+
+No timing is asserted here (the numbers of a tiny run mean nothing); what is checked is
+that each client does the job correctly and that a wrong answer is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import cases, scenario  # noqa: E402
+from benchmarks.__main__ import main, render  # noqa: E402
+from benchmarks.agent_client import AgentClient  # noqa: E402
+from benchmarks.baseline import AiohttpLoop, HttpxLoop, httpx_available  # noqa: E402
+from benchmarks.server import ServerProcess  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ServerProcess]:
+    with ServerProcess() as running:
+        yield running
+
+
+def _clients(url: str) -> list[object]:
+    clients: list[object] = [AiohttpLoop(url), AgentClient(url)]
+    if httpx_available():
+        clients.append(HttpxLoop(url))
+    return clients
+
+
+@pytest.mark.parametrize("pace_us,group", [(0, 1), (200, 1), (0, 1000)])
+async def test_every_client_streams_the_expected_answer(server: ServerProcess, pace_us: int,
+                                                        group: int) -> None:
+    for client in _clients(server.base_url(pace_us, group)):
+        streamed: list[str] = []
+        answer = await client.run_stream(on_text=streamed.append)  # type: ignore[attr-defined]
+        scenario.check_answer(answer, client.name)  # type: ignore[attr-defined]
+        assert "".join(streamed) == scenario.FIRST_TEXT + scenario.expected_answer()
+        await client.aclose()  # type: ignore[attr-defined]
+
+
+async def test_every_client_gets_the_expected_whole_answer(server: ServerProcess) -> None:
+    for client in _clients(server.base_url()):
+        scenario.check_answer(await client.run_whole(), client.name)  # type: ignore[attr-defined]
+        await client.aclose()  # type: ignore[attr-defined]
+
+
+async def test_server_refuses_wrong_tool_results(server: ServerProcess) -> None:
+    def wrong_weather(city: str) -> str:
+        return "Raining"
+
+    tools = {**scenario.ASYNC_TOOLS, "get_weather": wrong_weather}
+    client = AiohttpLoop(server.base_url(), tools)
+    with pytest.raises(RuntimeError, match="tool results differ"):
+        await client.run_stream()
+    await client.aclose()
+
+
+def test_check_answer_refuses_a_wrong_answer() -> None:
+    with pytest.raises(AssertionError, match="wrong final answer"):
+        scenario.check_answer(scenario.expected_answer()[:-1], "test")
+
+
+def test_wire_stream_is_openai_chunk_format() -> None:
+    from benchmarks.server import stream_events_first
+
+    events = [e.decode() for e in stream_events_first()]
+    assert all(e.startswith("data: ") and e.endswith("\n\n") for e in events)
+    assert events[-1] == "data: [DONE]\n\n"
+    usage = json.loads(events[-2][6:])
+    assert usage["choices"] == [] and usage["usage"]["total_tokens"] == 240
+    fragments = [json.loads(e[6:])["choices"][0]["delta"].get("tool_calls") for e in events[:-2]]
+    opened = [f[0] for f in fragments if f and "id" in f[0]]
+    assert [f["index"] for f in opened] == [0, 1, 2]
+    assert all(f["function"]["arguments"] == "" for f in opened)
+
+
+def test_each_case_runs_with_tiny_counts(server: ServerProcess) -> None:
+    url = server.base_url()
+    b1 = cases.b1_streaming(url, iterations=1, warmup=0, with_httpx=False)
+    assert set(b1) == {"aiohttp loop", "selectools Agent"}
+    assert cases.b2_whole(url, iterations=1, warmup=0, with_httpx=False)
+    b3 = cases.b3_concurrency(server.base_url(0, 1000), "agent", runs=4, concurrency=2)
+    assert b3["runs"] == 4 and b3["runs_per_s"] > 0
+    b6 = cases.b6_local(runs=5, batches=1)
+    assert {"arun_us", "astream_us", "run_sync_us"} <= set(b6)
+
+
+def test_b5_import_probe_checks_no_http_client() -> None:
+    result = cases.b5_import(repeats=1)
+    assert "aiohttp" not in result["modules_loaded_by_import"]
+
+
+def test_cli_prints_the_table_and_writes_json(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "bench.json"
+    main(["--quick", "--cases", "B2,B4,B6", "--no-httpx", "--json", str(out)])
+    table = capsys.readouterr().out
+    assert "B2" in table and "B4" in table and "B6" in table
+    document = json.loads(out.read_text())
+    assert {row["case"] for row in document["rows"]} == {"B2", "B4", "B6"}
+    assert all(row["selectools"] is not None for row in document["rows"])
+
+
+def test_render_marks_pass_and_fail() -> None:
+    rows = [{"case": "B9", "metric": "m", "unit": "ms", "selectools": 1.0, "aiohttp_loop": 2.0,
+             "httpx_loop": None, "ratio": 0.5, "budget": "b", "pass": True}]
+    assert "PASS" in render(rows)
