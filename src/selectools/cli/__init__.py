@@ -1,0 +1,84 @@
+"""The `selectools` command (also `python -m selectools`).
+
+    selectools demo [--provider NAME] [--model M] [--prompt TEXT]
+    selectools chat [--provider NAME] [--model M] [--tool module:function ...] [--system TEXT]
+    selectools bench [ARGS...]
+    selectools --version
+
+`--provider` takes local (default, offline), openai, anthropic, gemini, ollama, llamacpp,
+or `module:attribute` naming your own provider (or a factory of one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ._loading import PROVIDER_NAMES, UsageError
+from ._output import choose_output
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="selectools", description="Tool-using LLM agents with token-level streaming.")
+    parser.add_argument("--version", action="version", version=f"selectools {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add_common(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--provider", default="local", metavar="NAME",
+                         help=f"{', '.join(PROVIDER_NAMES)} or module:attribute "
+                              "(default: local, offline)")
+        sub.add_argument("--model", default=None, help="model name (default: the provider's)")
+        sub.add_argument("--plain", action="store_true",
+                         help="plain text even on a terminal (no colour)")
+
+    demo = commands.add_parser("demo", help="watch an agent stream and call a tool")
+    add_common(demo)
+    demo.add_argument("--prompt", default=None, help="what to ask the demo agent")
+
+    chat = commands.add_parser("chat", help="an interactive streaming chat")
+    add_common(chat)
+    chat.add_argument("--tool", action="append", default=[], metavar="MODULE:FUNCTION",
+                      help="a tool to offer the model (repeatable)")
+    chat.add_argument("--system", default=None, help="a system prompt")
+
+    bench = commands.add_parser("bench", help="run the benchmarks (from a repository checkout)")
+    bench.add_argument("arguments", nargs=argparse.REMAINDER,
+                       help="passed on to python -m benchmarks")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    output = choose_output(getattr(args, "plain", False))
+    try:
+        if args.command == "demo":
+            from .demo import QUICK_START_PROMPT, run_demo
+
+            return run_demo(output, provider_name=args.provider, model=args.model,
+                            prompt=args.prompt or QUICK_START_PROMPT)
+        if args.command == "chat":
+            from .chat import run_chat
+
+            return run_chat(output, provider_name=args.provider, model=args.model,
+                            tool_specs=args.tool, system_prompt=args.system)
+        from .bench import run_bench
+
+        return run_bench(output, list(args.arguments))
+    except UsageError as exc:
+        output.error(str(exc))
+        return 2
+    except KeyboardInterrupt:
+        output.end_text()
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Providers by name and tools by `module:function`, as the command line names them."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+from ..tools import Tool, tool
+
+PROVIDER_NAMES = ("local", "openai", "anthropic", "gemini", "ollama", "llamacpp")
+
+
+class UsageError(Exception):
+    """A command-line argument that cannot be used; the message says why."""
+
+
+def make_provider(name: str, model: str | None) -> Any:
+    """A provider from its short name, or from `module:attribute` (a provider, or a
+    callable returning one, e.g. a class)."""
+    if ":" in name:
+        found = _import_attribute(name, "--provider")
+        return found() if callable(found) and not hasattr(found, "name") else found
+    if name == "local":
+        from ..providers.stubs import LocalProvider
+
+        return LocalProvider()
+    if name == "llamacpp":
+        from ..providers.llamacpp import LlamaCppProvider
+
+        return LlamaCppProvider()
+    if name == "openai":
+        from ..providers.openai import OpenAIProvider
+
+        return OpenAIProvider(model=model)
+    if name == "anthropic":
+        from ..providers.anthropic import AnthropicProvider
+
+        return AnthropicProvider(model=model)
+    if name == "gemini":
+        from ..providers.gemini import GeminiProvider
+
+        return GeminiProvider(model=model)
+    if name == "ollama":
+        from ..providers.ollama import OllamaProvider
+
+        return OllamaProvider(model=model)
+    raise UsageError(f"unknown provider {name!r}: use one of {', '.join(PROVIDER_NAMES)} "
+                     "or module:attribute")
+
+
+def load_tool(spec: str) -> Tool:
+    """`module:function` as a Tool; a plain function is wrapped with `@tool`."""
+    found = _import_attribute(spec, "--tool")
+    if isinstance(found, Tool):
+        return found
+    if not callable(found):
+        raise UsageError(f"--tool {spec}: {type(found).__name__} is not a function")
+    try:
+        made: Tool = tool(found)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"--tool {spec}: {exc}") from exc
+    return made
+
+
+def _import_attribute(spec: str, option: str) -> Any:
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise UsageError(f"{option} {spec!r}: expected module:attribute, e.g. mytools:search")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as `python -m` would: modules beside the user
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UsageError(f"{option} {spec}: cannot import module {module_name!r} ({exc})") from None
+    try:
+        value = module
+        for part in attribute.split("."):
+            value = getattr(value, part)
+    except AttributeError:
+        raise UsageError(f"{option} {spec}: module {module_name!r} has no {attribute!r}") from None
+    return value
