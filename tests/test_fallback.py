@@ -443,3 +443,45 @@ def test_importable_from_the_package_without_loading_http() -> None:
             "assert 'aiohttp' not in sys.modules, 'aiohttp was imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
     assert FallbackProvider.name == "fallback" and FallbackProvider.default_model == ""
+
+
+def test_one_fallback_provider_shared_by_threads_through_the_sync_api() -> None:
+    class Down:
+        name = "down"
+        supports_streaming = True
+
+        def __init__(self) -> None:
+            self.calls = 0
+            self.lock = threading.Lock()
+
+        async def astream(self, **kwargs: Any) -> AsyncIterator[Any]:
+            with self.lock:
+                self.calls += 1
+            await asyncio.sleep(0)
+            raise OverloadedError("busy", status=529)
+            yield  # pragma: no cover
+
+    down = Down()
+    fallback = FallbackProvider([down, Scripted("backup")], circuit_breaker_threshold=3,
+                                circuit_breaker_cooldown=3600, clock=Clock())
+    answers: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(12)
+
+    def use() -> None:
+        start.wait()
+        for _ in range(10):
+            text = "".join(i for i in fallback.stream(messages=HI, system_prompt="")
+                           if isinstance(i, str))
+            with lock:
+                answers.append(text)
+
+    threads = [threading.Thread(target=use) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == ["backup answer"] * 120
+    assert fallback.breakers[0].state == "open"
+    # Once open, nobody calls it: only calls that got in while it was closed reached it.
+    assert down.calls == fallback.breakers[0].consecutive_failures < 120

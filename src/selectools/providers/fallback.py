@@ -9,6 +9,9 @@ is raised as it is rather than hidden behind the next provider. `fail_over_on=` 
 rule with a tuple of exception classes (`FAIL_OVER_ERRORS` is the default set, to extend).
 
 Each provider's own retries run first, inside the provider; this class never retries.
+`timeout` applies to each provider's attempt in turn (the agent's `run_timeout` bounds the
+whole). Cancellation (a consumer gone, Ctrl-C) is never a reason to move on: it stops the
+current provider's call and gives no verdict on its health.
 
 Streaming: an error before a provider yielded any text or tool call moves on silently. An
 error after it did depends on `on_midstream_error`:
@@ -23,6 +26,8 @@ Circuit breaker, one per provider instance: after `circuit_breaker_threshold` co
 failures the provider is skipped for `circuit_breaker_cooldown` seconds; then one call
 probes it (half-open) while the others still skip it; the probe's success closes the
 circuit, its failure opens it again. A success is recorded only when a stream finished.
+A skipped provider is not reported to `on_fallback` (nothing failed); it is listed in the
+`AllProvidersFailedError` if no provider answers.
 """
 
 from __future__ import annotations
