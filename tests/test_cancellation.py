@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from fault_server import (
     FaultServer,
+    hang,
     openai_text,
     openai_tool_calls,
     sse,
@@ -140,6 +141,16 @@ async def test_a_slow_tool_times_out_and_the_model_is_told(
     sent = primary.requests[1].json["messages"][-1]
     assert sent["role"] == "tool" and sent["tool_call_id"] == "call_s"
     assert "timed out" in sent["content"] or "timeout" in sent["content"].lower()
+
+
+async def test_run_timeout_ends_a_run_whose_providers_all_hang(
+        servers: tuple[FaultServer, FaultServer], fallback: FallbackProvider) -> None:
+    primary, backup = servers
+    primary.queue(hang(30))
+    backup.queue(hang(30))
+    agent = Agent(provider=fallback, config=AgentConfig(run_timeout=0.3))
+    with pytest.raises(RunTimeoutError, match="run_timeout"):
+        await asyncio.wait_for(agent.arun("hello?"), GUARD)
 
 
 @pytest.mark.xfail(strict=True, reason=(
