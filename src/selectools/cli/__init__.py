@@ -45,15 +45,21 @@ def build_parser() -> argparse.ArgumentParser:
                       help="a tool to offer the model (repeatable)")
     chat.add_argument("--system", default=None, help="a system prompt")
 
-    bench = commands.add_parser("bench", help="run the benchmarks (from a repository checkout)")
-    bench.add_argument("arguments", nargs=argparse.REMAINDER,
-                       help="passed on to python -m benchmarks")
+    commands.add_parser("bench", help="run the benchmarks (from a repository checkout); "
+                                      "arguments go to python -m benchmarks", add_help=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["bench"]:
+        # Everything after `bench` belongs to the benchmarks, --help included (argparse
+        # would claim leading options for itself).
+        from .bench import run_bench
+
+        return run_bench(choose_output(False), arguments[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     if args.command is None:
         parser.print_help()
         return 0
@@ -69,15 +75,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_chat(output, provider_name=args.provider, model=args.model,
                             tool_specs=args.tool, system_prompt=args.system)
-        from .bench import run_bench
-
-        return run_bench(output, list(args.arguments))
+        raise AssertionError(f"unhandled command {args.command!r}")  # pragma: no cover
     except UsageError as exc:
         output.error(str(exc))
         return 2
     except KeyboardInterrupt:
         output.end_text()
         return 130
+    except BrokenPipeError:  # `selectools demo | head`: the reader left; leave quietly
+        _silence_stdout()
+        return 141
+
+
+def _silence_stdout() -> None:
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 if __name__ == "__main__":  # pragma: no cover

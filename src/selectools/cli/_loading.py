@@ -9,6 +9,7 @@ from typing import Any
 
 from ..tools import Tool, tool
 
+_PROVIDER_METHODS = ("astream", "acomplete", "stream", "complete")
 PROVIDER_NAMES = ("local", "openai", "anthropic", "gemini", "ollama", "llamacpp")
 
 
@@ -21,7 +22,9 @@ def make_provider(name: str, model: str | None) -> Any:
     callable returning one, e.g. a class)."""
     if ":" in name:
         found = _import_attribute(name, "--provider")
-        return found() if callable(found) and not hasattr(found, "name") else found
+        is_provider = not isinstance(found, type) and any(
+            hasattr(found, method) for method in _PROVIDER_METHODS)
+        return found if is_provider or not callable(found) else found()
     if name == "local":
         from ..providers.stubs import LocalProvider
 

@@ -147,7 +147,8 @@ class RichOutput(PlainOutput):
         self._error_console.print(Text.assemble(("error: ", "bold red"), (text, "")))
 
     def prompt(self) -> str:
-        return "\x1b[1;34myou>\x1b[0m "
+        # \001 and \002 tell readline the colour codes take no room on the line.
+        return "\001\x1b[1;34m\002you>\001\x1b[0m\002 "
 
 
 def choose_output(plain: bool) -> PlainOutput:

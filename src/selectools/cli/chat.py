@@ -78,6 +78,9 @@ def _converse(loop: asyncio.AbstractEventLoop, agent: Agent, output: PlainOutput
         except ProviderError as exc:  # the chat goes on; the user may try again
             output.error(str(exc))
             continue
+        except Exception as exc:  # a faulty custom provider or tool must not end the chat
+            output.error(f"{type(exc).__name__}: {exc}")
+            continue
         if outcome is _CANCELLED:
             output.end_text()
             output.notice("cancelled")
