@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -13,14 +13,11 @@ if TYPE_CHECKING:
     from .usage import AgentUsage
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     USER = "user"
     ASSISTANT = "assistant"
     SYSTEM = "system"
     TOOL = "tool"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 ContentType = Literal["text", "image_url", "image_base64"]

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import AsyncIterator, Awaitable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class RunTimeoutError(TimeoutError):
@@ -28,6 +33,33 @@ class Deadline:
     def check(self) -> None:
         if self._at is not None and time.monotonic() >= self._at:
             self._expired()
+
+    async def bound(self, awaitable: Awaitable[T]) -> T:
+        """Await `awaitable`, cancelling it when the run's time is up."""
+        if self._at is None:
+            return await awaitable
+        timer = asyncio.timeout(self._at - time.monotonic())
+        try:
+            async with timer:
+                return await awaitable
+        except TimeoutError:
+            if timer.expired():
+                self._expired()
+            raise
+
+    async def bound_stream(self, items: AsyncIterator[T]) -> AsyncIterator[T]:
+        """Pass `items` on, ending with RunTimeoutError when the run's time is up even if
+        the stream keeps trickling (a per-read timeout would never fire then)."""
+        if self._at is None:
+            async for item in items:
+                yield item
+            return
+        while True:
+            try:
+                item = await self.bound(anext(items))
+            except StopAsyncIteration:
+                return
+            yield item
 
     def _expired(self) -> None:
         raise RunTimeoutError(f"the run exceeded AgentConfig.run_timeout ({self.seconds} s)")

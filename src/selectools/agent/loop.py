@@ -137,7 +137,7 @@ class _Run:
                 text: list[str] = []
                 calls: list[ToolCall] = []
                 async with aclosing(stream_any(self.provider, **request)) as items:
-                    async for item in items:
+                    async for item in self.deadline.bound_stream(items):
                         if isinstance(item, str):
                             if item:
                                 text.append(item)
@@ -159,7 +159,8 @@ class _Run:
                 response = Message(role=Role.ASSISTANT, content="".join(text),
                                    tool_calls=calls or None)
             else:
-                response, usage = await complete_any(self.provider, **request)
+                response, usage = await self.deadline.bound(
+                    complete_any(self.provider, **request))
         except Exception:
             self.deadline.check()  # a timeout caused by the run's deadline says so
             raise
