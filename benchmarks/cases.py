@@ -164,9 +164,12 @@ print(json.dumps({{"import_ms": (time.perf_counter() - t0) * 1000}}))
 
 
 def _probe(code: str) -> tuple[dict[str, Any], float]:
+    # Bytecode caches are allowed (as after a pip install, which compiles them): with
+    # PYTHONDONTWRITEBYTECODE set, our own modules would be compiled on every import.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     wall0 = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=False)
+                          check=False, env=env)
     wall = (time.perf_counter() - wall0) * 1000
     if done.returncode != 0:
         raise AssertionError(f"import probe failed: {done.stderr.strip()[-800:]}")

@@ -66,8 +66,9 @@ def convert_text(amount: float, currency: str) -> str:
     return f"{amount:g} USD is {amount * 0.92:.2f} {currency}"
 
 
-TOOL_TEXT = {"get_weather": weather_text, "get_population": population_text,
-             "convert_currency": convert_text}
+TOOL_TEXT: dict[str, Callable[..., str]] = {
+    "get_weather": weather_text, "get_population": population_text,
+    "convert_currency": convert_text}
 
 
 async def get_weather(city: str) -> str:
@@ -85,8 +86,9 @@ async def convert_currency(amount: float, currency: str) -> str:
     return convert_text(amount, currency)
 
 
-ASYNC_TOOLS: dict[str, Callable[..., Any]] = {"get_weather": get_weather, "get_population": get_population,
-               "convert_currency": convert_currency}
+ASYNC_TOOLS: dict[str, Callable[..., Any]] = {
+    "get_weather": get_weather, "get_population": get_population,
+    "convert_currency": convert_currency}
 
 #: B4's tools: each sleeps this long before answering.
 SLOW_TOOL_SECONDS = 0.15

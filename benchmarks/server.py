@@ -127,8 +127,8 @@ def whole_first() -> bytes:
 
 
 def whole_second() -> bytes:
-    message: dict[str, Any] = {"role": "assistant", "content": scenario.expected_answer(), "refusal": None,
-               "annotations": []}
+    message: dict[str, Any] = {"role": "assistant", "content": scenario.expected_answer(),
+                               "refusal": None, "annotations": []}
     return _completion("chatcmpl-bench-second", message, "stop",
                        _usage(320, scenario.ANSWER_TOKENS_TOTAL))
 
