@@ -103,9 +103,8 @@ class ObserverHub:
     def __init__(self, observers: list[Any]) -> None:
         self.observers = list(observers)
         self._reported: set[tuple[int, str]] = set()
-
-    def __bool__(self) -> bool:
-        return bool(self.observers)
+        # Read before every event: a plain attribute is cheaper than __bool__ on the hot path.
+        self.active = bool(self.observers)
 
     async def emit(self, event: str, *args: Any) -> None:
         for observer in self.observers:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import aclosing
 from typing import Any, cast
 
 from .._sync import run_sync
@@ -95,25 +96,27 @@ class Agent:
 
     async def _drain(self, messages: list[Message],
                      stream_handler: Callable[[str], Any] | None) -> AgentResult:
-        items = run_agent(self, messages, stream=False, on_text=stream_handler)
-        async for item in items:
-            if isinstance(item, AgentResult):
-                return item
+        # aclosing: finish the generator here, not later in asyncio's async-gen finalizer.
+        async with aclosing(run_agent(self, messages, stream=False,
+                                      on_text=stream_handler)) as items:
+            async for item in items:
+                if isinstance(item, AgentResult):
+                    return item
         raise RuntimeError("the agent loop ended without a result")  # pragma: no cover
 
     def _provider_for_run(self, run_id: str) -> Any:
         """The provider with this run's retry settings and observer hooks, when it takes them."""
         configure = getattr(self.provider, "with_options", None)
-        if configure is None or (not self._hub and self.config.max_retries is None):
+        if configure is None or (not self._hub.active and self.config.max_retries is None):
             return self.provider
         accepted = _keyword_names(configure)
         options: dict[str, Any] = {}
         if self.config.max_retries is not None and "max_retries" in accepted:
             options["max_retries"] = self.config.max_retries
-        if self._hub and "on_retry" in accepted:
+        if self._hub.active and "on_retry" in accepted:
             options["on_retry"] = lambda attempt, error, delay: self._hub.emit_sync(
                 "on_llm_retry", run_id, attempt, error, delay)
-        if self._hub and "on_fallback" in accepted:
+        if self._hub.active and "on_fallback" in accepted:
             options["on_fallback"] = lambda failed, nxt, error: self._hub.emit_sync(
                 "on_provider_fallback", run_id, failed, nxt, error)
         return configure(**options) if options else self.provider

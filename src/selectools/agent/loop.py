@@ -8,9 +8,9 @@ it; what outlives the run is committed to the Agent at the end.
 from __future__ import annotations
 
 import itertools
+import os
 import time
-import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
@@ -29,26 +29,29 @@ _call_numbers = itertools.count(1)
 
 async def run_agent(agent: Agent, messages: list[Message], *, stream: bool,
                     events: bool = False, on_text: Callable[[str], Any] | None = None,
-                    ) -> AsyncIterator[StreamChunk | AgentResult]:
+                    ) -> AsyncGenerator[StreamChunk | AgentResult, None]:
     """Run the agent loop. With `stream`, text deltas and tool calls are yielded as chunks;
     with `events`, tool and iteration events too. The last item is always an AgentResult."""
     run = _Run(agent, messages, stream=stream, on_text=on_text)
     hub, config = agent._hub, agent.config
-    if hub:
+    if hub.active:
         await hub.emit("on_run_start", run.id, run.history, run.system_prompt)
     try:
         final: Message | None = None
         stop_reason = "max_iterations"
         while run.iteration < config.max_iterations:
             run.iteration += 1
-            if hub:
+            if hub.active:
                 await hub.emit("on_iteration_start", run.id, run.iteration, run.history)
             if events:
                 yield StreamChunk(event="iteration_start", data={"iteration": run.iteration})
 
-            async with aclosing(run.ask_model()) as chunks:
-                async for chunk in chunks:
-                    yield chunk
+            if run.streaming:
+                async with aclosing(run.stream_model()) as chunks:
+                    async for chunk in chunks:
+                        yield chunk
+            else:
+                await run.call_model()
             response, calls = run.response, run.calls
 
             if calls and not config.routing_only:
@@ -70,7 +73,7 @@ async def run_agent(agent: Agent, messages: list[Message], *, stream: bool,
                 run.history.extend(o.message for o in outcomes)
                 run.deadline.check()
 
-            if hub:
+            if hub.active:
                 await hub.emit("on_iteration_end", run.id, run.iteration, response)
             if events:
                 yield StreamChunk(event="iteration_end", data={"iteration": run.iteration})
@@ -83,14 +86,14 @@ async def run_agent(agent: Agent, messages: list[Message], *, stream: bool,
 
         result = run.result(final, stop_reason)
         trimmed = agent._commit_run(run.history, run.new_start, run.usage)
-        if trimmed and hub:
+        if trimmed and hub.active:
             await hub.emit("on_memory_trim", run.id, trimmed, "memory limit")
-        if hub:
+        if hub.active:
             await hub.emit("on_run_end", run.id, result)
         yield result
     except Exception as exc:
         run.trace.add(TraceStep("error", run.iteration, 0.0, {"error": repr(exc)}))
-        if hub:
+        if hub.active:
             await hub.emit("on_error", run.id, exc, {"iteration": run.iteration})
         raise
 
@@ -101,7 +104,7 @@ class _Run:
     def __init__(self, agent: Agent, messages: list[Message], *, stream: bool,
                  on_text: Callable[[str], Any] | None) -> None:
         self.agent = agent
-        self.id = uuid.uuid4().hex
+        self.id = os.urandom(16).hex()  # a uuid4's worth of randomness, for less
         self.stream = stream
         self.on_text = on_text
         prior = agent.memory.get_history() if agent.memory is not None else []
@@ -117,73 +120,94 @@ class _Run:
         self.provider_used: str | None = None
         self.system_prompt = agent._system_prompt
         self.model = agent.config.model or agent._default_model
-        # The current turn, filled by ask_model.
+        # The current turn, filled by call_model or stream_model.
         self.response = Message(role=Role.ASSISTANT)
         self.calls: list[ToolCall] = []
 
-    async def ask_model(self) -> AsyncGenerator[StreamChunk, None]:
-        """Call the model once; streams chunks when streaming, then records the turn."""
+    @property
+    def streaming(self) -> bool:
+        return self.stream or self.on_text is not None
+
+    async def _start_call(self) -> dict[str, Any]:
         agent, config, hub = self.agent, self.agent.config, self.agent._hub
-        if hub:
+        if hub.active:
             await hub.emit("on_llm_start", self.id, self.history, self.model, self.system_prompt)
+        return dict(model=self.model, system_prompt=self.system_prompt, messages=self.history,
+                    tools=agent._tool_list or None, temperature=config.temperature,
+                    max_tokens=config.max_tokens,
+                    timeout=self.deadline.cap(config.request_timeout))
+
+    async def call_model(self) -> None:
+        """Ask the model for a whole answer and record the turn."""
+        request = await self._start_call()
         started = time.perf_counter()
-        request = dict(model=self.model, system_prompt=self.system_prompt,
-                       messages=self.history, tools=agent._tool_list or None,
-                       temperature=config.temperature, max_tokens=config.max_tokens,
-                       timeout=self.deadline.cap(config.request_timeout))
-        usage: UsageStats | None = None
         try:
-            if self.stream or self.on_text is not None:
-                text: list[str] = []
-                calls: list[ToolCall] = []
-                async with aclosing(stream_any(self.provider, **request)) as items:
-                    async for item in self.deadline.bound_stream(items):
-                        if isinstance(item, str):
-                            if item:
-                                text.append(item)
-                                if self.on_text is not None:
-                                    self.on_text(item)
-                                if self.stream:
-                                    yield StreamChunk(content=item)
-                        elif isinstance(item, ToolCall):
-                            calls.append(item)
-                            if self.stream:
-                                yield StreamChunk(tool_calls=[item])
-                        elif isinstance(item, UsageStats):
-                            usage = item
-                        elif isinstance(item, ProviderEvent):
-                            if item.discard_partial:  # a fallback restarted the answer
-                                text.clear()
-                                calls.clear()
-                            yield StreamChunk(event=item.name, data=dict(item.data))
-                response = Message(role=Role.ASSISTANT, content="".join(text),
-                                   tool_calls=calls or None)
-            else:
-                response, usage = await self.deadline.bound(
-                    complete_any(self.provider, **request))
+            response, usage = await self.deadline.bound(complete_any(self.provider, **request))
         except Exception:
             self.deadline.check()  # a timeout caused by the run's deadline says so
             raise
+        await self._finish_turn(response, usage, started)
+
+    async def stream_model(self) -> AsyncGenerator[StreamChunk, None]:
+        """Ask the model for a streamed answer, yielding chunks, then record the turn."""
+        request = await self._start_call()
+        started = time.perf_counter()
+        text: list[str] = []
+        calls: list[ToolCall] = []
+        usage: UsageStats | None = None
+        try:
+            async with aclosing(stream_any(self.provider, **request)) as items:
+                async for item in self.deadline.bound_stream(items):
+                    if isinstance(item, str):
+                        if item:
+                            text.append(item)
+                            if self.on_text is not None:
+                                self.on_text(item)
+                            if self.stream:
+                                yield StreamChunk(content=item)
+                    elif isinstance(item, ToolCall):
+                        calls.append(item)
+                        if self.stream:
+                            yield StreamChunk(tool_calls=[item])
+                    elif isinstance(item, UsageStats):
+                        usage = item
+                    elif isinstance(item, ProviderEvent):
+                        if item.discard_partial:  # a fallback restarted the answer
+                            text.clear()
+                            calls.clear()
+                        yield StreamChunk(event=item.name, data=dict(item.data))
+        except Exception:
+            self.deadline.check()
+            raise
+        response = Message(role=Role.ASSISTANT, content="".join(text), tool_calls=calls or None)
+        parsed = await self._finish_turn(response, usage, started)
+        if parsed and self.stream:
+            yield StreamChunk(tool_calls=list(parsed))
+
+    async def _finish_turn(self, response: Message, usage: UsageStats | None,
+                           started: float) -> list[ToolCall]:
+        """Record the model's answer; returns tool calls found written in its text, if any."""
         self.deadline.check()
         llm_ms = (time.perf_counter() - started) * 1000
-
         calls = list(response.tool_calls or ())
-        if not calls and agent._parser is not None and response.content:
-            calls = agent._parser.parse(response.content)  # a model without native tools
+        parsed: list[ToolCall] = []
+        parser = self.agent._parser
+        if not calls and parser is not None and response.content:
+            parsed = calls = parser.parse(response.content)  # a model without native tools
             if calls:
                 response = Message(role=Role.ASSISTANT, content=response.content,
                                    tool_calls=calls)
-                if self.stream:
-                    yield StreamChunk(tool_calls=list(calls))
         for call in calls:
             if not call.id or call.id in self._ids:  # results must link to exactly one call
                 call.id = f"call_{self.id[:8]}_{next(_call_numbers)}"
             self._ids.add(call.id)
         self._record(response, calls, usage, llm_ms)
-        if hub:
+        hub = self.agent._hub
+        if hub.active:
             if usage is not None:
                 await hub.emit("on_usage", self.id, usage)
             await hub.emit("on_llm_end", self.id, response, usage)
+        return parsed
 
     def _record(self, response: Message, calls: list[ToolCall], usage: UsageStats | None,
                 llm_ms: float) -> None:

@@ -63,7 +63,7 @@ class ToolRunner:
     async def run_one(self, call: ToolCall, iteration: int) -> ToolOutcome:
         """Run one call; every failure becomes an `Error: ...` result for the model."""
         agent, hub, call_id = self.agent, self.agent._hub, call.id or ""
-        if hub:
+        if hub.active:
             await hub.emit("on_tool_start", self.run_id, call_id, call.tool_name, call.parameters)
         started = time.perf_counter()
         error: BaseException | None = None
@@ -81,7 +81,7 @@ class ToolRunner:
                 error = exc
                 text = format_tool_error(call.tool_name, exc)
         duration_ms = (time.perf_counter() - started) * 1000
-        if hub:
+        if hub.active:
             if error is None:
                 await hub.emit("on_tool_end", self.run_id, call_id, call.tool_name, text,
                                duration_ms)

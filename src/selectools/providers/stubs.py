@@ -163,6 +163,7 @@ def _first_string_parameter(tool: Tool) -> str | None:
 
 
 def _usage(messages: list[Message], answer: Message, model: str | None) -> UsageStats:
-    prompt = sum(len(text_content(m).split()) for m in messages)
+    prompt = sum(len(text_content(m).split()) if m.content_parts else len(m.content.split())
+                 for m in messages)
     completion = len(answer.content.split()) + len(answer.tool_calls or ())
     return UsageStats(prompt, completion, prompt + completion, None, model or "local", "local")
