@@ -469,7 +469,7 @@ class LlamaCppProvider(AsyncFirstProvider):
             while True:
                 try:
                     item = await asyncio.wait_for(queue.get(), timeout)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     raise ProviderTimeoutError(
                         f"no output from llama.cpp within {timeout} s", provider=PROVIDER
                     ) from None
