@@ -8,13 +8,15 @@ also makes sync calls work from a thread that already runs a loop (Jupyter, Fast
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import contextvars
 import queue
 import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import asyncio
+    import concurrent.futures
 
 T = TypeVar("T")
 
@@ -29,6 +31,8 @@ def _library_loop() -> asyncio.AbstractEventLoop:
         return _loop
     with _lock:
         if _loop is None:
+            import asyncio  # here, not at the top: it is most of `import selectools`'s cost
+
             loop = asyncio.new_event_loop()
             thread = threading.Thread(target=loop.run_forever, name="selectools-loop",
                                       daemon=True)
@@ -53,6 +57,8 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     except RuntimeError:
         coro.close()
         raise
+    import concurrent.futures
+
     loop = _library_loop()
     context = contextvars.copy_context()
     done: concurrent.futures.Future[T] = concurrent.futures.Future()
@@ -88,7 +94,7 @@ def iterate_sync(stream: AsyncIterator[T]) -> Iterator[T]:
                 items.put((_ITEM, item))
         except BaseException as exc:  # delivered to the consumer, re-raised there
             items.put((_ERROR, exc))
-            if isinstance(exc, asyncio.CancelledError):
+            if not isinstance(exc, Exception):  # cancellation and exits go on propagating
                 raise
         else:
             items.put((_END, None))
@@ -117,6 +123,8 @@ def iterate_sync(stream: AsyncIterator[T]) -> Iterator[T]:
 
 
 def _settle(done: concurrent.futures.Future[T], task: asyncio.Task[T]) -> None:
+    import concurrent.futures
+
     if done.done():
         return
     if task.cancelled():

@@ -8,7 +8,6 @@ per observer and event, and the run goes on.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
 import logging
@@ -127,13 +126,15 @@ class ObserverHub:
             try:
                 outcome = method(*args)
                 if inspect.isawaitable(outcome):
+                    import asyncio
+
                     task = asyncio.ensure_future(outcome)
                     task.add_done_callback(functools.partial(self._check, observer=observer,
                                                              event=event))
             except Exception:
                 self._report(observer, event)
 
-    def _check(self, task: asyncio.Future[Any], *, observer: Any, event: str) -> None:
+    def _check(self, task: Any, *, observer: Any, event: str) -> None:
         if not task.cancelled() and task.exception() is not None:
             self._report(observer, event, task.exception())
 

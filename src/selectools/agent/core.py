@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
 from typing import Any, cast
 
@@ -77,7 +77,7 @@ class Agent:
         return await self._drain(_prepare(messages), stream_handler)
 
     def astream(self, messages: Messages, *,
-                events: bool = False) -> AsyncIterator[StreamChunk | AgentResult]:
+                events: bool = False) -> AsyncGenerator[StreamChunk | AgentResult, None]:
         """Yield StreamChunks as the model produces them, then one AgentResult.
 
         With `events=True` the stream also carries `StreamChunk(event=...)` items for

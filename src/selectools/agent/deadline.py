@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable
 from typing import TypeVar
@@ -38,6 +37,8 @@ class Deadline:
         """Await `awaitable`, cancelling it when the run's time is up."""
         if self._at is None:
             return await awaitable
+        import asyncio  # here, not at the top: it is most of `import selectools`'s cost
+
         timer = asyncio.timeout(self._at - time.monotonic())
         try:
             async with timer:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
@@ -44,6 +43,8 @@ class ToolRunner:
             for call in calls:
                 yield await self.run_one(call, iteration)
             return
+        import asyncio  # here, not at the top: it is most of `import selectools`'s cost
+
         gate = asyncio.Semaphore(config.max_parallel_tools) if config.max_parallel_tools else None
 
         async def gated(call: ToolCall) -> ToolOutcome:
@@ -75,9 +76,10 @@ class ToolRunner:
             try:
                 timeout = self.deadline.cap(agent.config.tool_timeout_seconds)
                 text = await tool.execute(call.parameters, timeout=timeout)
-            except (asyncio.CancelledError, KeyboardInterrupt, SystemExit, RunTimeoutError):
+            except RunTimeoutError:
                 raise
-            except BaseException as exc:  # the model sees it; the run goes on
+            except Exception as exc:  # the model sees it and the run goes on; cancellation,
+                # Ctrl-C and exit are BaseExceptions and pass through
                 error = exc
                 text = format_tool_error(call.tool_name, exc)
         duration_ms = (time.perf_counter() - started) * 1000

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator
 from contextlib import aclosing
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from ..types import AgentResult, StreamChunk
 
@@ -19,9 +18,7 @@ async def show_run(agent: Agent, prompt: str, output: PlainOutput) -> AgentResul
     started = time.perf_counter()
     result: AgentResult | None = None
     # aclosing: a cancelled answer (Ctrl-C) closes the model's stream at once.
-    stream = cast(AsyncGenerator[StreamChunk | AgentResult, None],
-                  agent.astream(prompt, events=True))
-    async with aclosing(stream) as items:
+    async with aclosing(agent.astream(prompt, events=True)) as items:
         async for item in items:
             if isinstance(item, AgentResult):
                 result = item

@@ -7,7 +7,6 @@ ones; a duck-typed provider need not.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import functools
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
@@ -138,6 +137,8 @@ async def complete_any(provider: object, **kwargs: Any) -> tuple[Message, UsageS
     elif has_method(provider, "complete"):
         call = functools.partial(provider.complete, **kwargs)  # type: ignore[attr-defined]
         context = contextvars.copy_context()
+        import asyncio  # here, not at the top: it is most of `import selectools`'s cost
+
         result = await asyncio.get_running_loop().run_in_executor(None, context.run, call)
     elif has_method(provider, "astream"):
         return await collect_stream(provider.astream(**kwargs))  # type: ignore[attr-defined]

@@ -7,7 +7,6 @@ import inspect
 import re
 import types
 from collections.abc import Callable, Mapping
-from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
 from ..types import RAW_ARGUMENTS_KEY
@@ -18,6 +17,8 @@ from .results import result_to_text
 from .schema import ArgumentsSpec, describe_parameters
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from pydantic import ValidationError
 
 # What OpenAI, Anthropic and Gemini all accept as a function name.

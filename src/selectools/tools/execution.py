@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import functools
 from collections.abc import Callable, Mapping
-from concurrent.futures import Executor
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 from .errors import ToolTimeoutError
 
@@ -22,6 +23,8 @@ async def call_async(
     """Await `function(**arguments)`; on timeout the task is cancelled, then we raise."""
     if timeout is None:
         return await function(**arguments)
+    import asyncio  # here, not at the top: it is most of `import selectools`'s cost
+
     # A task of our own (it copies the caller's context) tells our timeout apart from a
     # TimeoutError the tool raises itself.
     task = asyncio.ensure_future(function(**arguments))
@@ -50,6 +53,8 @@ async def call_in_thread(
     """Run `function(**arguments)` in `executor` (the loop's default when None) under a
     copy of the caller's contextvars. A thread cannot be stopped: on timeout it is
     abandoned to finish on its own and we raise at once."""
+    import asyncio
+
     loop = asyncio.get_running_loop()
     context = contextvars.copy_context()
     future = loop.run_in_executor(
