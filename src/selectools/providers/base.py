@@ -107,22 +107,33 @@ def has_method(provider: object, method: str) -> bool:
     return not (method in ("acomplete", "astream") and impl is getattr(AsyncFirstProvider, method))
 
 
-async def stream_any(provider: object, **kwargs: Any) -> AsyncGenerator[StreamItem, None]:
+def stream_any(provider: object, **kwargs: Any) -> AsyncGenerator[StreamItem, None]:
     """Stream from any provider, bridging what it lacks.
 
-    astream if it has one; else acomplete, its answer as one item; else complete run in
-    a worker thread under the caller's contextvars, so the event loop never blocks.
+    astream if it has one (handed back as it is when it is an async generator: no extra
+    layer per item); else acomplete, its answer as one item; else complete run in a worker
+    thread under the caller's contextvars, so the event loop never blocks.
     """
     if has_method(provider, "astream") and getattr(provider, "supports_streaming", True):
         stream = provider.astream(**kwargs)  # type: ignore[attr-defined]
-        try:
-            async for item in stream:
-                yield item
-        finally:
-            close = getattr(stream, "aclose", None)
-            if close is not None:
-                await close()
-        return
+        if isinstance(stream, AsyncGenerator):
+            return stream
+        return _closing(stream)
+    return _bridged(provider, **kwargs)
+
+
+async def _closing(stream: AsyncIterator[StreamItem]) -> AsyncGenerator[StreamItem, None]:
+    """An async iterator as a generator, so that closing it closes the iterator too."""
+    try:
+        async for item in stream:
+            yield item
+    finally:
+        close = getattr(stream, "aclose", None)
+        if close is not None:
+            await close()
+
+
+async def _bridged(provider: object, **kwargs: Any) -> AsyncGenerator[StreamItem, None]:
     message, usage = await complete_any(provider, **kwargs)
     for item in message_as_stream(message):
         yield item
