@@ -54,6 +54,8 @@ class Agent:
         if self._tools and not native:
             self._system_prompt += "\n\n" + tool_instructions(self._tool_list)
         self._history: list[Message] = []
+        # The keywords the provider's with_options takes, found once per provider.
+        self._options_of: tuple[Any, frozenset[str]] | None = None
         self.usage = AgentUsage()
         self.analytics = ToolAnalytics() if self.config.enable_analytics else None
 
@@ -109,7 +111,9 @@ class Agent:
         configure = getattr(self.provider, "with_options", None)
         if configure is None or (not self._hub.active and self.config.max_retries is None):
             return self.provider
-        accepted = _keyword_names(configure)
+        if self._options_of is None or self._options_of[0] is not self.provider:
+            self._options_of = (self.provider, frozenset(inspect.signature(configure).parameters))
+        accepted = self._options_of[1]
         options: dict[str, Any] = {}
         if self.config.max_retries is not None and "max_retries" in accepted:
             options["max_retries"] = self.config.max_retries
@@ -160,15 +164,3 @@ def _prepare(messages: Messages) -> list[Message]:
         if not isinstance(message, Message):
             raise TypeError(f"messages[{index}] is a {type(message).__name__}, not a Message")
     return prepared
-
-
-_keyword_cache: dict[Any, frozenset[str]] = {}
-
-
-def _keyword_names(function: Callable[..., Any]) -> frozenset[str]:
-    key = getattr(function, "__func__", function)
-    names = _keyword_cache.get(key)
-    if names is None:
-        names = frozenset(inspect.signature(function).parameters)
-        _keyword_cache[key] = names
-    return names
