@@ -60,16 +60,18 @@ async def run_agent(agent: Agent, messages: list[Message], *, stream: bool,
                         yield StreamChunk(event="tool_start", data={
                             "call_id": call.id, "tool_name": call.tool_name,
                             "tool_args": call.parameters})
-                outcomes: list[ToolOutcome] = []
                 runner = ToolRunner(agent, run.id, run.trace, run.deadline)
-                async with aclosing(runner.run_all(calls, run.iteration)) as finished:
-                    async for outcome in finished:
-                        outcomes.append(outcome)
-                        if events:
+                if events:
+                    outcomes: list[ToolOutcome] = []
+                    async with aclosing(runner.as_finished(calls, run.iteration)) as finished:
+                        async for outcome in finished:
+                            outcomes.append(outcome)
                             yield _tool_result_chunk(outcome)
-                # Results go back in the order the model asked for them.
-                order = {id(call): i for i, call in enumerate(calls)}
-                outcomes.sort(key=lambda o: order[id(o.call)])
+                    # Results go back in the order the model asked for them.
+                    order = {id(call): i for i, call in enumerate(calls)}
+                    outcomes.sort(key=lambda o: order[id(o.call)])
+                else:
+                    outcomes = await runner.run_all(calls, run.iteration)
                 run.history.extend(o.message for o in outcomes)
                 run.deadline.check()
 

@@ -13,6 +13,8 @@ from ..types import Message, Role, ToolCall
 from .deadline import Deadline, RunTimeoutError
 
 if TYPE_CHECKING:
+    import asyncio
+
     from .core import Agent
 
 
@@ -33,19 +35,46 @@ class ToolRunner:
         self.trace = trace
         self.deadline = deadline
 
-    async def run_all(self, calls: list[ToolCall], iteration: int
-                      ) -> AsyncGenerator[ToolOutcome, None]:
-        """Yield each call's outcome as it finishes: one at a time when there is a single
-        call or parallel execution is off, else all at once (bounded by max_parallel_tools).
+    async def run_all(self, calls: list[ToolCall], iteration: int) -> list[ToolOutcome]:
+        """Run the calls, in parallel unless there is one or parallel execution is off;
+        outcomes in request order."""
+        if not self._parallel(calls):
+            return [await self.run_one(call, iteration) for call in calls]
+        import asyncio  # here, not at the top: it is most of `import selectools`'s cost
+
+        tasks = self._start(calls, iteration)
+        try:
+            return list(await asyncio.gather(*tasks))
+        finally:  # if one raised (the run's deadline), the others must not run on
+            for task in tasks:
+                task.cancel()
+
+    async def as_finished(self, calls: list[ToolCall], iteration: int
+                          ) -> AsyncGenerator[ToolOutcome, None]:
+        """Like run_all, but yield each outcome as soon as it is ready (for event streams).
         Cancelling the consumer cancels the tools still running."""
-        config = self.agent.config
-        if len(calls) == 1 or not config.parallel_tool_execution:
+        if not self._parallel(calls):
             for call in calls:
                 yield await self.run_one(call, iteration)
             return
-        import asyncio  # here, not at the top: it is most of `import selectools`'s cost
+        import asyncio
 
-        gate = asyncio.Semaphore(config.max_parallel_tools) if config.max_parallel_tools else None
+        tasks = self._start(calls, iteration)
+        try:
+            for next_done in asyncio.as_completed(tasks):
+                yield await next_done
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    def _parallel(self, calls: list[ToolCall]) -> bool:
+        return len(calls) > 1 and self.agent.config.parallel_tool_execution
+
+    def _start(self, calls: list[ToolCall], iteration: int) -> list[asyncio.Future[ToolOutcome]]:
+        import asyncio
+
+        limit = self.agent.config.max_parallel_tools
+        gate = asyncio.Semaphore(limit) if limit else None
 
         async def gated(call: ToolCall) -> ToolOutcome:
             if gate is None:
@@ -53,13 +82,7 @@ class ToolRunner:
             async with gate:
                 return await self.run_one(call, iteration)
 
-        tasks = [asyncio.ensure_future(gated(call)) for call in calls]
-        try:
-            for next_done in asyncio.as_completed(tasks):
-                yield await next_done
-        finally:
-            for task in tasks:
-                task.cancel()
+        return [asyncio.ensure_future(gated(call)) for call in calls]
 
     async def run_one(self, call: ToolCall, iteration: int) -> ToolOutcome:
         """Run one call; every failure becomes an `Error: ...` result for the model."""
