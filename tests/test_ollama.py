@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from held_end_server import held_end_server
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from wire_server import WireServer
@@ -241,6 +242,25 @@ async def test_astream_end_to_end(wire_server: WireServer, provider: OllamaProvi
     assert "authorization" not in request.headers
     ollama_request_schema(request.json)
     assert request.json["model"] == "llama3.2" and request.json["stream"] is True
+
+
+async def test_streams_reuse_their_connection_when_the_body_ends_after_done() -> None:
+    # The end of the body may come in a read after the `"done": true` line; the stream is
+    # read to that end, so the next call goes over the same connection.
+    body = (WIRE / "ollama_chat_stream_tools.ndjson").read_bytes()
+    async with held_end_server(body, "application/x-ndjson") as server:
+        provider = OllamaProvider(host=server.url)
+        try:
+            for _ in range(3):
+                items = []
+                async for item in provider.astream(model="", system_prompt="", messages=ASK):
+                    items.append(item)
+                    if isinstance(item, UsageStats):
+                        server.end.set()  # all items are out: now let the body end
+                assert isinstance(items[-1], UsageStats)
+        finally:
+            await provider.aclose()
+    assert len(server.peers) == 3 and len(set(server.peers)) == 1
 
 
 async def test_acomplete_end_to_end(wire_server: WireServer, provider: OllamaProvider,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from held_end_server import held_end_server
 from wire_server import WireServer
 
 from selectools.providers._http_provider import HttpProvider
@@ -79,6 +80,39 @@ async def test_astream_sends_the_request_and_assembles_the_call(
     assert request.json["tools"][0]["function"]["name"] == "get_capital"
     # a compatible server (not api.openai.com) gets the classic max_tokens field
     assert request.json["max_tokens"] == 1000
+
+
+async def test_streams_reuse_their_connection_when_the_body_ends_after_done() -> None:
+    # A real server's end of body often arrives in a read after `[DONE]`; the stream is read
+    # to that end, so the next call goes over the same connection instead of a new one.
+    body = (WIRE / "openai_chat_stream_tool_calls.sse").read_bytes()
+    async with held_end_server(body, "text/event-stream") as server:
+        provider = OpenAIProvider(api_key=KEY, base_url=server.url + "/v1")
+        try:
+            for _ in range(3):
+                items = []
+                async for item in provider.astream(model="", messages=ASK):
+                    items.append(item)
+                    if isinstance(item, UsageStats):
+                        server.end.set()  # all items are out: now let the body end
+                assert [type(i) for i in items] == [ToolCall, ToolCall, UsageStats]
+        finally:
+            await provider.aclose()
+    assert len(server.peers) == 3 and len(set(server.peers)) == 1
+
+
+async def test_a_server_holding_the_stream_open_after_done_does_not_hold_the_call(
+        wire_server: WireServer, provider: OpenAIProvider,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("selectools.providers._http._DRAIN_LIMIT", 0.05)
+    body = (WIRE / "openai_chat_stream_tool_calls.sse").read_bytes()
+    release = wire_server.reply(body=body, content_type="text/event-stream",
+                                hold_after=len(body))
+    try:
+        items = [item async for item in provider.astream(model="", messages=ASK)]
+    finally:
+        release.set()
+    assert [type(i) for i in items] == [ToolCall, ToolCall, UsageStats]
 
 
 async def test_acomplete_parses_the_answer(wire_server: WireServer, provider: OpenAIProvider,

@@ -164,6 +164,30 @@ def _json_line(line: bytes) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------
+# The end of a stream
+
+# How long a server may keep a stream open after its end marker before we stop waiting.
+_DRAIN_LIMIT = 1.0
+
+
+async def read_to_end(events: AsyncIterator[Any]) -> None:
+    """Read and drop whatever follows a stream's end marker (`[DONE]`, `"done": true`).
+
+    Normally that is only the end of the body, but it often comes in a later read, and
+    aiohttp returns a connection to the pool only once its response was read to the end:
+    stopping at the marker would cost a new TCP connection per call. The answer is complete
+    by now, so a failure here only means the connection is not reused, and a server that
+    holds the stream open is waited for `_DRAIN_LIMIT` seconds at most.
+    """
+    try:
+        async with asyncio.timeout(_DRAIN_LIMIT):
+            async for _ in events:
+                pass
+    except (ProviderError, TimeoutError):
+        pass
+
+
+# ---------------------------------------------------------------------------------------------
 # Errors
 
 

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from ..types import RAW_ARGUMENTS_KEY, Message, Role, ToolCall
 from ..usage import UsageStats
-from ._http import body_snippet, error_for_status, json_or_none
+from ._http import body_snippet, error_for_status, json_or_none, read_to_end
 from ._http_provider import HttpProvider, make_call_id, parse_tool_arguments
 from .base import StreamItem
 from .errors import ProviderError, StreamError
@@ -173,6 +173,7 @@ async def decode_stream(lines: AsyncIterator[Any], model: str,
             yield _tool_call(call)
         if line.get("done"):
             yield _usage(line, model)
+            await read_to_end(lines)
             return
 
 

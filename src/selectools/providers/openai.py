@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from ..types import ContentPart, Message, Role, ToolCall
 from ..usage import UsageStats
-from ._http import SseEvent, body_snippet, error_for_status, json_or_none
+from ._http import SseEvent, body_snippet, error_for_status, json_or_none, read_to_end
 from ._http_provider import HttpProvider, make_call_id, parse_tool_arguments
 from .base import StreamItem
 from .errors import AuthenticationError, ProviderError, StreamError
@@ -191,6 +191,7 @@ async def decode_stream(events: AsyncIterator[SseEvent], model: str,
         yield call
     if usage is not None:
         yield usage
+    await read_to_end(events)
 
 
 def _chunk_json(data: str) -> dict[str, Any]:
