@@ -270,6 +270,38 @@ async def test_no_answer_within_timeout_is_a_timeout_error(wire_server: WireServ
         await transport.aclose()
 
 
+async def test_a_stream_that_stalls_mid_body_is_a_timeout_error(wire_server: WireServer) -> None:
+    body = (WIRE / "openai_chat_stream_tool_calls.sse").read_bytes()
+    first_event_end = body.index(b"\n\n") + 2
+    release = wire_server.reply(body=body, content_type="text/event-stream",
+                                hold_after=first_event_end)
+    transport = _transport(wire_server.url, timeout=0.2)
+    seen: list[SseEvent] = []
+    try:
+        with pytest.raises(ProviderTimeoutError):
+            async for event in transport.post_events("/c", {}, framing="sse"):
+                seen.append(event)
+    finally:
+        release.set()
+        await transport.aclose()
+    assert seen  # the events before the stall were delivered
+
+
+async def test_a_slow_consumer_is_not_a_timeout(wire_server: WireServer) -> None:
+    # The timeout bounds the wait for the server's next bytes, not the consumer's pauses.
+    wire_server.reply_file(WIRE / "openai_chat_stream_tool_calls.sse", chunk_size=200)
+    transport = _transport(wire_server.url, timeout=0.1)
+    try:
+        events = []
+        async for event in transport.post_events("/c", {}, framing="sse"):
+            events.append(event)
+            if len(events) in (1, 2):
+                await asyncio.sleep(0.25)
+        assert events[-1] == SseEvent(None, "[DONE]")
+    finally:
+        await transport.aclose()
+
+
 async def test_malformed_ndjson_line_is_a_stream_error(wire_server: WireServer) -> None:
     wire_server.reply(body=b'{"a": 1}\nnot json\n', content_type="application/x-ndjson")
     transport = _transport(wire_server.url)

@@ -344,15 +344,28 @@ class HttpTransport:
         import aiohttp
 
         limit = self._timeout(timeout)
+        # aiohttp's sock_read bounds the wait for the answer's headers; the body's reads are
+        # then watched by a _ReadWatchdog (see there why).
         client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=limit, sock_read=limit)
         decoder: SseDecoder | NdjsonDecoder = SseDecoder() if framing == "sse" else NdjsonDecoder()
+        watchdog: _ReadWatchdog | None = None
         try:
             async with self._session().post(self.url(path), data=_encode(body), params=params,
                                             timeout=client_timeout) as response:
                 log.debug("%s POST %s -> %s (stream)", self.provider, path, response.status)
                 if response.status >= 300:
                     raise self._error(response.status, response.headers, await response.read())
-                async for chunk in response.content.iter_any():
+                content = response.content
+                if limit:
+                    watchdog = _ReadWatchdog(response, limit)
+                while True:
+                    if watchdog is not None:
+                        watchdog.waiting_since = watchdog.clock()
+                    chunk = await content.readany()
+                    if watchdog is not None:
+                        watchdog.waiting_since = None
+                    if not chunk:
+                        break
                     for item in decoder.feed(chunk):
                         yield item
                 for item in decoder.close():
@@ -364,6 +377,9 @@ class HttpTransport:
                               should_retry=False) from exc
         except Exception as exc:
             raise self._transport_error(exc, limit) from exc
+        finally:
+            if watchdog is not None:
+                watchdog.disarm()
 
     async def aclose(self) -> None:
         """Close every session this transport opened (those on other live loops are closed
@@ -421,6 +437,49 @@ class HttpTransport:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
+
+
+class _ReadWatchdog:
+    """Bounds each wait for the next bytes of a streamed body with one timer per stream.
+
+    aiohttp's `sock_read` re-arms a timer (a cancel and a new TimerHandle) on every read,
+    which on a token stream is one per event. This watchdog instead notes when the stream
+    started waiting (`waiting_since`, None while the consumer holds the events) and wakes
+    once per `limit` seconds; it re-schedules itself until a wait has lasted `limit`, then
+    fails the read with a TimeoutError, which the transport reports as ProviderTimeoutError.
+    Time the consumer spends between reads is never counted against the server.
+    """
+
+    __slots__ = ("waiting_since", "clock", "_content", "_limit", "_loop", "_handle")
+
+    def __init__(self, response: aiohttp.ClientResponse, limit: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.clock = self._loop.time
+        self.waiting_since: float | None = None
+        self._content = response.content
+        self._limit = limit
+        connection = response.connection
+        if connection is not None and connection.protocol is not None:
+            # Stop aiohttp's per-read timer for this body (start_timeout with no timeout
+            # cancels the pending one); aiohttp sets it again for the connection's next use.
+            connection.protocol.read_timeout = None
+            connection.protocol.start_timeout()
+        self._handle: asyncio.TimerHandle | None = self._loop.call_later(limit, self._check)
+
+    def _check(self) -> None:
+        now = self.clock()
+        since = self.waiting_since
+        if since is not None and now - since >= self._limit:
+            self._handle = None
+            self._content.set_exception(TimeoutError(f"no data within {self._limit} s"))
+            return
+        self._handle = self._loop.call_at((now if since is None else since) + self._limit,
+                                          self._check)
+
+    def disarm(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
 
 
 def _secret_values(headers: Mapping[str, str]) -> list[str]:
