@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -119,6 +120,26 @@ def test_sse_any_chunking_gives_the_same_events(path: Path, data: st.DataObject)
     raw = path.read_bytes()
     cuts = data.draw(st.lists(st.integers(0, len(raw)), max_size=30))
     assert sse_in_chunks(raw, cuts) == sse_in_chunks(raw, [])
+
+
+_SSE_LINES = st.sampled_from([
+    "data: 1", "data:2", "data:  padded ", "data", "event: tool", "event:", ": keep-alive",
+    "id: 7", "retry: 10", "", "", "data: é☃", "\ufeffdata: bom",
+])
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(st.tuples(_SSE_LINES, st.sampled_from(["\n", "\r\n", "\r"])),
+                      max_size=20),
+       data=st.data())
+def test_sse_mixed_line_ends_in_any_chunking(lines: list[tuple[str, str]],
+                                             data: st.DataObject) -> None:
+    raw = "".join(line + end for line, end in lines).encode()
+    cuts = data.draw(st.lists(st.integers(0, len(raw)), max_size=20))
+    assert sse_in_chunks(raw, cuts) == sse_in_chunks(raw, [])
+    # the same lines all ending in LF decode to the same events
+    plain = "\n".join(re.split(r"\r\n|\r|\n", raw.decode())).encode()
+    assert sse_in_chunks(raw, []) == sse_in_chunks(plain, [])
 
 
 # -- NDJSON -------------------------------------------------------------------------------------

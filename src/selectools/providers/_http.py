@@ -16,12 +16,10 @@ import asyncio
 import email.utils
 import json
 import logging
-import re
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from .errors import (
     AuthenticationError,
@@ -49,16 +47,17 @@ ErrorFromResponse = Callable[[int, Mapping[str, str], bytes], ProviderError]
 _USER_AGENT = "selectools"
 # Headers whose values are secrets: they are redacted from every message we produce.
 _SECRET_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "api-key"})
-_LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
 # ---------------------------------------------------------------------------------------------
 # Server-sent events
 
 
-@dataclass(frozen=True)
-class SseEvent:
-    """One dispatched server-sent event: its `event:` name (None when absent) and its data."""
+class SseEvent(NamedTuple):
+    """One dispatched server-sent event: its `event:` name (None when absent) and its data.
+
+    A NamedTuple, not a dataclass: one is made per streamed token, and a tuple is cheapest.
+    """
 
     event: str | None
     data: str
@@ -81,51 +80,61 @@ class SseDecoder:
     def feed(self, chunk: bytes) -> list[SseEvent]:
         if self._skip_lf and chunk:
             self._skip_lf = False
-            if chunk.startswith(b"\n"):
+            if chunk[0] == 0x0A:
                 chunk = chunk[1:]
-        buffer = self._partial + chunk
-        lines = _LINE_END.split(buffer)
-        self._partial = lines.pop()
-        if buffer.endswith(b"\r"):
-            self._skip_lf = True
+        buffer = self._partial + chunk if self._partial else chunk
+        # Only whole lines are decoded: a line end is ASCII, so it never splits a character.
+        end = max(buffer.rfind(b"\n"), buffer.rfind(b"\r")) + 1
+        if not end:
+            self._partial = buffer
+            return []
+        if end == len(buffer):
+            self._partial = b""
+            self._skip_lf = buffer[-1] == 0x0D
+        else:
+            self._partial = buffer[end:]
+            buffer = buffer[:end]
+        text = buffer.decode("utf-8", errors="replace")
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        lines = text.split("\n")
+        lines.pop()  # the text ends with a line end: the last piece is empty
         events: list[SseEvent] = []
-        for line in lines:
-            self._take_line(line, events)
+        self._take_lines(lines, events)
         return events
 
     def close(self) -> list[SseEvent]:
         """Flush: a last line without its line end, and an event without its blank line."""
         events: list[SseEvent] = []
         if self._partial:
-            self._take_line(self._partial, events)
+            self._take_lines([self._partial.decode("utf-8", errors="replace")], events)
             self._partial = b""
-        self._dispatch(events)
+        self._take_lines([""], events)
         return events
 
-    def _take_line(self, raw: bytes, events: list[SseEvent]) -> None:
-        if not self._started:
+    def _take_lines(self, lines: list[str], events: list[SseEvent]) -> None:
+        if not self._started and lines:
             self._started = True
-            raw = raw.removeprefix(b"\xef\xbb\xbf")
-        if not raw:
-            self._dispatch(events)
-            return
-        line = raw.decode("utf-8", errors="replace")
-        if line.startswith(":"):
-            return  # a comment, often a keep-alive
-        name, colon, value = line.partition(":")
-        if colon and value.startswith(" "):
-            value = value[1:]
-        if name == "data":
-            self._data.append(value)
-        elif name == "event":
-            self._event = value or None
-        # `id`, `retry` and unknown fields are ignored, as the spec allows.
-
-    def _dispatch(self, events: list[SseEvent]) -> None:
-        if self._data:
-            events.append(SseEvent(self._event, "\n".join(self._data)))
-        self._event = None
-        self._data = []
+            lines[0] = lines[0].removeprefix("\ufeff")
+        data = self._data
+        for line in lines:
+            if line.startswith("data:"):  # by far the most common line: take it first
+                data.append(line[6:] if line.startswith(" ", 5) else line[5:])
+            elif not line:  # a blank line dispatches the event
+                if data:
+                    events.append(SseEvent(self._event, data[0] if len(data) == 1
+                                           else "\n".join(data)))
+                    data = self._data = []
+                self._event = None
+            elif line[0] != ":":  # ":" opens a comment, often a keep-alive
+                name, colon, value = line.partition(":")
+                if colon and value.startswith(" "):
+                    value = value[1:]
+                if name == "data":
+                    data.append(value)
+                elif name == "event":
+                    self._event = value or None
+                # `id`, `retry` and unknown fields are ignored, as the spec allows.
 
 
 # ---------------------------------------------------------------------------------------------

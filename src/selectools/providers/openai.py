@@ -168,9 +168,12 @@ async def decode_stream(events: AsyncIterator[SseEvent], model: str,
     calls: dict[int, _PendingCall] = {}
     usage: UsageStats | None = None
     async for event in events:
-        if event.data.strip() == "[DONE]":
+        data = event.data
+        # Chunks are JSON objects; only something else can be the end marker, so the payload
+        # is not copied by strip() on every event.
+        if not data.startswith("{") and data.strip() == "[DONE]":
             break
-        chunk = _chunk_json(event.data)
+        chunk = _chunk_json(data)
         if "error" in chunk:
             raise _error_from_payload(chunk, status=None, mid_stream=True)
         if chunk.get("usage"):
