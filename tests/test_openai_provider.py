@@ -101,6 +101,27 @@ async def test_streams_reuse_their_connection_when_the_body_ends_after_done() ->
     assert len(server.peers) == 3 and len(set(server.peers)) == 1
 
 
+async def test_a_stream_left_early_closes_its_connection_at_once() -> None:
+    # Stopping after the first item must not wait for the rest of the body (the answer may
+    # be long) nor put a connection with unread bytes back in the pool.
+    body = (WIRE / "openai_chat_stream_tool_calls.sse").read_bytes()
+    async with held_end_server(body, "text/event-stream") as server:
+        provider = OpenAIProvider(api_key=KEY, base_url=server.url + "/v1")
+        try:
+            stream = provider.astream(model="", messages=ASK)
+            assert isinstance(await anext(stream), ToolCall)
+            await stream.aclose()  # the server has not ended the body: nothing waits for it
+            items = []
+            async for item in provider.astream(model="", messages=ASK):
+                items.append(item)
+                if isinstance(item, UsageStats):
+                    server.end.set()
+            assert [type(i) for i in items] == [ToolCall, ToolCall, UsageStats]
+        finally:
+            await provider.aclose()
+    assert len(server.peers) == 2 and server.peers[0] != server.peers[1]
+
+
 async def test_a_server_holding_the_stream_open_after_done_does_not_hold_the_call(
         wire_server: WireServer, provider: OpenAIProvider,
         monkeypatch: pytest.MonkeyPatch) -> None:

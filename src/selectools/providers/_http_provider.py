@@ -22,7 +22,14 @@ from ..types import RAW_ARGUMENTS_KEY as RAW_ARGUMENTS_KEY
 from ..types import Message
 from ..usage import UsageStats
 from ._http import Framing, HttpTransport
-from ._retry import OnRetry, RetryPolicy, call_with_retries, stream_with_retries
+from ._retry import (
+    Empty,
+    OnRetry,
+    RetryPolicy,
+    call_with_retries,
+    close_stream,
+    first_item_with_retries,
+)
 from .base import AsyncFirstProvider, StreamItem
 from .errors import ProviderError
 
@@ -105,13 +112,30 @@ class HttpProvider(AsyncFirstProvider):
             temperature=temperature, max_tokens=max_tokens, stream=True)
         limit = self._call_timeout(timeout)
 
+        opened: list[AsyncIterator[Any]] = []
+
         def open_stream() -> AsyncIterator[StreamItem]:
             events = self._transport.post_events(path, body, framing=self._framing,
                                                  timeout=limit, params=params)
+            opened.append(events)
             return self._decode_stream(events, model)
 
-        async for item in stream_with_retries(open_stream, self._retry):
-            yield item
+        # Retries are settled by the first item; the rest comes straight from the decoder,
+        # one generator layer fewer per streamed token.
+        stream: AsyncIterator[StreamItem] | None = None
+        try:
+            stream, first = await first_item_with_retries(open_stream, self._retry)
+            if not isinstance(first, Empty):
+                yield first
+                async for item in stream:
+                    yield item
+        finally:
+            if stream is not None:
+                await close_stream(stream)
+            # The HTTP responses too, now: a consumer that stopped early must not leave its
+            # connection to the garbage collector (an unread body closes it, as it should).
+            for events in opened:
+                await close_stream(events)
 
     # -- options and lifetime --------------------------------------------------------------
 

@@ -72,31 +72,58 @@ async def call_with_retries(fn: Callable[[], Awaitable[T]], policy: RetryPolicy)
             await _wait(policy, attempt, error, delay)
 
 
-async def stream_with_retries(open_stream: Callable[[], AsyncIterator[T]],
-                              policy: RetryPolicy) -> AsyncIterator[T]:
-    """Yield from `open_stream()`, reopening it after a retryable error that came before
-    its first item. An error after the first item is raised as it is."""
+class Empty:
+    """The stream ended before yielding anything."""
+
+
+EMPTY = Empty()
+
+
+async def first_item_with_retries(open_stream: Callable[[], AsyncIterator[T]],
+                                  policy: RetryPolicy) -> tuple[AsyncIterator[T], T | Empty]:
+    """Open a stream and take its first item, reopening it after a retryable error that came
+    before that item. Returns the open stream and its first item (`EMPTY` when it ended at
+    once); the caller iterates the rest directly, with no retry bookkeeping per item, and
+    closes the stream."""
     attempt = 0
     while True:
         stream = open_stream()
-        started = False
         try:
-            async for item in stream:
-                started = True
-                yield item
-            return
+            return stream, await anext(stream)
+        except StopAsyncIteration:
+            return stream, EMPTY
         except ProviderError as error:
-            if started:
-                raise
+            await close_stream(stream)
             attempt += 1
             delay = policy.delay_before(attempt, error)
             if delay is None:
                 raise
             await _wait(policy, attempt, error, delay)
-        finally:
-            close = getattr(stream, "aclose", None)
-            if close is not None:
-                await close()
+        except BaseException:
+            await close_stream(stream)
+            raise
+
+
+async def stream_with_retries(open_stream: Callable[[], AsyncIterator[T]],
+                              policy: RetryPolicy) -> AsyncIterator[T]:
+    """Yield from `open_stream()`, reopening it after a retryable error that came before
+    its first item. An error after the first item is raised as it is."""
+    stream, first = await first_item_with_retries(open_stream, policy)
+    try:
+        if isinstance(first, Empty):
+            return
+        yield first
+        async for item in stream:
+            yield item
+    finally:
+        await close_stream(stream)
+
+
+async def close_stream(stream: AsyncIterator[Any]) -> None:
+    """Close an async generator (any iterator with `aclose`); others need nothing."""
+    close = getattr(stream, "aclose", None)
+    if close is not None:
+        await close()
 
 
 async def _wait(policy: RetryPolicy, attempt: int, error: ProviderError, delay: float) -> None:
