@@ -74,11 +74,11 @@ class ToolRunner:
         import asyncio
 
         limit = self.agent.config.max_parallel_tools
-        gate = asyncio.Semaphore(limit) if limit else None
+        if not limit:
+            return [asyncio.ensure_future(self.run_one(call, iteration)) for call in calls]
+        gate = asyncio.Semaphore(limit)
 
         async def gated(call: ToolCall) -> ToolOutcome:
-            if gate is None:
-                return await self.run_one(call, iteration)
             async with gate:
                 return await self.run_one(call, iteration)
 
