@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 # USD per million tokens (input, output), list prices of late 2026 for common models.
@@ -35,11 +36,19 @@ _PREFIXES = sorted(PRICES_PER_MILLION, key=len, reverse=True)
 
 def cost_usd(model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
     """Cost of one call, or None when the model is not in the price table (local models)."""
+    prices = _prices_of(model)
+    if prices is None:
+        return None
+    return (prompt_tokens * prices[0] + completion_tokens * prices[1]) / 1_000_000
+
+
+@functools.lru_cache(maxsize=512)
+def _prices_of(model: str) -> tuple[float, float] | None:
+    # Cached: the table is fixed at import (as `_PREFIXES` is) and a run asks per call.
     name = model.rsplit("/", 1)[-1]
     for prefix in _PREFIXES:
         if name.startswith(prefix):
-            price_in, price_out = PRICES_PER_MILLION[prefix]
-            return (prompt_tokens * price_in + completion_tokens * price_out) / 1_000_000
+            return PRICES_PER_MILLION[prefix]
     return None
 
 
