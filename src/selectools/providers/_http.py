@@ -405,9 +405,12 @@ class HttpTransport:
                 _abandon(session)
 
     def _session(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        session = self._sessions.get(loop)  # the lock-free path: the session is open
+        if session is not None and not session.closed:
+            return session
         import aiohttp
 
-        loop = asyncio.get_running_loop()
         with self._lock:
             session = self._sessions.get(loop)
             if session is None or session.closed:
