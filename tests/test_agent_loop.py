@@ -259,3 +259,14 @@ async def test_one_agent_serves_concurrent_runs_without_mixing_them() -> None:
             "Python is a popular programming language."
     assert agent.usage.llm_calls == 40
     assert len({r.run_id for r in results}) == 20
+
+
+async def test_routing_runs_leave_no_unanswered_tool_calls_in_memory() -> None:
+    memory = ConversationMemory()
+    provider = scripted(ToolCall("search", {"query": "x"}), "plain answer")
+    agent = Agent(tools=[search], provider=provider, memory=memory,
+                  config=AgentConfig(routing_only=True))
+    assert (await agent.arun("route me")).tool_name == "search"
+    assert [m.role for m in memory.get_history()] == [Role.USER]
+    await agent.arun("and now?")
+    assert all(not m.tool_calls for m in provider.requests[1][1])

@@ -125,13 +125,14 @@ class Agent:
                 "on_provider_fallback", run_id, failed, nxt, error)
         return configure(**options) if options else self.provider
 
-    def _commit_run(self, history: list[Message], new_start: int, usage: AgentUsage) -> int:
+    def _commit_run(self, history: list[Message], remembered: list[Message],
+                    usage: AgentUsage) -> int:
         """Keep what outlives the run; returns how many messages memory trimmed."""
         self._history = history
         self.usage.merge(usage)
         if self.memory is None:
             return 0
-        return self.memory.add_many(history[new_start:])
+        return self.memory.add_many(remembered)
 
 
 def _index_tools(tools: Sequence[Tool]) -> dict[str, Tool]:

@@ -87,7 +87,12 @@ async def run_agent(agent: Agent, messages: list[Message], *, stream: bool,
                 break
 
         result = run.result(final, stop_reason)
-        trimmed = agent._commit_run(run.history, run.new_start, run.usage)
+        # A routing answer's tool calls were never run: in memory they would be calls
+        # without results, which providers refuse on the next turn.
+        remembered = run.history[run.new_start:]
+        if stop_reason == "routing":
+            remembered = remembered[:-1]
+        trimmed = agent._commit_run(run.history, remembered, run.usage)
         if trimmed and hub.active:
             await hub.emit("on_memory_trim", run.id, trimmed, "memory limit")
         if hub.active:
