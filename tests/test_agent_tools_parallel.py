@@ -222,3 +222,32 @@ async def test_cancelling_the_consumer_cancels_running_tools() -> None:
     # The agent is still usable afterwards.
     agent.provider = LocalProvider()
     assert (await agent.arun("hello")).content == "hello"
+
+
+async def test_every_sync_tool_gets_its_own_thread_however_many() -> None:
+    barrier = threading.Barrier(12, timeout=5)  # more than a default pool's workers here
+
+    @tool(description="Waits for all its siblings")
+    def meet(n: int) -> str:
+        barrier.wait()
+        return str(n)
+
+    calls = [ToolCall("meet", {"n": i}) for i in range(12)]
+    provider = LocalProvider(responses=[calls, "done"])
+    await Agent(tools=[meet], provider=provider).arun("go")
+    assert results_of(provider) == [str(i) for i in range(12)]
+
+
+def test_sync_tools_that_run_another_agent_do_not_deadlock() -> None:
+    inner = Agent(provider=LocalProvider())
+
+    @tool(description="Asks a sub-agent")
+    def ask(question: str) -> str:
+        return inner.run(question).content
+
+    calls = [ToolCall("ask", {"question": f"q{i}"}) for i in range(8)]
+    provider = LocalProvider(responses=[calls, "done"])
+    outer = Agent(tools=[ask], provider=provider,
+                  config=AgentConfig(tool_timeout_seconds=10))
+    assert outer.run("fan out").content == "done"
+    assert results_of(provider) == [f"q{i}" for i in range(8)]

@@ -150,7 +150,9 @@ async def complete_any(provider: object, **kwargs: Any) -> tuple[Message, UsageS
         context = contextvars.copy_context()
         import asyncio  # here, not at the top: it is most of `import selectools`'s cost
 
-        result = await asyncio.get_running_loop().run_in_executor(None, context.run, call)
+        from .._threads import WORKERS
+
+        result = await asyncio.get_running_loop().run_in_executor(WORKERS, context.run, call)
     elif has_method(provider, "astream"):
         return await collect_stream(provider.astream(**kwargs))  # type: ignore[attr-defined]
     else:

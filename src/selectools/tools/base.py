@@ -169,7 +169,7 @@ class Tool:
         """Validate `arguments`, run the tool and return its result as text.
 
         Async tools run on the current loop (cancelled on timeout); sync tools run in
-        `executor` (the loop's default when None) with the caller's contextvars, and are
+        `executor` (a thread of its own when None) with the caller's contextvars, and are
         abandoned on timeout. Raises ToolArgumentError, ToolTimeoutError, or whatever the
         tool itself raised.
         """

@@ -50,15 +50,17 @@ async def call_in_thread(
     timeout: float | None,
     executor: Executor | None = None,
 ) -> Any:
-    """Run `function(**arguments)` in `executor` (the loop's default when None) under a
+    """Run `function(**arguments)` in `executor` (a thread of its own when None) under a
     copy of the caller's contextvars. A thread cannot be stopped: on timeout it is
     abandoned to finish on its own and we raise at once."""
     import asyncio
 
+    from .._threads import WORKERS  # imported late, like asyncio: concurrent.futures is heavy
+
     loop = asyncio.get_running_loop()
     context = contextvars.copy_context()
     future = loop.run_in_executor(
-        executor, context.run, functools.partial(function, **arguments)
+        executor or WORKERS, context.run, functools.partial(function, **arguments)
     )
     if timeout is None:
         return await future
