@@ -13,11 +13,13 @@ stays light.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import email.utils
 import json
 import logging
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
@@ -420,7 +422,23 @@ class HttpTransport:
                 session = aiohttp.ClientSession(
                     headers={"Content-Type": "application/json", **self._headers})
                 self._sessions[loop] = session
+                _OPEN_TRANSPORTS.add(self)
             return session
+
+    def close_at_exit(self) -> None:
+        """Close every session without an event loop of our own: at interpreter exit, a
+        session on a loop still running (the library's) is closed there, briefly waited
+        for; one on a finished loop (`asyncio.run`) has its sockets closed directly."""
+        with self._lock:
+            sessions, self._sessions = self._sessions, {}
+        for loop, session in sessions.items():
+            if not loop.is_closed() and loop.is_running():
+                try:
+                    asyncio.run_coroutine_threadsafe(session.close(), loop).result(timeout=1)
+                    continue
+                except Exception:  # a loop busy or dying at exit: fall back to the sockets
+                    pass
+            _abandon(session)
 
     def _timeout(self, timeout: float | None) -> float | None:
         return self.timeout if timeout is None else timeout
@@ -515,6 +533,17 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
+
+
+#: Transports with open sessions, closed at exit so that no "Unclosed client session"
+#: warning ends a user's script; weak, so a transport dropped earlier is not kept alive.
+_OPEN_TRANSPORTS: weakref.WeakSet[HttpTransport] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_transports_at_exit() -> None:
+    for transport in list(_OPEN_TRANSPORTS):
+        transport.close_at_exit()
 
 
 def _abandon(session: aiohttp.ClientSession) -> None:
