@@ -138,6 +138,20 @@ def test_calls_without_index_and_without_id() -> None:
     assert third.id and third.id.startswith("call_")  # made up, never empty
 
 
+def test_parallel_calls_that_all_claim_index_0_stay_apart() -> None:
+    # Ollama's /v1 endpoint and some gateways number every parallel call 0, ids differ.
+    raw = sse(
+        delta_chunk({"tool_calls": [{"index": 0, "id": "call_a", "function": {
+            "name": "weather", "arguments": '{"city":'}}]}),
+        delta_chunk({"tool_calls": [{"index": 0, "function": {"arguments": '"Paris"}'}}]}),
+        delta_chunk({"tool_calls": [{"index": 0, "id": "call_b", "function": {
+            "name": "time", "arguments": '{"city":"Rome"}'}}]}, finish="tool_calls"),
+        "[DONE]",
+    )
+    assert decode(raw) == [ToolCall("weather", {"city": "Paris"}, id="call_a"),
+                           ToolCall("time", {"city": "Rome"}, id="call_b")]
+
+
 def test_malformed_arguments_are_kept_under_the_raw_key() -> None:
     raw = sse(
         delta_chunk({"tool_calls": [{"index": 0, "id": "c", "function": {

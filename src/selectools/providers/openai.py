@@ -160,6 +160,7 @@ class _PendingCall:
     id: str | None
     name: str
     arguments: str
+    index: int | None = None  # the server's `index`, which may repeat across calls
 
 
 async def decode_stream(events: AsyncIterator[SseEvent], model: str,
@@ -210,21 +211,27 @@ def _chunk_json(data: str) -> dict[str, Any]:
 
 
 def _merge_fragment(calls: dict[int, _PendingCall], fragment: Mapping[str, Any]) -> None:
+    """Add one `tool_calls` delta to the calls being assembled (keyed in arrival order)."""
     function = fragment.get("function") or {}
-    index = fragment.get("index")
+    index, call_id = fragment.get("index"), fragment.get("id")
     if index is None:
         # Some servers omit `index`: a new id opens a new call, anything else continues
         # the last one.
         known_ids = {call.id for call in calls.values()}
-        new_call = not calls or (fragment.get("id") and fragment["id"] not in known_ids)
-        index = len(calls) if new_call else max(calls)
-    pending = calls.get(index)
+        pending = None if not calls or (call_id and call_id not in known_ids) else \
+            calls[max(calls)]
+    else:
+        pending = next((c for c in reversed(calls.values()) if c.index == index), None)
+        if pending is not None and call_id and pending.id and call_id != pending.id:
+            # Some servers (Ollama's /v1, gateways) send parallel calls all at index 0,
+            # each with its own id: a new id is a new call, never more of the last one.
+            pending = None
     if pending is None:
-        calls[index] = _PendingCall(fragment.get("id"), function.get("name") or "",
-                                    function.get("arguments") or "")
+        calls[len(calls)] = _PendingCall(call_id, function.get("name") or "",
+                                         function.get("arguments") or "", index)
         return
-    if fragment.get("id") and not pending.id:
-        pending.id = fragment["id"]
+    if call_id and not pending.id:
+        pending.id = call_id
     name = function.get("name")
     if name and name != pending.name:
         # OpenAI sends the name once; some servers repeat it whole, others send it in pieces.
