@@ -31,13 +31,25 @@ def test_never_separates_a_tool_call_from_its_results() -> None:
     memory = ConversationMemory(max_messages=4)
     memory.add_many([user("q"), calling("a", "b"), result("a"), result("b"),
                      Message(role=Role.ASSISTANT, content="answer")])
-    history = memory.get_history()
-    # One over the limit: only "q" goes.
-    assert [m.role for m in history] == [Role.ASSISTANT, Role.TOOL, Role.TOOL, Role.ASSISTANT]
-    memory.add(user("next"))
-    history = memory.get_history()
-    assert history[0].role != Role.TOOL
-    assert [m.content for m in history] == ["answer", "next"]
+    # The newest exchange alone is too long: its tool round goes whole, its question stays.
+    assert [m.content for m in memory.get_history()] == ["q", "answer"]
+    memory.add_many([user("next"), calling("c"), result("c"), user("last")])
+    # Over by two: the older exchange goes whole.
+    assert [m.role for m in memory.get_history()] == [Role.USER, Role.ASSISTANT, Role.TOOL,
+                                                      Role.USER]
+
+
+def test_history_always_starts_with_a_question() -> None:
+    memory = ConversationMemory(max_messages=5)
+    for i in range(4):
+        memory.add_many([user(f"q{i}"), calling(f"c{i}"), result(f"c{i}"),
+                         Message(role=Role.ASSISTANT, content=f"a{i}")])
+        history = memory.get_history()
+        assert history[0].role == Role.USER
+        assert len(history) <= 5
+        for index, message in enumerate(history):  # every result follows its call
+            if message.role == Role.TOOL:
+                assert history[index - 1].tool_calls
 
 
 def test_token_budget_trims_too() -> None:

@@ -18,9 +18,10 @@ def estimate_tokens(message: Message) -> int:
 class ConversationMemory:
     """Keeps the last `max_messages` messages (and at most `max_tokens`, if set).
 
-    Trimming drops whole exchanges from the front: an assistant message that called tools
-    and the tool results answering it go together, and history never starts with a tool
-    result, which every provider would reject.
+    Trimming drops whole exchanges (a user message and everything up to the next one) from
+    the front, so the history always starts with a user's question. When the newest
+    exchange alone is over the limit, its oldest tool rounds go first and its question
+    stays. A tool call and its results are never separated: providers refuse either alone.
     """
 
     def __init__(self, max_messages: int = 20, max_tokens: int | None = None) -> None:
@@ -57,17 +58,33 @@ class ConversationMemory:
         return sum(estimate_tokens(m) for m in self._messages) > self.max_tokens
 
     def _trim(self) -> int:
-        dropped = 0
+        before = len(self._messages)
         while self._messages and self._over_budget():
-            cut = _end_of_first_unit(self._messages)
-            del self._messages[:cut]
-            dropped += cut
-        return dropped
+            messages = self._messages
+            end = _next_question(messages, 1)
+            if end < len(messages):  # an older exchange: it goes whole
+                del messages[:end]
+                continue
+            # Only the newest exchange is left: drop its oldest round, keep its question.
+            start = 1 if messages[0].role == Role.USER else 0
+            if start >= len(messages):
+                messages.clear()  # a lone question over the token budget
+                continue
+            del messages[start:start + _round_length(messages, start)]
+        return before - len(self._messages)
 
 
-def _end_of_first_unit(messages: list[Message]) -> int:
-    """Length of the leading unit: a message plus the tool results that belong to it."""
-    end = 1
+def _next_question(messages: list[Message], start: int) -> int:
+    """Index of the first user message at or after `start` (len if none)."""
+    for index in range(start, len(messages)):
+        if messages[index].role == Role.USER:
+            return index
+    return len(messages)
+
+
+def _round_length(messages: list[Message], start: int) -> int:
+    """Length of the round at `start`: a message plus the tool results answering it."""
+    end = start + 1
     while end < len(messages) and messages[end].role == Role.TOOL:
         end += 1
-    return end
+    return end - start
