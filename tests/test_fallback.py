@@ -19,7 +19,9 @@ from selectools.providers.errors import (
     AuthenticationError,
     ContextLengthError,
     InvalidRequestError,
+    NotFoundError,
     OverloadedError,
+    PermissionDeniedError,
     ProviderConnectionError,
     ProviderTimeoutError,
     RateLimitError,
@@ -190,6 +192,8 @@ def test_breaker_rejects_bad_settings() -> None:
     RateLimitError("slow down", status=429), ServerError("boom", status=500),
     OverloadedError("busy", status=529), ProviderTimeoutError("late"),
     ProviderConnectionError("reset"), StreamError("bad event"),
+    AuthenticationError("key revoked", status=401), PermissionDeniedError("no", status=403),
+    NotFoundError("no such model here", status=404),
     ConnectionResetError("duck-typed provider lost its socket"),
     TimeoutError("duck-typed provider timed out"),
 ])
@@ -204,7 +208,6 @@ async def test_fails_over_on_errors_another_provider_could_cure(error: Exception
 
 @pytest.mark.parametrize("error", [
     InvalidRequestError("bad", status=400), ContextLengthError("too long", status=400),
-    AuthenticationError("no key", status=401),
 ])
 async def test_request_errors_are_raised_without_trying_the_next(error: Exception) -> None:
     primary, backup = Scripted("primary", [error]), Scripted("backup")

@@ -95,3 +95,10 @@ def test_usage_is_priced_by_model_family_and_none_safe() -> None:
     assert totals.llm_calls == 2
     assert [f for f in UsageStats.__dataclass_fields__] == [
         "prompt_tokens", "completion_tokens", "total_tokens", "cost_usd", "model", "provider"]
+
+
+def test_content_is_kept_beside_image_only_parts() -> None:
+    msg = Message(role=Role.USER, content="What is in this picture?",
+                  content_parts=[ContentPart(type="image_url", image_url="https://x/y.png")])
+    assert [(p.type, p.text) for p in msg.parts()] == [
+        ("text", "What is in this picture?"), ("image_url", None)]

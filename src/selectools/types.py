@@ -116,9 +116,13 @@ class Message:
             self.content_parts = parts
 
     def parts(self) -> list[ContentPart]:
-        """The message as content parts: its `content_parts`, or its text as one part."""
+        """The message as content parts: its `content_parts` (with `content` as a leading
+        text part when the parts carry no text of their own), or its text as one part."""
         if self.content_parts:
-            return list(self.content_parts)
+            parts = list(self.content_parts)
+            if self.content and not any(p.type == "text" for p in parts):
+                parts.insert(0, ContentPart(type="text", text=self.content))
+            return parts
         return [ContentPart(type="text", text=self.content)] if self.content else []
 
     @property

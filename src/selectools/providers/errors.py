@@ -33,13 +33,19 @@ class ProviderError(Exception):
 class AuthenticationError(ProviderError):
     """401: the API key is missing or wrong."""
 
+    fail_over = True  # another provider has its own key and models
+
 
 class PermissionDeniedError(ProviderError):
     """403: the key may not use this model or endpoint."""
 
+    fail_over = True  # another provider has its own key and models
+
 
 class NotFoundError(ProviderError):
     """404: unknown model or endpoint."""
+
+    fail_over = True  # another provider has its own key and models
 
 
 class InvalidRequestError(ProviderError):

@@ -2,11 +2,13 @@
 
 What moves the call to the next provider is the error's class, never its message:
 `ProviderError.fail_over` (rate limit, overloaded, server error, timeout, connection, stream
-error) and, from duck-typed providers that raise builtin exceptions, `ConnectionError` and
-`TimeoutError`. A bad request, a context-length error or a missing key is raised at once:
-every provider would refuse it too. Any other exception (a bug in a custom provider, say)
-is raised as it is rather than hidden behind the next provider. `fail_over_on=` replaces this
-rule with a tuple of exception classes (`FAIL_OVER_ERRORS` is the default set, to extend).
+error, and the errors of one provider's account: a rejected or missing key, a forbidden or
+unknown model, since the next provider has its own) and, from duck-typed providers that
+raise builtin exceptions, `ConnectionError` and `TimeoutError`. A bad request or a
+context-length error is raised at once: every provider would refuse it too. Any other
+exception (a bug in a custom provider, say) is raised as it is rather than hidden behind the
+next provider. `fail_over_on=` replaces this rule with a tuple of exception classes
+(`FAIL_OVER_ERRORS` is the default set, to extend or shrink).
 
 Each provider's own retries run first, inside the provider; this class never retries.
 `timeout` applies to each provider's attempt in turn (the agent's `run_timeout` bounds the
@@ -55,6 +57,9 @@ from .base import (
     stream_any,
 )
 from .errors import (
+    AuthenticationError,
+    NotFoundError,
+    PermissionDeniedError,
     ProviderConnectionError,
     ProviderError,
     ProviderTimeoutError,
@@ -75,6 +80,7 @@ log = logging.getLogger("selectools.fallback")
 #: `FAIL_OVER_ERRORS + (ContextLengthError,)` to move to a model with a longer context.
 FAIL_OVER_ERRORS: tuple[type[BaseException], ...] = (
     RateLimitError, ServerError, ProviderTimeoutError, ProviderConnectionError, StreamError,
+    AuthenticationError, PermissionDeniedError, NotFoundError,
     ConnectionError, TimeoutError,
 )
 
