@@ -329,3 +329,11 @@ def test_error_bodies_of_compatible_servers() -> None:
     assert plain.message == "model not loaded" and plain.status == 500
     html = openai.error_from_response(502, {"retry-after-ms": "250"}, b"<html>Bad gateway</html>")
     assert "Bad gateway" in html.message and html.retry_after == 0.25
+
+
+def test_a_null_error_field_is_no_error() -> None:
+    body = {"choices": [{"message": {"role": "assistant", "content": "fine"}}], "error": None}
+    assert openai.parse_response(body, "m")[0].content == "fine"
+    raw = (b'data: {"choices": [{"index": 0, "delta": {"content": "fine"}}], "error": null}'
+           b"\n\ndata: [DONE]\n\n")
+    assert decode(raw) == ["fine"]

@@ -119,7 +119,7 @@ def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
     if not isinstance(data, dict):
         raise ProviderError(f"expected a chat response object, got {type(data).__name__}",
                             provider=PROVIDER)
-    if "error" in data:
+    if data.get("error"):
         raise ProviderError(str(data["error"]), provider=PROVIDER)
     wire = data.get("message") or {}
     calls = [_tool_call(call) for call in wire.get("tool_calls") or ()]
@@ -160,7 +160,7 @@ async def decode_stream(lines: AsyncIterator[Any], model: str,
         if not isinstance(line, dict):
             raise StreamError(f"stream line is not an object: {line!r:.200}", provider=PROVIDER,
                               should_retry=False)
-        if "error" in line:
+        if line.get("error"):
             raise StreamError(str(line["error"]), provider=PROVIDER)
         wire = line.get("message") or {}
         # `response` is /api/generate's text field; accepting it costs nothing.

@@ -126,7 +126,7 @@ def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
     if not isinstance(data, dict):
         raise ProviderError(f"expected a chat.completion object, got {type(data).__name__}",
                             provider=PROVIDER)
-    if "error" in data:  # some compatible servers report errors inside a 200
+    if data.get("error"):  # some compatible servers report errors inside a 200
         raise _error_from_payload(data, status=None)
     choices = data.get("choices") or []
     if not choices:
@@ -175,7 +175,7 @@ async def decode_stream(events: AsyncIterator[SseEvent], model: str,
         if not data.startswith("{") and data.strip() == "[DONE]":
             break
         chunk = _chunk_json(data)
-        if "error" in chunk:
+        if chunk.get("error"):
             raise _error_from_payload(chunk, status=None, mid_stream=True)
         if chunk.get("usage"):
             usage = _usage(chunk["usage"], model)
