@@ -102,3 +102,14 @@ def test_content_is_kept_beside_image_only_parts() -> None:
                   content_parts=[ContentPart(type="image_url", image_url="https://x/y.png")])
     assert [(p.type, p.text) for p in msg.parts()] == [
         ("text", "What is in this picture?"), ("image_url", None)]
+
+
+def test_an_agents_lifetime_usage_keeps_sums_not_a_list_per_call() -> None:
+    from selectools import Agent
+    from selectools.providers.stubs import LocalProvider
+
+    agent = Agent(provider=LocalProvider())
+    results = [agent.run(f"hello {i}") for i in range(5)]
+    assert agent.usage.llm_calls == 5 and agent.usage.calls == []
+    assert agent.usage.total_tokens == sum(r.usage.total_tokens for r in results)  # type: ignore[union-attr]
+    assert all(r.usage is not None and len(r.usage.calls) == 1 for r in results)

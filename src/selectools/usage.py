@@ -76,25 +76,32 @@ class UsageStats:
 
 @dataclass
 class AgentUsage:
-    """Totals over many calls; `calls` keeps each call's own stats."""
+    """Totals over many calls. A run's usage keeps each call's own stats in `calls`; an
+    agent's lifetime totals keep only the sums (`keep_calls=False`), so a long-lived agent
+    does not grow a list per model call."""
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
     cost_usd: float = 0.0
+    llm_calls: int = 0
     calls: list[UsageStats] = field(default_factory=list)
+    keep_calls: bool = field(default=True, repr=False)
 
     def add(self, stats: UsageStats) -> None:
         self.prompt_tokens += stats.prompt_tokens
         self.completion_tokens += stats.completion_tokens
         self.total_tokens += stats.total_tokens
         self.cost_usd += stats.cost_usd or 0.0
-        self.calls.append(stats)
+        self.llm_calls += 1
+        if self.keep_calls:
+            self.calls.append(stats)
 
     def merge(self, other: AgentUsage) -> None:
-        for stats in other.calls:
-            self.add(stats)
-
-    @property
-    def llm_calls(self) -> int:
-        return len(self.calls)
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.total_tokens += other.total_tokens
+        self.cost_usd += other.cost_usd
+        self.llm_calls += other.llm_calls
+        if self.keep_calls:
+            self.calls.extend(other.calls)

@@ -56,7 +56,7 @@ class Agent:
         self._history: list[Message] = []
         # The keywords the provider's with_options takes, found once per provider.
         self._options_of: tuple[Any, frozenset[str]] | None = None
-        self.usage = AgentUsage()
+        self.usage = AgentUsage(keep_calls=False)
         self.analytics = ToolAnalytics() if self.config.enable_analytics else None
 
     @property
@@ -90,7 +90,7 @@ class Agent:
     def reset(self) -> None:
         """Clear history, usage, analytics and memory, for reuse across requests."""
         self._history = []
-        self.usage = AgentUsage()
+        self.usage = AgentUsage(keep_calls=False)
         if self.analytics is not None:
             self.analytics = ToolAnalytics()
         if self.memory is not None:
