@@ -174,3 +174,33 @@ async def test_sync_run_from_an_async_tool_on_the_library_loop_is_refused() -> N
     result = await asyncio.to_thread(outer.run, "go")
     assert result.content == "done"
     assert "would deadlock" in provider.requests[1][1][-1].content
+
+
+def test_stream_handler_is_told_to_discard_text_a_fallback_replaced() -> None:
+    from selectools import FallbackProvider
+    from selectools.providers.errors import ProviderConnectionError
+
+    class CutsOff:
+        name = "primary"
+
+        async def astream(self, **kwargs):  # type: ignore[no-untyped-def]
+            yield "Hello "
+            yield "from "
+            raise ProviderConnectionError("connection reset", provider="primary")
+
+    class Printer:
+        def __init__(self) -> None:
+            self.shown = ""
+
+        def __call__(self, delta: str) -> None:
+            self.shown += delta
+
+        def discard(self) -> None:
+            self.shown = ""
+
+    printer = Printer()
+    backup = LocalProvider(responses=["Hello from backup"])
+    agent = Agent(provider=FallbackProvider([CutsOff(), backup]))
+    result = agent.run("hi", stream_handler=printer)
+    assert result.content == printer.shown == "Hello from backup"
+    assert result.provider_used == "local"

@@ -70,7 +70,12 @@ class Agent:
 
     def run(self, messages: Messages,
             stream_handler: Callable[[str], Any] | None = None) -> AgentResult:
-        """Run to completion from sync code; `stream_handler` receives each text delta."""
+        """Run to completion from sync code; `stream_handler` receives each text delta.
+
+        If a FallbackProvider restarts an answer mid-stream, the text already handed to
+        `stream_handler` is void: its `discard()` method is called when it has one (else a
+        warning is logged). `astream` says the same with a `StreamChunk(event="fallback")`.
+        """
         prepared = _prepare(messages)
         return run_sync(self._drain(prepared, stream_handler))
 

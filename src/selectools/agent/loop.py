@@ -8,6 +8,7 @@ it; what outlives the run is committed to the Agent at the end.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import time
 from collections.abc import AsyncGenerator, Callable
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from .core import Agent
 
 _call_numbers = itertools.count(1)
+log = logging.getLogger("selectools")
 
 
 async def run_agent(agent: Agent, messages: list[Message], *, stream: bool,
@@ -182,7 +184,9 @@ class _Run:
                         if item.discard_partial:  # a fallback restarted the answer
                             text.clear()
                             calls.clear()
-                        yield StreamChunk(event=item.name, data=dict(item.data))
+                            self._discard_handled_text()
+                        if self.stream:
+                            yield StreamChunk(event=item.name, data=dict(item.data))
         except Exception:
             self.deadline.check()
             raise
@@ -190,6 +194,18 @@ class _Run:
         parsed = await self._finish_turn(response, usage, started)
         if parsed and self.stream:
             yield StreamChunk(tool_calls=list(parsed))
+
+    def _discard_handled_text(self) -> None:
+        """Tell a stream_handler that the text it was given is void: with its `discard()`
+        if it has one, else by a warning, never silently."""
+        if self.on_text is None:
+            return
+        discard = getattr(self.on_text, "discard", None)
+        if callable(discard):
+            discard()
+        else:
+            log.warning("a fallback restarted the answer: the text passed to stream_handler "
+                        "so far is void (give the handler a discard() method to handle it)")
 
     async def _finish_turn(self, response: Message, usage: UsageStats | None,
                            started: float) -> list[ToolCall]:
