@@ -204,3 +204,21 @@ def test_stream_handler_is_told_to_discard_text_a_fallback_replaced() -> None:
     result = agent.run("hi", stream_handler=printer)
     assert result.content == printer.shown == "Hello from backup"
     assert result.provider_used == "local"
+
+
+def test_logging_observer_writes_one_short_line_per_event(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from selectools import LoggingObserver
+
+    provider = LocalProvider(responses=[ToolCall("echo", {"word": "hi"}), "hi"])
+    agent = Agent(tools=[echo], provider=provider,
+                  config=AgentConfig(observers=[LoggingObserver()]))
+    with caplog.at_level(logging.INFO, logger="selectools"):
+        result = agent.run("go")
+    lines = [r.getMessage() for r in caplog.records]
+    assert [line.split()[0] for line in lines] == [
+        "run_start", "iteration_start", "llm_start", "usage", "llm_end", "tool_start",
+        "tool_end", "iteration_end", "iteration_start", "llm_start", "usage", "llm_end",
+        "iteration_end", "run_end"]
+    assert all(f"run={result.run_id}" in line and len(line) < 400 for line in lines)
+    assert "'echo'" in lines[5] and "result:'hi'" in lines[-1]

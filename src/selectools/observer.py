@@ -11,7 +11,10 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+from collections.abc import Iterator
 from typing import Any
+
+from .types import AgentResult, Message
 
 logger = logging.getLogger("selectools")
 
@@ -85,15 +88,34 @@ class LoggingObserver(AgentObserver):
         self.level = level
         self.log = log or logger
 
-    def __getattribute__(self, name: str) -> Any:
-        if name in EVENTS:
-            return lambda run_id, *args, **kwargs: self._write(name, run_id, args, kwargs)
-        return super().__getattribute__(name)
+    def _write(self, event: str, run_id: str, args: tuple[Any, ...]) -> None:
+        if self.log.isEnabledFor(self.level):
+            details = " ".join(_brief(a) for a in args)
+            self.log.log(self.level, "%s run=%s %s", event[3:], run_id, details)
 
-    def _write(self, event: str, run_id: str, args: tuple[Any, ...],
-               kwargs: dict[str, Any]) -> None:
-        details = " ".join(f"{a!r}"[:200] for a in (*args, *kwargs.values()))
-        self.log.log(self.level, "%s run=%s %s", event[3:], run_id, details)
+
+def _brief(value: Any) -> str:
+    """One short token per argument: a log line, not a dump of the conversation."""
+    if isinstance(value, list):
+        return f"<{len(value)} messages>"
+    if isinstance(value, Message):
+        calls = f" +{len(value.tool_calls)} tool calls" if value.tool_calls else ""
+        return f"{value.role.value}:{value.content[:80]!r}{calls}"
+    if isinstance(value, AgentResult):
+        return f"result:{value.content[:80]!r} iterations={value.iterations}"
+    return repr(value)[:200]
+
+
+def _logging_method(event: str) -> Any:
+    def log_event(self: LoggingObserver, run_id: str, *args: Any) -> None:
+        self._write(event, run_id, args)
+
+    log_event.__name__ = event
+    return log_event
+
+
+for _event in EVENTS:  # one logging method per event, each the same one line
+    setattr(LoggingObserver, _event, _logging_method(_event))
 
 
 class ObserverHub:
@@ -106,33 +128,34 @@ class ObserverHub:
         self.active = bool(self.observers)
 
     async def emit(self, event: str, *args: Any) -> None:
-        for observer in self.observers:
-            method = getattr(observer, event, None)
-            if method is None:
-                continue
+        for observer, outcome in self._call_each(event, args):
             try:
-                outcome = method(*args)
-                if inspect.isawaitable(outcome):
-                    await outcome
+                await outcome
             except Exception:
                 self._report(observer, event)
 
     def emit_sync(self, event: str, *args: Any) -> None:
         """For callbacks from sync code (retry hooks); async observers are scheduled."""
+        for observer, outcome in self._call_each(event, args):
+            import asyncio
+
+            task = asyncio.ensure_future(outcome)
+            task.add_done_callback(functools.partial(self._check, observer=observer,
+                                                     event=event))
+
+    def _call_each(self, event: str, args: tuple[Any, ...]) -> Iterator[tuple[Any, Any]]:
+        """Call `event` on every observer; yields (observer, awaitable) for async ones."""
         for observer in self.observers:
             method = getattr(observer, event, None)
             if method is None:
                 continue
             try:
                 outcome = method(*args)
-                if inspect.isawaitable(outcome):
-                    import asyncio
-
-                    task = asyncio.ensure_future(outcome)
-                    task.add_done_callback(functools.partial(self._check, observer=observer,
-                                                             event=event))
             except Exception:
                 self._report(observer, event)
+                continue
+            if inspect.isawaitable(outcome):
+                yield observer, outcome
 
     def _check(self, task: Any, *, observer: Any, event: str) -> None:
         if not task.cancelled() and task.exception() is not None:
