@@ -315,12 +315,23 @@ class HttpTransport:
         self._error_from_response = error_from_response
         self._sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
         self._lock = threading.Lock()
+        self._parsed_urls: dict[str, Any] = {}
 
     def __repr__(self) -> str:
         return f"HttpTransport(provider={self.provider!r}, base_url={self.base_url!r})"
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
+
+    def _url(self, path: str) -> Any:
+        """`url(path)` as a parsed yarl.URL, parsed once per path: aiohttp would otherwise
+        parse the string again on every request."""
+        parsed = self._parsed_urls.get(path)
+        if parsed is None:
+            from yarl import URL
+
+            parsed = self._parsed_urls[path] = URL(self.url(path))
+        return parsed
 
     async def post_json(self, path: str, body: Any, *, timeout: float | None = None,
                         params: Mapping[str, str] | None = None) -> Any:
@@ -330,7 +341,7 @@ class HttpTransport:
         limit = self._timeout(timeout)
         client_timeout = aiohttp.ClientTimeout(total=limit)
         try:
-            async with self._session().post(self.url(path), data=_encode(body), params=params,
+            async with self._session().post(self._url(path), data=_encode(body), params=params,
                                             timeout=client_timeout) as response:
                 payload = await response.read()
                 log.debug("%s POST %s -> %s", self.provider, path, response.status)
@@ -361,7 +372,7 @@ class HttpTransport:
         decoder: SseDecoder | NdjsonDecoder = SseDecoder() if framing == "sse" else NdjsonDecoder()
         watchdog: _ReadWatchdog | None = None
         try:
-            async with self._session().post(self.url(path), data=_encode(body), params=params,
+            async with self._session().post(self._url(path), data=_encode(body), params=params,
                                             timeout=client_timeout) as response:
                 log.debug("%s POST %s -> %s (stream)", self.provider, path, response.status)
                 if response.status >= 300:
@@ -524,8 +535,12 @@ def _secret_values(headers: Mapping[str, str]) -> list[str]:
     return sorted(set(secrets), key=len, reverse=True)
 
 
+# One encoder for every request: json.dumps with options builds a new one per call.
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _encode(body: Any) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return _JSON_ENCODER.encode(body).encode("utf-8")
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
