@@ -545,3 +545,22 @@ async def test_a_connection_dropped_mid_stream_is_a_connection_error(
             seen.append(item)
     await provider.aclose()
     assert seen == ["The capital of Mexico"]
+
+
+def test_gemini_3_gets_the_documented_sentinel_for_calls_it_did_not_sign() -> None:
+    from selectools.providers.gemini import SKIP_SIGNATURE_VALIDATION, build_request_body
+
+    foreign = [Message(role=Role.USER, content="weather?"),
+               Message(role=Role.ASSISTANT, tool_calls=[
+                   ToolCall("get_weather", {"city": "Paris"}, id="call_1"),
+                   ToolCall("get_weather", {"city": "Rome"}, id="call_2")])]
+    parts = build_request_body(system_prompt=None, messages=foreign,
+                               model="gemini-3-pro-preview")["contents"][1]["parts"]
+    assert [p.get("thoughtSignature") for p in parts] == [SKIP_SIGNATURE_VALIDATION, None]
+    older = build_request_body(system_prompt=None, messages=foreign, model="gemini-2.5-flash")
+    assert all("thoughtSignature" not in p for p in older["contents"][1]["parts"])
+    signed = [foreign[0], Message(role=Role.ASSISTANT, tool_calls=[ToolCall(
+        "get_weather", {"city": "Paris"}, id="c", provider_data={"thoughtSignature": "abc"})])]
+    parts = build_request_body(system_prompt=None, messages=signed,
+                               model="models/gemini-3-pro-preview")["contents"][1]["parts"]
+    assert parts[0]["thoughtSignature"] == "abc"

@@ -13,7 +13,8 @@ The three pure parts, tested on recorded transcripts without a network:
   messages of one role are merged, so the results of parallel calls share one turn.
 - `parse_response` and `decode_stream`: Gemini sends each `functionCall` whole. Its
   `thoughtSignature` (Gemini 3 refuses the next turn without it) is kept on
-  `ToolCall.provider_data["thoughtSignature"]` and sent back in the same part. Gemini's own
+  `ToolCall.provider_data["thoughtSignature"]` and sent back in the same part; calls that
+  Gemini 3 did not sign (another provider's) get Google's documented sentinel. Gemini's own
   call id is kept when it gives one; otherwise an id is made, because our tool results are
   linked to calls by id. Usage comes from `usageMetadata` (in a stream, the last one seen);
   thinking tokens count as completion tokens, as Google bills them.
@@ -44,6 +45,7 @@ PROVIDER = "gemini"
 DEFAULT_MODEL = "gemini-2.5-flash"
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 THOUGHT_SIGNATURE = "thoughtSignature"
+SKIP_SIGNATURE_VALIDATION = "skip_thought_signature_validator"
 
 _DATA_URL = re.compile(r"^data:(?P<media>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^;,]*)*),(?P<data>.*)$",
                        re.DOTALL)
@@ -103,7 +105,7 @@ class GeminiProvider(HttpProvider):
                        tools: Sequence[Tool] | None, temperature: float, max_tokens: int,
                        stream: bool) -> tuple[str, dict[str, Any], dict[str, str] | None]:
         body = build_request_body(system_prompt=system_prompt, messages=messages, tools=tools,
-                                  temperature=temperature, max_tokens=max_tokens)
+                                  temperature=temperature, max_tokens=max_tokens, model=model)
         return model_path(model, stream=stream), body, {"alt": "sse"} if stream else None
 
     def _parse_response(self, data: Any, model: str) -> tuple[Message, UsageStats]:
@@ -123,12 +125,12 @@ class GeminiProvider(HttpProvider):
 
 def build_request_body(*, system_prompt: str | None, messages: Sequence[Message],
                        tools: Sequence[Tool] | None = None, temperature: float = 0.0,
-                       max_tokens: int = 1000) -> dict[str, Any]:
+                       max_tokens: int = 1000, model: str = "") -> dict[str, Any]:
     """The JSON body of a generateContent / streamGenerateContent request."""
     system_texts = [system_prompt] if system_prompt else []
     system_texts += [m.content for m in messages if m.role is Role.SYSTEM and m.content]
     body: dict[str, Any] = {
-        "contents": _convert_messages(messages),
+        "contents": _convert_messages(messages, needs_signatures=_needs_signatures(model)),
         "generationConfig": {"temperature": temperature, "maxOutputTokens": max_tokens},
     }
     if system_texts:
@@ -229,7 +231,13 @@ def _description(node: Mapping[str, Any]) -> dict[str, Any]:
     return {"description": node["description"]} if node.get("description") else {}
 
 
-def _convert_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
+def _needs_signatures(model: str) -> bool:
+    """Gemini 3 refuses a replayed model turn whose function calls carry no signature."""
+    return model.rsplit("/", 1)[-1].startswith("gemini-3")
+
+
+def _convert_messages(messages: Sequence[Message], *,
+                      needs_signatures: bool = False) -> list[dict[str, Any]]:
     contents: list[dict[str, Any]] = []
     names_by_id: dict[str, str] = {}
     for message in messages:
@@ -238,8 +246,14 @@ def _convert_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
         if message.role is Role.ASSISTANT:
             role = "model"
             parts = [{"text": message.content}] if message.content else []
+            calls = [_function_call_part(call) for call in message.tool_calls or ()]
+            if needs_signatures and calls and not any(THOUGHT_SIGNATURE in c for c in calls):
+                # Calls Gemini did not make (another provider's, before a fallback) have no
+                # signature; Google documents this sentinel for them. The first call of a
+                # turn is the one that carries it, as in Gemini's own answers.
+                calls[0][THOUGHT_SIGNATURE] = SKIP_SIGNATURE_VALIDATION
+            parts.extend(calls)
             for call in message.tool_calls or ():
-                parts.append(_function_call_part(call))
                 if call.id:
                     names_by_id[call.id] = call.tool_name
         elif message.role is Role.TOOL:
