@@ -117,6 +117,8 @@ def test_wrong_message_types_are_named() -> None:
         Agent().run([Message(role=Role.USER, content="hi"), {"role": "user"}])  # type: ignore[list-item]
     with pytest.raises(TypeError, match="must be Tool objects"):
         Agent(tools=[print])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match=r"LocalProvider\(\), not the class"):
+        Agent(provider=LocalProvider)
 
 
 async def test_max_iterations_reached_says_so() -> None:

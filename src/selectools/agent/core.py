@@ -42,6 +42,9 @@ class Agent:
             from ..providers.stubs import LocalProvider
 
             provider = LocalProvider()
+        elif isinstance(provider, type):
+            raise TypeError(f"provider must be an instance, e.g. {provider.__name__}(), "
+                            f"not the class {provider.__name__}")
         self.provider = provider
         self.memory = memory
         self._tools = _index_tools(tools or [])
