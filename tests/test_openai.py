@@ -324,6 +324,16 @@ def test_context_length_code_gives_context_length_error() -> None:
     assert isinstance(error, ContextLengthError) and "128000" in error.message
 
 
+def test_context_length_in_words_only_as_vllm_says_it() -> None:
+    body = {"object": "error", "type": "BadRequestError", "param": None, "code": 400,
+            "message": "This model's maximum context length is 4096 tokens. However, you "
+                       "requested 5000 tokens in the messages."}
+    error = openai.error_from_response(400, {}, json.dumps(body).encode())
+    assert isinstance(error, ContextLengthError) and error.status == 400
+    other = openai.error_from_response(400, {}, b'{"message": "temperature too high"}')
+    assert not isinstance(other, ContextLengthError)
+
+
 def test_error_bodies_of_compatible_servers() -> None:
     plain = openai.error_from_response(500, {}, b'{"error": "model not loaded"}')
     assert plain.message == "model not loaded" and plain.status == 500

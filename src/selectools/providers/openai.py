@@ -38,6 +38,9 @@ PROVIDER = "openai"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 _CONTEXT_LENGTH_CODES = frozenset({"context_length_exceeded", "exceed_context_size_error",
                                    "string_above_max_length"})
+# Compatible servers without such a code (vLLM) say it only in words. Words only pick a
+# subclass of an error that is neither retried nor failed over either way.
+_CONTEXT_LENGTH_WORDS = ("maximum context length", "context length exceeded")
 # Reasoning models refuse `temperature` other than the default.
 _REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
 
@@ -274,7 +277,8 @@ def _error_from_payload(payload: Mapping[str, Any], *, status: int | None,
         message, code, kind = str(error), None, None
     code = code if isinstance(code, str) else None
     kind = kind if isinstance(kind, str) else None
-    context_length = bool({code, kind} & _CONTEXT_LENGTH_CODES)
+    context_length = bool({code, kind} & _CONTEXT_LENGTH_CODES) or any(
+        words in message.lower() for words in _CONTEXT_LENGTH_WORDS)
     if status is None:
         cls = StreamError if mid_stream else ProviderError
         return cls(message, provider=PROVIDER, error_type=code or kind)
