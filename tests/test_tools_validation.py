@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from selectools.tools import Tool, ToolArgumentError, format_tool_error, tool
 from selectools.types import RAW_ARGUMENTS_KEY
@@ -162,3 +162,57 @@ def test_kwargs_function_without_schema_is_refused() -> None:
 
     with pytest.raises(TypeError, match=r"'\*\*kwargs'"):
         Tool(name="handler", description="", function=handler)
+
+
+@tool
+def convert(amount: float, currency: str, count: int, exact: bool) -> str:
+    """Plain scalar parameters: checked without pydantic when sent with their exact types."""
+    return f"{amount} {currency} {count} {exact}"
+
+
+_PLAIN_INPUTS: list[dict[str, Any]] = [
+    {"amount": 1.5, "currency": "EUR", "count": 2, "exact": True},
+    {"amount": 100, "currency": "EUR", "count": 2, "exact": False},
+    {"amount": -(2**53), "currency": "", "count": -7, "exact": True},
+    {"amount": 10**400, "currency": "EUR", "count": 2, "exact": True},
+    {"amount": "12.5", "currency": 12345, "count": "3", "exact": "true"},
+    {"amount": True, "currency": "EUR", "count": True, "exact": 1},
+    {"amount": 1.0, "currency": "EUR", "count": 2.0, "exact": True},
+    {"amount": 1.0, "currency": "EUR", "count": 2},
+    {"amount": 1.0, "currency": "EUR", "count": 2, "exact": True, "extra": 1},
+    {"amount": None, "currency": None, "count": None, "exact": None},
+]
+
+
+@pytest.mark.parametrize("arguments", _PLAIN_INPUTS)
+def test_plain_scalar_parameters_validate_exactly_as_pydantic_does(
+        arguments: dict[str, Any]) -> None:
+    from pydantic import ConfigDict, ValidationError, create_model
+
+    oracle = create_model("Oracle", __config__=ConfigDict(extra="forbid",
+                                                          coerce_numbers_to_str=True),
+                          amount=(float, ...), currency=(str, ...), count=(int, ...),
+                          exact=(bool, ...))
+    try:
+        expected = oracle.model_validate(arguments).model_dump()
+    except ValidationError:
+        with pytest.raises(ToolArgumentError):
+            convert.validate(arguments)
+        return
+    got = convert.validate(arguments)
+    assert got == expected
+    assert {name: type(value) for name, value in got.items()} == {
+        name: type(value) for name, value in expected.items()}
+
+
+def test_constrained_scalar_parameters_keep_their_constraints() -> None:
+    @tool
+    def take(count: Annotated[int, Field(ge=0)], ratio: float = Field(strict=True)) -> str:
+        """Constrained."""
+        return f"{count} {ratio}"
+
+    assert take.validate({"count": 3, "ratio": 0.5}) == {"count": 3, "ratio": 0.5}
+    with pytest.raises(ToolArgumentError, match="count"):
+        take.validate({"count": -1, "ratio": 0.5})
+    with pytest.raises(ToolArgumentError, match="ratio"):
+        take.validate({"count": 1, "ratio": "1"})
