@@ -347,3 +347,41 @@ def test_a_null_error_field_is_no_error() -> None:
     raw = (b'data: {"choices": [{"index": 0, "delta": {"content": "fine"}}], "error": null}'
            b"\n\ndata: [DONE]\n\n")
     assert decode(raw) == ["fine"]
+
+
+def _answer_with_call(arguments: str) -> dict[str, Any]:
+    return {"choices": [{"message": {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "call_1", "type": "function",
+         "function": {"name": "lookup", "arguments": arguments}}]}}],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1}}
+
+
+def _sent_arguments(answer: Message) -> str:
+    body = openai.build_request_body(model="m", system_prompt="", messages=[
+        Message(role=Role.USER, content="hi"), answer])
+    return str(body["messages"][1]["tool_calls"][0]["function"]["arguments"])
+
+
+def test_tool_call_arguments_go_back_as_the_model_wrote_them() -> None:
+    text = '{"city": "Paris",  "days": 2}'
+    answer, _ = openai.parse_response(_answer_with_call(text), "m")
+    assert answer.tool_calls is not None
+    assert answer.tool_calls[0].parameters == {"city": "Paris", "days": 2}
+    assert _sent_arguments(answer) == text
+
+
+def test_changed_tool_call_arguments_are_sent_as_changed() -> None:
+    answer, _ = openai.parse_response(_answer_with_call('{"city": "Paris", "days": 2}'), "m")
+    assert answer.tool_calls is not None
+    answer.tool_calls[0].parameters["days"] = 3
+    assert json.loads(_sent_arguments(answer)) == {"city": "Paris", "days": 3}
+
+    nested, _ = openai.parse_response(_answer_with_call('{"where": {"city": "Paris"}}'), "m")
+    assert nested.tool_calls is not None
+    nested.tool_calls[0].parameters["where"]["city"] = "Oslo"  # changed in place
+    assert json.loads(_sent_arguments(nested)) == {"where": {"city": "Oslo"}}
+
+
+def test_unreadable_tool_call_arguments_go_back_as_a_json_object() -> None:
+    answer, _ = openai.parse_response(_answer_with_call('{"city": "Par'), "m")
+    assert json.loads(_sent_arguments(answer)) == {RAW_ARGUMENTS_KEY: '{"city": "Par'}

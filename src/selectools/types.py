@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -58,6 +59,7 @@ class ContentPart:
 #: are not a JSON object still yields the ToolCall, with `{RAW_ARGUMENTS_KEY: text}` as its
 #: parameters, and the agent answers the model with an error it can correct.
 RAW_ARGUMENTS_KEY = "__raw_arguments__"
+_FLAT_JSON_TYPES = frozenset({str, int, float, bool, type(None)})
 
 
 @dataclass
@@ -72,6 +74,24 @@ class ToolCall:
     parameters: dict[str, Any] = field(default_factory=dict)
     id: str | None = None
     provider_data: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    # The JSON text the model wrote and the flat dict it parsed into (see keep_json_text).
+    _json_source: tuple[str, dict[str, Any]] | None = field(
+        default=None, init=False, compare=False, repr=False)
+
+    def keep_json_text(self, text: str) -> None:
+        """Remember `text`, the JSON `parameters` were parsed from, so `arguments_json` can
+        send it back as it came instead of encoding it again every turn. Kept only for flat
+        arguments: a nested value changed in place would not show in the shallow copy."""
+        if all(type(value) in _FLAT_JSON_TYPES for value in self.parameters.values()):
+            self._json_source = (text, dict(self.parameters))
+
+    def arguments_json(self) -> str:
+        """`parameters` as JSON text: the model's own text while they still equal what it
+        parsed into, else freshly encoded."""
+        source = self._json_source
+        if source is not None and source[1] == self.parameters:
+            return source[0]
+        return json.dumps(self.parameters)
 
 
 @dataclass

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._sync import run_sync
 from ..types import RAW_ARGUMENTS_KEY as RAW_ARGUMENTS_KEY
-from ..types import Message
+from ..types import Message, ToolCall
 from ..usage import UsageStats
 from ._http import Framing, HttpTransport
 from ._retry import (
@@ -213,6 +213,15 @@ def parse_tool_arguments(text: str | None) -> dict[str, Any]:
     except ValueError:
         return {RAW_ARGUMENTS_KEY: text}
     return value if isinstance(value, dict) else {RAW_ARGUMENTS_KEY: text}
+
+
+def tool_call_from_json(name: str, arguments: str | None, call_id: str) -> ToolCall:
+    """A ToolCall whose arguments came as JSON text (see parse_tool_arguments); the text is
+    kept to be sent back as it came on the next turn."""
+    call = ToolCall(tool_name=name, parameters=parse_tool_arguments(arguments), id=call_id)
+    if arguments and RAW_ARGUMENTS_KEY not in call.parameters:
+        call.keep_json_text(arguments)
+    return call
 
 
 def make_call_id() -> str:

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from ..types import ContentPart, Message, Role, ToolCall
 from ..usage import UsageStats
 from ._http import SseEvent, body_snippet, error_for_status, json_or_none, read_to_end
-from ._http_provider import HttpProvider, make_call_id, parse_tool_arguments
+from ._http_provider import HttpProvider, make_call_id, tool_call_from_json
 from .base import StreamItem
 from .errors import AuthenticationError, ProviderError, StreamError
 
@@ -108,7 +108,7 @@ def _wire_tool_call(call: ToolCall) -> dict[str, Any]:
         raise ValueError(f"assistant tool call {call.tool_name!r} has no id; OpenAI needs one "
                          "to link it to its result")
     return {"id": call.id, "type": "function",
-            "function": {"name": call.tool_name, "arguments": json.dumps(call.parameters)}}
+            "function": {"name": call.tool_name, "arguments": call.arguments_json()}}
 
 
 def _wire_part(part: ContentPart) -> dict[str, Any]:
@@ -136,9 +136,8 @@ def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
         raise ProviderError("the answer holds no choices", provider=PROVIDER)
     wire = choices[0].get("message") or {}
     calls = [
-        ToolCall(tool_name=call["function"]["name"],
-                 parameters=parse_tool_arguments(call["function"].get("arguments")),
-                 id=call.get("id") or make_call_id())
+        tool_call_from_json(call["function"]["name"], call["function"].get("arguments"),
+                            call.get("id") or make_call_id())
         for call in wire.get("tool_calls") or ()
         if call.get("function")
     ]
@@ -243,8 +242,7 @@ def _merge_fragment(calls: dict[int, _PendingCall], fragment: Mapping[str, Any])
 
 
 def _flush(calls: dict[int, _PendingCall]) -> list[ToolCall]:
-    done = [ToolCall(tool_name=call.name, parameters=parse_tool_arguments(call.arguments),
-                     id=call.id or make_call_id())
+    done = [tool_call_from_json(call.name, call.arguments, call.id or make_call_id())
             for _, call in sorted(calls.items())]
     calls.clear()
     return done
