@@ -82,7 +82,7 @@ class ToolCall:
         """Remember `text`, the JSON `parameters` were parsed from, so `arguments_json` can
         send it back as it came instead of encoding it again every turn. Kept only for flat
         arguments: a nested value changed in place would not show in the shallow copy."""
-        if all(type(value) in _FLAT_JSON_TYPES for value in self.parameters.values()):
+        if _FLAT_JSON_TYPES.issuperset(map(type, self.parameters.values())):
             self._json_source = (text, dict(self.parameters))
 
     def arguments_json(self) -> str:
