@@ -145,10 +145,6 @@ class Message:
             return parts
         return [ContentPart(type="text", text=self.content)] if self.content else []
 
-    @property
-    def has_images(self) -> bool:
-        return any(p.type != "text" for p in self.content_parts or ())
-
 
 @dataclass
 class StreamChunk:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .._sync import iterate_sync, run_sync
-from ..types import Message, ToolCall
+from ..types import Message, Role, ToolCall
 from ..usage import UsageStats
 
 if TYPE_CHECKING:
@@ -180,8 +180,6 @@ def message_as_stream(message: Message) -> list[str | ToolCall]:
 
 async def collect_stream(stream: AsyncIterator[StreamItem]) -> tuple[Message, UsageStats | None]:
     """Gather a stream into one assistant message."""
-    from ..types import Role
-
     text: list[str] = []
     calls: list[ToolCall] = []
     usage: UsageStats | None = None
