@@ -47,7 +47,9 @@ class ToolCallParser:
 
     def parse(self, text: str, *, id_prefix: str = "text_call") -> list[ToolCall]:
         """Every tool call written in `text`; ids are `{id_prefix}_1`, `{id_prefix}_2`, ..."""
-        if not isinstance(text, str) or not text:
+        # Every form of a call holds a JSON object: no brace, nothing to search (and most
+        # answers have none, so this is the common, cheap path).
+        if not isinstance(text, str) or "{" not in text:
             return []
         found: list[tuple[str, dict[str, Any]]] = []
         position = 0

@@ -215,8 +215,7 @@ class _Run:
         calls = list(response.tool_calls or ())
         parsed: list[ToolCall] = []
         parser = self.agent._parser
-        # Every text form of a tool call holds a JSON object: no brace, nothing to parse.
-        if not calls and parser is not None and "{" in response.content:
+        if not calls and parser is not None and response.content:
             parsed = calls = parser.parse(response.content)  # a model without native tools
             if calls:
                 response = Message(role=Role.ASSISTANT, content=response.content,
