@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from wire_replay import aiter_of, decoded, frames
 
-from selectools.providers._http import SseDecoder, SseEvent
+from selectools.providers._http import SseEvent
 from selectools.providers.anthropic import (
     AnthropicProvider,
     build_request_body,
@@ -50,29 +51,12 @@ class SchemaTool:
 WEATHER = SchemaTool("get_weather", "Weather of a city")
 
 
-def sse_events(data: bytes, cuts: Iterable[int] = ()) -> list[SseEvent]:
-    decoder = SseDecoder()
-    events: list[SseEvent] = []
-    start = 0
-    for cut in sorted(cuts):
-        events += decoder.feed(data[start:cut])
-        start = cut
-    return events + decoder.feed(data[start:]) + decoder.close()
-
-
-async def _aiter(events: list[SseEvent]) -> AsyncIterator[SseEvent]:
-    for event in events:
-        yield event
-
-
 def decode(events: list[SseEvent], model: str = "claude-haiku-4-5") -> list[Any]:
-    async def collect() -> list[Any]:
-        return [item async for item in decode_stream(_aiter(events), model)]
-    return asyncio.run(collect())
+    return decoded(decode_stream, events, model)
 
 
 def decode_file(name: str) -> list[Any]:
-    return decode(sse_events((WIRE / name).read_bytes()))
+    return decode(frames((WIRE / name).read_bytes()))
 
 
 def split(items: list[Any]) -> tuple[str, list[ToolCall], list[UsageStats]]:
@@ -150,7 +134,7 @@ def test_error_event_after_text_raises_after_the_text() -> None:
     seen: list[Any] = []
 
     async def consume() -> None:
-        async for item in decode_stream(_aiter(sse_events(data)), "claude-haiku-4-5"):
+        async for item in decode_stream(aiter_of(frames(data)), "claude-haiku-4-5"):
             seen.append(item)
 
     with pytest.raises(OverloadedError):
@@ -187,7 +171,7 @@ def test_unknown_block_types_are_skipped() -> None:
 
 
 def test_text_is_yielded_before_the_rest_of_the_stream_arrives() -> None:
-    events = sse_events((WIRE / "anthropic_messages_stream_text.sse").read_bytes())
+    events = frames((WIRE / "anthropic_messages_stream_text.sse").read_bytes())
     consumed = 0
 
     async def counting() -> AsyncIterator[SseEvent]:
@@ -225,9 +209,9 @@ def test_any_chunking_decodes_identically(name: str, data: st.DataObject) -> Non
     raw = (WIRE / name).read_bytes()
     cuts = data.draw(st.lists(st.integers(0, len(raw)), max_size=30))
     if "error" in name:
-        assert sse_events(raw, cuts) == sse_events(raw)
+        assert frames(raw, cuts) == frames(raw)
         return
-    assert decode(sse_events(raw, cuts)) == decode(sse_events(raw))
+    assert decode(frames(raw, cuts)) == decode(frames(raw))
 
 
 # --------------------------------------------------------------------------- whole responses

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from wire_replay import aiter_of, decoded, frames
 
-from selectools.providers._http import SseDecoder, SseEvent
+from selectools.providers._http import SseEvent
 from selectools.providers.errors import (
     ContextLengthError,
     InvalidRequestError,
@@ -54,29 +55,12 @@ WEATHER_DECLARATION = {
                    "required": ["city"]}}
 
 
-def sse_events(data: bytes, cuts: Iterable[int] = ()) -> list[SseEvent]:
-    decoder = SseDecoder()
-    events: list[SseEvent] = []
-    start = 0
-    for cut in sorted(cuts):
-        events += decoder.feed(data[start:cut])
-        start = cut
-    return events + decoder.feed(data[start:]) + decoder.close()
-
-
-async def _aiter(events: list[SseEvent]) -> AsyncIterator[SseEvent]:
-    for event in events:
-        yield event
-
-
 def decode(events: list[SseEvent], model: str = "gemini-2.5-flash") -> list[Any]:
-    async def collect() -> list[Any]:
-        return [item async for item in decode_stream(_aiter(events), model)]
-    return asyncio.run(collect())
+    return decoded(decode_stream, events, model)
 
 
 def decode_file(name: str) -> list[Any]:
-    return decode(sse_events((WIRE / name).read_bytes()))
+    return decode(frames((WIRE / name).read_bytes()))
 
 
 def signature_in(name: str, index: int = 0) -> str:
@@ -148,7 +132,7 @@ def test_error_payload_inside_a_200_stream_raises_typed_error() -> None:
     seen: list[Any] = []
 
     async def consume() -> None:
-        async for item in decode_stream(_aiter(sse_events(data)), "gemini-2.5-flash"):
+        async for item in decode_stream(aiter_of(frames(data)), "gemini-2.5-flash"):
             seen.append(item)
 
     with pytest.raises(RateLimitError) as caught:
@@ -165,7 +149,7 @@ def test_a_blocked_prompt_is_an_invalid_request() -> None:
 
 
 def test_text_is_yielded_before_the_rest_of_the_stream_arrives() -> None:
-    events = sse_events((WIRE / "gemini_stream_text_after_function_response.sse").read_bytes())
+    events = frames((WIRE / "gemini_stream_text_after_function_response.sse").read_bytes())
     consumed = 0
 
     async def counting() -> AsyncIterator[SseEvent]:
@@ -191,7 +175,7 @@ SSE_FILES = sorted(p.name for p in WIRE.glob("gemini_*.sse"))
 def test_any_chunking_decodes_identically(name: str, data: st.DataObject) -> None:
     raw = (WIRE / name).read_bytes()
     cuts = data.draw(st.lists(st.integers(0, len(raw)), max_size=30))
-    assert without_ids(decode(sse_events(raw, cuts))) == without_ids(decode(sse_events(raw)))
+    assert without_ids(decode(frames(raw, cuts))) == without_ids(decode(frames(raw)))
 
 
 # --------------------------------------------------------------------------- whole responses

@@ -12,6 +12,7 @@ import pytest
 from held_end_server import held_end_server
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from wire_replay import decoded, frames
 from wire_server import WireServer
 
 from selectools.providers import ollama
@@ -41,21 +42,7 @@ def get_weather(city: str) -> str:
 
 
 def decode(raw: bytes, cuts: list[int] | None = None) -> list[Item]:
-    decoder = NdjsonDecoder()
-    lines: list[Any] = []
-    start = 0
-    for cut in sorted(set(cuts or [])):
-        lines += decoder.feed(raw[start:cut])
-        start = cut
-    lines += decoder.feed(raw[start:]) + decoder.close()
-
-    async def run() -> list[Item]:
-        async def source() -> Any:
-            for line in lines:
-                yield line
-        return [item async for item in ollama.decode_stream(source(), "llama3.2")]
-
-    return asyncio.run(run())
+    return decoded(ollama.decode_stream, frames(raw, cuts or (), ndjson=True), "llama3.2")
 
 
 def ndjson(*lines: dict[str, Any]) -> bytes:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -11,9 +10,9 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from wire_replay import decoded, frames
 
 from selectools.providers import openai
-from selectools.providers._http import SseDecoder, SseEvent
 from selectools.providers.errors import (
     ContextLengthError,
     InvalidRequestError,
@@ -42,21 +41,7 @@ def get_capital(country: str) -> str:
 
 def decode(raw: bytes, cuts: list[int] | None = None, model: str = "gpt-4o-mini") -> list[Item]:
     """Frame `raw` as SSE in the given network chunks and decode it as OpenAI does."""
-    decoder = SseDecoder()
-    events: list[SseEvent] = []
-    start = 0
-    for cut in sorted(set(cuts or [])):
-        events += decoder.feed(raw[start:cut])
-        start = cut
-    events += decoder.feed(raw[start:]) + decoder.close()
-
-    async def run() -> list[Item]:
-        async def source() -> Any:
-            for event in events:
-                yield event
-        return [item async for item in openai.decode_stream(source(), model)]
-
-    return asyncio.run(run())
+    return decoded(openai.decode_stream, frames(raw, cuts or ()), model)
 
 
 def sse(*chunks: dict[str, Any] | str) -> bytes:
