@@ -106,20 +106,22 @@ class Message:
     content_parts: list[ContentPart] | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.role, Role):
+        # Exact type checks first: every message of every run passes here.
+        if type(self.role) is not Role:
             try:
                 self.role = Role(self.role)
             except ValueError:
                 raise ValueError(
                     f"Message.role must be one of {[r.value for r in Role]}, got {self.role!r}"
                 ) from None
-        if self.content is None:
-            self.content = ""
-        if not isinstance(self.content, str):
-            raise TypeError(
-                f"Message.content must be a str, got {type(self.content).__name__}; "
-                "use content_parts for multimodal content"
-            )
+        if type(self.content) is not str:
+            if self.content is None:
+                self.content = ""
+            elif not isinstance(self.content, str):
+                raise TypeError(
+                    f"Message.content must be a str, got {type(self.content).__name__}; "
+                    "use content_parts for multimodal content"
+                )
         if self.content_parts is not None:
             for part in self.content_parts:
                 if not isinstance(part, ContentPart):

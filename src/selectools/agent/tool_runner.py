@@ -40,14 +40,13 @@ class ToolRunner:
         outcomes in request order."""
         if not self._parallel(calls):
             return [await self.run_one(call, iteration) for call in calls]
-        import asyncio  # here, not at the top: it is most of `import selectools`'s cost
-
         tasks = self._start(calls, iteration)
         try:
-            return list(await asyncio.gather(*tasks))
+            # All run at once already; awaiting them in order costs less than gather's
+            # bookkeeping, and run_one turns every tool failure into an outcome anyway.
+            return [await task for task in tasks]
         finally:  # if one raised (the run's deadline), the others must not run on
-            for task in tasks:
-                task.cancel()
+            _stop(tasks)
 
     async def as_finished(self, calls: list[ToolCall], iteration: int
                           ) -> AsyncGenerator[ToolOutcome, None]:
@@ -64,25 +63,25 @@ class ToolRunner:
             for next_done in asyncio.as_completed(tasks):
                 yield await next_done
         finally:
-            for task in tasks:
-                task.cancel()
+            _stop(tasks)
 
     def _parallel(self, calls: list[ToolCall]) -> bool:
         return len(calls) > 1 and self.agent.config.parallel_tool_execution
 
-    def _start(self, calls: list[ToolCall], iteration: int) -> list[asyncio.Future[ToolOutcome]]:
-        import asyncio
+    def _start(self, calls: list[ToolCall], iteration: int) -> list[asyncio.Task[ToolOutcome]]:
+        import asyncio  # here, not at the top: it is most of `import selectools`'s cost
 
+        start = asyncio.get_running_loop().create_task
         limit = self.agent.config.max_parallel_tools
         if not limit:
-            return [asyncio.ensure_future(self.run_one(call, iteration)) for call in calls]
+            return [start(self.run_one(call, iteration)) for call in calls]
         gate = asyncio.Semaphore(limit)
 
         async def gated(call: ToolCall) -> ToolOutcome:
             async with gate:
                 return await self.run_one(call, iteration)
 
-        return [asyncio.ensure_future(gated(call)) for call in calls]
+        return [start(gated(call)) for call in calls]
 
     async def run_one(self, call: ToolCall, iteration: int) -> ToolOutcome:
         """Run one call; every failure becomes an `Error: ...` result for the model."""
@@ -121,3 +120,13 @@ class ToolRunner:
         message = Message(role=Role.TOOL, content=text, tool_name=call.tool_name,
                           tool_result=text, tool_call_id=call.id)
         return ToolOutcome(call, message, error, duration_ms)
+
+
+def _stop(tasks: list[asyncio.Task[ToolOutcome]]) -> None:
+    """Cancel the tasks still running; mark a finished one's exception as seen, since the
+    caller re-raises only the first (asyncio would otherwise log the rest at exit)."""
+    for task in tasks:
+        if not task.done():
+            task.cancel()
+        elif not task.cancelled():
+            task.exception()

@@ -23,6 +23,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
+from .._json import loads as loads_json
 from .errors import (
     AuthenticationError,
     ContextLengthError,
@@ -169,7 +170,7 @@ class NdjsonDecoder:
 
 def _json_line(line: bytes) -> Any:
     try:
-        return json.loads(line)
+        return loads_json(line)
     except ValueError:
         raise MalformedLineError(f"stream line is not JSON: {_snippet(line)!r}") from None
 
@@ -279,7 +280,7 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 def json_or_none(body: bytes) -> Any:
     """The body parsed as JSON, or None when it is not JSON (an HTML error page, say)."""
     try:
-        return json.loads(body)
+        return loads_json(body)
     except ValueError:
         return None
 
@@ -316,6 +317,7 @@ class HttpTransport:
         self._sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
         self._lock = threading.Lock()
         self._parsed_urls: dict[str, Any] = {}
+        self._default_whole_timeout: aiohttp.ClientTimeout | None = None
 
     def __repr__(self) -> str:
         return f"HttpTransport(provider={self.provider!r}, base_url={self.base_url!r})"
@@ -336,10 +338,8 @@ class HttpTransport:
     async def post_json(self, path: str, body: Any, *, timeout: float | None = None,
                         params: Mapping[str, str] | None = None) -> Any:
         """POST `body` and return the parsed JSON answer."""
-        import aiohttp
-
         limit = self._timeout(timeout)
-        client_timeout = aiohttp.ClientTimeout(total=limit)
+        client_timeout = self._whole_timeout(limit)
         try:
             async with self._session().post(self._url(path), data=_encode(body), params=params,
                                             timeout=client_timeout) as response:
@@ -453,6 +453,17 @@ class HttpTransport:
 
     def _timeout(self, timeout: float | None) -> float | None:
         return self.timeout if timeout is None else timeout
+
+    def _whole_timeout(self, limit: float | None) -> aiohttp.ClientTimeout:
+        """aiohttp's timeout for a whole call; the usual one (the transport's own limit) is
+        built once, since an attrs object costs about 1 us to build."""
+        import aiohttp
+
+        if limit != self.timeout:  # e.g. capped by a run's deadline: different every time
+            return aiohttp.ClientTimeout(total=limit)
+        if self._default_whole_timeout is None:
+            self._default_whole_timeout = aiohttp.ClientTimeout(total=limit)
+        return self._default_whole_timeout
 
     def _error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
         error = self._error_from_response(status, headers, body)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
+import functools
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from .._json import loads as loads_json
 from .._sync import run_sync
 from ..types import RAW_ARGUMENTS_KEY as RAW_ARGUMENTS_KEY
 from ..types import Message, ToolCall
@@ -26,9 +27,9 @@ from ._retry import (
     Empty,
     OnRetry,
     RetryPolicy,
-    call_with_retries,
     close_stream,
     first_item_with_retries,
+    retry_after,
 )
 from .base import AsyncFirstProvider, StreamItem
 from .errors import ProviderError
@@ -93,12 +94,12 @@ class HttpProvider(AsyncFirstProvider):
         path, body, params = self._build_request(
             model=model, system_prompt=system_prompt, messages=_checked(messages), tools=tools,
             temperature=temperature, max_tokens=max_tokens, stream=False)
-        limit = self._call_timeout(timeout)
-
-        async def once() -> Any:
-            return await self._transport.post_json(path, body, timeout=limit, params=params)
-
-        data = await call_with_retries(once, self._retry)
+        post = functools.partial(self._transport.post_json, path, body,
+                                 timeout=self._call_timeout(timeout), params=params)
+        try:
+            data = await post()
+        except ProviderError as error:
+            data = await retry_after(error, post, self._retry)
         return self._parse_response(data, model)
 
     async def astream(  # type: ignore[override]
@@ -209,7 +210,7 @@ def parse_tool_arguments(text: str | None) -> dict[str, Any]:
     if text is None or not text.strip():
         return {}
     try:
-        value = json.loads(text)
+        value = loads_json(text)
     except ValueError:
         return {RAW_ARGUMENTS_KEY: text}
     return value if isinstance(value, dict) else {RAW_ARGUMENTS_KEY: text}

@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .._json import loads as loads_json
 from ..types import ContentPart, Message, Role, ToolCall
 from ..usage import UsageStats
 from ._http import SseEvent, error_for_status
@@ -306,7 +307,7 @@ class _ToolBlock:
     def finish(self) -> ToolCall | None:
         raw = "".join(self.json_parts).strip()
         try:
-            arguments = json.loads(raw) if raw else {}
+            arguments = loads_json(raw) if raw else {}
         except json.JSONDecodeError:
             return None
         if not isinstance(arguments, dict):
@@ -366,7 +367,7 @@ async def decode_stream(events: AsyncIterator[SseEvent], model: str) -> AsyncIte
 
 def _load_event(event: SseEvent) -> dict[str, Any]:
     try:
-        payload = json.loads(event.data)
+        payload = loads_json(event.data)
     except json.JSONDecodeError:
         raise ProviderError(f"malformed stream event: {event.data[:200]!r}",
                             provider=PROVIDER) from None

@@ -31,6 +31,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from .._json import loads as loads_json
 from ..types import ContentPart, Message, Role, ToolCall
 from ..usage import UsageStats
 from ._http import SseEvent, error_for_status
@@ -343,7 +344,7 @@ async def decode_stream(events: AsyncIterator[SseEvent], model: str) -> AsyncIte
     response_model = model
     async for event in events:
         try:
-            chunk = json.loads(event.data)
+            chunk = loads_json(event.data)
         except json.JSONDecodeError:
             raise ProviderError(f"malformed stream chunk: {event.data[:200]!r}",
                                 provider=PROVIDER) from None

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from .._json import loads as loads_json
 from ..types import ContentPart, Message, Role, ToolCall
 from ..usage import UsageStats
 from ._http import SseEvent, body_snippet, error_for_status, json_or_none, read_to_end
@@ -202,7 +203,7 @@ async def decode_stream(events: AsyncIterator[SseEvent], model: str,
 
 def _chunk_json(data: str) -> dict[str, Any]:
     try:
-        chunk = json.loads(data)
+        chunk = loads_json(data)
     except ValueError:
         raise StreamError(f"stream event is not JSON: {data[:200]!r}", provider=PROVIDER,
                           should_retry=False) from None

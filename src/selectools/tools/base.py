@@ -97,6 +97,10 @@ class Tool:
     def validate(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
         """Check and coerce the arguments a model sent; raise ToolArgumentError naming
         every bad, missing or unexpected parameter."""
+        if type(arguments) is dict and self._plain_types is not None:
+            plain = self._plain_arguments(arguments)
+            if plain is not None:
+                return plain
         if not isinstance(arguments, Mapping):
             raise ToolArgumentError(self.name, [ArgumentProblem(
                 "", f"arguments must be a JSON object, got {type(arguments).__name__}"
@@ -109,9 +113,6 @@ class Tool:
             )])
         if self._spec is None:
             return self._validate_against_schema(arguments)
-        plain = self._plain_arguments(arguments)
-        if plain is not None:
-            return plain
         from pydantic import ValidationError  # loaded by now: the model was built with it
 
         try:
@@ -121,7 +122,7 @@ class Tool:
         return {name: getattr(validated, attribute)
                 for name, attribute in self._spec.attributes.items()}
 
-    def _plain_arguments(self, arguments: Mapping[str, Any]) -> dict[str, Any] | None:
+    def _plain_arguments(self, arguments: dict[str, Any]) -> dict[str, Any] | None:
         """What pydantic would return, worked out without it when every parameter is a plain
         str/int/float/bool sent with exactly that type (the usual case, and most of a tool
         call's validation cost); None when pydantic must decide (and word any error)."""
@@ -202,7 +203,9 @@ class Tool:
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         call_arguments = self.validate(arguments)
-        if self.is_async:
+        if self.is_async and timeout is None:
+            result = await self.function(**call_arguments)
+        elif self.is_async:
             result = await call_async(
                 self.function, call_arguments, tool_name=self.name, timeout=timeout
             )
@@ -213,7 +216,7 @@ class Tool:
             )
             if inspect.isawaitable(result):  # a sync callable that hands back a coroutine
                 result = await result
-        return result_to_text(result)
+        return result if type(result) is str else result_to_text(result)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the function itself, so a decorated function stays a function."""
