@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import email.utils
-import json
 import logging
 import threading
 import time
@@ -23,6 +22,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
+from .._json import encode as encode_json
 from .._json import loads as loads_json
 from .errors import (
     AuthenticationError,
@@ -341,7 +341,7 @@ class HttpTransport:
         limit = self._timeout(timeout)
         client_timeout = self._whole_timeout(limit)
         try:
-            async with self._session().post(self._url(path), data=_encode(body), params=params,
+            async with self._session().post(self._url(path), data=encode_json(body), params=params,
                                             timeout=client_timeout) as response:
                 payload = await response.read()
                 log.debug("%s POST %s -> %s", self.provider, path, response.status)
@@ -372,7 +372,7 @@ class HttpTransport:
         decoder: SseDecoder | NdjsonDecoder = SseDecoder() if framing == "sse" else NdjsonDecoder()
         watchdog: _ReadWatchdog | None = None
         try:
-            async with self._session().post(self._url(path), data=_encode(body), params=params,
+            async with self._session().post(self._url(path), data=encode_json(body), params=params,
                                             timeout=client_timeout) as response:
                 log.debug("%s POST %s -> %s (stream)", self.provider, path, response.status)
                 if response.status >= 300:
@@ -544,14 +544,6 @@ def _secret_values(headers: Mapping[str, str]) -> list[str]:
                 secrets.append(token)
     # Longest first, so a token inside its "Bearer ..." header value is redacted whole.
     return sorted(set(secrets), key=len, reverse=True)
-
-
-# One encoder for every request: json.dumps with options builds a new one per call.
-_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-
-def _encode(body: Any) -> bytes:
-    return _JSON_ENCODER.encode(body).encode("utf-8")
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -17,6 +17,8 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from .._json import RawJson
+from .._json import encode as encode_json
 from .._json import loads as loads_json
 from .._sync import run_sync
 from ..types import RAW_ARGUMENTS_KEY as RAW_ARGUMENTS_KEY
@@ -53,6 +55,7 @@ class HttpProvider(AsyncFirstProvider):
             self.default_model = model
         self._timeout = timeout
         self._retry = RetryPolicy(max_retries=max_retries)
+        self._tool_definitions = ToolDefinitions()
         self._transport = HttpTransport(
             provider=self.name,
             base_url=base_url,
@@ -91,8 +94,8 @@ class HttpProvider(AsyncFirstProvider):
         timeout: float | None = None,
     ) -> tuple[Message, UsageStats]:
         model = self._model(model)
-        path, body, params = self._build_request(
-            model=model, system_prompt=system_prompt, messages=_checked(messages), tools=tools,
+        path, body, params = self._request(
+            model=model, system_prompt=system_prompt, messages=messages, tools=tools,
             temperature=temperature, max_tokens=max_tokens, stream=False)
         post = functools.partial(self._transport.post_json, path, body,
                                  timeout=self._call_timeout(timeout), params=params)
@@ -108,8 +111,8 @@ class HttpProvider(AsyncFirstProvider):
         timeout: float | None = None,
     ) -> AsyncIterator[StreamItem]:
         model = self._model(model)
-        path, body, params = self._build_request(
-            model=model, system_prompt=system_prompt, messages=_checked(messages), tools=tools,
+        path, body, params = self._request(
+            model=model, system_prompt=system_prompt, messages=messages, tools=tools,
             temperature=temperature, max_tokens=max_tokens, stream=True)
         limit = self._call_timeout(timeout)
 
@@ -137,6 +140,16 @@ class HttpProvider(AsyncFirstProvider):
             # connection to the garbage collector (an unread body closes it, as it should).
             for events in opened:
                 await close_stream(events)
+
+    def _request(self, *, model: str, system_prompt: str, messages: list[Message],
+                 tools: Sequence[Tool] | None, temperature: float, max_tokens: int,
+                 stream: bool) -> tuple[str, dict[str, Any], dict[str, str] | None]:
+        path, body, params = self._build_request(
+            model=model, system_prompt=system_prompt, messages=_checked(messages), tools=tools,
+            temperature=temperature, max_tokens=max_tokens, stream=stream)
+        if tools and "tools" in body:
+            body["tools"] = self._tool_definitions.encoded(tools, body["tools"])
+        return path, body, params
 
     # -- options and lifetime --------------------------------------------------------------
 
@@ -187,6 +200,32 @@ class HttpProvider(AsyncFirstProvider):
 
     def _call_timeout(self, timeout: float | None) -> float | None:
         return self._timeout if timeout is None else timeout
+
+
+class ToolDefinitions:
+    """The encoded `tools` of request bodies. Tool schemas are often most of a request's
+    bytes, and the same on every call: they are encoded once per tool list, not per call.
+
+    Nothing is taken on trust: the definitions built for this call are compared with a
+    private copy of those encoded (comparing costs about a twentieth of encoding), so a tool
+    renamed, re-described or with its schema edited in place is encoded again.
+    """
+
+    _SIZE = 8  # tool lists kept; an agent has one, a provider shared by agents a few
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[int, ...], tuple[Any, RawJson]] = {}
+
+    def encoded(self, tools: Sequence[Tool], definitions: Any) -> RawJson:
+        key = tuple(map(id, tools))  # a tool need not be hashable; a reused id is no risk,
+        known = self._known.get(key)
+        if known is not None and known[0] == definitions:  # since this compares contents
+            return known[1]
+        raw = RawJson(encode_json(definitions))
+        if len(self._known) >= self._SIZE:
+            self._known.clear()  # (one call, so safe from threads sharing the provider)
+        self._known[key] = (copy.deepcopy(definitions), raw)
+        return raw
 
 
 def _checked(messages: list[Message]) -> list[Message]:
