@@ -33,13 +33,17 @@ class Deadline:
         if self._at is not None and time.monotonic() >= self._at:
             self._expired()
 
-    async def bound(self, awaitable: Awaitable[T]) -> T:
-        """Await `awaitable`, cancelling it when the run's time is up."""
+    def bound(self, awaitable: Awaitable[T]) -> Awaitable[T]:
+        """`awaitable`, cancelled when the run's time is up (itself when there is no limit:
+        one coroutine layer fewer on every model call)."""
         if self._at is None:
-            return await awaitable
+            return awaitable
+        return self._bounded(awaitable, self._at)
+
+    async def _bounded(self, awaitable: Awaitable[T], at: float) -> T:
         import asyncio  # here, not at the top: it is most of `import selectools`'s cost
 
-        timer = asyncio.timeout(self._at - time.monotonic())
+        timer = asyncio.timeout(at - time.monotonic())
         try:
             async with timer:
                 return await awaitable

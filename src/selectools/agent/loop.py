@@ -129,9 +129,9 @@ class _Run:
         self.provider_used: str | None = None
         self.system_prompt = agent._system_prompt
         self.model = agent.config.model or agent._default_model
-        # The current turn, filled by call_model or stream_model.
-        self.response = Message(role=Role.ASSISTANT)
-        self.calls: list[ToolCall] = []
+        # The current turn, set by call_model or stream_model (through _record).
+        self.response: Message
+        self.calls: list[ToolCall]
 
     @property
     def streaming(self) -> bool:

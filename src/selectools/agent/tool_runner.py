@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..tools import UnknownToolError, format_tool_error
 from ..trace import AgentTrace, TraceStep
@@ -18,8 +17,7 @@ if TYPE_CHECKING:
     from .core import Agent
 
 
-@dataclass
-class ToolOutcome:
+class ToolOutcome(NamedTuple):
     call: ToolCall
     message: Message
     error: BaseException | None
