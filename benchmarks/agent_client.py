@@ -13,7 +13,7 @@ def make_agent(base_url: str, tools: dict[str, Callable[..., Any]] | None = None
     from selectools import Agent, AgentConfig, OpenAIProvider, tool
 
     functions = tools or scenario.ASYNC_TOOLS
-    provider = OpenAIProvider(base_url=base_url, api_key="bench-key", model=scenario.MODEL)
+    provider = OpenAIProvider(base_url=base_url, api_key=scenario.API_KEY, model=scenario.MODEL)
     return Agent([tool(function) for function in functions.values()], provider=provider,
                  config=AgentConfig())
 

@@ -23,6 +23,7 @@ from . import scenario
 SYSTEM_PROMPT = "You are a helpful assistant. Use the tools when they help."
 
 Tools = dict[str, Callable[..., Any]]
+_AUTH = {"Authorization": f"Bearer {scenario.API_KEY}"}
 
 
 def _request(messages: list[dict[str, Any]], stream: bool) -> dict[str, Any]:
@@ -108,7 +109,7 @@ class AiohttpLoop:
         if self._session is None:
             import aiohttp
 
-            self._session = aiohttp.ClientSession()
+            self._session = aiohttp.ClientSession(headers=_AUTH)
         return self._session
 
     async def _stream_call(self, messages: list[dict[str, Any]],
@@ -169,7 +170,7 @@ class HttpxLoop(AiohttpLoop):
         if self._session is None:
             import httpx
 
-            self._session = httpx.AsyncClient(timeout=60.0)
+            self._session = httpx.AsyncClient(timeout=60.0, headers=_AUTH)
         return self._session
 
     async def _stream_call(self, messages: list[dict[str, Any]],

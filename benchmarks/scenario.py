@@ -19,6 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 MODEL = "bench-model"
+#: The key every client sends, as a client of a real OpenAI-compatible server must.
+API_KEY = "bench-key"
 PROMPT = "What is the weather and population of Paris, and what is 100 USD in EUR?"
 FIRST_TEXT_TOKENS = ["Let", " me", " look", " those", " up", "."]
 FIRST_TEXT = "".join(FIRST_TEXT_TOKENS)

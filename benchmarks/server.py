@@ -150,6 +150,10 @@ def make_app() -> Any:
     async def completions(request: web.Request) -> Any:
         pace = int(request.match_info.get("pace_us", "0")) / 1_000_000
         group = max(1, int(request.match_info.get("group", "1")))
+        if request.headers.get("Authorization") != f"Bearer {scenario.API_KEY}":
+            return web.json_response({"error": {
+                "message": "Incorrect API key provided", "type": "invalid_request_error",
+                "param": None, "code": "invalid_api_key"}}, status=401)
         try:
             body = json.loads(await request.read())
         except ValueError:
