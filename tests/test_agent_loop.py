@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import sys
 
 import pytest
 
@@ -17,7 +19,7 @@ from selectools import (
     ToolCall,
     tool,
 )
-from selectools.providers.stubs import LocalProvider
+from selectools.providers.stubs import LocalProvider, ScriptExhaustedError
 
 
 @tool(description="Search the web")
@@ -244,10 +246,26 @@ async def test_events_stream_shows_tool_start_and_result() -> None:
 
 
 async def test_exhausted_script_raises_clearly() -> None:
-    from selectools.providers.stubs import ScriptExhaustedError
-
     with pytest.raises(ScriptExhaustedError, match="2 times but has 1"):
         await Agent(tools=[add], provider=scripted(ToolCall("add", {"a": 1, "b": 1}))).arun("x")
+
+
+async def test_arun_finishes_the_engine_itself_even_when_the_run_fails() -> None:
+    # A generator left unfinished would be closed later by asyncio's finalizer, with its
+    # cleanup (closing an HTTP stream, say) running at some arbitrary point after the run.
+    left: list[object] = []
+    hooks = sys.get_asyncgen_hooks()
+    sys.set_asyncgen_hooks(firstiter=hooks.firstiter, finalizer=left.append)
+    try:
+        await Agent(tools=[add], provider=scripted(ToolCall("add", {"a": 1, "b": 2}),
+                                                   "3")).arun("1+2")
+        with pytest.raises(ScriptExhaustedError):
+            await Agent(tools=[add], provider=scripted(ToolCall("add", {"a": 1, "b": 1}))
+                        ).arun("x")
+        gc.collect()
+    finally:
+        sys.set_asyncgen_hooks(*hooks)
+    assert left == []
 
 
 async def test_one_agent_serves_concurrent_runs_without_mixing_them() -> None:

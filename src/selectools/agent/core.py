@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncGenerator, Callable, Sequence
-from contextlib import aclosing
 from typing import Any, cast
 
 from .._sync import run_sync
@@ -106,13 +105,15 @@ class Agent:
 
     async def _drain(self, messages: list[Message],
                      stream_handler: Callable[[str], Any] | None) -> AgentResult:
-        # aclosing: finish the generator here, not later in asyncio's async-gen finalizer.
-        async with aclosing(run_agent(self, messages, stream=False,
-                                      on_text=stream_handler)) as items:
-            async for item in items:
-                if isinstance(item, AgentResult):
-                    return item
-        raise RuntimeError("the agent loop ended without a result")  # pragma: no cover
+        # Without stream=True the engine yields only its result. Read to its end, the
+        # generator finishes by itself (an error or a cancellation ends it too, inside its
+        # own frame), so nothing is left to close or to asyncio's async-gen finalizer.
+        result = None
+        async for item in run_agent(self, messages, stream=False, on_text=stream_handler):
+            result = item
+        if not isinstance(result, AgentResult):  # pragma: no cover
+            raise RuntimeError("the agent loop ended without a result")
+        return result
 
     def _provider_for_run(self, run_id: str) -> Any:
         """The provider with this run's retry settings and observer hooks, when it takes them."""
