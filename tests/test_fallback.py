@@ -29,11 +29,12 @@ from selectools.providers.errors import (
     StreamError,
 )
 from selectools.providers.fallback import (
-    FAIL_OVER_ERRORS,
     AllProvidersFailedError,
     CircuitBreaker,
     FallbackProvider,
+    fails_over,
 )
+from selectools.providers.llamacpp import LocalModelError
 from selectools.types import Message, Role, ToolCall
 from selectools.usage import UsageStats
 
@@ -235,15 +236,39 @@ async def test_bugs_in_a_custom_provider_are_not_hidden_behind_the_next() -> Non
 
 async def test_fail_over_on_replaces_the_rule() -> None:
     error = ContextLengthError("too long", status=400)
-    primary, backup = Scripted("primary", [error]), Scripted("backup")
-    fallback = FallbackProvider([primary, backup],
-                                fail_over_on=FAIL_OVER_ERRORS + (ContextLengthError,))
-    assert (await drain(fallback))[0] == "backup answer"
+    longer_context = FallbackProvider(
+        [Scripted("primary", [error]), Scripted("backup")],
+        fail_over_on=lambda e: fails_over(e) or isinstance(e, ContextLengthError))
+    assert (await drain(longer_context))[0] == "backup answer"
 
     only_rate_limits = FallbackProvider([Scripted("p", [ServerError("x", status=500)]),
                                          Scripted("b")], fail_over_on=[RateLimitError])
     with pytest.raises(ServerError):
         await drain(only_rate_limits)
+    one_class = FallbackProvider([Scripted("p", [ServerError("x", status=500)]),
+                                  Scripted("b")], fail_over_on=ServerError)
+    assert (await drain(one_class))[0] == "b answer"
+
+
+def test_the_default_rule_is_what_each_error_says() -> None:
+    assert fails_over(LocalModelError("no model file"))  # a ProviderError of another module
+    assert fails_over(ConnectionResetError()) and fails_over(TimeoutError())
+    assert not fails_over(ContextLengthError("too long", status=400))
+    assert not fails_over(KeyError("a bug"))
+    assert not fails_over(asyncio.CancelledError()) and not fails_over(KeyboardInterrupt())
+
+
+async def test_a_custom_rule_never_moves_on_from_a_cancellation() -> None:
+    fallback = FallbackProvider([Scripted("p", [asyncio.CancelledError()]), Scripted("b")],
+                                fail_over_on=lambda e: True)
+    with pytest.raises(asyncio.CancelledError):
+        await drain(fallback)
+
+
+@pytest.mark.parametrize("rule", ["ServerError", [ServerError, "x"], 42])
+def test_a_bad_fail_over_rule_is_refused_up_front(rule: Any) -> None:
+    with pytest.raises(TypeError, match="fail_over_on"):
+        FallbackProvider([Scripted("p")], fail_over_on=rule)
 
 
 # -- streams -----------------------------------------------------------------------------------

@@ -7,8 +7,9 @@ unknown model, since the next provider has its own) and, from duck-typed provide
 raise builtin exceptions, `ConnectionError` and `TimeoutError`. A bad request or a
 context-length error is raised at once: every provider would refuse it too. Any other
 exception (a bug in a custom provider, say) is raised as it is rather than hidden behind the
-next provider. `fail_over_on=` replaces this rule with a tuple of exception classes
-(`FAIL_OVER_ERRORS` is the default set, to extend or shrink).
+next provider. `fail_over_on=` replaces this rule (`fails_over`) with exception classes or
+a predicate of your own, e.g. `lambda e: fails_over(e) or isinstance(e, ContextLengthError)`
+to move a prompt too long for one model to a model with a longer context.
 
 Each provider's own retries run first, inside the provider; this class never retries.
 `timeout` applies to each provider's attempt in turn (the agent's `run_timeout` bounds the
@@ -57,15 +58,7 @@ from .base import (
     stream_any,
 )
 from .errors import (
-    AuthenticationError,
-    NotFoundError,
-    PermissionDeniedError,
-    ProviderConnectionError,
     ProviderError,
-    ProviderTimeoutError,
-    RateLimitError,
-    ServerError,
-    StreamError,
 )
 
 if TYPE_CHECKING:
@@ -75,16 +68,24 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("selectools.fallback")
 
-#: What fails over by default: the typed errors another provider could cure, and the builtin
-#: network errors a duck-typed provider may raise. Extend it for `fail_over_on=`, e.g.
-#: `FAIL_OVER_ERRORS + (ContextLengthError,)` to move to a model with a longer context.
-FAIL_OVER_ERRORS: tuple[type[BaseException], ...] = (
-    RateLimitError, ServerError, ProviderTimeoutError, ProviderConnectionError, StreamError,
-    AuthenticationError, PermissionDeniedError, NotFoundError,
-    ConnectionError, TimeoutError,
-)
+
+
+def fails_over(error: BaseException) -> bool:
+    """The default rule: whether another provider could plausibly succeed where this error
+    came from. A `ProviderError` says so itself (`fail_over`, a class attribute a custom
+    provider's errors can set too); of other exceptions, only the builtin network errors a
+    duck-typed provider may raise do. Cancellation and exit never do."""
+    if not isinstance(error, Exception):
+        return False
+    if isinstance(error, ProviderError):
+        return error.fail_over
+    return isinstance(error, (ConnectionError, TimeoutError))
+
 
 OnFallback = Callable[[str, str, BaseException], Any]
+#: Exception classes that fail over (and nothing else does), or a predicate deciding it.
+FailOverRule = (Sequence[type[BaseException]] | type[BaseException]
+                | Callable[[BaseException], bool])
 MidstreamPolicy = Literal["fallback", "raise"]
 CircuitState = Literal["closed", "open", "half_open"]
 
@@ -235,7 +236,7 @@ class FallbackProvider(AsyncFirstProvider):
 
     def __init__(self, providers: Sequence[Any], circuit_breaker_threshold: int = 3,
                  circuit_breaker_cooldown: float = 60.0, on_fallback: OnFallback | None = None,
-                 *, fail_over_on: Sequence[type[BaseException]] | None = None,
+                 *, fail_over_on: FailOverRule | None = None,
                  on_midstream_error: MidstreamPolicy = "fallback",
                  clock: Callable[[], float] = time.monotonic) -> None:
         if isinstance(providers, (str, bytes)) or not isinstance(providers, Sequence):
@@ -254,18 +255,13 @@ class FallbackProvider(AsyncFirstProvider):
         if on_midstream_error not in ("fallback", "raise"):
             raise ValueError(f'on_midstream_error must be "fallback" or "raise", '
                              f"got {on_midstream_error!r}")
-        if fail_over_on is not None:
-            fail_over_on = tuple(fail_over_on)
-            bad = [c for c in fail_over_on
-                   if not (isinstance(c, type) and issubclass(c, BaseException))]
-            if bad:
-                raise TypeError(f"fail_over_on must hold exception classes, got {bad!r}")
+        rule = fails_over if fail_over_on is None else _rule_of(fail_over_on)
         if on_fallback is not None and not callable(on_fallback):
             raise TypeError(f"on_fallback must be callable, got {on_fallback!r}")
         self._slots = [_Slot(p, CircuitBreaker(circuit_breaker_threshold,
                                                 circuit_breaker_cooldown, clock))
                        for p in providers]
-        self._fail_over_on: tuple[type[BaseException], ...] | None = fail_over_on
+        self._fails_over = rule
         self.on_midstream_error: MidstreamPolicy = on_midstream_error
         self._callbacks: tuple[OnFallback, ...] = (on_fallback,) if on_fallback else ()
         self._shared = _Shared()
@@ -392,15 +388,6 @@ class FallbackProvider(AsyncFirstProvider):
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _fails_over(self, error: BaseException) -> bool:
-        if not isinstance(error, Exception):  # cancellation, Ctrl-C, generator closing
-            return False
-        if self._fail_over_on is not None:
-            return isinstance(error, self._fail_over_on)
-        if isinstance(error, ProviderError):
-            return error.fail_over
-        return isinstance(error, (ConnectionError, TimeoutError))
-
     def _next_slot(self, start: int,
                    failures: list[tuple[str, BaseException]]) -> _Slot | None:
         """The first provider from `start` whose breaker lets a call through (acquired);
@@ -464,6 +451,24 @@ def _configured(provider: Any, options: dict[str, Any]) -> Any:
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
     chosen = {k: v for k, v in options.items() if takes_any or k in accepted}
     return configure(**chosen) if chosen else provider
+
+
+def _rule_of(fail_over_on: FailOverRule) -> Callable[[BaseException], bool]:
+    """`fail_over_on` as a predicate. Whatever it says, a cancellation or exit (not an
+    Exception) never moves the call on."""
+    if isinstance(fail_over_on, type):
+        fail_over_on = (fail_over_on,)
+    if isinstance(fail_over_on, Sequence) and not isinstance(fail_over_on, (str, bytes)):
+        classes = tuple(fail_over_on)
+        bad = [c for c in classes if not (isinstance(c, type) and issubclass(c, BaseException))]
+        if bad:
+            raise TypeError(f"fail_over_on must hold exception classes, got {bad!r}")
+        return lambda error: isinstance(error, Exception) and isinstance(error, classes)
+    if callable(fail_over_on):
+        predicate = fail_over_on
+        return lambda error: isinstance(error, Exception) and bool(predicate(error))
+    raise TypeError("fail_over_on must be exception classes or a predicate taking the error, "
+                    f"got {fail_over_on!r}")
 
 
 def _one_line(error: BaseException) -> str:
