@@ -76,13 +76,18 @@ class HttpProvider(AsyncFirstProvider):
         """(URL path, JSON body, query parameters) for one call."""
         raise NotImplementedError
 
-    def _parse_response(self, data: Any, model: str) -> tuple[Message, UsageStats]:
+    # The other three are the protocol module's pure functions, set as staticmethods.
+
+    @staticmethod
+    def _parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
         raise NotImplementedError
 
-    def _decode_stream(self, events: AsyncIterator[Any], model: str) -> AsyncIterator[StreamItem]:
+    @staticmethod
+    def _decode_stream(events: AsyncIterator[Any], model: str) -> AsyncIterator[StreamItem]:
         raise NotImplementedError
 
-    def _error_from_response(self, status: int, headers: Mapping[str, str],
+    @staticmethod
+    def _error_from_response(status: int, headers: Mapping[str, str],
                              body: bytes) -> ProviderError:
         raise NotImplementedError
 

@@ -69,54 +69,6 @@ _CONTEXT_LENGTH_HINTS = ("prompt is too long", "exceed context limit", "context 
 
 
 # ---------------------------------------------------------------------------------------
-# Provider
-# ---------------------------------------------------------------------------------------
-
-class AnthropicProvider(HttpProvider):
-    """Claude models through the Messages API.
-
-    The key comes from `api_key` or `ANTHROPIC_API_KEY`, the server from `base_url` or
-    `ANTHROPIC_BASE_URL` (default https://api.anthropic.com; `/v1/messages` is appended).
-    """
-
-    name = PROVIDER
-    default_model = DEFAULT_MODEL
-
-    def __init__(self, model: str | None = None, api_key: str | None = None,
-                 base_url: str | None = None, timeout: float | None = 60.0,
-                 max_retries: int = 2) -> None:
-        api_key = api_key or os.environ.get("ANTHROPIC_API_KEY")
-        base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
-        if not api_key and base_url.rstrip("/") == DEFAULT_BASE_URL:
-            raise ValueError(
-                "AnthropicProvider needs an API key: pass api_key=... or set ANTHROPIC_API_KEY")
-        super().__init__(api_key=api_key, base_url=base_url, timeout=timeout,
-                         max_retries=max_retries, model=model,
-                         headers={"anthropic-version": API_VERSION})
-
-    def _auth_headers(self, api_key: str | None) -> dict[str, str]:
-        return {"x-api-key": api_key} if api_key else {}
-
-    def _build_request(self, *, model: str, system_prompt: str, messages: list[Message],
-                       tools: Sequence[Tool] | None, temperature: float, max_tokens: int,
-                       stream: bool) -> tuple[str, dict[str, Any], dict[str, str] | None]:
-        body = build_request_body(model=model, system_prompt=system_prompt, messages=messages,
-                                  tools=tools, temperature=temperature, max_tokens=max_tokens,
-                                  stream=stream)
-        return MESSAGES_PATH, body, None
-
-    def _parse_response(self, data: Any, model: str) -> tuple[Message, UsageStats]:
-        return parse_response(data, model)
-
-    def _decode_stream(self, events: AsyncIterator[Any], model: str) -> AsyncIterator[StreamItem]:
-        return decode_stream(events, model)
-
-    def _error_from_response(self, status: int, headers: Mapping[str, str],
-                             body: bytes) -> ProviderError:
-        return error_from_response(status, headers, body)
-
-
-# ---------------------------------------------------------------------------------------
 # Request
 # ---------------------------------------------------------------------------------------
 
@@ -438,3 +390,45 @@ def _is_context_length(message: str) -> bool:
 
 def _preview(data: Any) -> str:
     return json.dumps(data)[:300] if data is not None else "empty body"
+
+
+# ---------------------------------------------------------------------------------------
+# Provider
+# ---------------------------------------------------------------------------------------
+
+class AnthropicProvider(HttpProvider):
+    """Claude models through the Messages API.
+
+    The key comes from `api_key` or `ANTHROPIC_API_KEY`, the server from `base_url` or
+    `ANTHROPIC_BASE_URL` (default https://api.anthropic.com; `/v1/messages` is appended).
+    """
+
+    name = PROVIDER
+    default_model = DEFAULT_MODEL
+
+    def __init__(self, model: str | None = None, api_key: str | None = None,
+                 base_url: str | None = None, timeout: float | None = 60.0,
+                 max_retries: int = 2) -> None:
+        api_key = api_key or os.environ.get("ANTHROPIC_API_KEY")
+        base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
+        if not api_key and base_url.rstrip("/") == DEFAULT_BASE_URL:
+            raise ValueError(
+                "AnthropicProvider needs an API key: pass api_key=... or set ANTHROPIC_API_KEY")
+        super().__init__(api_key=api_key, base_url=base_url, timeout=timeout,
+                         max_retries=max_retries, model=model,
+                         headers={"anthropic-version": API_VERSION})
+
+    def _auth_headers(self, api_key: str | None) -> dict[str, str]:
+        return {"x-api-key": api_key} if api_key else {}
+
+    def _build_request(self, *, model: str, system_prompt: str, messages: list[Message],
+                       tools: Sequence[Tool] | None, temperature: float, max_tokens: int,
+                       stream: bool) -> tuple[str, dict[str, Any], dict[str, str] | None]:
+        body = build_request_body(model=model, system_prompt=system_prompt, messages=messages,
+                                  tools=tools, temperature=temperature, max_tokens=max_tokens,
+                                  stream=stream)
+        return MESSAGES_PATH, body, None
+
+    _parse_response = staticmethod(parse_response)
+    _decode_stream = staticmethod(decode_stream)
+    _error_from_response = staticmethod(error_from_response)

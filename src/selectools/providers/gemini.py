@@ -75,52 +75,6 @@ def model_path(model: str, *, stream: bool) -> str:
 
 
 # ---------------------------------------------------------------------------------------
-# Provider
-# ---------------------------------------------------------------------------------------
-
-class GeminiProvider(HttpProvider):
-    """Gemini models through the generativelanguage v1beta API.
-
-    The key comes from `api_key`, `GEMINI_API_KEY` or `GOOGLE_API_KEY` and is sent in the
-    `x-goog-api-key` header; `base_url` defaults to https://generativelanguage.googleapis.com.
-    """
-
-    name = PROVIDER
-    default_model = DEFAULT_MODEL
-
-    def __init__(self, model: str | None = None, api_key: str | None = None,
-                 base_url: str | None = None, timeout: float | None = 60.0,
-                 max_retries: int = 2) -> None:
-        api_key = api_key or os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY")
-        base_url = base_url or DEFAULT_BASE_URL
-        if not api_key and base_url.rstrip("/") == DEFAULT_BASE_URL:
-            raise ValueError("GeminiProvider needs an API key: pass api_key=... or set "
-                             "GEMINI_API_KEY (or GOOGLE_API_KEY)")
-        super().__init__(api_key=api_key, base_url=base_url, timeout=timeout,
-                         max_retries=max_retries, model=model)
-
-    def _auth_headers(self, api_key: str | None) -> dict[str, str]:
-        return {"x-goog-api-key": api_key} if api_key else {}
-
-    def _build_request(self, *, model: str, system_prompt: str, messages: list[Message],
-                       tools: Sequence[Tool] | None, temperature: float, max_tokens: int,
-                       stream: bool) -> tuple[str, dict[str, Any], dict[str, str] | None]:
-        body = build_request_body(system_prompt=system_prompt, messages=messages, tools=tools,
-                                  temperature=temperature, max_tokens=max_tokens, model=model)
-        return model_path(model, stream=stream), body, {"alt": "sse"} if stream else None
-
-    def _parse_response(self, data: Any, model: str) -> tuple[Message, UsageStats]:
-        return parse_response(data, model)
-
-    def _decode_stream(self, events: AsyncIterator[Any], model: str) -> AsyncIterator[StreamItem]:
-        return decode_stream(events, model)
-
-    def _error_from_response(self, status: int, headers: Mapping[str, str],
-                             body: bytes) -> ProviderError:
-        return error_from_response(status, headers, body)
-
-
-# ---------------------------------------------------------------------------------------
 # Request
 # ---------------------------------------------------------------------------------------
 
@@ -446,3 +400,43 @@ def retry_delay(error: Mapping[str, Any]) -> float | None:
 
 def _preview(data: Any) -> str:
     return json.dumps(data)[:300] if data is not None else "empty body"
+
+
+# ---------------------------------------------------------------------------------------
+# Provider
+# ---------------------------------------------------------------------------------------
+
+class GeminiProvider(HttpProvider):
+    """Gemini models through the generativelanguage v1beta API.
+
+    The key comes from `api_key`, `GEMINI_API_KEY` or `GOOGLE_API_KEY` and is sent in the
+    `x-goog-api-key` header; `base_url` defaults to https://generativelanguage.googleapis.com.
+    """
+
+    name = PROVIDER
+    default_model = DEFAULT_MODEL
+
+    def __init__(self, model: str | None = None, api_key: str | None = None,
+                 base_url: str | None = None, timeout: float | None = 60.0,
+                 max_retries: int = 2) -> None:
+        api_key = api_key or os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY")
+        base_url = base_url or DEFAULT_BASE_URL
+        if not api_key and base_url.rstrip("/") == DEFAULT_BASE_URL:
+            raise ValueError("GeminiProvider needs an API key: pass api_key=... or set "
+                             "GEMINI_API_KEY (or GOOGLE_API_KEY)")
+        super().__init__(api_key=api_key, base_url=base_url, timeout=timeout,
+                         max_retries=max_retries, model=model)
+
+    def _auth_headers(self, api_key: str | None) -> dict[str, str]:
+        return {"x-goog-api-key": api_key} if api_key else {}
+
+    def _build_request(self, *, model: str, system_prompt: str, messages: list[Message],
+                       tools: Sequence[Tool] | None, temperature: float, max_tokens: int,
+                       stream: bool) -> tuple[str, dict[str, Any], dict[str, str] | None]:
+        body = build_request_body(system_prompt=system_prompt, messages=messages, tools=tools,
+                                  temperature=temperature, max_tokens=max_tokens, model=model)
+        return model_path(model, stream=stream), body, {"alt": "sse"} if stream else None
+
+    _parse_response = staticmethod(parse_response)
+    _decode_stream = staticmethod(decode_stream)
+    _error_from_response = staticmethod(error_from_response)

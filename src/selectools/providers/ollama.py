@@ -23,7 +23,6 @@ from ..types import RAW_ARGUMENTS_KEY, Message, Role, ToolCall
 from ..usage import UsageStats
 from ._http import body_snippet, error_for_status, json_or_none, read_to_end
 from ._http_provider import HttpProvider, make_call_id, parse_tool_arguments
-from .base import StreamItem
 from .errors import ProviderError, StreamError
 
 if TYPE_CHECKING:
@@ -153,10 +152,10 @@ def _usage(data: Mapping[str, Any], model: str) -> UsageStats:
 # Stream
 
 
-async def decode_stream(lines: AsyncIterator[Any], model: str,
+async def decode_stream(events: AsyncIterator[Any], model: str,
                         ) -> AsyncIterator[str | ToolCall | UsageStats]:
     """Turn NDJSON chat lines (already parsed) into text deltas, ToolCalls and usage."""
-    async for line in lines:
+    async for line in events:
         if not isinstance(line, dict):
             raise StreamError(f"stream line is not an object: {line!r:.200}", provider=PROVIDER,
                               should_retry=False)
@@ -173,7 +172,7 @@ async def decode_stream(lines: AsyncIterator[Any], model: str,
             yield _tool_call(call)
         if line.get("done"):
             yield _usage(line, model)
-            await read_to_end(lines)
+            await read_to_end(events)
             return
 
 
@@ -238,12 +237,6 @@ class OllamaProvider(HttpProvider):
                                   stream=stream)
         return "/api/chat", body, None
 
-    def _parse_response(self, data: Any, model: str) -> tuple[Message, UsageStats]:
-        return parse_response(data, model)
-
-    def _decode_stream(self, events: AsyncIterator[Any], model: str) -> AsyncIterator[StreamItem]:
-        return decode_stream(events, model)
-
-    def _error_from_response(self, status: int, headers: Mapping[str, str],
-                             body: bytes) -> ProviderError:
-        return error_from_response(status, headers, body)
+    _parse_response = staticmethod(parse_response)
+    _decode_stream = staticmethod(decode_stream)
+    _error_from_response = staticmethod(error_from_response)

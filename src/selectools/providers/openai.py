@@ -29,7 +29,6 @@ from ..types import ContentPart, Message, Role, ToolCall
 from ..usage import UsageStats
 from ._http import SseEvent, body_snippet, error_for_status, json_or_none, read_to_end
 from ._http_provider import HttpProvider, make_call_id, tool_call_from_json
-from .base import StreamItem
 from .errors import AuthenticationError, ProviderError, StreamError
 
 if TYPE_CHECKING:
@@ -327,12 +326,6 @@ class OpenAIProvider(HttpProvider):
             max_tokens_field="max_completion_tokens" if self._is_openai else "max_tokens")
         return "/chat/completions", body, None
 
-    def _parse_response(self, data: Any, model: str) -> tuple[Message, UsageStats]:
-        return parse_response(data, model)
-
-    def _decode_stream(self, events: AsyncIterator[Any], model: str) -> AsyncIterator[StreamItem]:
-        return decode_stream(events, model)
-
-    def _error_from_response(self, status: int, headers: Mapping[str, str],
-                             body: bytes) -> ProviderError:
-        return error_from_response(status, headers, body)
+    _parse_response = staticmethod(parse_response)
+    _decode_stream = staticmethod(decode_stream)
+    _error_from_response = staticmethod(error_from_response)
