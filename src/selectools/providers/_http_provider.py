@@ -222,9 +222,11 @@ class ToolDefinitions:
         self._known: dict[tuple[int, ...], tuple[Any, RawJson]] = {}
 
     def encoded(self, tools: Sequence[Tool], definitions: Any) -> RawJson:
-        key = tuple(map(id, tools))  # a tool need not be hashable; a reused id is no risk,
+        # Keyed by identity (a tool need not be hashable); an id reused by a new tool after
+        # the old one is gone is no risk, since what is reused is decided by the contents.
+        key = tuple(map(id, tools))
         known = self._known.get(key)
-        if known is not None and known[0] == definitions:  # since this compares contents
+        if known is not None and known[0] == definitions:
             return known[1]
         raw = RawJson(encode_json(definitions))
         if len(self._known) >= self._SIZE:
