@@ -251,3 +251,45 @@ def test_sync_tools_that_run_another_agent_do_not_deadlock() -> None:
                   config=AgentConfig(tool_timeout_seconds=10))
     assert outer.run("fan out").content == "done"
     assert results_of(provider) == [f"q{i}" for i in range(8)]
+
+
+async def test_cancelling_a_run_stops_it_even_if_a_tool_swallows_the_cancellation() -> None:
+    started = asyncio.Event()
+
+    @tool(description="Ignores being cancelled, as some libraries do")
+    async def stubborn(n: int) -> str:
+        started.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            return "finished anyway"
+        return "slept"
+
+    provider = three_calls("stubborn")
+    task = asyncio.create_task(Agent(tools=[stubborn], provider=provider).arun("go"))
+    await asyncio.wait_for(started.wait(), 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert len(provider.requests) == 1  # the run did not go on to ask the model again
+
+
+async def test_an_agent_used_as_a_tool_running_out_of_its_time_is_that_tools_failure() -> None:
+    @tool(description="Waits")
+    async def wait(n: int) -> str:
+        await asyncio.sleep(0.5)
+        return "waited"
+
+    inner = Agent(tools=[wait], provider=three_calls("wait"),
+                  config=AgentConfig(run_timeout=0.05))
+
+    @tool(description="Asks a helper agent")
+    async def ask_helper(n: int) -> str:
+        return (await inner.arun("help")).content
+
+    outer = Agent(tools=[ask_helper], provider=LocalProvider(responses=[
+        [ToolCall("ask_helper", {"n": 1})], "the helper timed out"]))
+    result = await outer.arun("go")
+    assert result.content == "the helper timed out"
+    assert result.stop_reason == "completed"
+    assert "run_timeout" in (outer.history[2].content or "")  # the model was told why

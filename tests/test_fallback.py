@@ -265,6 +265,30 @@ async def test_a_custom_rule_never_moves_on_from_a_cancellation() -> None:
         await drain(fallback)
 
 
+async def test_classes_may_come_in_any_collection() -> None:
+    for rule in ({ServerError}, frozenset({ServerError}), (c for c in [ServerError])):
+        fallback = FallbackProvider([Scripted("p", [ServerError("x", status=500)]),
+                                     Scripted("b")], fail_over_on=rule)
+        assert (await drain(fallback))[0] == "b answer"
+
+
+async def test_a_rule_that_raises_surfaces_and_leaves_the_breaker_usable() -> None:
+    clock = Clock()
+    primary = Scripted("primary", [ServerError("x", status=500)], [TimeoutError()], ["back"])
+    fallback = FallbackProvider(
+        [primary, Scripted("backup")], circuit_breaker_threshold=1, clock=clock,
+        fail_over_on=lambda e: e.status >= 500)  # a TimeoutError has no status
+    assert (await drain(fallback))[0] == "backup answer"
+    assert fallback.breakers[0].state == "open"
+    clock.now += 60  # the next call probes the primary, and the rule fails on its error
+    with pytest.raises(AttributeError, match="status"):
+        await drain(fallback)
+    assert fallback.breakers[0].state == "open"  # no verdict, but not stuck half-open
+    clock.now += 60
+    assert (await drain(fallback))[0] == "back"
+    assert fallback.breakers[0].state == "closed"
+
+
 @pytest.mark.parametrize("rule", ["ServerError", [ServerError, "x"], 42])
 def test_a_bad_fail_over_rule_is_refused_up_front(rule: Any) -> None:
     with pytest.raises(TypeError, match="fail_over_on"):

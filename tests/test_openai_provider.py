@@ -213,10 +213,12 @@ async def test_retries_stop_at_max_retries(wire_server: WireServer) -> None:
         wire_server.reply(503, body={"error": {"message": "overloaded"}},
                           headers={"retry-after": "0"})
     provider = OpenAIProvider(api_key=KEY, base_url=wire_server.url, max_retries=1)
-    with pytest.raises(ProviderError, match="overloaded"):
+    with pytest.raises(ProviderError, match="overloaded") as raised:
         await provider.acomplete(model="", system_prompt="", messages=ASK)
     await provider.aclose()
     assert len(wire_server.requests) == 2
+    # The last attempt's error alone, not "during handling of" the first one.
+    assert raised.value.__context__ is None and raised.value.__cause__ is None
 
 
 async def test_connection_dropped_mid_stream(wire_server: WireServer,

@@ -267,3 +267,15 @@ def test_explicit_schema_is_kept() -> None:
 def test_explicit_schema_must_be_an_object_schema() -> None:
     with pytest.raises(ValueError, match="JSON Schema object"):
         Tool(name="f", description="", function=lambda: "", parameters_schema={"type": "string"})
+
+
+def test_explicit_schema_must_be_json_and_is_kept_as_json() -> None:
+    def f(q: str) -> str:
+        return q
+
+    with pytest.raises(ValueError, match="tool 'find': parameters_schema is not JSON.*set"):
+        Tool(name="find", description="", function=f, parameters_schema={
+            "type": "object", "properties": {"q": {"enum": {"a", "b"}}}})
+    t = Tool(name="find", description="", function=f, parameters_schema={
+        "type": "object", "properties": {"q": {"type": "string", "enum": ("a", "b")}}})
+    assert t.parameters_schema["properties"]["q"]["enum"] == ["a", "b"]  # as sent

@@ -28,7 +28,12 @@ _scan_once = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-t
 def loads(data: str | bytes | bytearray) -> Any:
     """`json.loads(data)`."""
     try:
-        text = data if isinstance(data, str) else data.decode()
+        if isinstance(data, str):
+            text = data
+        elif isinstance(data, (bytes, bytearray)) and len(data) > 1 and data[0] and data[1]:
+            text = data.decode()  # (a NUL among the first two bytes means UTF-16 or UTF-32)
+        else:
+            return json.loads(data)
         value, end = _scan_once(text, 0)
     except (StopIteration, UnicodeDecodeError):  # no value at the very start, or not UTF-8
         return json.loads(data)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from ..tools import UnknownToolError, format_tool_error
 from ..trace import AgentTrace, TraceStep
 from ..types import Message, Role, ToolCall
-from .deadline import Deadline, RunTimeoutError
+from .deadline import Deadline
 
 if TYPE_CHECKING:
     import asyncio
@@ -38,11 +38,14 @@ class ToolRunner:
         outcomes in request order."""
         if not self._parallel(calls):
             return [await self.run_one(call, iteration) for call in calls]
+        import asyncio  # here, not at the top: it is most of `import selectools`'s cost
+
         tasks = self._start(calls, iteration)
         try:
-            # All run at once already; awaiting them in order costs less than gather's
-            # bookkeeping, and run_one turns every tool failure into an outcome anyway.
-            return [await task for task in tasks]
+            # gather, not awaiting the tasks in turn: cancelling the run must raise here
+            # even if a tool swallows its own cancellation, and an error must not wait
+            # behind the tools listed before it.
+            return list(await asyncio.gather(*tasks))
         finally:  # if one raised (the run's deadline), the others must not run on
             _stop(tasks)
 
@@ -93,11 +96,11 @@ class ToolRunner:
             error = UnknownToolError(call.tool_name, agent._tools)
             text = format_tool_error(call.tool_name, error)
         else:
+            # Raises RunTimeoutError when this run's time is up. One raised inside the tool
+            # (an agent used as a tool, out of its own time) is that tool's failure.
+            timeout = self.deadline.cap(agent.config.tool_timeout_seconds)
             try:
-                timeout = self.deadline.cap(agent.config.tool_timeout_seconds)
                 text = await tool.execute(call.parameters, timeout=timeout)
-            except RunTimeoutError:
-                raise
             except Exception as exc:  # the model sees it and the run goes on; cancellation,
                 # Ctrl-C and exit are BaseExceptions and pass through
                 error = exc

@@ -317,7 +317,7 @@ class HttpTransport:
         self._sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
         self._lock = threading.Lock()
         self._parsed_urls: dict[str, Any] = {}
-        self._default_whole_timeout: aiohttp.ClientTimeout | None = None
+        self._last_whole_timeout: aiohttp.ClientTimeout | None = None
 
     def __repr__(self) -> str:
         return f"HttpTransport(provider={self.provider!r}, base_url={self.base_url!r})"
@@ -455,15 +455,15 @@ class HttpTransport:
         return self.timeout if timeout is None else timeout
 
     def _whole_timeout(self, limit: float | None) -> aiohttp.ClientTimeout:
-        """aiohttp's timeout for a whole call; the usual one (the transport's own limit) is
-        built once, since an attrs object costs about 1 us to build."""
+        """aiohttp's timeout for a whole call: the last one again when the limit is the
+        same (the usual case), since an attrs object costs about 1 us to build."""
+        last = self._last_whole_timeout
+        if last is not None and last.total == limit:
+            return last
         import aiohttp
 
-        if limit != self.timeout:  # e.g. capped by a run's deadline: different every time
-            return aiohttp.ClientTimeout(total=limit)
-        if self._default_whole_timeout is None:
-            self._default_whole_timeout = aiohttp.ClientTimeout(total=limit)
-        return self._default_whole_timeout
+        self._last_whole_timeout = last = aiohttp.ClientTimeout(total=limit)
+        return last
 
     def _error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
         error = self._error_from_response(status, headers, body)

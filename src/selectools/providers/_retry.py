@@ -63,7 +63,8 @@ async def call_with_retries(fn: Callable[[], Awaitable[T]], policy: RetryPolicy)
     try:
         return await fn()
     except ProviderError as error:
-        return await retry_after(error, fn, policy)
+        failed = error
+    return await retry_after(failed, fn, policy)  # outside the except: errors not chained
 
 
 async def retry_after(error: ProviderError, fn: Callable[[], Awaitable[T]],

@@ -41,7 +41,7 @@ import inspect
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -84,7 +84,7 @@ def fails_over(error: BaseException) -> bool:
 
 OnFallback = Callable[[str, str, BaseException], Any]
 #: Exception classes that fail over (and nothing else does), or a predicate deciding it.
-FailOverRule = (Sequence[type[BaseException]] | type[BaseException]
+FailOverRule = (Iterable[type[BaseException]] | type[BaseException]
                 | Callable[[BaseException], bool])
 MidstreamPolicy = Literal["fallback", "raise"]
 CircuitState = Literal["closed", "open", "half_open"]
@@ -320,8 +320,7 @@ class FallbackProvider(AsyncFirstProvider):
                 message, usage = await complete_any(
                     slot.provider, model=model or default_model(slot.provider), **request)
             except BaseException as error:
-                if not self._fails_over(error):
-                    slot.breaker.release()
+                if not self._moves_on(slot, error):
                     raise
                 slot.breaker.record_failure()
                 failures.append((slot.name, error))
@@ -358,8 +357,7 @@ class FallbackProvider(AsyncFirstProvider):
             except BaseException as error:
                 # Cancellation, a consumer closing the stream (GeneratorExit) and errors that
                 # are the request's fault end here without a verdict on the provider.
-                if not self._fails_over(error):
-                    slot.breaker.release()
+                if not self._moves_on(slot, error):
                     raise
                 slot.breaker.record_failure()
                 failures.append((slot.name, error))
@@ -387,6 +385,19 @@ class FallbackProvider(AsyncFirstProvider):
         raise self._all_failed(failures)
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def _moves_on(self, slot: _Slot, error: BaseException) -> bool:
+        """Whether `error` moves the call on to the next provider. When it does not, or
+        when a `fail_over_on` predicate itself raises, the provider's breaker is released
+        with no verdict, so that a probe in flight does not keep it shut for good."""
+        try:
+            moves_on = self._fails_over(error)
+        except BaseException:
+            slot.breaker.release()
+            raise
+        if not moves_on:
+            slot.breaker.release()
+        return moves_on
 
     def _next_slot(self, start: int,
                    failures: list[tuple[str, BaseException]]) -> _Slot | None:
@@ -458,17 +469,20 @@ def _rule_of(fail_over_on: FailOverRule) -> Callable[[BaseException], bool]:
     Exception) never moves the call on."""
     if isinstance(fail_over_on, type):
         fail_over_on = (fail_over_on,)
-    if isinstance(fail_over_on, Sequence) and not isinstance(fail_over_on, (str, bytes)):
-        classes = tuple(fail_over_on)
-        bad = [c for c in classes if not (isinstance(c, type) and issubclass(c, BaseException))]
-        if bad:
-            raise TypeError(f"fail_over_on must hold exception classes, got {bad!r}")
-        return lambda error: isinstance(error, Exception) and isinstance(error, classes)
-    if callable(fail_over_on):
+    elif callable(fail_over_on):
         predicate = fail_over_on
         return lambda error: isinstance(error, Exception) and bool(predicate(error))
-    raise TypeError("fail_over_on must be exception classes or a predicate taking the error, "
-                    f"got {fail_over_on!r}")
+    refused = TypeError("fail_over_on must be exception classes or a predicate taking the "
+                        f"error, got {fail_over_on!r}")
+    if isinstance(fail_over_on, (str, bytes)):
+        raise refused
+    try:
+        classes = tuple(fail_over_on)
+    except TypeError:
+        raise refused from None
+    if not all(isinstance(c, type) and issubclass(c, BaseException) for c in classes):
+        raise refused
+    return lambda error: isinstance(error, Exception) and isinstance(error, classes)
 
 
 def _one_line(error: BaseException) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import json
 import re
 import types
 from collections.abc import Callable, Mapping
@@ -303,7 +304,10 @@ def _checked_schema(name: str, schema: Mapping[str, Any]) -> dict[str, Any]:
             f"tool {name!r}: parameters_schema must be a JSON Schema object "
             f"({{'type': 'object', 'properties': ...}}), got {schema!r}"
         )
-    checked = copy.deepcopy(dict(schema))
+    try:  # a private copy, as JSON: what goes to the provider, checked now, not at a call
+        checked: dict[str, Any] = json.loads(json.dumps(dict(schema)))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"tool {name!r}: parameters_schema is not JSON: {exc}") from None
     checked.setdefault("properties", {})
     checked.setdefault("required", [])
     return checked
