@@ -240,6 +240,9 @@ def test_ctrl_c_stops_a_sync_run_and_leaves_nothing_running(tmp_path: Path) -> N
     assert report["aborted"] is True  # the HTTP stream was closed
     assert report["tasks_left"] == 0  # nothing still running on the library loop
     assert report["backup_requests"] == 0  # Ctrl-C is not a provider failure
+    # The fault servers' own request threads may still be winding down (they notice the
+    # client is gone at their next write); they are the test's, not the library's.
     workers = [name for name in report["threads"]
-               if name not in ("MainThread", "selectools-loop", "fault-server")]
+               if name not in ("MainThread", "selectools-loop", "fault-server")
+               and "process_request_thread" not in name]
     assert workers == [], workers
