@@ -253,7 +253,9 @@ def test_sync_tools_that_run_another_agent_do_not_deadlock() -> None:
     assert results_of(provider) == [f"q{i}" for i in range(8)]
 
 
-async def test_cancelling_a_run_stops_it_even_if_a_tool_swallows_the_cancellation() -> None:
+@pytest.mark.parametrize("parallel", [True, False])
+async def test_cancelling_a_run_stops_it_even_if_a_tool_swallows_the_cancellation(
+        parallel: bool) -> None:
     started = asyncio.Event()
 
     @tool(description="Ignores being cancelled, as some libraries do")
@@ -266,7 +268,9 @@ async def test_cancelling_a_run_stops_it_even_if_a_tool_swallows_the_cancellatio
         return "slept"
 
     provider = three_calls("stubborn")
-    task = asyncio.create_task(Agent(tools=[stubborn], provider=provider).arun("go"))
+    config = AgentConfig(parallel_tool_execution=parallel)
+    task = asyncio.create_task(Agent(tools=[stubborn], provider=provider,
+                                     config=config).arun("go"))
     await asyncio.wait_for(started.wait(), 5)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):

@@ -36,23 +36,20 @@ class ToolRunner:
     async def run_all(self, calls: list[ToolCall], iteration: int) -> list[ToolOutcome]:
         """Run the calls, in parallel unless there is one or parallel execution is off;
         outcomes in request order."""
-        if not self._parallel(calls):
-            return [await self.run_one(call, iteration) for call in calls]
         import asyncio  # here, not at the top: it is most of `import selectools`'s cost
 
-        tasks = self._start(calls, iteration)
-        # The tasks are awaited in turn rather than through gather, whose callbacks cost
-        # two more turns of the event loop (each a poll of the sockets) per set of tools.
+        # Parallel calls run as tasks, awaited in turn rather than through gather, whose
+        # callbacks cost two more turns of the event loop (each a poll of the sockets).
         # Only the run's deadline raises out of run_one, and it does so as a task starts,
         # so no error waits behind a slower tool.
+        tasks = self._start(calls, iteration) if self._parallel(calls) else []
         run = asyncio.current_task()
         cancels = run.cancelling() if run is not None else 0
         try:
             outcomes = []
-            for task in tasks:
-                outcomes.append(await task)
-                # Cancelling the run cancels the task it awaits; a tool that swallows its
-                # cancellation must not let the run go on.
+            for index, call in enumerate(calls):
+                outcomes.append(await (tasks[index] if tasks else self.run_one(call, iteration)))
+                # A tool that swallows its cancellation must not let a cancelled run go on.
                 if run is not None and run.cancelling() > cancels:
                     raise asyncio.CancelledError
             return outcomes
