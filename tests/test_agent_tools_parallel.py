@@ -253,9 +253,10 @@ def test_sync_tools_that_run_another_agent_do_not_deadlock() -> None:
     assert results_of(provider) == [f"q{i}" for i in range(8)]
 
 
-@pytest.mark.parametrize("parallel", [True, False])
-async def test_cancelling_a_run_stops_it_even_if_a_tool_swallows_the_cancellation(
-        parallel: bool) -> None:
+async def test_cancelling_a_run_stops_it_even_if_a_parallel_tool_swallows_the_cancellation(
+        ) -> None:
+    # (A tool run inline, sequentially, that swallows it has handled the run's own
+    # cancellation, as in any asyncio task; in parallel it runs in a task of its own.)
     started = asyncio.Event()
 
     @tool(description="Ignores being cancelled, as some libraries do")
@@ -268,9 +269,7 @@ async def test_cancelling_a_run_stops_it_even_if_a_tool_swallows_the_cancellatio
         return "slept"
 
     provider = three_calls("stubborn")
-    config = AgentConfig(parallel_tool_execution=parallel)
-    task = asyncio.create_task(Agent(tools=[stubborn], provider=provider,
-                                     config=config).arun("go"))
+    task = asyncio.create_task(Agent(tools=[stubborn], provider=provider).arun("go"))
     await asyncio.wait_for(started.wait(), 5)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -297,3 +296,26 @@ async def test_an_agent_used_as_a_tool_running_out_of_its_time_is_that_tools_fai
     assert result.content == "the helper timed out"
     assert result.stop_reason == "completed"
     assert "run_timeout" in (outer.history[2].content or "")  # the model was told why
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+async def test_a_tool_using_a_task_group_whose_child_fails_is_only_that_tools_failure(
+        parallel: bool) -> None:
+    # On 3.11 a TaskGroup whose child fails leaves its task's cancel count raised
+    # (CPython #116720): the run must not take that for a cancellation of itself.
+    @tool(description="Fans out")
+    async def fan_out(n: int) -> str:
+        async def fail() -> None:
+            raise ValueError("child failed")
+
+        async with asyncio.TaskGroup() as group:
+            group.create_task(fail())
+            group.create_task(asyncio.sleep(0.05))
+        return "unreachable"
+
+    agent = Agent(tools=[fan_out], provider=three_calls("fan_out"),
+                  config=AgentConfig(parallel_tool_execution=parallel))
+    result = await agent.arun("go")
+    assert result.content == "done"
+    tool_results = [m.content for m in agent.history if m.role == "tool"]
+    assert len(tool_results) == 3 and all("TaskGroup" in text for text in tool_results)

@@ -266,7 +266,8 @@ async def test_a_custom_rule_never_moves_on_from_a_cancellation() -> None:
 
 
 async def test_classes_may_come_in_any_collection() -> None:
-    for rule in ({ServerError}, frozenset({ServerError}), (c for c in [ServerError])):
+    for rule in ({ServerError}, frozenset({ServerError}), (c for c in [ServerError]),
+                 RateLimitError | ServerError):
         fallback = FallbackProvider([Scripted("p", [ServerError("x", status=500)]),
                                      Scripted("b")], fail_over_on=rule)
         assert (await drain(fallback))[0] == "b answer"
@@ -289,7 +290,11 @@ async def test_a_rule_that_raises_surfaces_and_leaves_the_breaker_usable() -> No
     assert fallback.breakers[0].state == "closed"
 
 
-@pytest.mark.parametrize("rule", ["ServerError", [ServerError, "x"], 42])
+async def is_transient(error: BaseException) -> bool:
+    return True
+
+
+@pytest.mark.parametrize("rule", ["ServerError", [ServerError, "x"], 42, is_transient])
 def test_a_bad_fail_over_rule_is_refused_up_front(rule: Any) -> None:
     with pytest.raises(TypeError, match="fail_over_on"):
         FallbackProvider([Scripted("p")], fail_over_on=rule)

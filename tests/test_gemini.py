@@ -459,6 +459,26 @@ async def test_http_error_end_to_end_never_shows_the_key(wire_server: Any,
     assert KEY not in json.dumps(wire_server.requests[0].query)
 
 
+async def test_an_error_inside_a_200_answer_is_retried_like_any_other(
+        wire_server: Any) -> None:
+    overloaded = {"error": {"code": 503, "message": "The model is overloaded.",
+                            "status": "UNAVAILABLE", "details": [{
+                                "@type": "type.googleapis.com/google.rpc.RetryInfo",
+                                "retryDelay": "0s"}]}}
+    answer = json.loads((WIRE / "gemini_generate_content_function_call.json").read_text())
+    provider = GeminiProvider(api_key=KEY, base_url=wire_server.url, max_retries=3)
+    for body in (overloaded, overloaded, answer):
+        wire_server.reply(body=body)
+    message, _ = await provider.acomplete(model="", system_prompt="", messages=HISTORY)
+    assert message.tool_calls and len(wire_server.requests) == 3  # every attempt alike
+
+    wire_server.reply(body={"error": {"code": 400, "message": "Bad field."}})  # not retryable
+    with pytest.raises(InvalidRequestError, match="Bad field"):
+        await provider.acomplete(model="", system_prompt="", messages=HISTORY)
+    assert len(wire_server.requests) == 4
+    await provider.aclose()
+
+
 def test_key_comes_from_the_environment(wire_server: Any,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GEMINI_API_KEY", raising=False)

@@ -100,3 +100,10 @@ def test_encode_places_raw_json_values_as_they_are() -> None:
     assert "naïve ✓".encode() in encoded  # UTF-8, not \\u escapes
     assert json.loads(encode({"tools": RawJson(b"[]")})) == {"tools": []}
     assert encode({"a": [1, {"b": None}]}) == b'{"a":[1,{"b":null}]}'
+
+
+def test_a_lone_surrogate_is_sent_escaped_not_refused() -> None:
+    # e.g. a file name decoded with os.fsdecode, in a tool's result
+    body = {"content": "report-\udcff.txt", "tools": RawJson(b"[]")}
+    encoded = encode(body)
+    assert b"\\udcff" in encoded and json.loads(encoded)["content"] == "report-\udcff.txt"

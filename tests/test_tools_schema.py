@@ -276,6 +276,10 @@ def test_explicit_schema_must_be_json_and_is_kept_as_json() -> None:
     with pytest.raises(ValueError, match="tool 'find': parameters_schema is not JSON.*set"):
         Tool(name="find", description="", function=f, parameters_schema={
             "type": "object", "properties": {"q": {"enum": {"a", "b"}}}})
+    with pytest.raises(ValueError, match="not JSON: Out of range float"):  # no Infinity
+        Tool(name="find", description="", function=f, parameters_schema={
+            "type": "object", "properties": {"q": {"type": "number",
+                                                   "maximum": float("inf")}}})
     t = Tool(name="find", description="", function=f, parameters_schema={
         "type": "object", "properties": {"q": {"type": "string", "enum": ("a", "b")}}})
     assert t.parameters_schema["properties"]["q"]["enum"] == ["a", "b"]  # as sent

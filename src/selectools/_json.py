@@ -51,14 +51,21 @@ class RawJson(bytes):
 # circular-reference bookkeeping (15 % of the time): a body is built from messages and
 # tools, and a value that contains itself still fails, with a RecursionError.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+_ASCII_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 
 
 def encode(body: Any) -> bytes:
     """`body` as compact UTF-8 JSON; top-level `RawJson` values come last, as they are."""
     if type(body) is not dict or not any(type(value) is RawJson for value in body.values()):
-        return _ENCODER.encode(body).encode()
+        return _dumps(body)
     plain = {key: value for key, value in body.items() if type(value) is not RawJson}
-    raw = b",".join(_ENCODER.encode(key).encode() + b":" + value
+    raw = b",".join(_dumps(key) + b":" + value
                     for key, value in body.items() if type(value) is RawJson)
-    text = _ENCODER.encode(plain).encode()
-    return text[:-1] + (b"," if plain else b"") + raw + b"}"
+    return _dumps(plain)[:-1] + (b"," if plain else b"") + raw + b"}"
+
+
+def _dumps(value: Any) -> bytes:
+    try:
+        return _ENCODER.encode(value).encode()
+    except UnicodeEncodeError:  # a lone surrogate (a file name's, say): escaped, as JSON can
+        return _ASCII_ENCODER.encode(value).encode()

@@ -38,18 +38,22 @@ class ToolRunner:
         outcomes in request order."""
         import asyncio  # here, not at the top: it is most of `import selectools`'s cost
 
+        if not self._parallel(calls):
+            return [await self.run_one(call, iteration) for call in calls]
         # Parallel calls run as tasks, awaited in turn rather than through gather, whose
         # callbacks cost two more turns of the event loop (each a poll of the sockets).
         # Only the run's deadline raises out of run_one, and it does so as a task starts,
         # so no error waits behind a slower tool.
-        tasks = self._start(calls, iteration) if self._parallel(calls) else []
+        tasks = self._start(calls, iteration)
         run = asyncio.current_task()
         cancels = run.cancelling() if run is not None else 0
         try:
             outcomes = []
-            for index, call in enumerate(calls):
-                outcomes.append(await (tasks[index] if tasks else self.run_one(call, iteration)))
-                # A tool that swallows its cancellation must not let a cancelled run go on.
+            for task in tasks:
+                outcomes.append(await task)
+                # Cancelling the run cancels the task it awaits: a tool that swallows that
+                # must not let the run go on. (The run's task does nothing else meanwhile,
+                # so only a cancellation of the run moves this count.)
                 if run is not None and run.cancelling() > cancels:
                     raise asyncio.CancelledError
             return outcomes

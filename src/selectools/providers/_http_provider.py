@@ -104,12 +104,16 @@ class HttpProvider(AsyncFirstProvider):
             temperature=temperature, max_tokens=max_tokens, stream=False)
         post = functools.partial(self._transport.post_json, path, body,
                                  timeout=self._call_timeout(timeout), params=params)
-        try:
+        try:  # the first attempt without the retry loop's frames: most calls need no more
             return self._parse_response(await post(), model)
-        except ProviderError as error:
+        except ProviderError as error:  # from the server, or reported inside a 200 answer
             failed = error
+
+        async def attempt() -> tuple[Message, UsageStats]:
+            return self._parse_response(await post(), model)
+
         # Retried outside the except block: a later error is not chained to this one.
-        return self._parse_response(await retry_after(failed, post, self._retry), model)
+        return await retry_after(failed, attempt, self._retry)
 
     async def astream(  # type: ignore[override]
         self, *, model: str | None = None, system_prompt: str = "", messages: list[Message],

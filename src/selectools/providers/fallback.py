@@ -41,6 +41,8 @@ import inspect
 import logging
 import threading
 import time
+import types
+import typing
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -84,7 +86,7 @@ def fails_over(error: BaseException) -> bool:
 
 OnFallback = Callable[[str, str, BaseException], Any]
 #: Exception classes that fail over (and nothing else does), or a predicate deciding it.
-FailOverRule = (Iterable[type[BaseException]] | type[BaseException]
+FailOverRule = (Iterable[type[BaseException]] | type[BaseException] | types.UnionType
                 | Callable[[BaseException], bool])
 MidstreamPolicy = Literal["fallback", "raise"]
 CircuitState = Literal["closed", "open", "half_open"]
@@ -467,13 +469,18 @@ def _configured(provider: Any, options: dict[str, Any]) -> Any:
 def _rule_of(fail_over_on: FailOverRule) -> Callable[[BaseException], bool]:
     """`fail_over_on` as a predicate. Whatever it says, a cancellation or exit (not an
     Exception) never moves the call on."""
+    refused = TypeError("fail_over_on must be exception classes or a predicate taking the "
+                        f"error, got {fail_over_on!r}")
     if isinstance(fail_over_on, type):
         fail_over_on = (fail_over_on,)
+    elif isinstance(fail_over_on, types.UnionType):  # RateLimitError | ServerError
+        fail_over_on = typing.get_args(fail_over_on)
+    elif inspect.iscoroutinefunction(fail_over_on):
+        raise TypeError("fail_over_on must be a plain function: the verdict is needed at "
+                        f"once, without awaiting; got the coroutine function {fail_over_on!r}")
     elif callable(fail_over_on):
         predicate = fail_over_on
         return lambda error: isinstance(error, Exception) and bool(predicate(error))
-    refused = TypeError("fail_over_on must be exception classes or a predicate taking the "
-                        f"error, got {fail_over_on!r}")
     if isinstance(fail_over_on, (str, bytes)):
         raise refused
     try:

@@ -305,7 +305,7 @@ def _checked_schema(name: str, schema: Mapping[str, Any]) -> dict[str, Any]:
             f"({{'type': 'object', 'properties': ...}}), got {schema!r}"
         )
     try:  # a private copy, as JSON: what goes to the provider, checked now, not at a call
-        checked: dict[str, Any] = json.loads(json.dumps(dict(schema)))
+        checked: dict[str, Any] = json.loads(json.dumps(dict(schema), allow_nan=False))
     except (TypeError, ValueError) as exc:
         raise ValueError(f"tool {name!r}: parameters_schema is not JSON: {exc}") from None
     checked.setdefault("properties", {})
