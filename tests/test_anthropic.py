@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from wire_replay import aiter_of, decoded, frames
 
-from selectools.providers._http import SseEvent
+from selectools.providers._framing import SseEvent
 from selectools.providers.anthropic import (
     AnthropicProvider,
     build_request_body,

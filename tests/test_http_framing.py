@@ -12,14 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from wire_server import WireServer
 
-from selectools.providers._http import (
-    HttpTransport,
-    NdjsonDecoder,
-    SseDecoder,
-    SseEvent,
-    error_for_status,
-    retry_after_from,
-)
+from selectools.providers._framing import NdjsonDecoder, SseDecoder, SseEvent
+from selectools.providers._http import HttpTransport
+from selectools.providers._status import error_for_status, retry_after_from
 from selectools.providers.errors import (
     AuthenticationError,
     ContextLengthError,

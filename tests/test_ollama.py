@@ -16,7 +16,7 @@ from wire_replay import decoded, frames
 from wire_server import WireServer
 
 from selectools.providers import ollama
-from selectools.providers._http import NdjsonDecoder
+from selectools.providers._framing import NdjsonDecoder
 from selectools.providers.errors import (
     InvalidRequestError,
     NotFoundError,

@@ -125,7 +125,7 @@ async def test_a_stream_left_early_closes_its_connection_at_once() -> None:
 async def test_a_server_holding_the_stream_open_after_done_does_not_hold_the_call(
         wire_server: WireServer, provider: OpenAIProvider,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("selectools.providers._http._DRAIN_LIMIT", 0.05)
+    monkeypatch.setattr("selectools.providers._framing._DRAIN_LIMIT", 0.05)
     body = (WIRE / "openai_chat_stream_tool_calls.sse").read_bytes()
     release = wire_server.reply(body=body, content_type="text/event-stream",
                                 hold_after=len(body))

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
-from selectools.providers._http import NdjsonDecoder, SseDecoder
+from selectools.providers._framing import NdjsonDecoder, SseDecoder
 
 
 def frames(raw: bytes, cuts: Iterable[int] = (), *, ndjson: bool = False) -> list[Any]:

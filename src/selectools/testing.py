@@ -63,7 +63,7 @@ class TranscriptProvider(AsyncFirstProvider):
             yield item
 
     async def _frames(self, body: bytes) -> AsyncIterator[Any]:
-        from .providers._http import NdjsonDecoder, SseDecoder
+        from .providers._framing import NdjsonDecoder, SseDecoder
 
         decoder = NdjsonDecoder() if self.protocol in _NDJSON_PROTOCOLS else SseDecoder()
         for frame in [*decoder.feed(body), *decoder.close()]:

@@ -1,10 +1,11 @@
-"""The HTTP layer every provider shares: framing (SSE, NDJSON), typed errors, pooled sessions.
+"""The HTTP transport every provider shares: pooled sessions, streamed and whole answers.
 
 Nothing here knows a protocol. A provider module builds a JSON body, hands it to an
 `HttpTransport`, and decodes what comes back. The transport never retries (see `_retry.py`)
 and never lets an aiohttp exception escape: timeouts become `ProviderTimeoutError`, refused
 or dropped connections `ProviderConnectionError`, non-2xx answers whatever the provider's
-`error_from_response` makes of them.
+`error_from_response` makes of them. Framing lives in `_framing.py`, the status-to-error
+mapping in `_status.py`.
 
 aiohttp is imported on the first request, never at module import, so `import selectools`
 stays light.
@@ -14,28 +15,19 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import email.utils
 import logging
 import threading
-import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal
 
 from .._json import encode as encode_json
-from .._json import loads as loads_json
+from ._framing import MalformedLineError, NdjsonDecoder, SseDecoder
+from ._status import body_snippet, json_or_none
 from .errors import (
-    AuthenticationError,
-    ContextLengthError,
-    InvalidRequestError,
-    NotFoundError,
-    OverloadedError,
-    PermissionDeniedError,
     ProviderConnectionError,
     ProviderError,
     ProviderTimeoutError,
-    RateLimitError,
-    ServerError,
     StreamError,
 )
 
@@ -50,249 +42,6 @@ ErrorFromResponse = Callable[[int, Mapping[str, str], bytes], ProviderError]
 _USER_AGENT = "selectools"
 # Headers whose values are secrets: they are redacted from every message we produce.
 _SECRET_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "api-key"})
-
-
-# ---------------------------------------------------------------------------------------------
-# Server-sent events
-
-
-class SseEvent(NamedTuple):
-    """One dispatched server-sent event: its `event:` name (None when absent) and its data.
-
-    A NamedTuple, not a dataclass: one is made per streamed token, and a tuple is cheapest.
-    """
-
-    event: str | None
-    data: str
-
-
-class SseDecoder:
-    """Incremental SSE parser (the WHATWG event-stream rules, minus `id`/`retry`).
-
-    Feed it network chunks in any split; the events come out the same. Lines may end in
-    LF, CRLF or CR, and a CRLF split across two chunks still counts as one line end.
-    """
-
-    def __init__(self) -> None:
-        self._partial = b""
-        self._skip_lf = False  # the last chunk ended in CR; an LF opening the next one is its pair
-        self._started = False
-        self._event: str | None = None
-        self._data: list[str] = []
-
-    def feed(self, chunk: bytes) -> list[SseEvent]:
-        if self._skip_lf and chunk:
-            self._skip_lf = False
-            if chunk[0] == 0x0A:
-                chunk = chunk[1:]
-        buffer = self._partial + chunk if self._partial else chunk
-        # Only whole lines are decoded: a line end is ASCII, so it never splits a character.
-        end = max(buffer.rfind(b"\n"), buffer.rfind(b"\r")) + 1
-        if not end:
-            self._partial = buffer
-            return []
-        if end == len(buffer):
-            self._partial = b""
-            self._skip_lf = buffer[-1] == 0x0D
-        else:
-            self._partial = buffer[end:]
-            buffer = buffer[:end]
-        text = buffer.decode("utf-8", errors="replace")
-        if "\r" in text:
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
-        lines = text.split("\n")
-        lines.pop()  # the text ends with a line end: the last piece is empty
-        events: list[SseEvent] = []
-        self._take_lines(lines, events)
-        return events
-
-    def close(self) -> list[SseEvent]:
-        """Flush: a last line without its line end, and an event without its blank line."""
-        events: list[SseEvent] = []
-        if self._partial:
-            self._take_lines([self._partial.decode("utf-8", errors="replace")], events)
-            self._partial = b""
-        self._take_lines([""], events)
-        return events
-
-    def _take_lines(self, lines: list[str], events: list[SseEvent]) -> None:
-        if not self._started and lines:
-            self._started = True
-            lines[0] = lines[0].removeprefix("\ufeff")
-        data = self._data
-        for line in lines:
-            if line.startswith("data:"):  # by far the most common line: take it first
-                data.append(line[6:] if line.startswith(" ", 5) else line[5:])
-            elif not line:  # a blank line dispatches the event
-                if data:
-                    events.append(SseEvent(self._event, data[0] if len(data) == 1
-                                           else "\n".join(data)))
-                    data = self._data = []
-                self._event = None
-            elif line[0] != ":":  # ":" opens a comment, often a keep-alive
-                name, colon, value = line.partition(":")
-                if colon and value.startswith(" "):
-                    value = value[1:]
-                if name == "data":
-                    data.append(value)
-                elif name == "event":
-                    self._event = value or None
-                # `id`, `retry` and unknown fields are ignored, as the spec allows.
-
-
-# ---------------------------------------------------------------------------------------------
-# Newline-delimited JSON
-
-
-class MalformedLineError(ValueError):
-    """A stream line that is not JSON."""
-
-
-class NdjsonDecoder:
-    """Incremental NDJSON parser: one JSON value per non-empty line, in any chunk split.
-
-    A line that is not JSON raises `MalformedLineError` (a `ValueError`) naming the line.
-    """
-
-    def __init__(self) -> None:
-        self._partial = b""
-
-    def feed(self, chunk: bytes) -> list[Any]:
-        buffer = self._partial + chunk
-        lines = buffer.split(b"\n")
-        self._partial = lines.pop()
-        return [_json_line(line) for line in lines if line.strip()]
-
-    def close(self) -> list[Any]:
-        line, self._partial = self._partial, b""
-        return [_json_line(line)] if line.strip() else []
-
-
-def _json_line(line: bytes) -> Any:
-    try:
-        return loads_json(line)
-    except ValueError:
-        raise MalformedLineError(f"stream line is not JSON: {_snippet(line)!r}") from None
-
-
-# ---------------------------------------------------------------------------------------------
-# The end of a stream
-
-# How long a server may keep a stream open after its end marker before we stop waiting.
-_DRAIN_LIMIT = 1.0
-
-
-async def read_to_end(events: AsyncIterator[Any]) -> None:
-    """Read and drop whatever follows a stream's end marker (`[DONE]`, `"done": true`).
-
-    Normally that is only the end of the body, but it often comes in a later read, and
-    aiohttp returns a connection to the pool only once its response was read to the end:
-    stopping at the marker would cost a new TCP connection per call. The answer is complete
-    by now, so a failure here only means the connection is not reused, and a server that
-    holds the stream open is waited for `_DRAIN_LIMIT` seconds at most.
-    """
-    try:
-        async with asyncio.timeout(_DRAIN_LIMIT):
-            async for _ in events:
-                pass
-    except (ProviderError, TimeoutError):
-        pass
-
-
-# ---------------------------------------------------------------------------------------------
-# Errors
-
-
-def error_for_status(*, provider: str, status: int, message: str, headers: Mapping[str, str],
-                     error_type: str | None = None, request_id: str | None = None,
-                     context_length: bool = False) -> ProviderError:
-    """The typed error for an HTTP status, with the server's retry hints parsed from headers.
-
-    `headers` should be case-insensitive (aiohttp's are); plain dicts with lower-case keys work.
-    """
-    kind: type[ProviderError]
-    if status == 401:
-        kind = AuthenticationError
-    elif status == 403:
-        kind = PermissionDeniedError
-    elif status == 404:
-        kind = NotFoundError
-    elif status in (400, 409, 413, 422):
-        kind = ContextLengthError if context_length else InvalidRequestError
-    elif status == 408:
-        kind = ProviderTimeoutError
-    elif status == 429:
-        kind = RateLimitError
-    elif status in (503, 529):
-        kind = OverloadedError
-    elif status >= 500:
-        kind = ServerError
-    else:
-        kind = ProviderError
-    return kind(
-        message or f"HTTP {status}",
-        provider=provider,
-        status=status,
-        retry_after=retry_after_from(headers),
-        request_id=request_id or _header(headers, "x-request-id") or _header(headers, "request-id"),
-        error_type=error_type,
-        should_retry=_should_retry_from(headers),
-    )
-
-
-def retry_after_from(headers: Mapping[str, str]) -> float | None:
-    """Seconds the server asks us to wait: `retry-after-ms`, else `retry-after` (seconds or
-    an HTTP date). None when absent or unreadable."""
-    millis = _header(headers, "retry-after-ms")
-    if millis is not None:
-        try:
-            return max(0.0, float(millis) / 1000)
-        except ValueError:
-            pass
-    value = _header(headers, "retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def _should_retry_from(headers: Mapping[str, str]) -> bool | None:
-    value = (_header(headers, "x-should-retry") or "").strip().lower()
-    return {"true": True, "false": False}.get(value)
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is None:  # a plain dict with differently-cased keys
-        for key, candidate in headers.items():
-            if key.lower() == name:
-                return candidate
-    return value
-
-
-def json_or_none(body: bytes) -> Any:
-    """The body parsed as JSON, or None when it is not JSON (an HTML error page, say)."""
-    try:
-        return loads_json(body)
-    except ValueError:
-        return None
-
-
-def _snippet(body: bytes, limit: int = 200) -> str:
-    text = body.decode("utf-8", errors="replace").strip()
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-def body_snippet(body: bytes) -> str:
-    """The start of a response body, for error messages when the body has no usable shape."""
-    return _snippet(body)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -353,7 +102,7 @@ class HttpTransport:
             raise self._transport_error(exc, limit) from exc
         data = json_or_none(payload)
         if data is None:
-            raise ProviderError(f"expected a JSON answer, got {_snippet(payload)!r}",
+            raise ProviderError(f"expected a JSON answer, got {body_snippet(payload)!r}",
                                 provider=self.provider, status=response.status)
         return data
 

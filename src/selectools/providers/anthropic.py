@@ -33,8 +33,9 @@ from typing import TYPE_CHECKING, Any
 from .._json import loads as loads_json
 from ..types import ContentPart, Message, Role, ToolCall
 from ..usage import UsageStats
-from ._http import SseEvent, error_for_status
+from ._framing import SseEvent
 from ._http_provider import HttpProvider
+from ._status import error_for_status
 from .errors import (
     AuthenticationError,
     InvalidRequestError,

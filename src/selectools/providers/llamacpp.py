@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..types import RAW_ARGUMENTS_KEY, Message, Role, ToolCall, text_content
 from ..usage import UsageStats
-from ._http import error_for_status
+from ._status import error_for_status
 from .base import AsyncFirstProvider, StreamItem, collect_stream
 from .errors import InvalidRequestError, ProviderError, ProviderTimeoutError
 

@@ -21,8 +21,9 @@ from urllib.parse import urlsplit
 
 from ..types import RAW_ARGUMENTS_KEY, Message, Role, ToolCall
 from ..usage import UsageStats
-from ._http import body_snippet, error_for_status, json_or_none, read_to_end
+from ._framing import read_to_end
 from ._http_provider import HttpProvider, make_call_id, parse_tool_arguments
+from ._status import body_snippet, error_for_status, json_or_none
 from .errors import ProviderError, StreamError
 
 if TYPE_CHECKING:

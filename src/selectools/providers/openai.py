@@ -27,8 +27,9 @@ from urllib.parse import urlsplit
 from .._json import loads as loads_json
 from ..types import ContentPart, Message, Role, ToolCall
 from ..usage import UsageStats
-from ._http import SseEvent, body_snippet, error_for_status, json_or_none, read_to_end
+from ._framing import SseEvent, read_to_end
 from ._http_provider import HttpProvider, make_call_id, tool_call_from_json
+from ._status import body_snippet, error_for_status, json_or_none
 from .errors import AuthenticationError, ProviderError, StreamError
 
 if TYPE_CHECKING:

@@ -1,0 +1,158 @@
+"""Stream framing: server-sent events and newline-delimited JSON, decoded incrementally,
+and reading a finished stream to its end so that its connection is reused."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any, NamedTuple
+
+from .._json import loads as loads_json
+from ._status import body_snippet
+from .errors import ProviderError
+
+# ---------------------------------------------------------------------------------------------
+# Server-sent events
+
+
+class SseEvent(NamedTuple):
+    """One dispatched server-sent event: its `event:` name (None when absent) and its data.
+
+    A NamedTuple, not a dataclass: one is made per streamed token, and a tuple is cheapest.
+    """
+
+    event: str | None
+    data: str
+
+
+class SseDecoder:
+    """Incremental SSE parser (the WHATWG event-stream rules, minus `id`/`retry`).
+
+    Feed it network chunks in any split; the events come out the same. Lines may end in
+    LF, CRLF or CR, and a CRLF split across two chunks still counts as one line end.
+    """
+
+    def __init__(self) -> None:
+        self._partial = b""
+        self._skip_lf = False  # the last chunk ended in CR; an LF opening the next one is its pair
+        self._started = False
+        self._event: str | None = None
+        self._data: list[str] = []
+
+    def feed(self, chunk: bytes) -> list[SseEvent]:
+        if self._skip_lf and chunk:
+            self._skip_lf = False
+            if chunk[0] == 0x0A:
+                chunk = chunk[1:]
+        buffer = self._partial + chunk if self._partial else chunk
+        # Only whole lines are decoded: a line end is ASCII, so it never splits a character.
+        end = max(buffer.rfind(b"\n"), buffer.rfind(b"\r")) + 1
+        if not end:
+            self._partial = buffer
+            return []
+        if end == len(buffer):
+            self._partial = b""
+            self._skip_lf = buffer[-1] == 0x0D
+        else:
+            self._partial = buffer[end:]
+            buffer = buffer[:end]
+        text = buffer.decode("utf-8", errors="replace")
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        lines = text.split("\n")
+        lines.pop()  # the text ends with a line end: the last piece is empty
+        events: list[SseEvent] = []
+        self._take_lines(lines, events)
+        return events
+
+    def close(self) -> list[SseEvent]:
+        """Flush: a last line without its line end, and an event without its blank line."""
+        events: list[SseEvent] = []
+        if self._partial:
+            self._take_lines([self._partial.decode("utf-8", errors="replace")], events)
+            self._partial = b""
+        self._take_lines([""], events)
+        return events
+
+    def _take_lines(self, lines: list[str], events: list[SseEvent]) -> None:
+        if not self._started and lines:
+            self._started = True
+            lines[0] = lines[0].removeprefix("\ufeff")
+        data = self._data
+        for line in lines:
+            if line.startswith("data:"):  # by far the most common line: take it first
+                data.append(line[6:] if line.startswith(" ", 5) else line[5:])
+            elif not line:  # a blank line dispatches the event
+                if data:
+                    events.append(SseEvent(self._event, data[0] if len(data) == 1
+                                           else "\n".join(data)))
+                    data = self._data = []
+                self._event = None
+            elif line[0] != ":":  # ":" opens a comment, often a keep-alive
+                name, colon, value = line.partition(":")
+                if colon and value.startswith(" "):
+                    value = value[1:]
+                if name == "data":
+                    data.append(value)
+                elif name == "event":
+                    self._event = value or None
+                # `id`, `retry` and unknown fields are ignored, as the spec allows.
+
+
+# ---------------------------------------------------------------------------------------------
+# Newline-delimited JSON
+
+
+class MalformedLineError(ValueError):
+    """A stream line that is not JSON."""
+
+
+class NdjsonDecoder:
+    """Incremental NDJSON parser: one JSON value per non-empty line, in any chunk split.
+
+    A line that is not JSON raises `MalformedLineError` (a `ValueError`) naming the line.
+    """
+
+    def __init__(self) -> None:
+        self._partial = b""
+
+    def feed(self, chunk: bytes) -> list[Any]:
+        buffer = self._partial + chunk
+        lines = buffer.split(b"\n")
+        self._partial = lines.pop()
+        return [_json_line(line) for line in lines if line.strip()]
+
+    def close(self) -> list[Any]:
+        line, self._partial = self._partial, b""
+        return [_json_line(line)] if line.strip() else []
+
+
+def _json_line(line: bytes) -> Any:
+    try:
+        return loads_json(line)
+    except ValueError:
+        raise MalformedLineError(f"stream line is not JSON: {body_snippet(line)!r}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# The end of a stream
+
+# How long a server may keep a stream open after its end marker before we stop waiting.
+_DRAIN_LIMIT = 1.0
+
+
+async def read_to_end(events: AsyncIterator[Any]) -> None:
+    """Read and drop whatever follows a stream's end marker (`[DONE]`, `"done": true`).
+
+    Normally that is only the end of the body, but it often comes in a later read, and
+    aiohttp returns a connection to the pool only once its response was read to the end:
+    stopping at the marker would cost a new TCP connection per call. The answer is complete
+    by now, so a failure here only means the connection is not reused, and a server that
+    holds the stream open is waited for `_DRAIN_LIMIT` seconds at most.
+    """
+    try:
+        async with asyncio.timeout(_DRAIN_LIMIT):
+            async for _ in events:
+                pass
+    except (ProviderError, TimeoutError):
+        pass
