@@ -156,6 +156,9 @@ def measure(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str, A
                                  result["import_ms"]["median"], None, None, "ms", budget=True))
                 rows.append(_row(case, "import + first OpenAIProvider",
                                  result["import_and_provider_ms"]["median"], None, None, "ms"))
+                rows.append(_row(case, "import + first OpenAIProvider and @tool",
+                                 result["import_provider_and_tool_ms"]["median"], None, None,
+                                 "ms"))
                 rows.append(_row(case, "whole process: python -c 'import selectools'",
                                  result["process_wall_ms"]["median"], None, None, "ms"))
                 rows.append(_row(case, "whole process: python -c pass (context)",

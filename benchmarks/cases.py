@@ -149,10 +149,16 @@ provider = None
 if {construct!r}:
     provider = selectools.OpenAIProvider(base_url="http://127.0.0.1:9/v1", api_key="k")
 t2 = time.perf_counter()
+if {construct!r}:
+    @selectools.tool()
+    def get_weather(city: str, days: int = 1) -> str:
+        \"\"\"The weather in a city.\"\"\"
+        return city
+t3 = time.perf_counter()
 if {construct!r} and "aiohttp" in sys.modules:
     raise SystemExit("constructing a provider imported aiohttp")
 print(json.dumps({{"import_ms": (t1 - t0) * 1000, "construct_ms": (t2 - t0) * 1000,
-                  "loaded": loaded}}))
+                  "tool_ms": (t3 - t0) * 1000, "loaded": loaded}}))
 """
 
 _BARE_PROBE = """
@@ -178,9 +184,10 @@ def _probe(code: str) -> tuple[dict[str, Any], float]:
 
 
 def b5_import(repeats: int) -> dict[str, Any]:
-    """`import selectools`, and import + first OpenAIProvider, each in fresh processes."""
+    """`import selectools`, and import + first OpenAIProvider (+ first @tool), each in fresh
+    processes."""
     _probe(_IMPORT_PROBE.format(construct=False))  # warm the bytecode caches
-    imports, constructs, walls, empty = [], [], [], []
+    imports, constructs, tools, walls, empty = [], [], [], [], []
     loaded: list[str] = []
     for _ in range(repeats):
         result, wall = _probe(_IMPORT_PROBE.format(construct=False))
@@ -191,12 +198,14 @@ def b5_import(repeats: int) -> dict[str, Any]:
         loaded = result["loaded"]
         result, _ = _probe(_IMPORT_PROBE.format(construct=True))
         constructs.append(result["construct_ms"])
+        tools.append(result["tool_ms"])
         _, wall = _probe("pass")
         empty.append(wall)
     context = {module: _summary([_probe(_BARE_PROBE.format(module=module))[0]["import_ms"]
                                  for _ in range(max(3, repeats // 3))])
                for module in ("pydantic", "aiohttp")}
     return {"import_ms": _summary(imports), "import_and_provider_ms": _summary(constructs),
+            "import_provider_and_tool_ms": _summary(tools),
             "process_wall_ms": _summary(walls), "empty_process_wall_ms": _summary(empty),
             "modules_loaded_by_import": loaded, "context_import_ms": context}
 

@@ -14,6 +14,7 @@ from ..types import RAW_ARGUMENTS_KEY
 from .docstring import parse_docstring
 from .errors import ArgumentProblem, ToolArgumentError
 from .execution import call_async, call_in_thread
+from .plain import plain_arguments
 from .results import result_to_text
 from .schema import ArgumentsSpec, describe_parameters
 
@@ -25,10 +26,6 @@ if TYPE_CHECKING:
 # What OpenAI, Anthropic and Gemini all accept as a function name.
 _VALID_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 _SHOWN_INPUT_CHARS = 60
-_PLAIN_TYPES = (str, int, float, bool)
-# Integers a float holds exactly: a float parameter sent 100 gets 100.0, as from pydantic.
-_EXACT_FLOAT_INT = 2**53
-_MISSING = object()
 
 
 class Tool:
@@ -83,7 +80,7 @@ class Tool:
             if parameters_schema is None or not _takes_var_keyword(function):
                 raise
             self._spec = None
-        self._plain_types = _plain_types(self._spec)
+        self._plain = self._spec.plain if self._spec is not None else None
         if parameters_schema is not None:
             self.parameters_schema = _checked_schema(name, parameters_schema)
         else:
@@ -98,8 +95,8 @@ class Tool:
     def validate(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
         """Check and coerce the arguments a model sent; raise ToolArgumentError naming
         every bad, missing or unexpected parameter."""
-        if type(arguments) is dict and self._plain_types is not None:
-            plain = self._plain_arguments(arguments)
+        if type(arguments) is dict and self._plain is not None:
+            plain = plain_arguments(self._plain, arguments)
             if plain is not None:
                 return plain
         if not isinstance(arguments, Mapping):
@@ -114,32 +111,15 @@ class Tool:
             )])
         if self._spec is None:
             return self._validate_against_schema(arguments)
+        model = self._spec.model  # built now if this is the first call to need it
         from pydantic import ValidationError  # loaded by now: the model was built with it
 
         try:
-            validated = self._spec.model.model_validate(dict(arguments))
+            validated = model.model_validate(dict(arguments))
         except ValidationError as exc:
             raise ToolArgumentError(self.name, self._problems(exc)) from None
         return {name: getattr(validated, attribute)
                 for name, attribute in self._spec.attributes.items()}
-
-    def _plain_arguments(self, arguments: dict[str, Any]) -> dict[str, Any] | None:
-        """What pydantic would return, worked out without it when every parameter is a plain
-        str/int/float/bool sent with exactly that type (the usual case, and most of a tool
-        call's validation cost); None when pydantic must decide (and word any error)."""
-        types_ = self._plain_types
-        if types_ is None or len(arguments) != len(types_):
-            return None
-        checked: dict[str, Any] = {}
-        for name, kind in types_.items():
-            value = arguments.get(name, _MISSING)
-            if type(value) is kind:
-                checked[name] = value
-            elif kind is float and type(value) is int and abs(value) <= _EXACT_FLOAT_INT:
-                checked[name] = float(value)
-            else:
-                return None
-        return checked
 
     def _problems(self, exc: ValidationError) -> list[ArgumentProblem]:
         takes = ", ".join(self.parameter_names) or "no parameters"
@@ -263,22 +243,6 @@ def _binding_of(function: Any) -> tuple[str | None, Any]:
     if in_class_body and first == "self":
         return "instance", function
     return None, function
-
-
-def _plain_types(spec: ArgumentsSpec | None) -> dict[str, type] | None:
-    """Parameter name -> type when every parameter is a bare str, int, float or bool (no
-    constraints, no strict mode); None otherwise."""
-    if spec is None:
-        return None
-    fields = spec.model.model_fields
-    types_: dict[str, type] = {}
-    for name, attribute in spec.attributes.items():
-        field = fields[attribute]
-        kind = field.annotation
-        if field.metadata or not isinstance(kind, type) or kind not in _PLAIN_TYPES:
-            return None
-        types_[name] = kind
-    return types_
 
 
 def _is_coroutine_function(function: Any) -> bool:

@@ -1,18 +1,21 @@
-"""Describe a function's parameters as a pydantic model and a JSON schema.
+"""Describe a function's parameters as a JSON schema and a pydantic model.
 
 The model is built once per tool: it validates and coerces the arguments a model sends,
 and its JSON schema (with titles dropped and `$defs` inlined where possible) is what the
-provider shows the model.
+provider shows the model. Parameters of plain JSON types are described without pydantic
+(plain.py), and their model is built only if a call needs it.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import typing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
+
+from .plain import PlainParameter, plain_parameters, plain_schema
 
 # pydantic is imported where a schema is built, not at `import selectools` (it costs more
 # to import than the rest of the package together).
@@ -31,15 +34,25 @@ _DATA_KEYS = frozenset({"default", "enum", "const", "examples", "example"})
 _MAPPING_KEYS = frozenset({"properties", "$defs", "definitions", "patternProperties"})
 
 
-@dataclass(frozen=True)
 class ArgumentsSpec:
-    """A tool's parameters: the validating model and the schema shown to the model."""
+    """A tool's parameters: the schema shown to the model, the pydantic model that
+    validates and coerces arguments, and the `plain` description of them when every one is
+    a plain JSON type (see plain.py). For such parameters the model is built only when
+    first needed, since most calls never need it."""
 
-    model: type[BaseModel]
-    schema: dict[str, Any]
-    # parameter name -> attribute of the model (fields are prefixed, so a parameter may be
-    # called `json` or `model_config` without clashing with BaseModel's own attributes).
-    attributes: dict[str, str]
+    def __init__(self, schema: dict[str, Any], attributes: dict[str, str],
+                 plain: dict[str, PlainParameter] | None,
+                 build_model: Callable[[], type[BaseModel]]) -> None:
+        self.schema = schema
+        # parameter name -> attribute of the model (fields are prefixed, so a parameter may
+        # be called `json` or `model_config` without clashing with BaseModel's own names).
+        self.attributes = attributes
+        self.plain = plain
+        self._build_model = build_model
+
+    @functools.cached_property
+    def model(self) -> type[BaseModel]:
+        return self._build_model()
 
 
 def describe_parameters(
@@ -49,7 +62,7 @@ def describe_parameters(
     descriptions: Mapping[str, str],
     skip_first: bool = False,
 ) -> ArgumentsSpec:
-    """Build the arguments model and JSON schema of `function`.
+    """Describe `function`'s parameters: their JSON schema and how to validate them.
 
     Raises TypeError, naming the parameter, for `*args`/`**kwargs`, positional-only
     parameters and types that have no JSON schema.
@@ -59,30 +72,45 @@ def describe_parameters(
     parameters = list(signature.parameters.values())
     if skip_first:
         parameters = parameters[1:]
+    for parameter in parameters:
+        _check_kind(parameter, tool_name)
+    attributes = {parameter.name: f"p_{parameter.name}" for parameter in parameters}
+
+    def build_model() -> type[BaseModel]:
+        return _arguments_model(parameters, hints, descriptions, tool_name)
+
+    plain = plain_parameters(parameters, hints, descriptions)
+    if plain is not None:
+        return ArgumentsSpec(plain_schema(plain), attributes, plain, build_model)
+    model = build_model()
+    try:
+        schema = model.model_json_schema()
+    except Exception as exc:  # pydantic raises several kinds here; all mean "bad signature"
+        raise TypeError(f"tool {tool_name!r}: cannot build a schema for its parameters: {exc}") \
+            from exc
+    return ArgumentsSpec(tidy_schema(schema), attributes, None, lambda: model)
+
+
+def _arguments_model(parameters: list[inspect.Parameter], hints: Mapping[str, Any],
+                     descriptions: Mapping[str, str], tool_name: str) -> type[BaseModel]:
     from pydantic import create_model
 
     fields: dict[str, Any] = {}
-    attributes: dict[str, str] = {}
     for parameter in parameters:
-        _check_kind(parameter, tool_name)
         # No hint means a string; a `None` default makes it an optional one.
         unhinted: Any = str | None if parameter.default is None else str
         annotation = hints.get(parameter.name, unhinted)
         annotation, description = _split_description(annotation)
         description = description or descriptions.get(parameter.name) or None
         _check_json_describable(annotation, parameter.name, tool_name)
-        attribute = f"p_{parameter.name}"
-        fields[attribute] = (annotation, _field(parameter, annotation, description))
-        attributes[parameter.name] = attribute
+        fields[f"p_{parameter.name}"] = (annotation, _field(parameter, annotation, description))
     try:
-        model = create_model(
+        return create_model(
             f"{_camel(tool_name)}Arguments", __config__=_ARGUMENTS_CONFIG, **fields
         )
-        schema = model.model_json_schema()
     except Exception as exc:  # pydantic raises several kinds here; all mean "bad signature"
         raise TypeError(f"tool {tool_name!r}: cannot build a schema for its parameters: {exc}") \
             from exc
-    return ArgumentsSpec(model=model, schema=tidy_schema(schema), attributes=attributes)
 
 
 def tidy_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
