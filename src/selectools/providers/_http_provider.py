@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import functools
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from types import TracebackType
@@ -29,9 +28,9 @@ from ._retry import (
     Empty,
     OnRetry,
     RetryPolicy,
+    call_with_retries,
     close_stream,
     first_item_with_retries,
-    retry_after,
 )
 from .base import AsyncFirstProvider, StreamItem
 from .errors import ProviderError
@@ -102,18 +101,14 @@ class HttpProvider(AsyncFirstProvider):
         path, body, params = self._request(
             model=model, system_prompt=system_prompt, messages=messages, tools=tools,
             temperature=temperature, max_tokens=max_tokens, stream=False)
-        post = functools.partial(self._transport.post_json, path, body,
-                                 timeout=self._call_timeout(timeout), params=params)
-        try:  # the first attempt without the retry loop's frames: most calls need no more
-            return self._parse_response(await post(), model)
-        except ProviderError as error:  # from the server, or reported inside a 200 answer
-            failed = error
+        limit = self._call_timeout(timeout)
 
         async def attempt() -> tuple[Message, UsageStats]:
-            return self._parse_response(await post(), model)
+            # Parsed in each attempt: an error reported inside a 200 answer is retried too.
+            data = await self._transport.post_json(path, body, timeout=limit, params=params)
+            return self._parse_response(data, model)
 
-        # Retried outside the except block: a later error is not chained to this one.
-        return await retry_after(failed, attempt, self._retry)
+        return await call_with_retries(attempt, self._retry)
 
     async def astream(  # type: ignore[override]
         self, *, model: str | None = None, system_prompt: str = "", messages: list[Message],

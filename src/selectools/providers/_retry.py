@@ -59,31 +59,19 @@ class RetryPolicy:
 
 
 async def call_with_retries(fn: Callable[[], Awaitable[T]], policy: RetryPolicy) -> T:
-    """Await `fn()`, calling it again after retryable `ProviderError`s, per `policy`."""
-    try:
-        return await fn()
-    except ProviderError as error:
-        failed = error
-    return await retry_after(failed, fn, policy)  # outside the except: errors not chained
-
-
-async def retry_after(error: ProviderError, fn: Callable[[], Awaitable[T]],
-                      policy: RetryPolicy) -> T:
-    """Go on after `fn()`'s first attempt failed with `error`: wait and call it again while
-    `policy` allows, re-raising the last error when it does not. A caller on a hot path
-    makes the first attempt itself, so a call that succeeds at once (nearly all) runs
-    without this loop's frames around it."""
+    """Await `fn()`, calling it again after retryable `ProviderError`s, per `policy`. The
+    last error is raised on its own, not chained to the ones before it."""
     attempt = 0
     while True:
-        attempt += 1
-        delay = policy.delay_before(attempt, error)
-        if delay is None:
-            raise error
-        await _wait(policy, attempt, error, delay)
         try:
             return await fn()
-        except ProviderError as again:
-            error = again
+        except ProviderError as error:
+            failed = error
+        attempt += 1
+        delay = policy.delay_before(attempt, failed)
+        if delay is None:
+            raise failed
+        await _wait(policy, attempt, failed, delay)
 
 
 class Empty:

@@ -184,12 +184,13 @@ class Tool:
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         call_arguments = self.validate(arguments)
-        if self.is_async and timeout is None:
-            result = await self.function(**call_arguments)
-        elif self.is_async:
-            result = await call_async(
-                self.function, call_arguments, tool_name=self.name, timeout=timeout
-            )
+        if self.is_async:
+            if timeout is None:
+                result = await self.function(**call_arguments)
+            else:
+                result = await call_async(
+                    self.function, call_arguments, tool_name=self.name, timeout=timeout
+                )
         else:
             result = await call_in_thread(
                 self.function, call_arguments, tool_name=self.name, timeout=timeout,

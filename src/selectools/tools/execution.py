@@ -18,11 +18,10 @@ async def call_async(
     arguments: Mapping[str, Any],
     *,
     tool_name: str,
-    timeout: float | None,
+    timeout: float,
 ) -> Any:
-    """Await `function(**arguments)`; on timeout the task is cancelled, then we raise."""
-    if timeout is None:
-        return await function(**arguments)
+    """Await `function(**arguments)`; on timeout the task is cancelled, then we raise.
+    (Without a timeout, Tool.execute awaits the function itself.)"""
     import asyncio  # here, not at the top: it is most of `import selectools`'s cost
 
     # A task of our own (it copies the caller's context) tells our timeout apart from a
