@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 if TYPE_CHECKING:
     from .trace import AgentTrace
@@ -53,6 +53,38 @@ class ContentPart:
             raise ValueError(f"ContentPart(type={self.type!r}) needs the {self.type} field")
         if self.type == "image_base64" and not self.media_type:
             self.media_type = "image/png"
+
+
+#: Why a model turn ended, in one vocabulary for every protocol (each protocol module maps
+#: its own finish reason to these): "completed" (a final answer), "tool_calls" (it asks for
+#: tools), "length" (cut by max_tokens or the context window), "content_filter" (refused or
+#: blocked by the provider's safety system), "error" (the provider says the turn failed,
+#: e.g. Gemini's MALFORMED_FUNCTION_CALL). `AgentResult.stop_reason` uses the same words for
+#: the run, plus "max_iterations" and "routing".
+StopReason = Literal["completed", "tool_calls", "length", "content_filter", "error"]
+
+
+class TurnEnd(NamedTuple):
+    """The last item of a provider's stream of a turn (before its usage): why the turn
+    ended, in our vocabulary, and the protocol's own word for it (`raw`, for logs)."""
+
+    reason: StopReason
+    raw: str | None = None
+
+
+@dataclass(frozen=True)
+class ToolDefinition:
+    """A tool as providers see it: data only, no code. The agent hands these to a
+    provider's `tools=`; `providers/` never imports `tools/`."""
+
+    name: str
+    description: str
+    parameters_schema: dict[str, Any]
+
+    def schema(self) -> dict[str, Any]:
+        """`{"name", "description", "parameters"}`, as selectools 1.x's `Tool.schema()`."""
+        return {"name": self.name, "description": self.description,
+                "parameters": self.parameters_schema}
 
 
 #: Where a tool call's unreadable arguments travel: a provider that receives arguments that
@@ -104,6 +136,8 @@ class Message:
     tool_calls: list[ToolCall] | None = None
     tool_call_id: str | None = None
     content_parts: list[ContentPart] | None = None
+    #: Set on assistant messages from a provider: why that turn ended (see StopReason).
+    stop_reason: StopReason | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         # Exact type checks first: every message of every run passes here.
@@ -183,6 +217,24 @@ class AgentResult:
         return self.message.role
 
 
+def check_messages(messages: object) -> list[Message]:
+    """`messages` as a list, refused with an error naming the problem unless it is a
+    non-empty sequence of Messages with something to send: the one check that the agent
+    and every provider apply before any network call."""
+    if isinstance(messages, (str, Message)) or not isinstance(messages, (list, tuple)):
+        raise TypeError(f"messages must be a list of Message, got {type(messages).__name__}")
+    if not messages:
+        raise ValueError("messages is empty: give at least one Message")
+    for index, message in enumerate(messages):
+        if not isinstance(message, Message):
+            raise TypeError(f"messages[{index}] is a {type(message).__name__}, not a Message")
+        if message.role in (Role.USER, Role.SYSTEM) and not message.content_parts \
+                and not message.content.strip():
+            raise ValueError(f"messages[{index}] ({message.role.value}) is empty: "
+                             "give it content or content_parts")
+    return list(messages)
+
+
 def image_message(image: str | Path, prompt: str = "Describe this image.") -> Message:
     """A user message holding `prompt` and one image, given as a URL or a local file path."""
     text = ContentPart(type="text", text=prompt)
@@ -203,11 +255,25 @@ def text_content(message: Message) -> str:
     return message.content
 
 
+#: The largest image file read into a message. Every provider caps inline images at or
+#: below this (OpenAI and Gemini 20 MB, Anthropic 5 MB); a bigger file is refused before it
+#: is read, instead of being base64-encoded whole into memory.
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+
+
 def _image_part_from_file(path: str | Path) -> ContentPart:
     file = Path(path)
     if not file.is_file():
         raise ValueError(f"image file not found: {str(path)!r}")
-    data = file.read_bytes()
+    size = file.stat().st_size
+    if size > MAX_IMAGE_BYTES:
+        raise ValueError(f"image file {str(path)!r} is {size / 2**20:.1f} MB; the limit is "
+                         f"{MAX_IMAGE_BYTES // 2**20} MB (selectools.types.MAX_IMAGE_BYTES)")
+    with file.open("rb") as handle:  # read at most the limit, even if the file grows
+        data = handle.read(MAX_IMAGE_BYTES + 1)
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ValueError(f"image file {str(path)!r} is over the "
+                         f"{MAX_IMAGE_BYTES // 2**20} MB limit")
     media_type = _sniff_image_type(data)
     if media_type is None:
         raise ValueError(

@@ -12,7 +12,7 @@ from ..observer import ObserverHub
 from ..parser import ToolCallParser, tool_instructions
 from ..providers.base import default_model
 from ..tools import Tool
-from ..types import AgentResult, Message, Role, StreamChunk
+from ..types import AgentResult, Message, Role, StreamChunk, check_messages
 from ..usage import AgentUsage
 from .analytics import ToolAnalytics
 from .config import AgentConfig
@@ -163,14 +163,8 @@ def _prepare(messages: Messages) -> list[Message]:
             raise ValueError("the message is empty")
         return [Message(role=Role.USER, content=messages)]
     if isinstance(messages, Message):
-        return [messages]
+        return check_messages([messages])
     if not isinstance(messages, Sequence):
         raise TypeError(f"messages must be a str or a list of Message, got "
                         f"{type(messages).__name__}")
-    prepared = list(cast(Sequence[Message], messages))
-    if not prepared:
-        raise ValueError("messages is empty: give at least one Message or a str")
-    for index, message in enumerate(prepared):
-        if not isinstance(message, Message):
-            raise TypeError(f"messages[{index}] is a {type(message).__name__}, not a Message")
-    return prepared
+    return check_messages(list(cast(Sequence[Message], messages)))

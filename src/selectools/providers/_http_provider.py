@@ -21,7 +21,7 @@ from .._json import encode as encode_json
 from .._json import loads as loads_json
 from .._sync import run_sync
 from ..types import RAW_ARGUMENTS_KEY as RAW_ARGUMENTS_KEY
-from ..types import Message, ToolCall
+from ..types import Message, ToolCall, check_messages
 from ..usage import UsageStats
 from ._http import Framing, HttpTransport
 from ._retry import (
@@ -150,8 +150,8 @@ class HttpProvider(AsyncFirstProvider):
                  tools: Sequence[Tool] | None, temperature: float, max_tokens: int,
                  stream: bool) -> tuple[str, dict[str, Any], dict[str, str] | None]:
         path, body, params = self._build_request(
-            model=model, system_prompt=system_prompt, messages=_checked(messages), tools=tools,
-            temperature=temperature, max_tokens=max_tokens, stream=stream)
+            model=model, system_prompt=system_prompt, messages=check_messages(messages),
+            tools=tools, temperature=temperature, max_tokens=max_tokens, stream=stream)
         if tools and type(body) is dict and "tools" in body:
             body["tools"] = self._tool_definitions.encoded(tools, body["tools"])
         return path, body, params
@@ -235,16 +235,6 @@ class ToolDefinitions:
             self._known.clear()  # (one call, so safe from threads sharing the provider)
         self._known[key] = (loads_json(raw), raw)  # a private copy, 3x cheaper than deepcopy
         return raw
-
-
-def _checked(messages: list[Message]) -> list[Message]:
-    if isinstance(messages, (str, Message)) or not isinstance(messages, (list, tuple)):
-        raise TypeError(
-            f"messages must be a list of Message, got {type(messages).__name__}")
-    for message in messages:
-        if not isinstance(message, Message):
-            raise TypeError(f"messages must hold Message objects, got {type(message).__name__}")
-    return list(messages)
 
 
 # -- shared by the protocol modules ---------------------------------------------------------
