@@ -99,6 +99,14 @@ class SseDecoder:
                 # `id`, `retry` and unknown fields are ignored, as the spec allows.
 
 
+class WholeJson(NamedTuple):
+    """What `HttpTransport.post_events` yields, alone, when a stream was asked for and the
+    server answered with one whole JSON document instead (a proxy that ignored
+    `"stream": true`): the provider decodes it as that whole answer."""
+
+    data: Any
+
+
 # ---------------------------------------------------------------------------------------------
 # Newline-delimited JSON
 

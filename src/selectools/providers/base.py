@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .._sync import iterate_sync, run_sync
-from ..types import Message, Role, ToolCall
+from ..types import Message, Role, ToolCall, TurnEnd
 from ..usage import UsageStats
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ class ProviderEvent:
     discard_partial: bool = False
 
 
-StreamItem = str | ToolCall | UsageStats | ProviderEvent
+StreamItem = str | ToolCall | UsageStats | ProviderEvent | TurnEnd
 
 
 @runtime_checkable
