@@ -144,7 +144,7 @@ class HttpTransport:
         except ProviderError:
             raise
         except MalformedLineError as exc:
-            raise StreamError(self._redact(str(exc)), provider=self.provider,
+            raise StreamError(self.redact(str(exc)), provider=self.provider,
                               should_retry=False) from exc
         except Exception as exc:
             raise self._transport_error(exc, limit) from exc
@@ -216,8 +216,8 @@ class HttpTransport:
 
     def _error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
         error = self._error_from_response(status, headers, body)
-        error.message = self._redact(error.message)
-        error.args = (self._redact(str(error)),)
+        error.message = self.redact(error.message)
+        error.args = (self.redact(str(error)),)
         return error
 
     def _transport_error(self, exc: BaseException, limit: float | None) -> ProviderError:
@@ -227,14 +227,14 @@ class HttpTransport:
             return ProviderTimeoutError(f"no answer within {limit} s", provider=self.provider)
         if isinstance(exc, aiohttp.ClientPayloadError):
             return ProviderConnectionError(
-                self._redact(f"the connection was cut mid-answer: {exc}"), provider=self.provider)
+                self.redact(f"the connection was cut mid-answer: {exc}"), provider=self.provider)
         if isinstance(exc, (aiohttp.ClientError, OSError)):
             return ProviderConnectionError(
-                self._redact(f"connection to {self.base_url} failed: {exc or type(exc).__name__}"),
+                self.redact(f"connection to {self.base_url} failed: {exc or type(exc).__name__}"),
                 provider=self.provider)
-        return ProviderError(self._redact(f"{type(exc).__name__}: {exc}"), provider=self.provider)
+        return ProviderError(self.redact(f"{type(exc).__name__}: {exc}"), provider=self.provider)
 
-    def _redact(self, text: str) -> str:
+    def redact(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
