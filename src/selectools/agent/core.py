@@ -50,8 +50,10 @@ class Agent:
         self._tool_list = list(self._tools.values())
         self._hub = ObserverHub(self.config.observers)
         self._default_model = default_model(provider)
+        # Text is text when the model has native tools: a call quoted in an answer (from a
+        # fetched page, say) must never run. The parser is for models without them.
         native = getattr(provider, "supports_native_tools", True)
-        self._parser = ToolCallParser(self._tools) if self._tools else None
+        self._parser = ToolCallParser(self._tools) if self._tools and not native else None
         self._system_prompt = self.config.system_prompt or DEFAULT_SYSTEM_PROMPT
         if self._tools and not native:
             self._system_prompt += "\n\n" + tool_instructions(self._tool_list)
