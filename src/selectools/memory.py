@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import copy
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from .types import Message, Role, text_content
 
@@ -25,13 +27,19 @@ class ConversationMemory:
     """
 
     def __init__(self, max_messages: int = 20, max_tokens: int | None = None) -> None:
-        if max_messages < 1:
-            raise ValueError(f"max_messages must be at least 1, got {max_messages}")
-        if max_tokens is not None and max_tokens < 1:
-            raise ValueError(f"max_tokens must be at least 1 or None, got {max_tokens}")
+        if isinstance(max_messages, bool) or not isinstance(max_messages, int) \
+                or max_messages < 1:
+            raise ValueError(f"max_messages must be an int of at least 1, got {max_messages!r}")
+        if max_tokens is not None and (isinstance(max_tokens, bool)
+                                       or not isinstance(max_tokens, int) or max_tokens < 1):
+            raise ValueError(f"max_tokens must be an int of at least 1 or None, "
+                             f"got {max_tokens!r}")
         self.max_messages = max_messages
         self.max_tokens = max_tokens
         self._messages: list[Message] = []
+        #: A summary of what trimming dropped, when something made one; kept and saved
+        #: with the messages.
+        self.summary: str | None = None
 
     def add(self, message: Message) -> int:
         return self.add_many([message])
@@ -44,11 +52,50 @@ class ConversationMemory:
     def get_history(self) -> list[Message]:
         return list(self._messages)
 
+    def get_recent(self, n: int) -> list[Message]:
+        """The last `n` messages (all of them when there are fewer)."""
+        if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+            raise ValueError(f"n must be a positive int, got {n!r}")
+        return self._messages[-n:]
+
     def clear(self) -> None:
+        """Forget every message and the summary; the limits stay."""
         self._messages.clear()
+        self.summary = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: the limits, the messages and the summary."""
+        return {"max_messages": self.max_messages, "max_tokens": self.max_tokens,
+                "messages": [message.to_dict() for message in self._messages],
+                "summary": self.summary}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ConversationMemory:
+        """The memory `to_dict` saved, exactly: the limits are not applied again to what is
+        restored (they apply to what is added next)."""
+        if not isinstance(data, Mapping):
+            raise TypeError(f"ConversationMemory.from_dict needs a dict, got "
+                            f"{type(data).__name__}")
+        memory = cls(max_messages=data.get("max_messages", 20),
+                     max_tokens=data.get("max_tokens"))
+        memory._messages = [Message.from_dict(item) for item in data.get("messages") or []]
+        memory.summary = data.get("summary")
+        return memory
+
+    def branch(self) -> ConversationMemory:
+        """An independent copy: what either memory does later does not touch the other."""
+        return copy.deepcopy(self)
 
     def __len__(self) -> int:
         return len(self._messages)
+
+    def __bool__(self) -> bool:
+        # An empty memory is still a memory: `if agent.memory:` must not read it as absent.
+        return True
+
+    def __repr__(self) -> str:
+        return (f"ConversationMemory(max_messages={self.max_messages}, "
+                f"max_tokens={self.max_tokens}, messages={len(self._messages)})")
 
     def _over_budget(self) -> bool:
         if len(self._messages) > self.max_messages:

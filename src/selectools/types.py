@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -53,6 +54,18 @@ class ContentPart:
             raise ValueError(f"ContentPart(type={self.type!r}) needs the {self.type} field")
         if self.type == "image_base64" and not self.media_type:
             self.media_type = "image/png"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: the type and the fields it uses."""
+        return _without_none({"type": self.type, "text": self.text, "image_url": self.image_url,
+                              "image_base64": self.image_base64, "media_type": self.media_type})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ContentPart:
+        data = _mapping("ContentPart", data)
+        return cls(type=_required("ContentPart", data, "type"), text=data.get("text"),
+                   image_url=data.get("image_url"), image_base64=data.get("image_base64"),
+                   media_type=data.get("media_type"))
 
 
 #: Why a model turn ended, in one vocabulary for every protocol (each protocol module maps
@@ -125,6 +138,30 @@ class ToolCall:
             return source[0]
         return json.dumps(self.parameters)
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe, `provider_data` (Gemini's thoughtSignature) included."""
+        return _without_none({"tool_name": self.tool_name, "parameters": self.parameters,
+                              "id": self.id, "provider_data": self.provider_data})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ToolCall:
+        """The inverse of `to_dict`; also reads selectools 1.x's `name` and
+        `thought_signature` keys."""
+        data = _mapping("ToolCall", data)
+        name = data.get("tool_name", data.get("name"))
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"ToolCall.from_dict: 'tool_name' must be a non-empty str, "
+                             f"got {name!r}")
+        parameters = data.get("parameters") or {}
+        if not isinstance(parameters, dict):
+            raise ValueError(f"ToolCall.from_dict: 'parameters' must be an object, got "
+                             f"{type(parameters).__name__}")
+        provider_data = data.get("provider_data")
+        if provider_data is None and data.get("thought_signature"):
+            provider_data = {"thoughtSignature": data["thought_signature"]}
+        return cls(tool_name=name, parameters=dict(parameters), id=data.get("id"),
+                   provider_data=dict(provider_data) if provider_data else None)
+
 
 @dataclass
 class Message:
@@ -181,6 +218,40 @@ class Message:
             return parts
         return [ContentPart(type="text", text=self.content)] if self.content else []
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe (images as base64 with their media type); `from_dict` gives back an
+        equal Message without reading any file again."""
+        return _without_none({
+            "role": self.role.value, "content": self.content, "image_path": self.image_path,
+            "tool_name": self.tool_name, "tool_result": self.tool_result,
+            "tool_calls": [c.to_dict() for c in self.tool_calls] if self.tool_calls is not None
+            else None,
+            "tool_call_id": self.tool_call_id,
+            "content_parts": [p.to_dict() for p in self.content_parts]
+            if self.content_parts is not None else None,
+            "stop_reason": self.stop_reason})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Message:
+        """The inverse of `to_dict`. The image of an `image_path` message was saved in its
+        content parts: the file is not read again (it may be gone)."""
+        data = _mapping("Message", data)
+        calls, parts = data.get("tool_calls"), data.get("content_parts")
+        if parts is None and data.get("image_base64"):  # selectools 1.x kept it here
+            parts = [{"type": "text", "text": data.get("content") or ""},
+                     {"type": "image_base64", "image_base64": data["image_base64"]}]
+        message = cls(
+            role=_required("Message", data, "role"), content=data.get("content") or "",
+            tool_name=data.get("tool_name"), tool_result=data.get("tool_result"),
+            tool_calls=[ToolCall.from_dict(c) for c in _list("tool_calls", calls)]
+            if calls is not None else None,
+            tool_call_id=data.get("tool_call_id"),
+            content_parts=[ContentPart.from_dict(p) for p in _list("content_parts", parts)]
+            if parts is not None else None,
+            stop_reason=data.get("stop_reason"))
+        message.image_path = data.get("image_path")  # after __post_init__: not read again
+        return message
+
 
 @dataclass
 class StreamChunk:
@@ -211,6 +282,38 @@ class AgentResult:
     @property
     def content(self) -> str:
         return self.message.content
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: the final message, the calls, the usage (with each call's) and the
+        trace."""
+        return {
+            "message": self.message.to_dict(), "tool_name": self.tool_name,
+            "tool_args": self.tool_args, "iterations": self.iterations,
+            "tool_calls": [c.to_dict() for c in self.tool_calls],
+            "trace": self.trace.to_dict() if self.trace is not None else None,
+            "usage": self.usage.to_dict() if self.usage is not None else None,
+            "stop_reason": self.stop_reason, "provider_used": self.provider_used,
+            "run_id": self.run_id}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AgentResult:
+        from .trace import AgentTrace, TraceStep
+        from .usage import AgentUsage
+
+        data = _mapping("AgentResult", data)
+        trace, usage = data.get("trace"), data.get("usage")
+        return cls(
+            message=Message.from_dict(_required("AgentResult", data, "message")),
+            tool_name=data.get("tool_name"), tool_args=dict(data.get("tool_args") or {}),
+            iterations=int(data.get("iterations") or 0),
+            tool_calls=[ToolCall.from_dict(c) for c in _list("tool_calls",
+                                                              data.get("tool_calls") or [])],
+            trace=AgentTrace(run_id=trace.get("run_id", ""),
+                             steps=[TraceStep(**step) for step in trace.get("steps", [])])
+            if trace is not None else None,
+            usage=AgentUsage.from_dict(usage) if usage is not None else None,
+            stop_reason=data.get("stop_reason") or "completed",
+            provider_used=data.get("provider_used"), run_id=data.get("run_id") or "")
 
     @property
     def role(self) -> Role:
@@ -281,6 +384,28 @@ def _image_part_from_file(path: str | Path) -> ContentPart:
         )
     return ContentPart(type="image_base64", image_base64=base64.b64encode(data).decode("ascii"),
                        media_type=media_type)
+
+
+def _without_none(fields: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def _mapping(kind: str, data: Any) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping):
+        raise TypeError(f"{kind}.from_dict needs a dict, got {type(data).__name__}")
+    return data
+
+
+def _required(kind: str, data: Mapping[str, Any], key: str) -> Any:
+    if data.get(key) is None:
+        raise ValueError(f"{kind}.from_dict: {key!r} is missing")
+    return data[key]
+
+
+def _list(key: str, value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise ValueError(f"{key!r} must be a list, got {type(value).__name__}")
+    return value
 
 
 def _sniff_image_type(data: bytes) -> str | None:

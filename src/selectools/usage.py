@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 # USD per million tokens (input, output), list prices of late 2026 for common models.
 # Keys are matched as prefixes of the model name, longest first, so dated snapshots
@@ -67,6 +68,13 @@ class UsageStats:
         if not self.total_tokens:
             self.total_tokens = self.prompt_tokens + self.completion_tokens
 
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> UsageStats:
+        return cls(**{name: data[name] for name in _USAGE_FIELDS if name in data})
+
     @classmethod
     def priced(cls, *, model: str, provider: str, prompt_tokens: int,
                completion_tokens: int) -> UsageStats:
@@ -97,6 +105,22 @@ class AgentUsage:
         if self.keep_calls:
             self.calls.append(stats)
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens,
+                "total_tokens": self.total_tokens, "cost_usd": self.cost_usd,
+                "llm_calls": self.llm_calls, "calls": [call.to_dict() for call in self.calls],
+                "keep_calls": self.keep_calls}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AgentUsage:
+        return cls(prompt_tokens=data.get("prompt_tokens", 0),
+                   completion_tokens=data.get("completion_tokens", 0),
+                   total_tokens=data.get("total_tokens", 0),
+                   cost_usd=data.get("cost_usd", 0.0), llm_calls=data.get("llm_calls", 0),
+                   calls=[UsageStats.from_dict(call) for call in data.get("calls", [])],
+                   keep_calls=data.get("keep_calls", True))
+
     def merge(self, other: AgentUsage) -> None:
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens
@@ -105,3 +129,6 @@ class AgentUsage:
         self.llm_calls += other.llm_calls
         if self.keep_calls:
             self.calls.extend(other.calls)
+
+
+_USAGE_FIELDS = tuple(f.name for f in fields(UsageStats))
