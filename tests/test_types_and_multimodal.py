@@ -33,6 +33,8 @@ def test_image_message_from_a_file_reads_and_sniffs_it(tmp_path: Path) -> None:
 def test_missing_or_non_image_files_fail_when_the_message_is_made(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="image file not found: '.*nope.png'"):
         image_message(tmp_path / "nope.png")
+    with pytest.raises(FileNotFoundError, match="image file not found"):  # as Python users expect
+        image_message(str(tmp_path / "nope.png"))
     text_file = tmp_path / "notes.png"
     text_file.write_text("just text")
     with pytest.raises(ValueError, match="is not an image"):
@@ -54,7 +56,7 @@ def test_text_content_joins_text_parts_of_a_multimodal_message() -> None:
              ContentPart(type="image_url", image_url="https://example.com/photo.jpg"),
              ContentPart(type="text", text="Be brief.")]
     msg = Message(role=Role.USER, content="", content_parts=parts)
-    assert text_content(msg) == "What's in these images?\nBe brief."
+    assert text_content(msg) == "What's in these images? Be brief."
     assert text_content(Message(role=Role.USER, content="plain")) == "plain"
 
 

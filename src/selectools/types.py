@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import errno
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -350,12 +351,21 @@ def image_message(image: str | Path, prompt: str = "Describe this image.") -> Me
 
 
 def text_content(message: Message) -> str:
-    """The text of a message, whether it is plain content or content parts."""
+    """The text of a message, whether it is plain content or content parts (their text
+    parts joined by spaces, as selectools 1.x does)."""
     if message.content_parts:
         texts = [p.text for p in message.content_parts if p.type == "text" and p.text]
         if texts:
-            return "\n".join(texts)
+            return " ".join(texts)
     return message.content
+
+
+class ImageNotFoundError(FileNotFoundError, ValueError):
+    """No image file at the path given: a FileNotFoundError, as a Python user expects, and a
+    ValueError, as every other bad input to a Message is."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
 
 
 #: The largest image file read into a message. Every provider caps inline images at or
@@ -367,7 +377,7 @@ MAX_IMAGE_BYTES = 20 * 1024 * 1024
 def _image_part_from_file(path: str | Path) -> ContentPart:
     file = Path(path)
     if not file.is_file():
-        raise ValueError(f"image file not found: {str(path)!r}")
+        raise ImageNotFoundError(errno.ENOENT, f"image file not found: {str(path)!r}", str(path))
     size = file.stat().st_size
     if size > MAX_IMAGE_BYTES:
         raise ValueError(f"image file {str(path)!r} is {size / 2**20:.1f} MB; the limit is "
