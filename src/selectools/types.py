@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 if TYPE_CHECKING:
+    from .results import Artifact
     from .trace import AgentTrace
     from .usage import AgentUsage
 
@@ -279,6 +280,8 @@ class AgentResult:
     stop_reason: str = "completed"
     provider_used: str | None = None
     run_id: str = ""
+    #: Files the run's tools emitted with `selectools.results.emit_artifact`.
+    artifacts: list[Artifact] = field(default_factory=list)
 
     @property
     def content(self) -> str:
@@ -294,10 +297,11 @@ class AgentResult:
             "trace": self.trace.to_dict() if self.trace is not None else None,
             "usage": self.usage.to_dict() if self.usage is not None else None,
             "stop_reason": self.stop_reason, "provider_used": self.provider_used,
-            "run_id": self.run_id}
+            "run_id": self.run_id, "artifacts": [a.to_dict() for a in self.artifacts]}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AgentResult:
+        from .results import Artifact
         from .trace import AgentTrace, TraceStep
         from .usage import AgentUsage
 
@@ -314,7 +318,9 @@ class AgentResult:
             if trace is not None else None,
             usage=AgentUsage.from_dict(usage) if usage is not None else None,
             stop_reason=data.get("stop_reason") or "completed",
-            provider_used=data.get("provider_used"), run_id=data.get("run_id") or "")
+            provider_used=data.get("provider_used"), run_id=data.get("run_id") or "",
+            artifacts=[Artifact.from_dict(a) for a in _list("artifacts",
+                                                            data.get("artifacts") or [])])
 
     @property
     def role(self) -> Role:
