@@ -125,8 +125,9 @@ async def test_a_gemini_signature_survives_a_saved_result_and_goes_back(
 def test_memory_round_trip_is_exact_and_limits_apply_to_new_adds(tmp_path: Path) -> None:
     memory = ConversationMemory(max_messages=3)
     memory.summary = "They talked about cats."
-    saved = {"max_messages": 3, "max_tokens": None, "summary": memory.summary,
-             "messages": [m.to_dict() for m in sample_messages(tmp_path)]}
+    messages = [m.to_dict() for m in sample_messages(tmp_path)]
+    saved = {"max_messages": 3, "max_tokens": None, "message_count": len(messages),
+             "messages": messages, "summary": memory.summary}
     restored = ConversationMemory.from_dict(through_json(saved))
     assert len(restored) == 6  # over the limit, restored as saved
     assert restored.to_dict() == through_json(saved)
@@ -142,14 +143,19 @@ def test_memory_api() -> None:
     assert [m.content for m in memory.get_recent(2)] == ["q2", "q3"]
     assert [m.content for m in memory.get_recent(99)] == ["q0", "q1", "q2", "q3"]
     for bad in (0, -1):
-        with pytest.raises(ValueError, match="positive"):
+        with pytest.raises(ValueError, match="at least 1"):
             memory.get_recent(bad)
-    assert repr(memory) == "ConversationMemory(max_messages=10, max_tokens=None, messages=4)"
+    assert repr(memory) == ("ConversationMemory(max_messages=10, max_tokens=None, "
+                            "current_messages=4)")
 
     branch = memory.branch()
     branch.add(Message(role=Role.USER, content="only in the branch"))
     branch.get_history()[0].content = "changed"
     assert len(memory) == 4 and memory.get_history()[0].content == "q0"
+
+    lone = ConversationMemory(max_tokens=5)
+    lone.add(Message(role=Role.USER, content="a question far longer than five tokens " * 3))
+    assert len(lone) == 1  # the newest question is kept even over the token budget
 
     copied = pickle.loads(pickle.dumps(memory))
     assert copied.get_history() == memory.get_history()

@@ -11,7 +11,8 @@ from .types import Message, Role, text_content
 
 def estimate_tokens(message: Message) -> int:
     """A cheap token estimate (4 characters a token), good enough for a trimming budget."""
-    chars = len(text_content(message)) + len(message.tool_result or "")
+    # `or ""`: a message whose content a custom provider left as None still counts.
+    chars = len(text_content(message) or "") + len(message.tool_result or "")
     for call in message.tool_calls or ():
         chars += len(call.tool_name) + len(str(call.parameters))
     return chars // 4 + 4
@@ -29,10 +30,10 @@ class ConversationMemory:
     def __init__(self, max_messages: int = 20, max_tokens: int | None = None) -> None:
         if isinstance(max_messages, bool) or not isinstance(max_messages, int) \
                 or max_messages < 1:
-            raise ValueError(f"max_messages must be an int of at least 1, got {max_messages!r}")
+            raise ValueError(f"max_messages must be at least 1 (an int), got {max_messages!r}")
         if max_tokens is not None and (isinstance(max_tokens, bool)
                                        or not isinstance(max_tokens, int) or max_tokens < 1):
-            raise ValueError(f"max_tokens must be an int of at least 1 or None, "
+            raise ValueError(f"max_tokens must be at least 1 (an int) or None, "
                              f"got {max_tokens!r}")
         self.max_messages = max_messages
         self.max_tokens = max_tokens
@@ -55,7 +56,7 @@ class ConversationMemory:
     def get_recent(self, n: int) -> list[Message]:
         """The last `n` messages (all of them when there are fewer)."""
         if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-            raise ValueError(f"n must be a positive int, got {n!r}")
+            raise ValueError(f"n must be at least 1 (an int), got {n!r}")
         return self._messages[-n:]
 
     def clear(self) -> None:
@@ -66,6 +67,7 @@ class ConversationMemory:
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: the limits, the messages and the summary."""
         return {"max_messages": self.max_messages, "max_tokens": self.max_tokens,
+                "message_count": len(self._messages),
                 "messages": [message.to_dict() for message in self._messages],
                 "summary": self.summary}
 
@@ -95,7 +97,7 @@ class ConversationMemory:
 
     def __repr__(self) -> str:
         return (f"ConversationMemory(max_messages={self.max_messages}, "
-                f"max_tokens={self.max_tokens}, messages={len(self._messages)})")
+                f"max_tokens={self.max_tokens}, current_messages={len(self._messages)})")
 
     def _over_budget(self) -> bool:
         if len(self._messages) > self.max_messages:
@@ -115,8 +117,7 @@ class ConversationMemory:
             # Only the newest exchange is left: drop its oldest round, keep its question.
             start = 1 if messages[0].role == Role.USER else 0
             if start >= len(messages):
-                messages.clear()  # a lone question over the token budget
-                continue
+                break  # a lone question over the token budget stays: the newest is kept
             del messages[start:start + _round_length(messages, start)]
         return before - len(self._messages)
 
