@@ -346,3 +346,67 @@ async def test_one_session_per_event_loop(wire_server: WireServer) -> None:
     assert (other, sessions) == ({"n": 2}, 2)
     assert not transport._sessions
     assert "sk-very-secret" not in repr(transport)
+
+
+# -- cost: linear in the bytes ------------------------------------------------------------------
+
+
+_BIG = 10_000_000
+_READ = 1_460  # one TCP segment's payload
+
+
+def _cpu_seconds(decode: object, data: bytes, read: int | None) -> float:
+    """The least CPU time of three decodings of `data` fed in `read`-byte pieces (whole when
+    None). This thread's CPU time, so other work on the machine does not count."""
+    import time
+
+    best = float("inf")
+    for _ in range(3):
+        decoder = decode()  # type: ignore[operator]
+        started = time.thread_time()
+        if read is None:
+            decoder.feed(data)
+        else:
+            for start in range(0, len(data), read):
+                decoder.feed(data[start:start + read])
+        decoder.close()
+        best = min(best, time.thread_time() - started)
+    return best
+
+
+@pytest.mark.parametrize(("decoder", "data"), [
+    (SseDecoder, b"data: " + b"x" * _BIG + b"\n\n"),
+    (NdjsonDecoder, b'{"content": "' + b"x" * _BIG + b'"}\n'),
+], ids=["sse", "ndjson"])
+def test_one_huge_event_in_small_reads_costs_about_as_much_as_reading_it_whole(
+        decoder: type, data: bytes) -> None:
+    # Re-joining the partial line on every read made this quadratic: 3.8 s (SSE) and over
+    # 12 s (NDJSON) against some 20 ms whole. Linear decoding stays within a small factor.
+    whole = _cpu_seconds(decoder, data, None)
+    in_reads = _cpu_seconds(decoder, data, _READ)
+    assert in_reads <= 10 * whole + 0.05, (in_reads, whole)
+
+
+_LONG_LINES = st.lists(st.tuples(
+    st.sampled_from(["data: ", "data:", "event: ", ": ", ""]),
+    st.text(st.sampled_from("ab☃{}\"é"), max_size=3000),
+    st.sampled_from(["\n", "\r\n", "\r", "\n\n", "\r\n\r\n"])), max_size=8)
+
+
+@settings(max_examples=100, deadline=None)
+@given(lines=_LONG_LINES, data=st.data())
+def test_sse_lines_spanning_many_reads_decode_the_same(lines: list[tuple[str, str, str]],
+                                                      data: st.DataObject) -> None:
+    raw = "".join(field + value + end for field, value, end in lines).encode()
+    cuts = data.draw(st.lists(st.integers(0, len(raw)), max_size=60))
+    assert sse_in_chunks(raw, cuts) == sse_in_chunks(raw, [])
+
+
+@settings(max_examples=100, deadline=None)
+@given(values=st.lists(st.text(max_size=3000), max_size=8),
+       ends=st.sampled_from(["\n", "\r\n", "\n\n"]), data=st.data())
+def test_ndjson_lines_spanning_many_reads_decode_the_same(values: list[str], ends: str,
+                                                          data: st.DataObject) -> None:
+    raw = "".join(json.dumps({"v": value}) + ends for value in values).encode()
+    cuts = data.draw(st.lists(st.integers(0, len(raw)), max_size=60))
+    assert ndjson_in_chunks(raw, cuts) == [{"v": value} for value in values]

@@ -33,7 +33,9 @@ class SseDecoder:
     """
 
     def __init__(self) -> None:
-        self._partial = b""
+        # The bytes after the last line end so far, as the reads brought them: joined only
+        # once their line ends, so a long line costs its length, not its length per read.
+        self._partial: list[bytes] = []
         self._skip_lf = False  # the last chunk ended in CR; an LF opening the next one is its pair
         self._started = False
         self._event: str | None = None
@@ -44,19 +46,21 @@ class SseDecoder:
             self._skip_lf = False
             if chunk[0] == 0x0A:
                 chunk = chunk[1:]
-        buffer = self._partial + chunk if self._partial else chunk
         # Only whole lines are decoded: a line end is ASCII, so it never splits a character.
-        end = max(buffer.rfind(b"\n"), buffer.rfind(b"\r")) + 1
+        # Searched for in this chunk alone: the partial line before it has none.
+        end = max(chunk.rfind(b"\n"), chunk.rfind(b"\r")) + 1
+        partial = self._partial
         if not end:
-            self._partial = buffer
+            if chunk:
+                partial.append(chunk)
             return []
-        if end == len(buffer):
-            self._partial = b""
-            self._skip_lf = buffer[-1] == 0x0D
+        if end == len(chunk):  # the usual case: the read ends with an event
+            self._skip_lf = chunk[-1] == 0x0D
+            if partial:
+                chunk = _whole_lines(chunk, end, partial)
         else:
-            self._partial = buffer[end:]
-            buffer = buffer[:end]
-        text = buffer.decode("utf-8", errors="replace")
+            chunk = _whole_lines(chunk, end, partial)
+        text = chunk.decode("utf-8", errors="replace")
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         lines = text.split("\n")
@@ -69,8 +73,8 @@ class SseDecoder:
         """Flush: a last line without its line end, and an event without its blank line."""
         events: list[SseEvent] = []
         if self._partial:
-            self._take_lines([self._partial.decode("utf-8", errors="replace")], events)
-            self._partial = b""
+            self._take_lines([b"".join(self._partial).decode("utf-8", errors="replace")], events)
+            self._partial = []
         self._take_lines([""], events)
         return events
 
@@ -99,6 +103,20 @@ class SseDecoder:
                 # `id`, `retry` and unknown fields are ignored, as the spec allows.
 
 
+def _whole_lines(chunk: bytes, end: int, partial: list[bytes]) -> bytes:
+    """The complete lines so far: the pieces in `partial` (the start of a line before
+    `chunk`) joined with `chunk[:end]`, where `end` is just past the chunk's last line end.
+    `partial` is left holding the unfinished rest, `chunk[end:]`."""
+    whole = chunk if end == len(chunk) else chunk[:end]
+    if partial:
+        partial.append(whole)
+        whole = b"".join(partial)
+        partial.clear()
+    if end != len(chunk):
+        partial.append(chunk[end:])
+    return whole
+
+
 class WholeJson(NamedTuple):
     """What `HttpTransport.post_events` yields, alone, when a stream was asked for and the
     server answered with one whole JSON document instead (a proxy that ignored
@@ -122,16 +140,27 @@ class NdjsonDecoder:
     """
 
     def __init__(self) -> None:
-        self._partial = b""
+        # The bytes of the unfinished last line, joined once its line end arrives (see SseDecoder).
+        self._partial: list[bytes] = []
 
     def feed(self, chunk: bytes) -> list[Any]:
-        buffer = self._partial + chunk
-        lines = buffer.split(b"\n")
-        self._partial = lines.pop()
+        partial = self._partial
+        if chunk[-1:] == b"\n" and not partial:  # the usual case: the read ends with a line
+            lines = chunk.split(b"\n")
+            lines.pop()  # the chunk ends with a line end: the last piece is empty
+            return [_json_line(line) for line in lines if line.strip()]
+        end = chunk.rfind(b"\n") + 1
+        if not end:
+            if chunk:
+                partial.append(chunk)
+            return []
+        lines = _whole_lines(chunk, end, partial).split(b"\n")
+        lines.pop()
         return [_json_line(line) for line in lines if line.strip()]
 
     def close(self) -> list[Any]:
-        line, self._partial = self._partial, b""
+        line = b"".join(self._partial)
+        self._partial = []
         return [_json_line(line)] if line.strip() else []
 
 
