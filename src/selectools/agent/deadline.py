@@ -6,6 +6,8 @@ import time
 from collections.abc import AsyncIterator, Awaitable
 from typing import TypeVar
 
+from .._deadline import RUN_DEADLINE
+
 T = TypeVar("T")
 
 
@@ -44,6 +46,8 @@ class Deadline:
         import asyncio  # here, not at the top: it is most of `import selectools`'s cost
 
         timer = asyncio.timeout(at - time.monotonic())
+        # Published for the retry loop and FallbackProvider (see selectools._deadline).
+        published = RUN_DEADLINE.set(at)
         try:
             async with timer:
                 return await awaitable
@@ -51,6 +55,8 @@ class Deadline:
             if timer.expired():
                 self._expired()
             raise
+        finally:
+            RUN_DEADLINE.reset(published)
 
     async def bound_stream(self, items: AsyncIterator[T]) -> AsyncIterator[T]:
         """Pass `items` on, ending with RunTimeoutError when the run's time is up even if

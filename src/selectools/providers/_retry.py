@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from .._deadline import seconds_left
 from .errors import ProviderError
 
 T = TypeVar("T")
@@ -47,15 +48,26 @@ class RetryPolicy:
             raise ValueError("retry delays must be >= 0")
 
     def delay_before(self, attempt: int, error: ProviderError) -> float | None:
-        """Seconds to wait before retry number `attempt` (from 1), or None not to retry."""
+        """Seconds to wait before retry number `attempt` (from 1), or None not to retry.
+
+        Never a wait that ends past the run's deadline (`selectools._deadline`): the error
+        is raised instead, while there is still time for a fallback provider to answer.
+        """
         if attempt > self.max_retries or not error.should_retry:
             return None
         if error.retry_after is not None:
-            server_delay = float(error.retry_after)
-            return server_delay if server_delay <= self.max_server_delay else None
-        backoff = min(self.max_delay, self.initial_delay * 2.0 ** (attempt - 1))
-        # Jitter spreads out clients that failed together, so they do not retry together.
-        return backoff * (1 - 0.25 * random.random())
+            delay = float(error.retry_after)
+            if delay > self.max_server_delay:
+                return None
+        else:
+            backoff = min(self.max_delay, self.initial_delay * 2.0 ** (attempt - 1))
+            # Jitter spreads out clients that failed together, so they do not retry together.
+            delay = backoff * (1 - 0.25 * random.random())
+        left = seconds_left()
+        if left is not None and delay >= left:
+            log.info("no retry after %s: the run's deadline is %.2f s away", error, left)
+            return None
+        return delay
 
 
 async def call_with_retries(fn: Callable[[], Awaitable[T]], policy: RetryPolicy) -> T:

@@ -31,6 +31,9 @@ probes it (half-open) while the others still skip it; the probe's success closes
 circuit, its failure opens it again. A success is recorded only when a stream finished.
 A skipped provider is not reported to `on_fallback` (nothing failed); it is listed in the
 `AllProvidersFailedError` if no provider answers.
+
+Deadline: once the agent's `run_timeout` has passed (`selectools._deadline`), no further
+provider is started; the ones left are listed as `DeadlinePassedError`s.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from .._deadline import seconds_left
 from ..types import Message, ToolCall
 from ..usage import UsageStats
 from .base import (
@@ -88,10 +92,18 @@ FailOverRule = (Iterable[type[BaseException]] | type[BaseException] | types.Unio
 MidstreamPolicy = Literal["fallback", "raise"]
 
 
-class CircuitOpenError(ProviderError):
-    """The provider was skipped: its circuit is open after repeated failures."""
+class ProviderSkippedError(ProviderError):
+    """The provider was not called at all; listed in `AllProvidersFailedError.failures`."""
 
     fail_over = True
+
+
+class CircuitOpenError(ProviderSkippedError):
+    """The provider was skipped: its circuit is open after repeated failures."""
+
+
+class DeadlinePassedError(ProviderSkippedError):
+    """The provider was skipped: the run's deadline had passed when its turn came."""
 
 
 class AllProvidersFailedError(ProviderError):
@@ -329,6 +341,13 @@ class FallbackProvider(AsyncFirstProvider):
                        failures: list[tuple[str, BaseException]]) -> _Slot | None:
         """Acquire the next usable provider after `failed` and announce the move."""
         position = next(i for i, s in enumerate(self._slots) if s is failed)
+        left = seconds_left()
+        if left is not None and left <= 0:
+            # No provider could answer in time; the run reports its timeout.
+            failures.extend((later.name, DeadlinePassedError(
+                "skipped: the run's deadline had passed", provider=later.name))
+                for later in self._slots[position + 1:])
+            return None
         slot = self._next_slot(position + 1, failures)
         if slot is None:
             return None
@@ -358,7 +377,7 @@ class FallbackProvider(AsyncFirstProvider):
 
     def _all_failed(self, failures: list[tuple[str, BaseException]]) -> AllProvidersFailedError:
         error = AllProvidersFailedError(failures)
-        real = [e for _, e in failures if not isinstance(e, CircuitOpenError)]
+        real = [e for _, e in failures if not isinstance(e, ProviderSkippedError)]
         error.__cause__ = real[-1] if real else failures[-1][1] if failures else None
         return error
 
