@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import asyncio
     from concurrent.futures import Executor
 
 from .errors import ToolTimeoutError
+
+log = logging.getLogger("selectools")
+
+#: How long a timed-out async tool is given, once cancelled, to run its cleanup (close a
+#: connection, say) before the run goes on without it. Long enough for ordinary cleanup,
+#: short enough that a tool which swallows its cancellation cannot hold the run.
+CANCEL_GRACE_SECONDS = 0.2
+
+# Abandoned tool tasks, each until it finishes (so none is garbage-collected mid-flight).
+_abandoned: set[asyncio.Task[Any]] = set()
 
 
 async def call_async(
@@ -20,7 +32,8 @@ async def call_async(
     tool_name: str,
     timeout: float,
 ) -> Any:
-    """Await `function(**arguments)`; on timeout the task is cancelled, then we raise.
+    """Await `function(**arguments)`; on timeout the task is cancelled, given
+    `CANCEL_GRACE_SECONDS` to finish, abandoned if it has not, and we raise.
     (Without a timeout, Tool.execute awaits the function itself.)"""
     import asyncio  # here, not at the top: it is most of `import selectools`'s cost
 
@@ -34,11 +47,33 @@ async def call_async(
         raise
     if not done:
         task.cancel()
-        await asyncio.wait({task})
-        if not task.cancelled():
-            task.exception()  # retrieved, so asyncio does not log it as never retrieved
+        await asyncio.wait({task}, timeout=CANCEL_GRACE_SECONDS)
+        if task.done():
+            _retrieve(task)
+        else:
+            _abandon(task, tool_name)
         raise ToolTimeoutError(tool_name, timeout)
     return task.result()
+
+
+def _abandon(task: asyncio.Task[Any], tool_name: str) -> None:
+    """Leave a cancelled tool that will not stop to finish on its own, like a timed-out
+    thread. Held until then: the loop keeps only weak references to tasks."""
+    log.warning("tool %r did not stop within %.1f s of being cancelled; the run goes on "
+                "without it and it is left to finish on its own",
+                tool_name, CANCEL_GRACE_SECONDS)
+    _abandoned.add(task)
+    task.add_done_callback(_forget)
+
+
+def _forget(task: asyncio.Task[Any]) -> None:
+    _abandoned.discard(task)
+    _retrieve(task)
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved, so asyncio does not log it as never retrieved
 
 
 async def call_in_thread(
