@@ -37,7 +37,7 @@ from selectools.providers.errors import (
 )
 from selectools.providers.fallback import AllProvidersFailedError, FallbackProvider
 from selectools.providers.openai import OpenAIProvider
-from selectools.types import Message, Role
+from selectools.types import Message, Role, TurnEnd
 
 HI = [Message(role=Role.USER, content="hi")]
 READ_TIMEOUT = 0.4
@@ -128,7 +128,8 @@ async def test_early_fault_fails_over_transparently(
 
     items = await stream_items(watched)
 
-    assert items[:-1] == BACKUP_TEXT  # no discard event: nothing had been shown
+    assert items[:-2] == BACKUP_TEXT  # no discard event: nothing had been shown
+    assert isinstance(items[-2], TurnEnd) and items[-2].reason == "completed"
     assert items[-1].provider == "backup" and items[-1].completion_tokens == 3
     assert [(f, n, type(e)) for f, n, e in seen] == [("primary", "backup", error_class)]
     assert fallback.provider_used == "backup"

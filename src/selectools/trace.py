@@ -6,7 +6,10 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-StepType = Literal["llm_call", "tool_selection", "tool_execution", "error"]
+#: "tool_calls_dropped": calls of a turn that ended the run (cut by max_tokens, filtered,
+#: failed), which were not run.
+StepType = Literal["llm_call", "tool_selection", "tool_execution", "tool_calls_dropped",
+                   "error"]
 
 
 @dataclass

@@ -3,6 +3,12 @@
 `astream` yields what `run_agent` yields; `arun` drains it; `run` drives `arun` on the
 library loop. A run's state lives in a `_Run`, so concurrent runs of one Agent never share
 it; what outlives the run is committed to the Agent at the end.
+
+How a run ends is `AgentResult.stop_reason`: "completed" (a final answer), "max_iterations",
+"routing" (`routing_only`), or the reason of a turn that ends the run by itself: "length"
+(cut by max_tokens), "content_filter" or "error" (the provider said so). Such a turn's tool
+calls are never run: its text, possibly partial, is the result's content, and the calls it
+dropped are a "tool_calls_dropped" step of the trace.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..providers.base import ProviderEvent, complete_any, provider_name, stream_any
 from ..trace import AgentTrace, TraceStep
-from ..types import AgentResult, Message, Role, StreamChunk, ToolCall
+from ..types import AgentResult, Message, Role, StopReason, StreamChunk, ToolCall, TurnEnd
 from ..usage import AgentUsage, UsageStats
 from .deadline import Deadline
 from .tool_runner import ToolOutcome, ToolRunner
@@ -27,6 +33,10 @@ if TYPE_CHECKING:
 
 _call_numbers = itertools.count(1)
 log = logging.getLogger("selectools")
+
+#: A turn that ended for one of these reasons ends the run with it as
+#: `AgentResult.stop_reason`; its tool calls are not run (their arguments may be cut).
+RUN_ENDING_REASONS: frozenset[StopReason] = frozenset({"length", "content_filter", "error"})
 
 
 async def run_agent(agent: Agent, messages: list[Message], *, stream: bool,
@@ -82,7 +92,7 @@ async def run_agent(agent: Agent, messages: list[Message], *, stream: bool,
             if events:
                 yield StreamChunk(event="iteration_end", data={"iteration": run.iteration})
             if not calls:
-                final, stop_reason = response, "completed"
+                final, stop_reason = response, run.ended_by or "completed"
                 break
             if config.routing_only:
                 final, stop_reason = response, "routing"
@@ -90,9 +100,12 @@ async def run_agent(agent: Agent, messages: list[Message], *, stream: bool,
 
         result = run.result(final, stop_reason)
         # A routing answer's tool calls were never run: in memory they would be calls
-        # without results, which providers refuse on the next turn.
+        # without results, which providers refuse on the next turn. (A turn that ended
+        # the run by its reason was recorded without its calls; if that left it empty,
+        # there is nothing to remember of it.)
         remembered = run.history[run.new_start:]
-        if stop_reason == "routing":
+        if stop_reason == "routing" or (run.ended_by and final is not None
+                                        and not final.content):
             remembered = remembered[:-1]
         trimmed = agent._commit_run(run.history, remembered, run.usage)
         if trimmed and hub.active:
@@ -123,6 +136,8 @@ class _Run:
         self.trace = AgentTrace(run_id=self.id)
         self.usage = AgentUsage()
         self.all_calls: list[ToolCall] = []
+        #: Set when the turn's reason (RUN_ENDING_REASONS) ends the run.
+        self.ended_by: StopReason | None = None
         self._ids: set[str] = set()
         self.deadline = Deadline(agent.config.run_timeout)
         self.provider = agent._provider_for_run(self.id)
@@ -164,6 +179,7 @@ class _Run:
         text: list[str] = []
         calls: list[ToolCall] = []
         usage: UsageStats | None = None
+        end: StopReason | None = None
         try:
             async with aclosing(stream_any(self.provider, **request)) as items:
                 async for item in self.deadline.bound_stream(items):
@@ -180,17 +196,21 @@ class _Run:
                             yield StreamChunk(tool_calls=[item])
                     elif isinstance(item, UsageStats):
                         usage = item
+                    elif isinstance(item, TurnEnd):
+                        end = item.reason
                     elif isinstance(item, ProviderEvent):
                         if item.discard_partial:  # a fallback restarted the answer
                             text.clear()
                             calls.clear()
+                            end = None
                             self._discard_handled_text()
                         if self.stream:
                             yield StreamChunk(event=item.name, data=dict(item.data))
         except Exception:
             self.deadline.check()
             raise
-        response = Message(role=Role.ASSISTANT, content="".join(text), tool_calls=calls or None)
+        response = Message(role=Role.ASSISTANT, content="".join(text), tool_calls=calls or None,
+                           stop_reason=end)
         parsed = await self._finish_turn(response, usage, started)
         if parsed and self.stream:
             yield StreamChunk(tool_calls=list(parsed))
@@ -215,11 +235,23 @@ class _Run:
         calls = list(response.tool_calls or ())
         parsed: list[ToolCall] = []
         parser = self.agent._parser
-        if not calls and parser is not None and response.content:
+        if response.stop_reason in RUN_ENDING_REASONS:
+            # Cut by max_tokens, filtered, or failed: this turn ends the run and none of
+            # its calls run (a cut call's arguments are incomplete). It is recorded without
+            # them, so that history and memory hold no call without a result.
+            self.ended_by = response.stop_reason
+            if calls:
+                self.trace.add(TraceStep("tool_calls_dropped", self.iteration, 0.0, {
+                    "stop_reason": self.ended_by, "tools": [
+                        {"name": c.tool_name, "args": c.parameters} for c in calls]}))
+                response = Message(role=Role.ASSISTANT, content=response.content,
+                                   stop_reason=response.stop_reason)
+                calls = []
+        elif not calls and parser is not None and response.content:
             parsed = calls = parser.parse(response.content)  # a model without native tools
             if calls:
                 response = Message(role=Role.ASSISTANT, content=response.content,
-                                   tool_calls=calls)
+                                   tool_calls=calls, stop_reason=response.stop_reason)
         for call in calls:
             if not call.id or call.id in self._ids:  # results must link to exactly one call
                 call.id = f"call_{self.id[:8]}_{next(_call_numbers)}"
@@ -240,6 +272,7 @@ class _Run:
         self.provider_used = self.provider_used or provider_name(self.agent.provider)
         self.trace.add(TraceStep("llm_call", self.iteration, llm_ms, {
             "model": self.model, "provider": self.provider_used, "tool_calls": len(calls),
+            "stop_reason": response.stop_reason,
             "prompt_tokens": usage.prompt_tokens if usage else None,
             "completion_tokens": usage.completion_tokens if usage else None}))
         if calls:
