@@ -1,15 +1,27 @@
-"""AgentConfig: how an agent calls the model and runs tools."""
+"""AgentConfig: how an agent calls the model and runs tools, checked when it is made."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from ..observer import EVENTS
 
 
 @dataclass
 class AgentConfig:
+    """Settings of an Agent. Every field is checked here, so a wrong value fails now, with
+    its name, rather than deep inside a run.
+
+    `temperature=None` (the default) leaves sampling to the model: no temperature is sent.
+    Timeouts are in seconds; None means no limit of that kind (`request_timeout=None`: the
+    provider's own).
+    """
+
     model: str | None = None
-    temperature: float = 0.0
+    temperature: float | None = None
     max_tokens: int = 1000
     max_iterations: int = 6
     system_prompt: str | None = None
@@ -24,20 +36,75 @@ class AgentConfig:
     enable_analytics: bool = False
 
     def __post_init__(self) -> None:
-        if not isinstance(self.max_iterations, int) or self.max_iterations < 1:
-            raise ValueError(f"max_iterations must be a positive int, got {self.max_iterations!r}")
-        if self.max_tokens < 1:
-            raise ValueError(f"max_tokens must be positive, got {self.max_tokens!r}")
-        if not 0.0 <= self.temperature <= 2.0:
-            raise ValueError(f"temperature must be within 0..2, got {self.temperature!r}")
-        if self.max_parallel_tools is not None and self.max_parallel_tools < 1:
-            raise ValueError(
-                f"max_parallel_tools must be at least 1 or None, got {self.max_parallel_tools!r}"
-            )
-        if self.max_retries is not None and self.max_retries < 0:
-            raise ValueError(f"max_retries must be 0 or more, got {self.max_retries!r}")
+        _text("model", self.model, empty_ok=False)
+        _text("system_prompt", self.system_prompt, empty_ok=True)
+        if self.temperature is not None:
+            _number("temperature", self.temperature)
+            if not 0.0 <= self.temperature <= 2.0:
+                raise ValueError(f"temperature must be within 0..2 or None, "
+                                 f"got {self.temperature!r}")
+        _count("max_tokens", self.max_tokens, least=1, none_ok=False)
+        _count("max_iterations", self.max_iterations, least=1, none_ok=False)
+        _count("max_parallel_tools", self.max_parallel_tools, least=1, none_ok=True)
+        _count("max_retries", self.max_retries, least=0, none_ok=True)
+        for name in ("parallel_tool_execution", "routing_only", "enable_analytics"):
+            value = getattr(self, name)
+            if type(value) is not bool:
+                raise TypeError(f"{name} must be True or False, got {value!r}")
         for name in ("request_timeout", "tool_timeout_seconds", "run_timeout"):
             value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise ValueError(f"{name} must be positive or None, got {value!r}")
-        self.observers = list(self.observers)
+            if value is not None:
+                _number(name, value)
+                if value <= 0:
+                    raise ValueError(f"{name} must be a positive number of seconds or None, "
+                                     f"got {value!r}")
+        self.observers = _observers(self.observers)
+
+
+def _number(name: str, value: object) -> None:
+    """A real, finite number (a bool is not one)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+
+
+def _count(name: str, value: object, *, least: int, none_ok: bool) -> None:
+    if value is None and none_ok:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        allowed = " or None" if none_ok else ""
+        raise TypeError(f"{name} must be an int{allowed}, got {type(value).__name__} {value!r}")
+    if value < least:
+        raise ValueError(f"{name} must be at least {least}, got {value!r}")
+
+
+def _text(name: str, value: object, *, empty_ok: bool) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str or None, got {type(value).__name__} {value!r}")
+    if not empty_ok and not value.strip():
+        raise ValueError(f"{name} must not be empty (None means the provider's default)")
+
+
+def _observers(observers: object) -> list[Any]:
+    """A list of observer instances: objects with at least one `on_...` event method."""
+    if isinstance(observers, (str, bytes)) or not isinstance(observers, Sequence):
+        hint = " (wrap it in a list)" if _is_observer(observers) else ""
+        raise TypeError(f"observers must be a list of observers, got "
+                        f"{type(observers).__name__}{hint}")
+    for index, observer in enumerate(observers):
+        if isinstance(observer, type):
+            raise TypeError(f"observers[{index}] is the class {observer.__name__}; pass an "
+                            f"instance, {observer.__name__}()")
+        if not _is_observer(observer):
+            raise TypeError(f"observers[{index}] is not an observer: {observer!r} has none of "
+                            "the on_... event methods (subclass AgentObserver or "
+                            "AsyncAgentObserver)")
+    return list(observers)
+
+
+def _is_observer(candidate: object) -> bool:
+    return not isinstance(candidate, type) and any(
+        callable(getattr(candidate, event, None)) for event in EVENTS)

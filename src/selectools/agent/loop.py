@@ -14,16 +14,27 @@ dropped are a "tool_calls_dropped" step of the trace.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import os
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from ..providers.base import ProviderEvent, complete_any, provider_name, stream_any
+from ..tools.errors import error_text
 from ..trace import AgentTrace, TraceStep
-from ..types import AgentResult, Message, Role, StopReason, StreamChunk, ToolCall, TurnEnd
+from ..types import (
+    RAW_ARGUMENTS_KEY,
+    AgentResult,
+    Message,
+    Role,
+    StopReason,
+    StreamChunk,
+    ToolCall,
+    TurnEnd,
+)
 from ..usage import AgentUsage, UsageStats
 from .deadline import Deadline
 from .tool_runner import ToolOutcome, ToolRunner
@@ -114,7 +125,8 @@ async def run_agent(agent: Agent, messages: list[Message], *, stream: bool,
             await hub.emit("on_run_end", run.id, result)
         yield result
     except Exception as exc:
-        run.trace.add(TraceStep("error", run.iteration, 0.0, {"error": repr(exc)}))
+        run.trace.add(TraceStep("error", run.iteration, 0.0, {
+            "error": f"{type(exc).__name__}: {error_text(exc)}"}))
         if hub.active:
             await hub.emit("on_error", run.id, exc, {"iteration": run.iteration})
         raise
@@ -253,6 +265,8 @@ class _Run:
                 response = Message(role=Role.ASSISTANT, content=response.content,
                                    tool_calls=calls, stop_reason=response.stop_reason)
         for call in calls:
+            if type(call.parameters) is not dict:  # a duck-typed provider's list, say
+                call.parameters = _as_arguments(call.parameters)
             if not call.id or call.id in self._ids:  # results must link to exactly one call
                 call.id = f"call_{self.id[:8]}_{next(_call_numbers)}"
             self._ids.add(call.id)
@@ -293,6 +307,19 @@ class _Run:
             tool_args=dict(last.parameters) if last else {}, iterations=self.iteration,
             tool_calls=self.all_calls, trace=self.trace, usage=self.usage,
             stop_reason=stop_reason, provider_used=self.provider_used, run_id=self.id)
+
+
+def _as_arguments(parameters: object) -> dict[str, Any]:
+    """A call's parameters as a dict. Anything but a JSON object travels as unreadable
+    arguments (RAW_ARGUMENTS_KEY), which the tool refuses with an error the model can
+    correct, like arguments that were not JSON."""
+    if isinstance(parameters, Mapping):
+        return dict(parameters)
+    try:
+        text = json.dumps(parameters)
+    except (TypeError, ValueError):
+        text = object.__repr__(parameters)
+    return {RAW_ARGUMENTS_KEY: text}
 
 
 def _tool_result_chunk(outcome: ToolOutcome) -> StreamChunk:

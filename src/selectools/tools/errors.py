@@ -63,7 +63,7 @@ def format_tool_error(tool_name: str, exc: BaseException) -> str:
     if isinstance(exc, (ToolArgumentError, ToolTimeoutError, UnknownToolError)):
         text = f"Error: {exc}"
     else:
-        detail = str(exc).strip()
+        detail = error_text(exc)
         kind = type(exc).__name__
         text = f"Error: tool {tool_name!r} raised {kind}: {detail}" if detail else (
             f"Error: tool {tool_name!r} raised {kind}"
@@ -73,3 +73,12 @@ def format_tool_error(tool_name: str, exc: BaseException) -> str:
         text = text[: _MAX_ERROR_TEXT - len(marker)] + marker
     return text
 
+
+
+def error_text(exc: BaseException) -> str:
+    """`str(exc)`, stripped, or a note when the exception cannot say it (a broken or
+    non-str `__str__`): describing an error must never raise one of its own."""
+    try:
+        return str(exc).strip()
+    except Exception:
+        return "(its message could not be read)"
