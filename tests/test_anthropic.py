@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,13 +23,14 @@ from selectools.providers.anthropic import (
     parse_response,
 )
 from selectools.providers.errors import (
+    AuthenticationError,
     ContextLengthError,
     InvalidRequestError,
     NotFoundError,
     OverloadedError,
     RateLimitError,
 )
-from selectools.types import ContentPart, Message, Role, ToolCall
+from selectools.types import RAW_ARGUMENTS_KEY, ContentPart, Message, Role, ToolCall, TurnEnd
 from selectools.usage import UsageStats
 
 WIRE = Path(__file__).parent / "fixtures" / "wire"
@@ -71,9 +71,10 @@ def split(items: list[Any]) -> tuple[str, list[ToolCall], list[UsageStats]]:
 def test_text_stream_yields_each_delta_and_usage_last() -> None:
     items = decode_file("anthropic_messages_stream_text.sse")
     assert items[:3] == ["Hello", " there", "!"]
-    assert items[3] == UsageStats.priced(model="claude-3-opus-latest", provider="anthropic",
+    assert items[3] == TurnEnd("completed", "end_turn")
+    assert items[4] == UsageStats.priced(model="claude-3-opus-latest", provider="anthropic",
                                          prompt_tokens=11, completion_tokens=6)
-    assert len(items) == 4
+    assert len(items) == 5
 
 
 def test_recorded_text_stream_with_space_padded_data_lines() -> None:
@@ -92,9 +93,10 @@ def test_tool_use_stream_assembles_json_fragments() -> None:
     assert items[:2] == ["I", "'ll check the current weather in Paris for you."]
     assert items[2] == ToolCall("get_weather", {"location": "Paris"},
                                 id="toolu_01NRLabsLyVHZPKxbKvkfSMn")
-    assert isinstance(items[3], UsageStats)
-    assert (items[3].prompt_tokens, items[3].completion_tokens) == (377, 65)
-    assert len(items) == 4
+    assert items[3] == TurnEnd("tool_calls", "tool_use")
+    assert isinstance(items[4], UsageStats)
+    assert (items[4].prompt_tokens, items[4].completion_tokens) == (377, 65)
+    assert len(items) == 5
 
 
 def test_recorded_tool_use_stream_counts_usage_cumulatively() -> None:
@@ -106,16 +108,21 @@ def test_recorded_tool_use_stream_counts_usage_cumulatively() -> None:
     assert (usage[0].prompt_tokens, usage[0].completion_tokens) == (656, 74)
 
 
-def test_tool_use_cut_off_by_max_tokens_is_dropped_and_text_kept(
-        caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="selectools.providers.anthropic"):
-        text, calls, usage = split(
-            decode_file("anthropic_messages_stream_tool_use_max_tokens_incomplete_json.sse"))
+def test_tool_use_cut_off_by_max_tokens_is_yielded_raw_with_a_length_end() -> None:
+    # Once dropped with only a log line; now the call comes with the input received so far
+    # under RAW_ARGUMENTS_KEY and the turn ends "length": the agent does not run it.
+    items = decode_file("anthropic_messages_stream_tool_use_max_tokens_incomplete_json.sse")
+    text, calls, usage = split(items)
     assert text == ("I'll create a comprehensive tax guide for someone with multiple W2s and "
                     "save it in a file called taxes.txt. Let me do that for you now.")
-    assert calls == []
+    [call] = calls
+    assert (call.tool_name, call.id) == ("make_file", "toolu_01EKqbqmZrGRXy18eN7m9kvY")
+    assert set(call.parameters) == {RAW_ARGUMENTS_KEY}
+    assert call.parameters[RAW_ARGUMENTS_KEY].startswith('{"filename": "taxes.txt", ')
+    assert call.parameters[RAW_ARGUMENTS_KEY].endswith('"Filing taxes')
+    assert items[-2:] == [TurnEnd("length", "max_tokens"), usage[0]]
+    assert items.index(call) < items.index(TurnEnd("length", "max_tokens"))
     assert (usage[0].prompt_tokens, usage[0].completion_tokens) == (450, 124)
-    assert "make_file" in caplog.text and "max_tokens" in caplog.text
 
 
 def test_error_event_mid_stream_raises_typed_error() -> None:
@@ -502,7 +509,7 @@ def test_key_and_base_url_come_from_the_environment(wire_server: Any,
 def test_a_missing_key_is_refused_up_front(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
-    with pytest.raises(ValueError, match="ANTHROPIC_API_KEY"):
+    with pytest.raises(AuthenticationError, match="ANTHROPIC_API_KEY"):
         AnthropicProvider()
     assert AnthropicProvider(api_key="k").default_model == "claude-haiku-4-5"
 

@@ -16,6 +16,7 @@ from wire_replay import aiter_of, decoded, frames
 
 from selectools.providers._framing import SseEvent
 from selectools.providers.errors import (
+    AuthenticationError,
     ContextLengthError,
     InvalidRequestError,
     NotFoundError,
@@ -30,7 +31,7 @@ from selectools.providers.gemini import (
     gemini_schema,
     parse_response,
 )
-from selectools.types import ContentPart, Message, Role, ToolCall
+from selectools.types import ContentPart, Message, Role, ToolCall, TurnEnd
 from selectools.usage import UsageStats
 
 WIRE = Path(__file__).parent / "fixtures" / "wire"
@@ -82,7 +83,8 @@ def without_ids(items: list[Any]) -> list[Any]:
 
 def test_function_call_stream_keeps_the_thought_signature() -> None:
     items = decode_file("gemini_stream_function_call.sse")
-    call, usage = items
+    call, end, usage = items
+    assert end == TurnEnd("tool_calls", "STOP")
     assert isinstance(call, ToolCall)
     assert (call.tool_name, call.parameters) == ("get_country", {})
     assert call.provider_data == {
@@ -94,7 +96,8 @@ def test_function_call_stream_keeps_the_thought_signature() -> None:
 
 
 def test_function_call_and_finish_in_one_chunk() -> None:
-    call, usage = decode_file("gemini_stream_function_call_single_chunk.sse")
+    call, end, usage = decode_file("gemini_stream_function_call_single_chunk.sse")
+    assert end == TurnEnd("tool_calls", "STOP")
     assert call == ToolCall("get_capital", {"country": "France"}, id=call.id)
     assert call.provider_data is None
     assert (usage.prompt_tokens, usage.completion_tokens, usage.model) == (52, 5,
@@ -104,8 +107,9 @@ def test_function_call_and_finish_in_one_chunk() -> None:
 def test_text_stream_yields_each_chunk_and_the_last_usage() -> None:
     items = decode_file("gemini_stream_text_after_function_response.sse")
     assert items[:2] == ["The capital of Mexico", " is Mexico City."]
-    assert (items[2].prompt_tokens, items[2].completion_tokens) == (257, 8)
-    assert len(items) == 3
+    assert items[2] == TurnEnd("completed", "STOP")
+    assert (items[3].prompt_tokens, items[3].completion_tokens) == (257, 8)
+    assert len(items) == 4
 
 
 def test_gemini_call_ids_are_kept_and_made_ids_are_unique() -> None:
@@ -441,7 +445,7 @@ async def test_astream_end_to_end(wire_server: Any, provider: GeminiProvider) ->
         model=None, system_prompt="Use tools.", messages=HISTORY, tools=[WEATHER])]
     await provider.aclose()
     assert items[:2] == ["The capital of Mexico", " is Mexico City."]
-    assert isinstance(items[2], UsageStats)
+    assert items[2] == TurnEnd("completed", "STOP") and isinstance(items[3], UsageStats)
     _assert_request(wire_server, stream=True)
 
 
@@ -499,7 +503,7 @@ def test_key_comes_from_the_environment(wire_server: Any,
 def test_a_missing_key_is_refused_up_front(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GEMINI_API_KEY", raising=False)
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
-    with pytest.raises(ValueError, match="GEMINI_API_KEY"):
+    with pytest.raises(AuthenticationError, match="GEMINI_API_KEY"):
         GeminiProvider()
 
 

@@ -27,7 +27,7 @@ from selectools.providers.errors import (
 )
 from selectools.providers.ollama import OllamaProvider, normalize_host
 from selectools.tools import tool
-from selectools.types import RAW_ARGUMENTS_KEY, ContentPart, Message, Role, ToolCall
+from selectools.types import RAW_ARGUMENTS_KEY, ContentPart, Message, Role, ToolCall, TurnEnd
 from selectools.usage import UsageStats
 
 WIRE = Path(__file__).parent / "fixtures" / "wire"
@@ -54,7 +54,8 @@ def ndjson(*lines: dict[str, Any]) -> bytes:
 
 def test_stream_with_a_tool_call() -> None:
     items = decode((WIRE / "ollama_chat_stream_tools.ndjson").read_bytes())
-    call, usage = items
+    call, end, usage = items
+    assert end == TurnEnd("tool_calls", "stop")
     assert isinstance(call, ToolCall)
     assert (call.tool_name, call.parameters) == ("get_weather", {"city": "Tokyo"})
     assert call.id and call.id.startswith("call_")  # Ollama gave none: one is made
@@ -63,7 +64,7 @@ def test_stream_with_a_tool_call() -> None:
 
 def test_stream_of_text() -> None:
     assert decode((WIRE / "ollama_chat_stream_text.ndjson").read_bytes()) == [
-        "The", UsageStats(26, 282, 308, None, "llama3.2", "ollama")]
+        "The", TurnEnd("completed"), UsageStats(26, 282, 308, None, "llama3.2", "ollama")]
 
 
 @pytest.mark.parametrize("name", ["ollama_chat_stream_tools.ndjson",
@@ -93,6 +94,7 @@ def test_newer_servers_give_ids_and_indexes_in_any_key_order() -> None:
     )
     assert decode(raw) == [ToolCall("a", {"x": [1, 2]}, id="call_a"),
                            ToolCall("b", {}, id="call_b"),
+                           TurnEnd("tool_calls", "stop"),
                            UsageStats(5, 2, 7, None, "llama3.2", "ollama")]
 
 
@@ -296,8 +298,8 @@ async def test_text_arrives_before_the_stream_ends(wire_server: WireServer,
     stream = provider.astream(model="", system_prompt="", messages=ASK)
     assert await stream.__anext__() == "The"  # while the server still holds the last line
     release.set()
-    assert [item async for item in stream] == [UsageStats(26, 282, 308, None, "llama3.2",
-                                                           "ollama")]
+    assert [item async for item in stream] == [
+        TurnEnd("completed"), UsageStats(26, 282, 308, None, "llama3.2", "ollama")]
     assert not wire_server.hold_expired
 
 

@@ -22,11 +22,11 @@ from selectools.providers.errors import (
     StreamError,
 )
 from selectools.tools import tool
-from selectools.types import RAW_ARGUMENTS_KEY, ContentPart, Message, Role, ToolCall
+from selectools.types import RAW_ARGUMENTS_KEY, ContentPart, Message, Role, ToolCall, TurnEnd
 from selectools.usage import UsageStats
 
 WIRE = Path(__file__).parent / "fixtures" / "wire"
-Item = str | ToolCall | UsageStats
+Item = str | ToolCall | UsageStats | TurnEnd
 
 
 @tool()
@@ -62,6 +62,7 @@ def test_parallel_tool_calls_assembled_from_fragments() -> None:
     assert items == [
         ToolCall("get_weather", {"city": "Mexico City"}, id="call_NS4iQj14cDFwc0BnrKqDHavt"),
         ToolCall("get_product_name", {}, id="call_SkGkkGDvHQEEk0CGbnAh2AQw"),
+        TurnEnd("tool_calls", "tool_calls"),
         UsageStats(417, 44, 461, 417 * 2.5e-6 + 44 * 10e-6, "gpt-4o", "openai"),
     ]
 
@@ -70,15 +71,17 @@ def test_role_and_first_call_in_the_same_chunk() -> None:
     items = decode((WIRE / "openai_chat_stream_tool_call_role_in_first_chunk.sse").read_bytes())
     assert items[0] == ToolCall("get_capital", {"country": "UK"},
                                 id="call_ZR5UUuTt3pf61kjwAJIYdVMj")
-    usage = items[1]
-    assert isinstance(usage, UsageStats) and len(items) == 2
+    assert items[1] == TurnEnd("tool_calls", "tool_calls")
+    usage = items[2]
+    assert isinstance(usage, UsageStats) and len(items) == 3
     assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens) == (53, 15, 68)
     assert usage.cost_usd == pytest.approx(53 * 0.15e-6 + 15 * 0.6e-6)
 
 
 def test_text_deltas_come_one_by_one() -> None:
     items = decode((WIRE / "openai_chat_stream_text_after_tool_result.sse").read_bytes())
-    assert items[:-1] == ["The", " capital", " of", " the", " UK", " is", " London", "."]
+    assert items[:-2] == ["The", " capital", " of", " the", " UK", " is", " London", "."]
+    assert items[-2] == TurnEnd("completed", "stop")
     assert items[-1] == UsageStats.priced(model="gpt-4o-mini", provider="openai",
                                           prompt_tokens=78, completion_tokens=9)
 
@@ -117,7 +120,8 @@ def test_calls_without_index_and_without_id() -> None:
         delta_chunk({"tool_calls": [{"index": 2, "function": {"name": "h"}}]}, finish="tool_calls"),
         "[DONE]",
     )
-    first, second, third = decode(raw)
+    first, second, third, end = decode(raw)
+    assert end == TurnEnd("tool_calls", "tool_calls")
     assert first == ToolCall("f", {}, id="a") and second == ToolCall("g", {"x": 1}, id="b")
     assert isinstance(third, ToolCall) and third.tool_name == "h" and third.parameters == {}
     assert third.id and third.id.startswith("call_")  # made up, never empty
@@ -134,7 +138,8 @@ def test_parallel_calls_that_all_claim_index_0_stay_apart() -> None:
         "[DONE]",
     )
     assert decode(raw) == [ToolCall("weather", {"city": "Paris"}, id="call_a"),
-                           ToolCall("time", {"city": "Rome"}, id="call_b")]
+                           ToolCall("time", {"city": "Rome"}, id="call_b"),
+                           TurnEnd("tool_calls", "tool_calls")]
 
 
 def test_malformed_arguments_are_kept_under_the_raw_key() -> None:
@@ -147,6 +152,7 @@ def test_malformed_arguments_are_kept_under_the_raw_key() -> None:
     assert decode(raw) == [
         ToolCall("get_capital", {RAW_ARGUMENTS_KEY: '{"country": "U'}, id="c"),
         ToolCall("get_capital", {RAW_ARGUMENTS_KEY: '["UK"]'}, id="d"),
+        TurnEnd("length", "length"),  # the first finish reason: the turn was cut
     ]
 
 
@@ -156,7 +162,8 @@ def test_text_before_a_call_and_a_comment_line() -> None:
         delta_chunk({"tool_calls": [{"index": 0, "id": "c",
                                      "function": {"name": "f", "arguments": ""}}]}, "tool_calls"),
         "[DONE]")
-    assert decode(raw) == ["Let me check.", ToolCall("f", {}, id="c")]
+    assert decode(raw) == ["Let me check.", ToolCall("f", {}, id="c"),
+                           TurnEnd("tool_calls", "tool_calls")]
 
 
 def test_error_event_mid_stream_is_a_typed_stream_error() -> None:

@@ -21,7 +21,7 @@ from selectools.providers.errors import (
 )
 from selectools.providers.openai import OpenAIProvider
 from selectools.tools import tool
-from selectools.types import Message, Role, ToolCall
+from selectools.types import Message, Role, ToolCall, TurnEnd
 from selectools.usage import UsageStats
 
 WIRE = Path(__file__).parent / "fixtures" / "wire"
@@ -67,7 +67,8 @@ async def test_astream_sends_the_request_and_assembles_the_call(
         model="", system_prompt="Use tools.", messages=ASK, tools=[get_capital])]
     assert items[0] == ToolCall("get_capital", {"country": "UK"},
                                 id="call_ZR5UUuTt3pf61kjwAJIYdVMj")
-    assert isinstance(items[1], UsageStats) and items[1].total_tokens == 68
+    assert items[1] == TurnEnd("tool_calls", "tool_calls")
+    assert isinstance(items[2], UsageStats) and items[2].total_tokens == 68
     request = wire_server.requests[0]
     assert (request.method, request.path) == ("POST", "/v1/chat/completions")
     assert request.headers["authorization"] == f"Bearer {KEY}"
@@ -95,7 +96,7 @@ async def test_streams_reuse_their_connection_when_the_body_ends_after_done() ->
                     items.append(item)
                     if isinstance(item, UsageStats):
                         server.end.set()  # all items are out: now let the body end
-                assert [type(i) for i in items] == [ToolCall, ToolCall, UsageStats]
+                assert [type(i) for i in items] == [ToolCall, ToolCall, TurnEnd, UsageStats]
         finally:
             await provider.aclose()
     assert len(server.peers) == 3 and len(set(server.peers)) == 1
@@ -116,7 +117,7 @@ async def test_a_stream_left_early_closes_its_connection_at_once() -> None:
                 items.append(item)
                 if isinstance(item, UsageStats):
                     server.end.set()
-            assert [type(i) for i in items] == [ToolCall, ToolCall, UsageStats]
+            assert [type(i) for i in items] == [ToolCall, ToolCall, TurnEnd, UsageStats]
         finally:
             await provider.aclose()
     assert len(server.peers) == 2 and server.peers[0] != server.peers[1]
@@ -133,7 +134,7 @@ async def test_a_server_holding_the_stream_open_after_done_does_not_hold_the_cal
         items = [item async for item in provider.astream(model="", messages=ASK)]
     finally:
         release.set()
-    assert [type(i) for i in items] == [ToolCall, ToolCall, UsageStats]
+    assert [type(i) for i in items] == [ToolCall, ToolCall, TurnEnd, UsageStats]
 
 
 async def test_acomplete_parses_the_answer(wire_server: WireServer, provider: OpenAIProvider,
@@ -175,13 +176,12 @@ async def test_local_server_needs_no_key(wire_server: WireServer) -> None:
     assert "authorization" not in wire_server.requests[0].headers
 
 
-async def test_openai_without_a_key_fails_before_any_request() -> None:
-    provider = OpenAIProvider()
+def test_openai_without_a_key_is_refused_when_made() -> None:
+    # One rule for every protocol: the hosted endpoint needs a key, refused up front.
     with pytest.raises(AuthenticationError, match="OPENAI_API_KEY"):
-        await provider.acomplete(model="", system_prompt="", messages=ASK)
+        OpenAIProvider()
     with pytest.raises(AuthenticationError):
-        async for _ in provider.astream(model="", system_prompt="", messages=ASK):
-            pass
+        OpenAIProvider(base_url="https://api.openai.com/v1/")
 
 
 async def test_429_with_retry_after_zero_is_retried_then_succeeds(

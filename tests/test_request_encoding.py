@@ -17,6 +17,7 @@ from selectools.providers.anthropic import AnthropicProvider
 from selectools.providers.gemini import GeminiProvider
 from selectools.providers.ollama import OllamaProvider
 from selectools.providers.openai import OpenAIProvider
+from selectools.providers.protocol import ModelRequest
 from selectools.tools import Tool, tool
 from selectools.types import Message, Role
 
@@ -59,9 +60,10 @@ async def sent_and_fresh(server: WireServer, provider: HttpProvider, reply: str,
     answer = json.loads((WIRE / reply).read_text())
     server.reply(body=answer["body"] if "source" in answer else answer)  # a wrapped recording
     await provider.acomplete(model="m", system_prompt="Be brief.", messages=ASK, tools=tools)
-    _, fresh, _ = provider._build_request(model="m", system_prompt="Be brief.", messages=ASK,
-                                          tools=tools, temperature=0.0, max_tokens=1000,
-                                          stream=False)
+    fresh = provider.protocol.build_request(ModelRequest(
+        model="m", system_prompt="Be brief.", messages=ASK, temperature=None, max_tokens=1000,
+        stream=False)).body
+    fresh["tools"] = provider.protocol.encode_tools(tools)
     return server.requests[-1].json, fresh
 
 

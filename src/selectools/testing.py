@@ -11,17 +11,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from importlib import import_module
 from pathlib import Path
 from typing import Any, Literal
 
+from .providers import registry
 from .providers.base import AsyncFirstProvider, StreamItem, collect_stream
 from .providers.stubs import LocalProvider, Turn
 from .types import Message
 from .usage import UsageStats
 
 Protocol = Literal["openai", "anthropic", "gemini", "ollama"]
-_NDJSON_PROTOCOLS = ("ollama",)
 
 
 class ScriptedProvider(LocalProvider):
@@ -38,9 +37,7 @@ class TranscriptProvider(AsyncFirstProvider):
 
     def __init__(self, transcripts: Sequence[str | Path], protocol: Protocol = "openai",
                  model: str = "recorded") -> None:
-        if protocol not in ("openai", "anthropic", "gemini", "ollama"):
-            raise ValueError(f"unknown protocol {protocol!r}; "
-                             "expected openai, anthropic, gemini or ollama")
+        self._wire = registry.protocol(protocol)  # an unknown name is refused here
         self._bodies = [Path(t).read_bytes() for t in transcripts]
         self._next = 0
         self.protocol = protocol
@@ -57,14 +54,13 @@ class TranscriptProvider(AsyncFirstProvider):
                                "all were replayed")
         body = self._bodies[self._next]
         self._next += 1
-        module = import_module(f"selectools.providers.{self.protocol}")
-        async for item in module.decode_stream(self._frames(body),
-                                               kwargs.get("model") or self.default_model):
+        async for item in self._wire.decode_stream(self._frames(body),
+                                                   kwargs.get("model") or self.default_model):
             yield item
 
     async def _frames(self, body: bytes) -> AsyncIterator[Any]:
         from .providers._framing import NdjsonDecoder, SseDecoder
 
-        decoder = NdjsonDecoder() if self.protocol in _NDJSON_PROTOCOLS else SseDecoder()
+        decoder = NdjsonDecoder() if self._wire.framing == "ndjson" else SseDecoder()
         for frame in [*decoder.feed(body), *decoder.close()]:
             yield frame

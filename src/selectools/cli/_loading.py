@@ -7,10 +7,11 @@ import os
 import sys
 from typing import Any
 
+from ..providers.registry import PROVIDERS
 from ..tools import Tool, tool
 
 _PROVIDER_METHODS = ("astream", "acomplete", "stream", "complete")
-PROVIDER_NAMES = ("local", "openai", "anthropic", "gemini", "ollama", "llamacpp")
+PROVIDER_NAMES = tuple(PROVIDERS)
 
 
 class UsageError(Exception):
@@ -18,39 +19,18 @@ class UsageError(Exception):
 
 
 def make_provider(name: str, model: str | None) -> Any:
-    """A provider from its short name, or from `module:attribute` (a provider, or a
-    callable returning one, e.g. a class)."""
+    """A provider from its short name (see `providers/registry.py`), or from
+    `module:attribute` (a provider, or a callable returning one, e.g. a class)."""
     if ":" in name:
         found = _import_attribute(name, "--provider")
         is_provider = not isinstance(found, type) and any(
             hasattr(found, method) for method in _PROVIDER_METHODS)
         return found if is_provider or not callable(found) else found()
-    if name == "local":
-        from ..providers.stubs import LocalProvider
-
-        return LocalProvider()
-    if name == "llamacpp":
-        from ..providers.llamacpp import LlamaCppProvider
-
-        return LlamaCppProvider()
-    if name == "openai":
-        from ..providers.openai import OpenAIProvider
-
-        return OpenAIProvider(model=model)
-    if name == "anthropic":
-        from ..providers.anthropic import AnthropicProvider
-
-        return AnthropicProvider(model=model)
-    if name == "gemini":
-        from ..providers.gemini import GeminiProvider
-
-        return GeminiProvider(model=model)
-    if name == "ollama":
-        from ..providers.ollama import OllamaProvider
-
-        return OllamaProvider(model=model)
-    raise UsageError(f"unknown provider {name!r}: use one of {', '.join(PROVIDER_NAMES)} "
-                     "or module:attribute")
+    entry = PROVIDERS.get(name)
+    if entry is None:
+        raise UsageError(f"unknown provider {name!r}: use one of {', '.join(PROVIDER_NAMES)} "
+                         "or module:attribute")
+    return entry.create(model)
 
 
 def load_tool(spec: str) -> Tool:

@@ -1,17 +1,23 @@
-"""`HttpProvider`: what every HTTP provider shares, with one hook per protocol detail.
+"""`HttpProvider`: any wire protocol (a `WireProtocol` value) glued to HTTP.
 
-A protocol module subclasses it and fills in four hooks: `_build_request`, `_parse_response`,
-`_decode_stream` and `_error_from_response` (plus `_framing`, and `_auth_headers` when the key
-does not travel as `Authorization: Bearer`). This class does the rest once: model
-resolution, the pooled transport, retries, timeouts, closing, and the sync methods (through
-`AsyncFirstProvider`, which drives these async ones on the library's event loop).
+The protocol module supplies pure parts (request builder, tool encoder, response parser,
+stream decoder, error mapper, auth headers, defaults); this class does the rest once: key
+and base URL from the arguments or the environment, model resolution, the pooled
+transport, retries, timeouts, closing, the sync methods (through `AsyncFirstProvider`), and
+the boundary every call passes on its way out:
+
+- every exception leaving `acomplete`/`astream` has the key removed from its message and
+  args, and is not chained to an exception that carries it;
+- an answer of the wrong shape that a protocol's checks did not name still leaves as a
+  `MalformedResponseError`, never as an AttributeError, KeyError, TypeError, ValueError
+  or RecursionError (a FallbackProvider moves on from it).
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
-import uuid
+import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -20,10 +26,9 @@ from .._json import RawJson
 from .._json import encode as encode_json
 from .._json import loads as loads_json
 from .._sync import run_sync
-from ..types import RAW_ARGUMENTS_KEY as RAW_ARGUMENTS_KEY
-from ..types import Message, ToolCall, check_messages
+from ..types import Message, ToolDefinition, check_messages
 from ..usage import UsageStats
-from ._http import Framing, HttpTransport
+from ._http import HttpTransport
 from ._retry import (
     Empty,
     OnRetry,
@@ -33,111 +38,120 @@ from ._retry import (
     first_item_with_retries,
 )
 from .base import AsyncFirstProvider, StreamItem
-from .errors import ProviderError
+from .errors import AuthenticationError, MalformedResponseError, MalformedStreamError, ProviderError
+from .protocol import ModelRequest, WireProtocol, WireRequest
 
 if TYPE_CHECKING:
     from typing import Self
 
-    from ..tools import Tool
+#: What wrong-shaped data makes Python raise; the boundary turns these into typed errors.
+_SHAPE_ERRORS = (AttributeError, KeyError, IndexError, TypeError, ValueError, RecursionError)
 
 
 class HttpProvider(AsyncFirstProvider):
-    """Base of the providers that speak a JSON-over-HTTP protocol."""
+    """A provider speaking `protocol` over HTTP.
 
-    #: How the protocol frames a streamed answer.
-    _framing: Framing = "sse"
+    The key comes from `api_key`, else the protocol's environment variables; the server
+    from `base_url`, else its environment variables, else its hosted endpoint. The hosted
+    endpoint needs a key: without one, `AuthenticationError` is raised here, before any
+    call; a custom `base_url` (a local or compatible server) needs none.
+    """
 
-    def __init__(self, *, api_key: str | None, base_url: str, timeout: float | None = 60.0,
-                 max_retries: int = 2, model: str | None = None,
+    def __init__(self, protocol: WireProtocol, *, api_key: str | None = None,
+                 base_url: str | None = None, model: str | None = None,
+                 timeout: float | None = 60.0, max_retries: int = 2,
                  headers: Mapping[str, str] | None = None) -> None:
-        if model:
-            self.default_model = model
+        self.protocol = protocol
+        # A subclass's own `name` and `default_model` (class attributes) stand.
+        if type(self).name == AsyncFirstProvider.name:
+            self.name = protocol.name
+        if model or not type(self).default_model:
+            self.default_model = model or protocol.default_model
+        api_key = api_key or _first_env(protocol.api_key_env)
+        base_url = base_url or _first_env(protocol.base_url_env) or protocol.default_base_url
+        self._hosted = protocol.is_hosted(base_url)
+        if self._hosted and protocol.hosted_needs_key and not api_key:
+            where = " or ".join(protocol.api_key_env)
+            raise AuthenticationError(
+                f"no API key for {base_url}: pass api_key=...{f' or set {where}' if where else ''}"
+                " (a local or compatible server at another base_url needs none)",
+                provider=protocol.name)
         self._timeout = timeout
         self._retry = RetryPolicy(max_retries=max_retries)
         self._tool_definitions = ToolDefinitions()
         self._transport = HttpTransport(
-            provider=self.name,
+            provider=protocol.name,
             base_url=base_url,
-            headers={**self._auth_headers(api_key), **(headers or {})},
+            headers={**(protocol.auth_headers(api_key) if api_key else {}), **(headers or {})},
             timeout=timeout,
-            error_from_response=self._error_from_response,
+            error_from_response=protocol.error_from_response,
         )
-
-    # -- hooks a protocol fills in ---------------------------------------------------------
-
-    def _auth_headers(self, api_key: str | None) -> dict[str, str]:
-        """The headers that carry the key; override for protocols other than Bearer."""
-        return {"Authorization": f"Bearer {api_key}"} if api_key else {}
-
-    def _build_request(self, *, model: str, system_prompt: str, messages: list[Message],
-                       tools: Sequence[Tool] | None, temperature: float, max_tokens: int,
-                       stream: bool) -> tuple[str, dict[str, Any], dict[str, str] | None]:
-        """(URL path, JSON body, query parameters) for one call."""
-        raise NotImplementedError
-
-    # The other three are the protocol module's pure functions, set as staticmethods.
-
-    @staticmethod
-    def _parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
-        raise NotImplementedError
-
-    @staticmethod
-    def _decode_stream(events: AsyncIterator[Any], model: str) -> AsyncIterator[StreamItem]:
-        raise NotImplementedError
-
-    @staticmethod
-    def _error_from_response(status: int, headers: Mapping[str, str],
-                             body: bytes) -> ProviderError:
-        raise NotImplementedError
 
     # -- the provider protocol -------------------------------------------------------------
 
     async def acomplete(  # type: ignore[override]
         self, *, model: str | None = None, system_prompt: str = "", messages: list[Message],
-        tools: Sequence[Tool] | None = None, temperature: float = 0.0, max_tokens: int = 1000,
-        timeout: float | None = None,
+        tools: Sequence[ToolDefinition] | None = None, temperature: float | None = None,
+        max_tokens: int = 1000, timeout: float | None = None,
     ) -> tuple[Message, UsageStats]:
-        model = self._model(model)
-        path, body, params = self._request(
-            model=model, system_prompt=system_prompt, messages=messages, tools=tools,
-            temperature=temperature, max_tokens=max_tokens, stream=False)
+        model = model or self.default_model
+        request = self.build_request(model=model, system_prompt=system_prompt,
+                                     messages=messages, tools=tools, temperature=temperature,
+                                     max_tokens=max_tokens, stream=False)
         limit = self._call_timeout(timeout)
+        parse = self.protocol.parse_response
 
         async def attempt() -> tuple[Message, UsageStats]:
             # Parsed in each attempt: an error reported inside a 200 answer is retried too.
-            data = await self._transport.post_json(path, body, timeout=limit, params=params)
-            return self._parse_response(data, model)
+            try:
+                data = await self._transport.post_json(request.path, request.body,
+                                                       timeout=limit, params=request.params)
+                return parse(data, model)
+            except ProviderError:
+                raise
+            except _SHAPE_ERRORS as exc:
+                raise _unexpected_shape(exc, stream=False) from None
 
-        return await call_with_retries(attempt, self._retry)
+        try:
+            return await call_with_retries(attempt, self._retry)
+        except ProviderError as exc:
+            failure = exc
+        raise self._safe(failure)  # (outside the handler: not chained to it again)
 
     async def astream(  # type: ignore[override]
         self, *, model: str | None = None, system_prompt: str = "", messages: list[Message],
-        tools: Sequence[Tool] | None = None, temperature: float = 0.0, max_tokens: int = 1000,
-        timeout: float | None = None,
+        tools: Sequence[ToolDefinition] | None = None, temperature: float | None = None,
+        max_tokens: int = 1000, timeout: float | None = None,
     ) -> AsyncIterator[StreamItem]:
-        model = self._model(model)
-        path, body, params = self._request(
-            model=model, system_prompt=system_prompt, messages=messages, tools=tools,
-            temperature=temperature, max_tokens=max_tokens, stream=True)
+        model = model or self.default_model
+        request = self.build_request(model=model, system_prompt=system_prompt,
+                                     messages=messages, tools=tools, temperature=temperature,
+                                     max_tokens=max_tokens, stream=True)
         limit = self._call_timeout(timeout)
-
+        protocol = self.protocol
         opened: list[AsyncIterator[Any]] = []
 
         def open_stream() -> AsyncIterator[StreamItem]:
-            events = self._transport.post_events(path, body, framing=self._framing,
-                                                 timeout=limit, params=params)
+            events = self._transport.post_events(request.path, request.body,
+                                                 framing=protocol.framing, timeout=limit,
+                                                 params=request.params)
             opened.append(events)
-            return self._decode_stream(events, model)
+            return protocol.decode_stream(events, model)
 
         # Retries are settled by the first item; the rest comes straight from the decoder,
         # one generator layer fewer per streamed token.
         stream: AsyncIterator[StreamItem] | None = None
+        failure: ProviderError | None = None
         try:
             stream, first = await first_item_with_retries(open_stream, self._retry)
             if not isinstance(first, Empty):
                 yield first
                 async for item in stream:
                     yield item
+        except ProviderError as exc:
+            failure = exc
+        except _SHAPE_ERRORS as exc:
+            failure = _unexpected_shape(exc, stream=True)
         finally:
             if stream is not None:
                 await close_stream(stream)
@@ -145,26 +159,37 @@ class HttpProvider(AsyncFirstProvider):
             # connection to the garbage collector (an unread body closes it, as it should).
             for events in opened:
                 await close_stream(events)
+        if failure is not None:
+            raise self._safe(failure)  # (outside the handler: not chained to it again)
 
-    def _request(self, *, model: str, system_prompt: str, messages: list[Message],
-                 tools: Sequence[Tool] | None, temperature: float, max_tokens: int,
-                 stream: bool) -> tuple[str, dict[str, Any], dict[str, str] | None]:
-        path, body, params = self._build_request(
+    def build_request(self, *, model: str, system_prompt: str, messages: list[Message],
+                      tools: Sequence[ToolDefinition] | None, temperature: float | None,
+                      max_tokens: int, stream: bool) -> WireRequest:
+        """The request one call sends (bad input refused here, before any network)."""
+        request = self.protocol.build_request(ModelRequest(
             model=model, system_prompt=system_prompt, messages=check_messages(messages),
-            tools=tools, temperature=temperature, max_tokens=max_tokens, stream=stream)
-        if tools and type(body) is dict and "tools" in body:
-            body["tools"] = self._tool_definitions.encoded(tools, body["tools"])
-        return path, body, params
+            temperature=temperature, max_tokens=max_tokens, stream=stream,
+            hosted=self._hosted))
+        if tools:
+            request.body["tools"] = self._tool_definitions.encoded(
+                tools, self.protocol.encode_tools(tools))
+        return request
+
+    def _safe(self, exc: ProviderError) -> ProviderError:
+        """`exc` with the key removed from its text and from its chain (see module doc)."""
+        redact = self._transport.redact
+        exc.reword(message=redact(exc.message), provider=exc.provider or self.name)
+        exc.args = (redact(str(exc)),)  # the error type too, which some servers echo
+        if _chain_mentions(exc, redact):
+            exc.__cause__ = exc.__context__ = None
+            exc.__suppress_context__ = True
+        return exc
 
     # -- options and lifetime --------------------------------------------------------------
 
     @property
     def base_url(self) -> str:
         return self._transport.base_url
-
-    @property
-    def retry_policy(self) -> RetryPolicy:
-        return self._retry
 
     def with_options(self, *, max_retries: int | None = None, timeout: float | None = None,
                      on_retry: OnRetry | None = None) -> Self:
@@ -200,11 +225,37 @@ class HttpProvider(AsyncFirstProvider):
         return (f"{type(self).__name__}(model={self.default_model!r}, "
                 f"base_url={self._transport.base_url!r})")
 
-    def _model(self, model: str | None) -> str:
-        return model or self.default_model
-
     def _call_timeout(self, timeout: float | None) -> float | None:
         return self._timeout if timeout is None else timeout
+
+
+def _first_env(names: Sequence[str]) -> str | None:
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None
+
+
+def _unexpected_shape(exc: BaseException, *, stream: bool) -> MalformedResponseError:
+    """The boundary net: a shape the protocol's own checks did not foresee."""
+    kind = MalformedStreamError if stream else MalformedResponseError
+    what = "stream event" if stream else "answer"
+    return kind(f"unexpected {what} shape ({type(exc).__name__}: {str(exc)[:200]})",
+                should_retry=False)
+
+
+def _chain_mentions(exc: BaseException, redact: Any) -> bool:
+    """Whether an exception that `exc` is chained to carries a secret in its text."""
+    seen: set[int] = set()
+    link = exc.__cause__ or exc.__context__
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        for text in (str(link), repr(link), *map(str, link.args)):
+            if redact(text) != text:
+                return True
+        link = link.__cause__ or link.__context__
+    return False
 
 
 class ToolDefinitions:
@@ -221,12 +272,12 @@ class ToolDefinitions:
     _SIZE = 8  # tool lists kept; an agent has one, a provider shared by agents a few
 
     def __init__(self) -> None:
-        self._known: dict[tuple[int, ...], tuple[Any, RawJson]] = {}
+        self._known: dict[tuple[str, ...], tuple[Any, RawJson]] = {}
 
-    def encoded(self, tools: Sequence[Tool], definitions: Any) -> RawJson:
-        # Keyed by identity (a tool need not be hashable); an id reused by a new tool after
-        # the old one is gone is no risk, since what is reused is decided by the contents.
-        key = tuple(map(id, tools))
+    def encoded(self, tools: Sequence[ToolDefinition], definitions: Any) -> RawJson:
+        # Keyed by the tools' names: the agent hands fresh ToolDefinitions every call. What
+        # is reused is decided by the contents, so a key shared by other tools is no risk.
+        key = tuple(tool.name for tool in tools)
         known = self._known.get(key)
         if known is not None and known[0] == definitions:
             return known[1]
@@ -235,34 +286,3 @@ class ToolDefinitions:
             self._known.clear()  # (one call, so safe from threads sharing the provider)
         self._known[key] = (loads_json(raw), raw)  # a private copy, 3x cheaper than deepcopy
         return raw
-
-
-# -- shared by the protocol modules ---------------------------------------------------------
-
-
-def parse_tool_arguments(text: str | None) -> dict[str, Any]:
-    """A tool call's arguments text as a dict: `{}` when empty, else the JSON object, else
-    `{RAW_ARGUMENTS_KEY: text}`: a call whose arguments are malformed, cut off by max_tokens
-    or not an object is still yielded, nothing is lost, and the agent answers the model with
-    an error it can correct."""
-    if text is None or not text.strip():
-        return {}
-    try:
-        value = loads_json(text)
-    except ValueError:
-        return {RAW_ARGUMENTS_KEY: text}
-    return value if isinstance(value, dict) else {RAW_ARGUMENTS_KEY: text}
-
-
-def tool_call_from_json(name: str, arguments: str | None, call_id: str) -> ToolCall:
-    """A ToolCall whose arguments came as JSON text (see parse_tool_arguments); the text is
-    kept to be sent back as it came on the next turn."""
-    call = ToolCall(tool_name=name, parameters=parse_tool_arguments(arguments), id=call_id)
-    if arguments and RAW_ARGUMENTS_KEY not in call.parameters:
-        call.keep_json_text(arguments)
-    return call
-
-
-def make_call_id() -> str:
-    """An id for a tool call whose provider gave none; unique, so results link to calls."""
-    return f"call_{uuid.uuid4().hex[:24]}"

@@ -1,41 +1,59 @@
 """Anthropic's Messages API (`POST /v1/messages`), spoken directly over HTTP.
 
-The three pure parts, tested on recorded transcripts without a network:
+The pure parts, tested on recorded transcripts without a network, and described once as
+`PROTOCOL` (see `protocol.py`):
 
-- `build_request_body` turns our messages into Anthropic's: the system prompt goes in the
+- `build_request_body` turns our messages into Anthropic's: the system text goes in the
   top-level `system` field, tool calls become `tool_use` blocks and tool results become
   `tool_result` blocks linked by id. Anthropic wants strictly alternating roles and all the
   results of one turn's parallel calls in ONE user message, so consecutive messages that map
-  to the same role are merged into one message with several blocks.
-- `parse_response` reads a whole response into `(Message, UsageStats)`.
+  to the same role are merged into one message with several blocks. `temperature` is sent
+  only when set: newer models refuse sampling parameters, and the API version (the
+  `anthropic-version` header, `AnthropicProvider(api_version=...)`) decides what is valid.
+- `parse_response` reads a whole response into `(Message, UsageStats)`, with its stop reason.
 - `decode_stream` turns the server-sent events of a streamed response into text deltas
-  (yielded the moment they arrive), complete `ToolCall`s (at each `content_block_stop`) and
-  one `UsageStats` at the end. Block types we do not know (thinking, server tools, ...) are
-  skipped. An `event: error` inside the stream raises the matching typed `ProviderError`.
+  (yielded the moment they arrive), complete `ToolCall`s (at each `content_block_stop`),
+  one `TurnEnd` (from `message_delta`'s stop_reason) and one `UsageStats` at the end. Block
+  types we do not know (thinking, server tools, ...) are skipped. An `event: error` inside
+  the stream raises the matching typed `ProviderError`.
 
-Cut-off tool calls: when generation stops (usually at `max_tokens`) in the middle of a
-`tool_use` block, its accumulated JSON input is incomplete. Such a call is DROPPED: it is
-never yielded (a tool must not run on arguments the model did not finish), the text before
-it is kept, and a warning naming the tool and the stop reason is logged on this module's
-logger. The same holds for a `tool_use` block whose input is not a JSON object.
+Cut-off tool calls: when generation stops at `max_tokens` in the middle of a `tool_use`
+block, the call is still yielded, with the JSON received so far as `{RAW_ARGUMENTS_KEY:
+text}`, followed by `TurnEnd("length")`: the agent does not run it, and says why.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import os
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .._json import loads as loads_json
-from ..types import ContentPart, Message, Role, ToolCall
+from ..types import ContentPart, Message, Role, StopReason, ToolCall, ToolDefinition
 from ..usage import UsageStats
-from ._framing import SseEvent
+from ._framing import SseEvent, WholeJson
 from ._http_provider import HttpProvider
-from ._status import error_for_status
+from ._status import body_snippet, error_for_status, json_or_none
+from ._wire import (
+    append_turn,
+    arguments_object,
+    as_count,
+    as_list,
+    as_name,
+    as_object,
+    as_text,
+    empty_stream,
+    make_call_id,
+    split_data_url,
+    stop_reason,
+    stream_json,
+    system_text,
+    tool_call,
+    tool_result_text,
+    turn_end,
+    whole_answer_items,
+)
+from .base import StreamItem
 from .errors import (
     AuthenticationError,
     InvalidRequestError,
@@ -47,12 +65,7 @@ from .errors import (
     RateLimitError,
     ServerError,
 )
-
-if TYPE_CHECKING:
-    from ..tools import Tool
-    from .base import StreamItem
-
-logger = logging.getLogger(__name__)
+from .protocol import ModelRequest, WireProtocol, WireRequest
 
 PROVIDER = "anthropic"
 API_VERSION = "2023-06-01"
@@ -62,11 +75,13 @@ MESSAGES_PATH = "/v1/messages"
 
 # Anthropic ids must match this; ids made by other providers are cleaned to fit.
 _ID_UNSAFE = re.compile(r"[^a-zA-Z0-9_-]")
-_DATA_URL = re.compile(r"^data:(?P<media>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^;,]*)*),(?P<data>.*)$",
-                       re.DOTALL)
 # Anthropic has no error type of its own for an over-long prompt; these are its wordings.
 _CONTEXT_LENGTH_HINTS = ("prompt is too long", "exceed context limit", "context window")
-
+STOP_REASONS: dict[str, StopReason] = {
+    "end_turn": "completed", "stop_sequence": "completed", "pause_turn": "completed",
+    "tool_use": "tool_calls", "max_tokens": "length",
+    "model_context_window_exceeded": "length", "refusal": "content_filter",
+}
 
 
 # ---------------------------------------------------------------------------------------
@@ -74,27 +89,38 @@ _CONTEXT_LENGTH_HINTS = ("prompt is too long", "exceed context limit", "context 
 # ---------------------------------------------------------------------------------------
 
 def build_request_body(*, model: str, system_prompt: str | None, messages: Sequence[Message],
-                       tools: Sequence[Tool] | None = None, temperature: float = 0.0,
-                       max_tokens: int = 1000, stream: bool = False) -> dict[str, Any]:
-    """The JSON body of a Messages API request."""
-    system_texts = [system_prompt] if system_prompt else []
-    system_texts += [m.content for m in messages if m.role is Role.SYSTEM and m.content]
+                       tools: Sequence[ToolDefinition] | None = None,
+                       temperature: float | None = None, max_tokens: int = 1000,
+                       stream: bool = False) -> dict[str, Any]:
+    """The JSON body of a Messages API request (`temperature=None` sends none)."""
     body: dict[str, Any] = {
         "model": model,
         "max_tokens": max_tokens,
         "messages": _convert_messages(messages),
-        "temperature": temperature,
     }
-    if system_texts:
-        body["system"] = "\n\n".join(system_texts)
+    if temperature is not None:
+        body["temperature"] = temperature
+    system = system_text(system_prompt, messages)
+    if system:
+        body["system"] = system
     if tools:
-        body["tools"] = [tool_definition(tool) for tool in tools]
+        body["tools"] = encode_tools(tools)
     if stream:
         body["stream"] = True
     return body
 
 
-def tool_definition(tool: Tool) -> dict[str, Any]:
+def _request(request: ModelRequest) -> WireRequest:
+    return WireRequest(MESSAGES_PATH, build_request_body(
+        model=request.model, system_prompt=request.system_prompt, messages=request.messages,
+        temperature=request.temperature, max_tokens=request.max_tokens, stream=request.stream))
+
+
+def encode_tools(tools: Sequence[ToolDefinition]) -> list[dict[str, Any]]:
+    return [tool_definition(tool) for tool in tools]
+
+
+def tool_definition(tool: ToolDefinition) -> dict[str, Any]:
     """A tool as Anthropic declares it: name, description and a JSON Schema `input_schema`."""
     schema = dict(tool.parameters_schema or {})
     schema.setdefault("type", "object")
@@ -110,21 +136,15 @@ def _convert_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
         if message.role is Role.SYSTEM:
             continue
         if message.role is Role.ASSISTANT:
-            role = "assistant"
             blocks = _assistant_blocks(message, index)
             unanswered = [(b["id"], b["name"]) for b in blocks if b["type"] == "tool_use"]
+            append_turn(converted, "assistant", blocks, "content")
         elif message.role is Role.TOOL:
-            role = "user"
-            blocks = [_tool_result_block(message, unanswered)]
+            append_turn(converted, "user", [_tool_result_block(message, unanswered)],
+                        "content")
         else:
-            role = "user"
             blocks = [b for b in map(_content_block, message.parts()) if b is not None]
-        if not blocks:
-            continue  # Anthropic refuses empty messages; an empty one carries nothing anyway.
-        if converted and converted[-1]["role"] == role:
-            converted[-1]["content"].extend(blocks)
-        else:
-            converted.append({"role": role, "content": blocks})
+            append_turn(converted, "user", blocks, "content")
     return converted
 
 
@@ -137,13 +157,13 @@ def _assistant_blocks(message: Message, index: int) -> list[dict[str, Any]]:
             "type": "tool_use",
             "id": _wire_id(call.id) if call.id else f"toolu_m{index}_{position}",
             "name": call.tool_name,
-            "input": call.parameters or {},
+            "input": arguments_object(call),
         })
     return blocks
 
 
 def _tool_result_block(message: Message, unanswered: list[tuple[str, str]]) -> dict[str, Any]:
-    text = message.content or message.tool_result or ""
+    text = tool_result_text(message)
     if message.tool_call_id:
         tool_use_id = _wire_id(message.tool_call_id)
         unanswered[:] = [pair for pair in unanswered if pair[0] != tool_use_id]
@@ -171,7 +191,7 @@ def _content_block(part: ContentPart) -> dict[str, Any] | None:
         return _image_block({"type": "base64", "media_type": part.media_type or "image/png",
                              "data": part.image_base64})
     url = part.image_url or ""
-    inline = _split_data_url(url)
+    inline = split_data_url(url)
     if inline is not None:
         media_type, data = inline
         return _image_block({"type": "base64", "media_type": part.media_type or media_type,
@@ -183,16 +203,6 @@ def _image_block(source: dict[str, Any]) -> dict[str, Any]:
     return {"type": "image", "source": source}
 
 
-def _split_data_url(url: str) -> tuple[str, str] | None:
-    """`(media_type, base64 data)` of a base64 `data:` URL, else None."""
-    match = _DATA_URL.match(url)
-    if match is None:
-        return None
-    if ";base64" not in match["params"]:
-        raise ValueError("image data: URLs must be base64-encoded (data:<type>;base64,...)")
-    return match["media"] or "image/png", match["data"]
-
-
 def _wire_id(call_id: str) -> str:
     return _ID_UNSAFE.sub("_", call_id)
 
@@ -202,32 +212,38 @@ def _wire_id(call_id: str) -> str:
 # ---------------------------------------------------------------------------------------
 
 def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
-    """A whole Messages API response as our assistant message and its usage."""
-    if not isinstance(data, dict) or not isinstance(data.get("content"), list):
-        raise ProviderError(f"unexpected response shape: {_preview(data)}", provider=PROVIDER)
+    """A whole Messages API response as our assistant message (with its stop reason) and
+    its usage."""
+    data = as_object(data, "the answer")
+    if data.get("type") == "error":  # an error inside a 200, as some gateways send
+        raise error_from_stream_event(data)
     texts: list[str] = []
     calls: list[ToolCall] = []
-    for block in data["content"]:
+    for index, block in enumerate(as_list(data.get("content"), "content")):
+        where = f"content[{index}]"
+        block = as_object(block, where)
         kind = block.get("type")
         if kind == "text":
-            texts.append(block.get("text") or "")
+            texts.append(as_text(block.get("text"), f"{where}.text"))
         elif kind == "tool_use":
-            arguments = block.get("input")
-            if not isinstance(arguments, dict):
-                _warn_dropped(block.get("name"), data.get("stop_reason"))
-                continue
-            calls.append(ToolCall(tool_name=block["name"], parameters=arguments,
-                                  id=block.get("id")))
+            calls.append(tool_call(as_name(block.get("name"), where), block.get("input"),
+                                   block.get("id")))
         # Other block types (thinking, server tool use and results) carry nothing for us.
-    message = Message(role=Role.ASSISTANT, content="".join(texts), tool_calls=calls or None)
+    reason = stop_reason(data.get("stop_reason"), STOP_REASONS, has_calls=bool(calls))
+    message = Message(role=Role.ASSISTANT, content="".join(texts), tool_calls=calls or None,
+                      stop_reason=reason)
     usage = _Usage()
-    usage.update(data.get("usage"))
-    return message, usage.stats(data.get("model") or model)
+    usage.update(data.get("usage"), stream=False)
+    model_name = data.get("model")
+    return message, usage.stats(model_name if type(model_name) is str and model_name else model)
 
 
 # ---------------------------------------------------------------------------------------
 # Stream
 # ---------------------------------------------------------------------------------------
+
+_PROMPT_KEYS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+
 
 @dataclass
 class _Usage:
@@ -236,15 +252,15 @@ class _Usage:
     input_tokens: int = 0
     output_tokens: int = 0
 
-    def update(self, usage: Any) -> None:
-        if not isinstance(usage, dict):
-            return
+    def update(self, usage: Any, *, stream: bool = True) -> None:
+        usage = as_object(usage, "usage", stream=stream, optional=True)
         # Cache writes and reads are prompt tokens too; Anthropic counts them apart.
-        prompt_keys = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
-        if any(usage.get(key) is not None for key in prompt_keys):
-            self.input_tokens = sum(int(usage.get(key) or 0) for key in prompt_keys)
+        if any(usage.get(key) is not None for key in _PROMPT_KEYS):
+            self.input_tokens = sum(as_count(usage.get(key), f"usage.{key}", stream=stream)
+                                    for key in _PROMPT_KEYS)
         if usage.get("output_tokens") is not None:
-            self.output_tokens = int(usage["output_tokens"])
+            self.output_tokens = as_count(usage["output_tokens"], "usage.output_tokens",
+                                          stream=stream)
 
     def stats(self, model: str) -> UsageStats:
         return UsageStats.priced(model=model, provider=PROVIDER, prompt_tokens=self.input_tokens,
@@ -257,79 +273,97 @@ class _ToolBlock:
     name: str
     json_parts: list[str] = field(default_factory=list)
 
-    def finish(self) -> ToolCall | None:
-        raw = "".join(self.json_parts).strip()
-        try:
-            arguments = loads_json(raw) if raw else {}
-        except json.JSONDecodeError:
-            return None
-        if not isinstance(arguments, dict):
-            return None
-        return ToolCall(tool_name=self.name, parameters=arguments, id=self.id)
+    def finish(self) -> ToolCall:
+        # Input cut short (max_tokens) or not an object: {RAW_ARGUMENTS_KEY: text}.
+        return tool_call(self.name, "".join(self.json_parts), self.id)
 
 
-async def decode_stream(events: AsyncIterator[SseEvent], model: str) -> AsyncIterator[StreamItem]:
-    """Text deltas, complete tool calls and, last, the usage of a streamed response."""
+async def decode_stream(events: AsyncIterator[SseEvent | WholeJson],
+                        model: str) -> AsyncIterator[StreamItem]:
+    """Text deltas, complete tool calls, the turn's end and, last, the usage of a streamed
+    response (or of a whole one sent where a stream was asked for)."""
     usage = _Usage()
     response_model = model
-    stop_reason: str | None = None
+    raw_reason: Any = None  # its TurnEnd comes once the stream ends
+    has_calls = seen = False
     text_blocks: set[int] = set()
     tool_blocks: dict[int, _ToolBlock] = {}
     async for event in events:
-        payload = _load_event(event)
+        if isinstance(event, WholeJson):
+            for item in whole_answer_items(event.data, parse_response, model):
+                yield item
+            return
+        seen = True
+        payload = stream_json(event.data)
+        if type(payload) is not dict:
+            payload = as_object(payload, f"the {event.event or 'stream'} event", stream=True)
         kind = payload.get("type") or event.event
-        if kind == "error" or event.event == "error":
-            raise error_from_stream_event(payload)
         if kind == "content_block_delta":
-            index, delta = payload.get("index"), payload.get("delta") or {}
+            index, delta = payload.get("index"), payload.get("delta")
+            if type(delta) is not dict:
+                delta = as_object(delta, "content_block_delta.delta", stream=True)
             if delta.get("type") == "text_delta" and index in text_blocks:
-                if delta.get("text"):
-                    yield delta["text"]
+                text = delta.get("text")
+                if text:
+                    yield text if type(text) is str else as_text(
+                        text, "content_block_delta.delta.text", stream=True)
             elif delta.get("type") == "input_json_delta" and index in tool_blocks:
-                tool_blocks[index].json_parts.append(delta.get("partial_json") or "")
+                tool_blocks[index].json_parts.append(as_text(
+                    delta.get("partial_json"), "input_json_delta.partial_json", stream=True))
+        elif kind == "error" or event.event == "error":
+            raise error_from_stream_event(payload)
         elif kind == "content_block_start":
-            index, block = payload.get("index"), payload.get("content_block") or {}
-            if block.get("type") == "text" and isinstance(index, int):
+            index = payload.get("index")
+            block = as_object(payload.get("content_block"), "content_block_start.content_block",
+                              stream=True)
+            if block.get("type") == "text" and type(index) is int:
                 text_blocks.add(index)
-                if block.get("text"):
-                    yield block["text"]
-            elif block.get("type") == "tool_use" and isinstance(index, int):
-                tool_blocks[index] = _ToolBlock(id=block.get("id") or "", name=block["name"])
+                text = as_text(block.get("text"), "content_block_start.content_block.text",
+                               stream=True)
+                if text:
+                    yield text
+            elif block.get("type") == "tool_use" and type(index) is int:
+                name = as_name(block.get("name"), "content_block_start.content_block",
+                               stream=True)
+                block_id = block.get("id")
+                tool_blocks[index] = _ToolBlock(
+                    id=block_id if type(block_id) is str and block_id else make_call_id(),
+                    name=name)
                 if block.get("input"):  # normally {} and filled by input_json_delta
-                    tool_blocks[index].json_parts.append(json.dumps(block["input"]))
+                    tool_blocks[index].json_parts.append(_json_of(block["input"]))
         elif kind == "content_block_stop":
             finished = tool_blocks.pop(payload.get("index", -1), None)
             if finished is not None:
-                call = finished.finish()
-                if call is None:
-                    _warn_dropped(finished.name, "invalid JSON input")
-                else:
-                    yield call
+                has_calls = True
+                yield finished.finish()
         elif kind == "message_start":
-            message = payload.get("message") or {}
-            response_model = message.get("model") or response_model
+            message = as_object(payload.get("message"), "message_start.message", stream=True)
+            model_name = message.get("model")
+            if type(model_name) is str and model_name:
+                response_model = model_name
             usage.update(message.get("usage"))
         elif kind == "message_delta":
-            stop_reason = (payload.get("delta") or {}).get("stop_reason") or stop_reason
+            delta = as_object(payload.get("delta"), "message_delta.delta", stream=True,
+                              optional=True)
             usage.update(payload.get("usage"))
+            raw_reason = delta.get("stop_reason") or raw_reason
         # ping, message_stop and event types added later need nothing from us.
+    if not seen:
+        raise empty_stream()
+    # Tool blocks still open were cut (by max_tokens, usually): yielded with what arrived
+    # of their input, which the agent will not run (the TurnEnd says "length").
     for unfinished in tool_blocks.values():
-        _warn_dropped(unfinished.name, stop_reason)
+        has_calls = True
+        yield unfinished.finish()
+    if raw_reason:
+        yield turn_end(raw_reason, STOP_REASONS, has_calls=has_calls)
     yield usage.stats(response_model)
 
 
-def _load_event(event: SseEvent) -> dict[str, Any]:
-    try:
-        payload = loads_json(event.data)
-    except json.JSONDecodeError:
-        raise ProviderError(f"malformed stream event: {event.data[:200]!r}",
-                            provider=PROVIDER) from None
-    return payload if isinstance(payload, dict) else {}
+def _json_of(value: Any) -> str:
+    import json
 
-
-def _warn_dropped(tool_name: Any, reason: str | None) -> None:
-    logger.warning("anthropic: dropped the call of tool %r: its input was incomplete or not "
-                   "a JSON object (stop reason: %s)", tool_name, reason or "unknown")
+    return value if type(value) is str else json.dumps(value)
 
 
 # ---------------------------------------------------------------------------------------
@@ -366,22 +400,23 @@ def error_from_stream_event(payload: Mapping[str, Any]) -> ProviderError:
     error = payload.get("error")
     if not isinstance(error, dict):
         error = {}
-    error_type = error.get("type") or "error"
+    error_type = error.get("type")
+    error_type = error_type if isinstance(error_type, str) and error_type else "error"
     message = str(error.get("message") or "error event in stream")
     cls = _ERROR_CLASSES.get(error_type, ServerError)
+    request_id = payload.get("request_id")
     return cls(message, provider=PROVIDER, error_type=error_type,
-               request_id=payload.get("request_id"))
+               request_id=request_id if isinstance(request_id, str) else None)
 
 
 def _error_fields(body: bytes) -> tuple[str | None, str, str | None]:
-    try:
-        payload = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None, body.decode("utf-8", "replace")[:500].strip(), None
+    payload = json_or_none(body)
     error = payload.get("error") if isinstance(payload, dict) else None
     if not isinstance(error, dict):
-        return None, _preview(payload), None
-    return error.get("type"), str(error.get("message") or ""), payload.get("request_id")
+        return None, body_snippet(body), None
+    kind, request_id = error.get("type"), payload.get("request_id")
+    return (kind if isinstance(kind, str) else None, str(error.get("message") or ""),
+            request_id if isinstance(request_id, str) else None)
 
 
 def _is_context_length(message: str) -> bool:
@@ -389,19 +424,30 @@ def _is_context_length(message: str) -> bool:
     return any(hint in lowered for hint in _CONTEXT_LENGTH_HINTS)
 
 
-def _preview(data: Any) -> str:
-    return json.dumps(data)[:300] if data is not None else "empty body"
-
-
 # ---------------------------------------------------------------------------------------
 # Provider
 # ---------------------------------------------------------------------------------------
 
+def _auth_headers(api_key: str) -> dict[str, str]:
+    return {"x-api-key": api_key}
+
+
+PROTOCOL = WireProtocol(
+    name=PROVIDER, framing="sse", build_request=_request, encode_tools=encode_tools,
+    parse_response=parse_response, decode_stream=decode_stream,
+    error_from_response=error_from_response, default_model=DEFAULT_MODEL,
+    default_base_url=DEFAULT_BASE_URL, api_key_env=("ANTHROPIC_API_KEY",),
+    base_url_env=("ANTHROPIC_BASE_URL",), auth_headers=_auth_headers,
+)
+
+
 class AnthropicProvider(HttpProvider):
     """Claude models through the Messages API.
 
-    The key comes from `api_key` or `ANTHROPIC_API_KEY`, the server from `base_url` or
+    The key comes from `api_key` or `ANTHROPIC_API_KEY` (api.anthropic.com refuses calls
+    without one: `AuthenticationError` is raised here), the server from `base_url` or
     `ANTHROPIC_BASE_URL` (default https://api.anthropic.com; `/v1/messages` is appended).
+    `api_version` is the `anthropic-version` header, the pinned "2023-06-01" by default.
     """
 
     name = PROVIDER
@@ -409,27 +455,11 @@ class AnthropicProvider(HttpProvider):
 
     def __init__(self, model: str | None = None, api_key: str | None = None,
                  base_url: str | None = None, timeout: float | None = 60.0,
-                 max_retries: int = 2) -> None:
-        api_key = api_key or os.environ.get("ANTHROPIC_API_KEY")
-        base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
-        if not api_key and base_url.rstrip("/") == DEFAULT_BASE_URL:
-            raise ValueError(
-                "AnthropicProvider needs an API key: pass api_key=... or set ANTHROPIC_API_KEY")
-        super().__init__(api_key=api_key, base_url=base_url, timeout=timeout,
-                         max_retries=max_retries, model=model,
-                         headers={"anthropic-version": API_VERSION})
-
-    def _auth_headers(self, api_key: str | None) -> dict[str, str]:
-        return {"x-api-key": api_key} if api_key else {}
-
-    def _build_request(self, *, model: str, system_prompt: str, messages: list[Message],
-                       tools: Sequence[Tool] | None, temperature: float, max_tokens: int,
-                       stream: bool) -> tuple[str, dict[str, Any], dict[str, str] | None]:
-        body = build_request_body(model=model, system_prompt=system_prompt, messages=messages,
-                                  tools=tools, temperature=temperature, max_tokens=max_tokens,
-                                  stream=stream)
-        return MESSAGES_PATH, body, None
-
-    _parse_response = staticmethod(parse_response)
-    _decode_stream = staticmethod(decode_stream)
-    _error_from_response = staticmethod(error_from_response)
+                 max_retries: int = 2, api_version: str = API_VERSION) -> None:
+        if not isinstance(api_version, str) or not api_version.strip():
+            raise ValueError(f"api_version must be a version string such as {API_VERSION!r}, "
+                             f"got {api_version!r}")
+        self.api_version = api_version
+        super().__init__(PROTOCOL, api_key=api_key, base_url=base_url, model=model,
+                         timeout=timeout, max_retries=max_retries,
+                         headers={"anthropic-version": api_version})

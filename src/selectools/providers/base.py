@@ -11,15 +11,11 @@ import contextvars
 import functools
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from .._sync import iterate_sync, run_sync
-from ..types import Message, Role, ToolCall, TurnEnd
+from ..types import Message, Role, ToolCall, ToolDefinition, TurnEnd
 from ..usage import UsageStats
-
-if TYPE_CHECKING:
-    from ..tools import Tool
-
 
 
 @dataclass
@@ -40,7 +36,12 @@ StreamItem = str | ToolCall | UsageStats | ProviderEvent | TurnEnd
 
 @runtime_checkable
 class Provider(Protocol):
-    """What the agent needs from a model provider. Every argument is keyword-only."""
+    """What the agent needs from a model provider. Every argument is keyword-only.
+
+    `temperature=None` means the model's own default: no sampling parameter is sent.
+    A stream yields text deltas, whole ToolCalls, at most one TurnEnd (why the turn ended)
+    and a UsageStats; a duck-typed provider may yield only text and calls.
+    """
 
     name: str
     supports_streaming: bool
@@ -48,22 +49,26 @@ class Provider(Protocol):
     default_model: str
 
     def complete(self, *, model: str, system_prompt: str, messages: list[Message],
-                 tools: Sequence[Tool] | None = None, temperature: float = 0.0,
+                 tools: Sequence[ToolDefinition] | None = None,
+                 temperature: float | None = None,
                  max_tokens: int = 1000, timeout: float | None = None,
                  ) -> tuple[Message, UsageStats]: ...
 
     async def acomplete(self, *, model: str, system_prompt: str, messages: list[Message],
-                        tools: Sequence[Tool] | None = None, temperature: float = 0.0,
+                        tools: Sequence[ToolDefinition] | None = None,
+                        temperature: float | None = None,
                         max_tokens: int = 1000, timeout: float | None = None,
                         ) -> tuple[Message, UsageStats]: ...
 
     def stream(self, *, model: str, system_prompt: str, messages: list[Message],
-               tools: Sequence[Tool] | None = None, temperature: float = 0.0,
+               tools: Sequence[ToolDefinition] | None = None,
+               temperature: float | None = None,
                max_tokens: int = 1000, timeout: float | None = None,
                ) -> Iterator[StreamItem]: ...
 
     def astream(self, *, model: str, system_prompt: str, messages: list[Message],
-                tools: Sequence[Tool] | None = None, temperature: float = 0.0,
+                tools: Sequence[ToolDefinition] | None = None,
+                temperature: float | None = None,
                 max_tokens: int = 1000, timeout: float | None = None,
                 ) -> AsyncIterator[StreamItem]: ...
 
@@ -172,9 +177,11 @@ def unpack_completion(result: Any) -> tuple[Message, UsageStats | None]:
     raise TypeError(f"a provider returned {type(result).__name__}, expected (Message, UsageStats)")
 
 
-def message_as_stream(message: Message) -> list[str | ToolCall]:
-    items: list[str | ToolCall] = [message.content] if message.content else []
+def message_as_stream(message: Message) -> list[StreamItem]:
+    items: list[StreamItem] = [message.content] if message.content else []
     items.extend(message.tool_calls or ())
+    if message.stop_reason is not None:
+        items.append(TurnEnd(message.stop_reason))
     return items
 
 
@@ -183,6 +190,7 @@ async def collect_stream(stream: AsyncIterator[StreamItem]) -> tuple[Message, Us
     text: list[str] = []
     calls: list[ToolCall] = []
     usage: UsageStats | None = None
+    end: TurnEnd | None = None
     async for item in stream:
         if isinstance(item, str):
             text.append(item)
@@ -190,4 +198,8 @@ async def collect_stream(stream: AsyncIterator[StreamItem]) -> tuple[Message, Us
             calls.append(item)
         elif isinstance(item, UsageStats):
             usage = item
-    return Message(role=Role.ASSISTANT, content="".join(text), tool_calls=calls or None), usage
+        elif isinstance(item, TurnEnd):
+            end = item
+    message = Message(role=Role.ASSISTANT, content="".join(text), tool_calls=calls or None,
+                      stop_reason=end.reason if end is not None else None)
+    return message, usage

@@ -23,6 +23,15 @@ class ProviderError(Exception):
         self.should_retry = self.retryable if should_retry is None else should_retry
         super().__init__(self._describe())
 
+    def reword(self, *, message: str | None = None, provider: str | None = None) -> None:
+        """Change the message or the provider named, keeping `str(self)` and `args` in step
+        (the provider boundary uses it to redact keys and to name the provider)."""
+        if message is not None:
+            self.message = message
+        if provider is not None:
+            self.provider = provider
+        self.args = (self._describe(),)
+
     def _describe(self) -> str:
         where = self.provider or "provider"
         status = f" {self.status}" if self.status is not None else ""
@@ -93,3 +102,20 @@ class StreamError(ProviderError):
 
     retryable = True
     fail_over = True
+
+
+class MalformedResponseError(ProviderError):
+    """The server answered, but not in the protocol's shape: a field of the wrong type, a
+    tool call without a name, a stream with no events, JSON nested too deep. The message
+    names what was wrong and where ("choices[0].message.tool_calls[1] has no function
+    name"). Retrying the same server rarely helps; another provider may well answer."""
+
+    fail_over = True
+
+
+class MalformedStreamError(MalformedResponseError, StreamError):
+    """A streamed answer that is not in the protocol's shape (an event that is not JSON, an
+    empty body, a chunk of the wrong shape): a `StreamError` (as every error inside a 200
+    stream) and a `MalformedResponseError`. Not retried: the same server sends the same."""
+
+    retryable = False

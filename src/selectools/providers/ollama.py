@@ -7,30 +7,45 @@ otherwise. An error after the stream began is a line `{"error": "..."}`: it rais
 `StreamError`. Images travel as a list of base64 strings, so an image URL (other than a
 `data:` URL) is refused with a clear error before anything is sent.
 
-Tool arguments that are not an object follow the convention of `openai.py`:
-`parameters == {"__raw_arguments__": "<the text>"}`.
+Tool arguments follow the one policy of `_wire.py` (an object as it is, JSON text parsed,
+anything else `{RAW_ARGUMENTS_KEY: text}`); `done_reason` becomes the turn's `TurnEnd`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
-from ..types import RAW_ARGUMENTS_KEY, Message, Role, ToolCall
+from ..types import Message, Role, StopReason, ToolCall, ToolDefinition
 from ..usage import UsageStats
-from ._framing import read_to_end
-from ._http_provider import HttpProvider, make_call_id, parse_tool_arguments
+from ._framing import WholeJson, read_to_end
+from ._http_provider import HttpProvider
 from ._status import body_snippet, error_for_status, json_or_none
+from ._wire import (
+    arguments_object,
+    as_count,
+    as_list,
+    as_name,
+    as_object,
+    as_text,
+    empty_stream,
+    split_data_url,
+    stop_reason,
+    tool_call,
+    tool_result_text,
+    turn_end,
+    whole_answer_items,
+)
+from .base import StreamItem
 from .errors import ProviderError, StreamError
-
-if TYPE_CHECKING:
-    from ..tools import Tool
+from .protocol import ModelRequest, WireProtocol, WireRequest
 
 PROVIDER = "ollama"
+DEFAULT_MODEL = "llama3.2"
 DEFAULT_HOST = "http://localhost:11434"
+DONE_REASONS: dict[str, StopReason] = {"stop": "completed", "length": "length"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -38,33 +53,40 @@ DEFAULT_HOST = "http://localhost:11434"
 
 
 def build_request_body(*, model: str, system_prompt: str, messages: Sequence[Message],
-                       tools: Sequence[Tool] | None = None, temperature: float = 0.0,
-                       max_tokens: int = 1000, stream: bool = False) -> dict[str, Any]:
-    """The JSON body of a `POST /api/chat`."""
+                       tools: Sequence[ToolDefinition] | None = None,
+                       temperature: float | None = None, max_tokens: int = 1000,
+                       stream: bool = False) -> dict[str, Any]:
+    """The JSON body of a `POST /api/chat` (`temperature=None` sends none)."""
     wire_messages: list[dict[str, Any]] = []
     if system_prompt:
         wire_messages.append({"role": "system", "content": system_prompt})
     wire_messages.extend(_wire_message(message) for message in messages)
-    body: dict[str, Any] = {
-        "model": model,
-        "messages": wire_messages,
-        "stream": stream,
-        "options": {"temperature": temperature, "num_predict": max_tokens},
-    }
+    options: dict[str, Any] = {"num_predict": max_tokens}
+    if temperature is not None:
+        options["temperature"] = temperature
+    body: dict[str, Any] = {"model": model, "messages": wire_messages, "stream": stream,
+                            "options": options}
     if tools:
-        body["tools"] = [
-            {"type": "function",
+        body["tools"] = encode_tools(tools)
+    return body
+
+
+def _request(request: ModelRequest) -> WireRequest:
+    return WireRequest("/api/chat", build_request_body(
+        model=request.model, system_prompt=request.system_prompt, messages=request.messages,
+        temperature=request.temperature, max_tokens=request.max_tokens, stream=request.stream))
+
+
+def encode_tools(tools: Sequence[ToolDefinition]) -> list[dict[str, Any]]:
+    return [{"type": "function",
              "function": {"name": tool.name, "description": tool.description or "",
                           "parameters": tool.parameters_schema}}
-            for tool in tools
-        ]
-    return body
+            for tool in tools]
 
 
 def _wire_message(message: Message) -> dict[str, Any]:
     if message.role == Role.TOOL:
-        result = message.tool_result if message.tool_result is not None else message.content
-        wire: dict[str, Any] = {"role": "tool", "content": result}
+        wire: dict[str, Any] = {"role": "tool", "content": tool_result_text(message)}
         if message.tool_name:
             wire["tool_name"] = message.tool_name
         if message.tool_call_id:
@@ -93,18 +115,17 @@ def _wire_message(message: Message) -> dict[str, Any]:
 
 
 def _wire_tool_call(call: ToolCall) -> dict[str, Any]:
-    arguments = call.parameters
-    if set(arguments) == {RAW_ARGUMENTS_KEY}:
-        arguments = {}  # Ollama needs an object; the unreadable text has no object form
-    wire: dict[str, Any] = {"function": {"name": call.tool_name, "arguments": arguments}}
+    wire: dict[str, Any] = {"function": {"name": call.tool_name,
+                                         "arguments": arguments_object(call)}}
     if call.id:
         wire["id"] = call.id
     return wire
 
 
 def _base64_from_url(url: str) -> str:
-    if url.startswith("data:") and ";base64," in url:
-        return url.split(";base64,", 1)[1]
+    inline = split_data_url(url)
+    if inline is not None:
+        return inline[1]
     raise ValueError(
         f"Ollama accepts images only as base64 data, not URLs ({url[:80]!r}); download the "
         "image and pass it with Message(image_path=...) or ContentPart(type='image_base64')")
@@ -115,66 +136,78 @@ def _base64_from_url(url: str) -> str:
 
 
 def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
-    """A non-streamed `/api/chat` answer as our assistant Message and its usage."""
-    if not isinstance(data, dict):
-        raise ProviderError(f"expected a chat response object, got {type(data).__name__}",
-                            provider=PROVIDER)
+    """A non-streamed `/api/chat` answer as our assistant Message (with its stop reason)
+    and its usage."""
+    data = as_object(data, "the answer")
     if data.get("error"):
         raise ProviderError(str(data["error"]), provider=PROVIDER)
-    wire = data.get("message") or {}
-    calls = [_tool_call(call) for call in wire.get("tool_calls") or ()]
-    message = Message(role=Role.ASSISTANT, content=wire.get("content") or "",
-                      tool_calls=calls or None)
-    return message, _usage(data, model)
+    wire = as_object(data.get("message"), "message", optional=True)
+    calls = _tool_calls(wire, stream=False)
+    reason = stop_reason(data.get("done_reason"), DONE_REASONS, has_calls=bool(calls))
+    message = Message(role=Role.ASSISTANT, content=as_text(wire.get("content"), "message.content"),
+                      tool_calls=calls or None, stop_reason=reason)
+    return message, _usage(data, model, stream=False)
 
 
-def _tool_call(wire: Mapping[str, Any]) -> ToolCall:
-    function = wire.get("function") or {}
-    arguments = function.get("arguments")
-    if isinstance(arguments, dict):
-        parameters = arguments
-    elif isinstance(arguments, str):  # some model templates give a JSON string
-        parameters = parse_tool_arguments(arguments)
-    elif arguments is None:
-        parameters = {}
-    else:
-        parameters = {RAW_ARGUMENTS_KEY: json.dumps(arguments)}
-    return ToolCall(tool_name=str(function.get("name") or ""), parameters=parameters,
-                    id=wire.get("id") or make_call_id())
+def _tool_calls(wire: Mapping[str, Any], *, stream: bool) -> list[ToolCall]:
+    found = as_list(wire.get("tool_calls"), "message.tool_calls", stream=stream)
+    calls: list[tuple[Any, ToolCall]] = []
+    for position, call in enumerate(found):
+        where = f"message.tool_calls[{position}]"
+        call = as_object(call, where, stream=stream)
+        function = as_object(call.get("function"), f"{where}.function", stream=stream)
+        name = as_name(function.get("name"), where, stream=stream)
+        index = function.get("index")
+        calls.append((index if type(index) is int else position,
+                      tool_call(name, function.get("arguments"), call.get("id"))))
+    calls.sort(key=lambda pair: pair[0])  # newer servers number parallel calls
+    return [call for _, call in calls]
 
 
-def _usage(data: Mapping[str, Any], model: str) -> UsageStats:
-    return UsageStats.priced(model=model, provider=PROVIDER,
-                             prompt_tokens=int(data.get("prompt_eval_count") or 0),
-                             completion_tokens=int(data.get("eval_count") or 0))
+def _usage(data: Mapping[str, Any], model: str, *, stream: bool) -> UsageStats:
+    return UsageStats.priced(
+        model=model, provider=PROVIDER,
+        prompt_tokens=as_count(data.get("prompt_eval_count"), "prompt_eval_count",
+                               stream=stream),
+        completion_tokens=as_count(data.get("eval_count"), "eval_count", stream=stream))
 
 
 # ---------------------------------------------------------------------------------------------
 # Stream
 
 
-async def decode_stream(events: AsyncIterator[Any], model: str,
-                        ) -> AsyncIterator[str | ToolCall | UsageStats]:
-    """Turn NDJSON chat lines (already parsed) into text deltas, ToolCalls and usage."""
+async def decode_stream(events: AsyncIterator[Any], model: str) -> AsyncIterator[StreamItem]:
+    """Turn NDJSON chat lines (already parsed) into text deltas, ToolCalls, the turn's end
+    and usage (or the same from a whole answer sent where a stream was asked for)."""
+    has_calls = seen = False
     async for line in events:
-        if not isinstance(line, dict):
-            raise StreamError(f"stream line is not an object: {line!r:.200}", provider=PROVIDER,
-                              should_retry=False)
+        if type(line) is not dict:
+            if isinstance(line, WholeJson):
+                for item in whole_answer_items(line.data, parse_response, model):
+                    yield item
+                return
+            as_object(line, "the stream line", stream=True)
+        seen = True
         if line.get("error"):
             raise StreamError(str(line["error"]), provider=PROVIDER)
-        wire = line.get("message") or {}
+        wire = line.get("message")
+        if type(wire) is not dict:
+            wire = as_object(wire, "message", stream=True, optional=True)
         # `response` is /api/generate's text field; accepting it costs nothing.
         text = wire.get("content") or line.get("response")
         if text:
-            yield text
-        calls = sorted(wire.get("tool_calls") or (),
-                       key=lambda call: (call.get("function") or {}).get("index", 0))
-        for call in calls:
-            yield _tool_call(call)
+            yield text if type(text) is str else as_text(text, "message.content", stream=True)
+        if wire.get("tool_calls"):
+            for call in _tool_calls(wire, stream=True):
+                has_calls = True
+                yield call
         if line.get("done"):
-            yield _usage(line, model)
+            yield turn_end(line.get("done_reason"), DONE_REASONS, has_calls=has_calls)
+            yield _usage(line, model, stream=True)
             await read_to_end(events)
             return
+    if not seen:
+        raise empty_stream()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,34 +243,29 @@ def normalize_host(host: str) -> str:
     return f"http://{hostname}:{parts.port or 11434}{parts.path}"
 
 
+PROTOCOL = WireProtocol(
+    name=PROVIDER, framing="ndjson", build_request=_request, encode_tools=encode_tools,
+    parse_response=parse_response, decode_stream=decode_stream,
+    error_from_response=error_from_response, default_model=DEFAULT_MODEL,
+    default_base_url=DEFAULT_HOST, hosted_needs_key=False,
+)
+
+
 class OllamaProvider(HttpProvider):
     """Ollama's `/api/chat`. The server comes from `host`, else `OLLAMA_HOST`, else
     http://localhost:11434; no key is needed."""
 
     name = PROVIDER
-    default_model = "llama3.2"
-    _framing = "ndjson"
+    default_model = DEFAULT_MODEL
 
     def __init__(self, model: str | None = None, host: str | None = None,
                  timeout: float | None = 120.0, max_retries: int = 2,
                  api_key: str | None = None) -> None:
         # api_key is for Ollama behind an authenticating proxy (or ollama.com); usually None.
         base_url = normalize_host(host or os.environ.get("OLLAMA_HOST") or DEFAULT_HOST)
-        super().__init__(api_key=api_key, base_url=base_url, timeout=timeout,
-                         max_retries=max_retries, model=model)
+        super().__init__(PROTOCOL, api_key=api_key, base_url=base_url, model=model,
+                         timeout=timeout, max_retries=max_retries)
 
     @property
     def host(self) -> str:
         return self.base_url
-
-    def _build_request(self, *, model: str, system_prompt: str, messages: list[Message],
-                       tools: Sequence[Tool] | None, temperature: float, max_tokens: int,
-                       stream: bool) -> tuple[str, dict[str, Any], dict[str, str] | None]:
-        body = build_request_body(model=model, system_prompt=system_prompt, messages=messages,
-                                  tools=tools, temperature=temperature, max_tokens=max_tokens,
-                                  stream=stream)
-        return "/api/chat", body, None
-
-    _parse_response = staticmethod(parse_response)
-    _decode_stream = staticmethod(decode_stream)
-    _error_from_response = staticmethod(error_from_response)

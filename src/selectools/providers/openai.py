@@ -10,32 +10,47 @@ they are assembled and yielded whole when the choice finishes, or at `[DONE]` / 
 the stream for servers that never send a `finish_reason`. The usage chunk (`choices: []`,
 asked for with `stream_options.include_usage`) becomes one `UsageStats`, yielded last.
 
-Malformed tool arguments: arguments that are not a JSON object never raise. The `ToolCall`
-is yielded with `parameters == {"__raw_arguments__": "<the text as sent>"}`
-(`RAW_ARGUMENTS_KEY`), and the agent answers the model with an error it can correct.
+The finish reason becomes one `TurnEnd` (see `FINISH_REASONS`), yielded when the stream
+ends, after the calls and before the usage. Edge cases follow the one policy of
+`_wire.py`: arguments that are not a JSON object (cut by max_tokens, malformed) give
+`{RAW_ARGUMENTS_KEY: text}`, arguments sent as an object are taken as they are, a chunk of
+the wrong shape or an empty stream is a `MalformedStreamError`, and a whole
+`chat.completion` sent where a stream was asked for is decoded as that answer.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import Any
 
-from .._json import loads as loads_json
-from ..types import ContentPart, Message, Role, ToolCall
+from ..types import ContentPart, Message, Role, StopReason, ToolCall, ToolDefinition
 from ..usage import UsageStats
-from ._framing import SseEvent, read_to_end
-from ._http_provider import HttpProvider, make_call_id, tool_call_from_json
+from ._framing import SseEvent, WholeJson, read_to_end
+from ._http_provider import HttpProvider
 from ._status import body_snippet, error_for_status, json_or_none
-from .errors import AuthenticationError, ProviderError, StreamError
-
-if TYPE_CHECKING:
-    from ..tools import Tool
+from ._wire import (
+    as_count,
+    as_list,
+    as_name,
+    as_object,
+    as_text,
+    empty_stream,
+    malformed,
+    stop_reason,
+    stream_json,
+    tool_call,
+    tool_result_text,
+    turn_end,
+    whole_answer_items,
+)
+from .base import StreamItem
+from .errors import ProviderError, StreamError
+from .protocol import ModelRequest, WireProtocol, WireRequest
 
 PROVIDER = "openai"
+DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 _CONTEXT_LENGTH_CODES = frozenset({"context_length_exceeded", "exceed_context_size_error",
                                    "string_above_max_length"})
@@ -44,6 +59,10 @@ _CONTEXT_LENGTH_CODES = frozenset({"context_length_exceeded", "exceed_context_si
 _CONTEXT_LENGTH_WORDS = ("maximum context length", "context length exceeded")
 # Reasoning models refuse `temperature` other than the default.
 _REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
+FINISH_REASONS: dict[str, StopReason] = {
+    "stop": "completed", "tool_calls": "tool_calls", "function_call": "tool_calls",
+    "length": "length", "content_filter": "content_filter", "error": "error",
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -51,13 +70,15 @@ _REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
 
 
 def build_request_body(*, model: str, system_prompt: str, messages: Sequence[Message],
-                       tools: Sequence[Tool] | None = None, temperature: float = 0.0,
-                       max_tokens: int = 1000, stream: bool = False,
-                       max_tokens_field: str = "max_tokens") -> dict[str, Any]:
+                       tools: Sequence[ToolDefinition] | None = None,
+                       temperature: float | None = None, max_tokens: int = 1000,
+                       stream: bool = False, max_tokens_field: str = "max_tokens",
+                       ) -> dict[str, Any]:
     """The JSON body of a `POST /chat/completions`.
 
     `max_tokens_field` is `"max_completion_tokens"` for api.openai.com (its reasoning models
     refuse `max_tokens`) and `"max_tokens"` for compatible servers, which all know that one.
+    `temperature=None` sends none: the model's default.
     """
     wire_messages: list[dict[str, Any]] = []
     if system_prompt:
@@ -65,17 +86,29 @@ def build_request_body(*, model: str, system_prompt: str, messages: Sequence[Mes
     wire_messages.extend(_wire_message(message) for message in messages)
     body: dict[str, Any] = {"model": model, "messages": wire_messages,
                             max_tokens_field: max_tokens}
-    if not model.rsplit("/", 1)[-1].startswith(_REASONING_PREFIXES):
+    if temperature is not None and not model.rsplit("/", 1)[-1].startswith(_REASONING_PREFIXES):
         body["temperature"] = temperature
     if tools:
-        body["tools"] = [_wire_tool(tool) for tool in tools]
+        body["tools"] = encode_tools(tools)
     if stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
     return body
 
 
-def _wire_tool(tool: Tool) -> dict[str, Any]:
+def _request(request: ModelRequest) -> WireRequest:
+    body = build_request_body(
+        model=request.model, system_prompt=request.system_prompt, messages=request.messages,
+        temperature=request.temperature, max_tokens=request.max_tokens, stream=request.stream,
+        max_tokens_field="max_completion_tokens" if request.hosted else "max_tokens")
+    return WireRequest("/chat/completions", body)
+
+
+def encode_tools(tools: Sequence[ToolDefinition]) -> list[dict[str, Any]]:
+    return [_wire_tool(tool) for tool in tools]
+
+
+def _wire_tool(tool: ToolDefinition) -> dict[str, Any]:
     function: dict[str, Any] = {"name": tool.name, "parameters": tool.parameters_schema}
     if tool.description:
         function["description"] = tool.description
@@ -84,7 +117,7 @@ def _wire_tool(tool: Tool) -> dict[str, Any]:
 
 def _wire_message(message: Message) -> dict[str, Any]:
     if message.role == Role.TOOL:
-        result = message.tool_result if message.tool_result is not None else message.content
+        result = tool_result_text(message)
         if not message.tool_call_id:
             # Without an id OpenAI cannot link the result to a call; keep it as plain text.
             name = message.tool_name or "a tool"
@@ -99,8 +132,8 @@ def _wire_message(message: Message) -> dict[str, Any]:
         return wire
     if message.role == Role.SYSTEM:
         return {"role": "system", "content": message.content}
-    if message.content_parts:
-        return {"role": "user", "content": [_wire_part(part) for part in message.content_parts]}
+    if message.content_parts:  # the question text too, not only the parts
+        return {"role": "user", "content": [_wire_part(part) for part in message.parts()]}
     return {"role": "user", "content": message.content}
 
 
@@ -126,32 +159,43 @@ def _wire_part(part: ContentPart) -> dict[str, Any]:
 
 
 def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
-    """A `chat.completion` object as our assistant Message and its usage."""
-    if not isinstance(data, dict):
-        raise ProviderError(f"expected a chat.completion object, got {type(data).__name__}",
-                            provider=PROVIDER)
+    """A `chat.completion` object as our assistant Message (with its stop_reason) and usage."""
+    data = as_object(data, "the answer")
     if data.get("error"):  # some compatible servers report errors inside a 200
         raise _error_from_payload(data, status=None)
-    choices = data.get("choices") or []
+    choices = as_list(data.get("choices"), "choices")
     if not choices:
-        raise ProviderError("the answer holds no choices", provider=PROVIDER)
-    wire = choices[0].get("message") or {}
-    calls = [
-        tool_call_from_json(call["function"]["name"], call["function"].get("arguments"),
-                            call.get("id") or make_call_id())
-        for call in wire.get("tool_calls") or ()
-        if call.get("function")
-    ]
-    text = wire.get("content") or wire.get("refusal") or ""
-    message = Message(role=Role.ASSISTANT, content=text, tool_calls=calls or None)
+        raise malformed("choices is empty")
+    choice = as_object(choices[0], "choices[0]")
+    wire = as_object(choice.get("message"), "choices[0].message", optional=True)
+    calls = [call for index, fragment
+             in enumerate(as_list(wire.get("tool_calls"), "choices[0].message.tool_calls"))
+             if (call := _tool_call(fragment, f"choices[0].message.tool_calls[{index}]"))]
+    text = (as_text(wire.get("content"), "choices[0].message.content")
+            or as_text(wire.get("refusal"), "choices[0].message.refusal"))
+    reason = stop_reason(choice.get("finish_reason"), FINISH_REASONS, has_calls=bool(calls))
+    message = Message(role=Role.ASSISTANT, content=text, tool_calls=calls or None,
+                      stop_reason=reason)
     return message, _usage(data.get("usage"), model)
 
 
-def _usage(wire: Any, model: str) -> UsageStats:
-    wire = wire if isinstance(wire, dict) else {}
-    return UsageStats.priced(model=model, provider=PROVIDER,
-                             prompt_tokens=int(wire.get("prompt_tokens") or 0),
-                             completion_tokens=int(wire.get("completion_tokens") or 0))
+def _tool_call(wire: Any, where: str) -> ToolCall | None:
+    wire = as_object(wire, where)
+    kind = wire.get("type")
+    if kind is not None and kind != "function":
+        return None  # a kind of tool call we never offer (custom tools)
+    function = as_object(wire.get("function"), f"{where}.function")
+    name = as_name(function.get("name"), where)
+    return tool_call(name, function.get("arguments"), wire.get("id"))
+
+
+def _usage(wire: Any, model: str, *, stream: bool = False) -> UsageStats:
+    wire = as_object(wire, "usage", stream=stream, optional=True)
+    return UsageStats.priced(
+        model=model, provider=PROVIDER,
+        prompt_tokens=as_count(wire.get("prompt_tokens"), "usage.prompt_tokens", stream=stream),
+        completion_tokens=as_count(wire.get("completion_tokens"), "usage.completion_tokens",
+                                   stream=stream))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -166,57 +210,87 @@ class _PendingCall:
     index: int | None = None  # the server's `index`, which may repeat across calls
 
 
-async def decode_stream(events: AsyncIterator[SseEvent], model: str,
-                        ) -> AsyncIterator[str | ToolCall | UsageStats]:
-    """Turn `chat.completion.chunk` events into text deltas, whole ToolCalls and usage."""
+async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
+                        ) -> AsyncIterator[StreamItem]:
+    """Turn `chat.completion.chunk` events into text deltas, whole ToolCalls, the turn's end
+    and usage (or a whole answer sent where a stream was asked for into the same)."""
     calls: dict[int, _PendingCall] = {}
     usage: UsageStats | None = None
+    finish_reason: Any = None  # the first one: its TurnEnd comes once the stream ends
+    has_calls = seen = False
     async for event in events:
+        if isinstance(event, WholeJson):
+            for item in whole_answer_items(event.data, parse_response, model):
+                yield item
+            return
+        seen = True
         data = event.data
         # Chunks are JSON objects; only something else can be the end marker, so the payload
         # is not copied by strip() on every event.
         if not data.startswith("{") and data.strip() == "[DONE]":
             break
-        chunk = _chunk_json(data)
+        chunk = stream_json(data)
+        if type(chunk) is not dict:
+            chunk = as_object(chunk, "the chunk", stream=True)
         if chunk.get("error"):
             raise _error_from_payload(chunk, status=None, mid_stream=True)
         if chunk.get("usage"):
-            usage = _usage(chunk["usage"], model)
-        for choice in chunk.get("choices") or ():
+            usage = _usage(chunk["usage"], model, stream=True)
+        choices = chunk.get("choices")
+        if type(choices) is not list:
+            choices = as_list(choices, "choices", stream=True)
+        for choice in choices:
+            if type(choice) is not dict:
+                choice = as_object(choice, "choices[0]", stream=True)
             if choice.get("index", 0) != 0:
                 continue  # we ask for one choice (n=1)
-            delta = choice.get("delta") or {}
+            delta = choice.get("delta")
+            if type(delta) is not dict:
+                delta = as_object(delta, "choices[0].delta", stream=True, optional=True)
             text = delta.get("content") or delta.get("refusal")
             if text:
-                yield text
-            for fragment in delta.get("tool_calls") or ():
-                _merge_fragment(calls, fragment)
-            if choice.get("finish_reason"):
+                yield text if type(text) is str else as_text(text, "choices[0].delta.content",
+                                                             stream=True)
+            fragments = delta.get("tool_calls")
+            if fragments:
+                for fragment in as_list(fragments, "choices[0].delta.tool_calls", stream=True):
+                    _merge_fragment(calls, fragment)
+            reason = choice.get("finish_reason")
+            if reason:
+                finish_reason = finish_reason or reason
                 for call in _flush(calls):
+                    has_calls = True
                     yield call
+    if not seen:
+        raise empty_stream()
     for call in _flush(calls):  # no finish_reason came: the calls are complete anyway
+        has_calls = True
         yield call
+    if finish_reason:
+        yield turn_end(finish_reason, FINISH_REASONS, has_calls=has_calls)
     if usage is not None:
         yield usage
     await read_to_end(events)
 
 
-def _chunk_json(data: str) -> dict[str, Any]:
-    try:
-        chunk = loads_json(data)
-    except ValueError:
-        raise StreamError(f"stream event is not JSON: {data[:200]!r}", provider=PROVIDER,
-                          should_retry=False) from None
-    if not isinstance(chunk, dict):
-        raise StreamError(f"stream event is not an object: {data[:200]!r}", provider=PROVIDER,
-                          should_retry=False)
-    return chunk
-
-
-def _merge_fragment(calls: dict[int, _PendingCall], fragment: Mapping[str, Any]) -> None:
+def _merge_fragment(calls: dict[int, _PendingCall], fragment: Any) -> None:
     """Add one `tool_calls` delta to the calls being assembled (keyed in arrival order)."""
-    function = fragment.get("function") or {}
-    index, call_id = fragment.get("index"), fragment.get("id")
+    # Types are checked inline (a fragment may come per token); the checks name the place.
+    where = "choices[0].delta.tool_calls[]"
+    if type(fragment) is not dict:
+        fragment = as_object(fragment, where, stream=True)
+    function = fragment.get("function")
+    if type(function) is not dict:
+        function = as_object(function, f"{where}.function", stream=True, optional=True)
+    index, call_id, name = fragment.get("index"), fragment.get("id"), function.get("name")
+    if call_id is not None and type(call_id) is not str:
+        as_text(call_id, f"{where}.id", stream=True)
+    if type(name) is not str:
+        name = as_text(name, f"{where}.function.name", stream=True)
+    arguments = function.get("arguments")
+    if type(arguments) is not str:
+        # Some servers send the arguments as an object, whole: kept as its JSON text.
+        arguments = "" if arguments is None else json.dumps(arguments)
     if index is None:
         # Some servers omit `index`: a new id opens a new call, anything else continues
         # the last one.
@@ -230,21 +304,21 @@ def _merge_fragment(calls: dict[int, _PendingCall], fragment: Mapping[str, Any])
             # each with its own id: a new id is a new call, never more of the last one.
             pending = None
     if pending is None:
-        calls[len(calls)] = _PendingCall(call_id, function.get("name") or "",
-                                         function.get("arguments") or "", index)
+        calls[len(calls)] = _PendingCall(call_id, name, arguments,
+                                         index if type(index) is int else None)
         return
     if call_id and not pending.id:
         pending.id = call_id
-    name = function.get("name")
     if name and name != pending.name:
         # OpenAI sends the name once; some servers repeat it whole, others send it in pieces.
         pending.name = name if not pending.name else pending.name + name
-    pending.arguments += function.get("arguments") or ""
+    pending.arguments += arguments
 
 
 def _flush(calls: dict[int, _PendingCall]) -> list[ToolCall]:
-    done = [tool_call_from_json(call.name, call.arguments, call.id or make_call_id())
-            for _, call in sorted(calls.items())]
+    done = [tool_call(as_name(call.name, f"tool call {position}", stream=True),
+                      call.arguments, call.id)
+            for position, (_, call) in enumerate(sorted(calls.items()))]
     calls.clear()
     return done
 
@@ -289,44 +363,29 @@ def _error_from_payload(payload: Mapping[str, Any], *, status: int | None,
 # ---------------------------------------------------------------------------------------------
 # Provider
 
+PROTOCOL = WireProtocol(
+    name=PROVIDER, framing="sse", build_request=_request, encode_tools=encode_tools,
+    parse_response=parse_response, decode_stream=decode_stream,
+    error_from_response=error_from_response, default_model=DEFAULT_MODEL,
+    default_base_url=DEFAULT_BASE_URL, api_key_env=("OPENAI_API_KEY",),
+    base_url_env=("OPENAI_BASE_URL",),
+)
+
 
 class OpenAIProvider(HttpProvider):
     """Chat Completions over HTTP, for OpenAI and any OpenAI-compatible server.
 
     The key comes from `api_key` or `OPENAI_API_KEY`, the server from `base_url` or
-    `OPENAI_BASE_URL`. A local server usually needs no key; api.openai.com does, and a call
-    without one fails with `AuthenticationError` before anything is sent.
+    `OPENAI_BASE_URL`. A local server usually needs no key; api.openai.com does, and
+    making the provider for it without one raises `AuthenticationError`.
     """
 
     name = PROVIDER
-    default_model = "gpt-4o-mini"
-    _framing = "sse"
+    default_model = DEFAULT_MODEL
 
     def __init__(self, model: str | None = None, api_key: str | None = None,
                  base_url: str | None = None, organization: str | None = None,
                  timeout: float | None = 60.0, max_retries: int = 2) -> None:
-        base_url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
-        api_key = api_key or os.environ.get("OPENAI_API_KEY") or None
-        self._is_openai = urlsplit(base_url).hostname == "api.openai.com"
-        self._has_key = api_key is not None
         headers = {"OpenAI-Organization": organization} if organization else None
-        super().__init__(api_key=api_key, base_url=base_url, timeout=timeout,
-                         max_retries=max_retries, model=model, headers=headers)
-
-    def _build_request(self, *, model: str, system_prompt: str, messages: list[Message],
-                       tools: Sequence[Tool] | None, temperature: float, max_tokens: int,
-                       stream: bool) -> tuple[str, dict[str, Any], dict[str, str] | None]:
-        if self._is_openai and not self._has_key:
-            raise AuthenticationError(
-                "no OpenAI API key: pass OpenAIProvider(api_key=...) or set OPENAI_API_KEY "
-                "(or point base_url at a local OpenAI-compatible server)",
-                provider=PROVIDER)
-        body = build_request_body(
-            model=model, system_prompt=system_prompt, messages=messages, tools=tools,
-            temperature=temperature, max_tokens=max_tokens, stream=stream,
-            max_tokens_field="max_completion_tokens" if self._is_openai else "max_tokens")
-        return "/chat/completions", body, None
-
-    _parse_response = staticmethod(parse_response)
-    _decode_stream = staticmethod(decode_stream)
-    _error_from_response = staticmethod(error_from_response)
+        super().__init__(PROTOCOL, api_key=api_key, base_url=base_url, model=model,
+                         timeout=timeout, max_retries=max_retries, headers=headers)

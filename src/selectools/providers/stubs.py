@@ -16,7 +16,8 @@ Two modes:
   3. Else it echoes the last user message.
 
 Streaming yields the answer word by word (each word with its trailing space), then tool
-calls, then a `UsageStats` whose token counts are word counts.
+calls, then the turn's end (`TurnEnd`: "tool_calls" or "completed"), then a `UsageStats`
+whose token counts are word counts. A whole answer carries the same `stop_reason`.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ import re
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
-from ..tools import Tool
-from ..types import Message, Role, ToolCall, text_content
+from ..types import Message, Role, ToolCall, ToolDefinition, TurnEnd, text_content
 from ..usage import UsageStats
+from ._wire import tool_result_text
+from .base import StreamItem
 
 Turn = str | ToolCall | Sequence[ToolCall] | Message
 _WORDS = re.compile(r"\s*\S+\s*")
@@ -53,8 +55,8 @@ class LocalProvider:
         self.requests: list[tuple[str, list[Message], list[str]]] = []
 
     def complete(self, *, model: str | None = None, system_prompt: str = "",
-                 messages: list[Message], tools: Sequence[Tool] | None = None,
-                 temperature: float = 0.0, max_tokens: int = 1000,
+                 messages: list[Message], tools: Sequence[ToolDefinition] | None = None,
+                 temperature: float | None = None, max_tokens: int = 1000,
                  timeout: float | None = None) -> tuple[Message, UsageStats]:
         answer = self._answer(system_prompt, messages, tools)
         return answer, _usage(messages, answer, model)
@@ -63,20 +65,28 @@ class LocalProvider:
         return self.complete(**kwargs)
 
     def stream(self, *, model: str | None = None, system_prompt: str = "",
-               messages: list[Message], tools: Sequence[Tool] | None = None,
-               temperature: float = 0.0, max_tokens: int = 1000,
-               timeout: float | None = None) -> Iterator[str | ToolCall | UsageStats]:
+               messages: list[Message], tools: Sequence[ToolDefinition] | None = None,
+               temperature: float | None = None, max_tokens: int = 1000,
+               timeout: float | None = None) -> Iterator[StreamItem]:
         answer = self._answer(system_prompt, messages, tools)
         yield from _WORDS.findall(answer.content)
         yield from answer.tool_calls or ()
+        if answer.stop_reason is not None:
+            yield TurnEnd(answer.stop_reason)
         yield _usage(messages, answer, model)
 
-    async def astream(self, **kwargs: Any) -> AsyncIterator[str | ToolCall | UsageStats]:
+    async def astream(self, **kwargs: Any) -> AsyncIterator[StreamItem]:
         for item in self.stream(**kwargs):
             yield item
 
     def _answer(self, system_prompt: str, messages: list[Message],
-                tools: Sequence[Tool] | None) -> Message:
+                tools: Sequence[ToolDefinition] | None) -> Message:
+        answer = self._turn(system_prompt, messages, tools)
+        answer.stop_reason = "tool_calls" if answer.tool_calls else "completed"
+        return answer
+
+    def _turn(self, system_prompt: str, messages: list[Message],
+              tools: Sequence[ToolDefinition] | None) -> Message:
         self.requests.append((system_prompt, list(messages), [t.name for t in tools or ()]))
         if self._script is not None:
             return self._scripted()
@@ -86,7 +96,7 @@ class LocalProvider:
         if tool_results:
             return Message(role=Role.ASSISTANT, content=" ".join(
                 f"Here is what I found with {m.tool_name or 'the tool'}: "
-                f"{m.tool_result if m.tool_result is not None else m.content}"
+                f"{tool_result_text(m)}"
                 for m in tool_results))
         said = _last_user_text(messages)
         call = self._call_named_tool(said, tools or ())
@@ -106,9 +116,9 @@ class LocalProvider:
                  for c in turn.tool_calls or ()]
         return Message(role=Role.ASSISTANT, content=turn.content, tool_calls=calls or None)
 
-    def _call_named_tool(self, said: str, tools: Sequence[Tool]) -> ToolCall | None:
+    def _call_named_tool(self, said: str, tools: Sequence[ToolDefinition]) -> ToolCall | None:
         lowered = said.lower()
-        found: list[tuple[int, int, Tool]] = []
+        found: list[tuple[int, int, ToolDefinition]] = []
         for tool in tools:
             for spelling in {tool.name.lower(), tool.name.lower().replace("_", " ")}:
                 match = re.search(rf"\b{re.escape(spelling)}\b", lowered)
@@ -154,7 +164,7 @@ def _last_user_text(messages: list[Message]) -> str:
     return text_content(messages[-1])
 
 
-def _first_string_parameter(tool: Tool) -> str | None:
+def _first_string_parameter(tool: ToolDefinition) -> str | None:
     properties = tool.parameters_schema.get("properties", {})
     for name, schema in properties.items():
         if schema.get("type") == "string":

@@ -1,0 +1,80 @@
+"""A wire protocol described once, as a typed value: what `HttpProvider` needs to speak it.
+
+Each protocol module (openai, anthropic, gemini, ollama) ends with one `PROTOCOL =
+WireProtocol(...)` built from its pure functions; `HttpProvider` glues any description to
+HTTP, and the provider registry (`registry.py`) lists them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:  # (the transport module loads asyncio; describing a protocol needs none)
+    from ..types import Message, ToolDefinition
+    from ..usage import UsageStats
+    from ._http import Framing
+    from .base import StreamItem
+    from .errors import ProviderError
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRequest:
+    """One model call, as the agent asks for it."""
+
+    model: str
+    system_prompt: str
+    messages: Sequence[Message]
+    temperature: float | None
+    max_tokens: int
+    stream: bool
+    #: Whether the call goes to the protocol's own hosted endpoint (api.openai.com, ...),
+    #: for the rare detail that differs there.
+    hosted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WireRequest:
+    """What to POST: the path below the base URL, the JSON body (without `tools`, which
+    the provider adds, encoded once per tool list) and query parameters."""
+
+    path: str
+    body: dict[str, Any]
+    params: dict[str, str] | None = None
+
+
+def bearer_auth(api_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"}
+
+
+@dataclass(frozen=True)
+class WireProtocol:
+    """Everything protocol-specific about a JSON-over-HTTP model API."""
+
+    name: str
+    framing: Framing
+    #: The request of one call, without tools.
+    build_request: Callable[[ModelRequest], WireRequest]
+    #: Tool definitions as the protocol's `tools` value (often most of a request's bytes).
+    encode_tools: Callable[[Sequence[ToolDefinition]], Any]
+    #: A whole answer as our Message (with its stop_reason) and its usage.
+    parse_response: Callable[[Any, str], tuple[Message, UsageStats]]
+    #: Framed events (or one WholeJson) as text deltas, ToolCalls, one TurnEnd and usage.
+    decode_stream: Callable[[AsyncIterator[Any], str], AsyncIterator[StreamItem]]
+    #: A non-2xx answer (status, headers, body) as a typed error.
+    error_from_response: Callable[[int, Mapping[str, str], bytes], ProviderError]
+    default_model: str
+    default_base_url: str
+    #: Environment variables that may hold the key / the base URL, first found wins.
+    api_key_env: tuple[str, ...] = ()
+    base_url_env: tuple[str, ...] = ()
+    #: The headers that carry the key.
+    auth_headers: Callable[[str], dict[str, str]] = bearer_auth
+    #: Whether the hosted endpoint refuses calls without a key (custom base URLs never
+    #: need one: a local server usually takes none).
+    hosted_needs_key: bool = True
+
+    def is_hosted(self, base_url: str) -> bool:
+        return urlsplit(base_url).hostname == urlsplit(self.default_base_url).hostname
