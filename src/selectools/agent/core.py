@@ -10,13 +10,14 @@ from .._sync import run_sync
 from ..memory import ConversationMemory
 from ..observer import ObserverHub
 from ..parser import ToolCallParser, tool_instructions
-from ..providers.base import default_model
+from ..providers.base import Provider, default_model
 from ..tools import Tool
 from ..types import AgentResult, Message, Role, StreamChunk, check_messages
 from ..usage import AgentUsage
 from .analytics import ToolAnalytics
 from .config import AgentConfig
 from .loop import run_agent
+from .setup import RunSetup
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Use the tools when they help."
 
@@ -31,7 +32,7 @@ class Agent:
     a run finishes.
     """
 
-    def __init__(self, tools: Sequence[Tool] | None = None, provider: Any = None,
+    def __init__(self, tools: Sequence[Tool] | None = None, provider: Provider | None = None,
                  config: AgentConfig | None = None,
                  memory: ConversationMemory | None = None) -> None:
         self.config = config or AgentConfig()
@@ -47,25 +48,35 @@ class Agent:
         self.provider = provider
         self.memory = memory
         self._tools = _index_tools(tools or [])
-        self._tool_list = list(self._tools.values())
         self._hub = ObserverHub(self.config.observers)
-        self._default_model = default_model(provider)
-        # Text is text when the model has native tools: a call quoted in an answer (from a
-        # fetched page, say) must never run. The parser is for models without them.
-        native = getattr(provider, "supports_native_tools", True)
-        self._parser = ToolCallParser(self._tools) if self._tools and not native else None
-        self._system_prompt = self.config.system_prompt or DEFAULT_SYSTEM_PROMPT
-        if self._tools and not native:
-            self._system_prompt += "\n\n" + tool_instructions(self._tool_list)
         self._history: list[Message] = []
         # The keywords the provider's with_options takes, found once per provider.
         self._options_of: tuple[Any, frozenset[str]] | None = None
         self.usage = AgentUsage(keep_calls=False)
         self.analytics = ToolAnalytics() if self.config.enable_analytics else None
+        self._setup = self._make_setup()
+
+    def _make_setup(self) -> RunSetup:
+        """What every run of this agent is given (see agent/setup.py)."""
+        tools = self._tools
+        # Text is text when the model has native tools: a call quoted in an answer (from a
+        # fetched page, say) must never run. The parser is for models without them.
+        native = getattr(self.provider, "supports_native_tools", True)
+        system_prompt = self.config.system_prompt or DEFAULT_SYSTEM_PROMPT
+        if tools and not native:
+            system_prompt += "\n\n" + tool_instructions(list(tools.values()))
+        return RunSetup(
+            config=self.config, tools=tools,
+            definitions=tuple(tool.definition for tool in tools.values()) or None,
+            parser=ToolCallParser(tools) if tools and not native else None,
+            system_prompt=system_prompt, default_model=default_model(self.provider),
+            hub=self._hub, provider_for_run=self._provider_for_run,
+            prior_history=self._prior_history, commit=self._commit_run,
+            record_tool=self._record_tool if self.analytics is not None else None)
 
     @property
     def tools(self) -> list[Tool]:
-        return list(self._tool_list)
+        return list(self._tools.values())
 
     @property
     def history(self) -> list[Message]:
@@ -94,7 +105,7 @@ class Agent:
         With `events=True` the stream also carries `StreamChunk(event=...)` items for
         iteration_start, tool_start, tool_result and iteration_end, for user interfaces.
         """
-        return run_agent(self, _prepare(messages), stream=True, events=events)
+        return run_agent(self._setup, _prepare(messages), stream=True, events=events)
 
     def reset(self) -> None:
         """Clear history, usage, analytics and memory, for reuse across requests."""
@@ -111,13 +122,14 @@ class Agent:
         # generator finishes by itself (an error or a cancellation ends it too, inside its
         # own frame), so nothing is left to close or to asyncio's async-gen finalizer.
         result = None
-        async for item in run_agent(self, messages, stream=False, on_text=stream_handler):
+        async for item in run_agent(self._setup, messages, stream=False,
+                                    on_text=stream_handler):
             result = item
         if not isinstance(result, AgentResult):  # pragma: no cover
             raise RuntimeError("the agent loop ended without a result")
         return result
 
-    def _provider_for_run(self, run_id: str) -> Any:
+    def _provider_for_run(self, run_id: str) -> Provider:
         """The provider with this run's retry settings and observer hooks, when it takes them."""
         configure = getattr(self.provider, "with_options", None)
         if configure is None or (not self._hub.active and self.config.max_retries is None):
@@ -135,6 +147,13 @@ class Agent:
             options["on_fallback"] = lambda failed, nxt, error: self._hub.emit_sync(
                 "on_provider_fallback", run_id, failed, nxt, error)
         return configure(**options) if options else self.provider
+
+    def _prior_history(self) -> list[Message]:
+        return self.memory.get_history() if self.memory is not None else []
+
+    def _record_tool(self, tool_name: str, ok: bool, duration_ms: float) -> None:
+        if self.analytics is not None:  # reset() makes a new one
+            self.analytics.record(tool_name, ok, duration_ms)
 
     def _commit_run(self, history: list[Message], remembered: list[Message],
                     usage: AgentUsage) -> int:

@@ -20,7 +20,7 @@ import os
 import time
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..providers.base import ProviderEvent, complete_any, provider_name, stream_any
 from ..tools.errors import error_text
@@ -37,10 +37,8 @@ from ..types import (
 )
 from ..usage import AgentUsage, UsageStats
 from .deadline import Deadline
+from .setup import RunSetup
 from .tool_runner import ToolOutcome, ToolRunner
-
-if TYPE_CHECKING:
-    from .core import Agent
 
 _call_numbers = itertools.count(1)
 log = logging.getLogger("selectools")
@@ -50,13 +48,13 @@ log = logging.getLogger("selectools")
 RUN_ENDING_REASONS: frozenset[StopReason] = frozenset({"length", "content_filter", "error"})
 
 
-async def run_agent(agent: Agent, messages: list[Message], *, stream: bool,
+async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                     events: bool = False, on_text: Callable[[str], Any] | None = None,
                     ) -> AsyncGenerator[StreamChunk | AgentResult, None]:
     """Run the agent loop. With `stream`, text deltas and tool calls are yielded as chunks;
     with `events`, tool and iteration events too. The last item is always an AgentResult."""
-    run = _Run(agent, messages, stream=stream, on_text=on_text)
-    hub, config = agent._hub, agent.config
+    run = _Run(setup, messages, stream=stream, on_text=on_text)
+    hub, config = setup.hub, setup.config
     if hub.active:
         await hub.emit("on_run_start", run.id, run.history, run.system_prompt)
     try:
@@ -83,7 +81,7 @@ async def run_agent(agent: Agent, messages: list[Message], *, stream: bool,
                         yield StreamChunk(event="tool_start", data={
                             "call_id": call.id, "tool_name": call.tool_name,
                             "tool_args": call.parameters})
-                runner = ToolRunner(agent, run.id, run.trace, run.deadline)
+                runner = ToolRunner(setup, run.id, run.trace, run.deadline)
                 if events:
                     outcomes: list[ToolOutcome] = []
                     async with aclosing(runner.as_finished(calls, run.iteration)) as finished:
@@ -118,7 +116,7 @@ async def run_agent(agent: Agent, messages: list[Message], *, stream: bool,
         if stop_reason == "routing" or (run.ended_by and final is not None
                                         and not final.content):
             remembered = remembered[:-1]
-        trimmed = agent._commit_run(run.history, remembered, run.usage)
+        trimmed = setup.commit(run.history, remembered, run.usage)
         if trimmed and hub.active:
             await hub.emit("on_memory_trim", run.id, trimmed, "memory limit")
         if hub.active:
@@ -135,13 +133,13 @@ async def run_agent(agent: Agent, messages: list[Message], *, stream: bool,
 class _Run:
     """The state of one run: its history, usage, trace, and the current model turn."""
 
-    def __init__(self, agent: Agent, messages: list[Message], *, stream: bool,
+    def __init__(self, setup: RunSetup, messages: list[Message], *, stream: bool,
                  on_text: Callable[[str], Any] | None) -> None:
-        self.agent = agent
+        self.setup = setup
         self.id = os.urandom(16).hex()  # a uuid4's worth of randomness, for less
         self.stream = stream
         self.on_text = on_text
-        prior = agent.memory.get_history() if agent.memory is not None else []
+        prior = setup.prior_history()
         self.history: list[Message] = [*prior, *messages]
         self.new_start = len(prior)
         self.iteration = 0
@@ -151,11 +149,11 @@ class _Run:
         #: Set when the turn's reason (RUN_ENDING_REASONS) ends the run.
         self.ended_by: StopReason | None = None
         self._ids: set[str] = set()
-        self.deadline = Deadline(agent.config.run_timeout)
-        self.provider = agent._provider_for_run(self.id)
+        self.deadline = Deadline(setup.config.run_timeout)
+        self.provider = setup.provider_for_run(self.id)
         self.provider_used: str | None = None
-        self.system_prompt = agent._system_prompt
-        self.model = agent.config.model or agent._default_model
+        self.system_prompt = setup.system_prompt
+        self.model = setup.config.model or setup.default_model
         # The current turn, set by call_model or stream_model (through _record).
         self.response: Message
         self.calls: list[ToolCall]
@@ -165,11 +163,12 @@ class _Run:
         return self.stream or self.on_text is not None
 
     async def _start_call(self) -> dict[str, Any]:
-        agent, config, hub = self.agent, self.agent.config, self.agent._hub
+        setup, config, hub = self.setup, self.setup.config, self.setup.hub
         if hub.active:
             await hub.emit("on_llm_start", self.id, self.history, self.model, self.system_prompt)
         return dict(model=self.model, system_prompt=self.system_prompt, messages=self.history,
-                    tools=agent._tool_list or None, temperature=config.temperature,
+                    tools=list(setup.definitions) if setup.definitions else None,
+                    temperature=config.temperature,
                     max_tokens=config.max_tokens,
                     timeout=self.deadline.cap(config.request_timeout))
 
@@ -246,7 +245,7 @@ class _Run:
         llm_ms = (time.perf_counter() - started) * 1000
         calls = list(response.tool_calls or ())
         parsed: list[ToolCall] = []
-        parser = self.agent._parser
+        parser = self.setup.parser
         if response.stop_reason in RUN_ENDING_REASONS:
             # Cut by max_tokens, filtered, or failed: this turn ends the run and none of
             # its calls run (a cut call's arguments are incomplete). It is recorded without
@@ -271,7 +270,7 @@ class _Run:
                 call.id = f"call_{self.id[:8]}_{next(_call_numbers)}"
             self._ids.add(call.id)
         self._record(response, calls, usage, llm_ms)
-        hub = self.agent._hub
+        hub = self.setup.hub
         if hub.active:
             if usage is not None:
                 await hub.emit("on_usage", self.id, usage)
@@ -283,7 +282,7 @@ class _Run:
         if usage is not None:
             self.usage.add(usage)
             self.provider_used = usage.provider or self.provider_used
-        self.provider_used = self.provider_used or provider_name(self.agent.provider)
+        self.provider_used = self.provider_used or provider_name(self.provider)
         self.trace.add(TraceStep("llm_call", self.iteration, llm_ms, {
             "model": self.model, "provider": self.provider_used, "tool_calls": len(calls),
             "stop_reason": response.stop_reason,
@@ -299,7 +298,7 @@ class _Run:
     def result(self, final: Message | None, stop_reason: str) -> AgentResult:
         if final is None:
             final = Message(role=Role.ASSISTANT, content=(
-                f"Stopped: the maximum of {self.agent.config.max_iterations} iterations was "
+                f"Stopped: the maximum of {self.setup.config.max_iterations} iterations was "
                 "reached before the model gave a final answer."))
         last = self.all_calls[-1] if self.all_calls else None
         return AgentResult(

@@ -10,11 +10,10 @@ from ..tools import UnknownToolError, format_tool_error
 from ..trace import AgentTrace, TraceStep
 from ..types import Message, Role, ToolCall
 from .deadline import Deadline
+from .setup import RunSetup
 
 if TYPE_CHECKING:
     import asyncio
-
-    from .core import Agent
 
 
 class ToolOutcome(NamedTuple):
@@ -27,8 +26,9 @@ class ToolOutcome(NamedTuple):
 class ToolRunner:
     """Runs one turn's tool calls for a run, firing the tool observer events."""
 
-    def __init__(self, agent: Agent, run_id: str, trace: AgentTrace, deadline: Deadline) -> None:
-        self.agent = agent
+    def __init__(self, setup: RunSetup, run_id: str, trace: AgentTrace,
+                 deadline: Deadline) -> None:
+        self.setup = setup
         self.run_id = run_id
         self.trace = trace
         self.deadline = deadline
@@ -78,13 +78,13 @@ class ToolRunner:
             _stop(tasks)
 
     def _parallel(self, calls: list[ToolCall]) -> bool:
-        return len(calls) > 1 and self.agent.config.parallel_tool_execution
+        return len(calls) > 1 and self.setup.config.parallel_tool_execution
 
     def _start(self, calls: list[ToolCall], iteration: int) -> list[asyncio.Task[ToolOutcome]]:
         import asyncio  # here, not at the top: it is most of `import selectools`'s cost
 
         start = asyncio.get_running_loop().create_task
-        limit = self.agent.config.max_parallel_tools
+        limit = self.setup.config.max_parallel_tools
         if not limit:
             return [start(self.run_one(call, iteration)) for call in calls]
         gate = asyncio.Semaphore(limit)
@@ -97,19 +97,19 @@ class ToolRunner:
 
     async def run_one(self, call: ToolCall, iteration: int) -> ToolOutcome:
         """Run one call; every failure becomes an `Error: ...` result for the model."""
-        agent, hub, call_id = self.agent, self.agent._hub, call.id or ""
+        setup, hub, call_id = self.setup, self.setup.hub, call.id or ""
         if hub.active:
             await hub.emit("on_tool_start", self.run_id, call_id, call.tool_name, call.parameters)
         started = time.perf_counter()
         error: BaseException | None = None
-        tool = agent._tools.get(call.tool_name)
+        tool = setup.tools.get(call.tool_name)
         if tool is None:
-            error = UnknownToolError(call.tool_name, agent._tools)
+            error = UnknownToolError(call.tool_name, setup.tools)
             text = format_tool_error(call.tool_name, error)
         else:
             # Raises RunTimeoutError when this run's time is up. One raised inside the tool
             # (an agent used as a tool, out of its own time) is that tool's failure.
-            timeout = self.deadline.cap(agent.config.tool_timeout_seconds)
+            timeout = self.deadline.cap(setup.config.tool_timeout_seconds)
             try:
                 text = await tool.execute(call.parameters, timeout=timeout)
             except Exception as exc:  # the model sees it and the run goes on; cancellation,
@@ -124,8 +124,8 @@ class ToolRunner:
             else:
                 await hub.emit("on_tool_error", self.run_id, call_id, call.tool_name, error,
                                call.parameters, duration_ms)
-        if agent.analytics is not None:
-            agent.analytics.record(call.tool_name, error is None, duration_ms)
+        if setup.record_tool is not None:
+            setup.record_tool(call.tool_name, error is None, duration_ms)
         self.trace.add(TraceStep("tool_execution", iteration, duration_ms, {
             "tool_name": call.tool_name, "call_id": call_id, "args": call.parameters,
             "result": text[:500], "error": error is not None}))

@@ -50,10 +50,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from .._deadline import seconds_left
-from ..types import Message, ToolCall
+from ..types import Message, ToolCall, ToolDefinition
 from ..usage import UsageStats
 from .base import (
     AsyncFirstProvider,
+    Provider,
     ProviderEvent,
     StreamItem,
     complete_any,
@@ -67,8 +68,6 @@ from .errors import ProviderError
 
 if TYPE_CHECKING:
     from typing import Self
-
-    from ..tools import Tool
 
 log = logging.getLogger("selectools.fallback")
 
@@ -131,7 +130,7 @@ class AllProvidersFailedError(ProviderError):
 class _Slot:
     """One provider in the chain, with the breaker that outlives every configured copy."""
 
-    provider: Any
+    provider: Provider
     breaker: CircuitBreaker
 
     @property
@@ -159,7 +158,7 @@ class FallbackProvider(AsyncFirstProvider):
     supports_streaming = True
     supports_async = True
 
-    def __init__(self, providers: Sequence[Any], circuit_breaker_threshold: int = 3,
+    def __init__(self, providers: Sequence[Provider], circuit_breaker_threshold: int = 3,
                  circuit_breaker_cooldown: float = 60.0, on_fallback: OnFallback | None = None,
                  *, fail_over_on: FailOverRule | None = None,
                  on_midstream_error: MidstreamPolicy = "fallback",
@@ -194,7 +193,7 @@ class FallbackProvider(AsyncFirstProvider):
     # -- introspection -----------------------------------------------------------------------
 
     @property
-    def providers(self) -> list[Any]:
+    def providers(self) -> list[Provider]:
         return [slot.provider for slot in self._slots]
 
     @property
@@ -233,8 +232,8 @@ class FallbackProvider(AsyncFirstProvider):
 
     async def acomplete(  # type: ignore[override]
         self, *, model: str | None = None, system_prompt: str = "", messages: list[Message],
-        tools: Sequence[Tool] | None = None, temperature: float = 0.0, max_tokens: int = 1000,
-        timeout: float | None = None,
+        tools: Sequence[ToolDefinition] | None = None, temperature: float | None = None,
+        max_tokens: int = 1000, timeout: float | None = None,
     ) -> tuple[Message, UsageStats]:
         request = dict(system_prompt=system_prompt, messages=messages, tools=tools,
                        temperature=temperature, max_tokens=max_tokens, timeout=timeout)
@@ -258,8 +257,8 @@ class FallbackProvider(AsyncFirstProvider):
 
     async def astream(  # type: ignore[override]
         self, *, model: str | None = None, system_prompt: str = "", messages: list[Message],
-        tools: Sequence[Tool] | None = None, temperature: float = 0.0, max_tokens: int = 1000,
-        timeout: float | None = None,
+        tools: Sequence[ToolDefinition] | None = None, temperature: float | None = None,
+        max_tokens: int = 1000, timeout: float | None = None,
     ) -> AsyncIterator[StreamItem]:
         request = dict(system_prompt=system_prompt, messages=messages, tools=tools,
                        temperature=temperature, max_tokens=max_tokens, timeout=timeout)

@@ -10,7 +10,7 @@ import types
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..types import RAW_ARGUMENTS_KEY
+from ..types import RAW_ARGUMENTS_KEY, ToolDefinition
 from .docstring import parse_docstring
 from .errors import ArgumentProblem, ToolArgumentError
 from .execution import call_async, call_in_thread
@@ -160,6 +160,12 @@ class Tool:
         if problems:
             raise ToolArgumentError(self.name, problems)
         return dict(arguments)
+
+    @property
+    def definition(self) -> ToolDefinition:
+        """The tool as providers see it (name, description, parameters schema): data
+        only, a new value on each read."""
+        return ToolDefinition(self.name, self.description, self.parameters_schema)
 
     @property
     def parameter_names(self) -> list[str]:

@@ -1,0 +1,40 @@
+"""RunSetup: everything a run needs from its Agent, handed to the engine as one value.
+
+The engine (loop.py) and the tool runner read this instead of the Agent's attributes, so
+they do not depend on `Agent` (no import cycle) and a run cannot change the Agent except
+through the two doors it is given: `commit` at the end, and `record_tool` for analytics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from ..observer import ObserverHub
+from ..parser import ToolCallParser
+from ..providers.base import Provider
+from ..tools import Tool
+from ..types import Message, ToolDefinition
+from ..usage import AgentUsage
+from .config import AgentConfig
+
+
+@dataclass(frozen=True, slots=True)
+class RunSetup:
+    config: AgentConfig
+    #: The agent's tools by name, and what providers are told of them (None: no tools).
+    tools: Mapping[str, Tool]
+    definitions: tuple[ToolDefinition, ...] | None
+    #: Reads tool calls written as text; only for a provider without native tools.
+    parser: ToolCallParser | None
+    system_prompt: str
+    default_model: str
+    hub: ObserverHub
+    #: The provider for one run (with its retry settings and observer hooks), by run id.
+    provider_for_run: Callable[[str], Provider]
+    #: The conversation so far (from memory) that a run starts from.
+    prior_history: Callable[[], list[Message]]
+    #: Keep what outlives a run: (history, messages to remember, usage) -> messages trimmed.
+    commit: Callable[[list[Message], list[Message], AgentUsage], int]
+    #: (tool name, succeeded, milliseconds), when analytics are on.
+    record_tool: Callable[[str, bool, float], None] | None
