@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 import pytest
 
-from selectools.providers._retry import RetryPolicy, call_with_retries, stream_with_retries
+from selectools._deadline import RUN_DEADLINE
+from selectools.providers._retry import (
+    EMPTY,
+    RetryPolicy,
+    call_with_retries,
+    close_stream,
+    first_item_with_retries,
+)
 from selectools.providers.errors import (
     AuthenticationError,
     InvalidRequestError,
@@ -112,11 +120,13 @@ async def test_stream_is_retried_only_before_its_first_item() -> None:
 
         return gen()
 
-    got: list[str] = []
-    with pytest.raises(ServerError, match="after the first item"):
-        async for item in stream_with_retries(open_stream, FAST):
-            got.append(item)
-    assert got == ["a1"]
+    stream, first = await first_item_with_retries(open_stream, FAST)
+    assert first == "a1" and opened == [0, 1]
+    try:  # the rest is the caller's to read: an error there is not retried
+        with pytest.raises(ServerError, match="after the first item"):
+            await anext(stream)
+    finally:
+        await close_stream(stream)
     assert opened == [0, 1]
 
 
@@ -136,5 +146,37 @@ async def test_stream_success_after_retry_yields_everything_once() -> None:
 
         return gen()
 
-    assert [n async for n in stream_with_retries(open_stream, FAST)] == [0, 1, 2]
+    stream, first = await first_item_with_retries(open_stream, FAST)
+    rest = [n async for n in stream]
+    assert [first, *rest] == [0, 1, 2]
     assert attempts == 2
+
+
+async def test_a_stream_that_ends_at_once_gives_empty() -> None:
+    async def nothing() -> AsyncIterator[int]:
+        return
+        yield
+
+    stream, first = await first_item_with_retries(nothing, FAST)
+    assert first is EMPTY
+    await close_stream(stream)
+
+
+async def test_no_wait_ends_past_the_runs_deadline() -> None:
+    patient = RetryPolicy(max_retries=3, initial_delay=10.0, max_delay=10.0)
+    flaky = Flaky(ServerError("oops"))
+    published = RUN_DEADLINE.set(time.monotonic() + 1.0)
+    try:
+        started = time.monotonic()
+        with pytest.raises(ServerError, match="oops"):
+            await call_with_retries(flaky, patient)
+    finally:
+        RUN_DEADLINE.reset(published)
+    assert flaky.calls == 1 and time.monotonic() - started < 0.5
+    # Without a deadline, or with time enough, the same wait is taken.
+    assert patient.delay_before(1, ServerError("oops")) is not None
+    published = RUN_DEADLINE.set(time.monotonic() + 60)
+    try:
+        assert FAST.delay_before(1, ServerError("oops")) == 0.0
+    finally:
+        RUN_DEADLINE.reset(published)

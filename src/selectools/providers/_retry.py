@@ -118,21 +118,6 @@ async def first_item_with_retries(open_stream: Callable[[], AsyncIterator[T]],
             raise
 
 
-async def stream_with_retries(open_stream: Callable[[], AsyncIterator[T]],
-                              policy: RetryPolicy) -> AsyncIterator[T]:
-    """Yield from `open_stream()`, reopening it after a retryable error that came before
-    its first item. An error after the first item is raised as it is."""
-    stream, first = await first_item_with_retries(open_stream, policy)
-    try:
-        if isinstance(first, Empty):
-            return
-        yield first
-        async for item in stream:
-            yield item
-    finally:
-        await close_stream(stream)
-
-
 async def close_stream(stream: AsyncIterator[Any]) -> None:
     """Close an async generator (any iterator with `aclose`); others need nothing."""
     close = getattr(stream, "aclose", None)
