@@ -11,19 +11,33 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .types import AgentResult, Message
 
 logger = logging.getLogger("selectools")
 
-EVENTS = (
-    "on_run_start", "on_run_end", "on_iteration_start", "on_iteration_end",
-    "on_llm_start", "on_llm_end", "on_llm_retry", "on_usage",
-    "on_tool_start", "on_tool_end", "on_tool_error",
-    "on_provider_fallback", "on_error", "on_memory_trim",
-)
+#: Every observer event, with the names of the arguments it is called with after `run_id`:
+#: declared once, here. The hub dispatches by it, LoggingObserver logs by it, and the two
+#: observer bases below are held to it (tests/test_engine_observers.py).
+EVENT_ARGUMENTS: dict[str, tuple[str, ...]] = {
+    "on_run_start": ("messages", "system_prompt"),
+    "on_run_end": ("result",),
+    "on_iteration_start": ("iteration", "messages"),
+    "on_iteration_end": ("iteration", "response"),
+    "on_llm_start": ("messages", "model", "system_prompt"),
+    "on_llm_end": ("response", "usage"),
+    "on_llm_retry": ("attempt", "error", "delay"),
+    "on_usage": ("usage",),
+    "on_tool_start": ("call_id", "tool_name", "tool_args"),
+    "on_tool_end": ("call_id", "tool_name", "result", "duration_ms"),
+    "on_tool_error": ("call_id", "tool_name", "error", "tool_args", "duration_ms"),
+    "on_provider_fallback": ("failed_provider", "next_provider", "error"),
+    "on_error": ("error", "context"),
+    "on_memory_trim": ("messages_removed", "reason"),
+}
+EVENTS = tuple(EVENT_ARGUMENTS)
 
 
 class AgentObserver:
@@ -82,7 +96,8 @@ class AsyncAgentObserver:
 
 
 class LoggingObserver(AgentObserver):
-    """Logs every event as one line on the `selectools` logger."""
+    """Logs every event as one line on the `selectools` logger:
+    `tool_start run=<id> call_id='c1' tool_name='search' tool_args={...}`."""
 
     def __init__(self, level: int = logging.INFO, log: logging.Logger | None = None) -> None:
         self.level = level
@@ -90,7 +105,8 @@ class LoggingObserver(AgentObserver):
 
     def _write(self, event: str, run_id: str, args: tuple[Any, ...]) -> None:
         if self.log.isEnabledFor(self.level):
-            details = " ".join(_brief(a) for a in args)
+            details = " ".join(f"{name}={_brief(value)}"
+                               for name, value in zip(EVENT_ARGUMENTS[event], args, strict=False))
             self.log.log(self.level, "%s run=%s %s", event[3:], run_id, details)
 
 
@@ -103,7 +119,10 @@ def _brief(value: Any) -> str:
         return f"{value.role.value}:{value.content[:80]!r}{calls}"
     if isinstance(value, AgentResult):
         return f"result:{value.content[:80]!r} iterations={value.iterations}"
-    return repr(value)[:200]
+    try:
+        return repr(value)[:200]
+    except Exception:  # a broken __repr__ must not cost the log line
+        return f"<{type(value).__name__}>"
 
 
 def _logging_method(event: str) -> Any:
@@ -118,12 +137,25 @@ for _event in EVENTS:  # one logging method per event, each the same one line
     setattr(LoggingObserver, _event, _logging_method(_event))
 
 
+# The no-op methods of the bases: an observer's event that is one of them is not called.
+_NO_OPS = frozenset(getattr(base, event) for base in (AgentObserver, AsyncAgentObserver)
+                    for event in EVENTS)
+
+
 class ObserverHub:
-    """Calls every observer for an event; sync ones directly, async ones awaited."""
+    """Calls every observer for an event; sync ones directly, async ones awaited.
+
+    Each observer's handlers are found once, by `EVENT_ARGUMENTS`, when the hub is made;
+    events an observer leaves as the base's no-op are not dispatched to it at all.
+    """
 
     def __init__(self, observers: list[Any]) -> None:
         self.observers = list(observers)
         self._reported: set[tuple[int, str]] = set()
+        self._handlers: dict[str, tuple[tuple[Any, Callable[..., Any]], ...]] = {
+            event: tuple((observer, handler) for observer in self.observers
+                         if (handler := _handler(observer, event)) is not None)
+            for event in EVENTS}
         # Read before every event: a plain attribute is cheaper than __bool__ on the hot path.
         self.active = bool(self.observers)
 
@@ -145,12 +177,9 @@ class ObserverHub:
 
     def _call_each(self, event: str, args: tuple[Any, ...]) -> Iterator[tuple[Any, Any]]:
         """Call `event` on every observer; yields (observer, awaitable) for async ones."""
-        for observer in self.observers:
-            method = getattr(observer, event, None)
-            if method is None:
-                continue
+        for observer, handler in self._handlers[event]:
             try:
-                outcome = method(*args)
+                outcome = handler(*args)
             except Exception:
                 self._report(observer, event)
                 continue
@@ -168,3 +197,10 @@ class ObserverHub:
         self._reported.add(key)
         logger.error("observer %s raised in %s; further errors of it there are not logged",
                      type(observer).__name__, event, exc_info=exc or True)
+
+
+def _handler(observer: Any, event: str) -> Callable[..., Any] | None:
+    handler: Callable[..., Any] | None = getattr(observer, event, None)
+    if not callable(handler) or getattr(handler, "__func__", None) in _NO_OPS:
+        return None
+    return handler
