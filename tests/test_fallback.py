@@ -542,3 +542,33 @@ def test_one_fallback_provider_shared_by_threads_through_the_sync_api() -> None:
     assert fallback.breakers[0].state == "open"
     # Once open, nobody calls it: only calls that got in while it was closed reached it.
     assert down.calls == fallback.breakers[0].consecutive_failures < 120
+
+
+async def test_all_failed_names_same_named_providers_by_their_base_url() -> None:
+    from wire_server import WireServer
+
+    from selectools.providers.openai import OpenAIProvider
+
+    busy = {"error": {"message": "busy", "type": "server_error"}}
+    with WireServer() as first_server, WireServer() as second_server:
+        first_server.reply(503, busy)
+        second_server.reply(503, busy)
+        first = OpenAIProvider(base_url=first_server.url + "/v1", max_retries=0)
+        second = OpenAIProvider(base_url=second_server.url + "/v1", max_retries=0)
+        moves: list[tuple[str, str]] = []
+        chain = FallbackProvider([first, second], on_fallback=lambda f, n, e: moves.append((f, n)))
+        try:
+            with pytest.raises(AllProvidersFailedError) as caught:
+                await chain.acomplete(messages=HI)
+        finally:
+            await first.aclose()
+            await second.aclose()
+    labels = [f"openai ({first_server.url}/v1)", f"openai ({second_server.url}/v1)"]
+    assert [name for name, _ in caught.value.failures] == labels
+    assert all(label in str(caught.value) for label in labels)
+    assert moves == [(labels[0], labels[1])]
+
+
+def test_providers_with_names_of_their_own_keep_them_and_others_get_their_place() -> None:
+    chain = FallbackProvider([Scripted("a"), Scripted("b"), Scripted("b")])
+    assert [slot.label for slot in chain._slots] == ["a", "b (#2)", "b (#3)"]

@@ -128,14 +128,31 @@ class AllProvidersFailedError(ProviderError):
 
 @dataclass
 class _Slot:
-    """One provider in the chain, with the breaker that outlives every configured copy."""
+    """One provider in the chain, with the breaker that outlives every configured copy,
+    and the label that tells it apart from the others in errors, logs and `on_fallback`."""
 
     provider: Provider
     breaker: CircuitBreaker
+    label: str
 
     @property
     def name(self) -> str:
         return provider_name(self.provider)
+
+
+def _labels(providers: Sequence[Provider]) -> list[str]:
+    """Each provider's name; where several share one (every OpenAI-compatible server is
+    "openai"), its base URL too, e.g. "openai (http://127.0.0.1:8001/v1)", else its place."""
+    names = [provider_name(p) for p in providers]
+    labels = []
+    for index, (provider, name) in enumerate(zip(providers, names, strict=True)):
+        if names.count(name) == 1:
+            labels.append(name)
+            continue
+        base_url = getattr(provider, "base_url", None)
+        where = base_url if isinstance(base_url, str) and base_url else f"#{index + 1}"
+        labels.append(f"{name} ({where})")
+    return labels
 
 
 class _Shared:
@@ -148,8 +165,11 @@ class _Shared:
 class FallbackProvider(AsyncFirstProvider):
     """Try `providers` in order; see the module docstring for when and how it moves on.
 
-    `on_fallback(failed_name, next_name, error)` is called (a coroutine function is
-    awaited) each time the call moves to the next provider. `provider_used` names the
+    `on_fallback(failed_label, next_label, error)` is called (a coroutine function is
+    awaited) each time the call moves to the next provider. A label is the provider's
+    `name`, with its base URL added when another provider in the list has the same name
+    (two OpenAI-compatible servers: "openai (http://host-a/v1)", "openai (http://host-b/v1)");
+    errors and logs use the same labels. `provider_used` names the
     provider that answered last. `clock` is for tests of the breaker.
     """
 
@@ -183,8 +203,8 @@ class FallbackProvider(AsyncFirstProvider):
         if on_fallback is not None and not callable(on_fallback):
             raise TypeError(f"on_fallback must be callable, got {on_fallback!r}")
         self._slots = [_Slot(p, CircuitBreaker(circuit_breaker_threshold,
-                                                circuit_breaker_cooldown, clock))
-                       for p in providers]
+                                                circuit_breaker_cooldown, clock), label)
+                       for p, label in zip(providers, _labels(providers), strict=True)]
         self._fails_over = rule
         self.on_midstream_error: MidstreamPolicy = on_midstream_error
         self._callbacks: tuple[OnFallback, ...] = (on_fallback,) if on_fallback else ()
@@ -222,7 +242,7 @@ class FallbackProvider(AsyncFirstProvider):
                    (("max_retries", max_retries), ("timeout", timeout), ("on_retry", on_retry))
                    if value is not None}
         clone = copy.copy(self)
-        clone._slots = [_Slot(_configured(slot.provider, options), slot.breaker)
+        clone._slots = [_Slot(_configured(slot.provider, options), slot.breaker, slot.label)
                         for slot in self._slots]
         if on_fallback is not None:
             clone._callbacks = (*self._callbacks, on_fallback)
@@ -247,7 +267,7 @@ class FallbackProvider(AsyncFirstProvider):
                 if not self._moves_on(slot, error):
                     raise
                 slot.breaker.record_failure()
-                failures.append((slot.name, error))
+                failures.append((slot.label, error))
                 slot = await self._move_on(slot, error, failures)
                 continue
             slot.breaker.record_success()
@@ -284,7 +304,7 @@ class FallbackProvider(AsyncFirstProvider):
                 if not self._moves_on(slot, error):
                     raise
                 slot.breaker.record_failure()
-                failures.append((slot.name, error))
+                failures.append((slot.label, error))
                 if shown and self.on_midstream_error == "raise":
                     raise
                 failed = error
@@ -300,7 +320,7 @@ class FallbackProvider(AsyncFirstProvider):
             if slot is not None and shown:
                 try:
                     yield ProviderEvent("fallback", {
-                        "failed_provider": failed_slot.name, "next_provider": slot.name,
+                        "failed_provider": failed_slot.label, "next_provider": slot.label,
                         "error": _one_line(failed), "error_type": type(failed).__name__,
                     }, discard_partial=True)
                 except BaseException:
@@ -331,7 +351,7 @@ class FallbackProvider(AsyncFirstProvider):
             if slot.breaker.try_acquire():
                 return slot
             wait = slot.breaker.seconds_until_probe()
-            failures.append((slot.name, CircuitOpenError(
+            failures.append((slot.label, CircuitOpenError(
                 f"skipped: circuit open after {slot.breaker.consecutive_failures} consecutive "
                 f"failures; next probe in {wait:.1f} s", provider=slot.name)))
         return None
@@ -343,7 +363,7 @@ class FallbackProvider(AsyncFirstProvider):
         left = seconds_left()
         if left is not None and left <= 0:
             # No provider could answer in time; the run reports its timeout.
-            failures.extend((later.name, DeadlinePassedError(
+            failures.extend((later.label, DeadlinePassedError(
                 "skipped: the run's deadline had passed", provider=later.name))
                 for later in self._slots[position + 1:])
             return None
@@ -351,11 +371,11 @@ class FallbackProvider(AsyncFirstProvider):
         if slot is None:
             return None
         log.warning("provider %s failed (%s); falling back to %s",
-                    failed.name, _one_line(error), slot.name)
+                    failed.label, _one_line(error), slot.label)
         try:
             for callback in self._callbacks:
                 try:
-                    outcome = callback(failed.name, slot.name, error)
+                    outcome = callback(failed.label, slot.label, error)
                     if inspect.isawaitable(outcome):
                         await outcome
                 except Exception:  # a broken callback must not break the failover
@@ -422,7 +442,10 @@ def _rule_of(fail_over_on: FailOverRule) -> Callable[[BaseException], bool]:
 
 
 def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
+    try:
+        text = str(error).strip().splitlines()
+    except Exception:  # a duck-typed provider's error whose __str__ is broken
+        text = []
     first = text[0] if text else ""
     kind = type(error).__name__
     return f"{kind}: {first}" if first else kind
