@@ -347,3 +347,27 @@ async def test_a_prompt_longer_than_the_context_is_a_context_length_error() -> N
         assert isinstance(caught.value, ProviderError) and caught.value.status == 400
     finally:
         small.close()
+
+
+@needs_model
+async def test_the_turn_end_says_why_the_model_stopped(provider: LlamaCppProvider) -> None:
+    from selectools.types import TurnEnd
+
+    cut = [item async for item in provider.astream(
+        messages=[user("Tell me a long story about a dragon.")], max_tokens=4)]
+    ends = [item for item in cut if isinstance(item, TurnEnd)]
+    assert [end.reason for end in ends] == ["length"]
+    assert cut.index(ends[0]) == len(cut) - 2 and isinstance(cut[-1], UsageStats)
+    whole, _ = await provider.acomplete(messages=[user("Tell me a long story.")], max_tokens=4)
+    assert whole.stop_reason == "length"
+    called, _ = await provider.acomplete(
+        messages=[user("What is the weather in Paris? Use the tool.")], tools=[get_weather],
+        max_tokens=60)
+    assert called.stop_reason == ("tool_calls" if called.tool_calls else "completed")
+
+
+def test_a_calls_id_is_made_like_every_protocols() -> None:
+    decoder = ReplyDecoder()
+    decoder.feed('{"tool": "add", "arguments": {"a": 1, "b": 2}}')
+    [call] = decoder.finish()
+    assert isinstance(call, ToolCall) and call.id and call.id.startswith("call_")

@@ -145,3 +145,15 @@ def test_the_sync_agent_api_works_through_the_server(server_url: str) -> None:
     result = agent.run("Say hello.", stream_handler=seen.append)
     assert result.iterations == 1 and result.content
     assert "".join(seen) == result.content and len(seen) >= 2
+
+
+async def test_a_turn_cut_by_max_tokens_ends_with_length(openai: Any) -> None:
+    from selectools.types import TurnEnd
+
+    items = [item async for item in openai.astream(
+        model=MODEL, system_prompt="", messages=[user("Tell me a long story.")],
+        temperature=0.0, max_tokens=4)]
+    assert [i for i in items if isinstance(i, TurnEnd)] == [TurnEnd("length", "length")]
+    message, _ = await openai.acomplete(model=MODEL, system_prompt="",
+                                        messages=[user("Tell me a long story.")], max_tokens=4)
+    assert message.stop_reason == "length"

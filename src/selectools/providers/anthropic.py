@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from ..types import ContentPart, Message, Role, StopReason, ToolCall, ToolDefinition
 from ..usage import UsageStats
@@ -42,8 +42,10 @@ from ._wire import (
     as_name,
     as_object,
     as_text,
+    describe,
     empty_stream,
     make_call_id,
+    malformed,
     split_data_url,
     stop_reason,
     stream_json,
@@ -302,6 +304,8 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson],
             index, delta = payload.get("index"), payload.get("delta")
             if type(delta) is not dict:
                 delta = as_object(delta, "content_block_delta.delta", stream=True)
+            if type(index) is not int:
+                _not_an_index(index, "content_block_delta.index")
             if delta.get("type") == "text_delta" and index in text_blocks:
                 text = delta.get("text")
                 if text:
@@ -332,7 +336,10 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson],
                 if block.get("input"):  # normally {} and filled by input_json_delta
                     tool_blocks[index].json_parts.append(_json_of(block["input"]))
         elif kind == "content_block_stop":
-            finished = tool_blocks.pop(payload.get("index", -1), None)
+            index = payload.get("index")
+            if type(index) is not int:
+                _not_an_index(index, "content_block_stop.index")
+            finished = tool_blocks.pop(index, None)
             if finished is not None:
                 has_calls = True
                 yield finished.finish()
@@ -358,6 +365,10 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson],
     if raw_reason:
         yield turn_end(raw_reason, STOP_REASONS, has_calls=has_calls)
     yield usage.stats(response_model)
+
+
+def _not_an_index(value: Any, where: str) -> NoReturn:
+    raise malformed(f"{where} is {describe(value)}, not a block index", stream=True)
 
 
 def _json_of(value: Any) -> str:
