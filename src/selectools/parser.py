@@ -31,10 +31,26 @@ _ARGUMENT_KEYS = ("parameters", "arguments", "args", "input")
 _CALL_ENVELOPE_KEYS = frozenset({"id", "type"})
 # `name` alone is too common in ordinary JSON to signal a call without an arguments key.
 _UNAMBIGUOUS_NAME_KEYS = ("tool_name", "tool")
-_START = re.compile(r"TOOL_CALL|\{")
+# Where a call may begin: the marker, or a brace opening an object whose first key and the
+# start of its value look like JSON. Code (`{ if`, `{"x": a}`), `{}` and `{{` are passed over
+# by the regex instead of each costing a failed decode.
+_START = re.compile(r'TOOL_CALL|\{(?=\s*"(?:[^"\\\x00-\x1f]|\\.)*"\s*:\s*["{\[\-0-9tfn])')
 _AFTER_MARKER = re.compile(r"\s*:?\s*(?:```[A-Za-z]*\s*)?")
 _DECODER = json.JSONDecoder()
-_DEEP_SKIP = 64
+
+# The cost of one parse is bounded, whatever the text (a model can be made to write anything):
+#: the longest call object looked for; each decode reads at most this much of the text,
+#: and first only `_FIRST_WINDOW` of it (most objects fit; a failure far shorter is final).
+_MAX_PAYLOAD_CHARS = 32_768
+_FIRST_WINDOW = 2_048
+#: decodes tried per text; a text with more JSON openings than this is not a tool call.
+_MAX_ATTEMPTS = 10_000
+#: openings skipped after one nested deeper than Python's recursion limit (the ones just
+#: inside it are too deep as well).
+_DEEP_SKIP = 1_024
+#: how much re-reading the openings inside a failed object may cost, as a multiple of its
+#: length, before the rest of it is skipped (see _Scan).
+_NESTED_REREAD = 3
 
 
 class ToolCallParser:
@@ -46,32 +62,38 @@ class ToolCallParser:
         )
 
     def parse(self, text: str, *, id_prefix: str = "text_call") -> list[ToolCall]:
-        """Every tool call written in `text`; ids are `{id_prefix}_1`, `{id_prefix}_2`, ..."""
+        """Every tool call written in `text`; ids are `{id_prefix}_1`, `{id_prefix}_2`, ...
+
+        Linear in the text: each candidate opening is decoded at most once, from a bounded
+        window, and a text with more than `_MAX_ATTEMPTS` openings is searched that far."""
         # Every form of a call holds a JSON object: no brace, nothing to search (and most
         # answers have none, so this is the common, cheap path).
         if not isinstance(text, str) or "{" not in text:
             return []
+        # A call outside a marker names a known tool: without either, nothing to look for.
+        if "TOOL_CALL" not in text and not any(name in text for name in self.tool_names):
+            return []
         found: list[tuple[str, dict[str, Any]]] = []
+        scan = _Scan(text)
         position = 0
-        while match := _START.search(text, position):
+        while scan.attempts_left and (match := _START.search(text, position)):
             if match.group() == "TOOL_CALL":
-                position = self._read_marked_call(text, match.end(), found)
+                position = self._read_marked_call(scan, match.end(), found)
             else:
-                position = self._read_json(text, match.start(), found)
+                position = self._read_json(scan, match.start(), found)
         return [ToolCall(tool_name=name, parameters=arguments, id=f"{id_prefix}_{index}")
                 for index, (name, arguments) in enumerate(found, start=1)]
 
     def _read_marked_call(
-        self, text: str, after_marker: int, found: list[tuple[str, dict[str, Any]]]
+        self, scan: _Scan, after_marker: int, found: list[tuple[str, dict[str, Any]]]
     ) -> int:
-        start = _AFTER_MARKER.match(text, after_marker)
+        start = _AFTER_MARKER.match(scan.text, after_marker)
         opening = start.end() if start else after_marker
-        try:
-            value, end = _decode_object(text, opening)
-        except RecursionError:
+        if not scan.text.startswith("{", opening):
             return after_marker
+        value, end = scan.decode(opening)
         if value is None:
-            return after_marker
+            return end
         call = _as_call(value, known=self.tool_names, explicit=True)
         if call is not None:
             found.append(call)
@@ -79,16 +101,11 @@ class ToolCallParser:
         found.extend(self._calls_within(value))
         return end
 
-    def _read_json(self, text: str, opening: int, found: list[tuple[str, dict[str, Any]]]) -> int:
-        try:
-            value, end = _decode_object(text, opening)
-        except RecursionError:
-            # Nested deeper than Python's recursion limit: the braces just inside are too,
-            # so skip a stretch of them rather than fail on each in turn (quadratic).
-            return _after_braces(text, opening, _DEEP_SKIP)
-        if value is None:
-            return opening + 1
-        found.extend(self._calls_within(value))
+    def _read_json(self, scan: _Scan, opening: int,
+                   found: list[tuple[str, dict[str, Any]]]) -> int:
+        value, end = scan.decode(opening)
+        if value is not None:
+            found.extend(self._calls_within(value))
         return end
 
     def _calls_within(self, value: Any) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -107,15 +124,62 @@ class ToolCallParser:
                 stack.extend(reversed(node))
 
 
-def _decode_object(text: str, opening: int) -> tuple[Any, int]:
-    """The JSON object starting at `opening` and where it ends, or (None, opening).
-    Lets RecursionError through, for the caller to skip absurdly nested text."""
-    if opening >= len(text) or text[opening] != "{":
-        return None, opening
-    try:
-        return _DECODER.raw_decode(text, opening)
-    except ValueError:
-        return None, opening
+class _Scan:
+    """One text being searched: decodes the JSON object at an opening, at a bounded cost.
+
+    Each decode reads a window of the text that starts at the opening: json's errors count
+    the lines before the failure, so a decode on the whole text would cost the text before
+    it too (quadratic on a text full of openings).
+
+    Complete objects inside one that failed to decode decode on their own, so a call in a
+    malformed or cut answer is still found. The other openings inside it are the objects
+    enclosing its failure point, and each fails there again (JSON never backtracks): that
+    costs the depth times the length, so once re-reading them has cost `_NESTED_REREAD`
+    times the failed object's length (never, for the few levels a real answer has), the
+    rest of it is skipped.
+    """
+
+    __slots__ = ("text", "attempts_left", "_failed_from", "_failed_until", "_reread")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.attempts_left = _MAX_ATTEMPTS
+        # The last failed decode that was not inside another: where it began and stopped.
+        self._failed_from = self._failed_until = -1
+        self._reread = 0  # characters read again by failed decodes inside it
+
+    def decode(self, opening: int) -> tuple[Any, int]:
+        """(the object at `opening`, where it ends), or (None, where to search on)."""
+        self.attempts_left -= 1
+        text = self.text
+        try:
+            try:
+                value, length = _DECODER.raw_decode(text[opening:opening + _FIRST_WINDOW])
+            except json.JSONDecodeError as exc:
+                if opening + _FIRST_WINDOW >= len(text) or not _cut_by_window(exc):
+                    raise
+                value, length = _DECODER.raw_decode(text[opening:opening + _MAX_PAYLOAD_CHARS])
+        except ValueError as exc:
+            stop = opening + getattr(exc, "pos", 0)
+            until = self._failed_until
+            if opening < until <= stop:  # inside the last failure, and failing there too
+                self._reread += stop - opening
+                if self._reread > _NESTED_REREAD * (until - self._failed_from):
+                    self._failed_from = self._failed_until = -1
+                    return None, until
+            else:
+                self._failed_from, self._failed_until, self._reread = opening, stop, 0
+            return None, opening + 1
+        except RecursionError:
+            return None, _after_braces(text, opening, _DEEP_SKIP)
+        return value, opening + length
+
+
+def _cut_by_window(error: json.JSONDecodeError) -> bool:
+    """Whether a decode may have failed only because its window ended: at the window's end
+    (a literal or number cut short ends a few characters before it), or in a string that
+    was still open there (json reports where such a string began)."""
+    return error.pos >= len(error.doc) - 8 or error.msg.startswith("Unterminated string")
 
 
 def _after_braces(text: str, position: int, count: int) -> int:
