@@ -207,14 +207,18 @@ def as_count(value: Any, where: str, *, stream: bool = False) -> int:
     _wrong(where, value, "a token count", stream)
 
 
-def stream_json(data: str) -> Any:
-    """A stream event's data as JSON; text that is not JSON (or JSON nested too deep to
-    read) is a `MalformedStreamError` quoting its start."""
+def stream_object(data: str, name: str | None = None) -> dict[str, Any]:
+    """A stream event's data, which must be a JSON object; anything else (text that is not
+    JSON, JSON nested too deep to read, another JSON value) is a `MalformedStreamError`
+    quoting its start. `name` is the SSE event's name, for the message."""
     try:
-        return loads_json(data)
+        value = loads_json(data)
     except (ValueError, RecursionError):
-        preview = data[:200]
-        raise malformed(f"not JSON: {preview!r}", stream=True) from None
+        raise malformed(f"not JSON: {data[:200]!r}", stream=True) from None
+    if type(value) is dict:
+        return value
+    raise malformed(f"the {name or 'stream'} event is {describe(value)}, not an object",
+                    stream=True)
 
 
 def stop_reason(raw: Any, table: Mapping[str, StopReason], *, has_calls: bool,

@@ -31,43 +31,12 @@ from typing import Any, NoReturn
 
 from ..types import ContentPart, Message, Role, StopReason, ToolCall, ToolDefinition
 from ..usage import UsageStats
+from . import _wire, errors
 from ._framing import SseEvent, WholeJson
 from ._http_provider import HttpProvider
 from ._status import body_snippet, error_for_status, json_or_none
-from ._wire import (
-    append_turn,
-    arguments_object,
-    as_count,
-    as_list,
-    as_name,
-    as_object,
-    as_text,
-    describe,
-    empty_stream,
-    make_call_id,
-    malformed,
-    split_data_url,
-    stop_reason,
-    stream_json,
-    system_text,
-    tool_call,
-    tool_result_text,
-    turn_end,
-    whole_answer_items,
-)
 from .base import StreamItem
-from .errors import (
-    AuthenticationError,
-    InvalidRequestError,
-    NotFoundError,
-    OverloadedError,
-    PermissionDeniedError,
-    ProviderError,
-    ProviderTimeoutError,
-    RateLimitError,
-    ServerError,
-)
-from .protocol import ModelRequest, WireProtocol, WireRequest
+from .protocol import ModelRequest, WireProtocol, WireRequest, key_header
 
 PROVIDER = "anthropic"
 API_VERSION = "2023-06-01"
@@ -102,7 +71,7 @@ def build_request_body(*, model: str, system_prompt: str | None, messages: Seque
     }
     if temperature is not None:
         body["temperature"] = temperature
-    system = system_text(system_prompt, messages)
+    system = _wire.system_text(system_prompt, messages)
     if system:
         body["system"] = system
     if tools:
@@ -140,13 +109,13 @@ def _convert_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
         if message.role is Role.ASSISTANT:
             blocks = _assistant_blocks(message, index)
             unanswered = [(b["id"], b["name"]) for b in blocks if b["type"] == "tool_use"]
-            append_turn(converted, "assistant", blocks, "content")
+            _wire.append_turn(converted, "assistant", blocks, "content")
         elif message.role is Role.TOOL:
-            append_turn(converted, "user", [_tool_result_block(message, unanswered)],
-                        "content")
+            _wire.append_turn(converted, "user", [_tool_result_block(message, unanswered)],
+                              "content")
         else:
             blocks = [b for b in map(_content_block, message.parts()) if b is not None]
-            append_turn(converted, "user", blocks, "content")
+            _wire.append_turn(converted, "user", blocks, "content")
     return converted
 
 
@@ -159,13 +128,13 @@ def _assistant_blocks(message: Message, index: int) -> list[dict[str, Any]]:
             "type": "tool_use",
             "id": _wire_id(call.id) if call.id else f"toolu_m{index}_{position}",
             "name": call.tool_name,
-            "input": arguments_object(call),
+            "input": _wire.arguments_object(call),
         })
     return blocks
 
 
 def _tool_result_block(message: Message, unanswered: list[tuple[str, str]]) -> dict[str, Any]:
-    text = tool_result_text(message)
+    text = _wire.tool_result_text(message)
     if message.tool_call_id:
         tool_use_id = _wire_id(message.tool_call_id)
         unanswered[:] = [pair for pair in unanswered if pair[0] != tool_use_id]
@@ -193,7 +162,7 @@ def _content_block(part: ContentPart) -> dict[str, Any] | None:
         return _image_block({"type": "base64", "media_type": part.media_type or "image/png",
                              "data": part.image_base64})
     url = part.image_url or ""
-    inline = split_data_url(url)
+    inline = _wire.split_data_url(url)
     if inline is not None:
         media_type, data = inline
         return _image_block({"type": "base64", "media_type": part.media_type or media_type,
@@ -216,22 +185,22 @@ def _wire_id(call_id: str) -> str:
 def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
     """A whole Messages API response as our assistant message (with its stop reason) and
     its usage."""
-    data = as_object(data, "the answer")
+    data = _wire.as_object(data, "the answer")
     if data.get("type") == "error":  # an error inside a 200, as some gateways send
         raise error_from_stream_event(data)
     texts: list[str] = []
     calls: list[ToolCall] = []
-    for index, block in enumerate(as_list(data.get("content"), "content")):
+    for index, block in enumerate(_wire.as_list(data.get("content"), "content")):
         where = f"content[{index}]"
-        block = as_object(block, where)
+        block = _wire.as_object(block, where)
         kind = block.get("type")
         if kind == "text":
-            texts.append(as_text(block.get("text"), f"{where}.text"))
+            texts.append(_wire.as_text(block.get("text"), f"{where}.text"))
         elif kind == "tool_use":
-            calls.append(tool_call(as_name(block.get("name"), where), block.get("input"),
-                                   block.get("id")))
+            name = _wire.as_name(block.get("name"), where)
+            calls.append(_wire.tool_call(name, block.get("input"), block.get("id")))
         # Other block types (thinking, server tool use and results) carry nothing for us.
-    reason = stop_reason(data.get("stop_reason"), STOP_REASONS, has_calls=bool(calls))
+    reason = _wire.stop_reason(data.get("stop_reason"), STOP_REASONS, has_calls=bool(calls))
     message = Message(role=Role.ASSISTANT, content="".join(texts), tool_calls=calls or None,
                       stop_reason=reason)
     usage = _Usage()
@@ -255,14 +224,14 @@ class _Usage:
     output_tokens: int = 0
 
     def update(self, usage: Any, *, stream: bool = True) -> None:
-        usage = as_object(usage, "usage", stream=stream, optional=True)
+        usage = _wire.as_object(usage, "usage", stream=stream, optional=True)
         # Cache writes and reads are prompt tokens too; Anthropic counts them apart.
         if any(usage.get(key) is not None for key in _PROMPT_KEYS):
-            self.input_tokens = sum(as_count(usage.get(key), f"usage.{key}", stream=stream)
+            self.input_tokens = sum(_wire.as_count(usage.get(key), f"usage.{key}", stream=stream)
                                     for key in _PROMPT_KEYS)
         if usage.get("output_tokens") is not None:
-            self.output_tokens = as_count(usage["output_tokens"], "usage.output_tokens",
-                                          stream=stream)
+            self.output_tokens = _wire.as_count(usage["output_tokens"], "usage.output_tokens",
+                                                stream=stream)
 
     def stats(self, model: str) -> UsageStats:
         return UsageStats.priced(model=model, provider=PROVIDER, prompt_tokens=self.input_tokens,
@@ -277,61 +246,59 @@ class _ToolBlock:
 
     def finish(self) -> ToolCall:
         # Input cut short (max_tokens) or not an object: {RAW_ARGUMENTS_KEY: text}.
-        return tool_call(self.name, "".join(self.json_parts), self.id)
+        return _wire.tool_call(self.name, "".join(self.json_parts), self.id)
 
 
 async def decode_stream(events: AsyncIterator[SseEvent | WholeJson],
                         model: str) -> AsyncIterator[StreamItem]:
     """Text deltas, complete tool calls, the turn's end and, last, the usage of a streamed
     response (or of a whole one sent where a stream was asked for)."""
+    event: SseEvent | WholeJson | None = None
     usage = _Usage()
     response_model = model
     raw_reason: Any = None  # its TurnEnd comes once the stream ends
-    has_calls = seen = False
+    has_calls = False
     text_blocks: set[int] = set()
     tool_blocks: dict[int, _ToolBlock] = {}
     async for event in events:
         if isinstance(event, WholeJson):
-            for item in whole_answer_items(event.data, parse_response, model):
+            for item in _wire.whole_answer_items(event.data, parse_response, model):
                 yield item
             return
-        seen = True
-        payload = stream_json(event.data)
-        if type(payload) is not dict:
-            payload = as_object(payload, f"the {event.event or 'stream'} event", stream=True)
+        payload = _wire.stream_object(event.data, event.event)
         kind = payload.get("type") or event.event
         if kind == "content_block_delta":
             index, delta = payload.get("index"), payload.get("delta")
             if type(delta) is not dict:
-                delta = as_object(delta, "content_block_delta.delta", stream=True)
+                delta = _wire.as_object(delta, "content_block_delta.delta", stream=True)
             if type(index) is not int:
                 _not_an_index(index, "content_block_delta.index")
             if delta.get("type") == "text_delta" and index in text_blocks:
                 text = delta.get("text")
                 if text:
-                    yield text if type(text) is str else as_text(
+                    yield text if type(text) is str else _wire.as_text(
                         text, "content_block_delta.delta.text", stream=True)
             elif delta.get("type") == "input_json_delta" and index in tool_blocks:
-                tool_blocks[index].json_parts.append(as_text(
+                tool_blocks[index].json_parts.append(_wire.as_text(
                     delta.get("partial_json"), "input_json_delta.partial_json", stream=True))
         elif kind == "error" or event.event == "error":
             raise error_from_stream_event(payload)
         elif kind == "content_block_start":
             index = payload.get("index")
-            block = as_object(payload.get("content_block"), "content_block_start.content_block",
-                              stream=True)
+            block = _wire.as_object(payload.get("content_block"),
+                                    "content_block_start.content_block", stream=True)
             if block.get("type") == "text" and type(index) is int:
                 text_blocks.add(index)
-                text = as_text(block.get("text"), "content_block_start.content_block.text",
-                               stream=True)
+                text = _wire.as_text(block.get("text"), "content_block_start.content_block.text",
+                                     stream=True)
                 if text:
                     yield text
             elif block.get("type") == "tool_use" and type(index) is int:
-                name = as_name(block.get("name"), "content_block_start.content_block",
-                               stream=True)
+                name = _wire.as_name(block.get("name"), "content_block_start.content_block",
+                                     stream=True)
                 block_id = block.get("id")
                 tool_blocks[index] = _ToolBlock(
-                    id=block_id if type(block_id) is str and block_id else make_call_id(),
+                    id=block_id if type(block_id) is str and block_id else _wire.make_call_id(),
                     name=name)
                 if block.get("input"):  # normally {} and filled by input_json_delta
                     tool_blocks[index].json_parts.append(_json_of(block["input"]))
@@ -344,31 +311,31 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson],
                 has_calls = True
                 yield finished.finish()
         elif kind == "message_start":
-            message = as_object(payload.get("message"), "message_start.message", stream=True)
+            message = _wire.as_object(payload.get("message"), "message_start.message", stream=True)
             model_name = message.get("model")
             if type(model_name) is str and model_name:
                 response_model = model_name
             usage.update(message.get("usage"))
         elif kind == "message_delta":
-            delta = as_object(payload.get("delta"), "message_delta.delta", stream=True,
-                              optional=True)
+            delta = _wire.as_object(payload.get("delta"), "message_delta.delta", stream=True,
+                                    optional=True)
             usage.update(payload.get("usage"))
             raw_reason = delta.get("stop_reason") or raw_reason
         # ping, message_stop and event types added later need nothing from us.
-    if not seen:
-        raise empty_stream()
+    if event is None:  # the loop never ran: not one event came
+        raise _wire.empty_stream()
     # Tool blocks still open were cut (by max_tokens, usually): yielded with what arrived
     # of their input, which the agent will not run (the TurnEnd says "length").
     for unfinished in tool_blocks.values():
         has_calls = True
         yield unfinished.finish()
     if raw_reason:
-        yield turn_end(raw_reason, STOP_REASONS, has_calls=has_calls)
+        yield _wire.turn_end(raw_reason, STOP_REASONS, has_calls=has_calls)
     yield usage.stats(response_model)
 
 
 def _not_an_index(value: Any, where: str) -> NoReturn:
-    raise malformed(f"{where} is {describe(value)}, not a block index", stream=True)
+    raise _wire.malformed(f"{where} is {_wire.describe(value)}, not a block index", stream=True)
 
 
 def _json_of(value: Any) -> str:
@@ -382,20 +349,21 @@ def _json_of(value: Any) -> str:
 # ---------------------------------------------------------------------------------------
 
 # Error `type`s documented by Anthropic, for errors that come without a telling status.
-_ERROR_CLASSES: dict[str, type[ProviderError]] = {
-    "invalid_request_error": InvalidRequestError,
-    "authentication_error": AuthenticationError,
-    "permission_error": PermissionDeniedError,
-    "not_found_error": NotFoundError,
-    "request_too_large": InvalidRequestError,
-    "rate_limit_error": RateLimitError,
-    "api_error": ServerError,
-    "timeout_error": ProviderTimeoutError,
-    "overloaded_error": OverloadedError,
+_ERROR_CLASSES: dict[str, type[errors.ProviderError]] = {
+    "invalid_request_error": errors.InvalidRequestError,
+    "authentication_error": errors.AuthenticationError,
+    "permission_error": errors.PermissionDeniedError,
+    "not_found_error": errors.NotFoundError,
+    "request_too_large": errors.InvalidRequestError,
+    "rate_limit_error": errors.RateLimitError,
+    "api_error": errors.ServerError,
+    "timeout_error": errors.ProviderTimeoutError,
+    "overloaded_error": errors.OverloadedError,
 }
 
 
-def error_from_response(status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
+def error_from_response(status: int, headers: Mapping[str, str],
+                        body: bytes) -> errors.ProviderError:
     """The typed error for a non-2xx answer of the Messages API."""
     error_type, message, request_id = _error_fields(body)
     return error_for_status(
@@ -406,7 +374,7 @@ def error_from_response(status: int, headers: Mapping[str, str], body: bytes) ->
     )
 
 
-def error_from_stream_event(payload: Mapping[str, Any]) -> ProviderError:
+def error_from_stream_event(payload: Mapping[str, Any]) -> errors.ProviderError:
     """The typed error for an `event: error` that arrived inside a 200 stream."""
     error = payload.get("error")
     if not isinstance(error, dict):
@@ -414,7 +382,7 @@ def error_from_stream_event(payload: Mapping[str, Any]) -> ProviderError:
     error_type = error.get("type")
     error_type = error_type if isinstance(error_type, str) and error_type else "error"
     message = str(error.get("message") or "error event in stream")
-    cls = _ERROR_CLASSES.get(error_type, ServerError)
+    cls = _ERROR_CLASSES.get(error_type, errors.ServerError)
     request_id = payload.get("request_id")
     return cls(message, provider=PROVIDER, error_type=error_type,
                request_id=request_id if isinstance(request_id, str) else None)
@@ -439,16 +407,12 @@ def _is_context_length(message: str) -> bool:
 # Provider
 # ---------------------------------------------------------------------------------------
 
-def _auth_headers(api_key: str) -> dict[str, str]:
-    return {"x-api-key": api_key}
-
-
 PROTOCOL = WireProtocol(
     name=PROVIDER, framing="sse", build_request=_request, encode_tools=encode_tools,
     parse_response=parse_response, decode_stream=decode_stream,
     error_from_response=error_from_response, default_model=DEFAULT_MODEL,
     default_base_url=DEFAULT_BASE_URL, api_key_env=("ANTHROPIC_API_KEY",),
-    base_url_env=("ANTHROPIC_BASE_URL",), auth_headers=_auth_headers,
+    base_url_env=("ANTHROPIC_BASE_URL",), auth_headers=key_header("x-api-key"),
 )
 
 

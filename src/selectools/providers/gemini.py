@@ -34,30 +34,13 @@ from urllib.parse import quote
 
 from ..types import ContentPart, Message, Role, StopReason, ToolCall, ToolDefinition
 from ..usage import UsageStats
+from . import _wire
 from ._framing import SseEvent, WholeJson
 from ._http_provider import HttpProvider
 from ._status import body_snippet, error_for_status, json_or_none
-from ._wire import (
-    append_turn,
-    arguments_object,
-    as_count,
-    as_list,
-    as_name,
-    as_object,
-    as_text,
-    empty_stream,
-    split_data_url,
-    stop_reason,
-    stream_json,
-    system_text,
-    tool_call,
-    tool_result_text,
-    turn_end,
-    whole_answer_items,
-)
 from .base import StreamItem
 from .errors import InvalidRequestError, ProviderError
-from .protocol import ModelRequest, WireProtocol, WireRequest
+from .protocol import ModelRequest, WireProtocol, WireRequest, key_header
 
 PROVIDER = "gemini"
 DEFAULT_MODEL = "gemini-2.5-flash"
@@ -115,7 +98,7 @@ def build_request_body(*, system_prompt: str | None, messages: Sequence[Message]
         "contents": _convert_messages(messages, needs_signatures=_needs_signatures(model)),
         "generationConfig": config,
     }
-    system = system_text(system_prompt, messages)
+    system = _wire.system_text(system_prompt, messages)
     if system:
         body["systemInstruction"] = {"parts": [{"text": system}]}
     if tools:
@@ -250,19 +233,19 @@ def _convert_messages(messages: Sequence[Message], *,
             for call in message.tool_calls or ():
                 if call.id:
                     names_by_id[call.id] = call.tool_name
-            append_turn(contents, "model", parts, "parts")
+            _wire.append_turn(contents, "model", parts, "parts")
         elif message.role is Role.TOOL:
-            append_turn(contents, "user", [_function_response_part(message, names_by_id)],
-                        "parts")
+            _wire.append_turn(contents, "user", [_function_response_part(message, names_by_id)],
+                              "parts")
         else:
-            append_turn(contents, "user",
-                        [p for p in map(_content_part, message.parts()) if p is not None],
-                        "parts")
+            _wire.append_turn(contents, "user",
+                              [p for p in map(_content_part, message.parts()) if p is not None],
+                              "parts")
     return contents
 
 
 def _function_call_part(call: ToolCall) -> dict[str, Any]:
-    function_call: dict[str, Any] = {"name": call.tool_name, "args": arguments_object(call)}
+    function_call: dict[str, Any] = {"name": call.tool_name, "args": _wire.arguments_object(call)}
     if call.id:
         function_call["id"] = call.id
     part: dict[str, Any] = {"functionCall": function_call}
@@ -280,7 +263,7 @@ def _function_response_part(message: Message, names_by_id: Mapping[str, str]) ->
             "Gemini links function responses by name"
         )
     response: dict[str, Any] = {
-        "name": name, "response": {"result": tool_result_text(message)},
+        "name": name, "response": {"result": _wire.tool_result_text(message)},
     }
     if message.tool_call_id:
         response["id"] = message.tool_call_id
@@ -294,7 +277,7 @@ def _content_part(part: ContentPart) -> dict[str, Any] | None:
         return {"inlineData": {"mimeType": part.media_type or "image/png",
                                "data": part.image_base64}}
     url = part.image_url or ""
-    inline = split_data_url(url)
+    inline = _wire.split_data_url(url)
     if inline is not None:
         media_type, data = inline
         return {"inlineData": {"mimeType": part.media_type or media_type, "data": data}}
@@ -312,7 +295,7 @@ def _content_part(part: ContentPart) -> dict[str, Any] | None:
 def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
     """A whole generateContent response as our assistant message (with its stop reason)
     and its usage."""
-    data = as_object(data, "the answer")
+    data = _wire.as_object(data, "the answer")
     _raise_if_error(data)
     texts: list[str] = []
     calls: list[ToolCall] = []
@@ -322,7 +305,7 @@ def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
             texts.append(item)
         else:
             calls.append(item)
-    reason = stop_reason(raw_reason, FINISH_REASONS, has_calls=bool(calls))
+    reason = _wire.stop_reason(raw_reason, FINISH_REASONS, has_calls=bool(calls))
     message = Message(role=Role.ASSISTANT, content="".join(texts), tool_calls=calls or None,
                       stop_reason=reason)
     return message, _usage(data.get("usageMetadata"), _model_of(data, model), stream=False)
@@ -332,19 +315,17 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson],
                         model: str) -> AsyncIterator[StreamItem]:
     """Text deltas and whole tool calls as each chunk arrives, the turn's end, then the
     usage (or the same from a whole answer sent where a stream was asked for)."""
+    event: SseEvent | WholeJson | None = None
+    has_calls = False
     usage_metadata: Any = None
     response_model = model
     finish_reason: Any = None  # its TurnEnd comes once the stream ends
-    has_calls = seen = False
     async for event in events:
         if isinstance(event, WholeJson):
-            for item in whole_answer_items(event.data, parse_response, model):
+            for item in _wire.whole_answer_items(event.data, parse_response, model):
                 yield item
             return
-        seen = True
-        chunk = stream_json(event.data)
-        if type(chunk) is not dict:
-            chunk = as_object(chunk, "the chunk", stream=True)
+        chunk = _wire.stream_object(event.data)
         _raise_if_error(chunk)
         items, raw_reason = _response_parts(chunk, stream=True)
         for item in items:
@@ -354,10 +335,10 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson],
         finish_reason = finish_reason or raw_reason
         usage_metadata = chunk.get("usageMetadata") or usage_metadata
         response_model = _model_of(chunk, response_model)
-    if not seen:
-        raise empty_stream()
+    if event is None:  # the loop never ran: not one event came
+        raise _wire.empty_stream()
     if finish_reason:
-        yield turn_end(finish_reason, FINISH_REASONS, has_calls=has_calls)
+        yield _wire.turn_end(finish_reason, FINISH_REASONS, has_calls=has_calls)
     yield _usage(usage_metadata, response_model, stream=True)
 
 
@@ -369,48 +350,48 @@ def _model_of(data: Mapping[str, Any], model: str) -> str:
 def _response_parts(data: Mapping[str, Any], *, stream: bool) -> tuple[list[str | ToolCall], Any]:
     """The answer's text pieces and tool calls, and the raw finishReason (None until the
     chunk that ends the turn)."""
-    candidates = as_list(data.get("candidates"), "candidates", stream=stream)
+    candidates = _wire.as_list(data.get("candidates"), "candidates", stream=stream)
     if not candidates:
-        feedback = as_object(data.get("promptFeedback"), "promptFeedback", stream=stream,
-                             optional=True)
+        feedback = _wire.as_object(data.get("promptFeedback"), "promptFeedback", stream=stream,
+                                   optional=True)
         blocked = feedback.get("blockReason")
         if blocked:
             raise InvalidRequestError(f"Gemini blocked the prompt ({blocked})",
                                       provider=PROVIDER, error_type=str(blocked))
         return [], None
-    candidate = as_object(candidates[0], "candidates[0]", stream=stream)
-    content = as_object(candidate.get("content"), "candidates[0].content", stream=stream,
-                        optional=True)
+    candidate = _wire.as_object(candidates[0], "candidates[0]", stream=stream)
+    content = _wire.as_object(candidate.get("content"), "candidates[0].content", stream=stream,
+                              optional=True)
     items: list[str | ToolCall] = []
-    for index, part in enumerate(as_list(content.get("parts"), "candidates[0].content.parts",
-                                         stream=stream)):
+    for index, part in enumerate(_wire.as_list(content.get("parts"), "candidates[0].content.parts",
+                                               stream=stream)):
         where = f"candidates[0].content.parts[{index}]"
         if type(part) is not dict:
-            part = as_object(part, where, stream=stream)
+            part = _wire.as_object(part, where, stream=stream)
         if part.get("thought"):
             continue  # a thought summary, not part of the answer
         text = part.get("text")
         if text:
-            items.append(text if type(text) is str else as_text(text, f"{where}.text",
-                                                                 stream=stream))
+            items.append(text if type(text) is str
+                         else _wire.as_text(text, f"{where}.text", stream=stream))
         elif part.get("functionCall") is not None:
             items.append(_tool_call(part, f"{where}.functionCall", stream=stream))
     return items, candidate.get("finishReason")
 
 
 def _tool_call(part: Mapping[str, Any], where: str, *, stream: bool) -> ToolCall:
-    function_call = as_object(part["functionCall"], where, stream=stream)
+    function_call = _wire.as_object(part["functionCall"], where, stream=stream)
     signature = part.get(THOUGHT_SIGNATURE)
-    return tool_call(as_name(function_call.get("name"), where, stream=stream),
-                     function_call.get("args"), function_call.get("id"),
-                     provider_data={THOUGHT_SIGNATURE: signature} if signature else None)
+    return _wire.tool_call(_wire.as_name(function_call.get("name"), where, stream=stream),
+                           function_call.get("args"), function_call.get("id"),
+                           provider_data={THOUGHT_SIGNATURE: signature} if signature else None)
 
 
 def _usage(metadata: Any, model: str, *, stream: bool) -> UsageStats:
-    metadata = as_object(metadata, "usageMetadata", stream=stream, optional=True)
+    metadata = _wire.as_object(metadata, "usageMetadata", stream=stream, optional=True)
 
     def count(key: str) -> int:
-        return as_count(metadata.get(key), f"usageMetadata.{key}", stream=stream)
+        return _wire.as_count(metadata.get(key), f"usageMetadata.{key}", stream=stream)
 
     # Thinking tokens count as completion tokens, as Google bills them.
     return UsageStats.priced(model=model, provider=PROVIDER,
@@ -471,17 +452,12 @@ def retry_delay(error: Mapping[str, Any]) -> float | None:
 # Provider
 # ---------------------------------------------------------------------------------------
 
-def _auth_headers(api_key: str) -> dict[str, str]:
-    # In a header, never in the URL: a URL is quoted by error messages and logs.
-    return {"x-goog-api-key": api_key}
-
-
 PROTOCOL = WireProtocol(
     name=PROVIDER, framing="sse", build_request=_request, encode_tools=encode_tools,
     parse_response=parse_response, decode_stream=decode_stream,
     error_from_response=error_from_response, default_model=DEFAULT_MODEL,
     default_base_url=DEFAULT_BASE_URL, api_key_env=("GEMINI_API_KEY", "GOOGLE_API_KEY"),
-    auth_headers=_auth_headers,
+    auth_headers=key_header("x-goog-api-key"),
 )
 
 

@@ -33,8 +33,8 @@ from typing import Any
 
 from ..types import Message, Role, ToolCall, ToolDefinition, text_content
 from ..usage import UsageStats
+from . import _wire
 from ._status import error_for_status
-from ._wire import tool_call, tool_result_text, turn_end
 from .base import AsyncFirstProvider, StreamItem, collect_stream
 from .errors import InvalidRequestError, ProviderError, ProviderTimeoutError
 from .openai import FINISH_REASONS
@@ -164,7 +164,8 @@ def build_chat_messages(system_prompt: str, messages: Sequence[Message],
     previous_was_tool = False
     for message in messages:
         if message.role == Role.TOOL:
-            line = f"Result of tool {message.tool_name or 'call'}: {tool_result_text(message)}"
+            result = _wire.tool_result_text(message)
+            line = f"Result of tool {message.tool_name or 'call'}: {result}"
             if previous_was_tool:
                 turns[-1]["content"] += "\n" + line
             else:
@@ -262,12 +263,12 @@ class ReplyDecoder:
             reply = None
         if isinstance(reply, dict) and isinstance(reply.get("tool"), str) and reply["tool"]:
             # Arguments not an object: {RAW_ARGUMENTS_KEY: their JSON}, as on every protocol.
-            return [tool_call(reply["tool"], reply.get("arguments"))]
+            return [_wire.tool_call(reply["tool"], reply.get("arguments"))]
         if isinstance(reply, dict) and isinstance(reply.get("answer"), str):
             return [reply["answer"]] if reply["answer"] else []
         named = re.search(r'"tool"\s*:\s*"([^"\\]+)"', self._text)
         if named:  # cut short: the agent tells the model its arguments were unreadable
-            return [tool_call(named.group(1), self._text)]
+            return [_wire.tool_call(named.group(1), self._text)]
         return [self._text] if self._text.strip() else []
 
     def _decode_answer(self) -> str:
@@ -431,7 +432,7 @@ class LlamaCppProvider(AsyncFirstProvider):
                 has_calls = has_calls or isinstance(item, ToolCall)
                 yield item
         if finish_reason:
-            yield turn_end(finish_reason, FINISH_REASONS, has_calls=has_calls)
+            yield _wire.turn_end(finish_reason, FINISH_REASONS, has_calls=has_calls)
         yield usage or UsageStats(model=label, provider=PROVIDER)
 
     def close(self) -> None:

@@ -20,24 +20,10 @@ from urllib.parse import urlsplit
 
 from ..types import Message, Role, StopReason, ToolCall, ToolDefinition
 from ..usage import UsageStats
+from . import _wire
 from ._framing import WholeJson, read_to_end
 from ._http_provider import HttpProvider
 from ._status import body_snippet, error_for_status, json_or_none
-from ._wire import (
-    arguments_object,
-    as_count,
-    as_list,
-    as_name,
-    as_object,
-    as_text,
-    empty_stream,
-    split_data_url,
-    stop_reason,
-    tool_call,
-    tool_result_text,
-    turn_end,
-    whole_answer_items,
-)
 from .base import StreamItem
 from .errors import ProviderError, StreamError
 from .protocol import ModelRequest, WireProtocol, WireRequest
@@ -86,7 +72,7 @@ def encode_tools(tools: Sequence[ToolDefinition]) -> list[dict[str, Any]]:
 
 def _wire_message(message: Message) -> dict[str, Any]:
     if message.role == Role.TOOL:
-        wire: dict[str, Any] = {"role": "tool", "content": tool_result_text(message)}
+        wire: dict[str, Any] = {"role": "tool", "content": _wire.tool_result_text(message)}
         if message.tool_name:
             wire["tool_name"] = message.tool_name
         if message.tool_call_id:
@@ -116,14 +102,14 @@ def _wire_message(message: Message) -> dict[str, Any]:
 
 def _wire_tool_call(call: ToolCall) -> dict[str, Any]:
     wire: dict[str, Any] = {"function": {"name": call.tool_name,
-                                         "arguments": arguments_object(call)}}
+                                         "arguments": _wire.arguments_object(call)}}
     if call.id:
         wire["id"] = call.id
     return wire
 
 
 def _base64_from_url(url: str) -> str:
-    inline = split_data_url(url)
+    inline = _wire.split_data_url(url)
     if inline is not None:
         return inline[1]
     raise ValueError(
@@ -138,28 +124,29 @@ def _base64_from_url(url: str) -> str:
 def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
     """A non-streamed `/api/chat` answer as our assistant Message (with its stop reason)
     and its usage."""
-    data = as_object(data, "the answer")
+    data = _wire.as_object(data, "the answer")
     if data.get("error"):
         raise ProviderError(str(data["error"]), provider=PROVIDER)
-    wire = as_object(data.get("message"), "message", optional=True)
+    wire = _wire.as_object(data.get("message"), "message", optional=True)
     calls = _tool_calls(wire, stream=False)
-    reason = stop_reason(data.get("done_reason"), DONE_REASONS, has_calls=bool(calls))
-    message = Message(role=Role.ASSISTANT, content=as_text(wire.get("content"), "message.content"),
-                      tool_calls=calls or None, stop_reason=reason)
+    reason = _wire.stop_reason(data.get("done_reason"), DONE_REASONS, has_calls=bool(calls))
+    text = _wire.as_text(wire.get("content"), "message.content")
+    message = Message(role=Role.ASSISTANT, content=text, tool_calls=calls or None,
+                      stop_reason=reason)
     return message, _usage(data, model, stream=False)
 
 
 def _tool_calls(wire: Mapping[str, Any], *, stream: bool) -> list[ToolCall]:
-    found = as_list(wire.get("tool_calls"), "message.tool_calls", stream=stream)
+    found = _wire.as_list(wire.get("tool_calls"), "message.tool_calls", stream=stream)
     calls: list[tuple[Any, ToolCall]] = []
     for position, call in enumerate(found):
         where = f"message.tool_calls[{position}]"
-        call = as_object(call, where, stream=stream)
-        function = as_object(call.get("function"), f"{where}.function", stream=stream)
-        name = as_name(function.get("name"), where, stream=stream)
+        call = _wire.as_object(call, where, stream=stream)
+        function = _wire.as_object(call.get("function"), f"{where}.function", stream=stream)
+        name = _wire.as_name(function.get("name"), where, stream=stream)
         index = function.get("index")
         calls.append((index if type(index) is int else position,
-                      tool_call(name, function.get("arguments"), call.get("id"))))
+                      _wire.tool_call(name, function.get("arguments"), call.get("id"))))
     calls.sort(key=lambda pair: pair[0])  # newer servers number parallel calls
     return [call for _, call in calls]
 
@@ -167,9 +154,9 @@ def _tool_calls(wire: Mapping[str, Any], *, stream: bool) -> list[ToolCall]:
 def _usage(data: Mapping[str, Any], model: str, *, stream: bool) -> UsageStats:
     return UsageStats.priced(
         model=model, provider=PROVIDER,
-        prompt_tokens=as_count(data.get("prompt_eval_count"), "prompt_eval_count",
-                               stream=stream),
-        completion_tokens=as_count(data.get("eval_count"), "eval_count", stream=stream))
+        prompt_tokens=_wire.as_count(data.get("prompt_eval_count"), "prompt_eval_count",
+                                     stream=stream),
+        completion_tokens=_wire.as_count(data.get("eval_count"), "eval_count", stream=stream))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -179,35 +166,35 @@ def _usage(data: Mapping[str, Any], model: str, *, stream: bool) -> UsageStats:
 async def decode_stream(events: AsyncIterator[Any], model: str) -> AsyncIterator[StreamItem]:
     """Turn NDJSON chat lines (already parsed) into text deltas, ToolCalls, the turn's end
     and usage (or the same from a whole answer sent where a stream was asked for)."""
-    has_calls = seen = False
+    line: Any = None
+    has_calls = False
     async for line in events:
         if type(line) is not dict:
             if isinstance(line, WholeJson):
-                for item in whole_answer_items(line.data, parse_response, model):
+                for item in _wire.whole_answer_items(line.data, parse_response, model):
                     yield item
                 return
-            as_object(line, "the stream line", stream=True)
-        seen = True
+            _wire.as_object(line, "the stream line", stream=True)
         if line.get("error"):
             raise StreamError(str(line["error"]), provider=PROVIDER)
         wire = line.get("message")
         if type(wire) is not dict:
-            wire = as_object(wire, "message", stream=True, optional=True)
+            wire = _wire.as_object(wire, "message", stream=True, optional=True)
         # `response` is /api/generate's text field; accepting it costs nothing.
         text = wire.get("content") or line.get("response")
         if text:
-            yield text if type(text) is str else as_text(text, "message.content", stream=True)
+            yield text if type(text) is str else _wire.as_text(text, "message.content", stream=True)
         if wire.get("tool_calls"):
             for call in _tool_calls(wire, stream=True):
                 has_calls = True
                 yield call
         if line.get("done"):
-            yield turn_end(line.get("done_reason"), DONE_REASONS, has_calls=has_calls)
+            yield _wire.turn_end(line.get("done_reason"), DONE_REASONS, has_calls=has_calls)
             yield _usage(line, model, stream=True)
             await read_to_end(events)
             return
-    if not seen:
-        raise empty_stream()
+    if line is None:  # the loop never ran: not one event came
+        raise _wire.empty_stream()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -27,24 +27,10 @@ from typing import Any
 
 from ..types import ContentPart, Message, Role, StopReason, ToolCall, ToolDefinition
 from ..usage import UsageStats
+from . import _wire
 from ._framing import SseEvent, WholeJson, read_to_end
 from ._http_provider import HttpProvider
 from ._status import body_snippet, error_for_status, json_or_none
-from ._wire import (
-    as_count,
-    as_list,
-    as_name,
-    as_object,
-    as_text,
-    empty_stream,
-    malformed,
-    stop_reason,
-    stream_json,
-    tool_call,
-    tool_result_text,
-    turn_end,
-    whole_answer_items,
-)
 from .base import StreamItem
 from .errors import ProviderError, StreamError
 from .protocol import ModelRequest, WireProtocol, WireRequest
@@ -117,7 +103,7 @@ def _wire_tool(tool: ToolDefinition) -> dict[str, Any]:
 
 def _wire_message(message: Message) -> dict[str, Any]:
     if message.role == Role.TOOL:
-        result = tool_result_text(message)
+        result = _wire.tool_result_text(message)
         if not message.tool_call_id:
             # Without an id OpenAI cannot link the result to a call; keep it as plain text.
             name = message.tool_name or "a tool"
@@ -160,42 +146,43 @@ def _wire_part(part: ContentPart) -> dict[str, Any]:
 
 def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
     """A `chat.completion` object as our assistant Message (with its stop_reason) and usage."""
-    data = as_object(data, "the answer")
+    data = _wire.as_object(data, "the answer")
     if data.get("error"):  # some compatible servers report errors inside a 200
         raise _error_from_payload(data, status=None)
-    choices = as_list(data.get("choices"), "choices")
+    choices = _wire.as_list(data.get("choices"), "choices")
     if not choices:
-        raise malformed("choices is empty")
-    choice = as_object(choices[0], "choices[0]")
-    wire = as_object(choice.get("message"), "choices[0].message", optional=True)
+        raise _wire.malformed("choices is empty")
+    choice = _wire.as_object(choices[0], "choices[0]")
+    wire = _wire.as_object(choice.get("message"), "choices[0].message", optional=True)
     calls = [call for index, fragment
-             in enumerate(as_list(wire.get("tool_calls"), "choices[0].message.tool_calls"))
+             in enumerate(_wire.as_list(wire.get("tool_calls"), "choices[0].message.tool_calls"))
              if (call := _tool_call(fragment, f"choices[0].message.tool_calls[{index}]"))]
-    text = (as_text(wire.get("content"), "choices[0].message.content")
-            or as_text(wire.get("refusal"), "choices[0].message.refusal"))
-    reason = stop_reason(choice.get("finish_reason"), FINISH_REASONS, has_calls=bool(calls))
+    text = (_wire.as_text(wire.get("content"), "choices[0].message.content")
+            or _wire.as_text(wire.get("refusal"), "choices[0].message.refusal"))
+    reason = _wire.stop_reason(choice.get("finish_reason"), FINISH_REASONS, has_calls=bool(calls))
     message = Message(role=Role.ASSISTANT, content=text, tool_calls=calls or None,
                       stop_reason=reason)
     return message, _usage(data.get("usage"), model)
 
 
 def _tool_call(wire: Any, where: str) -> ToolCall | None:
-    wire = as_object(wire, where)
+    wire = _wire.as_object(wire, where)
     kind = wire.get("type")
     if kind is not None and kind != "function":
         return None  # a kind of tool call we never offer (custom tools)
-    function = as_object(wire.get("function"), f"{where}.function")
-    name = as_name(function.get("name"), where)
-    return tool_call(name, function.get("arguments"), wire.get("id"))
+    function = _wire.as_object(wire.get("function"), f"{where}.function")
+    name = _wire.as_name(function.get("name"), where)
+    return _wire.tool_call(name, function.get("arguments"), wire.get("id"))
 
 
 def _usage(wire: Any, model: str, *, stream: bool = False) -> UsageStats:
-    wire = as_object(wire, "usage", stream=stream, optional=True)
+    wire = _wire.as_object(wire, "usage", stream=stream, optional=True)
     return UsageStats.priced(
         model=model, provider=PROVIDER,
-        prompt_tokens=as_count(wire.get("prompt_tokens"), "usage.prompt_tokens", stream=stream),
-        completion_tokens=as_count(wire.get("completion_tokens"), "usage.completion_tokens",
-                                   stream=stream))
+        prompt_tokens=_wire.as_count(wire.get("prompt_tokens"), "usage.prompt_tokens",
+                                     stream=stream),
+        completion_tokens=_wire.as_count(wire.get("completion_tokens"),
+                                         "usage.completion_tokens", stream=stream))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,46 +201,45 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
                         ) -> AsyncIterator[StreamItem]:
     """Turn `chat.completion.chunk` events into text deltas, whole ToolCalls, the turn's end
     and usage (or a whole answer sent where a stream was asked for into the same)."""
+    event: SseEvent | WholeJson | None = None
     calls: dict[int, _PendingCall] = {}
     usage: UsageStats | None = None
     finish_reason: Any = None  # the first one: its TurnEnd comes once the stream ends
-    has_calls = seen = False
+    has_calls = False
     async for event in events:
         if isinstance(event, WholeJson):
-            for item in whole_answer_items(event.data, parse_response, model):
+            for item in _wire.whole_answer_items(event.data, parse_response, model):
                 yield item
             return
-        seen = True
         data = event.data
         # Chunks are JSON objects; only something else can be the end marker, so the payload
         # is not copied by strip() on every event.
         if not data.startswith("{") and data.strip() == "[DONE]":
             break
-        chunk = stream_json(data)
-        if type(chunk) is not dict:
-            chunk = as_object(chunk, "the chunk", stream=True)
+        chunk = _wire.stream_object(data)
         if chunk.get("error"):
             raise _error_from_payload(chunk, status=None, mid_stream=True)
         if chunk.get("usage"):
             usage = _usage(chunk["usage"], model, stream=True)
         choices = chunk.get("choices")
         if type(choices) is not list:
-            choices = as_list(choices, "choices", stream=True)
+            choices = _wire.as_list(choices, "choices", stream=True)
         for choice in choices:
             if type(choice) is not dict:
-                choice = as_object(choice, "choices[0]", stream=True)
+                choice = _wire.as_object(choice, "choices[0]", stream=True)
             if choice.get("index", 0) != 0:
                 continue  # we ask for one choice (n=1)
             delta = choice.get("delta")
             if type(delta) is not dict:
-                delta = as_object(delta, "choices[0].delta", stream=True, optional=True)
+                delta = _wire.as_object(delta, "choices[0].delta", stream=True, optional=True)
             text = delta.get("content") or delta.get("refusal")
             if text:
-                yield text if type(text) is str else as_text(text, "choices[0].delta.content",
-                                                             stream=True)
+                yield text if type(text) is str else _wire.as_text(text, "choices[0].delta.content",
+                                                                   stream=True)
             fragments = delta.get("tool_calls")
             if fragments:
-                for fragment in as_list(fragments, "choices[0].delta.tool_calls", stream=True):
+                where = "choices[0].delta.tool_calls"
+                for fragment in _wire.as_list(fragments, where, stream=True):
                     _merge_fragment(calls, fragment)
             reason = choice.get("finish_reason")
             if reason:
@@ -261,13 +247,13 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
                 for call in _flush(calls):
                     has_calls = True
                     yield call
-    if not seen:
-        raise empty_stream()
+    if event is None:  # the loop never ran: not one event came
+        raise _wire.empty_stream()
     for call in _flush(calls):  # no finish_reason came: the calls are complete anyway
         has_calls = True
         yield call
     if finish_reason:
-        yield turn_end(finish_reason, FINISH_REASONS, has_calls=has_calls)
+        yield _wire.turn_end(finish_reason, FINISH_REASONS, has_calls=has_calls)
     if usage is not None:
         yield usage
     await read_to_end(events)
@@ -278,15 +264,15 @@ def _merge_fragment(calls: dict[int, _PendingCall], fragment: Any) -> None:
     # Types are checked inline (a fragment may come per token); the checks name the place.
     where = "choices[0].delta.tool_calls[]"
     if type(fragment) is not dict:
-        fragment = as_object(fragment, where, stream=True)
+        fragment = _wire.as_object(fragment, where, stream=True)
     function = fragment.get("function")
     if type(function) is not dict:
-        function = as_object(function, f"{where}.function", stream=True, optional=True)
+        function = _wire.as_object(function, f"{where}.function", stream=True, optional=True)
     index, call_id, name = fragment.get("index"), fragment.get("id"), function.get("name")
     if call_id is not None and type(call_id) is not str:
-        as_text(call_id, f"{where}.id", stream=True)
+        _wire.as_text(call_id, f"{where}.id", stream=True)
     if type(name) is not str:
-        name = as_text(name, f"{where}.function.name", stream=True)
+        name = _wire.as_text(name, f"{where}.function.name", stream=True)
     arguments = function.get("arguments")
     if type(arguments) is not str:
         # Some servers send the arguments as an object, whole: kept as its JSON text.
@@ -316,8 +302,8 @@ def _merge_fragment(calls: dict[int, _PendingCall], fragment: Any) -> None:
 
 
 def _flush(calls: dict[int, _PendingCall]) -> list[ToolCall]:
-    done = [tool_call(as_name(call.name, f"tool call {position}", stream=True),
-                      call.arguments, call.id)
+    done = [_wire.tool_call(_wire.as_name(call.name, f"tool call {position}", stream=True),
+                            call.arguments, call.id)
             for position, (_, call) in enumerate(sorted(calls.items()))]
     calls.clear()
     return done

@@ -49,6 +49,14 @@ def bearer_auth(api_key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"}
 
 
+def key_header(name: str) -> Callable[[str], dict[str, str]]:
+    """Auth that sends the key as it is in header `name` (never in the URL, which error
+    messages and logs quote)."""
+    def auth(api_key: str) -> dict[str, str]:
+        return {name: api_key}
+    return auth
+
+
 @dataclass(frozen=True)
 class WireProtocol:
     """Everything protocol-specific about a JSON-over-HTTP model API."""

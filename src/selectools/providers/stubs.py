@@ -29,7 +29,7 @@ from typing import Any
 
 from ..types import Message, Role, ToolCall, ToolDefinition, TurnEnd, text_content
 from ..usage import UsageStats
-from ._wire import tool_result_text
+from . import _wire
 from .base import StreamItem
 
 Turn = str | ToolCall | Sequence[ToolCall] | Message
@@ -96,7 +96,7 @@ class LocalProvider:
         if tool_results:
             return Message(role=Role.ASSISTANT, content=" ".join(
                 f"Here is what I found with {m.tool_name or 'the tool'}: "
-                f"{tool_result_text(m)}"
+                f"{_wire.tool_result_text(m)}"
                 for m in tool_results))
         said = _last_user_text(messages)
         call = self._call_named_tool(said, tools or ())
