@@ -53,10 +53,7 @@ class Wire:
     whole_file: str
     stream_file: str
     module: Any
-
-    @property
-    def ndjson(self) -> bool:
-        return bool(self.module.PROTOCOL.framing == "ndjson")
+    ndjson: bool = False  # Ollama frames its streams as NDJSON, the others as SSE
 
     def whole(self) -> Any:
         """The whole answer's JSON (recordings wrapped with their source are unwrapped)."""
@@ -92,7 +89,7 @@ def _wires() -> dict[str, Wire]:
              "gemini_stream_function_call_single_chunk.sse", gemini),
         Wire("ollama", lambda url, key, **o: ollama.OllamaProvider(
             api_key=key, host=url, model="m", max_retries=0, **o),
-             "ollama_chat_tools.json", "ollama_chat_stream_tools.ndjson", ollama),
+             "ollama_chat_tools.json", "ollama_chat_stream_tools.ndjson", ollama, ndjson=True),
     )}
 
 
