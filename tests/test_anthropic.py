@@ -30,16 +30,24 @@ from selectools.providers.errors import (
     OverloadedError,
     RateLimitError,
 )
-from selectools.types import RAW_ARGUMENTS_KEY, ContentPart, Message, Role, ToolCall, TurnEnd
+from selectools.types import (
+    RAW_ARGUMENTS_KEY,
+    ContentPart,
+    Message,
+    Role,
+    ToolCall,
+    ToolDefinition,
+    TurnEnd,
+)
 from selectools.usage import UsageStats
 
 WIRE = Path(__file__).parent / "fixtures" / "wire"
 KEY = "sk-ant-test-0123456789-secret"
 
 
-@dataclass
-class SchemaTool:
-    """The three attributes a provider reads from a tool."""
+@dataclass(frozen=True)
+class SchemaTool(ToolDefinition):
+    """A ToolDefinition with a default schema."""
 
     name: str
     description: str

@@ -31,16 +31,16 @@ from selectools.providers.gemini import (
     gemini_schema,
     parse_response,
 )
-from selectools.types import ContentPart, Message, Role, ToolCall, TurnEnd
+from selectools.types import ContentPart, Message, Role, ToolCall, ToolDefinition, TurnEnd
 from selectools.usage import UsageStats
 
 WIRE = Path(__file__).parent / "fixtures" / "wire"
 KEY = "AIzaSy-test-0123456789-secret"
 
 
-@dataclass
-class SchemaTool:
-    """The three attributes a provider reads from a tool."""
+@dataclass(frozen=True)
+class SchemaTool(ToolDefinition):
+    """A ToolDefinition with a default schema."""
 
     name: str
     description: str

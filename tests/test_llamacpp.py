@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -59,7 +59,7 @@ def user(text: str) -> Message:
 # --- the reply schema ------------------------------------------------------------------------
 
 def test_reply_schema_accepts_a_call_of_a_registered_tool_or_an_answer() -> None:
-    schema = tool_reply_schema([get_weather, add])
+    schema = tool_reply_schema([get_weather.definition, add.definition])
     jsonschema.validate({"tool": "get_weather", "arguments": {"city": "Paris"}}, schema)
     jsonschema.validate({"tool": "add", "arguments": {"a": 1, "b": 2}}, schema)
     jsonschema.validate({"answer": "hello"}, schema)
@@ -75,11 +75,11 @@ def test_reply_schema_accepts_a_call_of_a_registered_tool_or_an_answer() -> None
 ])
 def test_reply_schema_rejects_what_is_neither(reply: dict[str, object]) -> None:
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(reply, tool_reply_schema([get_weather, add]))
+        jsonschema.validate(reply, tool_reply_schema([get_weather.definition, add.definition]))
 
 
 def test_answer_only_schema_allows_no_tool_call() -> None:
-    schema = tool_reply_schema([get_weather], answer_only=True)
+    schema = tool_reply_schema([get_weather.definition], answer_only=True)
     jsonschema.validate({"answer": "done"}, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"tool": "get_weather", "arguments": {"city": "x"}}, schema)
@@ -97,7 +97,7 @@ plot = Tool("plot", "Plot a point", _plot, parameters_schema={
 
 
 def test_nested_definitions_move_to_the_root_where_their_references_resolve() -> None:
-    schema = tool_reply_schema([plot])
+    schema = tool_reply_schema([plot.definition])
     assert "$defs" in schema
     jsonschema.validate({"tool": "plot", "arguments": {"point": {"x": 1, "y": 2}}}, schema)
     with pytest.raises(jsonschema.ValidationError):
@@ -116,7 +116,7 @@ def test_history_becomes_plain_chat_turns_with_tool_results_as_one_user_turn() -
         Message(role=Role.TOOL, content="Sunny", tool_name="get_weather", tool_call_id="1"),
         Message(role=Role.TOOL, content="3", tool_name="add", tool_call_id="2"),
     ]
-    turns = build_chat_messages("Be brief.", history, [get_weather, add])
+    turns = build_chat_messages("Be brief.", history, [get_weather.definition, add.definition])
     assert [t["role"] for t in turns] == ["system", "user", "assistant", "user"]
     assert turns[0]["content"].startswith("Be brief.")
     assert "get_weather" in turns[0]["content"] and "add" in turns[0]["content"]
@@ -296,8 +296,8 @@ def test_sync_methods_work_too(provider: LlamaCppProvider) -> None:
 async def test_with_tools_the_reply_is_a_registered_tool_call_or_an_answer(
         provider: LlamaCppProvider) -> None:
     message, _ = await provider.acomplete(
-        messages=[user("What is the weather in Paris?")], tools=[get_weather, add],
-        max_tokens=60)
+        messages=[user("What is the weather in Paris?")],
+        tools=[get_weather.definition, add.definition], max_tokens=60)
     for call in message.tool_calls or ():
         assert call.tool_name in {"get_weather", "add"}
         assert RAW_ARGUMENTS_KEY in call.parameters or isinstance(call.parameters, dict)
@@ -310,7 +310,7 @@ async def test_after_tool_results_the_model_answers(provider: LlamaCppProvider) 
                Message(role=Role.ASSISTANT,
                        tool_calls=[ToolCall("get_weather", {"city": "Paris"}, "1")]),
                Message(role=Role.TOOL, content="Sunny", tool_name="get_weather", tool_call_id="1")]
-    items = [i async for i in provider.astream(messages=history, tools=[get_weather],
+    items = [i async for i in provider.astream(messages=history, tools=[get_weather.definition],
                                                max_tokens=30)]
     assert not any(isinstance(i, ToolCall) for i in items)
     assert any(isinstance(i, str) for i in items)
@@ -361,8 +361,8 @@ async def test_the_turn_end_says_why_the_model_stopped(provider: LlamaCppProvide
     whole, _ = await provider.acomplete(messages=[user("Tell me a long story.")], max_tokens=4)
     assert whole.stop_reason == "length"
     called, _ = await provider.acomplete(
-        messages=[user("What is the weather in Paris? Use the tool.")], tools=[get_weather],
-        max_tokens=60)
+        messages=[user("What is the weather in Paris? Use the tool.")],
+        tools=[get_weather.definition], max_tokens=60)
     assert called.stop_reason == ("tool_calls" if called.tool_calls else "completed")
 
 

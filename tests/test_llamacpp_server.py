@@ -44,7 +44,7 @@ def get_weather(city: str) -> str:
 
 @pytest.fixture(scope="module")
 def server_url() -> Iterator[str]:
-    import xllamacpp
+    import xllamacpp  # type: ignore[import-untyped]
 
     params = xllamacpp.CommonParams()
     params.model.path = str(find_default_model())

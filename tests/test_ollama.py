@@ -17,6 +17,7 @@ from wire_server import WireServer
 
 from selectools.providers import ollama
 from selectools.providers._framing import NdjsonDecoder
+from selectools.providers.base import ProviderEvent
 from selectools.providers.errors import (
     InvalidRequestError,
     NotFoundError,
@@ -31,7 +32,7 @@ from selectools.types import RAW_ARGUMENTS_KEY, ContentPart, Message, Role, Tool
 from selectools.usage import UsageStats
 
 WIRE = Path(__file__).parent / "fixtures" / "wire"
-Item = str | ToolCall | UsageStats
+Item = str | ToolCall | UsageStats | TurnEnd | ProviderEvent
 ASK = [Message(Role.USER, "What is the weather in Tokyo?")]
 
 
@@ -139,7 +140,7 @@ def test_parse_whole_response() -> None:
 def test_request_body_for_a_tool_turn(ollama_request_schema: Callable[[Any], None]) -> None:
     call = ToolCall("get_weather", {"city": "Tokyo"}, id="call_1")
     body = ollama.build_request_body(
-        model="llama3.2", system_prompt="Be brief.", tools=[get_weather], stream=True,
+        model="llama3.2", system_prompt="Be brief.", tools=[get_weather.definition], stream=True,
         temperature=0.2, max_tokens=99, messages=[
             *ASK,
             Message(Role.ASSISTANT, "", tool_calls=[call]),
@@ -222,7 +223,7 @@ async def test_astream_end_to_end(wire_server: WireServer, provider: OllamaProvi
                                   ollama_request_schema: Callable[[Any], None]) -> None:
     wire_server.reply_file(WIRE / "ollama_chat_stream_tools.ndjson", chunk_size=50)
     items = [i async for i in provider.astream(model="", system_prompt="s", messages=ASK,
-                                               tools=[get_weather])]
+                                               tools=[get_weather.definition])]
     assert [(i.tool_name, i.parameters) for i in items if isinstance(i, ToolCall)] == [
         ("get_weather", {"city": "Tokyo"})]
     assert isinstance(items[-1], UsageStats) and items[-1].total_tokens == 184

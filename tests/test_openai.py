@@ -222,7 +222,7 @@ def test_second_turn_request_matches_the_recorded_one(
         (WIRE / "openai_chat_stream_text_after_tool_result.meta.json").read_text())["request"]
     call = ToolCall("get_capital", {"country": "UK"}, id="call_ZR5UUuTt3pf61kjwAJIYdVMj")
     body = openai.build_request_body(
-        model="gpt-4o-mini", system_prompt="", stream=True, tools=[get_capital],
+        model="gpt-4o-mini", system_prompt="", stream=True, tools=[get_capital.definition],
         messages=[
             Message(Role.USER, "What is the capital of the UK? Use the tool, then answer."),
             Message(Role.ASSISTANT, "", tool_calls=[call]),

@@ -64,7 +64,7 @@ async def test_astream_sends_the_request_and_assembles_the_call(
     wire_server.reply_file(WIRE / "openai_chat_stream_tool_call_role_in_first_chunk.sse",
                            chunk_size=64)
     items = [item async for item in provider.astream(
-        model="", system_prompt="Use tools.", messages=ASK, tools=[get_capital])]
+        model="", system_prompt="Use tools.", messages=ASK, tools=[get_capital.definition])]
     assert items[0] == ToolCall("get_capital", {"country": "UK"},
                                 id="call_ZR5UUuTt3pf61kjwAJIYdVMj")
     assert items[1] == TurnEnd("tool_calls", "tool_calls")

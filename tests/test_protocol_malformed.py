@@ -112,8 +112,8 @@ def test_an_answer_that_is_not_an_object(protocol: str, answer: Any) -> None:
 
 # -- any mutation of the authentic answers: a typed error or an answer, nothing else ------------
 
-ODD_VALUES = st.sampled_from([None, "x", "", 7, -1, 1.5, True, [], {}, [None], {"a": None},
-                              [[[]]], "{\"broken"])
+ODD_VALUES: st.SearchStrategy[Any] = st.sampled_from(
+    [None, "x", "", 7, -1, 1.5, True, [], {}, [None], {"a": None}, [[[]]], "{\"broken"])
 
 
 def _paths(value: Any, here: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

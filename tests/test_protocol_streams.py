@@ -147,7 +147,7 @@ def test_a_whole_answer_in_place_of_a_stream_is_that_answer(protocol: str) -> No
     streamed = decoded(wire.module.decode_stream, [WholeJson(whole)], "m")
     message, usage = wire.module.parse_response(whole, "m")
     expected = [*([message.content] if message.content else []), *(message.tool_calls or []),
-                TurnEnd(message.stop_reason), usage]  # type: ignore[arg-type]
+                TurnEnd(message.stop_reason), usage]
     assert list(map(_without_id, streamed)) == list(map(_without_id, expected))
     assert message.tool_calls and message.stop_reason == "tool_calls"
 
@@ -162,7 +162,7 @@ def _without_id(item: Any) -> Any:
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_an_error_object_in_place_of_a_stream_is_raised(protocol: str) -> None:
-    error = {"error": {"message": "quota gone", "type": "error", "code": 500}}
+    error: dict[str, Any] = {"error": {"message": "quota gone", "type": "error", "code": 500}}
     if protocol == "anthropic":
         error = {"type": "error", "error": {"type": "api_error", "message": "quota gone"}}
     with pytest.raises(ProviderError, match="quota gone"):

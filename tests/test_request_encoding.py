@@ -59,11 +59,13 @@ async def sent_and_fresh(server: WireServer, provider: HttpProvider, reply: str,
     """Make one call; return the body the server received and the body built afresh."""
     answer = json.loads((WIRE / reply).read_text())
     server.reply(body=answer["body"] if "source" in answer else answer)  # a wrapped recording
-    await provider.acomplete(model="m", system_prompt="Be brief.", messages=ASK, tools=tools)
+    definitions = [tool.definition for tool in tools]  # what the agent hands a provider
+    await provider.acomplete(model="m", system_prompt="Be brief.", messages=ASK,
+                             tools=definitions)
     fresh = provider.protocol.build_request(ModelRequest(
         model="m", system_prompt="Be brief.", messages=ASK, temperature=None, max_tokens=1000,
         stream=False)).body
-    fresh["tools"] = provider.protocol.encode_tools(tools)
+    fresh["tools"] = provider.protocol.encode_tools(definitions)
     return server.requests[-1].json, fresh
 
 

@@ -67,7 +67,7 @@ class Wire:
         """`raw` framed and decoded as this protocol's stream."""
         return decoded(self.module.decode_stream, frames(raw, ndjson=self.ndjson), model)
 
-    def provider(self, url: str, key: str = "k", **options: Any) -> HttpProvider:
+    def provider(self, url: str, key: str | None = "k", **options: Any) -> HttpProvider:
         return self.make(url, key, **options)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import os
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -122,7 +122,7 @@ class HttpProvider(AsyncFirstProvider):
         self, *, model: str | None = None, system_prompt: str = "", messages: list[Message],
         tools: Sequence[ToolDefinition] | None = None, temperature: float | None = None,
         max_tokens: int = 1000, timeout: float | None = None,
-    ) -> AsyncIterator[StreamItem]:
+    ) -> AsyncGenerator[StreamItem, None]:
         model = model or self.default_model
         request = self.build_request(model=model, system_prompt=system_prompt,
                                      messages=messages, tools=tools, temperature=temperature,

@@ -25,7 +25,7 @@ text}`, followed by `TurnEnd("length")`: the agent does not run it, and says why
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -250,7 +250,7 @@ class _ToolBlock:
 
 
 async def decode_stream(events: AsyncIterator[SseEvent | WholeJson],
-                        model: str) -> AsyncIterator[StreamItem]:
+                        model: str) -> AsyncGenerator[StreamItem, None]:
     """Text deltas, complete tool calls, the turn's end and, last, the usage of a streamed
     response (or of a whole one sent where a stream was asked for)."""
     event: SseEvent | WholeJson | None = None

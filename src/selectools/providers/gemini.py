@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -312,7 +312,7 @@ def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
 
 
 async def decode_stream(events: AsyncIterator[SseEvent | WholeJson],
-                        model: str) -> AsyncIterator[StreamItem]:
+                        model: str) -> AsyncGenerator[StreamItem, None]:
     """Text deltas and whole tool calls as each chunk arrives, the turn's end, then the
     usage (or the same from a whole answer sent where a stream was asked for)."""
     event: SseEvent | WholeJson | None = None

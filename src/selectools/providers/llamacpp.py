@@ -25,7 +25,7 @@ import json
 import re
 import threading
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
@@ -395,7 +395,7 @@ class LlamaCppProvider(AsyncFirstProvider):
                       messages: list[Message],
                       tools: Sequence[ToolDefinition] | None = None,
                       temperature: float | None = None, max_tokens: int = 1000,
-                      timeout: float | None = None) -> AsyncIterator[StreamItem]:
+                      timeout: float | None = None) -> AsyncGenerator[StreamItem, None]:
         answer_only = bool(not self.chain_tools and messages
                            and messages[-1].role == Role.TOOL)
         body = build_request_body(

@@ -14,7 +14,7 @@ anything else `{RAW_ARGUMENTS_KEY: text}`); `done_reason` becomes the turn's `Tu
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -163,7 +163,7 @@ def _usage(data: Mapping[str, Any], model: str, *, stream: bool) -> UsageStats:
 # Stream
 
 
-async def decode_stream(events: AsyncIterator[Any], model: str) -> AsyncIterator[StreamItem]:
+async def decode_stream(events: AsyncIterator[Any], model: str) -> AsyncGenerator[StreamItem, None]:
     """Turn NDJSON chat lines (already parsed) into text deltas, ToolCalls, the turn's end
     and usage (or the same from a whole answer sent where a stream was asked for)."""
     line: Any = None

@@ -21,7 +21,7 @@ the wrong shape or an empty stream is a `MalformedStreamError`, and a whole
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -198,7 +198,7 @@ class _PendingCall:
 
 
 async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
-                        ) -> AsyncIterator[StreamItem]:
+                        ) -> AsyncGenerator[StreamItem, None]:
     """Turn `chat.completion.chunk` events into text deltas, whole ToolCalls, the turn's end
     and usage (or a whole answer sent where a stream was asked for into the same)."""
     event: SseEvent | WholeJson | None = None
