@@ -18,17 +18,18 @@ import atexit
 import logging
 import threading
 import weakref
-from collections.abc import AsyncIterator, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from .._json import encode as encode_json
-from ._framing import MalformedLineError, NdjsonDecoder, SseDecoder
+from ._framing import MalformedLineError, NdjsonDecoder, SseDecoder, WholeJson
 from ._status import body_snippet, json_or_none
 from .errors import (
+    MalformedResponseError,
+    MalformedStreamError,
     ProviderConnectionError,
     ProviderError,
     ProviderTimeoutError,
-    StreamError,
 )
 
 if TYPE_CHECKING:
@@ -40,8 +41,23 @@ Framing = Literal["sse", "ndjson"]
 ErrorFromResponse = Callable[[int, Mapping[str, str], bytes], ProviderError]
 
 _USER_AGENT = "selectools"
-# Headers whose values are secrets: they are redacted from every message we produce.
+# Headers whose values are secrets: `redact` removes them from a text.
 _SECRET_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "api-key"})
+
+# Redirects. aiohttp would follow them and strip only Authorization and cookies on the way
+# to another origin, so an `x-api-key` would go along: the transport follows them itself,
+# only within the base URL's origin, and only those that keep the method and the body.
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_SAME_METHOD_REDIRECTS = frozenset({307, 308})
+_MAX_REDIRECTS = 5
+
+# Media types a streamed answer may come in, by framing (without parameters, lower case).
+# A missing Content-Type is taken as the framing asked for: some small servers send none.
+_SSE_TYPES = frozenset({"text/event-stream"})
+_NDJSON_TYPES = frozenset({"application/x-ndjson", "application/ndjson", "application/jsonl",
+                           "application/x-jsonlines", "application/json"})
+_JSON_TYPE = "application/json"
+_SNIPPET_BYTES = 1024  # read of a body that is not the stream asked for, for its error
 
 
 # ---------------------------------------------------------------------------------------------
@@ -64,6 +80,8 @@ class HttpTransport:
         self._secrets = _secret_values(self._headers)
         self._error_from_response = error_from_response
         self._sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
+        # For each session, what closes it on its own loop (see _keeper_for).
+        self._keepers: dict[asyncio.AbstractEventLoop, _Keeper] = {}
         self._lock = threading.Lock()
         self._parsed_urls: dict[str, Any] = {}
         self._last_whole_timeout: aiohttp.ClientTimeout | None = None
@@ -90,20 +108,20 @@ class HttpTransport:
         limit = self._timeout(timeout)
         client_timeout = self._whole_timeout(limit)
         try:
-            async with self._session().post(self._url(path), data=encode_json(body), params=params,
-                                            timeout=client_timeout) as response:
+            async with await self._open(path, body, params, client_timeout) as response:
                 payload = await response.read()
                 log.debug("%s POST %s -> %s", self.provider, path, response.status)
                 if response.status >= 300:
-                    raise self._error(response.status, response.headers, payload)
+                    raise self._error_from_response(response.status, response.headers, payload)
         except ProviderError:
             raise
         except Exception as exc:
             raise self._transport_error(exc, limit) from exc
         data = json_or_none(payload)
         if data is None:
-            raise ProviderError(f"expected a JSON answer, got {body_snippet(payload)!r}",
-                                provider=self.provider, status=response.status)
+            raise MalformedResponseError(
+                f"expected a JSON answer, got {body_snippet(payload)!r}",
+                provider=self.provider, status=response.status)
         return data
 
     async def post_events(self, path: str, body: Any, *, framing: Framing,
@@ -112,20 +130,23 @@ class HttpTransport:
         """POST `body` and yield the answer's events as their bytes arrive: `SseEvent`s for
         `framing="sse"`, decoded JSON values for `"ndjson"`. `timeout` bounds the wait for
         the connection and for each next byte, not the whole stream."""
-        import aiohttp
-
         limit = self._timeout(timeout)
-        # aiohttp's sock_read bounds the wait for the answer's headers; the body's reads are
-        # then watched by a _ReadWatchdog (see there why).
-        client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=limit, sock_read=limit)
         decoder: SseDecoder | NdjsonDecoder = SseDecoder() if framing == "sse" else NdjsonDecoder()
         watchdog: _ReadWatchdog | None = None
         try:
-            async with self._session().post(self._url(path), data=encode_json(body), params=params,
-                                            timeout=client_timeout) as response:
+            # The wait for the answer's headers is bounded here, each wait for the body's
+            # next bytes by a _ReadWatchdog (see there why not by aiohttp's sock_read).
+            async with asyncio.timeout(limit or None):
+                response = await self._open(path, body, params, self._stream_timeout(limit))
+            async with response:
                 log.debug("%s POST %s -> %s (stream)", self.provider, path, response.status)
                 if response.status >= 300:
-                    raise self._error(response.status, response.headers, await response.read())
+                    raise self._error_from_response(response.status, response.headers,
+                                                    await _read_whole(response, limit))
+                whole = await self._not_a_stream(response, framing, limit)
+                if whole is not None:
+                    yield whole
+                    return
                 content = response.content
                 if limit:
                     watchdog = _ReadWatchdog(response, limit)
@@ -144,27 +165,104 @@ class HttpTransport:
         except ProviderError:
             raise
         except MalformedLineError as exc:
-            raise StreamError(self.redact(str(exc)), provider=self.provider,
-                              should_retry=False) from exc
+            raise MalformedStreamError(str(exc), provider=self.provider) from None
         except Exception as exc:
             raise self._transport_error(exc, limit) from exc
         finally:
             if watchdog is not None:
                 watchdog.disarm()
 
+    async def _open(self, path: str, body: Any, params: Mapping[str, str] | None,
+                    timeout: aiohttp.ClientTimeout) -> aiohttp.ClientResponse:
+        """POST `body` to `path` and return the response, its body unread.
+
+        A redirect is followed only within the base URL's origin, and only when it keeps
+        the method and the body (307, 308): the key headers never reach another origin."""
+        url: Any = self._url(path)
+        data = encode_json(body)
+        for _ in range(_MAX_REDIRECTS + 1):
+            response = await self._session().post(url, data=data, params=params,
+                                                  timeout=timeout, allow_redirects=False)
+            if response.status not in _REDIRECTS:
+                return response
+            response.release()
+            url, params = self._redirect_target(response), None
+        raise ProviderError(f"more than {_MAX_REDIRECTS} redirects from {self.url(path)}",
+                            provider=self.provider, status=response.status,
+                            should_retry=False)
+
+    def _redirect_target(self, response: aiohttp.ClientResponse) -> Any:
+        """Where a redirect may be followed to, or the typed error saying why not."""
+        from yarl import URL
+
+        status, here = response.status, response.url
+        location = response.headers.get("Location")
+        try:
+            target = here.join(URL(location)) if location else None
+        except ValueError:
+            target = None
+        if target is None or not target.is_absolute():
+            raise ProviderError(f"HTTP {status} redirect without a usable Location",
+                                provider=self.provider, status=status, should_retry=False)
+        if target.origin() != here.origin():
+            # The origin only: a Location's path and query may carry tokens of their own.
+            raise ProviderError(
+                f"HTTP {status} redirect to another origin, {target.origin()}: not followed, "
+                "so that the API key is not sent there (set base_url to the new address)",
+                provider=self.provider, status=status, should_retry=False)
+        if status not in _SAME_METHOD_REDIRECTS:
+            raise ProviderError(
+                f"HTTP {status} redirect to {target.path}: it would turn the POST into a GET "
+                "(set base_url to the new address)",
+                provider=self.provider, status=status, should_retry=False)
+        return target
+
+    async def _not_a_stream(self, response: aiohttp.ClientResponse, framing: Framing,
+                            limit: float | None) -> WholeJson | None:
+        """Check a 200 answer to a stream request by its content type: None for the stream
+        asked for, a `WholeJson` for a whole JSON answer where SSE was asked for (a proxy
+        that ignored `"stream": true`), a MalformedStreamError for anything else (an HTML
+        page, say), naming the type and the start of the body."""
+        header = response.headers.get("Content-Type")
+        if header is None:
+            return None
+        media_type = header.partition(";")[0].strip().lower()
+        if media_type in (_SSE_TYPES if framing == "sse" else _NDJSON_TYPES):
+            return None
+        if media_type == _JSON_TYPE:  # SSE asked for, a whole JSON document sent
+            payload = await _read_whole(response, limit)
+            data = json_or_none(payload)
+            if data is None:
+                raise MalformedStreamError(
+                    f"expected a stream, got {media_type} that is not JSON: "
+                    f"{body_snippet(payload)!r}", provider=self.provider,
+                    status=response.status)
+            return WholeJson(data)
+        async with asyncio.timeout(limit or None):
+            start = await response.content.read(_SNIPPET_BYTES)
+        expected = "text/event-stream" if framing == "sse" else "application/x-ndjson"
+        raise MalformedStreamError(
+            f"expected a stream ({expected}), got {media_type or header!r}: "
+            f"{body_snippet(start)!r}", provider=self.provider, status=response.status)
+
     async def aclose(self) -> None:
         """Close every session this transport opened (those on other live loops are closed
         there, without waiting)."""
         with self._lock:
             sessions, self._sessions = self._sessions, {}
+            keepers, self._keepers = self._keepers, {}
         current = _running_loop()
         for loop, session in sessions.items():
+            keeper = keepers.get(loop)
+            if keeper is None:
+                continue
+            keeper.on_drop.detach()
             if loop is current:
-                await session.close()
+                await keeper.closing.aclose()
             elif not loop.is_closed() and loop.is_running():
-                asyncio.run_coroutine_threadsafe(session.close(), loop)
+                asyncio.run_coroutine_threadsafe(_close(keeper.closing), loop)
             else:
-                _abandon(session)
+                _mark_closed(session)
 
     def _session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
@@ -178,27 +276,34 @@ class HttpTransport:
             if session is None or session.closed:
                 # Sessions on loops that have since closed can never be used again.
                 for stale in [lp for lp in self._sessions if lp.is_closed()]:
-                    _abandon(self._sessions.pop(stale))
+                    _mark_closed(self._sessions.pop(stale))
+                    self._keepers.pop(stale, None)
                 session = aiohttp.ClientSession(
                     headers={"Content-Type": "application/json", **self._headers})
                 self._sessions[loop] = session
+                self._keepers[loop] = _keeper_for(self, session, loop)
                 _OPEN_TRANSPORTS.add(self)
             return session
 
     def close_at_exit(self) -> None:
-        """Close every session without an event loop of our own: at interpreter exit, a
-        session on a loop still running (the library's) is closed there, briefly waited
-        for; one on a finished loop (`asyncio.run`) has its sockets closed directly."""
+        """Close every session without an event loop of our own, at interpreter exit: one
+        on a loop still running (the library's) is closed there, briefly waited for. Those
+        on loops that `asyncio.run` finished were closed as the loop shut down."""
         with self._lock:
             sessions, self._sessions = self._sessions, {}
+            keepers, self._keepers = self._keepers, {}
         for loop, session in sessions.items():
-            if not loop.is_closed() and loop.is_running():
+            keeper = keepers.get(loop)
+            if keeper is not None:
+                keeper.on_drop.detach()
+            if keeper is not None and not loop.is_closed() and loop.is_running():
                 try:
-                    asyncio.run_coroutine_threadsafe(session.close(), loop).result(timeout=1)
+                    asyncio.run_coroutine_threadsafe(_close(keeper.closing),
+                                                     loop).result(timeout=1)
                     continue
-                except Exception:  # a loop busy or dying at exit: fall back to the sockets
+                except Exception:  # a loop busy or dying at exit: mark it closed at least
                     pass
-            _abandon(session)
+            _mark_closed(session)
 
     def _timeout(self, timeout: float | None) -> float | None:
         return self.timeout if timeout is None else timeout
@@ -214,11 +319,11 @@ class HttpTransport:
         self._last_whole_timeout = last = aiohttp.ClientTimeout(total=limit)
         return last
 
-    def _error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
-        error = self._error_from_response(status, headers, body)
-        error.message = self.redact(error.message)
-        error.args = (self.redact(str(error)),)
-        return error
+    def _stream_timeout(self, limit: float | None) -> aiohttp.ClientTimeout:
+        """aiohttp's timeout for a stream: the connection only (see post_events)."""
+        import aiohttp
+
+        return aiohttp.ClientTimeout(total=None, sock_connect=limit, sock_read=None)
 
     def _transport_error(self, exc: BaseException, limit: float | None) -> ProviderError:
         import aiohttp
@@ -226,25 +331,36 @@ class HttpTransport:
         if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
             return ProviderTimeoutError(f"no answer within {limit} s", provider=self.provider)
         if isinstance(exc, aiohttp.ClientPayloadError):
-            return ProviderConnectionError(
-                self.redact(f"the connection was cut mid-answer: {exc}"), provider=self.provider)
+            return ProviderConnectionError(f"the connection was cut mid-answer: {exc}",
+                                           provider=self.provider)
         if isinstance(exc, (aiohttp.ClientError, OSError)):
             return ProviderConnectionError(
-                self.redact(f"connection to {self.base_url} failed: {exc or type(exc).__name__}"),
+                f"connection to {self.base_url} failed: {exc or type(exc).__name__}",
                 provider=self.provider)
-        return ProviderError(self.redact(f"{type(exc).__name__}: {exc}"), provider=self.provider)
+        return ProviderError(f"{type(exc).__name__}: {exc}", provider=self.provider)
 
     def redact(self, text: str) -> str:
+        """`text` without the values of this transport's key headers. The one redaction
+        step: the provider boundary applies it to every error that leaves a call
+        (`HttpProvider._safe`), so the transport's own messages need not."""
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
+
+
+async def _read_whole(response: aiohttp.ClientResponse, limit: float | None) -> bytes:
+    """The whole body of a stream request's answer that is not a stream (an error, a whole
+    JSON answer): stream requests set no read timeout of aiohttp's, so it is bounded here."""
+    async with asyncio.timeout(limit or None):
+        return await response.read()
 
 
 class _ReadWatchdog:
     """Bounds each wait for the next bytes of a streamed body with one timer per stream.
 
     aiohttp's `sock_read` re-arms a timer (a cancel and a new TimerHandle) on every read,
-    which on a token stream is one per event. This watchdog instead notes when the stream
+    which on a token stream is one per event, so stream requests set none. This watchdog
+    instead notes when the stream
     started waiting (`waiting_since`, None while the consumer holds the events) and wakes
     once per `limit` seconds; it re-schedules itself until a wait has lasted `limit`, then
     fails the read with a TimeoutError, which the transport reports as ProviderTimeoutError.
@@ -259,12 +375,6 @@ class _ReadWatchdog:
         self.waiting_since: float | None = None
         self._content = response.content
         self._limit = limit
-        connection = response.connection
-        if connection is not None and connection.protocol is not None:
-            # Stop aiohttp's per-read timer for this body (start_timeout with no timeout
-            # cancels the pending one); aiohttp sets it again for the connection's next use.
-            connection.protocol.read_timeout = None
-            connection.protocol.start_timeout()
         self._handle: asyncio.TimerHandle | None = self._loop.call_later(limit, self._check)
 
     def _check(self) -> None:
@@ -313,11 +423,75 @@ def _close_transports_at_exit() -> None:
         transport.close_at_exit()
 
 
-def _abandon(session: aiohttp.ClientSession) -> None:
-    """Drop a session whose loop is gone: close its sockets without awaiting anything."""
-    connector = session.connector
-    if connector is not None and not connector.closed:
+class _Keeper(NamedTuple):
+    """What closes one session on its own loop (see _keeper_for)."""
+
+    closing: AsyncGenerator[None, None]
+    on_drop: weakref.finalize[Any, Any]
+
+
+def _keeper_for(transport: HttpTransport, session: aiohttp.ClientSession,
+                loop: asyncio.AbstractEventLoop) -> _Keeper:
+    """Close `session` on its own loop, its sockets with it, whatever becomes of it.
+
+    An async generator started on the running loop closes the session when it is closed,
+    and asyncio closes the async generators started on a loop when the loop shuts down
+    (`loop.shutdown_asyncgens()`, which `asyncio.run` calls before closing the loop). A
+    transport dropped without `aclose()` while its loop runs has it closed there soon after.
+    Public asyncio behaviour, no aiohttp internals."""
+
+    async def close_with_the_loop() -> AsyncGenerator[None, None]:
         try:
-            connector._close()  # sync part of close; the async wrapper needs the dead loop
-        except Exception:  # best effort: the loop and its sockets are gone already
+            yield
+        finally:
+            await session.close()
+
+    closing = close_with_the_loop()
+    try:  # run it to its `yield`: that registers it with the loop, and nothing is awaited
+        closing.asend(None).send(None)
+    except StopIteration:
+        pass
+    # The finalizer keeps `closing` (so the session) alive until then: left to the garbage
+    # collector with its transport, the session would warn before anything could close it.
+    on_drop = weakref.finalize(transport, _close_soon, loop, closing)
+    on_drop.atexit = False  # at exit, close_at_exit does it, and waits for it
+    return _Keeper(closing, on_drop)
+
+
+def _close_soon(loop: asyncio.AbstractEventLoop, closing: AsyncGenerator[None, None]) -> None:
+    if not loop.is_closed():
+        try:
+            loop.call_soon_threadsafe(_start_closing, closing)
+        except RuntimeError:  # closed meanwhile: it was shut down with the loop
             pass
+
+
+def _start_closing(closing: AsyncGenerator[None, None]) -> None:
+    task = asyncio.ensure_future(_close(closing))
+    _CLOSING.add(task)
+    task.add_done_callback(_CLOSING.discard)
+
+
+#: Closing tasks of dropped transports: the loop keeps only weak references to its tasks.
+_CLOSING: set[asyncio.Future[None]] = set()
+
+
+async def _close(closing: AsyncGenerator[None, None]) -> None:
+    await closing.aclose()
+
+
+def _mark_closed(session: aiohttp.ClientSession) -> None:
+    """Mark a session closed whose loop ended without shutting its async generators down
+    (`loop.close()` alone), so that it does not warn: on a closed loop aiohttp's close has
+    nothing left to await. Its sockets went unclosed with that loop."""
+    if session.closed:
+        return
+    closing = session.close()
+    try:
+        closing.send(None)
+    except StopIteration:
+        return
+    except Exception:  # best effort: this loop is gone
+        pass
+    closing.close()
+    session.detach()
