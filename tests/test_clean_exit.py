@@ -1,4 +1,5 @@
-"""A script that uses a real provider exits cleanly: no unclosed-session warnings."""
+"""A script that uses a real provider exits cleanly: no unclosed-session message and, under
+`-W default` (as pytest runs), no unclosed-socket or unclosed-transport ResourceWarning."""
 
 from __future__ import annotations
 
@@ -10,32 +11,86 @@ from pathlib import Path
 import pytest
 from wire_server import WireServer
 
-SCRIPT = textwrap.dedent("""
-    import asyncio, sys
-    from selectools import Agent, OpenAIProvider
+_TEXT = b'{"choices": [{"message": {"role": "assistant", "content": "plain"}}]}'
 
-    agent = Agent(provider=OpenAIProvider(base_url=sys.argv[1], api_key="sk-test"))
-    if sys.argv[2] == "sync":
+SCRIPTS = {
+    # the sync API: sessions on the library's own loop, closed at exit
+    "sync": """
+        agent = Agent(provider=OpenAIProvider(base_url=URL, api_key="sk-test"))
         print(agent.run("hello").content)
-    else:
+    """,
+    # one provider reused by asyncio.run() per call: each call's session is left on a loop
+    # that asyncio.run() then closes
+    "asyncio.run per call": """
+        provider = OpenAIProvider(base_url=URL, api_key="sk-test")
+        agent = Agent(provider=provider)
+
+        async def main():
+            return (await agent.arun("hello")).content
+
+        for _ in range(3):
+            print(asyncio.run(main()))
+    """,
+    # streamed, then the provider dropped without aclose() inside the running loop
+    "dropped unclosed": """
+        async def main():
+            provider = OpenAIProvider(base_url=URL, api_key="sk-test")
+            text = (await Agent(provider=provider).arun("hello")).content
+            del provider
+            gc.collect()
+            await asyncio.sleep(0.05)
+            return text
+
+        print(asyncio.run(main()))
+    """,
+    # dropped unclosed and collected only after asyncio.run() returned
+    "dropped after the loop": """
+        kept = []
+
+        async def main():
+            provider = OpenAIProvider(base_url=URL, api_key="sk-test")
+            kept.append(provider)
+            return (await Agent(provider=provider).arun("hello")).content
+
+        print(asyncio.run(main()))
+        kept.clear()
+        gc.collect()
+    """,
+}
+
+
+@pytest.mark.parametrize("mode", list(SCRIPTS))
+def test_no_unclosed_session_or_socket_warning_at_exit(wire_server: WireServer,
+                                                       mode: str) -> None:
+    calls = 3 if mode == "asyncio.run per call" else 1
+    for _ in range(calls):
+        wire_server.reply(body=_TEXT)
+    script = "import asyncio, gc, sys\nfrom selectools import Agent, OpenAIProvider\n" \
+             "URL = sys.argv[1]\n" + textwrap.dedent(SCRIPTS[mode])
+    done = subprocess.run([sys.executable, "-W", "default", "-c", script,
+                           wire_server.url], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["plain"] * calls
+    assert done.stderr == ""
+
+
+def test_a_streamed_answer_exits_cleanly_too(wire_server: WireServer, wire_dir: Path) -> None:
+    wire_server.reply_file(wire_dir / "openai_chat_stream_text_after_tool_result.sse",
+                           content_type="text/event-stream")
+    script = textwrap.dedent("""
+        import asyncio, sys
+        from selectools import Agent, OpenAIProvider
+
+        agent = Agent(provider=OpenAIProvider(base_url=sys.argv[1], api_key="sk-test"))
+
         async def main():
             async for item in agent.astream("hello"):
                 pass
             print(item.content)
+
         asyncio.run(main())
-""")
-
-
-@pytest.mark.parametrize("mode", ["sync", "asyncio.run"])
-def test_no_unclosed_session_warning_at_exit(wire_server: WireServer, wire_dir: Path,
-                                             mode: str) -> None:
-    if mode == "sync":
-        wire_server.reply(body=b'{"choices": [{"message": {"role": "assistant", '
-                               b'"content": "plain"}}]}')
-    else:
-        wire_server.reply_file(wire_dir / "openai_chat_stream_text_after_tool_result.sse",
-                               content_type="text/event-stream")
-    done = subprocess.run([sys.executable, "-c", SCRIPT, wire_server.url, mode],
+    """)
+    done = subprocess.run([sys.executable, "-W", "default", "-c", script, wire_server.url],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip()

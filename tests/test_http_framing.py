@@ -14,7 +14,7 @@ from wire_server import WireServer
 
 from selectools.providers._framing import NdjsonDecoder, SseDecoder, SseEvent
 from selectools.providers._http import HttpTransport
-from selectools.providers._status import error_for_status, retry_after_from
+from selectools.providers._status import body_snippet, error_for_status, retry_after_from
 from selectools.providers.errors import (
     AuthenticationError,
     ContextLengthError,
@@ -196,6 +196,14 @@ def test_retry_hints_from_headers() -> None:
     assert told_yes.should_retry is True and told_yes.request_id == "req_1"
 
 
+def test_body_snippet_quotes_the_start_of_bytes_or_text() -> None:
+    assert body_snippet(b"  <html>\n") == "<html>"
+    assert body_snippet("  event text ") == "event text"
+    assert body_snippet(b"\n" * 5000 + "é".encode() * 1000) == "é" * 200 + "..."
+    assert body_snippet("x" * 201) == "x" * 200 + "..."
+    assert body_snippet(b"ok", limit=1) == "o..."
+
+
 # -- transport ----------------------------------------------------------------------------------
 
 
@@ -236,18 +244,44 @@ async def test_events_arrive_chunk_by_chunk_and_pool_is_reused(wire_server: Wire
         await transport.aclose()
 
 
-async def test_error_status_goes_through_error_from_response_without_the_key(
-        wire_server: WireServer) -> None:
-    wire_server.reply(401, b"bad key sk-very-secret", headers={"retry-after": "2"})
+async def test_error_status_goes_through_error_from_response(wire_server: WireServer) -> None:
+    wire_server.reply(401, b"bad key", headers={"retry-after": "2"})
     transport = _transport(wire_server.url)
     try:
         with pytest.raises(AuthenticationError) as caught:
             await transport.post_json("/c", {})
     finally:
         await transport.aclose()
+    assert caught.value.message == "bad key"
+    assert caught.value.retry_after == 2.0
+
+
+def test_redact_removes_every_key_header_value_and_a_bearer_token_alone() -> None:
+    transport = HttpTransport(provider="t", base_url="http://127.0.0.1:1", headers={
+        "Authorization": "Bearer sk-one", "x-api-key": "k-two", "X-Goog-Api-Key": "g-three",
+        "api-key": "a-four", "OpenAI-Organization": "org-visible"}, error_from_response=_error)
+    text = "Bearer sk-one | sk-one | k-two | g-three | a-four | org-visible"
+    assert transport.redact(text) == "*** | *** | *** | *** | *** | org-visible"
+
+
+async def test_a_key_echoed_in_an_error_body_is_redacted_at_the_provider_boundary(
+        wire_server: WireServer) -> None:
+    # The transport reports what the server said; the provider boundary, the one redaction
+    # step, removes the key before the error leaves the call.
+    from selectools.providers.openai import OpenAIProvider
+    from selectools.types import Message, Role
+
+    wire_server.reply(401, {"error": {"message": "bad key sk-very-secret"}})
+    provider = OpenAIProvider(base_url=wire_server.url + "/v1", api_key="sk-very-secret")
+    try:
+        with pytest.raises(AuthenticationError) as caught:
+            await provider.acomplete(model="m", system_prompt="",
+                                     messages=[Message(role=Role.USER, content="hi")])
+    finally:
+        await provider.aclose()
     assert "sk-very-secret" not in str(caught.value)
     assert "sk-very-secret" not in caught.value.message
-    assert caught.value.retry_after == 2.0
+    assert "sk-very-secret" not in repr(caught.value.args)
 
 
 async def test_stream_cut_mid_way_is_a_connection_error(wire_server: WireServer) -> None:
@@ -410,3 +444,34 @@ def test_ndjson_lines_spanning_many_reads_decode_the_same(values: list[str], end
     raw = "".join(json.dumps({"v": value}) + ends for value in values).encode()
     cuts = data.draw(st.lists(st.integers(0, len(raw)), max_size=60))
     assert ndjson_in_chunks(raw, cuts) == [{"v": value} for value in values]
+
+
+@pytest.mark.parametrize(("status", "content_type"), [
+    (500, "application/json"), (200, "application/json")])
+async def test_a_stream_request_answered_by_a_stalled_non_stream_body_times_out(
+        wire_server: WireServer, status: int, content_type: str) -> None:
+    # Stream requests set no aiohttp read timeout (the watchdog bounds the stream's reads),
+    # so an error body or a whole JSON answer that stalls is bounded on its own.
+    release = wire_server.reply(status, b'{"error": "x"}' + b" " * 2000,
+                                content_type=content_type, hold_after=5)
+    transport = _transport(wire_server.url, timeout=0.3)
+    try:
+        with pytest.raises(ProviderTimeoutError):
+            async with asyncio.timeout(3):
+                async for _ in transport.post_events("/c", {}, framing="sse"):
+                    pass
+    finally:
+        release.set()
+        await transport.aclose()
+
+
+async def test_a_stream_whose_headers_never_come_times_out(wire_server: WireServer) -> None:
+    wire_server.reply(body=b"data: 1\n\n", content_type="text/event-stream", delay=2.0)
+    transport = _transport(wire_server.url, timeout=0.2)
+    try:
+        with pytest.raises(ProviderTimeoutError):
+            async with asyncio.timeout(1.5):
+                async for _ in transport.post_events("/c", {}, framing="sse"):
+                    pass
+    finally:
+        await transport.aclose()

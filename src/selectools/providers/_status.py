@@ -104,11 +104,15 @@ def json_or_none(body: bytes) -> Any:
         return None
 
 
-def _snippet(body: bytes, limit: int = 200) -> str:
-    text = body.decode("utf-8", errors="replace").strip()
+#: How much of a body an error message quotes.
+SNIPPET_CHARS = 200
+
+
+def body_snippet(body: bytes | str, limit: int = SNIPPET_CHARS) -> str:
+    """The start of a response body (or of a stream event's text), for error messages when
+    it has no usable shape: the one place that decides how much of it an error quotes."""
+    if isinstance(body, bytes):
+        # Only what can be shown: a huge body is not decoded whole for its first 200 chars.
+        body = body.lstrip()[:limit * 4 + 4].decode("utf-8", errors="replace")
+    text = body.strip()
     return text if len(text) <= limit else text[:limit] + "..."
-
-
-def body_snippet(body: bytes) -> str:
-    """The start of a response body, for error messages when the body has no usable shape."""
-    return _snippet(body)
