@@ -43,6 +43,17 @@ SCRIPTS = {
 
         print(asyncio.run(main()))
     """,
+    # dropped unclosed as the run ends, in the loop's last moments
+    "dropped as the loop ends": """
+        async def main():
+            provider = OpenAIProvider(base_url=URL, api_key="sk-test")
+            text = (await Agent(provider=provider).arun("hello")).content
+            del provider
+            gc.collect()
+            return text
+
+        print(asyncio.run(main()))
+    """,
     # dropped unclosed and collected only after asyncio.run() returned
     "dropped after the loop": """
         kept = []

@@ -19,7 +19,7 @@ import logging
 import threading
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal
 
 from .._json import encode as encode_json
 from ._framing import MalformedLineError, NdjsonDecoder, SseDecoder, WholeJson
@@ -80,8 +80,6 @@ class HttpTransport:
         self._secrets = _secret_values(self._headers)
         self._error_from_response = error_from_response
         self._sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
-        # For each session, what closes it on its own loop (see _keeper_for).
-        self._keepers: dict[asyncio.AbstractEventLoop, _Keeper] = {}
         self._lock = threading.Lock()
         self._parsed_urls: dict[str, Any] = {}
         self._last_whole_timeout: aiohttp.ClientTimeout | None = None
@@ -250,17 +248,12 @@ class HttpTransport:
         there, without waiting)."""
         with self._lock:
             sessions, self._sessions = self._sessions, {}
-            keepers, self._keepers = self._keepers, {}
         current = _running_loop()
         for loop, session in sessions.items():
-            keeper = keepers.get(loop)
-            if keeper is None:
-                continue
-            keeper.on_drop.detach()
             if loop is current:
-                await keeper.closing.aclose()
+                await _close_session(session)
             elif not loop.is_closed() and loop.is_running():
-                asyncio.run_coroutine_threadsafe(_close(keeper.closing), loop)
+                asyncio.run_coroutine_threadsafe(_close_session(session), loop)
             else:
                 _mark_closed(session)
 
@@ -277,33 +270,11 @@ class HttpTransport:
                 # Sessions on loops that have since closed can never be used again.
                 for stale in [lp for lp in self._sessions if lp.is_closed()]:
                     _mark_closed(self._sessions.pop(stale))
-                    self._keepers.pop(stale, None)
                 session = aiohttp.ClientSession(
                     headers={"Content-Type": "application/json", **self._headers})
                 self._sessions[loop] = session
-                self._keepers[loop] = _keeper_for(self, session, loop)
-                _OPEN_TRANSPORTS.add(self)
+                _close_with_its_loop(session, loop, owner=self)
             return session
-
-    def close_at_exit(self) -> None:
-        """Close every session without an event loop of our own, at interpreter exit: one
-        on a loop still running (the library's) is closed there, briefly waited for. Those
-        on loops that `asyncio.run` finished were closed as the loop shut down."""
-        with self._lock:
-            sessions, self._sessions = self._sessions, {}
-            keepers, self._keepers = self._keepers, {}
-        for loop, session in sessions.items():
-            keeper = keepers.get(loop)
-            if keeper is not None:
-                keeper.on_drop.detach()
-            if keeper is not None and not loop.is_closed() and loop.is_running():
-                try:
-                    asyncio.run_coroutine_threadsafe(_close(keeper.closing),
-                                                     loop).result(timeout=1)
-                    continue
-                except Exception:  # a loop busy or dying at exit: mark it closed at least
-                    pass
-            _mark_closed(session)
 
     def _timeout(self, timeout: float | None) -> float | None:
         return self.timeout if timeout is None else timeout
@@ -412,78 +383,97 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
-#: Transports with open sessions, closed at exit so that no "Unclosed client session"
-#: warning ends a user's script; weak, so a transport dropped earlier is not kept alive.
-_OPEN_TRANSPORTS: weakref.WeakSet[HttpTransport] = weakref.WeakSet()
+# ---------------------------------------------------------------------------------------------
+# Closing sessions on their own loops
+#
+# An aiohttp session must be closed on its loop, before that loop closes, or it warns
+# ("Unclosed client session") and leaves its sockets to the garbage collector (ResourceWarning
+# under -W default). Users drop providers without `aclose()` and run each call in its own
+# `asyncio.run()`, so every session gets a keeper: an async generator started on its loop
+# that closes the session when it is closed. asyncio closes the async generators started on a
+# loop when the loop shuts down (`loop.shutdown_asyncgens()`, which `asyncio.run` calls before
+# closing the loop); a transport dropped while its loop runs has its sessions closed there
+# soon after; at exit, sessions on loops still running (the library's) are closed there.
+# Public asyncio and aiohttp behaviour only.
+
+#: Each open session's keeper, and the session's loop. Held here until the session is closed:
+#: a keeper left to the garbage collector unfinished would be closed by a task on a loop that
+#: may be about to stop.
+_KEEPERS: dict[aiohttp.ClientSession, tuple[AsyncGenerator[None, None],
+                                           asyncio.AbstractEventLoop]] = {}
 
 
-@atexit.register
-def _close_transports_at_exit() -> None:
-    for transport in list(_OPEN_TRANSPORTS):
-        transport.close_at_exit()
+def _close_with_its_loop(session: aiohttp.ClientSession, loop: asyncio.AbstractEventLoop,
+                         *, owner: HttpTransport) -> None:
+    """Give `session`, just opened on the running `loop`, its keeper (see above)."""
 
-
-class _Keeper(NamedTuple):
-    """What closes one session on its own loop (see _keeper_for)."""
-
-    closing: AsyncGenerator[None, None]
-    on_drop: weakref.finalize[Any, Any]
-
-
-def _keeper_for(transport: HttpTransport, session: aiohttp.ClientSession,
-                loop: asyncio.AbstractEventLoop) -> _Keeper:
-    """Close `session` on its own loop, its sockets with it, whatever becomes of it.
-
-    An async generator started on the running loop closes the session when it is closed,
-    and asyncio closes the async generators started on a loop when the loop shuts down
-    (`loop.shutdown_asyncgens()`, which `asyncio.run` calls before closing the loop). A
-    transport dropped without `aclose()` while its loop runs has it closed there soon after.
-    Public asyncio behaviour, no aiohttp internals."""
-
-    async def close_with_the_loop() -> AsyncGenerator[None, None]:
+    async def keeper() -> AsyncGenerator[None, None]:
         try:
             yield
         finally:
-            await session.close()
+            await _close_session(session)
 
-    closing = close_with_the_loop()
+    closing = keeper()
+    _KEEPERS[session] = closing, loop
     try:  # run it to its `yield`: that registers it with the loop, and nothing is awaited
         closing.asend(None).send(None)
     except StopIteration:
         pass
-    # The finalizer keeps `closing` (so the session) alive until then: left to the garbage
-    # collector with its transport, the session would warn before anything could close it.
-    on_drop = weakref.finalize(transport, _close_soon, loop, closing)
-    on_drop.atexit = False  # at exit, close_at_exit does it, and waits for it
-    return _Keeper(closing, on_drop)
+    finalizer = weakref.finalize(owner, _close_soon, session, loop)
+    finalizer.atexit = False  # at exit, _close_at_exit does it and waits for it
 
 
-def _close_soon(loop: asyncio.AbstractEventLoop, closing: AsyncGenerator[None, None]) -> None:
-    if not loop.is_closed():
-        try:
-            loop.call_soon_threadsafe(_start_closing, closing)
-        except RuntimeError:  # closed meanwhile: it was shut down with the loop
+async def _close_session(session: aiohttp.ClientSession) -> None:
+    """Close `session` and finish its keeper. Safe to run twice and alongside the loop's own
+    shutdown: aiohttp marks the session closed before its first await."""
+    await session.close()
+    entry = _KEEPERS.pop(session, None)
+    if entry is not None:
+        try:  # its `finally` has nothing left to await, so this finishes it now
+            entry[0].aclose().send(None)
+        except (StopIteration, RuntimeError):  # RuntimeError: the loop is closing it now
             pass
 
 
-def _start_closing(closing: AsyncGenerator[None, None]) -> None:
-    task = asyncio.ensure_future(_close(closing))
-    _CLOSING.add(task)
+def _close_soon(session: aiohttp.ClientSession, loop: asyncio.AbstractEventLoop) -> None:
+    """Its transport was dropped: close `session` on its loop (from any thread)."""
+    if session.closed or loop.is_closed():
+        return
+    try:
+        loop.call_soon_threadsafe(_start_closing, session)
+    except RuntimeError:  # the loop closed meanwhile (its shutdown closed the session)
+        pass
+
+
+def _start_closing(session: aiohttp.ClientSession) -> None:
+    task = asyncio.ensure_future(_close_session(session))
+    _CLOSING.add(task)  # the loop holds its tasks only weakly
     task.add_done_callback(_CLOSING.discard)
 
 
-#: Closing tasks of dropped transports: the loop keeps only weak references to its tasks.
 _CLOSING: set[asyncio.Future[None]] = set()
 
 
-async def _close(closing: AsyncGenerator[None, None]) -> None:
-    await closing.aclose()
+@atexit.register
+def _close_at_exit() -> None:
+    """Close the sessions still open at exit: one on a loop still running (the library's)
+    is closed there, briefly waited for; one on a loop that ended without shutting down its
+    async generators (`loop.close()` alone) is marked closed."""
+    for session, (_, loop) in list(_KEEPERS.items()):
+        if not loop.is_closed() and loop.is_running():
+            try:
+                asyncio.run_coroutine_threadsafe(_close_session(session), loop).result(timeout=1)
+                continue
+            except Exception:  # a loop busy or dying at exit: mark it closed at least
+                pass
+        _mark_closed(session)
 
 
 def _mark_closed(session: aiohttp.ClientSession) -> None:
-    """Mark a session closed whose loop ended without shutting its async generators down
-    (`loop.close()` alone), so that it does not warn: on a closed loop aiohttp's close has
-    nothing left to await. Its sockets went unclosed with that loop."""
+    """Mark a session closed whose loop ended without shutting its async generators down,
+    so that it does not warn: on a closed loop aiohttp's close has nothing to await. Its
+    sockets went unclosed with that loop."""
+    _KEEPERS.pop(session, None)
     if session.closed:
         return
     closing = session.close()
