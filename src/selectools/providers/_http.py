@@ -4,8 +4,11 @@ Nothing here knows a protocol. A provider module builds a JSON body, hands it to
 `HttpTransport`, and decodes what comes back. The transport never retries (see `_retry.py`)
 and never lets an aiohttp exception escape: timeouts become `ProviderTimeoutError`, refused
 or dropped connections `ProviderConnectionError`, non-2xx answers whatever the provider's
-`error_from_response` makes of them. Framing lives in `_framing.py`, the status-to-error
-mapping in `_status.py`.
+`error_from_response` makes of them. It follows no redirect to another origin (the key
+headers would go along), checks that a streamed answer is the stream it asked for, and closes
+each session on its own loop, however the provider is dropped. It reports what servers said
+as they said it: removing keys from errors is the provider boundary's one redaction step,
+with `redact`. Framing lives in `_framing.py`, the status-to-error mapping in `_status.py`.
 
 aiohttp is imported on the first request, never at module import, so `import selectools`
 stays light.
