@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .tools import Tool
@@ -50,7 +50,7 @@ _MAX_ATTEMPTS = 10_000
 _DEEP_SKIP = 1_024
 #: how much re-reading the openings inside a failed object may cost, as a multiple of its
 #: length, before the rest of it is skipped (see _Scan).
-_NESTED_REREAD = 3
+_NESTED_REREAD = 2
 
 
 class ToolCallParser:
@@ -108,20 +108,23 @@ class ToolCallParser:
             found.extend(self._calls_within(value))
         return end
 
-    def _calls_within(self, value: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    def _calls_within(self, value: Any) -> list[tuple[str, dict[str, Any]]]:
         """Call objects in a parsed JSON value, outermost first, in document order:
         `{"tool_calls": [{...}, {...}]}` and `{"type": "function", "function": {...}}` too."""
+        calls: list[tuple[str, dict[str, Any]]] = []
         stack: list[Any] = [value]
         while stack:
             node = stack.pop()
             if isinstance(node, dict):
                 call = _as_call(node, known=self.tool_names, explicit=False)
                 if call is not None:
-                    yield call
+                    calls.append(call)
                     continue
-                stack.extend(reversed(list(node.values())))
-            elif isinstance(node, list):
-                stack.extend(reversed(node))
+                children: Iterable[Any] = reversed(node.values())
+            else:
+                children = reversed(node)
+            stack.extend(child for child in children if isinstance(child, (dict, list)))
+        return calls
 
 
 class _Scan:
@@ -171,7 +174,7 @@ class _Scan:
                 self._failed_from, self._failed_until, self._reread = opening, stop, 0
             return None, opening + 1
         except RecursionError:
-            return None, _after_braces(text, opening, _DEEP_SKIP)
+            return None, _after_braces(text, opening)
         return value, opening + length
 
 
@@ -182,22 +185,25 @@ def _cut_by_window(error: json.JSONDecodeError) -> bool:
     return error.pos >= len(error.doc) - 8 or error.msg.startswith("Unterminated string")
 
 
-def _after_braces(text: str, position: int, count: int) -> int:
-    for _ in range(count):
-        position = text.find("{", position + 1)
-        if position < 0:
-            return len(text)
-    return position
+def _after_braces(text: str, position: int) -> int:
+    """Where the `_DEEP_SKIP`th brace after `position` is (the end of the text if fewer)."""
+    skipped = _DEEP_BRACES.match(text, position + 1)
+    return skipped.end() - 1 if skipped else len(text)
+
+
+_DEEP_BRACES = re.compile(rf"(?:[^{{]*+\{{){{{_DEEP_SKIP}}}")
 
 
 def _as_call(
     value: dict[str, Any], *, known: frozenset[str], explicit: bool
 ) -> tuple[str, dict[str, Any]] | None:
     """(tool name, arguments) when `value` is a call object, else None."""
-    name_key = next((k for k in _NAME_KEYS if isinstance(value.get(k), str)), None)
-    if name_key is None:
+    for name_key in _NAME_KEYS:
+        name = value.get(name_key)
+        if isinstance(name, str):
+            break
+    else:
         return None
-    name: str = value[name_key]
     argument_key = next((k for k in _ARGUMENT_KEYS if k in value), None)
     if not explicit:
         if name not in known:
