@@ -422,7 +422,7 @@ def _raise_if_error(payload: Mapping[str, Any]) -> None:
         code = error.get("code")
         raise _error(error, status=code if type(code) is int and code >= 400 else 500,
                      headers={})
-    if error is not None:
+    if error:  # a bare message instead of Google's error object
         raise _error({"message": str(error)}, status=500, headers={})
 
 

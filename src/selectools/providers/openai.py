@@ -145,44 +145,68 @@ def _wire_part(part: ContentPart) -> dict[str, Any]:
 
 
 def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
-    """A `chat.completion` object as our assistant Message (with its stop_reason) and usage."""
-    data = _wire.as_object(data, "the answer")
+    """A `chat.completion` object as our assistant Message (with its stop_reason) and usage.
+
+    Every value is checked before it is used; each check is inline (`x if type(x) is dict
+    else ...`), so a well-formed answer pays no call for it and a wrong one is named."""
+    if type(data) is not dict:
+        data = _wire.as_object(data, "the answer")
     if data.get("error"):  # some compatible servers report errors inside a 200
         raise _error_from_payload(data, status=None)
-    choices = _wire.as_list(data.get("choices"), "choices")
-    if not choices:
-        raise _wire.malformed("choices is empty")
-    choice = _wire.as_object(choices[0], "choices[0]")
-    wire = _wire.as_object(choice.get("message"), "choices[0].message", optional=True)
-    calls = [call for index, fragment
-             in enumerate(_wire.as_list(wire.get("tool_calls"), "choices[0].message.tool_calls"))
-             if (call := _tool_call(fragment, f"choices[0].message.tool_calls[{index}]"))]
-    text = (_wire.as_text(wire.get("content"), "choices[0].message.content")
-            or _wire.as_text(wire.get("refusal"), "choices[0].message.refusal"))
+    choices = data.get("choices")
+    if type(choices) is not list or not choices:
+        raise _wire.malformed("choices is empty") if choices == [] or choices is None else \
+            _wire.malformed(f"choices is {_wire.describe(choices)}, not an array")
+    choice = choices[0]
+    if type(choice) is not dict:
+        choice = _wire.as_object(choice, "choices[0]")
+    wire = choice.get("message")
+    if type(wire) is not dict:
+        wire = _wire.as_object(wire, "choices[0].message", optional=True)
+    fragments = wire.get("tool_calls")
+    calls: list[ToolCall] = []
+    if fragments:
+        if type(fragments) is not list:
+            fragments = _wire.as_list(fragments, "choices[0].message.tool_calls")
+        for index, fragment in enumerate(fragments):
+            call = _tool_call(fragment, index)
+            if call is not None:
+                calls.append(call)
+    text = wire.get("content") or wire.get("refusal") or ""
+    if type(text) is not str:
+        _wire.as_text(text, "choices[0].message.content" if wire.get("content")
+                      else "choices[0].message.refusal")
     reason = _wire.stop_reason(choice.get("finish_reason"), FINISH_REASONS, has_calls=bool(calls))
     message = Message(role=Role.ASSISTANT, content=text, tool_calls=calls or None,
                       stop_reason=reason)
     return message, _usage(data.get("usage"), model)
 
 
-def _tool_call(wire: Any, where: str) -> ToolCall | None:
-    wire = _wire.as_object(wire, where)
+def _tool_call(wire: Any, index: int) -> ToolCall | None:
+    if type(wire) is not dict:
+        wire = _wire.as_object(wire, f"choices[0].message.tool_calls[{index}]")
     kind = wire.get("type")
     if kind is not None and kind != "function":
         return None  # a kind of tool call we never offer (custom tools)
-    function = _wire.as_object(wire.get("function"), f"{where}.function")
-    name = _wire.as_name(function.get("name"), where)
+    function = wire.get("function")
+    if type(function) is not dict:
+        function = _wire.as_object(function, f"choices[0].message.tool_calls[{index}].function")
+    name = function.get("name")
+    if type(name) is not str or not name:
+        _wire.as_name(name, f"choices[0].message.tool_calls[{index}]")
     return _wire.tool_call(name, function.get("arguments"), wire.get("id"))
 
 
 def _usage(wire: Any, model: str, *, stream: bool = False) -> UsageStats:
-    wire = _wire.as_object(wire, "usage", stream=stream, optional=True)
-    return UsageStats.priced(
-        model=model, provider=PROVIDER,
-        prompt_tokens=_wire.as_count(wire.get("prompt_tokens"), "usage.prompt_tokens",
-                                     stream=stream),
-        completion_tokens=_wire.as_count(wire.get("completion_tokens"),
-                                         "usage.completion_tokens", stream=stream))
+    if type(wire) is not dict:
+        wire = _wire.as_object(wire, "usage", stream=stream, optional=True)
+    prompt, completion = wire.get("prompt_tokens"), wire.get("completion_tokens")
+    if type(prompt) is not int or prompt < 0:
+        prompt = _wire.as_count(prompt, "usage.prompt_tokens", stream=stream)
+    if type(completion) is not int or completion < 0:
+        completion = _wire.as_count(completion, "usage.completion_tokens", stream=stream)
+    return UsageStats.priced(model=model, provider=PROVIDER, prompt_tokens=prompt,
+                             completion_tokens=completion)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -207,11 +231,11 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
     finish_reason: Any = None  # the first one: its TurnEnd comes once the stream ends
     has_calls = False
     async for event in events:
-        if isinstance(event, WholeJson):
-            for item in _wire.whole_answer_items(event.data, parse_response, model):
+        data = event.data
+        if type(data) is not str:  # a WholeJson's parsed answer (one test per event, cheap)
+            for item in _wire.whole_answer_items(data, parse_response, model):
                 yield item
             return
-        data = event.data
         # Chunks are JSON objects; only something else can be the end marker, so the payload
         # is not copied by strip() on every event.
         if not data.startswith("{") and data.strip() == "[DONE]":

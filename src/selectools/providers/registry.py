@@ -7,18 +7,17 @@ protocol description (`PROTOCOL`, a `WireProtocol`) is loaded on first use.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from .protocol import WireProtocol
 
 
-@dataclass(frozen=True)
-class ProviderEntry:
+class ProviderEntry(NamedTuple):
     """One provider: its short name, its class and module, and whether it speaks a wire
-    protocol (then its module's `PROTOCOL` describes it) and takes `model=`."""
+    protocol (then its module's `PROTOCOL` describes it) and takes `model=`. (A NamedTuple:
+    `import selectools` reads this table, and a tuple class is the cheapest to make.)"""
 
     name: str
     class_name: str
