@@ -238,3 +238,23 @@ async def test_a_wrong_shaped_answer_fails_over(wire_server: WireServer, protoco
 
 
 CASES_BY_PROTOCOL = {case[0]: case[2] for case in CASES if "without a name" in case[1]}
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_an_event_that_is_not_json_is_a_stream_error_that_fails_over(
+        wire_server: WireServer, protocol: str) -> None:
+    # Once StreamError on openai and ollama but a plain ProviderError (no fail-over) on
+    # anthropic and gemini: one policy now.
+    wire = WIRES[protocol]
+    provider = wire.provider(wire_server.url)
+    if wire.ndjson:
+        wire_server.reply(body=b"<html>oops</html>\n", content_type="application/x-ndjson")
+    else:
+        wire_server.reply(body=b"data: <html>oops</html>\n\n", content_type="text/event-stream")
+    try:
+        with pytest.raises(StreamError) as caught:
+            async for _ in provider.astream(model="m", messages=ASK):
+                pass
+    finally:
+        await provider.aclose()
+    assert caught.value.fail_over and "oops" in str(caught.value)
