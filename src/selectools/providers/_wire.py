@@ -11,20 +11,21 @@
   our `StopReason`.
 - A whole JSON answer where a stream was asked for (`WholeJson`), replayed as a stream.
 
-The checks run on the rare path only: a decoder tests a value's type inline (`type(x) is
-dict`) and calls in here when it is not the expected one, so a streamed token costs what
-it did.
+On the hot paths (each stream event; OpenAI's whole answers, the benchmarked ones) a
+decoder tests a value's type inline (`type(x) is dict`) and calls a checker here only when
+it is not the expected one, so a streamed token costs what it did.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NoReturn
 
 from .._json import loads as loads_json
-from ..types import RAW_ARGUMENTS_KEY, Message, StopReason, ToolCall, TurnEnd
+from ..types import RAW_ARGUMENTS_KEY, Message, Role, StopReason, ToolCall, TurnEnd
 from ..usage import UsageStats
 from .base import StreamItem, message_as_stream
 from .errors import MalformedResponseError, MalformedStreamError
@@ -101,7 +102,7 @@ def system_text(system_prompt: str | None, messages: Iterable[Message]) -> str:
     """The system prompt and the text of system messages, for protocols that take the
     system text apart from the conversation (Anthropic, Gemini)."""
     texts = [system_prompt] if system_prompt else []
-    texts += [m.content for m in messages if m.role.value == "system" and m.content]
+    texts += [m.content for m in messages if m.role is Role.SYSTEM and m.content]
     return "\n\n".join(texts)
 
 
@@ -236,9 +237,8 @@ def turn_end(raw: Any, table: Mapping[str, StopReason], *, has_calls: bool) -> T
 
 def empty_stream() -> MalformedStreamError:
     """A 200 stream that ended with no event at all (an empty body)."""
-    error = malformed("the stream ended with no events (an empty answer)", stream=True)
-    assert isinstance(error, MalformedStreamError)
-    return error
+    return MalformedStreamError("malformed stream: it ended with no events (an empty answer)",
+                                should_retry=False)
 
 
 def whole_answer_items(data: Any, parse: ParseResponse, model: str) -> list[StreamItem]:
@@ -249,8 +249,6 @@ def whole_answer_items(data: Any, parse: ParseResponse, model: str) -> list[Stre
 
 
 def _json_text(value: Any) -> str:
-    import json
-
     try:
         return json.dumps(value)
     except (TypeError, ValueError, RecursionError):
