@@ -146,10 +146,15 @@ def test_error_payload_inside_a_200_stream_raises_typed_error() -> None:
     assert caught.value.message == "Resource exhausted."
 
 
-def test_a_blocked_prompt_is_an_invalid_request() -> None:
-    chunk = {"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {}}
-    with pytest.raises(InvalidRequestError, match="SAFETY"):
-        decode([SseEvent(None, json.dumps(chunk))])
+def test_a_blocked_prompt_ends_the_turn_with_content_filter() -> None:
+    # One vocabulary for every protocol: a blocked prompt, like OpenAI's content_filter or
+    # Anthropic's refusal, is a turn that ends "content_filter" (it was an error once).
+    chunk = {"promptFeedback": {"blockReason": "OTHER"}, "usageMetadata": {}}
+    items = decode([SseEvent(None, json.dumps(chunk))])
+    assert items[:-1] == [TurnEnd("content_filter", "OTHER")]
+    message, _ = parse_response(chunk, "m")
+    assert (message.content, message.tool_calls, message.stop_reason) == (
+        "", None, "content_filter")
 
 
 def test_text_is_yielded_before_the_rest_of_the_stream_arrives() -> None:

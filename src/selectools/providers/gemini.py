@@ -32,14 +32,14 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from ..types import ContentPart, Message, Role, StopReason, ToolCall, ToolDefinition
+from ..types import ContentPart, Message, Role, StopReason, ToolCall, ToolDefinition, TurnEnd
 from ..usage import UsageStats
 from . import _wire
 from ._framing import SseEvent, WholeJson
 from ._http_provider import HttpProvider
 from ._status import body_snippet, error_for_status, json_or_none
 from .base import StreamItem
-from .errors import InvalidRequestError, ProviderError
+from .errors import ProviderError
 from .protocol import ModelRequest, WireProtocol, WireRequest, key_header
 
 PROVIDER = "gemini"
@@ -299,13 +299,14 @@ def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
     _raise_if_error(data)
     texts: list[str] = []
     calls: list[ToolCall] = []
-    items, raw_reason = _response_parts(data, stream=False)
+    items, raw_reason, blocked = _response_parts(data, stream=False)
     for item in items:
         if isinstance(item, str):
             texts.append(item)
         else:
             calls.append(item)
-    reason = _wire.stop_reason(raw_reason, FINISH_REASONS, has_calls=bool(calls))
+    reason = "content_filter" if blocked else _wire.stop_reason(
+        raw_reason, FINISH_REASONS, has_calls=bool(calls))
     message = Message(role=Role.ASSISTANT, content="".join(texts), tool_calls=calls or None,
                       stop_reason=reason)
     return message, _usage(data.get("usageMetadata"), _model_of(data, model), stream=False)
@@ -320,6 +321,7 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson],
     usage_metadata: Any = None
     response_model = model
     finish_reason: Any = None  # its TurnEnd comes once the stream ends
+    blocked = False
     async for event in events:
         if isinstance(event, WholeJson):
             for item in _wire.whole_answer_items(event.data, parse_response, model):
@@ -327,7 +329,8 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson],
             return
         chunk = _wire.stream_object(event.data)
         _raise_if_error(chunk)
-        items, raw_reason = _response_parts(chunk, stream=True)
+        items, raw_reason, prompt_blocked = _response_parts(chunk, stream=True)
+        blocked = blocked or prompt_blocked
         for item in items:
             if type(item) is not str:
                 has_calls = True
@@ -337,7 +340,9 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson],
         response_model = _model_of(chunk, response_model)
     if event is None:  # the loop never ran: not one event came
         raise _wire.empty_stream()
-    if finish_reason:
+    if blocked:
+        yield TurnEnd("content_filter", finish_reason)
+    elif finish_reason:
         yield _wire.turn_end(finish_reason, FINISH_REASONS, has_calls=has_calls)
     yield _usage(usage_metadata, response_model, stream=True)
 
@@ -347,18 +352,17 @@ def _model_of(data: Mapping[str, Any], model: str) -> str:
     return version if type(version) is str and version else model
 
 
-def _response_parts(data: Mapping[str, Any], *, stream: bool) -> tuple[list[str | ToolCall], Any]:
-    """The answer's text pieces and tool calls, and the raw finishReason (None until the
-    chunk that ends the turn)."""
+def _response_parts(data: Mapping[str, Any], *,
+                    stream: bool) -> tuple[list[str | ToolCall], Any, bool]:
+    """The answer's text pieces and tool calls, the raw finishReason (None until the chunk
+    that ends the turn) and whether the prompt was blocked (then the raw reason is the
+    `promptFeedback.blockReason`, and the turn ends "content_filter", whatever its word)."""
     candidates = _wire.as_list(data.get("candidates"), "candidates", stream=stream)
     if not candidates:
         feedback = _wire.as_object(data.get("promptFeedback"), "promptFeedback", stream=stream,
                                    optional=True)
         blocked = feedback.get("blockReason")
-        if blocked:
-            raise InvalidRequestError(f"Gemini blocked the prompt ({blocked})",
-                                      provider=PROVIDER, error_type=str(blocked))
-        return [], None
+        return [], str(blocked) if blocked else None, bool(blocked)
     candidate = _wire.as_object(candidates[0], "candidates[0]", stream=stream)
     content = _wire.as_object(candidate.get("content"), "candidates[0].content", stream=stream,
                               optional=True)
@@ -376,7 +380,7 @@ def _response_parts(data: Mapping[str, Any], *, stream: bool) -> tuple[list[str 
                          else _wire.as_text(text, f"{where}.text", stream=stream))
         elif part.get("functionCall") is not None:
             items.append(_tool_call(part, f"{where}.functionCall", stream=stream))
-    return items, candidate.get("finishReason")
+    return items, candidate.get("finishReason"), False
 
 
 def _tool_call(part: Mapping[str, Any], where: str, *, stream: bool) -> ToolCall:
