@@ -53,7 +53,7 @@ async def test_a_tool_exception_with_a_broken_str_goes_back_to_the_model(
         raise error
 
     provider = Scripted(calls(ToolCall("odd", {}, "c1")), text("recovered"))
-    agent = Agent(tools=[odd], provider=provider,
+    agent = Agent(tools=[odd], provider=provider,  # type: ignore[arg-type]
                   config=AgentConfig(observers=[LoggingObserver()]))
     result = await agent.arun("go")
     assert result.content == "recovered"
@@ -81,7 +81,7 @@ async def test_non_object_parameters_from_a_provider_are_invalid_arguments(
     bad = ToolCall("delete", {}, "c1")
     bad.parameters = parameters  # what a duck-typed provider may hand over
     provider = Scripted(calls(bad), text("sorry"))
-    result = await Agent(tools=[delete], provider=provider).arun("go")
+    result = await Agent(tools=[delete], provider=provider).arun("go")  # type: ignore[arg-type]
     assert ran == [] and result.content == "sorry"
     sent_back = provider.seen[1][-1]
     assert sent_back.role == Role.TOOL
@@ -104,5 +104,6 @@ async def test_a_mapping_that_is_not_a_dict_is_accepted() -> None:
 
     call = ToolCall("delete", {}, "c1")
     call.parameters = MappingProxyType({"where": "tmp"})  # type: ignore[assignment]
-    result = await Agent(tools=[delete], provider=Scripted(calls(call), text("ok"))).arun("go")
+    agent = Agent(tools=[delete], provider=Scripted(calls(call), text("ok")))  # type: ignore[arg-type]
+    result = await agent.arun("go")
     assert ran == ["tmp"] and result.tool_args == {"where": "tmp"}

@@ -164,7 +164,7 @@ async def test_fallback_lists_the_providers_the_deadline_left_untried() -> None:
             NeverCalled.calls += 1
             raise AssertionError("started after the deadline")
 
-    fallback = FallbackProvider([Failing(), NeverCalled()])
+    fallback = FallbackProvider([Failing(), NeverCalled()])  # type: ignore[list-item]
     published = RUN_DEADLINE.set(time.monotonic() + 0.01)  # what a run does while it waits
     try:
         with pytest.raises(AllProvidersFailedError) as caught:

@@ -73,6 +73,6 @@ def test_a_broken_repr_does_not_cost_the_log_line(caplog: pytest.LogCaptureFixtu
                   config=AgentConfig(observers=[LoggingObserver()]))
     with caplog.at_level(logging.INFO, logger="selectools"):
         agent.run("go")
-        LoggingObserver().on_error("r1", RuntimeError("x"), {"odd": Odd()})  # type: ignore[dict-item]
+        LoggingObserver().on_error("r1", RuntimeError("x"), {"odd": Odd()})
     assert any(r.getMessage().startswith("error run=r1 error=") for r in caplog.records)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

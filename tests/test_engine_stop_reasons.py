@@ -107,6 +107,7 @@ async def test_a_tool_call_cut_by_max_tokens_is_not_run_and_the_run_says_length(
     assert result.message.stop_reason == "length" and not result.message.tool_calls
     assert result.tool_calls == [] and result.iterations == 1
     assert len(wire_server.requests) == 1  # the model was not asked again
+    assert result.trace is not None
     dropped = result.trace.of_type("tool_calls_dropped")
     assert [d.data["tools"][0]["name"] for d in dropped] == ["delete"]
     assert dropped[0].data["stop_reason"] == "length"
@@ -148,6 +149,7 @@ async def test_tool_calls_that_ended_normally_run_and_the_run_completes(
     _, result = await run_through(wire_server, [delete_tool(ran)], streamed=streamed)
     assert ran == ["tmp"]
     assert result.stop_reason == "completed" and result.content == "Done."
+    assert result.trace is not None
     llm_steps = result.trace.of_type("llm_call")
     assert [s.data["stop_reason"] for s in llm_steps] == ["tool_calls", "completed"]
 
@@ -174,7 +176,8 @@ async def test_a_duck_typed_stream_ending_a_turn_stops_the_run_without_running_i
         reason: str) -> None:
     ran: list[str] = []
     provider = ScriptedStream(([ToolCall("delete", {"where": "all"}, "c1")], reason))
-    result = await Agent(tools=[delete_tool(ran)], provider=provider).arun("go")
+    result = await Agent(tools=[delete_tool(ran)], provider=provider).arun(  # type: ignore[arg-type]
+        "go")
     assert ran == [] and result.stop_reason == reason
 
 
@@ -182,7 +185,8 @@ async def test_a_duck_typed_stream_without_turn_end_still_runs_its_calls() -> No
     ran: list[str] = []
     provider = ScriptedStream(([ToolCall("delete", {"where": "x"}, "c1")], None),
                               (["ok"], None))
-    result = await Agent(tools=[delete_tool(ran)], provider=provider).arun("go")
+    result = await Agent(tools=[delete_tool(ran)], provider=provider).arun(  # type: ignore[arg-type]
+        "go")
     assert ran == ["x"] and result.stop_reason == "completed" and result.content == "ok"
 
 
@@ -197,5 +201,6 @@ async def test_a_whole_answer_with_an_error_stop_reason_ends_the_run() -> None:
                            tool_calls=[ToolCall("delete", {"where": "all"}, "c1")],
                            stop_reason="error")
 
-    result = await Agent(tools=[delete_tool(ran)], provider=Whole()).arun("go")
+    result = await Agent(tools=[delete_tool(ran)], provider=Whole()).arun(  # type: ignore[arg-type]
+        "go")
     assert ran == [] and result.stop_reason == "error"

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from wire_server import WireServer
 
-from selectools import Agent, tool
+from selectools import Agent, AgentResult, tool
 from selectools.providers.openai import OpenAIProvider
 
 QUOTED_CALLS = {
@@ -80,9 +80,10 @@ async def test_a_call_quoted_in_a_native_tools_answer_never_runs(
     finally:
         await provider.aclose()
     assert ran == []
-    assert result.content == text  # type: ignore[union-attr]
-    assert result.tool_calls == []  # type: ignore[union-attr]
-    assert result.iterations == 1 and len(wire_server.requests) == 1  # type: ignore[union-attr]
+    assert isinstance(result, AgentResult)
+    assert result.content == text
+    assert result.tool_calls == []
+    assert result.iterations == 1 and len(wire_server.requests) == 1
 
 
 class TextToolsProvider(OpenAIProvider):
@@ -107,7 +108,7 @@ async def test_a_model_without_native_tools_still_calls_tools_in_text(
     finally:
         await provider.aclose()
     assert ran == [{"where": "*"}]
-    assert result.content == "Done: every record is gone."  # type: ignore[union-attr]
+    assert isinstance(result, AgentResult) and result.content == "Done: every record is gone."
     # The model was told how to write a call, and got the tool's result back.
     first, second = (r.json for r in wire_server.requests)
     assert "TOOL_CALL" in first["messages"][0]["content"]
