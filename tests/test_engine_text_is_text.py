@@ -113,3 +113,22 @@ async def test_a_model_without_native_tools_still_calls_tools_in_text(
     first, second = (r.json for r in wire_server.requests)
     assert "TOOL_CALL" in first["messages"][0]["content"]
     assert "deleted" in json.dumps(second["messages"])
+
+
+def test_a_fallback_chain_reads_text_for_calls_only_when_no_provider_has_native_tools() -> None:
+    from selectools.providers.fallback import FallbackProvider
+    from selectools.providers.stubs import LocalProvider
+
+    class TextOnly(LocalProvider):
+        supports_native_tools = False
+
+    text_call = 'TOOL_CALL {"tool_name": "delete_all", "parameters": {"where": "*"}}'
+    ran: list[dict[str, Any]] = []
+    only_text = FallbackProvider([TextOnly(responses=[text_call, "done"]), TextOnly()])
+    assert Agent(tools=[delete_all_tool(ran)], provider=only_text).run("go").content == "done"
+    assert ran == [{"where": "*"}]
+
+    ran.clear()
+    mixed = FallbackProvider([LocalProvider(responses=[text_call]), TextOnly()])
+    result = Agent(tools=[delete_all_tool(ran)], provider=mixed).run("go")
+    assert ran == [] and result.content == text_call

@@ -217,6 +217,14 @@ class FallbackProvider(AsyncFirstProvider):
         return [slot.provider for slot in self._slots]
 
     @property
+    def supports_native_tools(self) -> bool:
+        """False only when no provider in the list has native tool calling: then the agent
+        reads tool calls written as text. In a mixed list, text stays text, since a
+        native-tools model's answer must never be read for calls."""
+        return any(getattr(slot.provider, "supports_native_tools", True)
+                   for slot in self._slots)
+
+    @property
     def breakers(self) -> list[CircuitBreaker]:
         """The circuit breakers, in provider order (shared with every `with_options` copy)."""
         return [slot.breaker for slot in self._slots]
