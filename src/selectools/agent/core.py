@@ -29,7 +29,10 @@ class Agent:
 
     One Agent may serve many concurrent runs: a run's state lives in the run. Conversation
     history (with `memory`), usage totals and analytics outlive runs and are committed when
-    a run finishes.
+    a run finishes. Why a run ended is `AgentResult.stop_reason` ("completed",
+    "max_iterations", "routing", or a turn's own "length", "content_filter", "error": see
+    agent/loop.py). `run_timeout` is a hard limit on the whole run, retries, fallbacks and
+    cancelled tools included.
     """
 
     def __init__(self, tools: Sequence[Tool] | None = None, provider: Provider | None = None,
