@@ -166,10 +166,9 @@ class HttpProvider(AsyncFirstProvider):
                       tools: Sequence[ToolDefinition] | None, temperature: float | None,
                       max_tokens: int, stream: bool) -> WireRequest:
         """The request one call sends (bad input refused here, before any network)."""
-        request = self.protocol.build_request(ModelRequest(
-            model=model, system_prompt=system_prompt, messages=check_messages(messages),
-            temperature=temperature, max_tokens=max_tokens, stream=stream,
-            hosted=self._hosted))
+        request = self.protocol.build_request(ModelRequest(  # (positional: cheaper)
+            model, system_prompt, check_messages(messages), temperature, max_tokens, stream,
+            self._hosted))
         if tools:
             request.body["tools"] = self._tool_definitions.encoded(
                 tools, self.protocol.encode_tools(tools))

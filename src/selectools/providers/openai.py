@@ -66,28 +66,34 @@ def build_request_body(*, model: str, system_prompt: str, messages: Sequence[Mes
     refuse `max_tokens`) and `"max_tokens"` for compatible servers, which all know that one.
     `temperature=None` sends none: the model's default.
     """
-    wire_messages: list[dict[str, Any]] = []
-    if system_prompt:
-        wire_messages.append({"role": "system", "content": system_prompt})
-    wire_messages.extend(_wire_message(message) for message in messages)
-    body: dict[str, Any] = {"model": model, "messages": wire_messages,
-                            max_tokens_field: max_tokens}
-    if temperature is not None and not model.rsplit("/", 1)[-1].startswith(_REASONING_PREFIXES):
-        body["temperature"] = temperature
+    body = _body(ModelRequest(model, system_prompt, messages, temperature, max_tokens, stream),
+                 max_tokens_field)
     if tools:
         body["tools"] = encode_tools(tools)
-    if stream:
-        body["stream"] = True
-        body["stream_options"] = {"include_usage": True}
     return body
 
 
 def _request(request: ModelRequest) -> WireRequest:
-    body = build_request_body(
-        model=request.model, system_prompt=request.system_prompt, messages=request.messages,
-        temperature=request.temperature, max_tokens=request.max_tokens, stream=request.stream,
-        max_tokens_field="max_completion_tokens" if request.hosted else "max_tokens")
-    return WireRequest("/chat/completions", body)
+    return WireRequest("/chat/completions", _body(
+        request, "max_completion_tokens" if request.hosted else "max_tokens"))
+
+
+def _body(request: ModelRequest, max_tokens_field: str) -> dict[str, Any]:
+    """The body without tools (the provider adds those, encoded once per tool list)."""
+    model = request.model
+    wire_messages: list[dict[str, Any]] = []
+    if request.system_prompt:
+        wire_messages.append({"role": "system", "content": request.system_prompt})
+    wire_messages.extend([_wire_message(message) for message in request.messages])
+    body: dict[str, Any] = {"model": model, "messages": wire_messages,
+                            max_tokens_field: request.max_tokens}
+    temperature = request.temperature
+    if temperature is not None and not model.rsplit("/", 1)[-1].startswith(_REASONING_PREFIXES):
+        body["temperature"] = temperature
+    if request.stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    return body
 
 
 def encode_tools(tools: Sequence[ToolDefinition]) -> list[dict[str, Any]]:
