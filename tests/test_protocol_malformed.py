@@ -258,3 +258,34 @@ async def test_an_event_that_is_not_json_is_a_stream_error_that_fails_over(
     finally:
         await provider.aclose()
     assert caught.value.fail_over and "oops" in str(caught.value)
+
+
+async def test_the_provider_boundary_lets_no_untyped_error_out(wire_server: WireServer) -> None:
+    # A protocol whose own checks missed a shape: the glue's net still gives a typed error.
+    import dataclasses
+    from collections.abc import AsyncIterator
+
+    from selectools.providers import openai
+    from selectools.providers._http_provider import HttpProvider
+
+    def parse(data: Any, model: str) -> Any:
+        return data["no such field"]
+
+    async def decode(events: AsyncIterator[Any], model: str) -> AsyncIterator[Any]:
+        async for event in events:
+            yield event.data.no_such_attribute
+
+    careless = dataclasses.replace(openai.PROTOCOL, parse_response=parse, decode_stream=decode)
+    provider = HttpProvider(careless, base_url=wire_server.url, max_retries=0)
+    wire_server.reply(body={"choices": []})
+    wire_server.reply(body=b"data: {}\n\n", content_type="text/event-stream")
+    try:
+        with pytest.raises(MalformedResponseError, match="KeyError") as whole:
+            await provider.acomplete(model="m", messages=ASK)
+        with pytest.raises(MalformedStreamError, match="AttributeError") as streamed:
+            async for _ in provider.astream(model="m", messages=ASK):
+                pass
+    finally:
+        await provider.aclose()
+    assert whole.value.provider == streamed.value.provider == "openai"
+    assert whole.value.fail_over and streamed.value.fail_over
