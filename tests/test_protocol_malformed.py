@@ -211,11 +211,14 @@ async def test_json_nested_100k_deep_is_a_typed_error(wire_server: WireServer,
     try:
         with pytest.raises(MalformedResponseError):
             await provider.acomplete(model="m", messages=ASK)
-        if not wire.ndjson:
+        if wire.ndjson:
+            wire_server.reply(body=deep + b"\n", content_type="application/x-ndjson")
+        else:
             wire_server.reply(body=b"data: " + deep + b"\n\n", content_type="text/event-stream")
-            with pytest.raises(MalformedStreamError):
-                async for _ in provider.astream(model="m", messages=ASK):
-                    pass
+        with pytest.raises(MalformedStreamError) as caught:
+            async for _ in provider.astream(model="m", messages=ASK):
+                pass
+        assert caught.value.fail_over
     finally:
         await provider.aclose()
 

@@ -16,7 +16,7 @@ from wire_server import WireServer
 
 from selectools.providers.anthropic import AnthropicProvider
 from selectools.providers.base import Provider
-from selectools.providers.errors import ProviderError
+from selectools.providers.errors import ProviderError, RedirectError
 from selectools.providers.gemini import GeminiProvider
 from selectools.providers.openai import OpenAIProvider
 from selectools.types import Message, Role
@@ -83,6 +83,7 @@ async def test_a_redirect_to_another_origin_is_an_error_and_the_key_stays_home(
         await _call(make(wire_server.url), stream)
     assert not elsewhere.requests  # nothing at all reached the other origin
     error = caught.value
+    assert isinstance(error, RedirectError) and error.fail_over  # another provider may answer
     assert error.status == status and not error.should_retry
     assert elsewhere.url in str(error)  # the origin it pointed to...
     assert "hunter2" not in str(error) and "/steal" not in str(error)  # ...not its path or query

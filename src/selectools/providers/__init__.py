@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 _ERRORS = ("ProviderError", "AuthenticationError", "PermissionDeniedError", "NotFoundError",
            "InvalidRequestError", "ContextLengthError", "RateLimitError", "ServerError",
-           "OverloadedError", "ProviderTimeoutError", "ProviderConnectionError",
+           "OverloadedError", "ProviderTimeoutError", "ProviderConnectionError", "RedirectError",
            "StreamError", "MalformedResponseError", "MalformedStreamError")
 
 _LAZY: dict[str, str] = {
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         ProviderError,
         ProviderTimeoutError,
         RateLimitError,
+        RedirectError,
         ServerError,
         StreamError,
     )
@@ -72,5 +73,5 @@ __all__ = [
     "MalformedResponseError", "MalformedStreamError", "NotFoundError", "OllamaProvider",
     "OpenAIProvider", "OverloadedError", "PermissionDeniedError", "Provider",
     "ProviderConnectionError", "ProviderError", "ProviderTimeoutError", "RateLimitError",
-    "ServerError", "StreamError",
+    "RedirectError", "ServerError", "StreamError",
 ]

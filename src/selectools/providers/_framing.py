@@ -167,7 +167,7 @@ class NdjsonDecoder:
 def _json_line(line: bytes) -> Any:
     try:
         return loads_json(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep to read
         raise MalformedLineError(f"stream line is not JSON: {body_snippet(line)!r}") from None
 
 

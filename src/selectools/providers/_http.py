@@ -33,6 +33,7 @@ from .errors import (
     ProviderConnectionError,
     ProviderError,
     ProviderTimeoutError,
+    RedirectError,
 )
 
 if TYPE_CHECKING:
@@ -188,7 +189,7 @@ class HttpTransport:
                 return response
             response.release()
             url, params = self._redirect_target(response), None
-        raise ProviderError(f"more than {_MAX_REDIRECTS} redirects from {self.url(path)}",
+        raise RedirectError(f"more than {_MAX_REDIRECTS} redirects from {self.url(path)}",
                             provider=self.provider, status=response.status,
                             should_retry=False)
 
@@ -203,16 +204,16 @@ class HttpTransport:
         except ValueError:
             target = None
         if target is None or not target.is_absolute():
-            raise ProviderError(f"HTTP {status} redirect without a usable Location",
+            raise RedirectError(f"HTTP {status} redirect without a usable Location",
                                 provider=self.provider, status=status, should_retry=False)
         if target.origin() != here.origin():
             # The origin only: a Location's path and query may carry tokens of their own.
-            raise ProviderError(
+            raise RedirectError(
                 f"HTTP {status} redirect to another origin, {target.origin()}: not followed, "
                 "so that the API key is not sent there (set base_url to the new address)",
                 provider=self.provider, status=status, should_retry=False)
         if status not in _SAME_METHOD_REDIRECTS:
-            raise ProviderError(
+            raise RedirectError(
                 f"HTTP {status} redirect to {target.path}: it would turn the POST into a GET "
                 "(set base_url to the new address)",
                 provider=self.provider, status=status, should_retry=False)

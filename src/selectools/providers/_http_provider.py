@@ -37,6 +37,7 @@ from ._retry import (
     close_stream,
     first_item_with_retries,
 )
+from ._status import body_snippet
 from .base import AsyncFirstProvider, StreamItem
 from .errors import AuthenticationError, MalformedResponseError, MalformedStreamError, ProviderError
 from .protocol import ModelRequest, WireProtocol, WireRequest
@@ -240,7 +241,7 @@ def _unexpected_shape(exc: BaseException, *, stream: bool) -> MalformedResponseE
     """The boundary net: a shape the protocol's own checks did not foresee."""
     kind = MalformedStreamError if stream else MalformedResponseError
     what = "stream event" if stream else "answer"
-    return kind(f"unexpected {what} shape ({type(exc).__name__}: {str(exc)[:200]})",
+    return kind(f"unexpected {what} shape ({type(exc).__name__}: {body_snippet(str(exc))})",
                 should_retry=False)
 
 

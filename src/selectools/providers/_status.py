@@ -100,7 +100,7 @@ def json_or_none(body: bytes) -> Any:
     """The body parsed as JSON, or None when it is not JSON (an HTML error page, say)."""
     try:
         return loads_json(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep to read
         return None
 
 

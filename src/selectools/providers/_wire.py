@@ -27,6 +27,7 @@ from typing import Any, NoReturn
 from .._json import loads as loads_json
 from ..types import RAW_ARGUMENTS_KEY, Message, Role, StopReason, ToolCall, TurnEnd
 from ..usage import UsageStats
+from ._status import body_snippet
 from .base import StreamItem, message_as_stream
 from .errors import MalformedResponseError, MalformedStreamError
 
@@ -215,7 +216,7 @@ def stream_object(data: str, name: str | None = None) -> dict[str, Any]:
     try:
         value = loads_json(data)
     except (ValueError, RecursionError):
-        raise malformed(f"not JSON: {data[:200]!r}", stream=True) from None
+        raise malformed(f"not JSON: {body_snippet(data)!r}", stream=True) from None
     if type(value) is dict:
         return value
     raise malformed(f"the {name or 'stream'} event is {describe(value)}, not an object",

@@ -104,6 +104,15 @@ class StreamError(ProviderError):
     fail_over = True
 
 
+class RedirectError(ProviderError):
+    """The server redirected to another origin (or in a way that would change the request):
+    not followed, so that the API key is never sent elsewhere. Not retried (the same server
+    redirects again); another provider may well answer."""
+
+    retryable = False
+    fail_over = True
+
+
 class MalformedResponseError(ProviderError):
     """The server answered, but not in the protocol's shape: a field of the wrong type, a
     tool call without a name, a stream with no events, JSON nested too deep. The message
