@@ -11,7 +11,7 @@ def test_import_loads_no_http_library_and_no_provider() -> None:
         "import sys, selectools\n"
         "heavy = [m for m in sys.modules if m.split('.')[0] in ('aiohttp', 'httpx', 'requests')"
         " or m.startswith('selectools.providers.') and m not in ('selectools.providers.base',"
-        " 'selectools.providers.errors')]\n"
+        " 'selectools.providers.errors', 'selectools.providers.registry')]\n"
         "print(','.join(sorted(heavy)))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

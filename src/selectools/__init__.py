@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .agent import Agent, AgentConfig, RunTimeoutError
 from .memory import ConversationMemory
 from .observer import AgentObserver, AsyncAgentObserver, LoggingObserver
+from .providers.registry import lazy_names
 from .tools import Tool, tool
 from .trace import AgentTrace, TraceStep
 from .types import (
@@ -29,16 +30,9 @@ from .usage import AgentUsage, UsageStats
 
 __version__ = "0.11.0"
 
-_LAZY = {
-    "OpenAIProvider": "selectools.providers.openai",
-    "AnthropicProvider": "selectools.providers.anthropic",
-    "GeminiProvider": "selectools.providers.gemini",
-    "OllamaProvider": "selectools.providers.ollama",
-    "FallbackProvider": "selectools.providers.fallback",
-    "LlamaCppProvider": "selectools.providers.llamacpp",
-    "LocalProvider": "selectools.providers.stubs",
-    "ToolCallParser": "selectools.parser",
-}
+# The provider classes come from the one registry the CLI and `testing` read too.
+_LAZY = {**lazy_names(), "FallbackProvider": "selectools.providers.fallback",
+         "ToolCallParser": "selectools.parser"}
 
 if TYPE_CHECKING:
     from .parser import ToolCallParser

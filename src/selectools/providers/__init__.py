@@ -9,21 +9,19 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from .registry import lazy_names
+
 _ERRORS = ("ProviderError", "AuthenticationError", "PermissionDeniedError", "NotFoundError",
            "InvalidRequestError", "ContextLengthError", "RateLimitError", "ServerError",
            "OverloadedError", "ProviderTimeoutError", "ProviderConnectionError", "RedirectError",
            "StreamError", "MalformedResponseError", "MalformedStreamError")
 
+# Name -> module; the provider classes come from the registry (which imports nothing).
 _LAZY: dict[str, str] = {
-    "Provider": "base",
-    "OpenAIProvider": "openai",
-    "AnthropicProvider": "anthropic",
-    "GeminiProvider": "gemini",
-    "OllamaProvider": "ollama",
-    "FallbackProvider": "fallback",
-    "LocalProvider": "stubs",
-    "LlamaCppProvider": "llamacpp",
-    **{name: "errors" for name in _ERRORS},
+    **lazy_names(),
+    "Provider": f"{__name__}.base",
+    "FallbackProvider": f"{__name__}.fallback",
+    **{name: f"{__name__}.errors" for name in _ERRORS},
 }
 
 if TYPE_CHECKING:
@@ -58,7 +56,7 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'selectools.providers' has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{module}"), name)
+    value = getattr(import_module(module), name)
     globals()[name] = value  # the next access is a plain global lookup
     return value
 
