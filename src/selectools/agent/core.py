@@ -10,7 +10,7 @@ from .._sync import run_sync
 from ..memory import ConversationMemory
 from ..observer import ObserverHub
 from ..parser import ToolCallParser, tool_instructions
-from ..providers.base import Provider, default_model
+from ..providers.base import ProviderLike, default_model
 from ..tools import Tool
 from ..types import AgentResult, Message, Role, StreamChunk, check_messages
 from ..usage import AgentUsage
@@ -35,7 +35,7 @@ class Agent:
     cancelled tools included.
     """
 
-    def __init__(self, tools: Sequence[Tool] | None = None, provider: Provider | None = None,
+    def __init__(self, tools: Sequence[Tool] | None = None, provider: ProviderLike | None = None,
                  config: AgentConfig | None = None,
                  memory: ConversationMemory | None = None) -> None:
         self.config = config or AgentConfig()
@@ -132,7 +132,7 @@ class Agent:
             raise RuntimeError("the agent loop ended without a result")
         return result
 
-    def _provider_for_run(self, run_id: str) -> Provider:
+    def _provider_for_run(self, run_id: str) -> ProviderLike:
         """The provider with this run's retry settings and observer hooks, when it takes them."""
         configure = getattr(self.provider, "with_options", None)
         if configure is None or (not self._hub.active and self.config.max_retries is None):

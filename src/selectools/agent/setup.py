@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ..observer import ObserverHub
 from ..parser import ToolCallParser
-from ..providers.base import Provider
+from ..providers.base import ProviderLike
 from ..tools import Tool
 from ..types import Message, ToolDefinition
 from ..usage import AgentUsage
@@ -31,7 +31,7 @@ class RunSetup:
     default_model: str
     hub: ObserverHub
     #: The provider for one run (with its retry settings and observer hooks), by run id.
-    provider_for_run: Callable[[str], Provider]
+    provider_for_run: Callable[[str], ProviderLike]
     #: The conversation so far (from memory) that a run starts from.
     prior_history: Callable[[], list[Message]]
     #: Keep what outlives a run: (history, messages to remember, usage) -> messages trimmed.

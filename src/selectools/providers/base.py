@@ -73,6 +73,35 @@ class Provider(Protocol):
                 ) -> AsyncIterator[StreamItem]: ...
 
 
+# A duck-typed provider need implement only one of the four calls (see the bridging below);
+# these one-method protocols let a type checker accept such a provider too.
+
+
+class _Completes(Protocol):
+    def complete(self, *, model: str, system_prompt: str, messages: list[Message],
+                 **options: Any) -> tuple[Message, UsageStats]: ...
+
+
+class _CompletesAsync(Protocol):
+    async def acomplete(self, *, model: str, system_prompt: str, messages: list[Message],
+                        **options: Any) -> tuple[Message, UsageStats]: ...
+
+
+class _Streams(Protocol):
+    def stream(self, *, model: str, system_prompt: str, messages: list[Message],
+               **options: Any) -> Iterator[StreamItem]: ...
+
+
+class _StreamsAsync(Protocol):
+    def astream(self, *, model: str, system_prompt: str, messages: list[Message],
+                **options: Any) -> AsyncIterator[StreamItem]: ...
+
+
+#: What `Agent(provider=...)` and `FallbackProvider([...])` take: a full `Provider`, or a
+#: duck-typed object with any one of its four calls, bridged to the others.
+ProviderLike = Provider | _Completes | _CompletesAsync | _Streams | _StreamsAsync
+
+
 class AsyncFirstProvider:
     """Base for providers written async-first: the sync methods drive the async ones on
     the library's event loop, so there is one implementation of each call."""

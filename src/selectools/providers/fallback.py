@@ -54,8 +54,8 @@ from ..types import Message, ToolCall, ToolDefinition
 from ..usage import UsageStats
 from .base import (
     AsyncFirstProvider,
-    Provider,
     ProviderEvent,
+    ProviderLike,
     StreamItem,
     complete_any,
     default_model,
@@ -131,7 +131,7 @@ class _Slot:
     """One provider in the chain, with the breaker that outlives every configured copy,
     and the label that tells it apart from the others in errors, logs and `on_fallback`."""
 
-    provider: Provider
+    provider: ProviderLike
     breaker: CircuitBreaker
     label: str
 
@@ -140,7 +140,7 @@ class _Slot:
         return provider_name(self.provider)
 
 
-def _labels(providers: Sequence[Provider]) -> list[str]:
+def _labels(providers: Sequence[ProviderLike]) -> list[str]:
     """Each provider's name; where several share one (every OpenAI-compatible server is
     "openai"), its base URL too, e.g. "openai (http://127.0.0.1:8001/v1)", else its place."""
     names = [provider_name(p) for p in providers]
@@ -178,7 +178,7 @@ class FallbackProvider(AsyncFirstProvider):
     supports_streaming = True
     supports_async = True
 
-    def __init__(self, providers: Sequence[Provider], circuit_breaker_threshold: int = 3,
+    def __init__(self, providers: Sequence[ProviderLike], circuit_breaker_threshold: int = 3,
                  circuit_breaker_cooldown: float = 60.0, on_fallback: OnFallback | None = None,
                  *, fail_over_on: FailOverRule | None = None,
                  on_midstream_error: MidstreamPolicy = "fallback",
@@ -213,7 +213,7 @@ class FallbackProvider(AsyncFirstProvider):
     # -- introspection -----------------------------------------------------------------------
 
     @property
-    def providers(self) -> list[Provider]:
+    def providers(self) -> list[ProviderLike]:
         return [slot.provider for slot in self._slots]
 
     @property
