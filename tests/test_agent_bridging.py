@@ -94,7 +94,7 @@ def test_provider_with_nothing_usable_is_named() -> None:
         name = "empty"
 
     with pytest.raises(TypeError, match="empty implements none of"):
-        Agent(provider=Nothing()).run("hi")
+        Agent(provider=Nothing()).run("hi")  # type: ignore[arg-type]
 
 
 async def test_observers_see_the_run_in_order_and_a_raising_one_is_logged_once(

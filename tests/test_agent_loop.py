@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import sys
+from typing import Any
 
 import pytest
 
@@ -41,7 +42,7 @@ def scripted(*turns: object) -> LocalProvider:
     return LocalProvider(responses=list(turns))  # type: ignore[arg-type]
 
 
-async def collect(agent: Agent, messages: object, **kwargs: object) -> list[object]:
+async def collect(agent: Agent, messages: object, **kwargs: object) -> list[Any]:
     return [item async for item in agent.astream(messages, **kwargs)]  # type: ignore[arg-type]
 
 
@@ -120,7 +121,7 @@ def test_wrong_message_types_are_named() -> None:
     with pytest.raises(TypeError, match="must be Tool objects"):
         Agent(tools=[print])  # type: ignore[list-item]
     with pytest.raises(TypeError, match=r"LocalProvider\(\), not the class"):
-        Agent(provider=LocalProvider)
+        Agent(provider=LocalProvider)  # type: ignore[arg-type]
 
 
 async def test_max_iterations_reached_says_so() -> None:

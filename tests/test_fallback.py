@@ -451,10 +451,10 @@ async def test_with_options_passes_retry_settings_down_and_shares_breakers() -> 
     hits: list[tuple[str, str]] = []
     copy = fallback.with_options(max_retries=0, on_retry=print,
                                  on_fallback=lambda a, b, e: hits.append((a, b)))
-    assert copy.providers[0].max_retries == 0  # only the keywords it accepts
+    assert copy.providers[0].max_retries == 0  # type: ignore[union-attr]  # only what it accepts
     assert copy.providers[1] is plain
     assert copy.breakers == fallback.breakers
-    copy.providers[0].scripts = [[ServerError("x", status=500)]]
+    copy.providers[0].scripts = [[ServerError("x", status=500)]]  # type: ignore[union-attr]
     await drain(copy)
     assert hits == [("c", "plain")]
     assert fallback.breakers[0].consecutive_failures == 1
@@ -480,7 +480,7 @@ def test_bad_construction_is_refused_clearly() -> None:
     with pytest.raises(TypeError, match="list of providers"):
         FallbackProvider("openai")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"providers\[1\].*not a provider"):
-        FallbackProvider([Scripted("a"), object()])
+        FallbackProvider([Scripted("a"), object()])  # type: ignore[list-item]
     twin = Scripted("a")
     with pytest.raises(ValueError, match="appears twice"):
         FallbackProvider([twin, twin])

@@ -326,7 +326,7 @@ async def test_agent_run_fails_over_on_each_turn_and_counts_usage(
 
     assert result.content == "Sunny in Paris."
     assert result.provider_used == "backup"
-    assert result.usage.total_tokens == 40
+    assert result.usage is not None and result.usage.total_tokens == 40
     assert [e for _, _, _, e in recorder.fallbacks] == [RateLimitError, ProviderTimeoutError]
 
 

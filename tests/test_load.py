@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from fault_server import (
@@ -50,7 +50,7 @@ def echo(text: str) -> str:
     return f"echo {text}"
 
 
-def healthy(server_name: str) -> object:
+def healthy(server_name: str) -> Callable[[int, RecordedRequest], Answer]:
     """A model that calls `echo` with the user's words, then answers with its result."""
     call_ids = itertools.count()
 
@@ -67,13 +67,13 @@ def healthy(server_name: str) -> object:
     return answer
 
 
-def flaky(server_name: str) -> object:
+def flaky(server_name: str) -> Callable[[int, RecordedRequest], Answer]:
     """Like `healthy`, but every third request fails, in turn in each of four ways."""
     good = healthy(server_name)
     faults = itertools.cycle(["500", "429", "reset", "cut"])
 
     def answer(index: int, request: RecordedRequest) -> Answer:
-        reply: Answer = good(index, request)  # type: ignore[operator]
+        reply: Answer = good(index, request)
         if index % 3 != 2:
             return reply
         fault = next(faults)
@@ -87,7 +87,7 @@ def flaky(server_name: str) -> object:
 @pytest.fixture
 def servers() -> Iterator[tuple[FaultServer, FaultServer]]:
     with FaultServer(flaky("primary")) as primary, \
-            FaultServer(healthy("backup")) as backup:  # type: ignore[arg-type]
+            FaultServer(healthy("backup")) as backup:
         yield primary, backup
 
 

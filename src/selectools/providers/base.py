@@ -79,22 +79,30 @@ class Provider(Protocol):
 
 class _Completes(Protocol):
     def complete(self, *, model: str, system_prompt: str, messages: list[Message],
-                 **options: Any) -> tuple[Message, UsageStats]: ...
+                 tools: Sequence[ToolDefinition] | None = None,
+                 temperature: float | None = None, max_tokens: int = 1000,
+                 timeout: float | None = None) -> tuple[Message, UsageStats]: ...
 
 
 class _CompletesAsync(Protocol):
     async def acomplete(self, *, model: str, system_prompt: str, messages: list[Message],
-                        **options: Any) -> tuple[Message, UsageStats]: ...
+                        tools: Sequence[ToolDefinition] | None = None,
+                        temperature: float | None = None, max_tokens: int = 1000,
+                        timeout: float | None = None) -> tuple[Message, UsageStats]: ...
 
 
 class _Streams(Protocol):
     def stream(self, *, model: str, system_prompt: str, messages: list[Message],
-               **options: Any) -> Iterator[StreamItem]: ...
+               tools: Sequence[ToolDefinition] | None = None,
+               temperature: float | None = None, max_tokens: int = 1000,
+               timeout: float | None = None) -> Iterator[StreamItem]: ...
 
 
 class _StreamsAsync(Protocol):
     def astream(self, *, model: str, system_prompt: str, messages: list[Message],
-                **options: Any) -> AsyncIterator[StreamItem]: ...
+                tools: Sequence[ToolDefinition] | None = None,
+                temperature: float | None = None, max_tokens: int = 1000,
+                timeout: float | None = None) -> AsyncIterator[StreamItem]: ...
 
 
 #: What `Agent(provider=...)` and `FallbackProvider([...])` take: a full `Provider`, or a

@@ -45,7 +45,7 @@ import logging
 import time
 import types
 import typing
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -287,7 +287,7 @@ class FallbackProvider(AsyncFirstProvider):
         self, *, model: str | None = None, system_prompt: str = "", messages: list[Message],
         tools: Sequence[ToolDefinition] | None = None, temperature: float | None = None,
         max_tokens: int = 1000, timeout: float | None = None,
-    ) -> AsyncIterator[StreamItem]:
+    ) -> AsyncGenerator[StreamItem, None]:
         request = dict(system_prompt=system_prompt, messages=messages, tools=tools,
                        temperature=temperature, max_tokens=max_tokens, timeout=timeout)
         failures: list[tuple[str, BaseException]] = []
