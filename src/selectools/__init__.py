@@ -14,7 +14,8 @@ from .agent import Agent, AgentConfig, RunTimeoutError
 from .memory import ConversationMemory
 from .observer import AgentObserver, AsyncAgentObserver, LoggingObserver
 from .providers.registry import lazy_names
-from .tools import Tool, tool
+from .results import Ambiguous, Artifact, NotFound, ToolResult, emit_artifact
+from .tools import Tool, ToolParameter, ToolRegistry, tool
 from .trace import AgentTrace, TraceStep
 from .types import (
     AgentResult,
@@ -56,9 +57,10 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Agent", "AgentConfig", "AgentObserver", "AgentResult", "AgentTrace", "AgentUsage",
-    "AsyncAgentObserver", "ContentPart", "ConversationMemory", "LoggingObserver", "Message",
-    "Role", "RunTimeoutError", "StreamChunk", "Tool", "ToolCall", "ToolCallParser",
-    "TraceStep", "UsageStats", "image_message", "text_content", "tool",
+    "Ambiguous", "Artifact", "AsyncAgentObserver", "ContentPart", "ConversationMemory",
+    "LoggingObserver", "Message", "NotFound", "Role", "RunTimeoutError", "StreamChunk", "Tool",
+    "ToolCall", "ToolCallParser", "ToolParameter", "ToolRegistry", "ToolResult", "TraceStep",
+    "UsageStats", "emit_artifact", "image_message", "text_content", "tool",
     "OpenAIProvider", "AnthropicProvider", "GeminiProvider", "OllamaProvider",
     "FallbackProvider", "LlamaCppProvider", "LocalProvider",
 ]

@@ -14,12 +14,22 @@ but return the Artifact, so tools stay callable in scripts and tests.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar
+from types import TracebackType
+from typing import Any, ClassVar, TypeVar
+
+_Marked = TypeVar("_Marked", bound=Callable[..., Any])
 
 
+def _beta(obj: _Marked) -> _Marked:
+    """Mark an API whose details may still change, as selectools 1.3.0 marks these
+    (`__stability__ == "beta"`)."""
+    obj.__stability__ = "beta"  # type: ignore[attr-defined]
+    return obj
+
+
+@_beta
 @dataclass(frozen=True)
 class ToolResult:
     """Base of typed tool results. A subclass names its kind in a class variable:
@@ -40,16 +50,18 @@ class ToolResult:
         return data
 
 
+@_beta
 @dataclass(frozen=True)
 class NotFound(ToolResult):
-    """A lookup matched nothing, in this source, at this time (not proof that the thing
-    does not exist)."""
+    """A lookup matched nothing in this source at this time. It does not mean that the
+    thing does not exist."""
 
     kind: ClassVar[str] = "not_found"
     entity: str
     query: str
 
 
+@_beta
 @dataclass(frozen=True)
 class Ambiguous(ToolResult):
     """A lookup matched several candidates; `matches` lets the model (or the user) pick."""
@@ -60,6 +72,7 @@ class Ambiguous(ToolResult):
     matches: list[dict[str, Any]]
 
 
+@_beta
 @dataclass(frozen=True)
 class Artifact:
     """A file a tool produced. More than a URL, since URLs expire: `sha256` and `size`
@@ -90,6 +103,7 @@ _collector: contextvars.ContextVar[list[Artifact] | None] = contextvars.ContextV
     "selectools_artifacts", default=None)
 
 
+@_beta
 def emit_artifact(url: str, *, mime_type: str | None = None, filename: str | None = None,
                   sha256: str | None = None, size: int | None = None,
                   role: str | None = None, retention: str | None = None) -> Artifact:
@@ -101,12 +115,25 @@ def emit_artifact(url: str, *, mime_type: str | None = None, filename: str | Non
     return artifact
 
 
-@contextmanager
-def collecting_artifacts() -> Iterator[list[Artifact]]:
-    """The engine's side: a fresh list for one run's artifacts, visible to its tools."""
-    collected: list[Artifact] = []
-    token = _collector.set(collected)
-    try:
-        yield collected
-    finally:
-        _collector.reset(token)
+class collecting_artifacts:  # noqa: N801 - used like a function, in a `with`
+    """The engine's side: while it is entered, artifacts emitted in this context (and in
+    the tasks and threads it starts, which copy it) go to `into`, one run's list.
+
+    Entered only around awaits that never yield to a caller, so that it stays the run's
+    own even when two runs' streams are consumed in turn by one task."""
+
+    __slots__ = ("_into", "_token")
+
+    def __init__(self, into: list[Artifact]) -> None:
+        self._into = into
+        self._token: contextvars.Token[list[Artifact] | None] | None = None
+
+    def __enter__(self) -> list[Artifact]:
+        self._token = _collector.set(self._into)
+        return self._into
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if self._token is not None:
+            _collector.reset(self._token)
+            self._token = None

@@ -23,6 +23,7 @@ from contextlib import aclosing
 from typing import Any
 
 from ..providers.base import ProviderEvent, complete_any, provider_name, stream_any
+from ..results import Artifact, collecting_artifacts
 from ..tools.errors import error_text
 from ..trace import AgentTrace, TraceStep
 from ..types import (
@@ -82,17 +83,24 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                             "call_id": call.id, "tool_name": call.tool_name,
                             "tool_args": call.parameters})
                 runner = ToolRunner(setup, run.id, run.trace, run.deadline)
+                # Tools emit artifacts into the run's list through a contextvar, set only
+                # around awaits that do not yield (see results.collecting_artifacts).
                 if events:
                     outcomes: list[ToolOutcome] = []
                     async with aclosing(runner.as_finished(calls, run.iteration)) as finished:
-                        async for outcome in finished:
+                        while True:
+                            with collecting_artifacts(run.artifacts):
+                                outcome = await anext(finished, None)
+                            if outcome is None:
+                                break
                             outcomes.append(outcome)
                             yield _tool_result_chunk(outcome)
                     # Results go back in the order the model asked for them.
                     order = {id(call): i for i, call in enumerate(calls)}
                     outcomes.sort(key=lambda o: order[id(o.call)])
                 else:
-                    outcomes = await runner.run_all(calls, run.iteration)
+                    with collecting_artifacts(run.artifacts):
+                        outcomes = await runner.run_all(calls, run.iteration)
                 run.history.extend(o.message for o in outcomes)
                 run.deadline.check()
 
@@ -146,6 +154,8 @@ class _Run:
         self.trace = AgentTrace(run_id=self.id)
         self.usage = AgentUsage()
         self.all_calls: list[ToolCall] = []
+        #: What the run's tools emitted with `emit_artifact`.
+        self.artifacts: list[Artifact] = []
         #: Set when the turn's reason (RUN_ENDING_REASONS) ends the run.
         self.ended_by: StopReason | None = None
         self._ids: set[str] = set()
@@ -305,7 +315,9 @@ class _Run:
             message=final, tool_name=last.tool_name if last else None,
             tool_args=dict(last.parameters) if last else {}, iterations=self.iteration,
             tool_calls=self.all_calls, trace=self.trace, usage=self.usage,
-            stop_reason=stop_reason, provider_used=self.provider_used, run_id=self.id)
+            stop_reason=stop_reason, provider_used=self.provider_used, run_id=self.id,
+            # A copy: a timed-out tool's abandoned thread may still emit into the list.
+            artifacts=list(self.artifacts))
 
 
 def _as_arguments(parameters: object) -> dict[str, Any]:

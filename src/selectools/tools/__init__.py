@@ -9,12 +9,16 @@ from .errors import (
     UnknownToolError,
     format_tool_error,
 )
+from .parameter import ToolParameter
+from .registry import ToolRegistry
 from .results import result_to_text
 
 __all__ = [
     "ArgumentProblem",
     "Tool",
     "ToolArgumentError",
+    "ToolParameter",
+    "ToolRegistry",
     "ToolTimeoutError",
     "UnknownToolError",
     "format_tool_error",

@@ -7,13 +7,20 @@ import inspect
 import json
 import re
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..types import RAW_ARGUMENTS_KEY, ToolDefinition
 from .docstring import parse_docstring
 from .errors import ArgumentProblem, ToolArgumentError
 from .execution import call_async, call_in_thread
+from .parameter import (
+    ToolParameter,
+    check_function,
+    declared_parameters,
+    explicit_spec,
+    parameters_from_schema,
+)
 from .plain import plain_arguments
 from .results import result_to_text
 from .schema import ArgumentsSpec, describe_parameters
@@ -31,9 +38,14 @@ _SHOWN_INPUT_CHARS = 60
 class Tool:
     """A callable the agent can offer to a model.
 
-    Build one with the `@tool` decorator, or directly:
-    `Tool(name="add", description="Add two numbers", function=add)`; the parameter schema is
-    derived from `function`'s type hints and docstring unless `parameters_schema` is given.
+    Three ways to make one:
+    - the `@tool` decorator, reading parameters from type hints and the docstring;
+    - `Tool(name="add", description="Add two numbers", function=add)`, the same by hand;
+    - `Tool(name="add", description="Add two numbers", function=add,
+      parameters=[ToolParameter("a", int, "first"), ToolParameter("b", int, "second")])`,
+      declaring the parameters explicitly.
+    A JSON schema of your own may be given as `parameters_schema` instead. All are
+    validated and coerced alike, and report bad arguments to the model in the same words.
     """
 
     name: str
@@ -45,10 +57,20 @@ class Tool:
     def __init__(
         self,
         name: str,
-        description: str | None,
-        function: Callable[..., Any],
+        description: str | None = None,
+        parameters: Iterable[ToolParameter] | Mapping[str, ToolParameter]
+        | Callable[..., Any] | None = None,
+        function: Callable[..., Any] | None = None,
+        *,
         parameters_schema: Mapping[str, Any] | None = None,
     ) -> None:
+        if function is None and callable(parameters):
+            # `Tool(name, description, function)`: the positional form of earlier versions.
+            parameters, function = None, parameters
+        if function is None:
+            raise TypeError(f"tool {name!r}: a function is required (function=...)")
+        if parameters is not None and parameters_schema is not None:
+            raise TypeError(f"tool {name!r}: give parameters or parameters_schema, not both")
         binding, function = _binding_of(function)
         if not callable(function):
             raise TypeError(f"tool {name!r}: function must be callable, got {function!r}")
@@ -68,19 +90,27 @@ class Tool:
         self.is_async = _is_coroutine_function(function)
         self._binding = binding
         self._bound_to: object | None = None
+        self._declared: tuple[ToolParameter, ...] | None = None
         self._spec: ArgumentsSpec | None
-        try:
-            self._spec = describe_parameters(
-                function, tool_name=name, descriptions=docstring.params,
-                skip_first=binding is not None,
-            )
-        except TypeError:
-            # A hand-written schema may describe a function taking **kwargs; it is then
-            # checked against that schema alone.
-            if parameters_schema is None or not _takes_var_keyword(function):
-                raise
-            self._spec = None
+        if parameters is not None:
+            assert not callable(parameters)
+            self._declared = declared_parameters(name, parameters)
+            check_function(name, function, self._declared, skip_first=binding is not None)
+            self._spec = explicit_spec(name, self._declared)
+        else:
+            try:
+                self._spec = describe_parameters(
+                    function, tool_name=name, descriptions=docstring.params,
+                    skip_first=binding is not None,
+                )
+            except TypeError:
+                # A hand-written schema may describe a function taking **kwargs; it is
+                # then checked against that schema alone.
+                if parameters_schema is None or not _takes_var_keyword(function):
+                    raise
+                self._spec = None
         self._plain = self._spec.plain if self._spec is not None else None
+        self._omitted = self._spec.omitted_when_none if self._spec is not None else frozenset()
         if parameters_schema is not None:
             self.parameters_schema = _checked_schema(name, parameters_schema)
         else:
@@ -90,6 +120,18 @@ class Tool:
         self.__doc__ = function.__doc__
         self.__name__ = name
 
+    @property
+    def parameters(self) -> list[ToolParameter]:
+        """The parameters as ToolParameters: as declared, or read from the schema."""
+        if self._declared is not None:
+            return list(self._declared)
+        return parameters_from_schema(self.parameters_schema)
+
+    def schema(self) -> dict[str, Any]:
+        """`{"name", "description", "parameters"}`: the tool as a JSON-schema style dict."""
+        return {"name": self.name, "description": self.description,
+                "parameters": copy.deepcopy(self.parameters_schema)}
+
     # -- arguments -------------------------------------------------------------------------
 
     def validate(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
@@ -98,7 +140,7 @@ class Tool:
         if type(arguments) is dict and self._plain is not None:
             plain = plain_arguments(self._plain, arguments)
             if plain is not None:
-                return plain
+                return self._without_omitted(plain) if self._omitted else plain
         if not isinstance(arguments, Mapping):
             raise ToolArgumentError(self.name, [ArgumentProblem(
                 "", f"arguments must be a JSON object, got {type(arguments).__name__}"
@@ -118,8 +160,13 @@ class Tool:
             validated = model.model_validate(dict(arguments))
         except ValidationError as exc:
             raise ToolArgumentError(self.name, self._problems(exc)) from None
-        return {name: getattr(validated, attribute)
-                for name, attribute in self._spec.attributes.items()}
+        values = {name: getattr(validated, attribute)
+                  for name, attribute in self._spec.attributes.items()}
+        return self._without_omitted(values) if self._omitted else values
+
+    def _without_omitted(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {name: value for name, value in values.items()
+                if value is not None or name not in self._omitted}
 
     def _problems(self, exc: ValidationError) -> list[ArgumentProblem]:
         takes = ", ".join(self.parameter_names) or "no parameters"
@@ -173,7 +220,7 @@ class Tool:
 
     # -- running -------------------------------------------------------------------------
 
-    async def execute(
+    async def aexecute(
         self,
         arguments: Mapping[str, Any],
         *,
@@ -205,6 +252,9 @@ class Tool:
             if inspect.isawaitable(result):  # a sync callable that hands back a coroutine
                 result = await result
         return result if type(result) is str else result_to_text(result)
+
+    #: For now the same coroutine as `aexecute` (the engine awaits `execute`).
+    execute = aexecute
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the function itself, so a decorated function stays a function."""

@@ -12,8 +12,8 @@ import copy
 import functools
 import inspect
 import typing
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Annotated, Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 from .plain import PlainParameter, plain_parameters, plain_schema
 
@@ -42,17 +42,30 @@ class ArgumentsSpec:
 
     def __init__(self, schema: dict[str, Any], attributes: dict[str, str],
                  plain: dict[str, PlainParameter] | None,
-                 build_model: Callable[[], type[BaseModel]]) -> None:
+                 build_model: Callable[[], type[BaseModel]],
+                 omitted_when_none: frozenset[str] = frozenset()) -> None:
         self.schema = schema
         # parameter name -> attribute of the model (fields are prefixed, so a parameter may
         # be called `json` or `model_config` without clashing with BaseModel's own names).
         self.attributes = attributes
         self.plain = plain
         self._build_model = build_model
+        # Optional parameters declared with ToolParameter: absent or null, they are not
+        # passed at all, so the function's own default applies.
+        self.omitted_when_none = omitted_when_none
 
     @functools.cached_property
     def model(self) -> type[BaseModel]:
         return self._build_model()
+
+
+class FieldSpec(NamedTuple):
+    """One parameter as the arguments model sees it."""
+
+    name: str
+    annotation: Any
+    default: Any  # inspect.Parameter.empty when the parameter is required
+    description: str | None
 
 
 def describe_parameters(
@@ -74,10 +87,10 @@ def describe_parameters(
         parameters = parameters[1:]
     for parameter in parameters:
         _check_kind(parameter, tool_name)
-    attributes = {parameter.name: f"p_{parameter.name}" for parameter in parameters}
+    attributes = attributes_of(parameter.name for parameter in parameters)
 
     def build_model() -> type[BaseModel]:
-        return _arguments_model(parameters, hints, descriptions, tool_name)
+        return arguments_model(_field_specs(parameters, hints, descriptions), tool_name)
 
     plain = plain_parameters(parameters, hints, descriptions)
     if plain is not None:
@@ -91,22 +104,35 @@ def describe_parameters(
     return ArgumentsSpec(tidy_schema(schema), attributes, None, lambda: model)
 
 
-def _arguments_model(parameters: list[inspect.Parameter], hints: Mapping[str, Any],
-                     descriptions: Mapping[str, str], tool_name: str) -> type[BaseModel]:
-    from pydantic import create_model
+def attributes_of(names: Iterable[str]) -> dict[str, str]:
+    """Parameter name -> attribute of the arguments model (see ArgumentsSpec)."""
+    return {name: f"p_{name}" for name in names}
 
-    fields: dict[str, Any] = {}
+
+def _field_specs(parameters: list[inspect.Parameter], hints: Mapping[str, Any],
+                 descriptions: Mapping[str, str]) -> list[FieldSpec]:
+    specs = []
     for parameter in parameters:
         # No hint means a string; a `None` default makes it an optional one.
         unhinted: Any = str | None if parameter.default is None else str
         annotation = hints.get(parameter.name, unhinted)
         annotation, description = _split_description(annotation)
         description = description or descriptions.get(parameter.name) or None
-        _check_json_describable(annotation, parameter.name, tool_name)
-        fields[f"p_{parameter.name}"] = (annotation, _field(parameter, annotation, description))
+        specs.append(FieldSpec(parameter.name, annotation, parameter.default, description))
+    return specs
+
+
+def arguments_model(fields: Iterable[FieldSpec], tool_name: str) -> type[BaseModel]:
+    """The pydantic model that validates and coerces a tool's arguments."""
+    from pydantic import create_model
+
+    model_fields: dict[str, Any] = {}
+    for spec in fields:
+        _check_json_describable(spec.annotation, spec.name, tool_name)
+        model_fields[f"p_{spec.name}"] = (spec.annotation, _field(spec))
     try:
         return create_model(
-            f"{_camel(tool_name)}Arguments", __config__=_ARGUMENTS_CONFIG, **fields
+            f"{_camel(tool_name)}Arguments", __config__=_ARGUMENTS_CONFIG, **model_fields
         )
     except Exception as exc:  # pydantic raises several kinds here; all mean "bad signature"
         raise TypeError(f"tool {tool_name!r}: cannot build a schema for its parameters: {exc}") \
@@ -212,17 +238,16 @@ def _check_json_describable(annotation: Any, name: str, tool_name: str) -> None:
         ) from exc
 
 
-def _field(parameter: inspect.Parameter, annotation: Any, description: str | None) -> FieldInfo:
+def _field(spec: FieldSpec) -> FieldInfo:
     from pydantic import Field
     from pydantic.fields import FieldInfo
 
-    ours = Field(alias=parameter.name, description=description) if description else Field(
-        alias=parameter.name
-    )
-    default = parameter.default
+    name, description = spec.name, spec.description
+    ours = Field(alias=name, description=description) if description else Field(alias=name)
+    default = spec.default
     if isinstance(default, FieldInfo):
         if default.description:
-            ours = Field(alias=parameter.name)
+            ours = Field(alias=name)
         return FieldInfo.merge_field_infos(default, ours)
     if default is inspect.Parameter.empty:
         return FieldInfo.merge_field_infos(Field(...), ours)
