@@ -68,7 +68,7 @@ async def test_async_function_is_detected_and_still_awaitable() -> None:
 
     assert fetch.is_async is True
     assert await fetch("x") == "X"
-    assert await fetch.execute({"url": "ab"}) == "AB"
+    assert await fetch.aexecute({"url": "ab"}) == "AB"
 
 
 def test_bad_name_is_refused() -> None:
@@ -150,7 +150,7 @@ async def test_instance_access_gives_a_tool_bound_to_the_instance() -> None:
     assert isinstance(bound, Tool)
     assert bound.name == "deposit" and bound.description == "Deposit money"
     assert bound.parameters_schema == Account.deposit.parameters_schema
-    assert await bound.execute({"amount": "5"}) == "alice: 105"
+    assert await bound.aexecute({"amount": "5"}) == "alice: 105"
     assert alice.balance == 105 and bob.balance == 100
     assert bob.deposit(1) == "bob: 101"
     assert "bound to a Account instance" in repr(bound)
@@ -159,17 +159,17 @@ async def test_instance_access_gives_a_tool_bound_to_the_instance() -> None:
 async def test_async_method() -> None:
     acct = Account("carol")
     assert acct.statement.is_async
-    assert await acct.statement.execute({"month": "May"}) == (
+    assert await acct.statement.aexecute({"month": "May"}) == (
         '{"owner": "carol", "month": "May", "balance": 100}')
 
 
 async def test_staticmethod_and_classmethod_tools() -> None:
     assert Account.rates.parameters_schema["properties"] == {
         "currency": {"type": "string", "default": "EUR"}}
-    assert await Account("x").rates.execute({}) == "rates for EUR"
+    assert await Account("x").rates.aexecute({}) == "rates for EUR"
     assert list(Account.bank.parameters_schema["properties"]) == ["branch"]
-    assert await Account.bank.execute({"branch": "Oslo"}) == "Account@Oslo"
-    assert await Account("x").bank.execute({"branch": "Bergen"}) == "Account@Bergen"
+    assert await Account.bank.aexecute({"branch": "Oslo"}) == "Account@Oslo"
+    assert await Account("x").bank.aexecute({"branch": "Bergen"}) == "Account@Bergen"
 
 
 def test_a_plain_function_with_a_self_parameter_is_not_a_method() -> None:

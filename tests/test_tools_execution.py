@@ -41,7 +41,7 @@ async def test_sync_tool_runs_off_the_event_loop_thread() -> None:
     def where() -> bool:
         return threading.get_ident() != loop_thread
 
-    assert await where.execute({}) == "true"
+    assert await where.aexecute({}) == "true"
 
 
 async def test_sync_tool_uses_the_given_executor() -> None:
@@ -50,7 +50,7 @@ async def test_sync_tool_uses_the_given_executor() -> None:
         return threading.current_thread().name
 
     with ThreadPoolExecutor(thread_name_prefix="tools-pool") as pool:
-        assert (await name.execute({}, executor=pool)).startswith("tools-pool")
+        assert (await name.aexecute({}, executor=pool)).startswith("tools-pool")
 
 
 async def test_contextvar_is_visible_inside_a_sync_tool() -> None:
@@ -59,8 +59,8 @@ async def test_contextvar_is_visible_inside_a_sync_tool() -> None:
         return request_id.get()
 
     request_id.set("req-42")
-    assert await whoami.execute({}) == "req-42"
-    assert await whoami.execute({}, timeout=5) == "req-42"
+    assert await whoami.aexecute({}) == "req-42"
+    assert await whoami.aexecute({}, timeout=5) == "req-42"
 
 
 async def test_contextvar_is_visible_inside_an_async_tool() -> None:
@@ -69,8 +69,8 @@ async def test_contextvar_is_visible_inside_an_async_tool() -> None:
         return request_id.get()
 
     request_id.set("req-7")
-    assert await whoami.execute({}) == "req-7"
-    assert await whoami.execute({}, timeout=5) == "req-7"
+    assert await whoami.aexecute({}) == "req-7"
+    assert await whoami.aexecute({}, timeout=5) == "req-7"
 
 
 async def test_async_tool_is_cancelled_on_timeout() -> None:
@@ -87,7 +87,7 @@ async def test_async_tool_is_cancelled_on_timeout() -> None:
         return "finished"
 
     with pytest.raises(ToolTimeoutError) as info:
-        await slow.execute({}, timeout=0.05)
+        await slow.aexecute({}, timeout=0.05)
     assert started.is_set() and cancelled.is_set()
     assert info.value.tool_name == "slow" and info.value.timeout == 0.05
     assert str(info.value) == "tool 'slow' timed out after 0.05 s"
@@ -105,7 +105,7 @@ async def test_sync_tool_timeout_returns_while_the_thread_is_still_running() -> 
 
     try:
         with pytest.raises(ToolTimeoutError, match="'stuck' timed out after 0.05 s"):
-            await stuck.execute({}, timeout=0.05)
+            await stuck.aexecute({}, timeout=0.05)
         # We got the error while the abandoned thread is still blocked.
         assert not finished.is_set()
     finally:
@@ -120,7 +120,7 @@ async def test_a_timeout_error_raised_by_the_tool_itself_is_not_ours() -> None:
         raise TimeoutError("upstream API timed out")
 
     with pytest.raises(TimeoutError, match="upstream") as info:
-        await grumpy.execute({}, timeout=5)
+        await grumpy.aexecute({}, timeout=5)
     assert not isinstance(info.value, ToolTimeoutError)
 
 
@@ -131,7 +131,7 @@ async def test_timeout_must_be_positive(timeout: float) -> None:
         return ""
 
     with pytest.raises(ValueError, match="timeout must be a positive"):
-        await f.execute({}, timeout=timeout)
+        await f.aexecute({}, timeout=timeout)
 
 
 @pytest.mark.parametrize("is_async", [False, True])
@@ -147,7 +147,7 @@ async def test_the_tools_own_exception_propagates_unchanged(is_async: bool) -> N
 
     t = tool(afail if is_async else fail)
     with pytest.raises(Boom, match="bad 3"):
-        await t.execute({"x": "3"}, timeout=5 if is_async else None)
+        await t.aexecute({"x": "3"}, timeout=5 if is_async else None)
 
 
 async def test_invalid_arguments_raise_before_the_function_runs() -> None:
@@ -159,7 +159,7 @@ async def test_invalid_arguments_raise_before_the_function_runs() -> None:
         return ""
 
     with pytest.raises(ToolArgumentError):
-        await record.execute({"n": "many"})
+        await record.aexecute({"n": "many"})
     assert calls == []
 
 
@@ -171,7 +171,7 @@ async def test_arguments_are_passed_coerced() -> None:
         seen.extend([n, pair])
         return "ok"
 
-    assert await take.execute({"n": "4", "pair": {"left": "1", "right": 2}}) == "ok"
+    assert await take.aexecute({"n": "4", "pair": {"left": "1", "right": 2}}) == "ok"
     assert seen == [4, Pair(1, "2")]
 
 
@@ -182,7 +182,7 @@ async def test_sync_callable_returning_a_coroutine_is_awaited() -> None:
     def outer(x: int) -> Any:
         return inner(x)
 
-    assert await tool(outer).execute({"x": 2}) == "x=2"
+    assert await tool(outer).aexecute({"x": 2}) == "x=2"
 
 
 async def test_tool_built_from_a_callable_object() -> None:
@@ -192,7 +192,7 @@ async def test_tool_built_from_a_callable_object() -> None:
 
     t = Tool(name="counter", description="Count", function=Counter())
     assert t.parameters_schema["properties"] == {"step": {"type": "integer", "default": 1}}
-    assert await t.execute({"step": "3"}) == "6"
+    assert await t.aexecute({"step": "3"}) == "6"
 
 
 @pytest.mark.parametrize("value, text", [
@@ -222,7 +222,7 @@ async def test_execute_normalises_the_return_value() -> None:
     async def reading(city: str) -> Reading:
         return Reading(city=city, celsius=3)
 
-    assert await reading.execute({"city": "Oslo"}) == '{"city": "Oslo", "celsius": 3.0}'
+    assert await reading.aexecute({"city": "Oslo"}) == '{"city": "Oslo", "celsius": 3.0}'
 
 
 async def test_many_sync_tools_run_concurrently_with_their_own_context() -> None:
@@ -235,7 +235,7 @@ async def test_many_sync_tools_run_concurrently_with_their_own_context() -> None
 
     async def call(tag: str) -> str:
         request_id.set(tag)
-        return await meet.execute({"tag": tag}, timeout=10)
+        return await meet.aexecute({"tag": tag}, timeout=10)
 
     results = await asyncio.gather(call("a"), call("b"), call("c"))
     assert results == ["a:a", "b:b", "c:c"]
