@@ -72,7 +72,7 @@ def test_registering_a_name_again_replaces_the_tool_with_a_warning() -> None:
 
 def test_registering_something_that_is_not_a_tool_is_refused() -> None:
     with pytest.raises(TypeError, match="a Tool or a function"):
-        ToolRegistry().register("add")  # type: ignore[call-overload]
+        ToolRegistry().register("add")  # type: ignore[arg-type]
 
 
 def test_the_tool_names_are_importable_from_the_package() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterator
-from typing import Any, overload
+from typing import Any
 
 from .base import Tool
 from .decorator import tool as make_tool
@@ -30,12 +30,6 @@ class ToolRegistry:
 
     def __init__(self) -> None:
         self._tools: dict[str, Tool] = {}
-
-    @overload
-    def register(self, item: Tool, /) -> Tool: ...
-
-    @overload
-    def register(self, item: Callable[..., Any], /) -> Tool: ...
 
     def register(self, item: Tool | Callable[..., Any], /) -> Tool:
         """Add a Tool, or make a function into one (as `@tool` does) and add it; returns
