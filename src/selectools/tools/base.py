@@ -64,7 +64,10 @@ class Tool:
         *,
         parameters_schema: Mapping[str, Any] | None = None,
     ) -> None:
-        if function is None and callable(parameters):
+        if callable(parameters):
+            if function is not None:
+                raise TypeError(f"tool {name!r}: parameters must be a list of ToolParameter, "
+                                f"got {parameters!r}")
             # `Tool(name, description, function)`: the positional form of earlier versions.
             parameters, function = None, parameters
         if function is None:
@@ -93,7 +96,6 @@ class Tool:
         self._declared: tuple[ToolParameter, ...] | None = None
         self._spec: ArgumentsSpec | None
         if parameters is not None:
-            assert not callable(parameters)
             self._declared = declared_parameters(name, parameters)
             check_function(name, function, self._declared, skip_first=binding is not None)
             self._spec = explicit_spec(name, self._declared)
