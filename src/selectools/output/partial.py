@@ -89,7 +89,7 @@ class PartialJSONParser:
 
     __slots__ = ("_start", "_state", "_root", "_has_root", "_frames", "_keys", "_offset",
                  "_carry", "_raw", "_raw_len", "_escaped", "_shown", "_number", "_literal",
-                 "_literal_value", "_key", "_error")
+                 "_literal_value", "_key", "_error", "_string_grew")
 
     def __init__(self, *, start: str | None = None) -> None:
         if start is not None and (not start or not set(start) <= set('{["')):
@@ -112,6 +112,7 @@ class PartialJSONParser:
         self._literal_value: Any = None
         self._key = ""
         self._error: PartialJSONError | None = None
+        self._string_grew = False  # whether the string that just ended showed more
 
     @property
     def value(self) -> Any:
@@ -180,7 +181,7 @@ class PartialJSONParser:
                 pos = self._scan_string(text, pos, base)
                 if self._state == _STRING:  # still open: all of `text` was consumed
                     break
-                if state == _STRING:
+                if state == _STRING and self._string_grew:
                     changed = True
                 continue
             char = text[pos]
@@ -389,7 +390,8 @@ class PartialJSONParser:
             self._key = self._decode_raw()
             self._state = _COLON
             return
-        if self._raw_len:
+        self._string_grew = self._raw_len > 0
+        if self._string_grew:
             self._show_string()
         self._shown = ""
         self._value_complete()
