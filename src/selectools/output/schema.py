@@ -195,10 +195,19 @@ def _pydantic_ready(target: Any) -> Any:
     if typing.is_typeddict(target) and type(target).__module__ == "typing":
         import typing_extensions
 
-        hints = typing.get_type_hints(target)
-        fields = {name: (typing_extensions.Required if name in target.__required_keys__
-                         else typing_extensions.NotRequired)[_pydantic_ready(hint)]
-                  for name, hint in hints.items()}
+        # The hints, not __required_keys__: with `from __future__ import annotations`,
+        # 3.11's typing cannot see a NotRequired written in a string.
+        hints = typing.get_type_hints(target, include_extras=True)
+        fields = {}
+        for name, hint in hints.items():
+            marker = typing.get_origin(hint)
+            if marker is typing.NotRequired or marker is typing.Required:
+                hint = typing.get_args(hint)[0]
+            else:
+                marker = typing.Required if target.__total__ else typing.NotRequired
+            wrap = typing_extensions.Required if marker is typing.Required \
+                else typing_extensions.NotRequired
+            fields[name] = wrap[_pydantic_ready(hint)]
         remade: Any = typing_extensions.TypedDict(target.__name__, fields)  # type: ignore[misc]
         remade.__doc__ = target.__doc__
         remade.__module__ = target.__module__
