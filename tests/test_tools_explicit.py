@@ -147,6 +147,8 @@ def test_enum_and_element_type_are_checked_and_coerced() -> None:
         "type": "number"}
     with pytest.raises(ToolArgumentError, match="'values\\[1\\]'"):
         summing.validate({"values": [1, "two"]})
+    with pytest.raises(ToolArgumentError, match="expected a valid integer, got True"):
+        summing.validate({"values": [True]})  # as for a @tool: true is no number
 
 
 def test_schema_and_parameters_read_the_same_for_both_forms() -> None:

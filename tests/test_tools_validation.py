@@ -176,7 +176,7 @@ _PLAIN_INPUTS: list[dict[str, Any]] = [
     {"amount": -(2**53), "currency": "", "count": -7, "exact": True},
     {"amount": 10**400, "currency": "EUR", "count": 2, "exact": True},
     {"amount": "12.5", "currency": 12345, "count": "3", "exact": "true"},
-    {"amount": True, "currency": "EUR", "count": True, "exact": 1},
+    {"amount": 2, "currency": "EUR", "count": 3, "exact": 1},
     {"amount": 1.0, "currency": "EUR", "count": 2.0, "exact": True},
     {"amount": 1.0, "currency": "EUR", "count": 2},
     {"amount": 1.0, "currency": "EUR", "count": 2, "exact": True, "extra": 1},
@@ -203,6 +203,28 @@ def test_plain_scalar_parameters_validate_exactly_as_pydantic_does(
     assert got == expected
     assert {name: type(value) for name, value in got.items()} == {
         name: type(value) for name, value in expected.items()}
+
+
+def test_true_or_false_for_a_number_is_refused_not_taken_as_one_or_zero() -> None:
+    # (pydantic's lax mode alone would take them; JSON Schema's "integer" does not.)
+    with pytest.raises(ToolArgumentError) as refused:
+        convert.validate({"amount": True, "currency": "EUR", "count": False, "exact": True})
+    assert [str(p) for p in refused.value.problems] == [
+        "parameter 'amount': expected a valid number, got True",
+        "parameter 'count': expected a valid integer, got False"]
+
+    @tool
+    def spread(values: list[float], peak: int | None = None,
+               limits: dict[str, int] | None = None) -> str:
+        """Numbers inside containers and Optional."""
+        return "ok"
+
+    for bad in ({"values": [1.0, True]}, {"values": [], "peak": True},
+                {"values": [], "limits": {"a": False}}):
+        with pytest.raises(ToolArgumentError, match="expected a valid"):
+            spread.validate(bad)
+    assert spread.validate({"values": ["1.5", 2], "peak": "3"}) == {
+        "values": [1.5, 2.0], "peak": 3, "limits": None}
 
 
 def test_constrained_scalar_parameters_keep_their_constraints() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
@@ -129,7 +130,7 @@ def arguments_model(fields: Iterable[FieldSpec], tool_name: str) -> type[BaseMod
     model_fields: dict[str, Any] = {}
     for spec in fields:
         _check_json_describable(spec.annotation, spec.name, tool_name)
-        model_fields[f"p_{spec.name}"] = (spec.annotation, _field(spec))
+        model_fields[f"p_{spec.name}"] = (_refusing_bools(spec.annotation), _field(spec))
     try:
         return create_model(
             f"{_camel(tool_name)}Arguments", __config__=_ARGUMENTS_CONFIG, **model_fields
@@ -223,6 +224,42 @@ def _split_description(annotation: Any) -> tuple[Any, str | None]:
     )
     rebuilt = Annotated[(base, *kept)] if kept else base
     return rebuilt, explicit or (" ".join(texts) if texts else None)
+
+
+def _refusing_bools(annotation: Any) -> Any:
+    """`annotation`, refusing JSON true/false where it means int or float (also inside
+    Optional, Annotated, list and dict): pydantic's lax mode would take `true` as 1, and a
+    model that sends it for a number has made a mistake it should hear about."""
+    if annotation is int or annotation is float:
+        return Annotated[annotation, _no_bool_validator(annotation)]
+    origin, arguments = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is Annotated:
+        return Annotated[(_refusing_bools(arguments[0]), *annotation.__metadata__)]
+    if origin in (typing.Union, types.UnionType) and len(arguments) == 2 \
+            and type(None) in arguments:
+        inner = arguments[0] if arguments[1] is type(None) else arguments[1]
+        return _refusing_bools(inner) | None
+    if origin is list and len(arguments) == 1:
+        return types.GenericAlias(list, (_refusing_bools(arguments[0]),))
+    if origin is dict and len(arguments) == 2:
+        return types.GenericAlias(dict, (arguments[0], _refusing_bools(arguments[1])))
+    return annotation
+
+
+@functools.cache
+def _no_bool_validator(kind: type) -> Any:
+    from pydantic import BeforeValidator
+    from pydantic_core import PydanticCustomError
+
+    error_type, expected = ("int_type", "a valid integer") if kind is int else (
+        "float_type", "a valid number")
+
+    def refuse_bool(value: Any) -> Any:
+        if isinstance(value, bool):
+            raise PydanticCustomError(error_type, f"Input should be {expected}")
+        return value
+
+    return BeforeValidator(refuse_bool)
 
 
 def _check_json_describable(annotation: Any, name: str, tool_name: str) -> None:
