@@ -119,6 +119,28 @@ def test_a_strict_answer_sends_every_optional_property_and_still_validates() -> 
     assert output.validate(json.dumps(answer)) == Person(name="Ann", age=3)
 
 
+@pytest.mark.parametrize("target, answer, expected", [
+    (Point, {"x": 1, "y": None}, Point(1.0, 0.0)),
+    (Movie, {"title": "Heat", "year": None}, {"title": "Heat"}),
+    (list[Movie], {WRAPPER_KEY: [{"title": "Heat", "year": None}]}, [{"title": "Heat"}]),
+    ({"type": "object", "properties": {"n": {"type": "integer"}}}, {"n": None}, {}),
+])
+def test_an_optional_property_sent_as_null_in_strict_mode_means_absent(
+        target: Any, answer: Any, expected: Any) -> None:
+    output = output_schema(target)
+    assert output.strict_schema is not None
+    jsonschema.validate(answer, output.strict_schema)  # strict mode allows it...
+    assert output.validate(json.dumps(answer)) == expected  # ...and it means "absent"
+
+
+def test_a_null_the_type_allows_is_kept_and_one_it_refuses_is_reported() -> None:
+    schema = {"type": "object", "required": ["a"],
+              "properties": {"a": {"type": "integer"}, "b": {"type": ["string", "null"]}}}
+    assert output_schema(schema).validate('{"a": 1, "b": null}') == {"a": 1, "b": None}
+    with pytest.raises(OutputValidationError, match=r"\$\.a: expected integer, got null"):
+        output_schema(schema).validate('{"a": null}')
+
+
 def test_the_plain_schema_keeps_optional_properties_optional_and_names_the_type() -> None:
     output = output_schema(Person)
     assert output.name == "Person"

@@ -19,7 +19,7 @@ from .checker import SchemaChecker
 from .errors import OutputValidationError, PartialJSONError, Problem
 from .extract import find_json
 from .partial import UNCHANGED, PartialJSONParser
-from .strict import WRAPPER_KEY, strict_variant
+from .strict import WRAPPER_KEY, drop_absent_nulls, strict_variant
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter, ValidationError
@@ -64,12 +64,15 @@ class OutputSchema:
         prose; an answer to the strict schema's wrapper is unwrapped.
         """
         value, json_text = find_json(text, self._starts)
+        if drop_absent_nulls(value, self.schema):
+            json_text = _dumps(value)
         try:
             return self._check(value, json_text)
         except OutputValidationError:
             if not (self.wrapped and type(value) is dict and list(value) == [WRAPPER_KEY]):
                 raise
         inner = value[WRAPPER_KEY]
+        drop_absent_nulls(inner, self.schema)
         try:
             return self._check(inner, _dumps(inner))
         except OutputValidationError as error:

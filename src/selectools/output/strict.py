@@ -3,12 +3,14 @@
 
 Strict mode takes a subset of JSON schema, and in exchange the model's answer always
 matches it. The variant closes every object (`additionalProperties: false`) and lists
-every property in `required`, as strict mode insists: a property the type leaves
-optional must then be sent, which every type accepts (pydantic's `Optional[X] = None`
-already allows null). It turns `oneOf` into `anyOf` and drops what strict mode refuses
-but a validator still checks afterwards (`default`, `uniqueItems`, pydantic's
-`discriminator`, `format`s it does not know). Its root must be an object, so any other
-root is wrapped: `{"value": <the schema>}`, and the answer unwrapped on the way back.
+every property in `required`, as strict mode insists; a property the type leaves
+optional is made nullable (OpenAI's own advice), and `drop_absent_nulls` turns such a
+null back into an absent property before validation, so the type's default applies
+(a dataclass field's default, a TypedDict's `NotRequired` key left out). It turns
+`oneOf` into `anyOf` and drops what strict mode refuses but a validator still checks
+afterwards (`default`, `uniqueItems`, pydantic's `discriminator`, `format`s it does not
+know). Its root must be an object, so any other root is wrapped:
+`{"value": <the schema>}`, and the answer unwrapped on the way back.
 
 Some schemas have no strict form: a map with free keys (`dict[str, int]`), a value of
 any shape, tuples (`prefixItems`), `not`, `if`, `patternProperties`... For those
@@ -132,13 +134,106 @@ def _strict(node: Any, path: str) -> dict[str, Any]:
         if not properties and extra is not False:
             raise _NoStrictForm(f"{path} is an object with free keys (a dict), which "
                                 "strict mode cannot express")
-        out["properties"] = {name: _strict(sub, f"{path}.{name}")
-                             for name, sub in properties.items()}
+        required = set(node.get("required") or ())
+        out["properties"] = {
+            name: _strict(sub, f"{path}.{name}") if name in required
+            else _or_null(_strict(sub, f"{path}.{name}"))
+            for name, sub in properties.items()}
         out["required"] = list(properties)
         out["additionalProperties"] = False
     if not out.keys() - {"description"}:
         raise _NoStrictForm(f"{path} allows a value of any shape")
     return out
+
+
+def _or_null(node: dict[str, Any]) -> dict[str, Any]:
+    """An optional property, which strict mode makes required: null stands for absent."""
+    if _may_be_null(node):
+        return node
+    rest = {key: value for key, value in node.items() if key != "description"}
+    wrapped: dict[str, Any] = {"anyOf": [rest, {"type": "null"}]}
+    if "description" in node:
+        wrapped["description"] = node["description"]
+    return wrapped
+
+
+def _may_be_null(node: Mapping[str, Any]) -> bool:
+    kinds = node.get("type")
+    if kinds == "null" or isinstance(kinds, list) and "null" in kinds:
+        return True
+    if "const" in node and node["const"] is None or None in (node.get("enum") or ()):
+        return True
+    return any(isinstance(branch, Mapping) and _may_be_null(branch)
+               for branch in node.get("anyOf") or ())
+
+
+def drop_absent_nulls(value: Any, schema: Mapping[str, Any]) -> bool:
+    """Remove, in place, each `null` that stands for an absent optional property (a
+    strict-mode answer must send every property) where the plain `schema` does not
+    allow null: the type's own default then applies. Says whether anything was removed.
+    A null kept is one the schema takes, or one validation will refuse anyway."""
+    return _drop(value, schema, schema, 0)
+
+
+def _drop(value: Any, node: Any, root: Mapping[str, Any], depth: int) -> bool:
+    if depth > 200 or not isinstance(node, Mapping):
+        return False
+    node = _dereference(node, root)
+    dropped = False
+    if isinstance(value, dict):
+        for candidate in _alternatives(node, root):
+            properties = candidate.get("properties")
+            if not isinstance(properties, Mapping):
+                continue
+            required = candidate.get("required") or ()
+            for name in [k for k, v in value.items() if v is None]:
+                sub = properties.get(name)
+                if isinstance(sub, Mapping) and name not in required \
+                        and not _takes_null(sub, root, depth):
+                    del value[name]
+                    dropped = True
+            for name, item in value.items():
+                if name in properties:
+                    dropped = _drop(item, properties[name], root, depth + 1) or dropped
+    elif isinstance(value, list):
+        for candidate in _alternatives(node, root):
+            items = candidate.get("items")
+            if isinstance(items, Mapping):
+                for item in value:
+                    dropped = _drop(item, items, root, depth + 1) or dropped
+    return dropped
+
+
+def _dereference(node: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
+    for _ in range(20):  # a chain of references, not a cycle
+        reference = node.get("$ref")
+        if not isinstance(reference, str) or not reference.startswith("#/"):
+            return node
+        target: Any = root
+        for part in reference[2:].split("/"):
+            target = target.get(part) if isinstance(target, Mapping) else None
+        if not isinstance(target, Mapping):
+            return node
+        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+    return node
+
+
+def _alternatives(node: Mapping[str, Any], root: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    found = [node]
+    for key in ("anyOf", "oneOf", "allOf"):
+        for branch in node.get(key) or ():
+            if isinstance(branch, Mapping):
+                found.append(_dereference(branch, root))
+    return found
+
+
+def _takes_null(node: Mapping[str, Any], root: Mapping[str, Any], depth: int) -> bool:
+    node = _dereference(node, root)
+    if "type" not in node and not {"anyOf", "oneOf", "enum", "const"} & node.keys():
+        return True  # any value (or unknown): keep the null
+    return _may_be_null(node) or depth < 50 and any(
+        isinstance(branch, Mapping) and _takes_null(branch, root, depth + 1)
+        for branch in node.get("oneOf") or ())
 
 
 def _is_object(node: Mapping[str, Any]) -> bool:
