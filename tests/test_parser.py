@@ -7,11 +7,11 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from selectools.parser import ToolCallParser, tool_instructions
+from selectools.parser import TextToolCalls, tool_instructions
 from selectools.tools import tool
 from selectools.types import RAW_ARGUMENTS_KEY, ToolCall
 
-parser = ToolCallParser(["search", "add", "get_time"])
+parser = TextToolCalls(["search", "add", "get_time"])
 
 
 def calls(text: str) -> list[tuple[str, dict[str, object]]]:
@@ -125,7 +125,7 @@ def test_parser_accepts_tools_as_well_as_names() -> None:
     def ping(host: str) -> str:
         return host
 
-    assert ToolCallParser([ping]).parse('{"tool": "ping", "args": {"host": "a"}}') == [
+    assert TextToolCalls([ping]).parse('{"tool": "ping", "args": {"host": "a"}}') == [
         ToolCall("ping", {"host": "a"}, id="text_call_1")]
 
 
@@ -194,4 +194,4 @@ def test_a_call_written_as_the_instructions_say_is_parsed() -> None:
 
     assert 'TOOL_CALL {"tool_name"' in tool_instructions([add])
     written = 'TOOL_CALL {"tool_name": "add", "parameters": {"a": 2, "b": 3}}'
-    assert ToolCallParser([add.name]).parse(written)[0].parameters == {"a": 2, "b": 3}
+    assert TextToolCalls([add.name]).parse(written)[0].parameters == {"a": 2, "b": 3}

@@ -1,4 +1,4 @@
-"""ToolCallParser.parse costs time linear in the text, whatever the text holds."""
+"""TextToolCalls.parse costs time linear in the text, whatever the text holds."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import subprocess
 import sys
 import textwrap
 
-from selectools.parser import ToolCallParser
+from selectools.parser import TextToolCalls
 
-parser = ToolCallParser(["search", "add", "a", "x"])
+parser = TextToolCalls(["search", "add", "a", "x"])
 
 _CODE = ('function f(a) { if (a) { return {"x": a, y: [1, 2, {"z": "s"}]}; }'
          ' else { return {}; } }\n'
@@ -19,9 +19,9 @@ _CODE = ('function f(a) { if (a) { return {"x": a, y: [1, 2, {"z": "s"}]}; }'
 # parse took 3.8 s on 100k "{", and about 4 minutes on 1 MB.
 _MEASURE = textwrap.dedent("""
     import json, sys, time
-    from selectools.parser import ToolCallParser
+    from selectools.parser import TextToolCalls
 
-    parser = ToolCallParser(["search", "add", "a", "x"])
+    parser = TextToolCalls(["search", "add", "a", "x"])
     unit = json.loads(sys.argv[1])
 
     def cpu(size):

@@ -9,10 +9,13 @@ A call is a JSON object naming a tool and its arguments, found in any of these f
     ```
     {"tool": "search", "args": "{\\"query\\": \\"python\\"}"}      (arguments as a JSON string)
 
-Only objects naming a registered tool count, so an ordinary answer that shows some JSON is
-not mistaken for a call. After an explicit `TOOL_CALL` marker the model plainly meant a call:
-it is returned even when the tool is unknown or its arguments are unreadable, so the agent
-can tell the model what went wrong.
+Two readers share one scanner. `TextToolCalls(tools).parse(text)` is the engine's: every call
+in an answer, in order, counting only objects that name a registered tool, so an ordinary
+answer that shows some JSON is not mistaken for a call. `ToolCallParser().parse(text)` is
+selectools 1.x's: the first call in the text, whatever tool it names, as a `ParseResult`.
+After the marker (`TOOL_CALL` unless told otherwise) the model plainly meant a call: it is
+returned even when the tool is unknown or its arguments are unreadable, so the agent can tell
+the model what went wrong.
 """
 
 from __future__ import annotations
@@ -20,27 +23,30 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .tools import Tool
 from .types import RAW_ARGUMENTS_KEY, ToolCall
 
 _NAME_KEYS = ("tool_name", "tool", "name", "function")
-_ARGUMENT_KEYS = ("parameters", "arguments", "args", "input")
+_ARGUMENT_KEYS = ("parameters", "arguments", "args", "params", "input")
 # Keys a bare call object may carry besides its name and arguments.
 _CALL_ENVELOPE_KEYS = frozenset({"id", "type"})
 # `name` alone is too common in ordinary JSON to signal a call without an arguments key.
 _UNAMBIGUOUS_NAME_KEYS = ("tool_name", "tool")
-# Where a call may begin: the marker, or a brace opening an object whose first key and the
-# start of its value look like JSON. Code (`{ if`, `{"x": a}`), `{}` and `{{` are passed over
-# by the regex instead of each costing a failed decode.
-_START = re.compile(r'TOOL_CALL|\{(?=\s*"(?:[^"\\\x00-\x1f]|\\.)*"\s*:\s*["{\[\-0-9tfn])')
+# Where a call may begin, besides the marker: a brace opening an object whose first key and
+# the start of its value look like JSON. Code (`{ if`, `{"x": a}`), `{}` and `{{` are passed
+# over by the regex instead of each costing a failed decode.
+_OBJECT_START = r'\{(?=\s*"(?:[^"\\\x00-\x1f]|\\.)*"\s*:\s*["{\[\-0-9tfn])'
 _AFTER_MARKER = re.compile(r"\s*:?\s*(?:```[A-Za-z]*\s*)?")
+_SINGLE_QUOTED_OBJECT = re.compile(r"\{\s*'")
 _DECODER = json.JSONDecoder()
 
 # The cost of one parse is bounded, whatever the text (a model can be made to write anything):
-#: the longest call object looked for; each decode reads at most this much of the text,
-#: and first only `_FIRST_WINDOW` of it (most objects fit; a failure far shorter is final).
+#: the longest call object looked for, unless a reader is given another bound; each decode
+#: reads at most this much of the text, and first only `_FIRST_WINDOW` of it (most objects
+#: fit; a failure far shorter is final).
 _MAX_PAYLOAD_CHARS = 32_768
 _FIRST_WINDOW = 2_048
 #: decodes tried per text; a text with more JSON openings than this is not a tool call.
@@ -52,71 +58,92 @@ _DEEP_SKIP = 1_024
 #: length, before the rest of it is skipped (see _Scan).
 _NESTED_REREAD = 2
 
+#: (tool name, arguments) of one call found.
+_Found = tuple[str, dict[str, Any]]
 
-class ToolCallParser:
-    """Finds the tool calls in a model's text answer, in the order they were written."""
 
-    def __init__(self, tool_names: Iterable[str | Tool]) -> None:
-        self.tool_names: frozenset[str] = frozenset(
-            name.name if isinstance(name, Tool) else name for name in tool_names
-        )
+class _CallFinder:
+    """The one scanner: finds call objects in a text, in the order they were written.
 
-    def parse(self, text: str, *, id_prefix: str = "text_call") -> list[ToolCall]:
-        """Every tool call written in `text`; ids are `{id_prefix}_1`, `{id_prefix}_2`, ...
+    `known` is the set of tool names a call without the marker must name; None accepts any
+    name (selectools 1.x's reader, which knows no tools)."""
 
-        Linear in the text: each candidate opening is decoded at most once, from a bounded
-        window, and a text with more than `_MAX_ATTEMPTS` openings is searched that far."""
+    __slots__ = ("known", "marker", "max_payload_chars", "_start")
+
+    def __init__(self, known: frozenset[str] | None, marker: str,
+                 max_payload_chars: int | None) -> None:
+        if not isinstance(marker, str) or not marker.strip():
+            raise TypeError(f"marker must be a non-empty string, not {marker!r}")
+        if max_payload_chars is not None and (
+                isinstance(max_payload_chars, bool) or not isinstance(max_payload_chars, int)
+                or max_payload_chars < 0):
+            raise ValueError("max_payload_chars must be an int >= 0 (0: the library's own "
+                             f"bound, {_MAX_PAYLOAD_CHARS}), not {max_payload_chars!r}")
+        self.known = known
+        self.marker = marker
+        # 0 asks for no bound of the caller's; the library's own then holds (an unbounded
+        # decode window would make a parse quadratic in a text full of openings).
+        self.max_payload_chars = max_payload_chars or _MAX_PAYLOAD_CHARS
+        self._start = re.compile(f"(?P<marker>{re.escape(marker)})|{_OBJECT_START}")
+
+    def find(self, text: str, *, first_only: bool = False) -> list[_Found]:
+        """The calls in `text`. Linear in the text: each candidate opening is decoded at most
+        once, from a bounded window, and a text with more than `_MAX_ATTEMPTS` openings is
+        searched that far."""
         # Every form of a call holds a JSON object: no brace, nothing to search (and most
         # answers have none, so this is the common, cheap path).
         if not isinstance(text, str) or "{" not in text:
             return []
         # A call outside a marker names a known tool: without either, nothing to look for.
-        if "TOOL_CALL" not in text and not any(name in text for name in self.tool_names):
+        known = self.known
+        if (known is not None and self.marker not in text
+                and not any(name in text for name in known)):
             return []
-        found: list[tuple[str, dict[str, Any]]] = []
-        scan = _Scan(text)
+        found: list[_Found] = []
+        scan = _Scan(text, min(self.max_payload_chars, _FIRST_WINDOW), self.max_payload_chars)
         position = 0
-        while scan.attempts_left and (match := _START.search(text, position)):
-            if match.group() == "TOOL_CALL":
+        while scan.attempts_left and (match := self._start.search(text, position)):
+            if match.lastgroup == "marker":
                 position = self._read_marked_call(scan, match.end(), found)
             else:
                 position = self._read_json(scan, match.start(), found)
-        return [ToolCall(tool_name=name, parameters=arguments, id=f"{id_prefix}_{index}")
-                for index, (name, arguments) in enumerate(found, start=1)]
+            if first_only and found:
+                del found[1:]
+                break
+        return found
 
-    def _read_marked_call(
-        self, scan: _Scan, after_marker: int, found: list[tuple[str, dict[str, Any]]]
-    ) -> int:
+    def _read_marked_call(self, scan: _Scan, after_marker: int, found: list[_Found]) -> int:
         start = _AFTER_MARKER.match(scan.text, after_marker)
         opening = start.end() if start else after_marker
         if not scan.text.startswith("{", opening):
             return after_marker
         value, end = scan.decode(opening)
+        if value is None and _SINGLE_QUOTED_OBJECT.match(scan.text, opening):
+            value, end = scan.decode_single_quoted(opening, end)
         if value is None:
             return end
-        call = _as_call(value, known=self.tool_names, explicit=True)
+        call = _as_call(value, known=self.known, explicit=True)
         if call is not None:
             found.append(call)
             return end
         found.extend(self._calls_within(value))
         return end
 
-    def _read_json(self, scan: _Scan, opening: int,
-                   found: list[tuple[str, dict[str, Any]]]) -> int:
+    def _read_json(self, scan: _Scan, opening: int, found: list[_Found]) -> int:
         value, end = scan.decode(opening)
         if value is not None:
             found.extend(self._calls_within(value))
         return end
 
-    def _calls_within(self, value: Any) -> list[tuple[str, dict[str, Any]]]:
+    def _calls_within(self, value: Any) -> list[_Found]:
         """Call objects in a parsed JSON value, outermost first, in document order:
         `{"tool_calls": [{...}, {...}]}` and `{"type": "function", "function": {...}}` too."""
-        calls: list[tuple[str, dict[str, Any]]] = []
+        calls: list[_Found] = []
         stack: list[Any] = [value]
         while stack:
             node = stack.pop()
             if isinstance(node, dict):
-                call = _as_call(node, known=self.tool_names, explicit=False)
+                call = _as_call(node, known=self.known, explicit=False)
                 if call is not None:
                     calls.append(call)
                     continue
@@ -125,6 +152,67 @@ class ToolCallParser:
                 children = reversed(node)
             stack.extend(child for child in children if isinstance(child, (dict, list)))
         return calls
+
+
+class TextToolCalls:
+    """The engine's reader: every tool call in a model's text answer, in the order written.
+
+    Only calls naming one of `tools` count, unless written after the marker."""
+
+    def __init__(self, tools: Iterable[str | Tool], *, marker: str = "TOOL_CALL",
+                 max_payload_chars: int = _MAX_PAYLOAD_CHARS) -> None:
+        if isinstance(tools, str):
+            raise TypeError("tools must be an iterable of tool names or Tools, not one str")
+        self.tool_names: frozenset[str] = frozenset(
+            name.name if isinstance(name, Tool) else name for name in tools)
+        self._finder = _CallFinder(self.tool_names, marker, max_payload_chars)
+
+    def parse(self, text: str, *, id_prefix: str = "text_call") -> list[ToolCall]:
+        """Every tool call written in `text`; ids are `{id_prefix}_1`, `{id_prefix}_2`, ..."""
+        return [ToolCall(tool_name=name, parameters=arguments, id=f"{id_prefix}_{index}")
+                for index, (name, arguments) in enumerate(self._finder.find(text), start=1)]
+
+
+@dataclass
+class ParseResult:
+    """What `ToolCallParser.parse` found: the first tool call (None if there was none) and
+    the text it read."""
+
+    tool_call: ToolCall | None
+    raw_text: str
+
+
+class ToolCallParser:
+    """selectools 1.x's reader: the first tool call written in a text, naming any tool.
+
+    `marker` introduces a call (`TOOL_CALL: {...}`); a call object without it is found too.
+    A call object longer than `max_payload_chars` is not read (0: the library's own bound,
+    32,768 characters); each candidate object costs at most that much reading. Calls are
+    read as `TextToolCalls` reads them, by the same scanner.
+    """
+
+    def __init__(self, marker: str = "TOOL_CALL", max_payload_chars: int = 8000) -> None:
+        self._finder = _CallFinder(None, marker, max_payload_chars)
+        self._max_payload_chars = max_payload_chars
+
+    # Read-only: the scanner is built from them once.
+    @property
+    def marker(self) -> str:
+        return self._finder.marker
+
+    @property
+    def max_payload_chars(self) -> int:
+        return self._max_payload_chars
+
+    def parse(self, text: str) -> ParseResult:
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, not {type(text).__name__}")
+        found = self._finder.find(text, first_only=True)
+        if not found:
+            return ParseResult(tool_call=None, raw_text=text)
+        name, arguments = found[0]
+        return ParseResult(tool_call=ToolCall(tool_name=name, parameters=arguments),
+                           raw_text=text)
 
 
 class _Scan:
@@ -142,10 +230,13 @@ class _Scan:
     rest of it is skipped.
     """
 
-    __slots__ = ("text", "attempts_left", "_failed_from", "_failed_until", "_reread")
+    __slots__ = ("text", "attempts_left", "_first_window", "_max_window", "_failed_from",
+                 "_failed_until", "_reread")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, first_window: int, max_window: int) -> None:
         self.text = text
+        self._first_window = first_window
+        self._max_window = max_window
         self.attempts_left = _MAX_ATTEMPTS
         # The last failed decode that was not inside another: where it began and stopped.
         self._failed_from = self._failed_until = -1
@@ -157,11 +248,12 @@ class _Scan:
         text = self.text
         try:
             try:
-                value, length = _DECODER.raw_decode(text[opening:opening + _FIRST_WINDOW])
+                value, length = _DECODER.raw_decode(text[opening:opening + self._first_window])
             except json.JSONDecodeError as exc:
-                if opening + _FIRST_WINDOW >= len(text) or not _cut_by_window(exc):
+                if (opening + self._first_window >= len(text)
+                        or self._first_window >= self._max_window or not _cut_by_window(exc)):
                     raise
-                value, length = _DECODER.raw_decode(text[opening:opening + _MAX_PAYLOAD_CHARS])
+                value, length = _DECODER.raw_decode(text[opening:opening + self._max_window])
         except ValueError as exc:
             stop = opening + getattr(exc, "pos", 0)
             until = self._failed_until
@@ -176,6 +268,26 @@ class _Scan:
         except RecursionError:
             return None, _after_braces(text, opening)
         return value, opening + length
+
+    def decode_single_quoted(self, opening: int, on_failure: int) -> tuple[Any, int]:
+        """A call written with Python's quotes after the marker, `{'tool_name': 'x'}`:
+        decoded with its quotes made JSON's (as selectools 1.x reads it), from one bounded
+        window; (None, `on_failure`) if that is not an object either."""
+        self.attempts_left -= 1
+        text = self.text
+        try:
+            try:
+                value, length = _DECODER.raw_decode(
+                    text[opening:opening + self._first_window].replace("'", '"'))
+            except json.JSONDecodeError as exc:
+                if (opening + self._first_window >= len(text)
+                        or self._first_window >= self._max_window or not _cut_by_window(exc)):
+                    raise
+                value, length = _DECODER.raw_decode(
+                    text[opening:opening + self._max_window].replace("'", '"'))
+        except (ValueError, RecursionError):
+            return None, on_failure
+        return (value, opening + length) if isinstance(value, dict) else (None, on_failure)
 
 
 def _cut_by_window(error: json.JSONDecodeError) -> bool:
@@ -195,9 +307,10 @@ _DEEP_BRACES = re.compile(rf"(?:[^{{]*+\{{){{{_DEEP_SKIP}}}")
 
 
 def _as_call(
-    value: dict[str, Any], *, known: frozenset[str], explicit: bool
-) -> tuple[str, dict[str, Any]] | None:
-    """(tool name, arguments) when `value` is a call object, else None."""
+    value: dict[str, Any], *, known: frozenset[str] | None, explicit: bool
+) -> _Found | None:
+    """(tool name, arguments) when `value` is a call object, else None. Without the marker
+    (`explicit`) it must name a tool of `known` (any tool, when None)."""
     for name_key in _NAME_KEYS:
         name = value.get(name_key)
         if isinstance(name, str):
@@ -205,8 +318,10 @@ def _as_call(
     else:
         return None
     argument_key = next((k for k in _ARGUMENT_KEYS if k in value), None)
+    if not name:
+        return None
     if not explicit:
-        if name not in known:
+        if known is not None and name not in known:
             return None
         if argument_key is None and (
             name_key not in _UNAMBIGUOUS_NAME_KEYS
