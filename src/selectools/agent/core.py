@@ -9,7 +9,7 @@ from typing import Any, cast
 from .._sync import run_sync
 from ..memory import ConversationMemory
 from ..observer import ObserverHub
-from ..parser import ToolCallParser, tool_instructions
+from ..parser import TextToolCalls, tool_instructions
 from ..providers.base import ProviderLike, default_model
 from ..tools import Tool
 from ..types import AgentResult, Message, Role, StreamChunk, check_messages
@@ -71,7 +71,7 @@ class Agent:
         return RunSetup(
             config=self.config, tools=tools,
             definitions=tuple(tool.definition for tool in tools.values()) or None,
-            parser=ToolCallParser(tools) if tools and not native else None,
+            parser=TextToolCalls(tools) if tools and not native else None,
             system_prompt=system_prompt, default_model=default_model(self.provider),
             hub=self._hub, provider_for_run=self._provider_for_run,
             prior_history=self._prior_history, commit=self._commit_run,

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ..observer import ObserverHub
-from ..parser import ToolCallParser
+from ..parser import TextToolCalls
 from ..providers.base import ProviderLike
 from ..tools import Tool
 from ..types import Message, ToolDefinition
@@ -26,7 +26,7 @@ class RunSetup:
     tools: Mapping[str, Tool]
     definitions: tuple[ToolDefinition, ...] | None
     #: Reads tool calls written as text; only for a provider without native tools.
-    parser: ToolCallParser | None
+    parser: TextToolCalls | None
     system_prompt: str
     default_model: str
     hub: ObserverHub
