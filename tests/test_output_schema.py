@@ -11,6 +11,8 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
 from selectools.output import (
@@ -259,10 +261,51 @@ def test_the_stream_shows_partial_values_and_unwraps_the_strict_wrapper() -> Non
     assert bare.feed("}\n```") is UNCHANGED
 
 
+objects = st.dictionaries(
+    st.text(max_size=6),
+    st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+                 lambda inner: st.lists(inner, max_size=3)
+                 | st.dictionaries(st.text(max_size=4), inner, max_size=3), max_leaves=8),
+    max_size=4)
+
+
+@settings(max_examples=150)
+@given(objects, st.sampled_from(["{}", "```json\n{}\n```", "Here it is: {} -- done.",
+                                 "Sure [1].\n```\n{}\n```\nMore {text}?"]),
+       st.lists(st.integers(1, 7), min_size=1, max_size=40))
+def test_the_last_partial_value_is_the_validated_value(value: dict[str, Any], frame: str,
+                                                       sizes: list[int]) -> None:
+    text = frame.replace("{}", json.dumps(value), 1)
+    output = output_schema({"type": "object"})
+    stream = output.stream()
+    last: Any = UNCHANGED
+    position, index = 0, 0
+    while position < len(text):
+        size = sizes[index % len(sizes)]
+        shown = stream.feed(text[position:position + size])
+        if shown is not UNCHANGED:
+            last = json.loads(json.dumps(shown))
+        position, index = position + size, index + 1
+    assert last == output.validate(text) == value
+
+
 def test_the_stream_goes_quiet_on_text_that_is_not_json() -> None:
     stream = output_schema(Person).stream()
     assert stream.feed('{"name": x') is UNCHANGED
     assert stream.feed('"still nothing"}') is UNCHANGED
+
+
+def test_the_error_survives_pickling_with_its_problems() -> None:
+    import pickle
+
+    with pytest.raises(OutputValidationError) as caught:
+        output_schema(Person).validate('{"name": 1}')
+    copy = pickle.loads(pickle.dumps(caught.value))
+    assert copy.problems == caught.value.problems and str(copy) == str(caught.value)
+
+
+def test_the_same_type_gives_the_same_output_schema() -> None:
+    assert output_schema(list[Person]) is output_schema(list[Person])
 
 
 def test_importing_the_package_imports_no_pydantic() -> None:

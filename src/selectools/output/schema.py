@@ -7,6 +7,7 @@ as a dict (checked by `checker.SchemaChecker`; the value comes back as decoded J
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
@@ -41,6 +42,9 @@ class OutputSchema:
       `T` has none (`strict_problem` says why): then send `schema` without `strict`.
     - `wrapped`: whether `strict_schema` wraps a non-object root in `{"value": ...}`; an
       answer in either form is accepted by `validate`.
+
+    One is made per type and shared (`output_schema` caches it): treat its schemas as
+    read-only.
     """
 
     __slots__ = ("target", "name", "schema", "strict_schema", "strict_problem", "wrapped",
@@ -148,6 +152,18 @@ def output_schema(target: Any) -> OutputSchema:
         raise TypeError(
             "response_format must be a type (a pydantic model, a dataclass, a TypedDict, "
             f"list[...]) or a JSON schema dict, got {type(target).__name__} {target!r}")
+    try:
+        return _from_type_cached(target)
+    except TypeError as exc:  # unhashable (Annotated with a dict in it, say): not cached
+        if "unhashable" not in str(exc):
+            raise
+        return _from_type(target)
+
+
+# Building pydantic's validator for a type costs milliseconds: a run asked for the same
+# type as the last one reuses it (an OutputSchema is never modified once made).
+@functools.lru_cache(maxsize=256)
+def _from_type_cached(target: Any) -> OutputSchema:
     return _from_type(target)
 
 
