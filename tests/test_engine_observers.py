@@ -10,19 +10,28 @@ from typing import Any
 import pytest
 
 from selectools import Agent, AgentConfig, AgentObserver, LoggingObserver, ToolCall, tool
-from selectools.observer import EVENT_ARGUMENTS, EVENTS, AsyncAgentObserver, ObserverHub
+from selectools.observer import (
+    EVENT_ARGUMENTS,
+    EVENT_PARAMETERS,
+    EVENTS,
+    AsyncAgentObserver,
+    ObserverHub,
+)
 from selectools.providers.stubs import LocalProvider
 
 
-@pytest.mark.parametrize("base", [AgentObserver, AsyncAgentObserver])
-def test_each_observer_base_has_exactly_the_declared_events(base: type) -> None:
-    declared = {name for name in vars(base) if name.startswith("on_")}
-    assert declared == set(EVENT_ARGUMENTS)
+@pytest.mark.parametrize(("base", "prefix"), [(AgentObserver, "on_"),
+                                              (AsyncAgentObserver, "a_on_")])
+def test_each_observer_base_has_exactly_the_declared_events(base: type, prefix: str) -> None:
+    declared = {name for name in vars(base) if name.startswith(prefix)}
+    assert declared == {prefix[:-3] + event for event in EVENT_PARAMETERS}
     for event, arguments in EVENT_ARGUMENTS.items():
-        method = getattr(base, event)
+        method = getattr(base, prefix[:-3] + event)
         assert inspect.iscoroutinefunction(method) == (base is AsyncAgentObserver), event
         names = list(inspect.signature(method).parameters)
         assert names == ["self", "run_id", *arguments], event
+    assert issubclass(AsyncAgentObserver, AgentObserver)
+    assert AsyncAgentObserver.blocking is False
 
 
 def test_logging_observer_logs_every_event_with_its_argument_names(

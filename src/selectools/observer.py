@@ -1,9 +1,10 @@
 """Observers: callbacks for every step of a run.
 
-Subclass `AgentObserver` (sync) or `AsyncAgentObserver` (async) and override the events you
-need; pass instances in `AgentConfig(observers=[...])`. Every event carries the `run_id`;
-tool events carry a `call_id` unique within the run. An observer that raises is logged once
-per observer and event, and the run goes on.
+Subclass `AgentObserver` and override the `on_*` events you need, subclass
+`AsyncAgentObserver` and override its `a_on_*` coroutines, or hand one function to
+`SimpleStepObserver`; pass them in `AgentConfig(observers=[...])`. The names and arguments are
+selectools 1.x's. Every event carries the `run_id`; tool events carry a `call_id` unique within
+the run. An observer that raises is logged once per observer and event, and the run goes on.
 """
 
 from __future__ import annotations
@@ -39,6 +40,32 @@ EVENT_ARGUMENTS: dict[str, tuple[str, ...]] = {
 }
 EVENTS = tuple(EVENT_ARGUMENTS)
 
+#: Events of selectools 1.x that this engine does not emit (yet), with ALL their parameters
+#: (batch and eval events have no run id). Declared so that observers written for them keep
+#: working: the bases have them as no-ops, and SimpleStepObserver forwards them when called.
+OTHER_EVENT_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "on_cache_hit": ("run_id", "model", "response"),
+    "on_tool_chunk": ("run_id", "call_id", "tool_name", "chunk"),
+    "on_policy_decision": ("run_id", "tool_name", "decision", "reason", "tool_args"),
+    "on_structured_validate": ("run_id", "success", "attempt", "error"),
+    "on_session_load": ("run_id", "session_id", "message_count"),
+    "on_session_save": ("run_id", "session_id", "message_count"),
+    "on_memory_summarize": ("run_id", "summary"),
+    "on_entity_extraction": ("run_id", "entities_extracted"),
+    "on_kg_extraction": ("run_id", "triples_extracted"),
+    "on_batch_start": ("batch_id", "prompts_count"),
+    "on_batch_end": ("batch_id", "results_count", "errors_count", "total_duration_ms"),
+    "on_eval_start": ("suite_name", "total_cases", "model"),
+    "on_eval_case_end": ("suite_name", "case_name", "verdict", "latency_ms", "failures"),
+    "on_eval_end": ("suite_name", "accuracy", "total_cases", "pass_count", "fail_count",
+                    "total_cost", "duration_ms"),
+}
+
+#: Every event's full parameter list, emitted or not.
+EVENT_PARAMETERS: dict[str, tuple[str, ...]] = {
+    **{event: ("run_id", *arguments) for event, arguments in EVENT_ARGUMENTS.items()},
+    **OTHER_EVENT_PARAMETERS}
+
 
 class AgentObserver:
     """Sync observer; every method is a no-op until overridden."""
@@ -65,34 +92,105 @@ class AgentObserver:
     def on_memory_trim(self, run_id: str, messages_removed: int, reason: str) -> None: ...
 
 
-class AsyncAgentObserver:
-    """Async observer: the same events as coroutines, awaited by the run."""
+class AsyncAgentObserver(AgentObserver):
+    """Async observer: each event as an `a_on_*` coroutine (`a_on_tool_end`, ...), with the
+    arguments of its `on_*` counterpart.
 
-    async def on_run_start(self, run_id: str, messages: list[Any], system_prompt: str) -> None:
-        ...
-    async def on_run_end(self, run_id: str, result: Any) -> None: ...
-    async def on_iteration_start(self, run_id: str, iteration: int,
-                                 messages: list[Any]) -> None: ...
-    async def on_iteration_end(self, run_id: str, iteration: int, response: Any) -> None: ...
-    async def on_llm_start(self, run_id: str, messages: list[Any], model: str,
-                           system_prompt: str) -> None: ...
-    async def on_llm_end(self, run_id: str, response: Any, usage: Any) -> None: ...
-    async def on_llm_retry(self, run_id: str, attempt: int, error: BaseException,
-                           delay: float) -> None: ...
-    async def on_usage(self, run_id: str, usage: Any) -> None: ...
-    async def on_tool_start(self, run_id: str, call_id: str, tool_name: str,
-                            tool_args: dict[str, Any]) -> None: ...
-    async def on_tool_end(self, run_id: str, call_id: str, tool_name: str, result: str,
-                          duration_ms: float) -> None: ...
-    async def on_tool_error(self, run_id: str, call_id: str, tool_name: str,
-                            error: BaseException, tool_args: dict[str, Any],
+    `blocking` (read when the agent is made) says how the run calls them: False (the
+    default), scheduled as tasks that run alongside it, never slowing it; True, awaited
+    before the run goes on. Its `on_*` methods may be coroutines too: they are awaited.
+    """
+
+    blocking: bool = False
+
+    async def a_on_run_start(self, run_id: str, messages: list[Any],
+                             system_prompt: str) -> None: ...
+    async def a_on_run_end(self, run_id: str, result: Any) -> None: ...
+    async def a_on_iteration_start(self, run_id: str, iteration: int,
+                                   messages: list[Any]) -> None: ...
+    async def a_on_iteration_end(self, run_id: str, iteration: int, response: Any) -> None: ...
+    async def a_on_llm_start(self, run_id: str, messages: list[Any], model: str,
+                             system_prompt: str) -> None: ...
+    async def a_on_llm_end(self, run_id: str, response: Any, usage: Any) -> None: ...
+    async def a_on_llm_retry(self, run_id: str, attempt: int, error: BaseException,
+                             delay: float) -> None: ...
+    async def a_on_usage(self, run_id: str, usage: Any) -> None: ...
+    async def a_on_tool_start(self, run_id: str, call_id: str, tool_name: str,
+                              tool_args: dict[str, Any]) -> None: ...
+    async def a_on_tool_end(self, run_id: str, call_id: str, tool_name: str, result: str,
                             duration_ms: float) -> None: ...
-    async def on_provider_fallback(self, run_id: str, failed_provider: str,
-                                   next_provider: str, error: BaseException) -> None: ...
-    async def on_error(self, run_id: str, error: BaseException,
+    async def a_on_tool_error(self, run_id: str, call_id: str, tool_name: str,
+                              error: BaseException, tool_args: dict[str, Any],
+                              duration_ms: float) -> None: ...
+    async def a_on_provider_fallback(self, run_id: str, failed_provider: str,
+                                     next_provider: str, error: BaseException) -> None: ...
+    async def a_on_error(self, run_id: str, error: BaseException,
                        context: dict[str, Any]) -> None: ...
-    async def on_memory_trim(self, run_id: str, messages_removed: int, reason: str) -> None:
-        ...
+    async def a_on_memory_trim(self, run_id: str, messages_removed: int,
+                               reason: str) -> None: ...
+
+
+def _no_op(event: str, *, asynchronous: bool) -> Any:
+    if asynchronous:
+        async def a_no_op(self: Any, *args: Any, **kwargs: Any) -> None: ...
+        a_no_op.__name__ = f"a_{event}"
+        return a_no_op
+
+    def no_op(self: Any, *args: Any, **kwargs: Any) -> None: ...
+    no_op.__name__ = event
+    return no_op
+
+
+for _event in OTHER_EVENT_PARAMETERS:  # events not emitted: no-ops, not written out
+    setattr(AgentObserver, _event, _no_op(_event, asynchronous=False))
+    setattr(AsyncAgentObserver, f"a_{_event}", _no_op(_event, asynchronous=True))
+
+
+class SimpleStepObserver(AgentObserver):
+    """Hands every event to one function: `callback(event, run_id, **arguments)`.
+
+    `event` is the method's name without `on_` (`"tool_end"`); the arguments come by name,
+    except a list of messages, given as its length, `message_count` (a callback logs, it
+    does not keep the conversation). Batch events give their `batch_id` as `run_id`, eval
+    events an empty one.
+
+        def on_event(event: str, run_id: str, **data: Any) -> None:
+            print(event, run_id, data)
+
+        AgentConfig(observers=[SimpleStepObserver(on_event)])
+    """
+
+    def __init__(self, callback: Callable[..., Any]) -> None:
+        if not callable(callback):
+            raise TypeError(f"SimpleStepObserver needs a callable, not {callback!r}")
+        self.callback = callback
+
+
+def _forwarding_method(event: str, parameters: tuple[str, ...]) -> Any:
+    has_id = parameters[0] in ("run_id", "batch_id")
+    names = parameters[1:] if has_id else parameters
+
+    def forward(self: SimpleStepObserver, *args: Any, **kwargs: Any) -> None:
+        if len(args) > len(parameters) or set(kwargs) - set(parameters):
+            raise TypeError(f"{event}() takes {', '.join(parameters)}")
+        values = dict(zip(parameters, args, strict=False))
+        values.update(kwargs)
+        identity = values.pop(parameters[0], None) if has_id else ""
+        data: dict[str, Any] = {}
+        for name in names:  # an argument not given is None (the optional ones)
+            value = values.get(name)
+            if name == "messages":
+                data["message_count"] = len(value) if value is not None else 0
+            else:
+                data[name] = value
+        self.callback(event[3:], identity, **data)
+
+    forward.__name__ = event
+    return forward
+
+
+for _event, _parameters in EVENT_PARAMETERS.items():
+    setattr(SimpleStepObserver, _event, _forwarding_method(_event, _parameters))
 
 
 class LoggingObserver(AgentObserver):
@@ -138,12 +236,18 @@ for _event in EVENTS:  # one logging method per event, each the same one line
 
 
 # The no-op methods of the bases: an observer's event that is one of them is not called.
-_NO_OPS = frozenset(getattr(base, event) for base in (AgentObserver, AsyncAgentObserver)
-                    for event in EVENTS)
+_NO_OPS = frozenset(
+    [getattr(AgentObserver, event) for event in EVENTS]
+    + [getattr(AsyncAgentObserver, f"a_{event}") for event in EVENTS])
+
+#: One handler of an event: (observer, the bound method, whether to run it as a task
+#: alongside the run instead of awaiting it: a non-blocking `a_on_*`).
+_Handler = tuple[Any, Callable[..., Any], bool]
 
 
 class ObserverHub:
-    """Calls every observer for an event; sync ones directly, async ones awaited.
+    """Calls every observer for an event: sync ones directly, async ones awaited, or, for
+    the `a_on_*` events of a non-blocking AsyncAgentObserver, scheduled as tasks.
 
     Each observer's handlers are found once, by `EVENT_ARGUMENTS`, when the hub is made;
     events an observer leaves as the base's no-op are not dispatched to it at all.
@@ -152,41 +256,54 @@ class ObserverHub:
     def __init__(self, observers: list[Any]) -> None:
         self.observers = list(observers)
         self._reported: set[tuple[int, str]] = set()
-        self._handlers: dict[str, tuple[tuple[Any, Callable[..., Any]], ...]] = {
-            event: tuple((observer, handler) for observer in self.observers
-                         if (handler := _handler(observer, event)) is not None)
+        self._handlers: dict[str, tuple[_Handler, ...]] = {
+            event: tuple(handler for observer in self.observers
+                         for handler in _handlers_of(observer, event))
             for event in EVENTS}
+        # Tasks still running: the event loop holds only weak references to them.
+        self._tasks: set[Any] = set()
         # Read before every event: a plain attribute is cheaper than __bool__ on the hot path.
         self.active = bool(self.observers)
 
     async def emit(self, event: str, *args: Any) -> None:
-        for observer, outcome in self._call_each(event, args):
+        for observer, outcome, spawn in self._call_each(event, args):
+            if spawn:
+                self._spawn(outcome, observer, event)
+                continue
             try:
                 await outcome
             except Exception:
                 self._report(observer, event)
 
     def emit_sync(self, event: str, *args: Any) -> None:
-        """For callbacks from sync code (retry hooks); async observers are scheduled."""
-        import asyncio  # here, not at the top: it is most of `import selectools`'s cost
+        """For callbacks from sync code on the run's loop (retry hooks): async observers
+        are scheduled."""
+        for observer, outcome, _ in self._call_each(event, args):
+            self._spawn(outcome, observer, event)
 
-        for observer, outcome in self._call_each(event, args):
-            task = asyncio.ensure_future(outcome)
-            task.add_done_callback(functools.partial(self._check, observer=observer,
-                                                     event=event))
-
-    def _call_each(self, event: str, args: tuple[Any, ...]) -> Iterator[tuple[Any, Any]]:
-        """Call `event` on every observer; yields (observer, awaitable) for async ones."""
-        for observer, handler in self._handlers[event]:
+    def _call_each(self, event: str,
+                   args: tuple[Any, ...]) -> Iterator[tuple[Any, Any, bool]]:
+        """Call `event` on every observer; yields (observer, awaitable, spawn) for async
+        ones."""
+        for observer, handler, spawn in self._handlers[event]:
             try:
                 outcome = handler(*args)
             except Exception:
                 self._report(observer, event)
                 continue
             if inspect.isawaitable(outcome):
-                yield observer, outcome
+                yield observer, outcome, spawn
 
-    def _check(self, task: Any, *, observer: Any, event: str) -> None:
+    def _spawn(self, outcome: Any, observer: Any, event: str) -> None:
+        import asyncio  # here, not at the top: it is most of `import selectools`'s cost
+
+        task = asyncio.ensure_future(outcome)
+        self._tasks.add(task)
+        task.add_done_callback(functools.partial(self._finished, observer=observer,
+                                                 event=event))
+
+    def _finished(self, task: Any, *, observer: Any, event: str) -> None:
+        self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             self._report(observer, event, task.exception())
 
@@ -199,8 +316,10 @@ class ObserverHub:
                      type(observer).__name__, event, exc_info=exc or True)
 
 
-def _handler(observer: Any, event: str) -> Callable[..., Any] | None:
-    handler: Callable[..., Any] | None = getattr(observer, event, None)
-    if not callable(handler) or getattr(handler, "__func__", None) in _NO_OPS:
-        return None
-    return handler
+def _handlers_of(observer: Any, event: str) -> Iterator[_Handler]:
+    """The observer's own methods for `event`: `on_<event>`, then `a_on_<event>`."""
+    for name, spawn in ((event, False),
+                        (f"a_{event}", not getattr(observer, "blocking", False))):
+        handler = getattr(observer, name, None)
+        if callable(handler) and getattr(handler, "__func__", None) not in _NO_OPS:
+            yield observer, handler, spawn
