@@ -4,7 +4,11 @@ and reported exactly like `@tool` tools."""
 
 from __future__ import annotations
 
+import ast
 import json
+import subprocess
+import sys
+import textwrap
 from typing import Any
 from unittest.mock import Mock
 
@@ -238,3 +242,28 @@ def test_a_bad_declaration_is_refused_when_the_tool_is_made(case: str) -> None:
     options, error, words = BAD_DECLARATIONS[case]
     with pytest.raises(error, match=words):
         Tool(name="two", description="Two numbers", function=_two, **options)
+
+
+def test_an_explicit_tool_of_plain_types_runs_without_importing_pydantic() -> None:
+    script = textwrap.dedent("""
+        import sys
+        from selectools import Agent, Tool, ToolCall, ToolParameter
+        from selectools.testing import ScriptedProvider
+
+        def search(query, limit=3):
+            return f"{limit} results for {query}"
+
+        made = Tool(name="search", description="Search the web", function=search, parameters=[
+            ToolParameter("query", str, "What to look for"),
+            ToolParameter("limit", int, "How many results", required=False)])
+        provider = ScriptedProvider([
+            [ToolCall("search", {"query": "python"}, id="c1"),
+             ToolCall("search", {"query": "rust", "limit": 5}, id="c2")], "done"])
+        result = Agent(tools=[made], provider=provider).run("search")
+        print([s.data["result"] for s in result.trace.steps if s.type == "tool_execution"])
+        print("pydantic" in sys.modules)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert sorted(ast.literal_eval(out[0])) == ["3 results for python", "5 results for rust"]
+    assert out[1] == "False"
