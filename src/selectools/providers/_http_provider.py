@@ -6,8 +6,9 @@ and base URL from the arguments or the environment, model resolution, the pooled
 transport, retries, timeouts, closing, the sync methods (through `AsyncFirstProvider`), and
 the boundary every call passes on its way out:
 
-- every exception leaving `acomplete`/`astream` has the key removed from its message and
-  args, and is not chained to an exception that carries it;
+- every exception leaving an attempt of `acomplete`/`astream` (so before the retry loop
+  logs it or hands it to `on_retry`) has the key removed from its message and args, and
+  is not chained to an exception that carries it;
 - an answer of the wrong shape that a protocol's checks did not name still leaves as a
   `MalformedResponseError`, never as an AttributeError, KeyError, TypeError, ValueError
   or RecursionError (a FallbackProvider moves on from it).
@@ -35,7 +36,7 @@ from ._retry import (
     RetryPolicy,
     call_with_retries,
     close_stream,
-    first_item_with_retries,
+    first_item,
 )
 from ._status import body_snippet
 from .base import AsyncFirstProvider, StreamItem
@@ -47,6 +48,8 @@ if TYPE_CHECKING:
 
 #: What wrong-shaped data makes Python raise; the boundary turns these into typed errors.
 _SHAPE_ERRORS = (AttributeError, KeyError, IndexError, TypeError, ValueError, RecursionError)
+#: What an attempt may fail with; each leaves it through `HttpProvider._safe`.
+_FAILURES = (ProviderError, *_SHAPE_ERRORS)
 
 
 class HttpProvider(AsyncFirstProvider):
@@ -108,16 +111,12 @@ class HttpProvider(AsyncFirstProvider):
                 data = await self._transport.post_json(request.path, request.body,
                                                        timeout=limit, params=request.params)
                 return parse(data, model)
-            except ProviderError:
-                raise
-            except _SHAPE_ERRORS as exc:
-                raise _unexpected_shape(exc, stream=False) from None
+            except _FAILURES as exc:
+                failure = exc
+            # Cleaned here, in the attempt: the retry loop logs it and hands it to on_retry.
+            raise self._safe(failure, stream=False)  # (outside the handler: not chained to it)
 
-        try:
-            return await call_with_retries(attempt, self._retry)
-        except ProviderError as exc:
-            failure = exc
-        raise self._safe(failure)  # (outside the handler: not chained to it again)
+        return await call_with_retries(attempt, self._retry)
 
     async def astream(  # type: ignore[override]
         self, *, model: str | None = None, system_prompt: str = "", messages: list[Message],
@@ -132,27 +131,32 @@ class HttpProvider(AsyncFirstProvider):
         protocol = self.protocol
         opened: list[AsyncIterator[Any]] = []
 
-        def open_stream() -> AsyncIterator[StreamItem]:
+        async def attempt() -> tuple[AsyncIterator[StreamItem], StreamItem | Empty]:
             events = self._transport.post_events(request.path, request.body,
                                                  framing=protocol.framing, timeout=limit,
                                                  params=request.params)
             opened.append(events)
-            return protocol.decode_stream(events, model)
+            stream = protocol.decode_stream(events, model)
+            try:
+                return stream, await first_item(stream)
+            except _FAILURES as exc:
+                failure = exc
+            # Cleaned here, in the attempt: the retry loop logs it and hands it to on_retry.
+            raise self._safe(failure, stream=True)  # (outside the handler: not chained to it)
 
         # Retries are settled by the first item; the rest comes straight from the decoder,
         # one generator layer fewer per streamed token.
         stream: AsyncIterator[StreamItem] | None = None
-        failure: ProviderError | None = None
+        failure: BaseException | None = None
         try:
-            stream, first = await first_item_with_retries(open_stream, self._retry)
+            opened_stream, first = await call_with_retries(attempt, self._retry)
+            stream = opened_stream
             if not isinstance(first, Empty):
                 yield first
-                async for item in stream:
+                async for item in opened_stream:
                     yield item
-        except ProviderError as exc:
+        except _FAILURES as exc:
             failure = exc
-        except _SHAPE_ERRORS as exc:
-            failure = _unexpected_shape(exc, stream=True)
         finally:
             if stream is not None:
                 await close_stream(stream)
@@ -161,7 +165,7 @@ class HttpProvider(AsyncFirstProvider):
             for events in opened:
                 await close_stream(events)
         if failure is not None:
-            raise self._safe(failure)  # (outside the handler: not chained to it again)
+            raise self._safe(failure, stream=True)  # (outside the handler: not chained to it)
 
     def build_request(self, *, model: str, system_prompt: str, messages: list[Message],
                       tools: Sequence[ToolDefinition] | None, temperature: float | None,
@@ -175,8 +179,13 @@ class HttpProvider(AsyncFirstProvider):
                 tools, self.protocol.encode_tools(tools))
         return request
 
-    def _safe(self, exc: ProviderError) -> ProviderError:
-        """`exc` with the key removed from its text and from its chain (see module doc)."""
+    def _safe(self, exc: BaseException, *, stream: bool) -> ProviderError:
+        """`exc` as the typed error that leaves a call: a shape error the protocol's checks
+        did not name becomes a malformed-answer error, and the key is removed from its text
+        and from its chain (see module doc). Applied inside each attempt, so that the retry
+        loop's log and `on_retry` see it clean too; applying it twice changes nothing."""
+        if not isinstance(exc, ProviderError):
+            exc = _unexpected_shape(exc, stream=stream)
         redact = self._transport.redact
         exc.reword(message=redact(exc.message), provider=exc.provider or self.name)
         exc.args = (redact(str(exc)),)  # the error type too, which some servers echo

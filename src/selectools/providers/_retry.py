@@ -4,6 +4,10 @@ Whether to retry is the error's decision (`ProviderError.should_retry`: its clas
 overridden by the server's `x-should-retry`); how long to wait is the server's `retry_after`
 when it gave one, else our backoff. A stream is retried only while it has yielded nothing,
 so a caller never sees the same text twice.
+
+The loop logs each error and hands it to `on_retry` (observers, logs): a caller whose
+errors may carry secrets cleans them inside `fn`, before they reach the loop (the HTTP
+providers redact keys there).
 """
 
 from __future__ import annotations
@@ -93,29 +97,30 @@ class Empty:
 EMPTY = Empty()
 
 
+async def first_item(stream: AsyncIterator[T]) -> T | Empty:
+    """The first item of `stream` (`EMPTY` when it ends at once). The stream is closed when
+    taking it fails: a retry opens a new one."""
+    try:
+        return await anext(stream)
+    except StopAsyncIteration:
+        return EMPTY
+    except BaseException:
+        await close_stream(stream)
+        raise
+
+
 async def first_item_with_retries(open_stream: Callable[[], AsyncIterator[T]],
                                   policy: RetryPolicy) -> tuple[AsyncIterator[T], T | Empty]:
     """Open a stream and take its first item, reopening it after a retryable error that came
     before that item. Returns the open stream and its first item (`EMPTY` when it ended at
     once); the caller iterates the rest directly, with no retry bookkeeping per item, and
     closes the stream."""
-    attempt = 0
-    while True:
+
+    async def attempt() -> tuple[AsyncIterator[T], T | Empty]:
         stream = open_stream()
-        try:
-            return stream, await anext(stream)
-        except StopAsyncIteration:
-            return stream, EMPTY
-        except ProviderError as error:
-            await close_stream(stream)
-            attempt += 1
-            delay = policy.delay_before(attempt, error)
-            if delay is None:
-                raise
-            await _wait(policy, attempt, error, delay)
-        except BaseException:
-            await close_stream(stream)
-            raise
+        return stream, await first_item(stream)
+
+    return await call_with_retries(attempt, policy)
 
 
 async def close_stream(stream: AsyncIterator[Any]) -> None:

@@ -1,0 +1,82 @@
+"""Keys a server echoes never reach the retry loop's log, `on_retry`, an error's attributes,
+or a message that quotes only the start of a body (a key cut by the quote is still masked);
+credentials in a base URL are secrets too. Every protocol, through a loopback server."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from wire_replay import WIRES
+from wire_server import WireServer
+
+from selectools.providers.errors import ProviderError
+from selectools.types import Message, Role
+
+KEY = "sk-live-0123456789abcdefSECRET"
+ASK = [Message(Role.USER, "Hello?")]
+NO_WAIT = {"retry-after": "0"}  # the retry comes at once: no backoff in a test
+
+
+def echo(protocol: str) -> Any:
+    """A 500 body of `protocol` that echoes the key."""
+    text = f"invalid key {KEY}"
+    if protocol == "openai":
+        return {"error": {"message": text, "type": "server_error"}}
+    if protocol == "anthropic":
+        return {"type": "error", "error": {"type": "api_error", "message": text}}
+    if protocol == "gemini":
+        return {"error": {"code": 500, "message": text, "status": "INTERNAL"}}
+    return {"error": text}
+
+
+def texts_of(error: BaseException) -> list[str]:
+    """Every text an error shows: str, repr, args, attributes, and those of its chain."""
+    found: list[str] = []
+    link: BaseException | None = error
+    while link is not None:
+        found += [str(link), repr(link), *map(str, link.args)]
+        found += [str(value) for value in vars(link).values()]
+        link = link.__cause__ or link.__context__
+    return found
+
+
+def assert_clean(error: BaseException, secret: str = KEY, shown: int = 4) -> None:
+    """Neither the secret nor more than `shown - 1` of its first characters appear."""
+    for text in texts_of(error):
+        assert secret[:shown] not in text, f"{type(error).__name__} shows the key: {text[:300]}"
+
+
+def stream_type(protocol: str) -> str:
+    return "application/x-ndjson" if WIRES[protocol].ndjson else "text/event-stream"
+
+
+@pytest.mark.parametrize("protocol", list(WIRES))
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "stream"])
+async def test_the_retry_log_and_on_retry_never_see_an_echoed_key(
+        wire_server: WireServer, protocol: str, streamed: bool,
+        caplog: pytest.LogCaptureFixture) -> None:
+    retried: list[ProviderError] = []
+    provider = WIRES[protocol].provider(wire_server.url, key=KEY).with_options(
+        max_retries=1, on_retry=lambda attempt, error, delay: retried.append(error))
+    wire_server.reply(500, body=echo(protocol), headers=NO_WAIT)
+    wire = WIRES[protocol]
+    caplog.set_level(logging.DEBUG, logger="selectools")
+    try:
+        if streamed:
+            wire_server.reply(body=wire.stream_bytes(), content_type=stream_type(protocol))
+            items = [item async for item in provider.astream(model="m", messages=ASK)]
+            assert items
+        else:
+            wire_server.reply(body=wire.whole())
+            message, _ = await provider.acomplete(model="m", messages=ASK)
+            assert message.tool_calls
+    finally:
+        await provider.aclose()
+    assert len(retried) == 1 and len(wire_server.requests) == 2
+    assert_clean(retried[0])
+    assert "***" in retried[0].message  # the rest of the server's words are kept
+    logged = [record.getMessage() for record in caplog.records]
+    assert any("retry 1/1" in line for line in logged)
+    assert not [line for line in logged if KEY[:4] in line]
