@@ -13,10 +13,11 @@ Importing this package imports no pydantic; describing a type does.
 from .errors import OutputValidationError, PartialJSONError, Problem
 from .extract import find_json
 from .partial import UNCHANGED, PartialJSONParser
-from .schema import OutputSchema, OutputStream, output_schema
+from .schema import OutputSchema, OutputStream, ResponseFormat, output_schema
 from .strict import WRAPPER_KEY
 
 __all__ = [
     "UNCHANGED", "WRAPPER_KEY", "OutputSchema", "OutputStream", "OutputValidationError",
-    "PartialJSONError", "PartialJSONParser", "Problem", "find_json", "output_schema",
+    "PartialJSONError", "PartialJSONParser", "Problem", "ResponseFormat", "find_json",
+    "output_schema",
 ]

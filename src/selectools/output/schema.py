@@ -25,6 +25,10 @@ from .strict import WRAPPER_KEY, drop_absent_nulls, strict_variant
 if TYPE_CHECKING:
     from pydantic import TypeAdapter, ValidationError
 
+#: What `response_format=` takes (selectools 1.3.0's name for it): a type, or a JSON
+#: schema as a dict.
+ResponseFormat = type[Any] | Mapping[str, Any]
+
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 # The name selectools 1.x gives a schema that has none of its own.
 _DEFAULT_NAME = "structured_response"
