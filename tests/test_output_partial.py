@@ -133,7 +133,7 @@ def test_text_that_is_not_json_is_refused_with_the_position(text: str, problem: 
 
 @pytest.mark.parametrize("text, problem", [
     ('{"a": "b', "inside a string"), ('{"a": [1,', "left open"), ("", "no JSON value"),
-    ("tr", "inside a value"),
+    ("tr", "inside a value"), ("-", "invalid number"),
 ])
 def test_an_unfinished_text_is_named_at_finish(text: str, problem: str) -> None:
     parser = PartialJSONParser()

@@ -150,7 +150,11 @@ class PartialJSONParser:
             raise self._error
         state, at = self._state, self._offset
         if state == _NUMBER and not self._frames:
-            self._complete_number(at)
+            try:
+                self._complete_number(at)
+            except PartialJSONError as error:
+                self._state, self._error = _FAILED, error
+                raise
             state = self._state
         if state == _DONE:
             return self._root
