@@ -171,6 +171,9 @@ def test_types_with_no_strict_form_say_why_and_keep_the_plain_schema(target: Any
     'Here you are:\n```json\n{"name": "Ann", "age": 31}\n```\nAnything else?',
     'Sure {not json} -- the result is {"name": "Ann", "age": 31} as asked.',
     '  {"name": "Ann", "age": 31}  ',
+    'Example: {"name": "X", "age": 0}\n```json\n{"name": "Ann", "age": 31}\n```',
+    'Code:\n```python\nprint({1: 2})\n```\nAnswer: {"name": "Ann", "age": 31}',
+    '```json\n{"name": "Ann", "age": 31}\n// the end\n```',
 ])
 def test_json_in_a_fence_or_in_prose_is_found_the_outermost_value(answer: str) -> None:
     assert output_schema(Person).validate(answer) == Person(name="Ann", age=31)

@@ -2,9 +2,10 @@
 
 Models asked for JSON often wrap it: in a ```json fence, or in a sentence ("Here is the
 result: {...} Let me know..."). The value taken is the outermost one: the whole answer
-if it is JSON; else the fence's content; else the first complete JSON value that starts
-with one of the characters the expected type can start with (`{` for an object, `[` for
-an array), searched from the left, so a value nested in another is never taken for it.
+if it is JSON; else a fence's content if it is JSON; else the first complete JSON value
+that starts with one of the characters the expected type can start with (`{` for an
+object, `[` for an array), searched from the left (in the first fence, then in the whole
+answer), so a value nested in another is never taken for it.
 """
 
 from __future__ import annotations
@@ -43,13 +44,27 @@ def find_json(text: str, starts: str = "{[") -> tuple[Any, str]:
     whole = _decode_whole(stripped)
     if whole is not _MISSING:
         return whole, stripped
-    fence = _FENCE.search(text)
-    region = fence.group(1).strip() if fence else text
-    if fence:
+    fences = [fence.group(1).strip() for fence in _FENCE.finditer(text)]
+    for region in fences:
         inner = _decode_whole(region)
         if inner is not _MISSING:
             return inner, region
-    first_error: str | None = None
+    errors: list[str] = []
+    # A fence's content first (the answer meant it), then the whole text.
+    for region in [*fences[:1], text]:
+        found = _search(region, starts, errors)
+        if found is not None:
+            return found
+    if errors:
+        problem = f"the answer holds no valid JSON value ({errors[0]})"
+    else:
+        problem = "the answer holds no JSON value; answer with JSON only"
+    raise OutputValidationError([Problem("$", problem)])
+
+
+def _search(region: str, starts: str, errors: list[str]) -> tuple[Any, str] | None:
+    """The first complete JSON value in `region` that begins with one of `starts`;
+    each failed attempt's error is added to `errors`."""
     attempts = 0
     position = _next_start(region, 0, starts)
     while position >= 0 and attempts < _MAX_ATTEMPTS:
@@ -58,13 +73,9 @@ def find_json(text: str, starts: str = "{[") -> tuple[Any, str]:
             return value, region[position:end]
         except (ValueError, RecursionError) as exc:
             attempts += 1
-            first_error = first_error or _describe(exc)
+            errors.append(_describe(exc))
         position = _next_start(region, position + 1, starts)
-    if first_error is None:
-        problem = "the answer holds no JSON value; answer with JSON only"
-    else:
-        problem = f"the answer holds no valid JSON value ({first_error})"
-    raise OutputValidationError([Problem("$", problem)])
+    return None
 
 
 _MISSING: Any = object()

@@ -114,7 +114,12 @@ class OutputStream:
     """Partial values of an answer while it streams (see partial.py): `feed(delta)`
     returns the partial value when it changed, else `UNCHANGED`. It never raises: on
     text that cannot be JSON it goes quiet, and the final validation says what is wrong.
-    The value is live (updated in place); copy it to keep it."""
+    The value is live (updated in place); copy it to keep it.
+
+    It follows the first value that begins in the answer. For an answer constrained to
+    the schema (pure JSON) that is the answer, and its last partial value is what
+    `validate` reads; prose with another JSON value ahead of the answer can mislead it,
+    never `validate`, whose value is the one that counts."""
 
     __slots__ = ("_parser", "_wrapped", "_quiet")
 
