@@ -239,3 +239,19 @@ async def test_many_sync_tools_run_concurrently_with_their_own_context() -> None
 
     results = await asyncio.gather(call("a"), call("b"), call("c"))
     assert results == ["a:a", "b:b", "c:c"]
+
+
+def test_execute_runs_a_tool_from_sync_code_and_aexecute_from_async() -> None:
+    @tool(description="Add")
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    @tool(description="Greet, async")
+    async def greet(name: str) -> str:
+        return f"hello {name}"
+
+    assert add.execute({"a": 2, "b": "3"}) == "5"
+    assert greet.execute({"name": "ada"}) == "hello ada"
+    assert asyncio.run(greet.aexecute({"name": "bob"})) == "hello bob"
+    with pytest.raises(ToolArgumentError):
+        add.execute({"a": "x", "b": 1})

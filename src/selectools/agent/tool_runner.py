@@ -111,7 +111,7 @@ class ToolRunner:
             # (an agent used as a tool, out of its own time) is that tool's failure.
             timeout = self.deadline.cap(setup.config.tool_timeout_seconds)
             try:
-                text = await tool.execute(call.parameters, timeout=timeout)
+                text = await tool.aexecute(call.parameters, timeout=timeout)
             except Exception as exc:  # the model sees it and the run goes on; cancellation,
                 # Ctrl-C and exit are BaseExceptions and pass through
                 error = exc

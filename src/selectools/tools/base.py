@@ -255,8 +255,12 @@ class Tool:
                 result = await result
         return result if type(result) is str else result_to_text(result)
 
-    #: For now the same coroutine as `aexecute` (the engine awaits `execute`).
-    execute = aexecute
+    def execute(self, arguments: Mapping[str, Any], *, timeout: float | None = None,
+                executor: Executor | None = None) -> str:
+        """`aexecute` from sync code (on the library's event loop, as `Agent.run` is)."""
+        from .._sync import run_sync
+
+        return run_sync(self.aexecute(arguments, timeout=timeout, executor=executor))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the function itself, so a decorated function stays a function."""
