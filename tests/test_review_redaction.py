@@ -80,3 +80,66 @@ async def test_the_retry_log_and_on_retry_never_see_an_echoed_key(
     logged = [record.getMessage() for record in caplog.records]
     assert any("retry 1/1" in line for line in logged)
     assert not [line for line in logged if KEY[:4] in line]
+
+
+async def failure_of(call: Any) -> ProviderError:
+    try:
+        await call()
+    except ProviderError as error:
+        return error
+    raise AssertionError("the call did not fail")
+
+
+# How many of the key's characters a quote keeps before it is cut: the fewest that are
+# masked, some, and all but the last.
+KEPT = [4, 12, len(KEY) - 1]
+
+
+@pytest.mark.parametrize("protocol", list(WIRES))
+@pytest.mark.parametrize("kept", KEPT)
+async def test_a_key_cut_by_the_quote_of_an_error_body_is_masked(
+        wire_server: WireServer, protocol: str, kept: int) -> None:
+    provider = WIRES[protocol].provider(wire_server.url, key=KEY)
+    # The quote of a body is 200 characters: the key straddles the cut.
+    wire_server.reply(500, body="y" * (200 - kept) + KEY, content_type="text/plain")
+    try:
+        error = await failure_of(lambda: provider.acomplete(model="m", messages=ASK))
+    finally:
+        await provider.aclose()
+    assert "yyyy***..." in error.message
+    assert_clean(error)
+
+
+@pytest.mark.parametrize("protocol", list(WIRES))
+@pytest.mark.parametrize("kept", KEPT)
+async def test_a_key_cut_by_the_quote_of_a_stream_event_is_masked(
+        wire_server: WireServer, protocol: str, kept: int) -> None:
+    provider = WIRES[protocol].provider(wire_server.url, key=KEY)
+    line = ("x" * (200 - kept) + KEY).encode()
+    body = line + b"\n" if WIRES[protocol].ndjson else b"data: " + line + b"\n\n"
+    wire_server.reply(body=body, content_type=stream_type(protocol))
+
+    async def stream() -> None:
+        async for _ in provider.astream(model="m", messages=ASK):
+            pass
+
+    try:
+        error = await failure_of(stream)
+    finally:
+        await provider.aclose()
+    assert "xxxx***..." in error.message
+    assert_clean(error)
+
+
+@pytest.mark.parametrize("kept", KEPT)
+async def test_a_key_cut_by_the_description_of_a_wrong_value_is_masked(
+        wire_server: WireServer, kept: int) -> None:
+    provider = WIRES["openai"].provider(wire_server.url, key=KEY)
+    # A wrong value is described by its first 80 characters of repr (its quote, then text).
+    wire_server.reply(body={"choices": "x" * (79 - kept) + KEY})
+    try:
+        error = await failure_of(lambda: provider.acomplete(model="m", messages=ASK))
+    finally:
+        await provider.aclose()
+    assert "choices is a string" in error.message and "xxxx***..." in error.message
+    assert_clean(error)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .._json import encode as encode_json
 from ._framing import MalformedLineError, NdjsonDecoder, SseDecoder, WholeJson
-from ._status import body_snippet, json_or_none
+from ._status import CUT_MARK, body_snippet, json_or_none
 from .errors import (
     MalformedResponseError,
     MalformedStreamError,
@@ -315,12 +315,35 @@ class HttpTransport:
         return ProviderError(f"{type(exc).__name__}: {exc}", provider=self.provider)
 
     def redact(self, text: str) -> str:
-        """`text` without the values of this transport's key headers. The one redaction
-        step: the provider boundary applies it to every error that leaves a call
-        (`HttpProvider._safe`), so the transport's own messages need not."""
+        """`text` without the values of this transport's key headers, whole or cut: a key
+        that a quote of a body cut (`CUT_MARK` after its first characters) is masked too.
+        The one redaction step: the provider boundary applies it to every error that leaves
+        a call's attempt (`HttpProvider._safe`), so the transport's own messages need not."""
         for secret in self._secrets:
-            text = text.replace(secret, "***")
+            if secret in text:
+                text = text.replace(secret, "***")
+        if CUT_MARK in text:
+            text = _mask_cut_secrets(text, self._secrets)
         return text
+
+
+#: The shortest start of a key that redaction masks where a quote was cut: shorter ones
+#: ("sk-") say nothing about the key, and would mask ordinary words cut there.
+_MIN_CUT_SECRET = 4
+
+
+def _mask_cut_secrets(text: str, secrets: list[str]) -> str:
+    """`text` with every start of a secret (`_MIN_CUT_SECRET` characters or more) that ends
+    just before a `CUT_MARK` replaced by `***`."""
+    pieces = text.split(CUT_MARK)
+    for index, piece in enumerate(pieces[:-1]):  # each piece but the last ends at a cut
+        for secret in secrets:
+            for length in range(len(secret) - 1, _MIN_CUT_SECRET - 1, -1):
+                if piece.endswith(secret[:length]):
+                    piece = piece[:-length] + "***"
+                    break
+        pieces[index] = piece
+    return CUT_MARK.join(pieces)
 
 
 async def _read_whole(response: aiohttp.ClientResponse, limit: float | None) -> bytes:

@@ -260,11 +260,17 @@ def _chain_mentions(exc: BaseException, redact: Any) -> bool:
     link = exc.__cause__ or exc.__context__
     while link is not None and id(link) not in seen:
         seen.add(id(link))
-        for text in (str(link), repr(link), *map(str, link.args)):
+        # Its attributes too: a JSONDecodeError keeps the whole text it could not read.
+        for text in (str(link), repr(link), *map(str, link.args), *_texts_in(link)):
             if redact(text) != text:
                 return True
         link = link.__cause__ or link.__context__
     return False
+
+
+def _texts_in(exc: BaseException) -> list[str]:
+    """The text attributes of an exception (`message`, `error_type`, a decoder's `doc`...)."""
+    return [value for value in vars(exc).values() if type(value) is str]
 
 
 class ToolDefinitions:

@@ -106,6 +106,9 @@ def json_or_none(body: bytes) -> Any:
 
 #: How much of a body an error message quotes.
 SNIPPET_CHARS = 200
+#: What ends a quote that was cut. Redaction looks for it: a key cut there shows only its
+#: start, which `HttpTransport.redact` masks as it masks the whole key.
+CUT_MARK = "..."
 
 
 def body_snippet(body: bytes | str, limit: int = SNIPPET_CHARS) -> str:
@@ -115,4 +118,4 @@ def body_snippet(body: bytes | str, limit: int = SNIPPET_CHARS) -> str:
         # Only what can be shown: a huge body is not decoded whole for its first 200 chars.
         body = body.lstrip()[:limit * 4 + 4].decode("utf-8", errors="replace")
     text = body.strip()
-    return text if len(text) <= limit else text[:limit] + "..."
+    return text if len(text) <= limit else text[:limit] + CUT_MARK

@@ -27,7 +27,7 @@ from typing import Any, NoReturn
 from .._json import loads as loads_json
 from ..types import RAW_ARGUMENTS_KEY, Message, Role, StopReason, ToolCall, TurnEnd
 from ..usage import UsageStats
-from ._status import body_snippet
+from ._status import CUT_MARK, body_snippet
 from .base import StreamItem, message_as_stream
 from .errors import MalformedResponseError, MalformedStreamError
 
@@ -155,7 +155,7 @@ def describe(value: Any) -> str:
     if type(value) in (dict, list):
         return kind
     text = repr(value)
-    return f"{kind} ({text[:_PREVIEW]}{'...' if len(text) > _PREVIEW else ''})"
+    return f"{kind} ({text[:_PREVIEW]}{CUT_MARK if len(text) > _PREVIEW else ''})"
 
 
 def _wrong(where: str, value: Any, expected: str, stream: bool) -> NoReturn:
