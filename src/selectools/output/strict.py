@@ -1,5 +1,4 @@
-"""The strict variant of a JSON schema, as OpenAI's strict structured outputs demand it
-(Anthropic's structured outputs accept the same subset).
+"""The strict variant of a JSON schema, as OpenAI's strict structured outputs demand it.
 
 Strict mode takes a subset of JSON schema, and in exchange the model's answer always
 matches it. The variant closes every object (`additionalProperties: false`) and lists
