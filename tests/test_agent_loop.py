@@ -287,7 +287,9 @@ async def test_routing_runs_leave_no_unanswered_tool_calls_in_memory() -> None:
     provider = scripted(ToolCall("search", {"query": "x"}), "plain answer")
     agent = Agent(tools=[search], provider=provider, memory=memory,
                   config=AgentConfig(routing_only=True))
-    assert (await agent.arun("route me")).tool_name == "search"
+    routed = await agent.arun("route me")
+    assert routed.tool_name == "search" and routed.message.tool_calls
     assert [m.role for m in memory.get_history()] == [Role.USER]
+    assert [m.role for m in agent.history] == [Role.USER]  # the same rule as memory
     await agent.arun("and now?")
     assert all(not m.tool_calls for m in provider.requests[1][1])

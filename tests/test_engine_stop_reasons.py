@@ -111,6 +111,8 @@ async def test_a_tool_call_cut_by_max_tokens_is_not_run_and_the_run_says_length(
     dropped = result.trace.of_type("tool_calls_dropped")
     assert [d.data["tools"][0]["name"] for d in dropped] == ["delete"]
     assert dropped[0].data["stop_reason"] == "length"
+    # in the order things happened: the model's turn, then the calls it made that were dropped
+    assert [s.type for s in result.trace.steps] == ["llm_call", "tool_calls_dropped"]
     for kept in (memory.get_history(), agent.history):
         assert not any(m.tool_calls for m in kept)
         assert kept[-1].role == Role.ASSISTANT and kept[-1].content == "Deleting now."

@@ -116,15 +116,15 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                 break
 
         result = run.result(final, stop_reason)
-        # A routing answer's tool calls were never run: in memory they would be calls
-        # without results, which providers refuse on the next turn. (A turn that ended
-        # the run by its reason was recorded without its calls; if that left it empty,
-        # there is nothing to remember of it.)
-        remembered = run.history[run.new_start:]
+        # A routing answer's tool calls were never run: in history and memory they would
+        # be calls without results, which providers refuse on the next turn. (A turn that
+        # ended the run by its reason was recorded without its calls; if that left it
+        # empty, there is nothing to keep of it.) The answer itself is on the result.
+        history = run.history
         if stop_reason == "routing" or (run.ended_by and final is not None
                                         and not final.content):
-            remembered = remembered[:-1]
-        trimmed = setup.commit(run.history, remembered, run.usage)
+            history = history[:-1]
+        trimmed = setup.commit(history, history[run.new_start:], run.usage)
         if trimmed and hub.active:
             await hub.emit("on_memory_trim", run.id, trimmed, "memory limit")
         if hub.active:
@@ -255,6 +255,7 @@ class _Run:
         llm_ms = (time.perf_counter() - started) * 1000
         calls = list(response.tool_calls or ())
         parsed: list[ToolCall] = []
+        dropped: list[ToolCall] = []
         parser = self.setup.parser
         if response.stop_reason in RUN_ENDING_REASONS:
             # Cut by max_tokens, filtered, or failed: this turn ends the run and none of
@@ -262,12 +263,9 @@ class _Run:
             # them, so that history and memory hold no call without a result.
             self.ended_by = response.stop_reason
             if calls:
-                self.trace.add(TraceStep("tool_calls_dropped", self.iteration, 0.0, {
-                    "stop_reason": self.ended_by, "tools": [
-                        {"name": c.tool_name, "args": c.parameters} for c in calls]}))
+                dropped, calls = calls, []
                 response = Message(role=Role.ASSISTANT, content=response.content,
                                    stop_reason=response.stop_reason)
-                calls = []
         elif not calls and parser is not None and response.content:
             parsed = calls = parser.parse(response.content)  # a model without native tools
             if calls:
@@ -280,6 +278,10 @@ class _Run:
                 call.id = f"call_{self.id[:8]}_{next(_call_numbers)}"
             self._ids.add(call.id)
         self._record(response, calls, usage, llm_ms)
+        if dropped:  # after the llm_call step that produced them
+            self.trace.add(TraceStep("tool_calls_dropped", self.iteration, 0.0, {
+                "stop_reason": self.ended_by, "tools": [
+                    {"name": c.tool_name, "args": c.parameters} for c in dropped]}))
         hub = self.setup.hub
         if hub.active:
             if usage is not None:
