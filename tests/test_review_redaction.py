@@ -143,3 +143,46 @@ async def test_a_key_cut_by_the_description_of_a_wrong_value_is_masked(
         await provider.aclose()
     assert "choices is a string" in error.message and "xxxx***..." in error.message
     assert_clean(error)
+
+
+TOKEN = "PROXYTOKEN123"
+
+
+def with_userinfo(url: str, user: str = "proxyuser", password: str = TOKEN) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{user}:{password}@{rest}"
+
+
+def closed_port_url() -> str:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"  # nothing listens there now: connections are refused
+
+
+@pytest.mark.parametrize("protocol", list(WIRES))
+async def test_credentials_in_the_base_url_are_sent_but_never_shown(
+        wire_server: WireServer, protocol: str) -> None:
+    from selectools.providers.fallback import FallbackProvider
+
+    # No key of its own: the URL's credentials are the Authorization (Basic) header.
+    provider = WIRES[protocol].provider(with_userinfo(wire_server.url), key=None)
+    dead = WIRES[protocol].provider(with_userinfo(closed_port_url()), key=None)
+    wire_server.reply(500, body=f"proxy refused proxyuser:{TOKEN}", content_type="text/plain")
+    fallback = FallbackProvider([dead, provider])
+    try:
+        error = await failure_of(lambda: fallback.acomplete(model="m", messages=ASK))
+    finally:
+        await provider.aclose()
+        await dead.aclose()
+    sent = wire_server.requests[0].headers["Authorization"]
+    assert sent.startswith("Basic ") and TOKEN not in sent  # sent, base64-encoded
+    for shown in (repr(provider), provider.base_url, repr(dead), dead.base_url,
+                  *texts_of(error), *[str(e) for _, e in error.failures]):
+        assert TOKEN not in shown and "proxyuser" not in shown, shown
+        assert sent.removeprefix("Basic ") not in shown
+    assert provider.base_url.startswith("http://127.0.0.1:")
+    assert "connection to http://127.0.0.1:" in str(error.failures[0][1])
+    assert "proxy refused ***:***" in str(error.failures[1][1])

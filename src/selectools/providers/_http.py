@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import base64
 import logging
 import threading
+import urllib.parse
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
@@ -78,10 +80,13 @@ class HttpTransport:
     def __init__(self, *, provider: str, base_url: str, headers: Mapping[str, str] | None = None,
                  timeout: float | None = 60.0, error_from_response: ErrorFromResponse) -> None:
         self.provider = provider
-        self.base_url = base_url.rstrip("/")
+        # Credentials in the URL (`http://user:token@proxy/v1`) are sent, never shown:
+        # `base_url` (errors, repr, fallback labels) is the URL without them.
+        self._request_base = base_url.rstrip("/")
+        self.base_url, url_secrets = split_userinfo(self._request_base)
         self.timeout = timeout
         self._headers = {"User-Agent": _USER_AGENT, **(headers or {})}
-        self._secrets = _secret_values(self._headers)
+        self._secrets = _longest_first([*_secret_values(self._headers), *url_secrets])
         self._error_from_response = error_from_response
         self._sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
         self._lock = threading.Lock()
@@ -92,6 +97,7 @@ class HttpTransport:
         return f"HttpTransport(provider={self.provider!r}, base_url={self.base_url!r})"
 
     def url(self, path: str) -> str:
+        """The URL of `path` as shown (without credentials)."""
         return f"{self.base_url}/{path.lstrip('/')}"
 
     def _url(self, path: str) -> Any:
@@ -101,7 +107,7 @@ class HttpTransport:
         if parsed is None:
             from yarl import URL
 
-            parsed = self._parsed_urls[path] = URL(self.url(path))
+            parsed = self._parsed_urls[path] = URL(f"{self._request_base}/{path.lstrip('/')}")
         return parsed
 
     async def post_json(self, path: str, body: Any, *, timeout: float | None = None,
@@ -399,8 +405,36 @@ def _secret_values(headers: Mapping[str, str]) -> list[str]:
             scheme, _, token = value.partition(" ")
             if token and scheme.lower() == "bearer":
                 secrets.append(token)
+    return secrets
+
+
+def _longest_first(secrets: list[str]) -> list[str]:
     # Longest first, so a token inside its "Bearer ..." header value is redacted whole.
     return sorted(set(secrets), key=len, reverse=True)
+
+
+#: A URL's user name is masked only from this length: it is not always secret, and a short
+#: one would mask ordinary words. Its password always is.
+_MIN_URL_USER = 4
+
+
+def split_userinfo(url: str) -> tuple[str, list[str]]:
+    """`url` without its `user:password@` part, and the secrets that part holds: the
+    password and the user name (as written and percent-decoded) and the Basic credentials
+    aiohttp makes of them, which a server may echo."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, []
+    userinfo, _, host = parts.netloc.rpartition("@")
+    shown = urllib.parse.urlunsplit(parts._replace(netloc=host))
+    user, _, password = userinfo.partition(":")
+    plain_user, plain_password = urllib.parse.unquote(user), urllib.parse.unquote(password)
+    secrets = [password, plain_password]
+    if len(plain_user) >= _MIN_URL_USER:
+        secrets += [user, plain_user]
+    basic = base64.b64encode(f"{plain_user}:{plain_password}".encode()).decode("ascii")
+    secrets += [basic, f"Basic {basic}"]
+    return shown, [secret for secret in secrets if secret]
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

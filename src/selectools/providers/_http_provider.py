@@ -29,7 +29,7 @@ from .._json import loads as loads_json
 from .._sync import run_sync
 from ..types import Message, ToolDefinition, check_messages
 from ..usage import UsageStats
-from ._http import HttpTransport
+from ._http import HttpTransport, split_userinfo
 from ._retry import (
     Empty,
     OnRetry,
@@ -76,8 +76,9 @@ class HttpProvider(AsyncFirstProvider):
         self._hosted = protocol.is_hosted(base_url)
         if self._hosted and protocol.hosted_needs_key and not api_key:
             where = " or ".join(protocol.api_key_env)
+            shown = split_userinfo(base_url)[0]
             raise AuthenticationError(
-                f"no API key for {base_url}: pass api_key=...{f' or set {where}' if where else ''}"
+                f"no API key for {shown}: pass api_key=...{f' or set {where}' if where else ''}"
                 " (a local or compatible server at another base_url needs none)",
                 provider=protocol.name)
         self._timeout = timeout
