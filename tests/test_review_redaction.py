@@ -186,3 +186,29 @@ async def test_credentials_in_the_base_url_are_sent_but_never_shown(
     assert provider.base_url.startswith("http://127.0.0.1:")
     assert "connection to http://127.0.0.1:" in str(error.failures[0][1])
     assert "proxy refused ***:***" in str(error.failures[1][1])
+
+
+def typed_error(protocol: str) -> Any:
+    """A 400 body of `protocol` whose error type (or status) echoes the key."""
+    if protocol == "openai":
+        return {"error": {"message": "bad", "type": f"invalid {KEY}", "code": None}}
+    if protocol == "anthropic":
+        return {"type": "error", "error": {"type": f"invalid {KEY}", "message": "bad"}}
+    if protocol == "gemini":
+        return {"error": {"code": 400, "message": "bad", "status": f"INVALID {KEY}"}}
+    return {"error": "bad"}
+
+
+@pytest.mark.parametrize("protocol", list(WIRES))
+async def test_no_attribute_of_the_error_keeps_an_echoed_key(
+        wire_server: WireServer, protocol: str) -> None:
+    provider = WIRES[protocol].provider(wire_server.url, key=KEY)
+    wire_server.reply(400, body=typed_error(protocol), headers={"x-request-id": f"req {KEY}"})
+    try:
+        error = await failure_of(lambda: provider.acomplete(model="m", messages=ASK))
+    finally:
+        await provider.aclose()
+    assert error.request_id == "req ***"
+    if protocol != "ollama":
+        assert error.error_type is not None and "***" in error.error_type
+    assert_clean(error)

@@ -188,8 +188,15 @@ class HttpProvider(AsyncFirstProvider):
         if not isinstance(exc, ProviderError):
             exc = _unexpected_shape(exc, stream=stream)
         redact = self._transport.redact
-        exc.reword(message=redact(exc.message), provider=exc.provider or self.name)
-        exc.args = (redact(str(exc)),)  # the error type too, which some servers echo
+        # Every text attribute: a server may echo the key in its error type or request id.
+        for name, text in vars(exc).items():
+            if type(text) is str:
+                setattr(exc, name, redact(text))
+        exc.reword(provider=exc.provider or self.name)
+        exc.args = tuple(redact(arg) if type(arg) is str else arg for arg in exc.args)
+        notes = getattr(exc, "__notes__", None)
+        if type(notes) is list:
+            exc.__notes__ = [redact(note) if type(note) is str else note for note in notes]
         if _chain_mentions(exc, redact):
             exc.__cause__ = exc.__context__ = None
             exc.__suppress_context__ = True
