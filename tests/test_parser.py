@@ -38,7 +38,7 @@ def test_fenced_json_block() -> None:
 
 def test_bare_json_with_every_key_spelling() -> None:
     for name_key in ("tool_name", "name", "tool"):
-        for args_key in ("parameters", "arguments", "args"):
+        for args_key in ("parameters", "arguments", "args", "params", "input"):
             text = json.dumps({name_key: "search", args_key: {"query": "x"}})
             assert calls(f"ok {text} done") == [("search", {"query": "x"})], text
 

@@ -27,7 +27,8 @@ def test_defaults_are_the_documented_ones() -> None:
 
 def test_no_call_gives_none_and_keeps_the_text() -> None:
     for text in ["", "Plain words.", '{"color": "blue", "size": 42}', '{"data": {"k": 1}}',
-                 'TOOL_CALL: ["a", "list"]', '{"name": "", "parameters": {}}']:
+                 'TOOL_CALL: ["a", "list"]', '{"name": "", "parameters": {}}',
+                 'Ada is {"name": "Ada", "age": 3}.']:
         result = ToolCallParser().parse(text)
         assert result.tool_call is None, text
         assert result.raw_text == text
