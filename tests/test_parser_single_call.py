@@ -94,3 +94,12 @@ def test_bad_settings_and_input_are_clear_errors() -> None:
         ToolCallParser().parse(None)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="iterable of tool names"):
         TextToolCalls("search")
+
+
+def test_a_marked_call_wins_over_an_example_call_shown_before_it() -> None:
+    text = ('The format is {"tool_name": "example", "parameters": {}}; so here goes:\n'
+            'TOOL_CALL: {"tool_name": "real", "parameters": {"n": 1}}')
+    assert ToolCallParser().parse(text).tool_call == ToolCall("real", {"n": 1})
+    # The engine's reader keeps both, in order (only known tools count without the marker).
+    assert [c.tool_name for c in TextToolCalls(["example", "real"]).parse(text)] == [
+        "example", "real"]

@@ -71,11 +71,10 @@ class _CallFinder:
     __slots__ = ("known", "marker", "max_payload_chars", "_start")
 
     def __init__(self, known: frozenset[str] | None, marker: str,
-                 max_payload_chars: int | None) -> None:
+                 max_payload_chars: int) -> None:
         if not isinstance(marker, str) or not marker.strip():
             raise TypeError(f"marker must be a non-empty string, not {marker!r}")
-        if max_payload_chars is not None and (
-                isinstance(max_payload_chars, bool) or not isinstance(max_payload_chars, int)
+        if (isinstance(max_payload_chars, bool) or not isinstance(max_payload_chars, int)
                 or max_payload_chars < 0):
             raise ValueError("max_payload_chars must be an int >= 0 (0: the library's own "
                              f"bound, {_MAX_PAYLOAD_CHARS}), not {max_payload_chars!r}")
@@ -87,9 +86,12 @@ class _CallFinder:
         self._start = re.compile(f"(?P<marker>{re.escape(marker)})|{_OBJECT_START}")
 
     def find(self, text: str, *, first_only: bool = False) -> list[_Found]:
-        """The calls in `text`. Linear in the text: each candidate opening is decoded at most
-        once, from a bounded window, and a text with more than `_MAX_ATTEMPTS` openings is
-        searched that far."""
+        """The calls in `text`; with `first_only`, the first one written after the marker
+        or, if none is, the first one at all (a call object shown as an example before the
+        model's marked call is not the call it makes).
+
+        Linear in the text: each candidate opening is decoded at most once, from a bounded
+        window, and a text with more than `_MAX_ATTEMPTS` openings is searched that far."""
         # Every form of a call holds a JSON object: no brace, nothing to search (and most
         # answers have none, so this is the common, cheap path).
         if not isinstance(text, str) or "{" not in text:
@@ -104,13 +106,13 @@ class _CallFinder:
         position = 0
         while scan.attempts_left and (match := self._start.search(text, position)):
             if match.lastgroup == "marker":
+                before = len(found)
                 position = self._read_marked_call(scan, match.end(), found)
+                if first_only and len(found) > before:
+                    return [found[before]]
             else:
                 position = self._read_json(scan, match.start(), found)
-            if first_only and found:
-                del found[1:]
-                break
-        return found
+        return found[:1] if first_only else found
 
     def _read_marked_call(self, scan: _Scan, after_marker: int, found: list[_Found]) -> int:
         start = _AFTER_MARKER.match(scan.text, after_marker)
