@@ -19,9 +19,10 @@ from .types import AgentResult, Message
 
 logger = logging.getLogger("selectools")
 
-#: Every observer event, with the names of the arguments it is called with after `run_id`:
-#: declared once, here. The hub dispatches by it, LoggingObserver logs by it, and the two
-#: observer bases below are held to it (tests/test_engine_observers.py).
+#: Every event the engine emits, with the names of the arguments it is called with after
+#: `run_id`: declared once, here. The hub dispatches by it, LoggingObserver logs by it,
+#: SimpleStepObserver forwards by it, and the two observer bases below are held to it
+#: (tests/test_engine_observers.py).
 EVENT_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "on_run_start": ("messages", "system_prompt"),
     "on_run_end": ("result",),
