@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import email.utils
+import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._json import loads as loads_json
@@ -19,6 +20,7 @@ from .errors import (
     ProviderTimeoutError,
     RateLimitError,
     ServerError,
+    StreamError,
 )
 
 
@@ -57,6 +59,86 @@ def error_for_status(*, provider: str, status: int, message: str, headers: Mappi
         error_type=error_type,
         should_retry=_should_retry_from(headers),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors reported inside a 200 answer
+
+#: The error type words servers send (OpenAI's `type`/`code`, Anthropic's `type`, Google's
+#: `status`), for errors that come without a telling HTTP status: inside a 200 answer, a
+#: gateway's error object, a mid-stream error event.
+ERROR_TYPES: dict[str, type[ProviderError]] = {
+    # Anthropic, and OpenAI's words where they are the same
+    "invalid_request_error": InvalidRequestError,
+    "authentication_error": AuthenticationError,
+    "permission_error": PermissionDeniedError,
+    "not_found_error": NotFoundError,
+    "request_too_large": InvalidRequestError,
+    "rate_limit_error": RateLimitError,
+    "api_error": ServerError,
+    "timeout_error": ProviderTimeoutError,
+    "overloaded_error": OverloadedError,
+    # OpenAI and compatible servers
+    "invalid_api_key": AuthenticationError,
+    "model_not_found": NotFoundError,
+    "rate_limit_exceeded": RateLimitError,
+    "insufficient_quota": RateLimitError,
+    "server_error": ServerError,
+    "context_length_exceeded": ContextLengthError,
+    "exceed_context_size_error": ContextLengthError,
+    "string_above_max_length": ContextLengthError,
+    # Google (google.rpc.Code names)
+    "INVALID_ARGUMENT": InvalidRequestError,
+    "FAILED_PRECONDITION": InvalidRequestError,
+    "UNAUTHENTICATED": AuthenticationError,
+    "PERMISSION_DENIED": PermissionDeniedError,
+    "NOT_FOUND": NotFoundError,
+    "RESOURCE_EXHAUSTED": RateLimitError,
+    "DEADLINE_EXCEEDED": ProviderTimeoutError,
+    "UNAVAILABLE": OverloadedError,
+    "INTERNAL": ServerError,
+}
+
+
+def reported_error(error: Any, *, provider: str, stream: bool, request_id: Any = None,
+                   context_length: Callable[[str], bool] | None = None) -> ProviderError:
+    """The typed error for an error a server reported with status 200: the value of an
+    answer's or a stream event's `error` key, in any protocol's shape (`{"message", "type",
+    "code"}`, Google's `{"code", "message", "status"}`, a bare text). One policy for every
+    protocol: the class comes from an HTTP status given as `code`, else from its type word
+    (`ERROR_TYPES`), else it is a `ServerError` (a `StreamError` inside a stream, where a
+    plain server failure is one too): the server failed to answer, so it is retried and
+    fails over. `context_length(message)` picks out,
+    by its words, a too-long prompt that carries no telling code."""
+    if isinstance(error, Mapping):
+        message = error.get("message") or error.get("detail") or json_text(error)
+        code, kind = error.get("code"), error.get("type") or error.get("status")
+    else:
+        message, code, kind = error, None, None
+    message = message if isinstance(message, str) else json_text(message)
+    words = [word for word in (code, kind) if isinstance(word, str) and word]
+    error_type = words[0] if words else None
+    request_id = request_id if isinstance(request_id, str) and request_id else None
+    too_long = context_length is not None and context_length(message)
+    if type(code) is int and 400 <= code <= 599:  # Google's code is the HTTP status
+        return error_for_status(provider=provider, status=code, message=message, headers={},
+                                error_type=error_type, request_id=request_id,
+                                context_length=too_long)
+    kind_of = next((ERROR_TYPES[word] for word in words if word in ERROR_TYPES), None)
+    if too_long and (kind_of is None or kind_of is InvalidRequestError):
+        kind_of = ContextLengthError
+    if kind_of is None or kind_of is ServerError:  # the server failed, nothing more specific
+        kind_of = StreamError if stream else ServerError
+    return kind_of(message or "the server reported an error", provider=provider,
+                   error_type=error_type, request_id=request_id)
+
+
+def json_text(value: Any) -> str:
+    """`value` as JSON text for a message (its repr when it is not JSON-able)."""
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError, RecursionError):
+        return repr(value)
 
 
 def retry_after_from(headers: Mapping[str, str]) -> float | None:

@@ -18,7 +18,6 @@ it is not the expected one, so a streamed token costs what it did.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -27,7 +26,7 @@ from typing import Any, NoReturn
 from .._json import loads as loads_json
 from ..types import RAW_ARGUMENTS_KEY, Message, Role, StopReason, ToolCall, TurnEnd
 from ..usage import UsageStats
-from ._status import CUT_MARK, body_snippet
+from ._status import CUT_MARK, body_snippet, json_text
 from .base import StreamItem, message_as_stream
 from .errors import MalformedResponseError, MalformedStreamError
 
@@ -53,7 +52,7 @@ def parse_tool_arguments(arguments: Any) -> dict[str, Any]:
     if arguments is None:
         return {}
     if not isinstance(arguments, str):
-        return {RAW_ARGUMENTS_KEY: _json_text(arguments)}
+        return {RAW_ARGUMENTS_KEY: json_text(arguments)}
     if not arguments.strip():
         return {}
     try:
@@ -248,9 +247,3 @@ def whole_answer_items(data: Any, parse: ParseResponse, model: str) -> list[Stre
     message, usage = parse(data, model)
     return [*message_as_stream(message), usage]
 
-
-def _json_text(value: Any) -> str:
-    try:
-        return json.dumps(value)
-    except (TypeError, ValueError, RecursionError):
-        return repr(value)

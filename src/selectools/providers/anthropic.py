@@ -34,7 +34,7 @@ from ..usage import UsageStats
 from . import _wire, errors
 from ._framing import SseEvent, WholeJson
 from ._http_provider import HttpProvider
-from ._status import body_snippet, error_for_status, json_or_none
+from ._status import body_snippet, error_for_status, json_or_none, reported_error
 from .base import StreamItem
 from .protocol import ModelRequest, WireProtocol, WireRequest, key_header
 
@@ -186,8 +186,8 @@ def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
     """A whole Messages API response as our assistant message (with its stop reason) and
     its usage."""
     data = _wire.as_object(data, "the answer")
-    if data.get("type") == "error":  # an error inside a 200, as some gateways send
-        raise error_from_stream_event(data)
+    if data.get("type") == "error" or data.get("error"):  # inside a 200, as gateways send
+        raise error_from_stream_event(data, stream=False)
     texts: list[str] = []
     calls: list[ToolCall] = []
     for index, block in enumerate(_wire.as_list(data.get("content"), "content")):
@@ -281,7 +281,7 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson],
             elif delta.get("type") == "input_json_delta" and index in tool_blocks:
                 tool_blocks[index].json_parts.append(_wire.as_text(
                     delta.get("partial_json"), "input_json_delta.partial_json", stream=True))
-        elif kind == "error" or event.event == "error":
+        elif kind == "error" or event.event == "error" or payload.get("error"):
             raise error_from_stream_event(payload)
         elif kind == "content_block_start":
             index = payload.get("index")
@@ -348,20 +348,6 @@ def _json_of(value: Any) -> str:
 # Errors
 # ---------------------------------------------------------------------------------------
 
-# Error `type`s documented by Anthropic, for errors that come without a telling status.
-_ERROR_CLASSES: dict[str, type[errors.ProviderError]] = {
-    "invalid_request_error": errors.InvalidRequestError,
-    "authentication_error": errors.AuthenticationError,
-    "permission_error": errors.PermissionDeniedError,
-    "not_found_error": errors.NotFoundError,
-    "request_too_large": errors.InvalidRequestError,
-    "rate_limit_error": errors.RateLimitError,
-    "api_error": errors.ServerError,
-    "timeout_error": errors.ProviderTimeoutError,
-    "overloaded_error": errors.OverloadedError,
-}
-
-
 def error_from_response(status: int, headers: Mapping[str, str],
                         body: bytes) -> errors.ProviderError:
     """The typed error for a non-2xx answer of the Messages API."""
@@ -374,18 +360,14 @@ def error_from_response(status: int, headers: Mapping[str, str],
     )
 
 
-def error_from_stream_event(payload: Mapping[str, Any]) -> errors.ProviderError:
-    """The typed error for an `event: error` that arrived inside a 200 stream."""
-    error = payload.get("error")
-    if not isinstance(error, dict):
-        error = {}
-    error_type = error.get("type")
-    error_type = error_type if isinstance(error_type, str) and error_type else "error"
-    message = str(error.get("message") or "error event in stream")
-    cls = _ERROR_CLASSES.get(error_type, errors.ServerError)
-    request_id = payload.get("request_id")
-    return cls(message, provider=PROVIDER, error_type=error_type,
-               request_id=request_id if isinstance(request_id, str) else None)
+def error_from_stream_event(payload: Mapping[str, Any], *,
+                            stream: bool = True) -> errors.ProviderError:
+    """The typed error for an `event: error` inside a 200 stream (or an error object
+    inside a 200 answer, Anthropic's or a gateway's OpenAI-style one)."""
+    return reported_error(payload.get("error") or "an error event without details",
+                          provider=PROVIDER, stream=stream,
+                          request_id=payload.get("request_id"),
+                          context_length=_is_context_length)
 
 
 def _error_fields(body: bytes) -> tuple[str | None, str, str | None]:

@@ -37,7 +37,7 @@ from ..usage import UsageStats
 from . import _wire
 from ._framing import SseEvent, WholeJson
 from ._http_provider import HttpProvider
-from ._status import body_snippet, error_for_status, json_or_none
+from ._status import body_snippet, error_for_status, json_or_none, reported_error
 from .base import StreamItem
 from .errors import ProviderError
 from .protocol import ModelRequest, WireProtocol, WireRequest, key_header
@@ -296,7 +296,7 @@ def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
     """A whole generateContent response as our assistant message (with its stop reason)
     and its usage."""
     data = _wire.as_object(data, "the answer")
-    _raise_if_error(data)
+    _raise_if_error(data, stream=False)
     texts: list[str] = []
     calls: list[ToolCall] = []
     items, raw_reason, blocked = _response_parts(data, stream=False)
@@ -328,7 +328,7 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson],
                 yield item
             return
         chunk = _wire.stream_object(event.data)
-        _raise_if_error(chunk)
+        _raise_if_error(chunk, stream=True)
         items, raw_reason, prompt_blocked = _response_parts(chunk, stream=True)
         blocked = blocked or prompt_blocked
         for item in items:
@@ -419,15 +419,16 @@ def error_from_response(status: int, headers: Mapping[str, str], body: bytes) ->
     return error_for_status(provider=PROVIDER, status=status, message=message, headers=headers)
 
 
-def _raise_if_error(payload: Mapping[str, Any]) -> None:
-    """Gemini may put an error object inside a 200 stream; raise it as a typed error."""
+def _raise_if_error(payload: Mapping[str, Any], *, stream: bool) -> None:
+    """Gemini may put an error object inside a 200 answer or stream; raise it as a typed
+    error (by its code, else its status word: `reported_error`)."""
     error = payload.get("error")
-    if isinstance(error, dict):
-        code = error.get("code")
-        raise _error(error, status=code if type(code) is int and code >= 400 else 500,
-                     headers={})
-    if error:  # a bare message instead of Google's error object
-        raise _error({"message": str(error)}, status=500, headers={})
+    if error:
+        result = reported_error(error, provider=PROVIDER, stream=stream,
+                                context_length=_too_long)
+        if result.retry_after is None and isinstance(error, dict):
+            result.retry_after = retry_delay(error)
+        raise result
 
 
 def _error(error: Mapping[str, Any], *, status: int, headers: Mapping[str, str]) -> ProviderError:
@@ -435,11 +436,16 @@ def _error(error: Mapping[str, Any], *, status: int, headers: Mapping[str, str])
     result = error_for_status(
         provider=PROVIDER, status=status, message=message, headers=headers,
         error_type=str(error["status"]) if error.get("status") else None,
-        context_length=any(hint in message.lower() for hint in _CONTEXT_LENGTH_HINTS),
+        context_length=_too_long(message),
     )
     if result.retry_after is None:
         result.retry_after = retry_delay(error)
     return result
+
+
+def _too_long(message: str) -> bool:
+    lowered = message.lower()
+    return any(hint in lowered for hint in _CONTEXT_LENGTH_HINTS)
 
 
 def retry_delay(error: Mapping[str, Any]) -> float | None:

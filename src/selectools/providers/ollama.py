@@ -23,9 +23,9 @@ from ..usage import UsageStats
 from . import _wire
 from ._framing import WholeJson, read_to_end
 from ._http_provider import HttpProvider
-from ._status import body_snippet, error_for_status, json_or_none
+from ._status import body_snippet, error_for_status, json_or_none, reported_error
 from .base import StreamItem
-from .errors import ProviderError, StreamError
+from .errors import ProviderError
 from .protocol import ModelRequest, WireProtocol, WireRequest
 
 PROVIDER = "ollama"
@@ -126,7 +126,7 @@ def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
     and its usage."""
     data = _wire.as_object(data, "the answer")
     if data.get("error"):
-        raise ProviderError(str(data["error"]), provider=PROVIDER)
+        raise reported_error(data["error"], provider=PROVIDER, stream=False)
     wire = _wire.as_object(data.get("message"), "message", optional=True)
     calls = _tool_calls(wire, stream=False)
     reason = _wire.stop_reason(data.get("done_reason"), DONE_REASONS, has_calls=bool(calls))
@@ -176,7 +176,7 @@ async def decode_stream(events: AsyncIterator[Any], model: str) -> AsyncGenerato
                 return
             _wire.as_object(line, "the stream line", stream=True)
         if line.get("error"):
-            raise StreamError(str(line["error"]), provider=PROVIDER)
+            raise reported_error(line["error"], provider=PROVIDER, stream=True)
         wire = line.get("message")
         if type(wire) is not dict:
             wire = _wire.as_object(wire, "message", stream=True, optional=True)

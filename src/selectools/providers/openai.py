@@ -30,9 +30,9 @@ from ..usage import UsageStats
 from . import _wire
 from ._framing import SseEvent, WholeJson, read_to_end
 from ._http_provider import HttpProvider
-from ._status import body_snippet, error_for_status, json_or_none
+from ._status import body_snippet, error_for_status, json_or_none, reported_error
 from .base import StreamItem
-from .errors import ProviderError, StreamError
+from .errors import ProviderError
 from .protocol import ModelRequest, WireProtocol, WireRequest
 
 PROVIDER = "openai"
@@ -158,7 +158,8 @@ def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
     if type(data) is not dict:
         data = _wire.as_object(data, "the answer")
     if data.get("error"):  # some compatible servers report errors inside a 200
-        raise _error_from_payload(data, status=None)
+        raise reported_error(data["error"], provider=PROVIDER, stream=False,
+                             context_length=_too_long)
     choices = data.get("choices")
     if type(choices) is not list or not choices:
         raise _wire.malformed("choices is empty") if choices == [] or choices is None else \
@@ -248,7 +249,8 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
             break
         chunk = _wire.stream_object(data)
         if chunk.get("error"):
-            raise _error_from_payload(chunk, status=None, mid_stream=True)
+            raise reported_error(chunk["error"], provider=PROVIDER, stream=True,
+                                 context_length=_too_long)
         if chunk.get("usage"):
             usage = _usage(chunk["usage"], model, stream=True)
         choices = chunk.get("choices")
@@ -352,9 +354,8 @@ def error_from_response(status: int, headers: Mapping[str, str], body: bytes) ->
                             message=body_snippet(body) or f"HTTP {status}")
 
 
-def _error_from_payload(payload: Mapping[str, Any], *, status: int | None,
-                        headers: Mapping[str, str] | None = None,
-                        mid_stream: bool = False) -> ProviderError:
+def _error_from_payload(payload: Mapping[str, Any], *, status: int,
+                        headers: Mapping[str, str]) -> ProviderError:
     # OpenAI: {"error": {"message", "type", "code", "param"}}; compatible servers also send
     # {"error": "text"}, {"detail": ...} (FastAPI) or {"message": ...}.
     error = payload.get("error", payload)
@@ -366,14 +367,15 @@ def _error_from_payload(payload: Mapping[str, Any], *, status: int | None,
         message, code, kind = str(error), None, None
     code = code if isinstance(code, str) else None
     kind = kind if isinstance(kind, str) else None
-    context_length = bool({code, kind} & _CONTEXT_LENGTH_CODES) or any(
-        words in message.lower() for words in _CONTEXT_LENGTH_WORDS)
-    if status is None:
-        cls = StreamError if mid_stream else ProviderError
-        return cls(message, provider=PROVIDER, error_type=code or kind)
-    return error_for_status(provider=PROVIDER, status=status, headers=headers or {},
+    context_length = bool({code, kind} & _CONTEXT_LENGTH_CODES) or _too_long(message)
+    return error_for_status(provider=PROVIDER, status=status, headers=headers,
                             message=message, error_type=code or kind,
                             context_length=context_length)
+
+
+def _too_long(message: str) -> bool:
+    lowered = message.lower()
+    return any(words in lowered for words in _CONTEXT_LENGTH_WORDS)
 
 
 # ---------------------------------------------------------------------------------------------
