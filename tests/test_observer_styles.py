@@ -137,7 +137,7 @@ async def test_a_non_blocking_async_observer_runs_alongside_the_run() -> None:
                   config=AgentConfig(observers=[observer, recorder]))
     result = await asyncio.wait_for(agent.arun("go"), 30)
     assert result.content == "done"
-    for _ in range(200):  # the observers' tasks finish soon after the run
+    for _ in range(500):  # the observers' tasks finish soon after the run
         if observer.saw and len(recorder.events) == 4:
             break
         await asyncio.sleep(0.01)
