@@ -190,7 +190,10 @@ def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
         raise error_from_stream_event(data, stream=False)
     texts: list[str] = []
     calls: list[ToolCall] = []
-    for index, block in enumerate(_wire.as_list(data.get("content"), "content")):
+    content = data.get("content")
+    if content is None:  # `{}`, another API's answer: not an empty message
+        raise _wire.malformed("the answer has no content")
+    for index, block in enumerate(_wire.as_list(content, "content")):
         where = f"content[{index}]"
         block = _wire.as_object(block, where)
         kind = block.get("type")

@@ -359,8 +359,10 @@ def _response_parts(data: Mapping[str, Any], *,
     `promptFeedback.blockReason`, and the turn ends "content_filter", whatever its word)."""
     candidates = _wire.as_list(data.get("candidates"), "candidates", stream=stream)
     if not candidates:
-        feedback = _wire.as_object(data.get("promptFeedback"), "promptFeedback", stream=stream,
-                                   optional=True)
+        feedback = data.get("promptFeedback")
+        if feedback is None and not stream:  # `{}`, another API's answer: not an empty one
+            raise _wire.malformed("the answer has no candidates and no promptFeedback")
+        feedback = _wire.as_object(feedback, "promptFeedback", stream=stream, optional=True)
         blocked = feedback.get("blockReason")
         return [], str(blocked) if blocked else None, bool(blocked)
     candidate = _wire.as_object(candidates[0], "candidates[0]", stream=stream)

@@ -127,7 +127,9 @@ def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
     data = _wire.as_object(data, "the answer")
     if data.get("error"):
         raise reported_error(data["error"], provider=PROVIDER, stream=False)
-    wire = _wire.as_object(data.get("message"), "message", optional=True)
+    if data.get("message") is None:  # `{}`, another API's answer: not an empty message
+        raise _wire.malformed("the answer has no message")
+    wire = _wire.as_object(data["message"], "message")
     calls = _tool_calls(wire, stream=False)
     reason = _wire.stop_reason(data.get("done_reason"), DONE_REASONS, has_calls=bool(calls))
     text = _wire.as_text(wire.get("content"), "message.content")
