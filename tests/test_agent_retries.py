@@ -23,10 +23,11 @@ def noop() -> str:
 
 class Retries(AgentObserver):
     def __init__(self) -> None:
-        self.seen: list[tuple[int, str]] = []
+        self.seen: list[tuple[int, int, str]] = []
 
-    def on_llm_retry(self, run_id, attempt, error, delay):  # type: ignore[no-untyped-def]
-        self.seen.append((attempt, type(error).__name__))
+    def on_llm_retry(self, run_id, attempt, max_retries, error,  # type: ignore[no-untyped-def]
+                     backoff_seconds):
+        self.seen.append((attempt, max_retries, type(error).__name__))
 
 
 def provider_for(server: WireServer) -> OpenAIProvider:
@@ -54,7 +55,7 @@ async def test_a_rate_limited_call_is_retried_and_observed(
     else:
         result = await agent.arun("hello")
     assert isinstance(result, AgentResult) and result.content
-    assert retries.seen == [(1, "RateLimitError")]
+    assert retries.seen == [(1, 2, "RateLimitError")]  # the run's max_retries, not the provider's 5
     assert len(wire_server.requests) == 2
 
 

@@ -87,8 +87,8 @@ class Recorder(AgentObserver):
                              error: BaseException) -> None:
         self.fallbacks.append((run_id, failed_provider, next_provider, type(error)))
 
-    def on_llm_retry(self, run_id: str, attempt: int, error: BaseException,
-                     delay: float) -> None:
+    def on_llm_retry(self, run_id: str, attempt: int, max_retries: int | None,
+                     error: BaseException, backoff_seconds: float) -> None:
         self.retries.append((attempt, type(error)))
 
 

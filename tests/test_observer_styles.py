@@ -178,3 +178,20 @@ async def test_an_async_observer_that_raises_is_logged_once_and_the_run_goes_on(
     assert result.content == "done"
     assert healthy.events[-1] == ("run_end", "done")
     assert len(errors) == 1  # two LLM calls, one log line
+
+
+async def test_memory_trim_tells_how_many_messages_went_and_how_many_are_left() -> None:
+    from selectools import ConversationMemory
+
+    seen: list[tuple[str, dict[str, Any]]] = []
+    observer = SimpleStepObserver(lambda event, run_id, **data: seen.append((event, data)))
+    memory = ConversationMemory(max_messages=2)
+    agent = Agent(tools=[echo], provider=LocalProvider(responses=["one", "two"]),
+                  config=AgentConfig(observers=[observer]), memory=memory)
+    await agent.arun("first")
+    assert [event for event, _ in seen if event == "memory_trim"] == []
+    await agent.arun("second")
+    trims = [data for event, data in seen if event == "memory_trim"]
+    assert trims == [{"messages_removed": 2, "messages_remaining": 2,
+                      "reason": "enforce_limits"}]
+    assert len(memory) == 2

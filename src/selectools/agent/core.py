@@ -144,12 +144,16 @@ class Agent:
         if self.config.max_retries is not None and "max_retries" in accepted:
             options["max_retries"] = self.config.max_retries
         if self._hub.active and "on_retry" in accepted:
+            # The retry limit is the configured provider's (read when a retry happens);
+            # None when it has none of its own (FallbackProvider: each provider retries).
             options["on_retry"] = lambda attempt, error, delay: self._hub.emit_sync(
-                "on_llm_retry", run_id, attempt, error, delay)
+                "on_llm_retry", run_id, attempt, getattr(configured, "max_retries", None),
+                error, delay)
         if self._hub.active and "on_fallback" in accepted:
             options["on_fallback"] = lambda failed, nxt, error: self._hub.emit_sync(
                 "on_provider_fallback", run_id, failed, nxt, error)
-        return configure(**options) if options else self.provider
+        configured: ProviderLike = configure(**options) if options else self.provider
+        return configured
 
     def _prior_history(self) -> list[Message]:
         return self.memory.get_history() if self.memory is not None else []
@@ -159,13 +163,14 @@ class Agent:
             self.analytics.record(tool_name, ok, duration_ms)
 
     def _commit_run(self, history: list[Message], remembered: list[Message],
-                    usage: AgentUsage) -> int:
-        """Keep what outlives the run; returns how many messages memory trimmed."""
+                    usage: AgentUsage) -> tuple[int, int]:
+        """Keep what outlives the run; returns how many messages memory trimmed, and how
+        many it holds."""
         self._history = history
         self.usage.merge(usage)
         if self.memory is None:
-            return 0
-        return self.memory.add_many(remembered)
+            return 0, 0
+        return self.memory.add_many(remembered), len(self.memory)
 
 
 def _index_tools(tools: Sequence[Tool]) -> dict[str, Tool]:

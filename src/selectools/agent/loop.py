@@ -124,9 +124,9 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
         if stop_reason == "routing" or (run.ended_by and final is not None
                                         and not final.content):
             history = history[:-1]
-        trimmed = setup.commit(history, history[run.new_start:], run.usage)
+        trimmed, remaining = setup.commit(history, history[run.new_start:], run.usage)
         if trimmed and hub.active:
-            await hub.emit("on_memory_trim", run.id, trimmed, "memory limit")
+            await hub.emit("on_memory_trim", run.id, trimmed, remaining, "enforce_limits")
         if hub.active:
             await hub.emit("on_run_end", run.id, result)
         yield result

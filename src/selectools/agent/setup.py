@@ -35,6 +35,6 @@ class RunSetup:
     #: The conversation so far (from memory) that a run starts from.
     prior_history: Callable[[], list[Message]]
     #: Keep what outlives a run: (history, messages to remember, usage) -> messages trimmed.
-    commit: Callable[[list[Message], list[Message], AgentUsage], int]
+    commit: Callable[[list[Message], list[Message], AgentUsage], tuple[int, int]]
     #: (tool name, succeeded, milliseconds), when analytics are on.
     record_tool: Callable[[str, bool, float], None] | None

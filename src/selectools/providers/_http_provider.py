@@ -205,6 +205,12 @@ class HttpProvider(AsyncFirstProvider):
     # -- options and lifetime --------------------------------------------------------------
 
     @property
+    def max_retries(self) -> int:
+        """How many times a failed request is retried (observers are told it with each
+        retry)."""
+        return self._retry.max_retries
+
+    @property
     def base_url(self) -> str:
         return self._transport.base_url
 
