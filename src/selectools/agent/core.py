@@ -48,7 +48,7 @@ class Agent:
         elif isinstance(provider, type):
             raise TypeError(f"provider must be an instance, e.g. {provider.__name__}(), "
                             f"not the class {provider.__name__}")
-        self.provider = provider
+        self._provider = provider
         self.memory = memory
         self._tools = _index_tools(tools or [])
         self._hub = ObserverHub(self.config.observers)
@@ -76,6 +76,17 @@ class Agent:
             hub=self._hub, provider_for_run=self._provider_for_run,
             prior_history=self._prior_history, commit=self._commit_run,
             record_tool=self._record_tool if self.analytics is not None else None)
+
+    @property
+    def provider(self) -> ProviderLike:
+        return self._provider
+
+    @provider.setter
+    def provider(self, provider: ProviderLike) -> None:
+        """A new provider gets its own setup: whether text is read for tool calls (only
+        without native tools), the tool instructions and the default model follow it."""
+        self._provider = provider
+        self._setup = self._make_setup()
 
     @property
     def tools(self) -> list[Tool]:
