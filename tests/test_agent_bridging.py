@@ -115,7 +115,7 @@ async def test_observers_see_the_run_in_order_and_a_raising_one_is_logged_once(
         def __init__(self) -> None:
             self.ends: list[str] = []
 
-        async def on_run_end(self, run_id, result):  # type: ignore[no-untyped-def]
+        async def on_run_end(self, run_id, result):  # type: ignore[no-untyped-def,override]
             await asyncio.sleep(0)
             self.ends.append(result.content)
 

@@ -61,7 +61,8 @@ def _keyword_schemas(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[st
         lambda parts: {k: v for part in parts for k, v in part.items()})
 
 
-schemas = st.recursive(st.booleans() | st.just({}), _keyword_schemas, max_leaves=6)
+schemas: st.SearchStrategy[Any] = st.recursive(st.booleans() | st.just({}), _keyword_schemas,
+                                               max_leaves=6)
 
 
 @settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])

@@ -111,6 +111,7 @@ def test_an_explicit_tool_reports_bad_arguments_to_the_model_in_the_words_of_a_d
     def tool_message(made: Tool) -> str:
         provider = ScriptedProvider([ToolCall("get_weather", arguments, id="c1"), "ok"])
         result = Agent(tools=[made], provider=provider).run("weather?")
+        assert result.trace is not None
         [execution] = [s for s in result.trace.steps if s.type == "tool_execution"]
         assert execution.data["error"] is True
         return str(execution.data["result"])
@@ -200,7 +201,7 @@ def test_an_explicit_tool_runs_from_a_positional_call_in_the_documented_order() 
                 [ToolParameter("a", int, "first"), ToolParameter("b", int, "second")], add)
     result = Agent(tools=[made], provider=ScriptedProvider(
         [ToolCall("add", {"a": 2, "b": "5"}, id="c1"), "seven"])).run("add")
-    assert result.trace.steps[2].data["result"] == "7"
+    assert result.trace is not None and result.trace.steps[2].data["result"] == "7"
 
 
 def _two(a: int, b: int = 0) -> int:

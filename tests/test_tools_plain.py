@@ -78,14 +78,16 @@ values = st.one_of(st.text(max_size=5), st.integers(-10**17, 10**17), st.floats(
                        values, max_size=6))
 def test_plain_checks_agree_with_pydantic(arguments: dict[str, Any]) -> None:
     made = tool(defaults_each)
+    spec = made._spec
+    assert spec is not None
 
     def through_pydantic() -> Any:
         try:
-            validated = made._spec.model.model_validate(dict(arguments))
+            validated = spec.model.model_validate(dict(arguments))
         except Exception as exc:
             return type(exc).__name__
         return {name: getattr(validated, attribute)
-                for name, attribute in made._spec.attributes.items()}
+                for name, attribute in spec.attributes.items()}
 
     try:
         ours: Any = made.validate(arguments)
