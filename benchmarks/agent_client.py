@@ -24,8 +24,12 @@ class AgentClient:
     name = "selectools Agent"
 
     def __init__(self, base_url: str, tools: dict[str, Callable[..., Any]] | None = None,
-                 ) -> None:
+                 *, events: bool = False) -> None:
         self.agent = make_agent(base_url, tools)
+        # With events=True the stream also carries iteration and tool events (for UIs).
+        self.events = events
+        if events:
+            self.name = "selectools Agent events=True"
 
     async def run_stream(self, prompt: str = scenario.PROMPT,
                          on_text: Callable[[str], Any] | None = None) -> str:
@@ -34,7 +38,7 @@ class AgentClient:
 
         streamed: list[str] = []
         result = None
-        async for item in self.agent.astream(prompt):
+        async for item in self.agent.astream(prompt, events=self.events):
             if isinstance(item, AgentResult):
                 result = item
             elif item.content:

@@ -77,6 +77,15 @@ def b2_whole(base_url: str, iterations: int, warmup: int,
     return asyncio.run(main())
 
 
+def b7_events(base_url: str, iterations: int, warmup: int) -> dict[str, Any]:
+    """B1's streamed run with `astream(events=True)`, against the same run without events,
+    runs interleaved: the cost of the event stream a user interface reads."""
+    async def main() -> dict[str, Any]:
+        clients: list[Client] = [AgentClient(base_url), AgentClient(base_url, events=True)]
+        return await _per_run(clients, lambda c: c.run_stream(), iterations, warmup)
+    return asyncio.run(main())
+
+
 def _rss_mb() -> float:
     with open("/proc/self/statm") as statm:
         pages = int(statm.read().split()[1])
@@ -275,5 +284,5 @@ def b6_local(runs: int, batches: int) -> dict[str, Any]:
 
 CASES: dict[str, Callable[..., dict[str, Any]]] = {
     "B1": b1_streaming, "B2": b2_whole, "B3": b3_concurrency, "B4": b4_parallel_tools,
-    "B5": b5_import, "B6": b6_local,
+    "B5": b5_import, "B6": b6_local, "B7": b7_events,
 }
