@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import errno
 import json
 from collections.abc import Mapping
@@ -77,6 +78,9 @@ class ContentPart:
 #: e.g. Gemini's MALFORMED_FUNCTION_CALL). `AgentResult.stop_reason` uses the same words for
 #: the run, plus "max_iterations" and "routing".
 StopReason = Literal["completed", "tool_calls", "length", "content_filter", "error"]
+
+#: How a run asked for a typed answer ended (`AgentResult.structured_status`).
+StructuredStatus = Literal["ok", "validation_failed", "not_attempted"]
 
 
 class TurnEnd(NamedTuple):
@@ -257,13 +261,18 @@ class Message:
 
 @dataclass
 class StreamChunk:
-    """An item of `Agent.astream()`: a text delta, tool calls, or (opt-in) an event."""
+    """An item of `Agent.astream()`: a text delta, tool calls, or (opt-in) an event.
+
+    An event's `data` is a dict, except for "output_partial", whose data is the typed
+    answer's partial value (a dict, list, str... as JSON decodes it, growing in place
+    from one event to the next: copy it to keep a snapshot).
+    """
 
     content: str = ""
     role: Role = Role.ASSISTANT
     tool_calls: list[ToolCall] | None = None
     event: str | None = None
-    data: dict[str, Any] | None = None
+    data: Any = None
 
 
 @dataclass
@@ -282,14 +291,23 @@ class AgentResult:
     run_id: str = ""
     #: Files the run's tools emitted with `selectools.results.emit_artifact`.
     artifacts: list[Artifact] = field(default_factory=list)
+    #: With `response_format=T`: the final answer as a validated `T` (None otherwise).
+    parsed: Any = None
+    #: None without `response_format`; "ok" (`parsed` holds the value), "validation_failed"
+    #: (still invalid after its repairs: `structured_error` is the last problem found), or
+    #: "not_attempted" (the run ended without a final answer: max_iterations, routing, or
+    #: a turn cut by length, filtered or failed).
+    structured_status: StructuredStatus | None = None
+    structured_error: str | None = None
 
     @property
     def content(self) -> str:
         return self.message.content
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe: the final message, the calls, the usage (with each call's) and the
-        trace."""
+        """JSON-safe: the final message, the calls, the usage (with each call's), the
+        trace, and `parsed` as plain data (a model or dataclass as its fields): `from_dict`
+        gives that data back, not the type."""
         return {
             "message": self.message.to_dict(), "tool_name": self.tool_name,
             "tool_args": self.tool_args, "iterations": self.iterations,
@@ -297,7 +315,9 @@ class AgentResult:
             "trace": self.trace.to_dict() if self.trace is not None else None,
             "usage": self.usage.to_dict() if self.usage is not None else None,
             "stop_reason": self.stop_reason, "provider_used": self.provider_used,
-            "run_id": self.run_id, "artifacts": [a.to_dict() for a in self.artifacts]}
+            "run_id": self.run_id, "artifacts": [a.to_dict() for a in self.artifacts],
+            "parsed": plain_data(self.parsed), "structured_status": self.structured_status,
+            "structured_error": self.structured_error}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AgentResult:
@@ -320,11 +340,28 @@ class AgentResult:
             stop_reason=data.get("stop_reason") or "completed",
             provider_used=data.get("provider_used"), run_id=data.get("run_id") or "",
             artifacts=[Artifact.from_dict(a) for a in _list("artifacts",
-                                                            data.get("artifacts") or [])])
+                                                            data.get("artifacts") or [])],
+            parsed=data.get("parsed"), structured_status=data.get("structured_status"),
+            structured_error=data.get("structured_error"))
 
     @property
     def role(self) -> Role:
         return self.message.role
+
+
+def plain_data(value: Any) -> Any:
+    """`value` as JSON-safe data: a pydantic model as its JSON-mode dump, a dataclass as
+    its fields, containers item by item; anything else as it is."""
+    dump = getattr(value, "model_dump", None)
+    if callable(dump) and not isinstance(value, type):
+        return dump(mode="json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(key): plain_data(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_data(item) for item in value]
+    return value
 
 
 def check_messages(messages: object) -> list[Message]:

@@ -5,9 +5,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ..observer import EVENTS
+
+#: What a run asked for a typed answer does when the answer is still invalid after its
+#: repairs: "status" returns the result with `structured_status="validation_failed"`,
+#: "raise" raises the last `OutputValidationError`.
+OutputFailure = Literal["status", "raise"]
+_OUTPUT_FAILURES = ("status", "raise")
 
 
 @dataclass
@@ -18,6 +24,11 @@ class AgentConfig:
     `temperature=None` (the default) leaves sampling to the model: no temperature is sent.
     Timeouts are in seconds; None means no limit of that kind (`request_timeout=None`: the
     provider's own).
+
+    Typed output (`run(..., response_format=T)`): an answer that is not a valid `T` goes
+    back to the model with the problems found, up to `output_retries` times (these repair
+    turns count against no other budget, `max_iterations` included); then `output_failure`
+    decides (see OutputFailure).
     """
 
     model: str | None = None
@@ -34,6 +45,8 @@ class AgentConfig:
     tool_timeout_seconds: float | None = None
     run_timeout: float | None = None
     enable_analytics: bool = False
+    output_retries: int = 2
+    output_failure: OutputFailure = "status"
 
     def __post_init__(self) -> None:
         _text("model", self.model, empty_ok=False)
@@ -47,6 +60,10 @@ class AgentConfig:
         _count("max_iterations", self.max_iterations, least=1, none_ok=False)
         _count("max_parallel_tools", self.max_parallel_tools, least=1, none_ok=True)
         _count("max_retries", self.max_retries, least=0, none_ok=True)
+        _count("output_retries", self.output_retries, least=0, none_ok=False)
+        if self.output_failure not in _OUTPUT_FAILURES:
+            raise ValueError(f"output_failure must be 'status' or 'raise', "
+                             f"got {self.output_failure!r}")
         for name in ("parallel_tool_execution", "routing_only", "enable_analytics"):
             value = getattr(self, name)
             if type(value) is not bool:

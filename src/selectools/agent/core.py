@@ -9,6 +9,7 @@ from typing import Any, cast
 from .._sync import run_sync
 from ..memory import ConversationMemory
 from ..observer import ObserverHub
+from ..output import OutputSchema, ResponseFormat, output_schema
 from ..parser import TextToolCalls, tool_instructions
 from ..providers.base import ProviderLike, default_model
 from ..tools import Tool
@@ -97,29 +98,39 @@ class Agent:
         """The messages of the last finished run, the model's and tools' included."""
         return list(self._history)
 
-    def run(self, messages: Messages,
-            stream_handler: Callable[[str], Any] | None = None) -> AgentResult:
+    def run(self, messages: Messages, stream_handler: Callable[[str], Any] | None = None,
+            response_format: ResponseFormat | None = None) -> AgentResult:
         """Run to completion from sync code; `stream_handler` receives each text delta.
+
+        `response_format=T` (a pydantic model, dataclass, TypedDict, `list[...]` or a JSON
+        schema dict) asks for a typed final answer: `result.parsed` is the validated `T`
+        and `result.structured_status` says how it went (see AgentResult; repairs and
+        failure as AgentConfig's `output_retries` and `output_failure` say).
 
         If a FallbackProvider restarts an answer mid-stream, the text already handed to
         `stream_handler` is void: its `discard()` method is called when it has one (else a
         warning is logged). `astream` says the same with a `StreamChunk(event="fallback")`.
         """
-        prepared = _prepare(messages)
-        return run_sync(self._drain(prepared, stream_handler))
+        prepared, output = _prepare(messages), _output(response_format)
+        return run_sync(self._drain(prepared, stream_handler, output))
 
     async def arun(self, messages: Messages,
-                   stream_handler: Callable[[str], Any] | None = None) -> AgentResult:
-        return await self._drain(_prepare(messages), stream_handler)
+                   stream_handler: Callable[[str], Any] | None = None,
+                   response_format: ResponseFormat | None = None) -> AgentResult:
+        prepared, output = _prepare(messages), _output(response_format)
+        return await self._drain(prepared, stream_handler, output)
 
-    def astream(self, messages: Messages, *,
+    def astream(self, messages: Messages, response_format: ResponseFormat | None = None, *,
                 events: bool = False) -> AsyncGenerator[StreamChunk | AgentResult, None]:
         """Yield StreamChunks as the model produces them, then one AgentResult.
 
         With `events=True` the stream also carries `StreamChunk(event=...)` items for
-        iteration_start, tool_start, tool_result and iteration_end, for user interfaces.
+        iteration_start, tool_start, tool_result and iteration_end, for user interfaces,
+        and, with `response_format`, "output_partial" items whose `data` is the typed
+        answer's partial value each time it changes (live: copy it to keep it).
         """
-        return run_agent(self._setup, _prepare(messages), stream=True, events=events)
+        prepared, output = _prepare(messages), _output(response_format)
+        return run_agent(self._setup, prepared, stream=True, events=events, output=output)
 
     def reset(self) -> None:
         """Clear history, usage, analytics and memory, for reuse across requests."""
@@ -131,13 +142,14 @@ class Agent:
             self.memory.clear()
 
     async def _drain(self, messages: list[Message],
-                     stream_handler: Callable[[str], Any] | None) -> AgentResult:
+                     stream_handler: Callable[[str], Any] | None,
+                     output: OutputSchema | None = None) -> AgentResult:
         # Without stream=True the engine yields only its result. Read to its end, the
         # generator finishes by itself (an error or a cancellation ends it too, inside its
         # own frame), so nothing is left to close or to asyncio's async-gen finalizer.
         result = None
         async for item in run_agent(self._setup, messages, stream=False,
-                                    on_text=stream_handler):
+                                    on_text=stream_handler, output=output):
             result = item
         if not isinstance(result, AgentResult):  # pragma: no cover
             raise RuntimeError("the agent loop ended without a result")
@@ -208,3 +220,9 @@ def _prepare(messages: Messages) -> list[Message]:
         raise TypeError(f"messages must be a str or a list of Message, got "
                         f"{type(messages).__name__}")
     return check_messages(list(cast(Sequence[Message], messages)))
+
+
+def _output(response_format: ResponseFormat | None) -> OutputSchema | None:
+    """The typed output asked for; a response_format that is no type nor JSON schema is a
+    TypeError here, before any call."""
+    return None if response_format is None else output_schema(response_format)

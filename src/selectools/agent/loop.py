@@ -9,6 +9,13 @@ How a run ends is `AgentResult.stop_reason`: "completed" (a final answer), "max_
 (cut by max_tokens), "content_filter" or "error" (the provider said so). Such a turn's tool
 calls are never run: its text, possibly partial, is the result's content, and the calls it
 dropped are a "tool_calls_dropped" step of the trace.
+
+A run asked for a typed answer (`output`, from `response_format=T`) has the schema's
+instructions in its system prompt; tools work as usual, and the final answer is validated
+after the tool loop. An invalid one goes back to the model with the problems found, up to
+`AgentConfig.output_retries` times; these repair turns are iterations (numbered, traced as
+"structured_retry" steps) that count against no other budget. With `events=True` a streamed
+answer also yields "output_partial" chunks (see `_Run.partial_output`).
 """
 
 from __future__ import annotations
@@ -20,12 +27,13 @@ import os
 import time
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
-from typing import Any
+from typing import Any, cast
 
+from ..output import UNCHANGED, OutputSchema, OutputValidationError
 from ..providers.base import ProviderEvent, complete_any, provider_name, stream_any
 from ..results import Artifact, collecting_artifacts
 from ..tools.errors import error_text
-from ..trace import AgentTrace, TraceStep
+from ..trace import AgentTrace, StepType, TraceStep
 from ..types import (
     RAW_ARGUMENTS_KEY,
     AgentResult,
@@ -33,6 +41,7 @@ from ..types import (
     Role,
     StopReason,
     StreamChunk,
+    StructuredStatus,
     ToolCall,
     TurnEnd,
 )
@@ -42,6 +51,8 @@ from .setup import RunSetup
 from .tool_runner import ToolOutcome, ToolRunner
 
 _call_numbers = itertools.count(1)
+# A trace step type trace.StepType does not list yet (selectools 1.x's name for it).
+_STRUCTURED_RETRY = cast(StepType, "structured_retry")
 log = logging.getLogger("selectools")
 
 #: A turn that ended for one of these reasons ends the run with it as
@@ -51,17 +62,21 @@ RUN_ENDING_REASONS: frozenset[StopReason] = frozenset({"length", "content_filter
 
 async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                     events: bool = False, on_text: Callable[[str], Any] | None = None,
+                    output: OutputSchema | None = None,
                     ) -> AsyncGenerator[StreamChunk | AgentResult, None]:
     """Run the agent loop. With `stream`, text deltas and tool calls are yielded as chunks;
-    with `events`, tool and iteration events too. The last item is always an AgentResult."""
-    run = _Run(setup, messages, stream=stream, on_text=on_text)
+    with `events`, tool and iteration events too. With `output`, the final answer is
+    validated as its type (`AgentResult.parsed`). The last item is always an AgentResult."""
+    run = _Run(setup, messages, stream=stream, on_text=on_text, output=output)
     hub, config = setup.hub, setup.config
+    # Decided once per run, so a run without typed output does no per-token work for it.
+    partials = events and output is not None
     if hub.active:
         await hub.emit("on_run_start", run.id, run.history, run.system_prompt)
     try:
         final: Message | None = None
         stop_reason = "max_iterations"
-        while run.iteration < config.max_iterations:
+        while run.iteration - run.repairs < config.max_iterations:
             run.iteration += 1
             if hub.active:
                 await hub.emit("on_iteration_start", run.id, run.iteration, run.history)
@@ -70,7 +85,8 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
 
             if run.streaming:
                 async with aclosing(run.stream_model()) as chunks:
-                    async for chunk in chunks:
+                    source = run.partial_output(chunks) if partials else chunks
+                    async for chunk in source:
                         yield chunk
             else:
                 await run.call_model()
@@ -109,12 +125,17 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
             if events:
                 yield StreamChunk(event="iteration_end", data={"iteration": run.iteration})
             if not calls:
+                if run.ended_by is None and output is not None \
+                        and not run.accept_output(response):
+                    continue  # the repair prompt is in the history: ask again
                 final, stop_reason = response, run.ended_by or "completed"
                 break
             if config.routing_only:
                 final, stop_reason = response, "routing"
                 break
 
+        if run.output_error is not None and config.output_failure == "raise":
+            raise run.output_error
         result = run.result(final, stop_reason)
         # A routing answer's tool calls were never run: in history and memory they would
         # be calls without results, which providers refuse on the next turn. (A turn that
@@ -142,7 +163,7 @@ class _Run:
     """The state of one run: its history, usage, trace, and the current model turn."""
 
     def __init__(self, setup: RunSetup, messages: list[Message], *, stream: bool,
-                 on_text: Callable[[str], Any] | None) -> None:
+                 on_text: Callable[[str], Any] | None, output: OutputSchema | None) -> None:
         self.setup = setup
         self.id = os.urandom(16).hex()  # a uuid4's worth of randomness, for less
         self.stream = stream
@@ -164,6 +185,17 @@ class _Run:
         self.provider_used: str | None = None
         self.system_prompt = setup.system_prompt
         self.model = setup.config.model or setup.default_model
+        #: The typed answer asked for: its instructions are this run's, not the agent's.
+        self.output = output
+        if output is not None:
+            self.system_prompt += "\n\n" + output.instructions()
+        #: Repair turns so far (iterations that count against no budget), the validated
+        #: answer, and the last validation error while the answer is invalid.
+        self.repairs = 0
+        self.parsed: Any = None
+        self.output_error: OutputValidationError | None = None
+        #: Bumped when a fallback restarts the streamed answer (see partial_output).
+        self.restarts = 0
         # The current turn, set by call_model or stream_model (through _record).
         self.response: Message
         self.calls: list[ToolCall]
@@ -224,6 +256,7 @@ class _Run:
                             text.clear()
                             calls.clear()
                             end = None
+                            self.restarts += 1
                             self._discard_handled_text()
                         if self.stream:
                             yield StreamChunk(event=item.name, data=dict(item.data))
@@ -235,6 +268,57 @@ class _Run:
         parsed = await self._finish_turn(response, usage, started)
         if parsed and self.stream:
             yield StreamChunk(tool_calls=list(parsed))
+
+    async def partial_output(self, chunks: AsyncGenerator[StreamChunk, None],
+                             ) -> AsyncGenerator[StreamChunk, None]:
+        """`chunks` (one streamed turn), each followed by an "output_partial" chunk when
+        its text changed the typed answer's partial value. A turn that calls tools is not
+        the answer: from its first call on, its text is no longer followed (the values
+        already shown were not the answer, as its tool_start events then say). A fallback
+        restarting the answer restarts the partial value too."""
+        assert self.output is not None
+        partial, answering, restarts = self.output.stream(), True, self.restarts
+        async for chunk in chunks:
+            yield chunk
+            if chunk.content:
+                if answering:
+                    value = partial.feed(chunk.content)
+                    if value is not UNCHANGED:
+                        yield StreamChunk(event="output_partial", data=value)
+            elif chunk.tool_calls:
+                answering = False
+            elif self.restarts != restarts:
+                partial, answering, restarts = self.output.stream(), True, self.restarts
+
+    def accept_output(self, response: Message) -> bool:
+        """Validate a final answer as the typed output. Valid: keep the value. Invalid,
+        with repairs left: send the problems back (the history gets the repair prompt)
+        and return False, so the loop asks again. Invalid with none left: keep the error
+        (`structured_status` "validation_failed", or raised, as configured)."""
+        assert self.output is not None
+        try:
+            self.parsed = self.output.validate(response.content)
+        except OutputValidationError as error:
+            if self.repairs >= self.setup.config.output_retries:
+                self.output_error = error
+                return True
+            self.repairs += 1
+            self.trace.add(TraceStep(_STRUCTURED_RETRY, self.iteration, 0.0, {
+                "attempt": self.repairs, "error": str(error)}))
+            self.history.append(Message(role=Role.USER,
+                                        content=self.output.repair_prompt(error)))
+            return False
+        return True
+
+    def structured_outcome(self, stop_reason: str) -> tuple[StructuredStatus | None,
+                                                             str | None]:
+        if self.output is None:
+            return None, None
+        if self.output_error is not None:
+            return "validation_failed", str(self.output_error)
+        if stop_reason == "completed":
+            return "ok", None
+        return "not_attempted", None
 
     def _discard_handled_text(self) -> None:
         """Tell a stream_handler that the text it was given is void: with its `discard()`
@@ -313,13 +397,15 @@ class _Run:
                 f"Stopped: the maximum of {self.setup.config.max_iterations} iterations was "
                 "reached before the model gave a final answer."))
         last = self.all_calls[-1] if self.all_calls else None
+        status, error = self.structured_outcome(stop_reason)
         return AgentResult(
             message=final, tool_name=last.tool_name if last else None,
             tool_args=dict(last.parameters) if last else {}, iterations=self.iteration,
             tool_calls=self.all_calls, trace=self.trace, usage=self.usage,
             stop_reason=stop_reason, provider_used=self.provider_used, run_id=self.id,
             # A copy: a timed-out tool's abandoned thread may still emit into the list.
-            artifacts=list(self.artifacts))
+            artifacts=list(self.artifacts),
+            parsed=self.parsed, structured_status=status, structured_error=error)
 
 
 def _as_arguments(parameters: object) -> dict[str, Any]:
