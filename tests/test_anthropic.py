@@ -179,6 +179,7 @@ def test_unknown_block_types_are_skipped() -> None:
         SseEvent("brand_new_event", json.dumps({"type": "brand_new_event"})),
         SseEvent("message_delta", json.dumps({"type": "message_delta", "delta": {},
                  "usage": {"output_tokens": 9}})),
+        SseEvent("message_stop", json.dumps({"type": "message_stop"})),
     ]
     text, calls, usage = split(decode(events))
     assert (text, calls) == ("Done.", [])

@@ -116,7 +116,7 @@ def test_gemini_call_ids_are_kept_and_made_ids_are_unique() -> None:
     chunk = {"candidates": [{"content": {"role": "model", "parts": [
         {"functionCall": {"id": "fc-7", "name": "a", "args": {"x": 1}}},
         {"functionCall": {"name": "b", "args": {}}},
-        {"functionCall": {"name": "b", "args": {}}}]}}]}
+        {"functionCall": {"name": "b", "args": {}}}]}, "finishReason": "STOP"}]}
     calls = decode([SseEvent(None, json.dumps(chunk))])[:3]
     assert calls[0] == ToolCall("a", {"x": 1}, id="fc-7")
     assert calls[1].id != calls[2].id
@@ -124,7 +124,7 @@ def test_gemini_call_ids_are_kept_and_made_ids_are_unique() -> None:
 
 def test_thought_parts_are_not_answer_text() -> None:
     chunk = {"candidates": [{"content": {"role": "model", "parts": [
-        {"text": "Let me think", "thought": True}, {"text": "42"}]}}]}
+        {"text": "Let me think", "thought": True}, {"text": "42"}]}, "finishReason": "STOP"}]}
     assert decode([SseEvent(None, json.dumps(chunk))])[0] == "42"
 
 

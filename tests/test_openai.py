@@ -16,6 +16,7 @@ from selectools.providers import openai
 from selectools.providers.errors import (
     ContextLengthError,
     InvalidRequestError,
+    MalformedStreamError,
     NotFoundError,
     ProviderError,
     RateLimitError,
@@ -102,14 +103,17 @@ def test_any_network_chunking_decodes_identically(name: str, data: st.DataObject
 # -- stream decoding: what servers other than OpenAI do ----------------------------------------
 
 
-def test_calls_are_flushed_when_no_finish_reason_ever_comes() -> None:
+def test_calls_are_flushed_at_done_when_no_finish_reason_comes() -> None:
     raw = sse(
         delta_chunk({"role": "assistant", "tool_calls": [
             {"index": 0, "id": "c1", "function": {"name": "get_capital", "arguments": '{"co'}}]}),
         delta_chunk({"tool_calls": [{"index": 0, "function": {"arguments": 'untry": "UK"}'}}]}),
     )
-    assert decode(raw) == [ToolCall("get_capital", {"country": "UK"}, id="c1")]
-    assert decode(raw + b"data: [DONE]\n\n") == decode(raw)
+    assert decode(raw + b"data: [DONE]\n\n") == [
+        ToolCall("get_capital", {"country": "UK"}, id="c1")]
+    # Neither [DONE] nor a finish_reason: cut off, and the call is not yielded.
+    with pytest.raises(MalformedStreamError, match="without a finish_reason or \\[DONE\\]"):
+        decode(raw)
 
 
 def test_calls_without_index_and_without_id() -> None:

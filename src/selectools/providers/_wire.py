@@ -241,6 +241,22 @@ def empty_stream() -> MalformedStreamError:
                                 should_retry=False)
 
 
+def unfinished_stream(marker: str) -> MalformedStreamError:
+    """A 200 stream that ended cleanly but without its end marker (`marker`): cut off by a
+    proxy or a server that stopped, so what came is not the whole answer. One policy on
+    every protocol: a typed error that fails over, and the calls still open are not
+    yielded (their arguments may be cut)."""
+    return MalformedStreamError(f"malformed stream: it ended without {marker} (cut off?)",
+                                should_retry=False)
+
+
+def cut_tool_call(name: str, arguments: str, call_id: str) -> ToolCall:
+    """A call whose arguments were cut (the turn ended by max_tokens before the call's end):
+    yielded so that nothing is lost, never runnable (`{RAW_ARGUMENTS_KEY: text}`, which
+    the tool refuses), whatever part of its JSON arrived."""
+    return ToolCall(name, {RAW_ARGUMENTS_KEY: arguments}, call_id)
+
+
 def whole_answer_items(data: Any, parse: ParseResponse, model: str) -> list[StreamItem]:
     """A whole answer (`WholeJson`: a server that ignored `"stream": true`) as the items
     its stream would have brought: text, tool calls, the turn's end, usage."""

@@ -248,8 +248,12 @@ class _ToolBlock:
     json_parts: list[str] = field(default_factory=list)
 
     def finish(self) -> ToolCall:
-        # Input cut short (max_tokens) or not an object: {RAW_ARGUMENTS_KEY: text}.
+        # Input not an object: {RAW_ARGUMENTS_KEY: text}.
         return _wire.tool_call(self.name, "".join(self.json_parts), self.id)
+
+    def cut(self) -> ToolCall:
+        """The block never ended (the turn stopped first): never runnable."""
+        return _wire.cut_tool_call(self.name, "".join(self.json_parts), self.id)
 
 
 async def decode_stream(events: AsyncIterator[SseEvent | WholeJson],
@@ -260,6 +264,7 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson],
     usage = _Usage()
     response_model = model
     raw_reason: Any = None  # its TurnEnd comes once the stream ends
+    stopped = False  # message_stop came
     has_calls = False
     text_blocks: set[int] = set()
     tool_blocks: dict[int, _ToolBlock] = {}
@@ -324,14 +329,18 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson],
                                     optional=True)
             usage.update(payload.get("usage"))
             raw_reason = delta.get("stop_reason") or raw_reason
-        # ping, message_stop and event types added later need nothing from us.
+        elif kind == "message_stop":
+            stopped = True
+        # ping and event types added later need nothing from us.
     if event is None:  # the loop never ran: not one event came
         raise _wire.empty_stream()
+    if not (stopped or raw_reason):
+        raise _wire.unfinished_stream("message_stop or a stop_reason")
     # Tool blocks still open were cut (by max_tokens, usually): yielded with what arrived
-    # of their input, which the agent will not run (the TurnEnd says "length").
+    # of their input, never runnable (and the TurnEnd says "length").
     for unfinished in tool_blocks.values():
         has_calls = True
-        yield unfinished.finish()
+        yield unfinished.cut()
     if raw_reason:
         yield _wire.turn_end(raw_reason, STOP_REASONS, has_calls=has_calls)
     yield usage.stats(response_model)

@@ -340,6 +340,8 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson],
         response_model = _model_of(chunk, response_model)
     if event is None:  # the loop never ran: not one event came
         raise _wire.empty_stream()
+    if not (finish_reason or blocked):
+        raise _wire.unfinished_stream("a finishReason")
     if blocked:
         yield TurnEnd("content_filter", finish_reason)
     elif finish_reason:

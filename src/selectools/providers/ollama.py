@@ -197,6 +197,7 @@ async def decode_stream(events: AsyncIterator[Any], model: str) -> AsyncGenerato
             return
     if line is None:  # the loop never ran: not one event came
         raise _wire.empty_stream()
+    raise _wire.unfinished_stream('"done": true')
 
 
 # ---------------------------------------------------------------------------------------------

@@ -237,6 +237,7 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
     usage: UsageStats | None = None
     finish_reason: Any = None  # the first one: its TurnEnd comes once the stream ends
     has_calls = False
+    done = False
     async for event in events:
         data = event.data
         if type(data) is not str:  # a WholeJson's parsed answer (one test per event, cheap)
@@ -246,6 +247,7 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
         # Chunks are JSON objects; only something else can be the end marker, so the payload
         # is not copied by strip() on every event.
         if not data.startswith("{") and data.strip() == "[DONE]":
+            done = True
             break
         chunk = _wire.stream_object(data)
         if chunk.get("error"):
@@ -281,7 +283,11 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
                     yield call
     if event is None:  # the loop never ran: not one event came
         raise _wire.empty_stream()
-    for call in _flush(calls):  # no finish_reason came: the calls are complete anyway
+    # Either end marker will do: some compatible servers send [DONE] without a
+    # finish_reason, or a finish_reason and no [DONE]. Neither: the stream was cut.
+    if not (done or finish_reason):
+        raise _wire.unfinished_stream("a finish_reason or [DONE]")
+    for call in _flush(calls):  # [DONE] without a finish_reason: the calls are complete
         has_calls = True
         yield call
     if finish_reason:
