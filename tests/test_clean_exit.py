@@ -106,3 +106,33 @@ def test_a_streamed_answer_exits_cleanly_too(wire_server: WireServer, wire_dir: 
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip()
     assert done.stderr == ""
+
+
+def test_a_provider_reused_by_many_asyncio_runs_keeps_no_loop_alive(
+        wire_server: WireServer) -> None:
+    import asyncio
+    import gc
+
+    import aiohttp
+
+    from selectools import OpenAIProvider
+    from selectools.types import Message, Role
+
+    def alive() -> tuple[int, int]:
+        gc.collect()
+        objects = gc.get_objects()
+        return (sum(isinstance(o, aiohttp.ClientSession) for o in objects),
+                sum(isinstance(o, asyncio.AbstractEventLoop) for o in objects))
+
+    provider = OpenAIProvider(base_url=wire_server.url, api_key="sk-test", max_retries=0)
+    ask = [Message(Role.USER, "hello")]
+    sessions_before, loops_before = alive()
+    try:
+        for _ in range(30):  # each call on a loop of its own, closed by asyncio.run
+            wire_server.reply(body=_TEXT)
+            asyncio.run(provider.acomplete(messages=ask))
+        sessions, loops = alive()
+    finally:
+        provider.close()
+    # The last call's session (on its closed loop) may remain until the next call: not 30.
+    assert sessions - sessions_before <= 1 and loops - loops_before <= 1, (sessions, loops)

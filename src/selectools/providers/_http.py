@@ -457,11 +457,14 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 # soon after; at exit, sessions on loops still running (the library's) are closed there.
 # Public asyncio and aiohttp behaviour only.
 
-#: Each open session's keeper, and the session's loop. Held here until the session is closed:
-#: a keeper left to the garbage collector unfinished would be closed by a task on a loop that
-#: may be about to stop.
+#: Each open session's keeper, its loop and the finalizer that closes it when its transport is
+#: dropped. Held here until the session is closed: a keeper left to the garbage collector
+#: unfinished would be closed by a task on a loop that may be about to stop. Closing the
+#: session detaches its finalizer, which holds the session and its loop: a long-lived
+#: provider used from many `asyncio.run()` calls keeps no loop alive.
 _KEEPERS: dict[aiohttp.ClientSession, tuple[AsyncGenerator[None, None],
-                                           asyncio.AbstractEventLoop]] = {}
+                                           asyncio.AbstractEventLoop,
+                                           weakref.finalize[Any, Any]]] = {}
 
 
 def _close_with_its_loop(session: aiohttp.ClientSession, loop: asyncio.AbstractEventLoop,
@@ -475,13 +478,13 @@ def _close_with_its_loop(session: aiohttp.ClientSession, loop: asyncio.AbstractE
             await _close_session(session)
 
     closing = keeper()
-    _KEEPERS[session] = closing, loop
+    finalizer = weakref.finalize(owner, _close_soon, session, loop)
+    finalizer.atexit = False  # at exit, _close_at_exit does it and waits for it
+    _KEEPERS[session] = closing, loop, finalizer
     try:  # run it to its `yield`: that registers it with the loop, and nothing is awaited
         closing.asend(None).send(None)
     except StopIteration:
         pass
-    finalizer = weakref.finalize(owner, _close_soon, session, loop)
-    finalizer.atexit = False  # at exit, _close_at_exit does it and waits for it
 
 
 async def _close_session(session: aiohttp.ClientSession) -> None:
@@ -490,6 +493,7 @@ async def _close_session(session: aiohttp.ClientSession) -> None:
     await session.close()
     entry = _KEEPERS.pop(session, None)
     if entry is not None:
+        entry[2].detach()
         try:  # its `finally` has nothing left to await, so this finishes it now
             entry[0].aclose().send(None)
         except (StopIteration, RuntimeError):  # RuntimeError: the loop is closing it now
@@ -520,7 +524,7 @@ def _close_at_exit() -> None:
     """Close the sessions still open at exit: one on a loop still running (the library's)
     is closed there, briefly waited for; one on a loop that ended without shutting down its
     async generators (`loop.close()` alone) is marked closed."""
-    for session, (_, loop) in list(_KEEPERS.items()):
+    for session, (_, loop, _) in list(_KEEPERS.items()):
         if not loop.is_closed() and loop.is_running():
             try:
                 asyncio.run_coroutine_threadsafe(_close_session(session), loop).result(timeout=1)
@@ -534,7 +538,9 @@ def _mark_closed(session: aiohttp.ClientSession) -> None:
     """Mark a session closed whose loop ended without shutting its async generators down,
     so that it does not warn: on a closed loop aiohttp's close has nothing to await. Its
     sockets went unclosed with that loop."""
-    _KEEPERS.pop(session, None)
+    entry = _KEEPERS.pop(session, None)
+    if entry is not None:
+        entry[2].detach()
     if session.closed:
         return
     closing = session.close()
