@@ -165,7 +165,7 @@ def closed_port_url() -> str:
 @pytest.mark.parametrize("protocol", list(WIRES))
 async def test_credentials_in_the_base_url_are_sent_but_never_shown(
         wire_server: WireServer, protocol: str) -> None:
-    from selectools.providers.fallback import FallbackProvider
+    from selectools.providers.fallback import AllProvidersFailedError, FallbackProvider
 
     # No key of its own: the URL's credentials are the Authorization (Basic) header.
     provider = WIRES[protocol].provider(with_userinfo(wire_server.url), key=None)
@@ -177,6 +177,7 @@ async def test_credentials_in_the_base_url_are_sent_but_never_shown(
     finally:
         await provider.aclose()
         await dead.aclose()
+    assert isinstance(error, AllProvidersFailedError)
     sent = wire_server.requests[0].headers["Authorization"]
     assert sent.startswith("Basic ") and TOKEN not in sent  # sent, base64-encoded
     for shown in (repr(provider), provider.base_url, repr(dead), dead.base_url,
