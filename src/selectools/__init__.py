@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .agent import Agent, AgentConfig, RunTimeoutError
 from .memory import ConversationMemory
 from .observer import AgentObserver, AsyncAgentObserver, LoggingObserver
+from .output import OutputValidationError, ResponseFormat
 from .providers.registry import lazy_names
 from .results import Ambiguous, Artifact, NotFound, ToolResult, emit_artifact
 from .tools import Tool, ToolParameter, ToolRegistry, tool
@@ -58,7 +59,8 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "Agent", "AgentConfig", "AgentObserver", "AgentResult", "AgentTrace", "AgentUsage",
     "Ambiguous", "Artifact", "AsyncAgentObserver", "ContentPart", "ConversationMemory",
-    "LoggingObserver", "Message", "NotFound", "Role", "RunTimeoutError", "StreamChunk", "Tool",
+    "LoggingObserver", "Message", "NotFound", "OutputValidationError", "ResponseFormat", "Role",
+    "RunTimeoutError", "StreamChunk", "Tool",
     "ToolCall", "ToolCallParser", "ToolParameter", "ToolRegistry", "ToolResult", "TraceStep",
     "UsageStats", "emit_artifact", "image_message", "text_content", "tool",
     "OpenAIProvider", "AnthropicProvider", "GeminiProvider", "OllamaProvider",
