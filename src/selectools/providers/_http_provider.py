@@ -59,15 +59,25 @@ class HttpProvider(AsyncFirstProvider):
     from `base_url`, else its environment variables, else its hosted endpoint. The hosted
     endpoint needs a key: without one, `AuthenticationError` is raised here, before any
     call; a custom `base_url` (a local or compatible server) needs none.
+
+    `name` labels the provider in logs, errors (`exc.provider`), a FallbackProvider's
+    messages and `usage.provider`; it defaults to the protocol's name ("openai" for every
+    OpenAI-compatible server, so naming them tells them apart).
     """
 
     def __init__(self, protocol: WireProtocol, *, api_key: str | None = None,
                  base_url: str | None = None, model: str | None = None,
                  timeout: float | None = 60.0, max_retries: int = 2,
-                 headers: Mapping[str, str] | None = None) -> None:
+                 headers: Mapping[str, str] | None = None, name: str | None = None) -> None:
         self.protocol = protocol
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            raise ValueError(f"name must be a non-empty string, got {name!r}")
+        #: The user's label, put on the errors and usage this provider reports.
+        self._label = name
         # A subclass's own `name` and `default_model` (class attributes) stand.
-        if type(self).name == AsyncFirstProvider.name:
+        if name is not None:
+            self.name = name
+        elif type(self).name == AsyncFirstProvider.name:
             self.name = protocol.name
         if model or not type(self).default_model:
             self.default_model = model or protocol.default_model
@@ -111,7 +121,8 @@ class HttpProvider(AsyncFirstProvider):
             try:
                 data = await self._transport.post_json(request.path, request.body,
                                                        timeout=limit, params=request.params)
-                return parse(data, model)
+                message, usage = parse(data, model)
+                return message, usage if self._label is None else self._labelled(usage)
             except _FAILURES as exc:
                 failure = exc
             # Cleaned here, in the attempt: the retry loop logs it and hands it to on_retry.
@@ -152,9 +163,14 @@ class HttpProvider(AsyncFirstProvider):
         try:
             opened_stream, first = await call_with_retries(attempt, self._retry)
             stream = opened_stream
+            if self._label is not None:  # (a test per item only for a named provider)
+                # Closed first below; the decoder it reads is closed after it.
+                stream = self._labelled_items(opened_stream)
+                opened.insert(0, opened_stream)
+                first = self._labelled(first) if isinstance(first, UsageStats) else first
             if not isinstance(first, Empty):
                 yield first
-                async for item in opened_stream:
+                async for item in stream:
                     yield item
         except _FAILURES as exc:
             failure = exc
@@ -187,6 +203,8 @@ class HttpProvider(AsyncFirstProvider):
         loop's log and `on_retry` see it clean too; applying it twice changes nothing."""
         if not isinstance(exc, ProviderError):
             exc = _unexpected_shape(exc, stream=stream)
+        if self._label is not None:
+            exc.provider = self._label
         redact = self._transport.redact
         # Every text attribute: a server may echo the key in its error type or request id.
         for name, text in vars(exc).items():
@@ -201,6 +219,13 @@ class HttpProvider(AsyncFirstProvider):
             exc.__cause__ = exc.__context__ = None
             exc.__suppress_context__ = True
         return exc
+
+    def _labelled(self, usage: UsageStats) -> UsageStats:
+        return dataclasses.replace(usage, provider=self.name)
+
+    async def _labelled_items(self, items: AsyncIterator[StreamItem]) -> AsyncIterator[StreamItem]:
+        async for item in items:
+            yield self._labelled(item) if isinstance(item, UsageStats) else item
 
     # -- options and lifetime --------------------------------------------------------------
 
@@ -245,8 +270,9 @@ class HttpProvider(AsyncFirstProvider):
 
     def __repr__(self) -> str:
         # Never the key: it lives only inside the transport's headers.
+        label = f", name={self._label!r}" if self._label is not None else ""
         return (f"{type(self).__name__}(model={self.default_model!r}, "
-                f"base_url={self._transport.base_url!r})")
+                f"base_url={self._transport.base_url!r}{label})")
 
     def _call_timeout(self, timeout: float | None) -> float | None:
         return self._timeout if timeout is None else timeout

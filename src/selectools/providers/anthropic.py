@@ -424,11 +424,12 @@ class AnthropicProvider(HttpProvider):
 
     def __init__(self, model: str | None = None, api_key: str | None = None,
                  base_url: str | None = None, timeout: float | None = 60.0,
-                 max_retries: int = 2, api_version: str = API_VERSION) -> None:
+                 max_retries: int = 2, api_version: str = API_VERSION,
+                 name: str | None = None) -> None:
         if not isinstance(api_version, str) or not api_version.strip():
             raise ValueError(f"api_version must be a version string such as {API_VERSION!r}, "
                              f"got {api_version!r}")
         self.api_version = api_version
         super().__init__(PROTOCOL, api_key=api_key, base_url=base_url, model=model,
                          timeout=timeout, max_retries=max_retries,
-                         headers={"anthropic-version": api_version})
+                         headers={"anthropic-version": api_version}, name=name)

@@ -141,8 +141,10 @@ class _Slot:
 
 
 def _labels(providers: Sequence[ProviderLike]) -> list[str]:
-    """Each provider's name; where several share one (every OpenAI-compatible server is
-    "openai"), its base URL too, e.g. "openai (http://127.0.0.1:8001/v1)", else its place."""
+    """Each provider's name (a `name=` given to it, else its protocol's); where several
+    share one (every OpenAI-compatible server is "openai"), its base URL too, e.g. "openai
+    (http://127.0.0.1:8001/v1)", else its place; where that is still not unique (two
+    providers on one server), its place as well: "openai (http://...) #2"."""
     names = [provider_name(p) for p in providers]
     labels = []
     for index, (provider, name) in enumerate(zip(providers, names, strict=True)):
@@ -152,7 +154,8 @@ def _labels(providers: Sequence[ProviderLike]) -> list[str]:
         base_url = getattr(provider, "base_url", None)
         where = base_url if isinstance(base_url, str) and base_url else f"#{index + 1}"
         labels.append(f"{name} ({where})")
-    return labels
+    return [label if labels.count(label) == 1 else f"{label} #{index + 1}"
+            for index, label in enumerate(labels)]
 
 
 class _Shared:

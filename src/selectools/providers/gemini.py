@@ -488,6 +488,6 @@ class GeminiProvider(HttpProvider):
 
     def __init__(self, model: str | None = None, api_key: str | None = None,
                  base_url: str | None = None, timeout: float | None = 60.0,
-                 max_retries: int = 2) -> None:
+                 max_retries: int = 2, name: str | None = None) -> None:
         super().__init__(PROTOCOL, api_key=api_key, base_url=base_url, model=model,
-                         timeout=timeout, max_retries=max_retries)
+                         timeout=timeout, max_retries=max_retries, name=name)

@@ -250,11 +250,11 @@ class OllamaProvider(HttpProvider):
 
     def __init__(self, model: str | None = None, host: str | None = None,
                  timeout: float | None = 120.0, max_retries: int = 2,
-                 api_key: str | None = None) -> None:
+                 api_key: str | None = None, name: str | None = None) -> None:
         # api_key is for Ollama behind an authenticating proxy (or ollama.com); usually None.
         base_url = normalize_host(host or os.environ.get("OLLAMA_HOST") or DEFAULT_HOST)
         super().__init__(PROTOCOL, api_key=api_key, base_url=base_url, model=model,
-                         timeout=timeout, max_retries=max_retries)
+                         timeout=timeout, max_retries=max_retries, name=name)
 
     @property
     def host(self) -> str:
