@@ -11,6 +11,7 @@ that is valid, repaired (the next request carries the repair prompt), or still i
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 from collections.abc import AsyncIterator
 from typing import Any, TypedDict
@@ -529,12 +530,16 @@ class Team:
     name: str
     members: list[Person]
     lead: Point | None = None
+    founded: datetime.date | None = None
+    tags: tuple[str, ...] = ()
 
 
 @pytest.mark.parametrize(("target", "text", "data"), [
     (Person, '{"name": "Ada", "age": 36}', {"name": "Ada", "age": 36}),
-    (Team, '{"name": "core", "members": [{"name": "Ada", "age": 36}], "lead": {"x": 1}}',
-     {"name": "core", "members": [{"name": "Ada", "age": 36}], "lead": {"x": 1, "y": 0}}),
+    (Team, '{"name": "core", "members": [{"name": "Ada", "age": 36}], "lead": {"x": 1}, '
+           '"founded": "1843-07-10", "tags": ["a", "b"]}',
+     {"name": "core", "members": [{"name": "Ada", "age": 36}], "lead": {"x": 1, "y": 0},
+      "founded": "1843-07-10", "tags": ["a", "b"]}),
     (list[Point], '[{"x": 1}, {"x": 2, "y": 5}]', [{"x": 1, "y": 0}, {"x": 2, "y": 5}]),
     (CITY_SCHEMA, '{"name": "Lyon", "population": 1}', {"name": "Lyon", "population": 1}),
 ])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import dataclasses
 import errno
 import json
 from collections.abc import Mapping
@@ -350,18 +349,14 @@ class AgentResult:
 
 
 def plain_data(value: Any) -> Any:
-    """`value` as JSON-safe data: a pydantic model as its JSON-mode dump, a dataclass as
-    its fields, containers item by item; anything else as it is."""
-    dump = getattr(value, "model_dump", None)
-    if callable(dump) and not isinstance(value, type):
-        return dump(mode="json")
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(key): plain_data(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain_data(item) for item in value]
-    return value
+    """`value` as JSON-safe data, as pydantic serialises it in JSON mode: a model or a
+    dataclass as its fields, dates as ISO text, enums as their values, tuples as lists.
+    (pydantic is imported only for a value that is not JSON already.)"""
+    if value is None or type(value) in (str, int, float, bool):
+        return value
+    from pydantic_core import to_jsonable_python
+
+    return to_jsonable_python(value)
 
 
 def check_messages(messages: object) -> list[Message]:

@@ -11,7 +11,8 @@ from ..observer import EVENTS
 
 #: What a run asked for a typed answer does when the answer is still invalid after its
 #: repairs: "status" returns the result with `structured_status="validation_failed"`,
-#: "raise" raises the last `OutputValidationError`.
+#: "raise" raises the last `OutputValidationError` (the run then commits nothing to the
+#: agent's history or memory, like any run that fails).
 OutputFailure = Literal["status", "raise"]
 _OUTPUT_FAILURES = ("status", "raise")
 
