@@ -67,6 +67,27 @@ SCRIPTS = {
         kept.clear()
         gc.collect()
     """,
+    # a loop of the user's own, ended as documented (see _http's docstring): its async
+    # generators shut down before it closes, then the provider dropped
+    "own loop, shutdown_asyncgens": """
+        provider = OpenAIProvider(base_url=URL, api_key="sk-test")
+        loop = asyncio.new_event_loop()
+        print(loop.run_until_complete(Agent(provider=provider).arun("hello")).content)
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+        del provider
+        gc.collect()
+    """,
+    # the same, the provider closed on that loop instead
+    "own loop, aclose": """
+        provider = OpenAIProvider(base_url=URL, api_key="sk-test")
+        loop = asyncio.new_event_loop()
+        print(loop.run_until_complete(Agent(provider=provider).arun("hello")).content)
+        loop.run_until_complete(provider.aclose())
+        loop.close()
+        del provider
+        gc.collect()
+    """,
 }
 
 

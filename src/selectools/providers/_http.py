@@ -12,6 +12,15 @@ with `redact`. Framing lives in `_framing.py`, the status-to-error mapping in `_
 
 aiohttp is imported on the first request, never at module import, so `import selectools`
 stays light.
+
+Event loops of your own: a session is closed when its loop shuts its async generators down
+(`loop.shutdown_asyncgens()`, which `asyncio.run()` and `asyncio.Runner` call), or by
+`await provider.aclose()`. A loop ended with `loop.close()` alone runs neither, and asyncio
+offers no public hook to run code as a loop closes: the session is then only marked closed
+(no "Unclosed client session" at exit), but its pooled sockets were left with the loop, and
+under `-W default` a provider dropped afterwards shows "ResourceWarning: unclosed transport".
+So before `loop.close()`, run `loop.run_until_complete(loop.shutdown_asyncgens())` (or
+`provider.aclose()`) on that loop, as asyncio's own documentation asks of every loop.
 """
 
 from __future__ import annotations
