@@ -24,6 +24,7 @@ from selectools import (
     Agent,
     AgentConfig,
     AgentResult,
+    ConversationMemory,
     Message,
     OutputValidationError,
     Role,
@@ -307,6 +308,18 @@ async def test_an_answer_still_invalid_raises_when_asked_to(
         await finish(agent, "who?", Person, streamed=streamed)
     assert [p.path for p in caught.value.problems] == ["$.age"]
     assert len(wire_server.requests) == 3
+
+
+def test_a_raised_failure_commits_nothing_to_history_or_memory() -> None:
+    memory = ConversationMemory()
+    agent = Agent(provider=ScriptedProvider(["first answer", "not JSON", "still not"]),
+                  config=AgentConfig(output_retries=1, output_failure="raise"), memory=memory)
+    agent.run("hello")
+    kept = agent.history
+    with pytest.raises(OutputValidationError, match="no JSON value"):
+        agent.run("now typed", response_format=Person)
+    assert agent.history == kept
+    assert [m.content for m in memory.get_history()] == ["hello", "first answer"]
 
 
 async def test_no_repairs_means_one_call(wire_server: WireServer) -> None:

@@ -84,8 +84,9 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                 yield StreamChunk(event="iteration_start", data={"iteration": run.iteration})
 
             if run.streaming:
-                async with aclosing(run.stream_model()) as chunks:
-                    source = run.partial_output(chunks) if partials else chunks
+                chunks = run.stream_model()
+                source = run.partial_output(chunks) if partials else chunks
+                async with aclosing(chunks), aclosing(source):  # both, if the reader stops early
                     async for chunk in source:
                         yield chunk
             else:
