@@ -10,6 +10,7 @@ that is valid, repaired (the next request carries the repair prompt), or still i
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime
 import json
@@ -17,6 +18,8 @@ from collections.abc import AsyncIterator
 from typing import Any, TypedDict
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel
 from wire_server import WireServer
 
@@ -534,6 +537,64 @@ async def test_partial_values_of_a_scripted_answer_in_words() -> None:
     names = [v.get("name", "") for v in shown]
     assert names == sorted(names, key=len)  # the name only grows
     assert all("Ada King Lovelace".startswith(n) for n in names)
+
+
+def grows_into(before: Any, after: Any) -> bool:
+    """Whether the partial value `before` is a prefix of `after`: nothing shown is taken
+    back (strings grow at their end, containers keep what they held)."""
+    if isinstance(before, str):
+        return isinstance(after, str) and after.startswith(before)
+    if isinstance(before, list):
+        return isinstance(after, list) and len(before) <= len(after) and all(
+            grows_into(b, a) for b, a in zip(before, after, strict=False))
+    if isinstance(before, dict):
+        return isinstance(after, dict) and all(
+            key in after and grows_into(value, after[key]) for key, value in before.items())
+    return before == after
+
+
+class _Pieces:
+    """Streams one answer cut at the given places."""
+
+    name = "pieces"
+    supports_native_tools = True
+
+    def __init__(self, pieces: list[str]) -> None:
+        self.pieces = pieces
+
+    async def astream(self, **_: Any) -> AsyncIterator[Any]:
+        for piece in self.pieces:
+            yield piece
+        yield TurnEnd("completed")
+        yield UsageStats(model="m", provider=self.name)
+
+    async def acomplete(self, **_: Any) -> tuple[Message, UsageStats]:
+        raise AssertionError("only streamed here")
+
+
+_TEXTS = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(people=st.lists(st.builds(dict, name=_TEXTS, age=st.integers(-10**6, 10**6)),
+                       max_size=4),
+       cuts=st.lists(st.integers(0, 400), max_size=12), indent=st.sampled_from([None, 1]))
+def test_partial_values_only_grow_and_end_at_parsed_however_the_answer_is_cut(
+        people: list[dict[str, Any]], cuts: list[int], indent: int | None) -> None:
+    text = json.dumps(people, indent=indent)
+    bounds = sorted({0, len(text), *(c for c in cuts if c < len(text))})
+    pieces = [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+
+    async def go() -> tuple[AgentResult, list[StreamChunk]]:
+        return await finish(Agent(provider=_Pieces(pieces)), "x", list[Person],
+                            streamed=True, events=True)
+
+    result, chunks = asyncio.run(go())
+    shown = [json.loads(v) for v in partials(chunks)]
+    assert result.structured_status == "ok"
+    assert shown[-1] == plain_data(result.parsed) == people
+    for before, after in zip(shown, shown[1:], strict=False):
+        assert grows_into(before, after)
 
 
 # -- the result as data ----------------------------------------------------------------------
