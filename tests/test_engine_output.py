@@ -256,6 +256,30 @@ async def test_an_invalid_answer_is_sent_back_with_its_problems_and_repaired(
     assert [s.type for s in steps(result)] == ["llm_call", "structured_retry", "llm_call"]
 
 
+class _Screen:
+    """A stream_handler that shows the answer being written and can wipe it."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.wiped: list[str] = []
+
+    def __call__(self, delta: str) -> None:
+        self.text += delta
+
+    def discard(self) -> None:
+        self.wiped.append(self.text)
+        self.text = ""
+
+
+def test_a_stream_handler_is_told_that_an_answer_sent_for_repair_is_void() -> None:
+    screen = _Screen()
+    agent = Agent(provider=ScriptedProvider(['{"name": "Ada"}', '{"name": "Ada", "age": 36}']))
+    result = agent.run("who?", stream_handler=screen, response_format=Person)
+    assert result.parsed == Person(name="Ada", age=36)
+    assert screen.wiped == ['{"name": "Ada"}']
+    assert screen.text == '{"name": "Ada", "age": 36}'
+
+
 async def test_repair_turns_count_against_no_other_budget(wire_server: WireServer) -> None:
     # max_iterations=1 is the tool loop's budget; the two repairs come on top of it.
     answer(wire_server, "I think Ada, 36", streamed=False)

@@ -105,7 +105,9 @@ class Agent:
         `response_format=T` (a pydantic model, dataclass, TypedDict, `list[...]` or a JSON
         schema dict) asks for a typed final answer: `result.parsed` is the validated `T`
         and `result.structured_status` says how it went (see AgentResult; repairs and
-        failure as AgentConfig's `output_retries` and `output_failure` say).
+        failure as AgentConfig's `output_retries` and `output_failure` say). When an
+        invalid answer is sent back for repair, the `discard()` method of `stream_handler`
+        is called, if it has one: the text it received for that answer is void.
 
         If a FallbackProvider restarts an answer mid-stream, the text already handed to
         `stream_handler` is void: its `discard()` method is called when it has one (else a

@@ -308,6 +308,11 @@ class _Run:
                 "attempt": self.repairs, "error": str(error)}))
             self.history.append(Message(role=Role.USER,
                                         content=self.output.repair_prompt(error)))
+            # The invalid answer's text is void, as after a fallback restart; a handler
+            # without discard() is not warned here, since the repaired answer follows it.
+            discard = getattr(self.on_text, "discard", None)
+            if callable(discard):
+                discard()
             return False
         return True
 
