@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from wire_replay import decoded, frames
 
+from selectools._json import encode as encode_json
 from selectools.providers import openai
 from selectools.providers.errors import (
     ContextLengthError,
@@ -220,12 +221,26 @@ def test_parse_text_answer_and_an_error_inside_a_200() -> None:
 # -- requests ----------------------------------------------------------------------------------
 
 
+def request_body(*, model: str, system_prompt: str, messages: list[Message],
+                 tools: list[Any] | None = None, temperature: float | None = None,
+                 max_tokens: int = 1000, stream: bool = False, hosted: bool = False) -> Any:
+    """The JSON body an OpenAIProvider sends, as sent (the one request path), to
+    api.openai.com when `hosted`, else to a compatible server."""
+    base_url = openai.DEFAULT_BASE_URL if hosted else "http://127.0.0.1:1/v1"
+    provider = openai.OpenAIProvider(api_key="sk-test", base_url=base_url)
+    request = provider.build_request(model=model, system_prompt=system_prompt,
+                                     messages=messages, tools=tools, temperature=temperature,
+                                     max_tokens=max_tokens, stream=stream)
+    return json.loads(encode_json(request.body))
+
+
+
 def test_second_turn_request_matches_the_recorded_one(
         openai_request_schema: Callable[[Any], None]) -> None:
     recorded = json.loads(
         (WIRE / "openai_chat_stream_text_after_tool_result.meta.json").read_text())["request"]
     call = ToolCall("get_capital", {"country": "UK"}, id="call_ZR5UUuTt3pf61kjwAJIYdVMj")
-    body = openai.build_request_body(
+    body = request_body(
         model="gpt-4o-mini", system_prompt="", stream=True, tools=[get_capital.definition],
         messages=[
             Message(Role.USER, "What is the capital of the UK? Use the tool, then answer."),
@@ -253,7 +268,7 @@ def test_system_prompt_first_and_multimodal_parts(
         ContentPart(type="image_url", image_url="https://example.com/cat.png"),
         ContentPart(type="image_base64", image_base64="iVBORw0KGgo=", media_type="image/png"),
     ])
-    body = openai.build_request_body(model="gpt-4o", system_prompt="Be brief.",
+    body = request_body(model="gpt-4o", system_prompt="Be brief.",
                                      messages=[image], temperature=0.3, max_tokens=50)
     openai_request_schema(body)
     assert body["messages"][0] == {"role": "system", "content": "Be brief."}
@@ -268,15 +283,15 @@ def test_system_prompt_first_and_multimodal_parts(
 
 def test_reasoning_models_get_no_temperature_and_max_completion_tokens(
         openai_request_schema: Callable[[Any], None]) -> None:
-    body = openai.build_request_body(model="o4-mini", system_prompt="", messages=[
-        Message(Role.USER, "hi")], max_tokens_field="max_completion_tokens")
+    body = request_body(model="o4-mini", system_prompt="", messages=[
+        Message(Role.USER, "hi")], hosted=True)
     openai_request_schema(body)
     assert "temperature" not in body and body["max_completion_tokens"] == 1000
 
 
 def test_tool_call_without_id_is_refused_clearly() -> None:
     with pytest.raises(ValueError, match="no id"):
-        openai.build_request_body(model="m", system_prompt="", messages=[
+        request_body(model="m", system_prompt="", messages=[
             Message(Role.ASSISTANT, tool_calls=[ToolCall("f", {})])])
 
 
@@ -353,7 +368,7 @@ def _answer_with_call(arguments: str) -> dict[str, Any]:
 
 
 def _sent_arguments(answer: Message) -> str:
-    body = openai.build_request_body(model="m", system_prompt="", messages=[
+    body = request_body(model="m", system_prompt="", messages=[
         Message(role=Role.USER, content="hi"), answer])
     return str(body["messages"][1]["tool_calls"][0]["function"]["arguments"])
 

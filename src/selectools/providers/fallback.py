@@ -266,8 +266,7 @@ class FallbackProvider(AsyncFirstProvider):
         tools: Sequence[ToolDefinition] | None = None, temperature: float | None = None,
         max_tokens: int = 1000, timeout: float | None = None,
     ) -> tuple[Message, UsageStats]:
-        request = dict(system_prompt=system_prompt, messages=messages, tools=tools,
-                       temperature=temperature, max_tokens=max_tokens, timeout=timeout)
+        request = _request(system_prompt, messages, tools, temperature, max_tokens, timeout)
         failures: list[tuple[str, BaseException]] = []
         slot = self._next_slot(0, failures)
         while slot is not None:
@@ -291,8 +290,7 @@ class FallbackProvider(AsyncFirstProvider):
         tools: Sequence[ToolDefinition] | None = None, temperature: float | None = None,
         max_tokens: int = 1000, timeout: float | None = None,
     ) -> AsyncGenerator[StreamItem, None]:
-        request = dict(system_prompt=system_prompt, messages=messages, tools=tools,
-                       temperature=temperature, max_tokens=max_tokens, timeout=timeout)
+        request = _request(system_prompt, messages, tools, temperature, max_tokens, timeout)
         failures: list[tuple[str, BaseException]] = []
         slot = self._next_slot(0, failures)
         while slot is not None:
@@ -410,6 +408,15 @@ class FallbackProvider(AsyncFirstProvider):
         real = [e for _, e in failures if not isinstance(e, ProviderSkippedError)]
         error.__cause__ = real[-1] if real else failures[-1][1] if failures else None
         return error
+
+
+def _request(system_prompt: str, messages: list[Message],
+             tools: Sequence[ToolDefinition] | None, temperature: float | None,
+             max_tokens: int, timeout: float | None) -> dict[str, Any]:
+    """The arguments each provider in the chain is called with (its model apart: each
+    uses its own default unless the caller names one)."""
+    return {"system_prompt": system_prompt, "messages": messages, "tools": tools,
+            "temperature": temperature, "max_tokens": max_tokens, "timeout": timeout}
 
 
 def _configured(provider: Any, options: dict[str, Any]) -> Any:

@@ -58,29 +58,26 @@ FINISH_REASONS: dict[str, StopReason] = {
 def build_request_body(*, model: str, system_prompt: str, messages: Sequence[Message],
                        tools: Sequence[ToolDefinition] | None = None,
                        temperature: float | None = None, max_tokens: int = 1000,
-                       stream: bool = False, max_tokens_field: str = "max_tokens",
-                       ) -> dict[str, Any]:
-    """The JSON body of a `POST /chat/completions`.
-
-    `max_tokens_field` is `"max_completion_tokens"` for api.openai.com (its reasoning models
-    refuse `max_tokens`) and `"max_tokens"` for compatible servers, which all know that one.
-    `temperature=None` sends none: the model's default.
-    """
-    body = _body(ModelRequest(model, system_prompt, messages, temperature, max_tokens, stream),
-                 max_tokens_field)
+                       stream: bool = False, hosted: bool = False) -> dict[str, Any]:
+    """The JSON body of a `POST /chat/completions`, built as the provider builds it: for
+    api.openai.com when `hosted`, else for a compatible server. `temperature=None` sends
+    none: the model's default."""
+    body = _body(ModelRequest(model, system_prompt, messages, temperature, max_tokens, stream,
+                              hosted))
     if tools:
         body["tools"] = encode_tools(tools)
     return body
 
 
 def _request(request: ModelRequest) -> WireRequest:
-    return WireRequest("/chat/completions", _body(
-        request, "max_completion_tokens" if request.hosted else "max_tokens"))
+    return WireRequest("/chat/completions", _body(request))
 
 
-def _body(request: ModelRequest, max_tokens_field: str) -> dict[str, Any]:
+def _body(request: ModelRequest) -> dict[str, Any]:
     """The body without tools (the provider adds those, encoded once per tool list)."""
     model = request.model
+    # api.openai.com's reasoning models refuse `max_tokens`; compatible servers all know it.
+    max_tokens_field = "max_completion_tokens" if request.hosted else "max_tokens"
     wire_messages: list[dict[str, Any]] = []
     if request.system_prompt:
         wire_messages.append({"role": "system", "content": request.system_prompt})
