@@ -213,3 +213,13 @@ async def test_no_attribute_of_the_error_keeps_an_echoed_key(
     if protocol != "ollama":
         assert error.error_type is not None and "***" in error.error_type
     assert_clean(error)
+
+
+def test_credentials_in_the_base_url_and_a_bearer_key_are_refused_without_showing_them(
+        ) -> None:
+    from selectools.providers.openai import OpenAIProvider
+
+    with pytest.raises(ValueError, match="carries credentials") as caught:
+        OpenAIProvider(base_url=with_userinfo("http://127.0.0.1:1") + "/v1", api_key=KEY)
+    assert TOKEN not in str(caught.value) and KEY not in str(caught.value)
+    assert "http://127.0.0.1:1/v1" in str(caught.value)

@@ -95,6 +95,11 @@ class HttpTransport:
         self.base_url, url_secrets = split_userinfo(self._request_base)
         self.timeout = timeout
         self._headers = {"User-Agent": _USER_AGENT, **(headers or {})}
+        if url_secrets and any(name.lower() == "authorization" for name in self._headers):
+            # aiohttp sends URL credentials as the Authorization header: it refuses both.
+            raise ValueError(
+                f"base_url {self.base_url} carries credentials (user:password@) and the "
+                "Authorization header (the API key) is set too: only one can be sent")
         self._secrets = _longest_first([*_secret_values(self._headers), *url_secrets])
         self._error_from_response = error_from_response
         self._sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
