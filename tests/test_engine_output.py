@@ -26,7 +26,9 @@ from wire_server import WireServer
 from selectools import (
     Agent,
     AgentConfig,
+    AgentObserver,
     AgentResult,
+    AsyncAgentObserver,
     ConversationMemory,
     Message,
     OutputValidationError,
@@ -679,3 +681,28 @@ def test_scripted_tool_call_then_typed_answer() -> None:
     assert ran == ["Rome"]
     assert result.parsed == {"name": "Rome", "population": 2800000}
     assert "JSON schema" in provider.requests[1][0]
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_observers_see_each_validation(asynchronous: bool) -> None:
+    seen: list[tuple[bool, int, str | None]] = []
+
+    class Sync(AgentObserver):
+        def on_structured_validate(self, run_id: str, success: bool, attempt: int,
+                                   error: str | None = None) -> None:
+            seen.append((success, attempt, error))
+
+    class Async(AsyncAgentObserver):
+        blocking = True
+
+        async def a_on_structured_validate(self, run_id: str, success: bool, attempt: int,
+                                           error: str | None = None) -> None:
+            seen.append((success, attempt, error))
+
+    observer = Async() if asynchronous else Sync()
+    agent = Agent(provider=ScriptedProvider(['{"name": "Ada"}', '{"name": "Ada", "age": 36}']),
+                  config=AgentConfig(observers=[observer]))
+    result = agent.run("who?", response_format=Person)
+    assert result.structured_status == "ok"
+    assert [(ok, attempt) for ok, attempt, _ in seen] == [(False, 1), (True, 2)]
+    assert "age" in (seen[0][2] or "") and seen[1][2] is None

@@ -53,12 +53,12 @@ async def test_simple_step_observer_gets_every_event_by_name_with_its_arguments(
     assert by_event["run_end"]["result"] is result
 
 
-def test_simple_step_observer_forwards_events_the_engine_does_not_emit_yet() -> None:
+def test_simple_step_observer_forwards_events_called_by_hand() -> None:
     seen: list[tuple[str, str, dict[str, Any]]] = []
     observer = SimpleStepObserver(lambda event, run_id, **data: seen.append((event, run_id, data)))
     observer.on_batch_start("b1", 4)  # type: ignore[attr-defined]
     observer.on_eval_start("suite", 3, "m")  # type: ignore[attr-defined]
-    observer.on_structured_validate("r1", True, 1)  # type: ignore[attr-defined]
+    observer.on_structured_validate("r1", True, 1)
     observer.on_session_save("r1", session_id="s1", message_count=2)  # type: ignore[attr-defined]
     assert seen == [
         ("batch_start", "b1", {"prompts_count": 4}),

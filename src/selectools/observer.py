@@ -38,6 +38,7 @@ EVENT_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "on_provider_fallback": ("failed_provider", "next_provider", "error"),
     "on_error": ("error", "context"),
     "on_memory_trim": ("messages_removed", "messages_remaining", "reason"),
+    "on_structured_validate": ("success", "attempt", "error"),
 }
 EVENTS = tuple(EVENT_ARGUMENTS)
 
@@ -48,7 +49,6 @@ OTHER_EVENT_PARAMETERS: dict[str, tuple[str, ...]] = {
     "on_cache_hit": ("run_id", "model", "response"),
     "on_tool_chunk": ("run_id", "call_id", "tool_name", "chunk"),
     "on_policy_decision": ("run_id", "tool_name", "decision", "reason", "tool_args"),
-    "on_structured_validate": ("run_id", "success", "attempt", "error"),
     "on_session_load": ("run_id", "session_id", "message_count"),
     "on_session_save": ("run_id", "session_id", "message_count"),
     "on_memory_summarize": ("run_id", "summary"),
@@ -92,6 +92,8 @@ class AgentObserver:
     def on_error(self, run_id: str, error: BaseException, context: dict[str, Any]) -> None: ...
     def on_memory_trim(self, run_id: str, messages_removed: int, messages_remaining: int,
                        reason: str) -> None: ...
+    def on_structured_validate(self, run_id: str, success: bool, attempt: int,
+                               error: str | None = None) -> None: ...
 
 
 class AsyncAgentObserver(AgentObserver):
@@ -130,6 +132,8 @@ class AsyncAgentObserver(AgentObserver):
                        context: dict[str, Any]) -> None: ...
     async def a_on_memory_trim(self, run_id: str, messages_removed: int,
                                messages_remaining: int, reason: str) -> None: ...
+    async def a_on_structured_validate(self, run_id: str, success: bool, attempt: int,
+                                       error: str | None = None) -> None: ...
 
 
 def _no_op(event: str, *, asynchronous: bool) -> Any:

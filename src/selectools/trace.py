@@ -7,9 +7,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 #: "tool_calls_dropped": calls of a turn that ended the run (cut by max_tokens, filtered,
-#: failed), which were not run.
+#: failed), which were not run. "structured_retry": a final answer that was not of the typed
+#: output's shape, sent back to the model with its problems.
 StepType = Literal["llm_call", "tool_selection", "tool_execution", "tool_calls_dropped",
-                   "error"]
+                   "structured_retry", "error"]
 
 
 @dataclass

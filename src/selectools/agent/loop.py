@@ -27,13 +27,13 @@ import os
 import time
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
-from typing import Any, cast
+from typing import Any
 
 from ..output import UNCHANGED, OutputSchema, OutputValidationError
 from ..providers.base import ProviderEvent, complete_any, provider_name, stream_any
 from ..results import Artifact, collecting_artifacts
 from ..tools.errors import error_text
-from ..trace import AgentTrace, StepType, TraceStep
+from ..trace import AgentTrace, TraceStep
 from ..types import (
     RAW_ARGUMENTS_KEY,
     AgentResult,
@@ -52,7 +52,6 @@ from .tool_runner import ToolOutcome, ToolRunner
 
 _call_numbers = itertools.count(1)
 # A trace step type trace.StepType does not list yet (selectools 1.x's name for it).
-_STRUCTURED_RETRY = cast(StepType, "structured_retry")
 log = logging.getLogger("selectools")
 
 #: A turn that ended for one of these reasons ends the run with it as
@@ -127,7 +126,7 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                 yield StreamChunk(event="iteration_end", data={"iteration": run.iteration})
             if not calls:
                 if run.ended_by is None and output is not None \
-                        and not run.accept_output(response):
+                        and not await run.accept_output(response):
                     continue  # the repair prompt is in the history: ask again
                 final, stop_reason = response, run.ended_by or "completed"
                 break
@@ -291,20 +290,23 @@ class _Run:
             elif self.restarts != restarts:
                 partial, answering, restarts = self.output.stream(), True, self.restarts
 
-    def accept_output(self, response: Message) -> bool:
+    async def accept_output(self, response: Message) -> bool:
         """Validate a final answer as the typed output. Valid: keep the value. Invalid,
         with repairs left: send the problems back (the history gets the repair prompt)
         and return False, so the loop asks again. Invalid with none left: keep the error
         (`structured_status` "validation_failed", or raised, as configured)."""
         assert self.output is not None
+        hub, attempt = self.setup.hub, self.repairs + 1
         try:
             self.parsed = self.output.validate(response.content)
         except OutputValidationError as error:
+            if hub.active:
+                await hub.emit("on_structured_validate", self.id, False, attempt, str(error))
             if self.repairs >= self.setup.config.output_retries:
                 self.output_error = error
                 return True
             self.repairs += 1
-            self.trace.add(TraceStep(_STRUCTURED_RETRY, self.iteration, 0.0, {
+            self.trace.add(TraceStep("structured_retry", self.iteration, 0.0, {
                 "attempt": self.repairs, "error": str(error)}))
             self.history.append(Message(role=Role.USER,
                                         content=self.output.repair_prompt(error)))
@@ -314,6 +316,8 @@ class _Run:
             if callable(discard):
                 discard()
             return False
+        if hub.active:
+            await hub.emit("on_structured_validate", self.id, True, attempt, None)
         return True
 
     def structured_outcome(self, stop_reason: str) -> tuple[StructuredStatus | None,
