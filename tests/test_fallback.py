@@ -572,3 +572,32 @@ async def test_all_failed_names_same_named_providers_by_their_base_url() -> None
 def test_providers_with_names_of_their_own_keep_them_and_others_get_their_place() -> None:
     chain = FallbackProvider([Scripted("a"), Scripted("b"), Scripted("b")])
     assert [slot.label for slot in chain._slots] == ["a", "b (#2)", "b (#3)"]
+
+
+async def test_closing_the_chain_closes_every_provider_in_it() -> None:
+    """`async with FallbackProvider([...])` closes each provider's connection pool, even
+    when one of them fails to close."""
+    from wire_server import WireServer
+
+    from selectools.providers.openai import OpenAIProvider
+
+    answer = {"choices": [{"index": 0, "finish_reason": "stop",
+                           "message": {"role": "assistant", "content": "hi"}}]}
+
+    class Stubborn(Scripted):
+        async def aclose(self) -> None:
+            raise RuntimeError("cannot close")
+
+    with WireServer() as one, WireServer() as two:
+        one.reply(body=answer)
+        two.reply(body=answer)
+        first = OpenAIProvider(base_url=one.url, api_key="k", max_retries=0)
+        second = OpenAIProvider(base_url=two.url, api_key="k", max_retries=0)
+        for provider in (first, second):  # each opens its pool
+            await provider.acomplete(model="m", messages=HI, system_prompt="")
+        chain = FallbackProvider([first, Stubborn("odd"), second])
+        with pytest.raises(RuntimeError, match="cannot close"):
+            async with chain:
+                pass
+        for provider in (first, second):
+            assert provider._transport._sessions == {}  # every pool closed

@@ -50,6 +50,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from .._deadline import seconds_left
+from .._sync import run_sync
 from ..types import Message, ToolCall, ToolDefinition
 from ..usage import UsageStats
 from .base import (
@@ -218,6 +219,32 @@ class FallbackProvider(AsyncFirstProvider):
     @property
     def providers(self) -> list[ProviderLike]:
         return [slot.provider for slot in self._slots]
+
+    async def aclose(self) -> None:
+        """Close every provider in the chain that can be closed (their connection pools);
+        each reopens what it needs if used again. Every one is closed even if one fails;
+        the first failure is raised after."""
+        failure: BaseException | None = None
+        for provider in self.providers:
+            close = getattr(provider, "aclose", None)
+            if close is None:
+                continue
+            try:
+                await close()
+            except Exception as exc:  # the others must still be closed
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+
+    def close(self) -> None:
+        """Sync `aclose`."""
+        run_sync(self.aclose())
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     @property
     def supports_native_tools(self) -> bool:
