@@ -26,3 +26,16 @@ def test_provider_classes_load_on_first_access() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "False"]
+
+
+def test_typed_output_is_imported_only_when_a_run_asks_for_it() -> None:
+    code = (
+        "import sys, selectools\n"
+        "before = any(m.startswith('selectools.output') for m in sys.modules)\n"
+        "selectools.Agent().run('hi')\n"
+        "after_plain = any(m.startswith('selectools.output') for m in sys.modules)\n"
+        "selectools.Agent().run('hi', response_format={'type': 'string'})\n"
+        "print(before, after_plain, 'selectools.output' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False", "True"]

@@ -13,9 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .agent import Agent, AgentConfig, RunTimeoutError
 from .memory import ConversationMemory
 from .observer import AgentObserver, AsyncAgentObserver, LoggingObserver
-from .output import OutputValidationError, ResponseFormat
 from .providers.registry import lazy_names
-from .results import Ambiguous, Artifact, NotFound, ToolResult, emit_artifact
 from .tools import Tool, ToolParameter, ToolRegistry, tool
 from .trace import AgentTrace, TraceStep
 from .types import (
@@ -33,10 +31,15 @@ from .usage import AgentUsage, UsageStats
 __version__ = "0.11.0"
 
 # The provider classes come from the one registry the CLI and `testing` read too.
+# Typed output too: most programs never ask for it, and it is most of a package.
 _LAZY = {**lazy_names(), "FallbackProvider": "selectools.providers.fallback",
-         "ToolCallParser": "selectools.parser"}
+         "ToolCallParser": "selectools.parser",
+         "OutputValidationError": "selectools.output", "ResponseFormat": "selectools.output",
+         **{name: "selectools.results" for name in (
+             "ToolResult", "NotFound", "Ambiguous", "Artifact", "emit_artifact")}}
 
 if TYPE_CHECKING:
+    from .output import OutputValidationError, ResponseFormat
     from .parser import ToolCallParser
     from .providers.anthropic import AnthropicProvider
     from .providers.fallback import FallbackProvider
@@ -45,6 +48,7 @@ if TYPE_CHECKING:
     from .providers.ollama import OllamaProvider
     from .providers.openai import OpenAIProvider
     from .providers.stubs import LocalProvider
+    from .results import Ambiguous, Artifact, NotFound, ToolResult, emit_artifact
 
 
 def __getattr__(name: str) -> Any:

@@ -13,11 +13,11 @@ but return the Artifact, so tools stay callable in scripts and tests.
 
 from __future__ import annotations
 
-import contextvars
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from types import TracebackType
 from typing import Any, ClassVar, TypeVar
+
+from ._artifacts import collector
 
 _Marked = TypeVar("_Marked", bound=Callable[..., Any])
 
@@ -97,43 +97,13 @@ class Artifact:
         return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
 
-# The artifacts of the run being executed. Tool tasks and worker threads run in a copy of
-# the run's context, which holds this same list, so what they append reaches the run.
-_collector: contextvars.ContextVar[list[Artifact] | None] = contextvars.ContextVar(
-    "selectools_artifacts", default=None)
-
-
 @_beta
 def emit_artifact(url: str, *, mime_type: str | None = None, filename: str | None = None,
                   sha256: str | None = None, size: int | None = None,
                   role: str | None = None, retention: str | None = None) -> Artifact:
     """Attach an artifact to the current run (`AgentResult.artifacts`); returns it."""
     artifact = Artifact(url, mime_type, filename, sha256, size, role, retention)
-    collected = _collector.get()
+    collected = collector.get()
     if collected is not None:
         collected.append(artifact)
     return artifact
-
-
-class collecting_artifacts:  # noqa: N801 - used like a function, in a `with`
-    """The engine's side: while it is entered, artifacts emitted in this context (and in
-    the tasks and threads it starts, which copy it) go to `into`, one run's list.
-
-    Entered only around awaits that never yield to a caller, so that it stays the run's
-    own even when two runs' streams are consumed in turn by one task."""
-
-    __slots__ = ("_into", "_token")
-
-    def __init__(self, into: list[Artifact]) -> None:
-        self._into = into
-        self._token: contextvars.Token[list[Artifact] | None] | None = None
-
-    def __enter__(self) -> list[Artifact]:
-        self._token = _collector.set(self._into)
-        return self._into
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 traceback: TracebackType | None) -> None:
-        if self._token is not None:
-            _collector.reset(self._token)
-            self._token = None

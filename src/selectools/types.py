@@ -90,10 +90,10 @@ class TurnEnd(NamedTuple):
     raw: str | None = None
 
 
-@dataclass(frozen=True)
-class ToolDefinition:
+class ToolDefinition(NamedTuple):
     """A tool as providers see it: data only, no code. The agent hands these to a
-    provider's `tools=`; `providers/` never imports `tools/`."""
+    provider's `tools=`; `providers/` never imports `tools/`. (Immutable; a NamedTuple
+    because it costs a fraction of a frozen dataclass at `import selectools`.)"""
 
     name: str
     description: str

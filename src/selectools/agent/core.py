@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncGenerator, Callable, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from .._sync import run_sync
 from ..memory import ConversationMemory
 from ..observer import ObserverHub
-from ..output import OutputSchema, ResponseFormat, output_schema
 from ..parser import TextToolCalls, tool_instructions
 from ..providers.base import ProviderLike, default_model
 from ..tools import Tool
@@ -19,6 +18,9 @@ from .analytics import ToolAnalytics
 from .config import AgentConfig
 from .loop import run_agent
 from .setup import RunSetup
+
+if TYPE_CHECKING:
+    from ..output import OutputSchema, ResponseFormat
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Use the tools when they help."
 
@@ -227,4 +229,8 @@ def _prepare(messages: Messages) -> list[Message]:
 def _output(response_format: ResponseFormat | None) -> OutputSchema | None:
     """The typed output asked for; a response_format that is no type nor JSON schema is a
     TypeError here, before any call."""
-    return None if response_format is None else output_schema(response_format)
+    if response_format is None:
+        return None
+    from ..output import output_schema  # here: typed output is a package of its own
+
+    return output_schema(response_format)

@@ -27,11 +27,10 @@ import os
 import time
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..output import UNCHANGED, OutputSchema, OutputValidationError
+from .._artifacts import collecting_artifacts
 from ..providers.base import ProviderEvent, complete_any, provider_name, stream_any
-from ..results import Artifact, collecting_artifacts
 from ..tools.errors import error_text
 from ..trace import AgentTrace, TraceStep
 from ..types import (
@@ -50,8 +49,11 @@ from .deadline import Deadline
 from .setup import RunSetup
 from .tool_runner import ToolOutcome, ToolRunner
 
+if TYPE_CHECKING:
+    from ..output import OutputSchema, OutputValidationError
+    from ..results import Artifact
+
 _call_numbers = itertools.count(1)
-# A trace step type trace.StepType does not list yet (selectools 1.x's name for it).
 log = logging.getLogger("selectools")
 
 #: A turn that ended for one of these reasons ends the run with it as
@@ -100,7 +102,7 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                             "tool_args": call.parameters})
                 runner = ToolRunner(setup, run.id, run.trace, run.deadline)
                 # Tools emit artifacts into the run's list through a contextvar, set only
-                # around awaits that do not yield (see results.collecting_artifacts).
+                # around awaits that do not yield (see _artifacts.collecting_artifacts).
                 if events:
                     outcomes: list[ToolOutcome] = []
                     async with aclosing(runner.as_finished(calls, run.iteration)) as finished:
@@ -277,6 +279,8 @@ class _Run:
         already shown were not the answer, as its tool_start events then say). A fallback
         restarting the answer restarts the partial value too."""
         assert self.output is not None
+        from ..output import UNCHANGED  # only runs with typed output import the package
+
         partial, answering, restarts = self.output.stream(), True, self.restarts
         async for chunk in chunks:
             yield chunk
@@ -296,6 +300,8 @@ class _Run:
         and return False, so the loop asks again. Invalid with none left: keep the error
         (`structured_status` "validation_failed", or raised, as configured)."""
         assert self.output is not None
+        from ..output import OutputValidationError
+
         hub, attempt = self.setup.hub, self.repairs + 1
         try:
             self.parsed = self.output.validate(response.content)

@@ -8,7 +8,7 @@ through the two doors it is given: `commit` at the end, and `record_tool` for an
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..observer import ObserverHub
 from ..parser import TextToolCalls
@@ -19,8 +19,10 @@ from ..usage import AgentUsage
 from .config import AgentConfig
 
 
-@dataclass(frozen=True, slots=True)
-class RunSetup:
+class RunSetup(NamedTuple):
+    """(A NamedTuple, immutable like a frozen dataclass: a tenth of the cost to define at
+    `import selectools`.)"""
+
     config: AgentConfig
     #: The agent's tools by name, and what providers are told of them (None: no tools).
     tools: Mapping[str, Tool]

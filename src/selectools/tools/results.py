@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
-
-from ..results import ToolResult
 
 
 def result_to_text(value: Any) -> str:
@@ -14,7 +13,10 @@ def result_to_text(value: Any) -> str:
     first, where a model reads it first."""
     if isinstance(value, str):
         return value
-    if isinstance(value, ToolResult):
+    # A ToolResult can only exist once selectools.results is loaded: a program that never
+    # uses typed results does not import it for this check.
+    results = sys.modules.get("selectools.results")
+    if results is not None and isinstance(value, results.ToolResult):
         value = value.to_dict()  # its `kind` is a ClassVar, which a dataclass dump omits
     try:
         from pydantic_core import to_jsonable_python
