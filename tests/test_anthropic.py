@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,18 +44,17 @@ WIRE = Path(__file__).parent / "fixtures" / "wire"
 KEY = "sk-ant-test-0123456789-secret"
 
 
-@dataclass(frozen=True)
-class SchemaTool(ToolDefinition):
-    """A ToolDefinition with a default schema."""
+def schema_tool(name: str, description: str,
+                parameters_schema: dict[str, Any] | None = None) -> ToolDefinition:
+    """A ToolDefinition, with a default schema."""
+    if parameters_schema is None:
+        parameters_schema = {"type": "object",
+                             "properties": {"location": {"type": "string"}},
+                             "required": ["location"]}
+    return ToolDefinition(name, description, parameters_schema)
 
-    name: str
-    description: str
-    parameters_schema: dict[str, Any] = field(default_factory=lambda: {
-        "type": "object", "properties": {"location": {"type": "string"}},
-        "required": ["location"]})
 
-
-WEATHER = SchemaTool("get_weather", "Weather of a city")
+WEATHER = schema_tool("get_weather", "Weather of a city")
 
 
 def decode(events: list[SseEvent], model: str = "claude-haiku-4-5") -> list[Any]:
@@ -273,7 +271,7 @@ def test_system_prompt_goes_in_the_system_field() -> None:
 
 def test_tools_are_declared_with_input_schema() -> None:
     body = build_request_body(model="m", system_prompt="", messages=[Message(Role.USER, "x")],
-                              tools=[WEATHER, SchemaTool("now", "Current time", {})])
+                              tools=[WEATHER, schema_tool("now", "Current time", {})])
     assert body["tools"] == [
         {"name": "get_weather", "description": "Weather of a city",
          "input_schema": WEATHER.parameters_schema},

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,18 +37,16 @@ WIRE = Path(__file__).parent / "fixtures" / "wire"
 KEY = "AIzaSy-test-0123456789-secret"
 
 
-@dataclass(frozen=True)
-class SchemaTool(ToolDefinition):
-    """A ToolDefinition with a default schema."""
-
-    name: str
-    description: str
-    parameters_schema: dict[str, Any] = field(default_factory=lambda: {
-        "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
-        "additionalProperties": False})
+def schema_tool(name: str, description: str,
+                parameters_schema: dict[str, Any] | None = None) -> ToolDefinition:
+    """A ToolDefinition, with a default schema."""
+    if parameters_schema is None:
+        parameters_schema = {"type": "object", "properties": {"city": {"type": "string"}},
+                             "required": ["city"], "additionalProperties": False}
+    return ToolDefinition(name, description, parameters_schema)
 
 
-WEATHER = SchemaTool("get_weather", "Get the current weather for a city.")
+WEATHER = schema_tool("get_weather", "Get the current weather for a city.")
 WEATHER_DECLARATION = {
     "name": "get_weather", "description": "Get the current weather for a city.",
     "parameters": {"type": "OBJECT", "properties": {"city": {"type": "STRING"}},
@@ -233,7 +230,7 @@ def test_system_prompt_roles_and_generation_config() -> None:
 
 def test_tools_are_function_declarations_in_gemini_schema() -> None:
     body = build_request_body(system_prompt="", messages=[Message(Role.USER, "x")],
-                              tools=[WEATHER, SchemaTool("now", "Current time", {})])
+                              tools=[WEATHER, schema_tool("now", "Current time", {})])
     assert body["tools"] == [{"functionDeclarations": [
         WEATHER_DECLARATION, {"name": "now", "description": "Current time"}]}]
 
