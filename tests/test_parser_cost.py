@@ -72,3 +72,13 @@ def test_a_large_call_is_found() -> None:
     body = "x" * 20_000
     text = f'TOOL_CALL {{"tool_name": "add", "parameters": {{"text": "{body}", "n": true}}}}'
     assert parser.parse(text)[0].parameters == {"text": body, "n": True}
+
+
+def test_a_call_after_many_bare_markers_is_found() -> None:
+    # Markers with no object after them are passed over in one search to the next brace;
+    # the marker right before that brace still introduces the call.
+    call = 'TOOL_CALL: {"tool_name": "add", "parameters": {"a": 2}}'
+    for text in ("TOOL_CALL " * 50_000 + call, "TOOL_CALL\n" * 3 + "TOOL_CALL ```json\n"
+                 + call[len("TOOL_CALL: "):] + "\n```", "TOOL_CALL " * 10 + "{} and " + call):
+        assert [(c.tool_name, c.parameters) for c in parser.parse(text)] == [("add", {"a": 2})]
+    assert parser.parse("TOOL_CALL " * 100_000 + "{") == []

@@ -110,6 +110,15 @@ class _CallFinder:
                 position = self._read_marked_call(scan, match.end(), found)
                 if first_only and len(found) > before:
                     return [found[before]]
+                if position == match.end():
+                    # No object after this marker. Of the markers before the next brace,
+                    # only the last can introduce it: go straight there (a text of markers
+                    # and no objects costs one search, not one step per marker).
+                    brace = text.find("{", position)
+                    if brace < 0:
+                        break
+                    last = text.rfind(self.marker, position, brace)
+                    position = last if last >= 0 else brace
             else:
                 position = self._read_json(scan, match.start(), found)
         return found[:1] if first_only else found
