@@ -145,6 +145,19 @@ def malformed(what: str, *, stream: bool = False) -> MalformedResponseError:
     return MalformedResponseError(f"malformed answer: {what}")
 
 
+def says_any(phrases: Iterable[str]) -> Callable[[str], bool]:
+    """A test of whether an error message says one of `phrases`, letter case aside: how a
+    context-length error is told from other bad requests where a server gives no code.
+    (Words only pick a subclass of an error that is neither retried nor failed over.)"""
+    lowered = tuple(phrase.lower() for phrase in phrases)
+
+    def says(message: str) -> bool:
+        text = message.lower()
+        return any(phrase in text for phrase in lowered)
+
+    return says
+
+
 def describe(value: Any) -> str:
     """A short description of a value found where another was expected."""
     if value is None:

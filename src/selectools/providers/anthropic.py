@@ -392,9 +392,7 @@ def _error_fields(body: bytes) -> tuple[str | None, str, str | None]:
             request_id if isinstance(request_id, str) else None)
 
 
-def _is_context_length(message: str) -> bool:
-    lowered = message.lower()
-    return any(hint in lowered for hint in _CONTEXT_LENGTH_HINTS)
+_is_context_length = _wire.says_any(_CONTEXT_LENGTH_HINTS)
 
 
 # ---------------------------------------------------------------------------------------

@@ -447,9 +447,7 @@ def _error(error: Mapping[str, Any], *, status: int, headers: Mapping[str, str])
     return result
 
 
-def _too_long(message: str) -> bool:
-    lowered = message.lower()
-    return any(hint in lowered for hint in _CONTEXT_LENGTH_HINTS)
+_too_long = _wire.says_any(_CONTEXT_LENGTH_HINTS)
 
 
 def retry_delay(error: Mapping[str, Any]) -> float | None:

@@ -376,9 +376,7 @@ def _error_from_payload(payload: Mapping[str, Any], *, status: int,
                             context_length=context_length)
 
 
-def _too_long(message: str) -> bool:
-    lowered = message.lower()
-    return any(words in lowered for words in _CONTEXT_LENGTH_WORDS)
+_too_long = _wire.says_any(_CONTEXT_LENGTH_WORDS)
 
 
 # ---------------------------------------------------------------------------------------------
