@@ -706,3 +706,43 @@ def test_observers_see_each_validation(asynchronous: bool) -> None:
     assert result.structured_status == "ok"
     assert [(ok, attempt) for ok, attempt, _ in seen] == [(False, 1), (True, 2)]
     assert "age" in (seen[0][2] or "") and seen[1][2] is None
+
+
+@dataclasses.dataclass
+class Positive:
+    value: int
+
+    def __post_init__(self) -> None:
+        if self.value < 0:
+            raise LookupError("negative")  # not a ValueError: pydantic passes it through
+
+
+@pytest.mark.parametrize("failure", ["status", "raise"])
+def test_a_type_whose_own_check_raises_anything_is_a_validation_failure(failure: str) -> None:
+    agent = Agent(provider=ScriptedProvider(['{"value": -1}', '{"value": 3}']),
+                  config=AgentConfig(output_retries=1, output_failure=failure))  # type: ignore[arg-type]
+    result = agent.run("a number", response_format=Positive)
+    assert (result.structured_status, result.parsed) == ("ok", Positive(3))
+    agent = Agent(provider=ScriptedProvider(['{"value": -1}']),
+                  config=AgentConfig(output_retries=0, output_failure=failure))  # type: ignore[arg-type]
+    if failure == "raise":
+        with pytest.raises(OutputValidationError, match="LookupError: negative"):
+            agent.run("a number", response_format=Positive)
+    else:
+        failed = agent.run("a number", response_format=Positive)
+        assert failed.structured_status == "validation_failed"
+        assert "LookupError: negative" in (failed.structured_error or "")
+
+
+@pytest.mark.parametrize("text, value", [("12345", 12345), ("1.5", 1.5), ("true", True),
+                                         ("null", None), ('"word"', "word")])
+async def test_a_scalar_answer_ends_with_its_partial_value(wire_server: WireServer, text: str,
+                                                           value: Any) -> None:
+    answer(wire_server, text, streamed=True)
+    schema = {"type": ["integer", "number", "boolean", "null", "string"]}
+    result, chunks = await finish(wire_agent(wire_server), "a value", schema, streamed=True,
+                                  events=True)
+    partials = [c.data for c in chunks if c.event == "output_partial"]
+    assert result.parsed == value and partials and partials[-1] == value
+    assert len(partials) == len([p for i, p in enumerate(partials)
+                                 if i == 0 or p != partials[i - 1]])  # none shown twice

@@ -293,6 +293,10 @@ class _Run:
                 answering = False
             elif self.restarts != restarts:
                 partial, answering, restarts = self.output.stream(), True, self.restarts
+        if answering:  # a number or literal root completes only when the answer ends
+            value = partial.finish()
+            if value is not UNCHANGED:
+                yield StreamChunk(event="output_partial", data=value)
 
     async def accept_output(self, response: Message) -> bool:
         """Validate a final answer as the typed output. Valid: keep the value. Invalid,

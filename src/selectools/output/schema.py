@@ -52,7 +52,7 @@ class OutputSchema:
     """
 
     __slots__ = ("target", "name", "schema", "strict_schema", "strict_problem", "wrapped",
-                 "_check", "_starts")
+                 "_check", "_starts", "_scalar_root")
 
     def __init__(self, target: Any, name: str, schema: dict[str, Any],
                  check: _Check) -> None:
@@ -63,6 +63,9 @@ class OutputSchema:
         self._check = check
         starts = _starts(schema)
         self._starts = "".join(sorted(set(starts + "{" if self.wrapped else starts)))
+        # A number, literal or null answer cannot be told from prose by its first
+        # character: its partial values are read from an answer that is the value itself.
+        self._scalar_root = _may_be_scalar(schema)
 
     def validate(self, text: str) -> Any:
         """The value `text` (a model's whole answer) holds, as `T`: a model, dataclass,
@@ -104,7 +107,9 @@ class OutputSchema:
         """A partial parser for this output's streamed answer; `wrapped` when the model
         was given `strict_schema` and `self.wrapped` (it then answers `{"value": ...}`,
         and the partial value shown is what is inside)."""
-        return OutputStream(self._starts, wrapped and self.wrapped)
+        wrapped = wrapped and self.wrapped
+        return OutputStream(None if self._scalar_root and not wrapped else self._starts,
+                            wrapped)
 
     def __repr__(self) -> str:
         return f"OutputSchema(name={self.name!r}, strict={self.strict_schema is not None})"
@@ -121,12 +126,31 @@ class OutputStream:
     `validate` reads; prose with another JSON value ahead of the answer can mislead it,
     never `validate`, whose value is the one that counts."""
 
-    __slots__ = ("_parser", "_wrapped", "_quiet")
+    __slots__ = ("_parser", "_wrapped", "_quiet", "_shown")
 
-    def __init__(self, starts: str, wrapped: bool) -> None:
+    def __init__(self, starts: str | None, wrapped: bool) -> None:
         self._parser = PartialJSONParser(start=starts)
         self._wrapped = wrapped
         self._quiet = False
+        self._shown: Any = UNCHANGED  # the last value returned
+
+    def finish(self) -> Any:
+        """The end of the answer: its value if it completed only now and was not shown yet
+        (a number or literal root completes only at the end), else UNCHANGED. Never
+        raises."""
+        if self._quiet:
+            return UNCHANGED
+        try:
+            value = self._parser.finish()
+        except PartialJSONError:
+            return UNCHANGED
+        if self._wrapped:
+            value = value.get(WRAPPER_KEY, UNCHANGED) if type(value) is dict else UNCHANGED
+        if value is UNCHANGED or value is self._shown or (
+                type(value) is type(self._shown) and value == self._shown):
+            return UNCHANGED
+        self._shown = value
+        return value
 
     def feed(self, delta: str) -> Any:
         if self._quiet:
@@ -136,11 +160,12 @@ class OutputStream:
         except PartialJSONError:
             self._quiet = True
             return UNCHANGED
-        if value is UNCHANGED or not self._wrapped:
-            return value
-        if type(value) is dict and WRAPPER_KEY in value:
-            return value[WRAPPER_KEY]
-        return UNCHANGED
+        if value is not UNCHANGED and self._wrapped:
+            value = value[WRAPPER_KEY] if type(value) is dict and WRAPPER_KEY in value \
+                else UNCHANGED
+        if value is not UNCHANGED:
+            self._shown = value
+        return value
 
 
 class _Check(typing.Protocol):
@@ -210,6 +235,12 @@ def _from_type(target: Any) -> OutputSchema:
         except RecursionError:
             raise OutputValidationError(
                 [Problem("$", "the value is nested too deeply")]) from None
+        except Exception as exc:
+            # A validator or __post_init__ of the user's type that raises something else
+            # (pydantic passes those through): still this answer's failure, to repair or
+            # report, never the run's crash.
+            raise OutputValidationError(
+                [Problem("$", f"{type(exc).__name__}: {exc}")]) from exc
 
     return OutputSchema(target, _safe_name(_type_name(target)), _tidy(raw), check)
 
@@ -299,6 +330,16 @@ def _starts(schema: Mapping[str, Any]) -> str:
     if "properties" in schema and not kinds:
         found += "{"
     return found or "{["
+
+
+def _may_be_scalar(schema: Mapping[str, Any]) -> bool:
+    """Whether an answer of this schema may be a number, boolean or null."""
+    kinds = schema.get("type")
+    names = kinds if isinstance(kinds, list) else [kinds] if isinstance(kinds, str) else []
+    if any(name in ("integer", "number", "boolean", "null") for name in names):
+        return True
+    return any(isinstance(branch, Mapping) and _may_be_scalar(branch)
+               for key in ("anyOf", "oneOf") for branch in schema.get(key) or [])
 
 
 def _type_name(target: Any) -> str:
