@@ -170,3 +170,41 @@ def test_memory_refuses_bad_limits(bad: Any) -> None:
         ConversationMemory(max_messages=bad)
     with pytest.raises(ValueError, match="max_tokens"):
         ConversationMemory(max_tokens=bad)
+
+
+@pytest.mark.parametrize("broken", [
+    {"message": {"role": "assistant"}, "trace": "x"},
+    {"message": {"role": "assistant"}, "trace": {"steps": [{"type": "llm_call", "zzz": 1}]}},
+    {"message": {"role": "assistant"}, "trace": {"steps": "x"}},
+    {"message": {"role": "assistant"}, "usage": [1]},
+    {"message": {"role": "assistant"}, "usage": {"calls": "x"}},
+    {"message": {"role": "assistant"}, "usage": {"calls": ["x"]}},
+])
+def test_a_broken_saved_result_is_refused_with_a_clear_error(broken: dict[str, Any]) -> None:
+    with pytest.raises((ValueError, TypeError)) as caught:
+        AgentResult.from_dict(broken)
+    assert type(caught.value) in (ValueError, TypeError)  # never AttributeError or KeyError
+    assert "from_dict" in str(caught.value) or "trace step" in str(caught.value) \
+        or "must be a list" in str(caught.value)
+
+
+def test_trimming_a_large_restored_history_is_linear() -> None:
+    import time
+
+    def trim_cost(exchanges: int) -> float:
+        messages = []
+        for i in range(exchanges):
+            messages += [Message(role=Role.USER, content=f"question {i}"),
+                         Message(role=Role.ASSISTANT, content=f"answer {i}")]
+        restored = ConversationMemory.from_dict({
+            "max_messages": 10, "max_tokens": 50,
+            "messages": [m.to_dict() for m in messages]})
+        started = time.thread_time()
+        restored.add(Message(role=Role.USER, content="next"))
+        cost = time.thread_time() - started
+        assert len(restored) <= 10
+        return cost
+
+    small, big = trim_cost(500), trim_cost(4000)
+    # 8 times the messages: linear is about 8 times the time, quadratic 64 times.
+    assert big <= 24 * small + 0.02, (small, big)

@@ -99,27 +99,38 @@ class ConversationMemory:
         return (f"ConversationMemory(max_messages={self.max_messages}, "
                 f"max_tokens={self.max_tokens}, current_messages={len(self._messages)})")
 
-    def _over_budget(self) -> bool:
-        if len(self._messages) > self.max_messages:
-            return True
-        if self.max_tokens is None:
-            return False
-        return sum(estimate_tokens(m) for m in self._messages) > self.max_tokens
+    def _over(self, count: int, tokens: int) -> bool:
+        return count > self.max_messages or (
+            self.max_tokens is not None and tokens > self.max_tokens)
 
     def _trim(self) -> int:
-        before = len(self._messages)
-        while self._messages and self._over_budget():
-            messages = self._messages
-            end = _next_question(messages, 1)
-            if end < len(messages):  # an older exchange: it goes whole
-                del messages[:end]
-                continue
-            # Only the newest exchange is left: drop its oldest round, keep its question.
-            start = 1 if messages[0].role == Role.USER else 0
-            if start >= len(messages):
-                break  # a lone question over the token budget stays: the newest is kept
-            del messages[start:start + _round_length(messages, start)]
-        return before - len(self._messages)
+        """Work out what goes in one pass, then cut once: linear in the messages, however
+        many exchanges or rounds a large restored history must lose."""
+        messages = self._messages
+        before = count = len(messages)
+        costs = [estimate_tokens(m) for m in messages] if self.max_tokens is not None else []
+        tokens = sum(costs)
+        # Older exchanges go whole, from the front.
+        cut = 0
+        while self._over(count, tokens):
+            end = _next_question(messages, cut + 1)
+            if end >= len(messages):
+                break  # only the newest exchange is left
+            count -= end - cut
+            tokens -= sum(costs[cut:end])
+            cut = end
+        # Within the newest exchange, its oldest rounds go; its question stays (a lone
+        # question over the token budget stays too: the newest message is always kept).
+        rounds = cut + 1 if cut < len(messages) and messages[cut].role == Role.USER else cut
+        dropped = rounds
+        while dropped < len(messages) and self._over(count, tokens):
+            length = _round_length(messages, dropped)
+            count -= length
+            tokens -= sum(costs[dropped:dropped + length])
+            dropped += length
+        del messages[rounds:dropped]
+        del messages[:cut]
+        return before - len(messages)
 
 
 def _next_question(messages: list[Message], start: int) -> int:

@@ -321,7 +321,6 @@ class AgentResult:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AgentResult:
         from .results import Artifact
-        from .trace import AgentTrace, TraceStep
         from .usage import AgentUsage
 
         data = _mapping("AgentResult", data)
@@ -332,9 +331,7 @@ class AgentResult:
             iterations=int(data.get("iterations") or 0),
             tool_calls=[ToolCall.from_dict(c) for c in _list("tool_calls",
                                                               data.get("tool_calls") or [])],
-            trace=AgentTrace(run_id=trace.get("run_id", ""),
-                             steps=[TraceStep(**step) for step in trace.get("steps", [])])
-            if trace is not None else None,
+            trace=_trace_from_dict(trace) if trace is not None else None,
             usage=AgentUsage.from_dict(usage) if usage is not None else None,
             stop_reason=data.get("stop_reason") or "completed",
             provider_used=data.get("provider_used"), run_id=data.get("run_id") or "",
@@ -432,6 +429,19 @@ def _image_part_from_file(path: str | Path) -> ContentPart:
         )
     return ContentPart(type="image_base64", image_base64=base64.b64encode(data).decode("ascii"),
                        media_type=media_type)
+
+
+def _trace_from_dict(data: Any) -> AgentTrace:
+    from .trace import AgentTrace, TraceStep
+
+    data = _mapping("AgentTrace", data)
+    steps = []
+    for index, step in enumerate(_list("steps", data.get("steps") or [])):
+        try:
+            steps.append(TraceStep(**_mapping("TraceStep", step)))
+        except TypeError as exc:  # a field it does not have, or one missing
+            raise ValueError(f"trace step {index} is not a TraceStep: {exc}") from None
+    return AgentTrace(run_id=str(data.get("run_id") or ""), steps=steps)
 
 
 def _without_none(fields: dict[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -72,7 +73,8 @@ class UsageStats:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> UsageStats:
+    def from_dict(cls, data: Mapping[str, Any]) -> UsageStats:
+        _check_mapping("UsageStats", data)
         return cls(**{name: data[name] for name in _USAGE_FIELDS if name in data})
 
     @classmethod
@@ -113,12 +115,17 @@ class AgentUsage:
                 "keep_calls": self.keep_calls}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> AgentUsage:
+    def from_dict(cls, data: Mapping[str, Any]) -> AgentUsage:
+        _check_mapping("AgentUsage", data)
+        calls = data.get("calls") or []
+        if not isinstance(calls, list):
+            raise ValueError(f"AgentUsage.from_dict: 'calls' must be a list, got "
+                             f"{type(calls).__name__}")
         return cls(prompt_tokens=data.get("prompt_tokens", 0),
                    completion_tokens=data.get("completion_tokens", 0),
                    total_tokens=data.get("total_tokens", 0),
                    cost_usd=data.get("cost_usd", 0.0), llm_calls=data.get("llm_calls", 0),
-                   calls=[UsageStats.from_dict(call) for call in data.get("calls", [])],
+                   calls=[UsageStats.from_dict(call) for call in calls],
                    keep_calls=data.get("keep_calls", True))
 
     def merge(self, other: AgentUsage) -> None:
@@ -132,3 +139,8 @@ class AgentUsage:
 
 
 _USAGE_FIELDS = tuple(f.name for f in fields(UsageStats))
+
+
+def _check_mapping(kind: str, data: object) -> None:
+    if not isinstance(data, Mapping):
+        raise TypeError(f"{kind}.from_dict needs a dict, got {type(data).__name__}")
