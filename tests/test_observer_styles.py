@@ -195,3 +195,16 @@ async def test_memory_trim_tells_how_many_messages_went_and_how_many_are_left() 
     assert trims == [{"messages_removed": 2, "messages_remaining": 2,
                       "reason": "enforce_limits"}]
     assert len(memory) == 2
+
+
+def test_simple_step_observer_awaits_an_async_callback() -> None:
+    seen: list[str] = []
+
+    async def record(event: str, run_id: str, **data: Any) -> None:
+        await asyncio.sleep(0)
+        seen.append(event)
+
+    agent = Agent(provider=LocalProvider(responses=["hello"]),
+                  config=AgentConfig(observers=[SimpleStepObserver(record)]))
+    agent.run("hi")
+    assert seen[0] == "run_start" and seen[-1] == "run_end" and "llm_end" in seen

@@ -103,6 +103,11 @@ class AsyncAgentObserver(AgentObserver):
     `blocking` (read when the agent is made) says how the run calls them: False (the
     default), scheduled as tasks that run alongside it, never slowing it; True, awaited
     before the run goes on. Its `on_*` methods may be coroutines too: they are awaited.
+
+    Non-blocking tasks run on the caller's event loop, so they live as long as it does:
+    `asyncio.run(agent.arun(...))` cancels those still running when it returns (the last
+    `a_on_run_end` among them). Work that must finish belongs in a blocking observer. (The
+    sync `agent.run` uses the library's own loop, which outlives the call.)
     """
 
     blocking: bool = False
@@ -176,7 +181,7 @@ def _forwarding_method(event: str, parameters: tuple[str, ...]) -> Any:
     has_id = parameters[0] in ("run_id", "batch_id")
     names = parameters[1:] if has_id else parameters
 
-    def forward(self: SimpleStepObserver, *args: Any, **kwargs: Any) -> None:
+    def forward(self: SimpleStepObserver, *args: Any, **kwargs: Any) -> Any:
         if len(args) > len(parameters) or set(kwargs) - set(parameters):
             raise TypeError(f"{event}() takes {', '.join(parameters)}")
         values = dict(zip(parameters, args, strict=False))
@@ -189,7 +194,8 @@ def _forwarding_method(event: str, parameters: tuple[str, ...]) -> Any:
                 data["message_count"] = len(value) if value is not None else 0
             else:
                 data[name] = value
-        self.callback(event[3:], identity, **data)
+        # Returned: an async callback's coroutine is awaited by the hub like any handler's.
+        return self.callback(event[3:], identity, **data)
 
     forward.__name__ = event
     return forward
