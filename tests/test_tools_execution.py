@@ -7,6 +7,7 @@ import contextvars
 import dataclasses
 import datetime
 import enum
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -255,3 +256,8 @@ def test_execute_runs_a_tool_from_sync_code_and_aexecute_from_async() -> None:
     assert asyncio.run(greet.aexecute({"name": "bob"})) == "hello bob"
     with pytest.raises(ToolArgumentError):
         add.execute({"a": "x", "b": 1})
+
+
+def test_bytes_in_a_result_reach_the_model_as_base64_json() -> None:
+    assert json.loads(result_to_text({"name": "x", "data": b"\xff\x00"})) == {
+        "name": "x", "data": "_wA="}

@@ -235,6 +235,14 @@ BAD_DECLARATIONS: dict[str, tuple[dict[str, Any], type[Exception], str]] = {
     "both kinds of schema": ({"parameters": [ToolParameter("a", int, "x")],
                               "parameters_schema": {"type": "object"}},
                              TypeError, "not both"),
+    "enum of another type": ({"parameters": [ToolParameter("a", str, "x", enum=[1, 2])]},
+                             ValueError, r"enum values \[1, 2\] are not of its param_type str"),
+    "bool enum for an int": ({"parameters": [ToolParameter("a", int, "x", enum=[True])]},
+                             ValueError, "are not of its param_type int"),
+    "required not a bool": ({"parameters": [ToolParameter("a", int, "x", required="no")]},  # type: ignore[arg-type]
+                            TypeError, "required must be True or False"),
+    "one parameter, not a list": ({"parameters": ToolParameter("a", int, "x")}, TypeError,
+                                  "pass \\[ToolParameter\\('a', ...\\)\\], a list"),
 }
 
 

@@ -72,6 +72,9 @@ def declared_parameters(tool_name: str, parameters: Iterable[ToolParameter] | Ma
                         ) -> tuple[ToolParameter, ...]:
     """The parameters of an explicit tool, checked; raise TypeError/ValueError naming the
     first problem."""
+    if isinstance(parameters, ToolParameter):
+        raise TypeError(f"tool {tool_name!r}: parameters must be a list of ToolParameter "
+                        f"objects: pass [ToolParameter({parameters.name!r}, ...)], a list")
     items = list(parameters.values() if isinstance(parameters, Mapping) else parameters)
     seen: set[str] = set()
     for item in items:
@@ -92,15 +95,34 @@ def declared_parameters(tool_name: str, parameters: Iterable[ToolParameter] | Ma
                             f"{_SUPPORTED}")
         if not isinstance(item.description, str):
             raise TypeError(f"{where}: description must be a str, got {item.description!r}")
+        if not isinstance(item.required, bool):
+            raise TypeError(f"{where}: required must be True or False, got {item.required!r}")
         if item.enum is not None and (isinstance(item.enum, (str, bytes, Mapping))
                                       or not isinstance(item.enum, Sequence) or not item.enum):
             raise ValueError(f"{where}: enum must be a non-empty list of values, "
                              f"got {item.enum!r}")
+        if item.enum is not None and item.param_type in (str, int, float, bool):
+            # The schema says both the type and the values: they must agree, or a model
+            # that follows the schema is refused (a bool is no int here, as in arguments).
+            wrong = [value for value in item.enum if not _is_of(value, item.param_type)]
+            if wrong:
+                raise ValueError(f"{where}: enum values {wrong!r} are not of its param_type "
+                                 f"{item.param_type.__name__}")
         if item.element_type is not None and (item.param_type not in (list, dict)
                                               or item.element_type not in JSON_TYPE_NAMES):
             raise TypeError(f"{where}: element_type is for list or dict parameters and must be "
                             f"one of {_SUPPORTED}, got {item.element_type!r}")
     return tuple(items)
+
+
+def _is_of(value: Any, kind: type) -> bool:
+    """Whether an enum value is of a plain parameter type (an int is a float; a bool is
+    neither an int nor a float)."""
+    if isinstance(value, bool):
+        return kind is bool
+    if kind is float:
+        return isinstance(value, (int, float))
+    return isinstance(value, kind)
 
 
 def check_function(tool_name: str, function: Callable[..., Any],

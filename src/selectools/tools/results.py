@@ -21,7 +21,9 @@ def result_to_text(value: Any) -> str:
     try:
         from pydantic_core import to_jsonable_python
 
-        return json.dumps(to_jsonable_python(value, fallback=str), ensure_ascii=False)
+        # Bytes as base64: a model reads JSON text, not Python's repr of a byte string.
+        data = to_jsonable_python(value, fallback=str, bytes_mode="base64")
+        return json.dumps(data, ensure_ascii=False)
     except (TypeError, ValueError):
         # e.g. a dict keyed by tuples: still give the model something readable.
         return str(value)
