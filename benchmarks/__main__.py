@@ -25,7 +25,7 @@ from .baseline import httpx_available
 from .server import ServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
-ALL_CASES = ("B1", "B2", "B3", "B4", "B5", "B6", "B7")
+ALL_CASES = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8")
 AGENT, AIOHTTP, HTTPX = "selectools Agent", "aiohttp loop", "httpx loop"
 
 #: Budgets: (metric key, comparison, limit). "ratio<=" compares selectools / aiohttp loop.
@@ -38,8 +38,10 @@ BUDGETS: dict[str, tuple[str, float, str]] = {
     "B6": ("value<=", 50.0, "<= 50 us per run"),
     # The ratio of B7 compares the Agent with events=True to the Agent without (B1's).
     "B7": ("ratio<=", 1.15, "CPU <= 1.15x B1's Agent"),
+    "B8": ("ratio<=", 1.15, "CPU <= 1.15x B1's Agent"),
 }
 EVENTS = "selectools Agent events=True"
+TYPED = "selectools Agent typed"
 
 
 def run_worker(case: str, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -186,6 +188,15 @@ def measure(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str, A
                 rows.append(_row(case, "client CPU per streamed run, events=True "
                                        "(2nd column: events=False)",
                                  _median(result, EVENTS, "cpu_ms"),
+                                 _median(result, AGENT, "cpu_ms"), None, "ms", budget=True))
+            elif case == "B8":
+                result = run_worker("B8", {
+                    "base_url": server.base_url(args.pace_us, 1, json_answer=True),
+                    "iterations": args.iterations, "warmup": args.warmup})
+                raw[case] = result
+                rows.append(_row(case, "client CPU per streamed run, typed JSON answer with "
+                                       "partial values (2nd column: as B1)",
+                                 _median(result, TYPED, "cpu_ms"),
                                  _median(result, AGENT, "cpu_ms"), None, "ms", budget=True))
             print(f"  {case} done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         raw["server_stats"] = server.stats()

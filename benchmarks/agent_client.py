@@ -24,11 +24,15 @@ class AgentClient:
     name = "selectools Agent"
 
     def __init__(self, base_url: str, tools: dict[str, Callable[..., Any]] | None = None,
-                 *, events: bool = False) -> None:
+                 *, events: bool = False, response_format: Any = None) -> None:
         self.agent = make_agent(base_url, tools)
-        # With events=True the stream also carries iteration and tool events (for UIs).
+        # With events=True the stream also carries iteration and tool events (for UIs);
+        # with a response_format, the typed answer's partial values too (B8).
         self.events = events
-        if events:
+        self.response_format = response_format
+        if response_format is not None:
+            self.name = "selectools Agent typed"
+        elif events:
             self.name = "selectools Agent events=True"
 
     async def run_stream(self, prompt: str = scenario.PROMPT,
@@ -38,7 +42,7 @@ class AgentClient:
 
         streamed: list[str] = []
         result = None
-        async for item in self.agent.astream(prompt, events=self.events):
+        async for item in self.agent.astream(prompt, self.response_format, events=self.events):
             if isinstance(item, AgentResult):
                 result = item
             elif item.content:
@@ -48,6 +52,9 @@ class AgentClient:
         if result is None:
             raise AssertionError("astream ended without an AgentResult")
         _check_result(result)
+        if self.response_format is not None and (
+                result.structured_status != "ok" or result.parsed != scenario.json_answer()):
+            raise AssertionError(f"the typed answer was not parsed: {result.structured_error}")
         if "".join(streamed) != scenario.FIRST_TEXT + result.content:
             raise AssertionError("the streamed text differs from the two answers")
         return str(result.content)

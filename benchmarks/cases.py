@@ -36,12 +36,14 @@ def _summary(values: list[float]) -> dict[str, float]:
 
 
 async def _per_run(clients: list[Client], run: Callable[[Client], Awaitable[str]],
-                   iterations: int, warmup: int) -> dict[str, Any]:
+                   iterations: int, warmup: int,
+                   check: Callable[[str, str], None] = scenario.check_answer,
+                   ) -> dict[str, Any]:
     """CPU and wall time of each run, clients interleaved run by run (rotating who goes
     first) so that they share the machine's conditions."""
     for client in clients:
         for _ in range(warmup):
-            scenario.check_answer(await run(client), f"{client.name} (warm-up)")
+            check(await run(client), f"{client.name} (warm-up)")
     cpu: dict[str, list[float]] = {c.name: [] for c in clients}
     wall: dict[str, list[float]] = {c.name: [] for c in clients}
     for i in range(iterations):
@@ -50,7 +52,7 @@ async def _per_run(clients: list[Client], run: Callable[[Client], Awaitable[str]
             cpu0, wall0 = time.process_time(), time.perf_counter()
             answer = await run(client)
             wall1, cpu1 = time.perf_counter(), time.process_time()
-            scenario.check_answer(answer, client.name)
+            check(answer, client.name)
             cpu[client.name].append((cpu1 - cpu0) * 1000)
             wall[client.name].append((wall1 - wall0) * 1000)
     for client in clients:
@@ -83,6 +85,19 @@ def b7_events(base_url: str, iterations: int, warmup: int) -> dict[str, Any]:
     async def main() -> dict[str, Any]:
         clients: list[Client] = [AgentClient(base_url), AgentClient(base_url, events=True)]
         return await _per_run(clients, lambda c: c.run_stream(), iterations, warmup)
+    return asyncio.run(main())
+
+
+def b8_typed(base_url: str, iterations: int, warmup: int) -> dict[str, Any]:
+    """B1's run whose final answer is a JSON document, streamed with
+    `astream(..., response_format=schema, events=True)` (partial values included), against
+    the same run as B1 streams it, interleaved: what typed output costs while streaming."""
+    async def main() -> dict[str, Any]:
+        clients: list[Client] = [
+            AgentClient(base_url),
+            AgentClient(base_url, events=True, response_format=scenario.JSON_ANSWER_SCHEMA)]
+        return await _per_run(clients, lambda c: c.run_stream(), iterations, warmup,
+                              check=scenario.check_json_answer)
     return asyncio.run(main())
 
 
@@ -284,5 +299,5 @@ def b6_local(runs: int, batches: int) -> dict[str, Any]:
 
 CASES: dict[str, Callable[..., dict[str, Any]]] = {
     "B1": b1_streaming, "B2": b2_whole, "B3": b3_concurrency, "B4": b4_parallel_tools,
-    "B5": b5_import, "B6": b6_local, "B7": b7_events,
+    "B5": b5_import, "B6": b6_local, "B7": b7_events, "B8": b8_typed,
 }

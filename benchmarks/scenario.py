@@ -161,6 +161,35 @@ def expected_answer() -> str:
     return "".join(answer_tokens(list(expected_results().values())))
 
 
+#: B8's final answer, a JSON document of the same length in events as the text answer:
+#: what a typed run (`response_format=JSON_ANSWER_SCHEMA`) streams and parses.
+JSON_ANSWER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"weather": {"type": "string"}, "population": {"type": "string"},
+                   "conversion": {"type": "string"},
+                   "notes": {"type": "array", "items": {"type": "string"}}},
+    "required": ["weather", "population", "conversion", "notes"],
+    "additionalProperties": False}
+_JSON_PIECE = 5  # characters per streamed event: about a token
+
+
+def json_answer() -> dict[str, Any]:
+    weather, population, conversion = expected_results().values()
+    filler = "The numbers above come straight from the tools".split()
+    return {"weather": weather, "population": population, "conversion": conversion,
+            "notes": [filler[i % len(filler)] for i in range(110)]}
+
+
+def json_answer_tokens() -> list[str]:
+    text = json.dumps(json_answer())
+    return [text[i:i + _JSON_PIECE] for i in range(0, len(text), _JSON_PIECE)]
+
+
+def check_json_answer(text: str, where: str) -> None:
+    if json.loads(text) != json_answer():
+        raise AssertionError(f"{where}: wrong JSON answer: {text[:160]!r}")
+
+
 def check_answer(text: str, where: str) -> None:
     """Raise unless `text` is the expected final answer: a wrong answer is not a number."""
     expected = expected_answer()

@@ -95,10 +95,12 @@ def stream_events_first() -> list[bytes]:
     return events
 
 
-def stream_events_second() -> list[bytes]:
-    """The second answer, streamed: about 200 tokens of text, one per event."""
+def stream_events_second(json_answer: bool = False) -> list[bytes]:
+    """The second answer, streamed: about 200 tokens of text (or of B8's JSON document),
+    one per event."""
     cid = "chatcmpl-bench-second"
-    tokens = scenario.answer_tokens(list(scenario.expected_results().values()))
+    tokens = (scenario.json_answer_tokens() if json_answer
+              else scenario.answer_tokens(list(scenario.expected_results().values())))
     events = [_chunk(cid, {"role": "assistant", "content": "", "refusal": None})]
     events += [_chunk(cid, {"content": token}) for token in tokens]
     events.append(_chunk(cid, {}, finish_reason="stop"))
@@ -139,6 +141,7 @@ def make_app() -> Any:
     from aiohttp import web
 
     first_events, second_events = stream_events_first(), stream_events_second()
+    json_events = stream_events_second(json_answer=True)
     first_body, second_body = whole_first(), whole_second()
     tool_names = set(scenario.TOOL_SCHEMAS)
 
@@ -172,7 +175,8 @@ def make_app() -> Any:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                                "Cache-Control": "no-cache"})
         await response.prepare(request)
-        events = second_events if second else first_events
+        json_answer = request.match_info.get("answer") == "json"
+        events = (json_events if json_answer else second_events) if second else first_events
         try:
             for start in range(0, len(events), group):
                 await response.write(b"".join(events[start:start + group]))
@@ -203,6 +207,9 @@ def make_app() -> Any:
     app.router.add_get("/stats", stats)
     app.router.add_post("/v1/chat/completions", completions)
     app.router.add_post("/p{pace_us:\\d+}g{group:\\d+}/v1/chat/completions", completions)
+    # B8: the second answer is a JSON document (streamed only).
+    app.router.add_post("/p{pace_us:\\d+}g{group:\\d+}/{answer:json}/v1/chat/completions",
+                        completions)
     return app
 
 
@@ -254,10 +261,10 @@ class ServerProcess:
         self.url = line.split()[-1]
         return self
 
-    def base_url(self, pace_us: int = 0, group: int = 1) -> str:
+    def base_url(self, pace_us: int = 0, group: int = 1, json_answer: bool = False) -> str:
         """The OpenAI base URL (ending in /v1) for streams written `group` events at a time
-        with a pause of `pace_us` after each write."""
-        return f"{self.url}/p{pace_us}g{group}/v1"
+        with a pause of `pace_us` after each write; `json_answer`: B8's JSON final answer."""
+        return f"{self.url}/p{pace_us}g{group}{'/json' if json_answer else ''}/v1"
 
     def stats(self) -> dict[str, int]:
         """How many TCP connections and requests the server has seen (keep-alive check)."""
