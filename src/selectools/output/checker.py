@@ -178,24 +178,14 @@ class SchemaChecker:
 
     def _check_string(self, schema: Mapping[str, Any], value: str, path: str,
                       ) -> Iterator[Problem]:
-        if "minLength" in schema and len(value) < schema["minLength"]:
-            yield Problem(path, f"must have at least {schema['minLength']} characters, "
-                                f"got {len(value)}")
-        if "maxLength" in schema and len(value) > schema["maxLength"]:
-            yield Problem(path, f"must have at most {schema['maxLength']} characters, "
-                                f"got {len(value)}")
+        yield from _size_problems(schema, "Length", len(value), "characters", path)
         pattern = schema.get("pattern")
         if isinstance(pattern, str) and not self._compile(pattern, path).search(value):
             yield Problem(path, f"{_short(value)} does not match the pattern {pattern!r}")
 
     def _check_array(self, schema: Mapping[str, Any], value: list[Any], path: str,
                      ) -> Iterator[Problem]:
-        if "minItems" in schema and len(value) < schema["minItems"]:
-            yield Problem(path, f"must have at least {schema['minItems']} items, "
-                                f"got {len(value)}")
-        if "maxItems" in schema and len(value) > schema["maxItems"]:
-            yield Problem(path, f"must have at most {schema['maxItems']} items, "
-                                f"got {len(value)}")
+        yield from _size_problems(schema, "Items", len(value), "items", path)
         prefix = schema.get("prefixItems") or []
         for index, (item_schema, item) in enumerate(zip(prefix, value, strict=False)):
             yield from self._check(item_schema, item, f"{path}[{index}]")
@@ -223,10 +213,8 @@ class SchemaChecker:
         for name in schema.get("required") or []:
             if name not in value:
                 yield Problem(_join(path, name), "required property is missing")
-        if "minProperties" in schema and len(value) < schema["minProperties"]:
-            yield Problem(path, f"must have at least {schema['minProperties']} properties")
-        if "maxProperties" in schema and len(value) > schema["maxProperties"]:
-            yield Problem(path, f"must have at most {schema['maxProperties']} properties")
+        yield from _size_problems(schema, "Properties", len(value), "properties", path,
+                                  show_size=False)
         properties = schema.get("properties") or {}
         patterns = schema.get("patternProperties") or {}
         extra = schema.get("additionalProperties", True)
@@ -355,3 +343,15 @@ def _describe(value: Any) -> str:
 def _short(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _size_problems(schema: Mapping[str, Any], keyword: str, size: int, unit: str, path: str,
+                   *, show_size: bool = True) -> Iterator[Problem]:
+    """The min<keyword> / max<keyword> bounds (Length, Items, Properties) on a size."""
+    got = f", got {size}" if show_size else ""
+    low: Any = schema.get(f"min{keyword}")
+    high: Any = schema.get(f"max{keyword}")
+    if f"min{keyword}" in schema and size < low:
+        yield Problem(path, f"must have at least {low} {unit}{got}")
+    if f"max{keyword}" in schema and size > high:
+        yield Problem(path, f"must have at most {high} {unit}{got}")
