@@ -20,6 +20,7 @@ from typing import Any, TypedDict
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from partial_values import extends as grows_into
 from pydantic import BaseModel
 from wire_server import WireServer
 
@@ -563,20 +564,6 @@ async def test_partial_values_of_a_scripted_answer_in_words() -> None:
     names = [v.get("name", "") for v in shown]
     assert names == sorted(names, key=len)  # the name only grows
     assert all("Ada King Lovelace".startswith(n) for n in names)
-
-
-def grows_into(before: Any, after: Any) -> bool:
-    """Whether the partial value `before` is a prefix of `after`: nothing shown is taken
-    back (strings grow at their end, containers keep what they held)."""
-    if isinstance(before, str):
-        return isinstance(after, str) and after.startswith(before)
-    if isinstance(before, list):
-        return isinstance(after, list) and len(before) <= len(after) and all(
-            grows_into(b, a) for b, a in zip(before, after, strict=False))
-    if isinstance(before, dict):
-        return isinstance(after, dict) and all(
-            key in after and grows_into(value, after[key]) for key, value in before.items())
-    return before == after
 
 
 class _Pieces:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypedDict
 
 import pytest
+from partial_values import extends
 from pydantic import BaseModel
 
 from selectools.output import UNCHANGED, WRAPPER_KEY, output_schema
@@ -57,18 +58,6 @@ def server() -> Iterator[Any]:
     model = xllamacpp.Server(params)
     yield model
     del model
-
-
-def extends(earlier: Any, later: Any) -> bool:
-    if isinstance(earlier, dict):
-        return isinstance(later, dict) and list(later)[:len(earlier)] == list(earlier) \
-            and all(extends(value, later[key]) for key, value in earlier.items())
-    if isinstance(earlier, list):
-        return isinstance(later, list) and len(later) >= len(earlier) \
-            and all(extends(a, b) for a, b in zip(earlier, later, strict=False))
-    if isinstance(earlier, str):
-        return isinstance(later, str) and later.startswith(earlier)
-    return bool(earlier == later)
 
 
 @pytest.mark.parametrize("target, prompt, strict, is_a", [

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from partial_values import extends
 
 from selectools.output import UNCHANGED, PartialJSONError, PartialJSONParser
 
@@ -29,19 +30,6 @@ def documents(draw: st.DrawFn) -> str:
     return json.dumps(value, ensure_ascii=draw(st.booleans()),
                       indent=draw(st.sampled_from([None, 1])),
                       separators=draw(st.sampled_from([None, (",", ":")])))
-
-
-def extends(earlier: Any, later: Any) -> bool:
-    """Whether `later` is `earlier` grown: nothing shown earlier was taken back."""
-    if isinstance(earlier, dict):
-        return isinstance(later, dict) and list(later)[:len(earlier)] == list(earlier) \
-            and all(extends(value, later[key]) for key, value in earlier.items())
-    if isinstance(earlier, list):
-        return isinstance(later, list) and len(later) >= len(earlier) \
-            and all(extends(a, b) for a, b in zip(earlier, later, strict=False))
-    if isinstance(earlier, str):
-        return isinstance(later, str) and later.startswith(earlier)
-    return type(earlier) is type(later) and earlier == later
 
 
 def feed_in_pieces(document: str, cuts: list[int]) -> tuple[list[Any], Any]:
