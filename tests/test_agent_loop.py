@@ -233,13 +233,16 @@ async def test_events_stream_shows_tool_start_and_result() -> None:
     items = await collect(agent, "1+2", events=True)
     events = [(i.event, i.data) for i in items if isinstance(i, StreamChunk) and i.event]
     names = [e for e, _ in events]
-    assert names == ["iteration_start", "tool_start", "tool_result", "iteration_end",
-                     "iteration_start", "iteration_end"]
-    tool_result = events[2][1]
+    assert names == ["iteration_start", "tool_call_delta", "tool_start", "tool_result",
+                     "iteration_end", "iteration_start", "iteration_end"]
+    # A call that came whole is one delta carrying its whole arguments.
+    assert events[1][1] == {"index": 0, "call_id": events[2][1]["call_id"],  # type: ignore[index]
+                            "tool_name": "add", "arguments_delta": '{"a": 1, "b": 2}'}
+    tool_result = events[3][1]
     assert tool_result is not None
     assert tool_result["tool_name"] == "add" and tool_result["result"] == "3"
     assert tool_result["error"] is False
-    assert tool_result["call_id"] == events[1][1]["call_id"]  # type: ignore[index]
+    assert tool_result["call_id"] == events[2][1]["call_id"]  # type: ignore[index]
     # Without events=True the seed's contract holds: no event chunks.
     plain = await collect(Agent(tools=[add], provider=scripted(
         ToolCall("add", {"a": 1, "b": 2}), "3")), "1+2")

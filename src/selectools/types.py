@@ -90,6 +90,76 @@ class TurnEnd(NamedTuple):
     raw: str | None = None
 
 
+class ReasoningDelta(NamedTuple):
+    """A provider's stream item: a fragment of the model's reasoning as it streams (shown
+    with `astream(..., events=True)` as `StreamChunk(event="reasoning", content=text)`).
+    The whole block follows as a `ReasoningPart` when it ends."""
+
+    text: str
+
+
+@dataclass(slots=True)
+class ToolCallDelta:
+    """A provider's stream item, when asked for (`tool_deltas=True`): a fragment of a tool
+    call's arguments as it arrives. `index` is the call's position among this turn's calls
+    (0, 1, ...); `call_id` and `tool_name` are known from its first fragment on, where the
+    protocol sends them. The whole `ToolCall` still follows."""
+
+    index: int
+    call_id: str | None
+    tool_name: str
+    arguments_delta: str
+
+
+class OutputFormat(NamedTuple):
+    """A typed answer asked of a provider that constrains its output natively: the schema's
+    `name`, its JSON `schema`, the strict variant (None when it has none) and the
+    `instructions` a model without native constraints gets in its system prompt instead.
+    Every protocol sends `strict_schema` when there is one, else `schema`."""
+
+    name: str
+    schema: dict[str, Any]
+    strict_schema: dict[str, Any] | None
+    instructions: str
+
+
+#: What `AgentConfig.reasoning` takes besides a token budget (an int).
+ReasoningEffort = Literal["low", "medium", "high"]
+REASONING_EFFORTS: tuple[ReasoningEffort, ...] = ("low", "medium", "high")
+
+
+@dataclass
+class ReasoningPart:
+    """One block of a model's reasoning, kept on the assistant Message that it preceded.
+
+    `text` is the reasoning as the API showed it (it may be a summary, or empty); a
+    `signature` (Anthropic's, Gemini's thoughtSignature) or `redacted` data (Anthropic's
+    redacted_thinking, an encrypted block) are opaque and go back unchanged. `protocol`
+    names the wire protocol that produced it: only that protocol is sent it back (a
+    signature means nothing to another API), and each does so as its API requires.
+    """
+
+    text: str = ""
+    signature: str | None = None
+    redacted: str | None = None
+    protocol: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return _without_none({"text": self.text, "signature": self.signature,
+                              "redacted": self.redacted, "protocol": self.protocol})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ReasoningPart:
+        data = _mapping("ReasoningPart", data)
+        values = {name: data.get(name) for name in ("text", "signature", "redacted", "protocol")}
+        for name, value in values.items():
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"ReasoningPart.from_dict: {name!r} must be a str, got "
+                                 f"{type(value).__name__}")
+        return cls(text=values["text"] or "", signature=values["signature"],
+                   redacted=values["redacted"], protocol=values["protocol"] or "")
+
+
 class ToolDefinition(NamedTuple):
     """A tool as providers see it: data only, no code. The agent hands these to a
     provider's `tools=`; `providers/` never imports `tools/`. (Immutable; a NamedTuple
@@ -180,6 +250,9 @@ class Message:
     content_parts: list[ContentPart] | None = None
     #: Set on assistant messages from a provider: why that turn ended (see StopReason).
     stop_reason: StopReason | None = field(default=None, compare=False)
+    #: Set on assistant messages from a model that reasons: its reasoning blocks, in order
+    #: (never part of `content`; sent back to the protocol that made them).
+    reasoning: list[ReasoningPart] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         # Exact type checks first: every message of every run passes here.
@@ -234,7 +307,8 @@ class Message:
             "tool_call_id": self.tool_call_id,
             "content_parts": [p.to_dict() for p in self.content_parts]
             if self.content_parts is not None else None,
-            "stop_reason": self.stop_reason})
+            "stop_reason": self.stop_reason,
+            "reasoning": [r.to_dict() for r in self.reasoning] if self.reasoning else None})
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Message:
@@ -242,6 +316,7 @@ class Message:
         content parts: the file is not read again (it may be gone)."""
         data = _mapping("Message", data)
         calls, parts = data.get("tool_calls"), data.get("content_parts")
+        reasoning = data.get("reasoning")
         if parts is None and data.get("image_base64"):  # selectools 1.x kept it here
             parts = [{"type": "text", "text": data.get("content") or ""},
                      {"type": "image_base64", "image_base64": data["image_base64"]}]
@@ -253,7 +328,9 @@ class Message:
             tool_call_id=data.get("tool_call_id"),
             content_parts=[ContentPart.from_dict(p) for p in _list("content_parts", parts)]
             if parts is not None else None,
-            stop_reason=data.get("stop_reason"))
+            stop_reason=data.get("stop_reason"),
+            reasoning=[ReasoningPart.from_dict(r) for r in _list("reasoning", reasoning)]
+            if reasoning else None)
         message.image_path = data.get("image_path")  # after __post_init__: not read again
         return message
 

@@ -56,7 +56,8 @@ def _prices_of(model: str) -> tuple[float, float] | None:
 
 @dataclass
 class UsageStats:
-    """Usage of one model call."""
+    """Usage of one model call. `reasoning_tokens` are the part of `completion_tokens`
+    the model spent reasoning, where the API reports them (billed as output)."""
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -64,6 +65,7 @@ class UsageStats:
     cost_usd: float | None = None
     model: str = ""
     provider: str = ""
+    reasoning_tokens: int = 0
 
     def __post_init__(self) -> None:
         if not self.total_tokens:
@@ -79,9 +81,10 @@ class UsageStats:
 
     @classmethod
     def priced(cls, *, model: str, provider: str, prompt_tokens: int,
-               completion_tokens: int) -> UsageStats:
+               completion_tokens: int, reasoning_tokens: int = 0) -> UsageStats:
         return cls(prompt_tokens, completion_tokens, prompt_tokens + completion_tokens,
-                   cost_usd(model, prompt_tokens, completion_tokens), model, provider)
+                   cost_usd(model, prompt_tokens, completion_tokens), model, provider,
+                   reasoning_tokens)
 
 
 @dataclass
@@ -97,11 +100,13 @@ class AgentUsage:
     llm_calls: int = 0
     calls: list[UsageStats] = field(default_factory=list)
     keep_calls: bool = field(default=True, repr=False)
+    reasoning_tokens: int = 0
 
     def add(self, stats: UsageStats) -> None:
         self.prompt_tokens += stats.prompt_tokens
         self.completion_tokens += stats.completion_tokens
         self.total_tokens += stats.total_tokens
+        self.reasoning_tokens += stats.reasoning_tokens
         self.cost_usd += stats.cost_usd or 0.0
         self.llm_calls += 1
         if self.keep_calls:
@@ -112,7 +117,7 @@ class AgentUsage:
                 "completion_tokens": self.completion_tokens,
                 "total_tokens": self.total_tokens, "cost_usd": self.cost_usd,
                 "llm_calls": self.llm_calls, "calls": [call.to_dict() for call in self.calls],
-                "keep_calls": self.keep_calls}
+                "keep_calls": self.keep_calls, "reasoning_tokens": self.reasoning_tokens}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AgentUsage:
@@ -126,12 +131,14 @@ class AgentUsage:
                    total_tokens=data.get("total_tokens", 0),
                    cost_usd=data.get("cost_usd", 0.0), llm_calls=data.get("llm_calls", 0),
                    calls=[UsageStats.from_dict(call) for call in calls],
-                   keep_calls=data.get("keep_calls", True))
+                   keep_calls=data.get("keep_calls", True),
+                   reasoning_tokens=data.get("reasoning_tokens", 0))
 
     def merge(self, other: AgentUsage) -> None:
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens
         self.total_tokens += other.total_tokens
+        self.reasoning_tokens += other.reasoning_tokens
         self.cost_usd += other.cost_usd
         self.llm_calls += other.llm_calls
         if self.keep_calls:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..observer import EVENTS
+from ..types import REASONING_EFFORTS, ReasoningEffort
 
 #: What a run asked for a typed answer does when the answer is still invalid after its
 #: repairs: "status" returns the result with `structured_status="validation_failed"`,
@@ -15,6 +16,8 @@ from ..observer import EVENTS
 #: agent's history or memory, like any run that fails).
 OutputFailure = Literal["status", "raise"]
 _OUTPUT_FAILURES = ("status", "raise")
+#: The least reasoning budget, in tokens (Anthropic refuses less).
+MIN_REASONING_BUDGET = 1024
 
 
 @dataclass
@@ -30,6 +33,11 @@ class AgentConfig:
     back to the model with the problems found, up to `output_retries` times (these repair
     turns count against no other budget, `max_iterations` included); then `output_failure`
     decides (see OutputFailure).
+
+    `reasoning` asks a model that reasons to do so: an effort ("low", "medium", "high") or
+    a budget of reasoning tokens (an int, at least 1024: Anthropic's least), mapped to each
+    protocol's own setting (OpenAI `reasoning_effort`, Anthropic `thinking`, Gemini
+    `thinkingConfig`, Ollama `think`). None (the default) sends none: the model's own.
     """
 
     model: str | None = None
@@ -48,6 +56,7 @@ class AgentConfig:
     enable_analytics: bool = False
     output_retries: int = 2
     output_failure: OutputFailure = "status"
+    reasoning: ReasoningEffort | int | None = None
 
     def __post_init__(self) -> None:
         _text("model", self.model, empty_ok=False)
@@ -62,6 +71,12 @@ class AgentConfig:
         _count("max_parallel_tools", self.max_parallel_tools, least=1, none_ok=True)
         _count("max_retries", self.max_retries, least=0, none_ok=True)
         _count("output_retries", self.output_retries, least=0, none_ok=False)
+        if isinstance(self.reasoning, int) and not isinstance(self.reasoning, bool):
+            _count("reasoning", self.reasoning, least=MIN_REASONING_BUDGET, none_ok=False)
+        elif self.reasoning is not None and self.reasoning not in REASONING_EFFORTS:
+            raise ValueError(f"reasoning must be one of {list(REASONING_EFFORTS)}, a token "
+                             f"budget (an int of at least {MIN_REASONING_BUDGET}) or None, "
+                             f"got {self.reasoning!r}")
         if self.output_failure not in _OUTPUT_FAILURES:
             raise ValueError(f"output_failure must be 'status' or 'raise', "
                              f"got {self.output_failure!r}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
@@ -10,7 +11,7 @@ from .._sync import run_sync
 from ..memory import ConversationMemory
 from ..observer import ObserverHub
 from ..parser import TextToolCalls, tool_instructions
-from ..providers.base import ProviderLike, default_model
+from ..providers.base import ProviderLike, call_options, default_model, provider_name
 from ..tools import Tool
 from ..types import AgentResult, Message, Role, StreamChunk, check_messages
 from ..usage import AgentUsage
@@ -71,12 +72,17 @@ class Agent:
         system_prompt = self.config.system_prompt or DEFAULT_SYSTEM_PROMPT
         if tools and not native:
             system_prompt += "\n\n" + tool_instructions(list(tools.values()))
+        options = call_options(self.provider)
+        if self.config.reasoning is not None and "reasoning" not in options:
+            logging.getLogger("selectools").warning(
+                "AgentConfig.reasoning=%r is not sent: %s takes no reasoning setting",
+                self.config.reasoning, provider_name(self.provider))
         return RunSetup(
             config=self.config, tools=tools,
             definitions=tuple(tool.definition for tool in tools.values()) or None,
             parser=TextToolCalls(tools) if tools and not native else None,
             system_prompt=system_prompt, default_model=default_model(self.provider),
-            hub=self._hub, provider_for_run=self._provider_for_run,
+            hub=self._hub, options=options, provider_for_run=self._provider_for_run,
             prior_history=self._prior_history, commit=self._commit_run,
             record_tool=self._record_tool if self.analytics is not None else None)
 

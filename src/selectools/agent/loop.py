@@ -15,7 +15,9 @@ instructions in its system prompt; tools work as usual, and the final answer is 
 after the tool loop. An invalid one goes back to the model with the problems found, up to
 `AgentConfig.output_retries` times; these repair turns are iterations (numbered, traced as
 "structured_retry" steps) that count against no other budget. With `events=True` a streamed
-answer also yields "output_partial" chunks (see `_Run.partial_output`).
+answer also yields "output_partial" chunks (see `_Run.stream_model`). A provider that takes
+typed output as an option (`OutputFormat`) is given it, to constrain the answer natively
+where its protocol can; any other is asked for it in the system prompt.
 """
 
 from __future__ import annotations
@@ -30,18 +32,28 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from .._artifacts import collecting_artifacts
-from ..providers.base import ProviderEvent, complete_any, provider_name, stream_any
+from ..providers.base import (
+    ProviderEvent,
+    complete_any,
+    provider_name,
+    stream_any,
+    with_instructions,
+)
 from ..tools.errors import error_text
 from ..trace import AgentTrace, TraceStep
 from ..types import (
     RAW_ARGUMENTS_KEY,
     AgentResult,
     Message,
+    OutputFormat,
+    ReasoningDelta,
+    ReasoningPart,
     Role,
     StopReason,
     StreamChunk,
     StructuredStatus,
     ToolCall,
+    ToolCallDelta,
     TurnEnd,
 )
 from ..usage import AgentUsage, UsageStats
@@ -50,7 +62,7 @@ from .setup import RunSetup
 from .tool_runner import ToolOutcome, ToolRunner
 
 if TYPE_CHECKING:
-    from ..output import OutputSchema, OutputValidationError
+    from ..output import OutputSchema, OutputStream, OutputValidationError
     from ..results import Artifact
 
 _call_numbers = itertools.count(1)
@@ -68,10 +80,8 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
     """Run the agent loop. With `stream`, text deltas and tool calls are yielded as chunks;
     with `events`, tool and iteration events too. With `output`, the final answer is
     validated as its type (`AgentResult.parsed`). The last item is always an AgentResult."""
-    run = _Run(setup, messages, stream=stream, on_text=on_text, output=output)
+    run = _Run(setup, messages, stream=stream, events=events, on_text=on_text, output=output)
     hub, config = setup.hub, setup.config
-    # Decided once per run, so a run without typed output does no per-token work for it.
-    partials = events and output is not None
     if hub.active:
         await hub.emit("on_run_start", run.id, run.history, run.system_prompt)
     try:
@@ -85,10 +95,8 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                 yield StreamChunk(event="iteration_start", data={"iteration": run.iteration})
 
             if run.streaming:
-                chunks = run.stream_model()
-                source = run.partial_output(chunks) if partials else chunks
-                async with aclosing(chunks), aclosing(source):  # both, if the reader stops early
-                    async for chunk in source:
+                async with aclosing(run.stream_model()) as chunks:
+                    async for chunk in chunks:
                         yield chunk
             else:
                 await run.call_model()
@@ -165,10 +173,12 @@ class _Run:
     """The state of one run: its history, usage, trace, and the current model turn."""
 
     def __init__(self, setup: RunSetup, messages: list[Message], *, stream: bool,
-                 on_text: Callable[[str], Any] | None, output: OutputSchema | None) -> None:
+                 events: bool, on_text: Callable[[str], Any] | None,
+                 output: OutputSchema | None) -> None:
         self.setup = setup
         self.id = os.urandom(16).hex()  # a uuid4's worth of randomness, for less
         self.stream = stream
+        self.events = events
         self.on_text = on_text
         prior = setup.prior_history()
         self.history: list[Message] = [*prior, *messages]
@@ -187,17 +197,28 @@ class _Run:
         self.provider_used: str | None = None
         self.system_prompt = setup.system_prompt
         self.model = setup.config.model or setup.default_model
-        #: The typed answer asked for: its instructions are this run's, not the agent's.
+        #: The typed answer asked for: given to a provider that takes it as an option
+        #: (constrained natively where its protocol can), else asked for in this run's
+        #: system prompt.
         self.output = output
+        options = setup.options
+        self.output_format: OutputFormat | None = None
         if output is not None:
-            self.system_prompt += "\n\n" + output.instructions()
+            format_ = OutputFormat(output.name, output.schema, output.strict_schema,
+                                   output.instructions())
+            if "output" in options:
+                self.output_format = format_
+            else:
+                self.system_prompt = with_instructions(self.system_prompt, format_)
+        #: Whether events=True streams carry the typed answer's partial values.
+        self.partials = events and output is not None
+        self.reasoning = setup.config.reasoning if "reasoning" in options else None
+        self.tool_deltas = events and "tool_deltas" in options
         #: Repair turns so far (iterations that count against no budget), the validated
         #: answer, and the last validation error while the answer is invalid.
         self.repairs = 0
         self.parsed: Any = None
         self.output_error: OutputValidationError | None = None
-        #: Bumped when a fallback restarts the streamed answer (see partial_output).
-        self.restarts = 0
         # The current turn, set by call_model or stream_model (through _record).
         self.response: Message
         self.calls: list[ToolCall]
@@ -210,11 +231,18 @@ class _Run:
         setup, config, hub = self.setup, self.setup.config, self.setup.hub
         if hub.active:
             await hub.emit("on_llm_start", self.id, self.history, self.model, self.system_prompt)
-        return dict(model=self.model, system_prompt=self.system_prompt, messages=self.history,
-                    tools=list(setup.definitions) if setup.definitions else None,
-                    temperature=config.temperature,
-                    max_tokens=config.max_tokens,
-                    timeout=self.deadline.cap(config.request_timeout))
+        request: dict[str, Any] = dict(
+            model=self.model, system_prompt=self.system_prompt, messages=self.history,
+            tools=list(setup.definitions) if setup.definitions else None,
+            temperature=config.temperature, max_tokens=config.max_tokens,
+            timeout=self.deadline.cap(config.request_timeout))
+        # The options beyond the protocol's keywords only when set: a provider that does
+        # not take them is never passed one (see providers.base.CALL_OPTIONS).
+        if self.output_format is not None:
+            request["output"] = self.output_format
+        if self.reasoning is not None:
+            request["reasoning"] = self.reasoning
+        return request
 
     async def call_model(self) -> None:
         """Ask the model for a whole answer and record the turn."""
@@ -228,13 +256,30 @@ class _Run:
         await self._finish_turn(response, usage, started)
 
     async def stream_model(self) -> AsyncGenerator[StreamChunk, None]:
-        """Ask the model for a streamed answer, yielding chunks, then record the turn."""
+        """Ask the model for a streamed answer, yielding chunks, then record the turn.
+
+        With `events`: each fragment of a tool call's arguments as a "tool_call_delta"
+        chunk (one carrying the whole arguments for a call that came whole), the model's
+        reasoning as "reasoning" chunks, and with typed output the answer's partial value
+        as an "output_partial" chunk each time its text changes it. A turn that calls
+        tools is not the answer: from its first call on, its text is no longer followed
+        (the values already shown were not the answer, as its tool_start events then say).
+        A fallback restarting the answer restarts the partial value too."""
         request = await self._start_call()
+        if self.tool_deltas:
+            request["tool_deltas"] = True
         started = time.perf_counter()
+        events = self.events
         text: list[str] = []
         calls: list[ToolCall] = []
+        reasoning: list[ReasoningPart] = []
         usage: UsageStats | None = None
         end: StopReason | None = None
+        partial = self._partial_stream()
+        if partial is not None:  # (only runs with typed output import the package)
+            from ..output import UNCHANGED
+        #: The calls (by index) whose arguments were streamed as deltas.
+        streamed: set[int] = set()
         try:
             async with aclosing(stream_any(self.provider, **request)) as items:
                 async for item in self.deadline.bound_stream(items):
@@ -245,10 +290,28 @@ class _Run:
                                 self.on_text(item)
                             if self.stream:
                                 yield StreamChunk(content=item)
+                                if partial is not None:
+                                    value = partial.feed(item)
+                                    if value is not UNCHANGED:
+                                        yield StreamChunk(event="output_partial", data=value)
                     elif isinstance(item, ToolCall):
+                        if events and len(calls) not in streamed:
+                            yield _call_delta(len(calls), item.id, item.tool_name,
+                                              item.arguments_json())
                         calls.append(item)
+                        partial = None
                         if self.stream:
                             yield StreamChunk(tool_calls=[item])
+                    elif isinstance(item, ToolCallDelta):
+                        if events:
+                            streamed.add(item.index)
+                            yield _call_delta(item.index, item.call_id, item.tool_name,
+                                              item.arguments_delta)
+                    elif isinstance(item, ReasoningDelta):
+                        if events and item.text:
+                            yield StreamChunk(event="reasoning", content=item.text)
+                    elif isinstance(item, ReasoningPart):
+                        reasoning.append(item)
                     elif isinstance(item, UsageStats):
                         usage = item
                     elif isinstance(item, TurnEnd):
@@ -257,8 +320,10 @@ class _Run:
                         if item.discard_partial:  # a fallback restarted the answer
                             text.clear()
                             calls.clear()
+                            reasoning.clear()
+                            streamed.clear()
                             end = None
-                            self.restarts += 1
+                            partial = self._partial_stream()
                             self._discard_handled_text()
                         if self.stream:
                             yield StreamChunk(event=item.name, data=dict(item.data))
@@ -266,37 +331,23 @@ class _Run:
             self.deadline.check()
             raise
         response = Message(role=Role.ASSISTANT, content="".join(text), tool_calls=calls or None,
-                           stop_reason=end)
+                           stop_reason=end, reasoning=reasoning or None)
         parsed = await self._finish_turn(response, usage, started)
         if parsed and self.stream:
             yield StreamChunk(tool_calls=list(parsed))
-
-    async def partial_output(self, chunks: AsyncGenerator[StreamChunk, None],
-                             ) -> AsyncGenerator[StreamChunk, None]:
-        """`chunks` (one streamed turn), each followed by an "output_partial" chunk when
-        its text changed the typed answer's partial value. A turn that calls tools is not
-        the answer: from its first call on, its text is no longer followed (the values
-        already shown were not the answer, as its tool_start events then say). A fallback
-        restarting the answer restarts the partial value too."""
-        assert self.output is not None
-        from ..output import UNCHANGED  # only runs with typed output import the package
-
-        partial, answering, restarts = self.output.stream(), True, self.restarts
-        async for chunk in chunks:
-            yield chunk
-            if chunk.content:
-                if answering:
-                    value = partial.feed(chunk.content)
-                    if value is not UNCHANGED:
-                        yield StreamChunk(event="output_partial", data=value)
-            elif chunk.tool_calls:
-                answering = False
-            elif self.restarts != restarts:
-                partial, answering, restarts = self.output.stream(), True, self.restarts
-        if answering:  # a number or literal root completes only when the answer ends
+        elif partial is not None:  # a number or literal root completes only when it ends
             value = partial.finish()
             if value is not UNCHANGED:
                 yield StreamChunk(event="output_partial", data=value)
+
+    def _partial_stream(self) -> OutputStream | None:
+        """A partial parser for this turn's answer, when the run shows partial values."""
+        if not self.partials:
+            return None
+        assert self.output is not None
+        # An answer constrained natively to a strict schema with a wrapped root comes
+        # wrapped (OutputStream reads it either way).
+        return self.output.stream(wrapped=self.output_format is not None)
 
     async def accept_output(self, response: Message) -> bool:
         """Validate a final answer as the typed output. Valid: keep the value. Invalid,
@@ -369,12 +420,14 @@ class _Run:
             if calls:
                 dropped, calls = calls, []
                 response = Message(role=Role.ASSISTANT, content=response.content,
-                                   stop_reason=response.stop_reason)
+                                   stop_reason=response.stop_reason,
+                                   reasoning=response.reasoning)
         elif not calls and parser is not None and response.content:
             parsed = calls = parser.parse(response.content)  # a model without native tools
             if calls:
                 response = Message(role=Role.ASSISTANT, content=response.content,
-                                   tool_calls=calls, stop_reason=response.stop_reason)
+                                   tool_calls=calls, stop_reason=response.stop_reason,
+                                   reasoning=response.reasoning)
         for call in calls:
             if type(call.parameters) is not dict:  # a duck-typed provider's list, say
                 call.parameters = _as_arguments(call.parameters)
@@ -439,6 +492,13 @@ def _as_arguments(parameters: object) -> dict[str, Any]:
     except (TypeError, ValueError):
         text = object.__repr__(parameters)
     return {RAW_ARGUMENTS_KEY: text}
+
+
+def _call_delta(index: int, call_id: str | None, tool_name: str,
+                arguments_delta: str) -> StreamChunk:
+    return StreamChunk(event="tool_call_delta", data={
+        "index": index, "call_id": call_id, "tool_name": tool_name,
+        "arguments_delta": arguments_delta})
 
 
 def _tool_result_chunk(outcome: ToolOutcome) -> StreamChunk:

@@ -32,6 +32,9 @@ class RunSetup(NamedTuple):
     system_prompt: str
     default_model: str
     hub: ObserverHub
+    #: The options beyond the protocol's keywords that the provider's calls take
+    #: (providers.base.CALL_OPTIONS).
+    options: frozenset[str]
     #: The provider for one run (with its retry settings and observer hooks), by run id.
     provider_for_run: Callable[[str], ProviderLike]
     #: The conversation so far (from memory) that a run starts from.

@@ -31,6 +31,8 @@ class PlainOutput:
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream or sys.stdout
         self._in_text = False
+        #: Which streamed line is open: the answer's ("assistant") or the reasoning's.
+        self._streaming = ""
 
     # -- building blocks -------------------------------------------------------------------
 
@@ -45,6 +47,7 @@ class PlainOutput:
             self._stream.write("\n")
             self._stream.flush()
             self._in_text = False
+        self._streaming = ""
 
     # -- what a run shows ------------------------------------------------------------------
 
@@ -55,9 +58,17 @@ class PlainOutput:
         self._line(f"you: {text}")
 
     def text(self, delta: str) -> None:
-        if not self._in_text:
-            self._stream.write("assistant: ")
-            self._in_text = True
+        self._streamed("assistant", delta)
+
+    def reasoning(self, delta: str) -> None:
+        """The model's reasoning as it streams, on its own line before the answer."""
+        self._streamed("thinking", delta)
+
+    def _streamed(self, kind: str, delta: str) -> None:
+        if self._streaming != kind:
+            self.end_text()
+            self._stream.write(f"{kind}: ")
+            self._in_text, self._streaming = True, kind
         self._stream.write(delta)
         self._stream.flush()
 
@@ -106,6 +117,7 @@ class RichOutput(PlainOutput):
         if self._in_text:
             self._console.print()
             self._in_text = False
+        self._streaming = ""
 
     def header(self, title: str, details: str) -> None:
         self.end_text()
@@ -114,13 +126,16 @@ class RichOutput(PlainOutput):
     def user(self, text: str) -> None:
         self._rich_line(("you ", "bold blue"), (text, ""))
 
-    def text(self, delta: str) -> None:
+    def _streamed(self, kind: str, delta: str) -> None:
         from rich.text import Text
 
-        if not self._in_text:
-            self._console.print(Text("assistant ", style="bold magenta"), end="")
-            self._in_text = True
-        self._console.print(Text(delta), end="")
+        thinking = kind == "thinking"
+        if self._streaming != kind:
+            self.end_text()
+            self._console.print(Text(f"{kind} ", style="dim italic" if thinking
+                                     else "bold magenta"), end="")
+            self._in_text, self._streaming = True, kind
+        self._console.print(Text(delta, style="dim" if thinking else ""), end="")
 
     def tool_call(self, name: str, args: Any) -> None:
         self._rich_line(("  tool ", "bold cyan"), (name, "cyan"), (" ", ""),

@@ -30,6 +30,12 @@ async def show_run(agent: Agent, prompt: str, output: PlainOutput) -> AgentResul
     return result
 
 
+#: Events the terminal leaves out: a tool call's argument fragments (its tool_start line
+#: shows them whole), typed partial values (the answer streams as text) and the markers.
+_NOT_SHOWN = frozenset({"iteration_start", "iteration_end", "tool_call_delta",
+                        "output_partial"})
+
+
 def show_chunk(chunk: StreamChunk, output: PlainOutput) -> None:
     data = chunk.data or {}
     if chunk.event is None:
@@ -44,7 +50,9 @@ def show_chunk(chunk: StreamChunk, output: PlainOutput) -> None:
     elif chunk.event == "fallback":
         output.notice(f"{data.get('failed_provider')} failed ({data.get('error')}); "
                       f"{data.get('next_provider')} answers again from the start")
-    elif chunk.event not in ("iteration_start", "iteration_end"):
+    elif chunk.event == "reasoning":
+        output.reasoning(chunk.content)
+    elif chunk.event not in _NOT_SHOWN:
         output.notice(f"{chunk.event}: {data}")
 
 

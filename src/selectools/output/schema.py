@@ -106,10 +106,10 @@ class OutputSchema:
     def stream(self, *, wrapped: bool = False) -> OutputStream:
         """A partial parser for this output's streamed answer; `wrapped` when the model
         was given `strict_schema` and `self.wrapped` (it then answers `{"value": ...}`,
-        and the partial value shown is what is inside)."""
+        and the partial value shown is what is inside; an answer that is the value itself,
+        from a provider that was asked in words, is read as it is)."""
         wrapped = wrapped and self.wrapped
-        return OutputStream(None if self._scalar_root and not wrapped else self._starts,
-                            wrapped)
+        return OutputStream(None if self._scalar_root else self._starts, wrapped)
 
     def __repr__(self) -> str:
         return f"OutputSchema(name={self.name!r}, strict={self.strict_schema is not None})"
@@ -144,8 +144,8 @@ class OutputStream:
             value = self._parser.finish()
         except PartialJSONError:
             return UNCHANGED
-        if self._wrapped:
-            value = value.get(WRAPPER_KEY, UNCHANGED) if type(value) is dict else UNCHANGED
+        if self._wrapped and type(value) is dict:
+            value = value.get(WRAPPER_KEY, UNCHANGED)
         if value is UNCHANGED or value is self._shown or (
                 type(value) is type(self._shown) and value == self._shown):
             return UNCHANGED
@@ -160,9 +160,8 @@ class OutputStream:
         except PartialJSONError:
             self._quiet = True
             return UNCHANGED
-        if value is not UNCHANGED and self._wrapped:
-            value = value[WRAPPER_KEY] if type(value) is dict and WRAPPER_KEY in value \
-                else UNCHANGED
+        if self._wrapped and type(value) is dict:
+            value = value[WRAPPER_KEY] if WRAPPER_KEY in value else UNCHANGED
         if value is not UNCHANGED:
             self._shown = value
         return value

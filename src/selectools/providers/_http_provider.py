@@ -27,7 +27,7 @@ from .._json import RawJson
 from .._json import encode as encode_json
 from .._json import loads as loads_json
 from .._sync import run_sync
-from ..types import Message, ToolDefinition, check_messages
+from ..types import Message, OutputFormat, ToolDefinition, check_messages
 from ..usage import UsageStats
 from ._http import HttpTransport, split_userinfo
 from ._retry import (
@@ -39,7 +39,7 @@ from ._retry import (
     first_item,
 )
 from ._status import body_snippet
-from .base import AsyncFirstProvider, StreamItem
+from .base import CALL_OPTIONS, AsyncFirstProvider, StreamItem, with_instructions
 from .errors import AuthenticationError, MalformedResponseError, MalformedStreamError, ProviderError
 from .protocol import ModelRequest, WireProtocol, WireRequest
 
@@ -50,6 +50,8 @@ if TYPE_CHECKING:
 _SHAPE_ERRORS = (AttributeError, KeyError, IndexError, TypeError, ValueError, RecursionError)
 #: What an attempt may fail with; each leaves it through `HttpProvider._safe`.
 _FAILURES = (ProviderError, *_SHAPE_ERRORS)
+_WITH_REASONING = CALL_OPTIONS
+_WITHOUT_REASONING = CALL_OPTIONS - {"reasoning"}
 
 
 class HttpProvider(AsyncFirstProvider):
@@ -108,11 +110,13 @@ class HttpProvider(AsyncFirstProvider):
         self, *, model: str | None = None, system_prompt: str = "", messages: list[Message],
         tools: Sequence[ToolDefinition] | None = None, temperature: float | None = None,
         max_tokens: int = 1000, timeout: float | None = None,
+        output: OutputFormat | None = None, reasoning: str | int | None = None,
     ) -> tuple[Message, UsageStats]:
         model = model or self.default_model
         request = self.build_request(model=model, system_prompt=system_prompt,
                                      messages=messages, tools=tools, temperature=temperature,
-                                     max_tokens=max_tokens, stream=False)
+                                     max_tokens=max_tokens, stream=False, output=output,
+                                     reasoning=reasoning)
         limit = self._call_timeout(timeout)
         parse = self.protocol.parse_response
 
@@ -134,11 +138,14 @@ class HttpProvider(AsyncFirstProvider):
         self, *, model: str | None = None, system_prompt: str = "", messages: list[Message],
         tools: Sequence[ToolDefinition] | None = None, temperature: float | None = None,
         max_tokens: int = 1000, timeout: float | None = None,
+        output: OutputFormat | None = None, reasoning: str | int | None = None,
+        tool_deltas: bool = False,
     ) -> AsyncGenerator[StreamItem, None]:
         model = model or self.default_model
         request = self.build_request(model=model, system_prompt=system_prompt,
                                      messages=messages, tools=tools, temperature=temperature,
-                                     max_tokens=max_tokens, stream=True)
+                                     max_tokens=max_tokens, stream=True, output=output,
+                                     reasoning=reasoning)
         limit = self._call_timeout(timeout)
         protocol = self.protocol
         opened: list[AsyncIterator[Any]] = []
@@ -148,7 +155,9 @@ class HttpProvider(AsyncFirstProvider):
                                                  framing=protocol.framing, timeout=limit,
                                                  params=request.params)
             opened.append(events)
-            stream = protocol.decode_stream(events, model)
+            # (the keyword only when set: a decoder of the user's own may not know it)
+            stream = protocol.decode_stream(events, model, tool_deltas=True) if tool_deltas \
+                else protocol.decode_stream(events, model)
             try:
                 return stream, await first_item(stream)
             except _FAILURES as exc:
@@ -184,13 +193,27 @@ class HttpProvider(AsyncFirstProvider):
         if failure is not None:
             raise self._safe(failure, stream=True)  # (outside the handler: not chained to it)
 
+    @property
+    def call_options(self) -> frozenset[str]:
+        """The agent's options (see base.CALL_OPTIONS) these calls take: a typed answer
+        always (constrained natively where the protocol can, else asked for in the system
+        prompt), deltas of tool calls, and reasoning where the protocol has a setting."""
+        return _WITH_REASONING if self.protocol.reasoning else _WITHOUT_REASONING
+
     def build_request(self, *, model: str, system_prompt: str, messages: list[Message],
                       tools: Sequence[ToolDefinition] | None, temperature: float | None,
-                      max_tokens: int, stream: bool) -> WireRequest:
+                      max_tokens: int, stream: bool, output: OutputFormat | None = None,
+                      reasoning: str | int | None = None) -> WireRequest:
         """The request one call sends (bad input refused here, before any network)."""
-        request = self.protocol.build_request(ModelRequest(  # (positional: cheaper)
+        protocol = self.protocol
+        if output is not None and not protocol.native_output:
+            system_prompt, output = with_instructions(system_prompt, output), None
+        if reasoning is not None and not protocol.reasoning:
+            raise ValueError(f"{self.name} takes no reasoning setting (the {protocol.name} "
+                             "protocol has none); leave AgentConfig.reasoning unset")
+        request = protocol.build_request(ModelRequest(  # (positional: cheaper)
             model, system_prompt, check_messages(messages), temperature, max_tokens, stream,
-            self._hosted))
+            self._hosted, output, reasoning))
         if tools:
             request.body["tools"] = self._tool_definitions.encoded(
                 tools, self.protocol.encode_tools(tools))

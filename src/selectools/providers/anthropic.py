@@ -256,8 +256,8 @@ class _ToolBlock:
         return _wire.cut_tool_call(self.name, "".join(self.json_parts), self.id)
 
 
-async def decode_stream(events: AsyncIterator[SseEvent | WholeJson],
-                        model: str) -> AsyncGenerator[StreamItem, None]:
+async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str, *,
+                        tool_deltas: bool = False) -> AsyncGenerator[StreamItem, None]:
     """Text deltas, complete tool calls, the turn's end and, last, the usage of a streamed
     response (or of a whole one sent where a stream was asked for)."""
     event: SseEvent | WholeJson | None = None

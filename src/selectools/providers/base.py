@@ -2,7 +2,12 @@
 
 A provider's stream yields text deltas (`str`) and complete `ToolCall`s. Our own providers
 also yield one `UsageStats` (usually last) so that streamed calls are counted like whole
-ones; a duck-typed provider need not.
+ones, one `TurnEnd`, the model's reasoning (`ReasoningDelta`s as it streams, then each
+block whole as a `ReasoningPart`) and, when asked, `ToolCallDelta`s; a duck-typed provider
+need yield only text and calls.
+
+Options beyond the protocol's keywords (see CALL_OPTIONS) reach only a provider that lists
+them in its `call_options`: a duck-typed provider is never passed a keyword it does not know.
 """
 
 from __future__ import annotations
@@ -14,7 +19,17 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from .._sync import iterate_sync, run_sync
-from ..types import Message, Role, ToolCall, ToolDefinition, TurnEnd
+from ..types import (
+    Message,
+    OutputFormat,
+    ReasoningDelta,
+    ReasoningPart,
+    Role,
+    ToolCall,
+    ToolCallDelta,
+    ToolDefinition,
+    TurnEnd,
+)
 from ..usage import UsageStats
 
 
@@ -31,7 +46,28 @@ class ProviderEvent:
     discard_partial: bool = False
 
 
-StreamItem = str | ToolCall | UsageStats | ProviderEvent | TurnEnd
+StreamItem = (str | ToolCall | UsageStats | ProviderEvent | TurnEnd | ReasoningDelta
+              | ReasoningPart | ToolCallDelta)
+
+#: The keyword options the agent may pass to a provider's calls besides the protocol's
+#: own, each only to a provider whose `call_options` names it:
+#: - "output": an `OutputFormat`, the typed answer to constrain the output to natively
+#:   (a provider given one adds its instructions itself where it cannot constrain);
+#: - "reasoning": how much the model should reason, an effort or a token budget;
+#: - "tool_deltas": to `astream` only, True to yield a `ToolCallDelta` per fragment.
+CALL_OPTIONS = frozenset({"output", "reasoning", "tool_deltas"})
+
+
+def call_options(provider: object) -> frozenset[str]:
+    """The options of CALL_OPTIONS that `provider`'s calls accept."""
+    options = getattr(provider, "call_options", None)
+    return CALL_OPTIONS & options if isinstance(options, (set, frozenset)) else frozenset()
+
+
+def with_instructions(system_prompt: str, output: OutputFormat) -> str:
+    """The system prompt that asks for a typed answer in words, for a model that cannot
+    be constrained to it: the one place these instructions are added."""
+    return f"{system_prompt}\n\n{output.instructions}" if system_prompt else output.instructions
 
 
 @runtime_checkable
@@ -161,6 +197,7 @@ def stream_any(provider: object, **kwargs: Any) -> AsyncGenerator[StreamItem, No
         if isinstance(stream, AsyncGenerator):
             return stream
         return _closing(stream)
+    kwargs.pop("tool_deltas", None)  # a stream option: a whole answer has no fragments
     return _bridged(provider, **kwargs)
 
 
@@ -196,6 +233,7 @@ async def complete_any(provider: object, **kwargs: Any) -> tuple[Message, UsageS
 
         result = await asyncio.get_running_loop().run_in_executor(WORKERS, context.run, call)
     elif has_method(provider, "astream"):
+        kwargs.pop("tool_deltas", None)
         return await collect_stream(provider.astream(**kwargs))  # type: ignore[attr-defined]
     else:
         raise TypeError(
@@ -215,7 +253,13 @@ def unpack_completion(result: Any) -> tuple[Message, UsageStats | None]:
 
 
 def message_as_stream(message: Message) -> list[StreamItem]:
-    items: list[StreamItem] = [message.content] if message.content else []
+    items: list[StreamItem] = []
+    for part in message.reasoning or ():
+        if part.text:
+            items.append(ReasoningDelta(part.text))
+        items.append(part)
+    if message.content:
+        items.append(message.content)
     items.extend(message.tool_calls or ())
     if message.stop_reason is not None:
         items.append(TurnEnd(message.stop_reason))
@@ -226,6 +270,7 @@ async def collect_stream(stream: AsyncIterator[StreamItem]) -> tuple[Message, Us
     """Gather a stream into one assistant message."""
     text: list[str] = []
     calls: list[ToolCall] = []
+    reasoning: list[ReasoningPart] = []
     usage: UsageStats | None = None
     end: TurnEnd | None = None
     async for item in stream:
@@ -237,6 +282,14 @@ async def collect_stream(stream: AsyncIterator[StreamItem]) -> tuple[Message, Us
             usage = item
         elif isinstance(item, TurnEnd):
             end = item
+        elif isinstance(item, ReasoningPart):
+            reasoning.append(item)
+        elif isinstance(item, ProviderEvent) and item.discard_partial:
+            text.clear()
+            calls.clear()
+            reasoning.clear()
+            end = None
     message = Message(role=Role.ASSISTANT, content="".join(text), tool_calls=calls or None,
-                      stop_reason=end.reason if end is not None else None)
+                      stop_reason=end.reason if end is not None else None,
+                      reasoning=reasoning or None)
     return message, usage

@@ -51,18 +51,29 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .._deadline import seconds_left
 from .._sync import run_sync
-from ..types import Message, ToolCall, ToolDefinition
+from ..types import (
+    Message,
+    OutputFormat,
+    ReasoningDelta,
+    ReasoningPart,
+    ToolCall,
+    ToolCallDelta,
+    ToolDefinition,
+)
 from ..usage import UsageStats
 from .base import (
+    CALL_OPTIONS,
     AsyncFirstProvider,
     ProviderEvent,
     ProviderLike,
     StreamItem,
+    call_options,
     complete_any,
     default_model,
     has_method,
     provider_name,
     stream_any,
+    with_instructions,
 )
 from .circuit_breaker import CircuitBreaker
 from .errors import ProviderError
@@ -247,6 +258,15 @@ class FallbackProvider(AsyncFirstProvider):
         await self.aclose()
 
     @property
+    def call_options(self) -> frozenset[str]:
+        """The options (see base.CALL_OPTIONS) this chain takes: each provider is given
+        those it takes; a typed answer is asked of the others in words, and reasoning
+        (taken when any provider takes it) is left to their model."""
+        if any("reasoning" in call_options(slot.provider) for slot in self._slots):
+            return CALL_OPTIONS
+        return CALL_OPTIONS - {"reasoning"}
+
+    @property
     def supports_native_tools(self) -> bool:
         """False only when no provider in the list has native tool calling: then the agent
         reads tool calls written as text. In a mixed list, text stays text, since a
@@ -292,14 +312,17 @@ class FallbackProvider(AsyncFirstProvider):
         self, *, model: str | None = None, system_prompt: str = "", messages: list[Message],
         tools: Sequence[ToolDefinition] | None = None, temperature: float | None = None,
         max_tokens: int = 1000, timeout: float | None = None,
+        output: OutputFormat | None = None, reasoning: str | int | None = None,
     ) -> tuple[Message, UsageStats]:
         request = _request(system_prompt, messages, tools, temperature, max_tokens, timeout)
+        options = {"output": output, "reasoning": reasoning}
         failures: list[tuple[str, BaseException]] = []
         slot = self._next_slot(0, failures)
         while slot is not None:
             try:
                 message, usage = await complete_any(
-                    slot.provider, model=model or default_model(slot.provider), **request)
+                    slot.provider, model=model or default_model(slot.provider),
+                    **_for_provider(slot.provider, request, options))
             except BaseException as error:
                 if not self._moves_on(slot, error):
                     raise
@@ -316,22 +339,25 @@ class FallbackProvider(AsyncFirstProvider):
         self, *, model: str | None = None, system_prompt: str = "", messages: list[Message],
         tools: Sequence[ToolDefinition] | None = None, temperature: float | None = None,
         max_tokens: int = 1000, timeout: float | None = None,
+        output: OutputFormat | None = None, reasoning: str | int | None = None,
+        tool_deltas: bool = False,
     ) -> AsyncGenerator[StreamItem, None]:
         request = _request(system_prompt, messages, tools, temperature, max_tokens, timeout)
+        options = {"output": output, "reasoning": reasoning, "tool_deltas": tool_deltas}
         failures: list[tuple[str, BaseException]] = []
         slot = self._next_slot(0, failures)
         while slot is not None:
-            shown = 0  # text deltas and tool calls this provider has yielded
+            shown = 0  # what this provider has yielded that a restart makes void
             usage: UsageStats | None = None
             failed: BaseException | None = None
             stream = stream_any(slot.provider, model=model or default_model(slot.provider),
-                                **request)
+                                **_for_provider(slot.provider, request, options))
             try:
                 async for item in stream:
                     if isinstance(item, UsageStats):
                         usage = item  # held back: it must name the provider that finishes
                         continue
-                    if isinstance(item, (str, ToolCall)) and item:
+                    if isinstance(item, _SHOWN) and item:
                         shown += 1
                     yield item
             except BaseException as error:
@@ -444,6 +470,25 @@ def _request(system_prompt: str, messages: list[Message],
     uses its own default unless the caller names one)."""
     return {"system_prompt": system_prompt, "messages": messages, "tools": tools,
             "temperature": temperature, "max_tokens": max_tokens, "timeout": timeout}
+
+
+#: Stream items a UI may have shown, made void when a restart discards the answer.
+_SHOWN = (str, ToolCall, ReasoningDelta, ReasoningPart, ToolCallDelta)
+
+
+def _for_provider(provider: object, request: dict[str, Any],
+                  options: dict[str, Any]) -> dict[str, Any]:
+    """`request` plus the options set that `provider` takes. A typed answer it cannot be
+    given as an option is asked for in its system prompt instead; reasoning it takes no
+    setting for is left to the model (the others in the chain still get it)."""
+    accepted = call_options(provider)
+    chosen = {name: value for name, value in options.items()
+              if value is not None and value is not False and name in accepted}
+    output = options.get("output")
+    if output is not None and "output" not in accepted:
+        request = {**request,
+                   "system_prompt": with_instructions(request["system_prompt"], output)}
+    return {**request, **chosen} if chosen else request
 
 
 def _configured(provider: Any, options: dict[str, Any]) -> Any:

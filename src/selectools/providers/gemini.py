@@ -312,8 +312,8 @@ def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
     return message, _usage(data.get("usageMetadata"), _model_of(data, model), stream=False)
 
 
-async def decode_stream(events: AsyncIterator[SseEvent | WholeJson],
-                        model: str) -> AsyncGenerator[StreamItem, None]:
+async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str, *,
+                        tool_deltas: bool = False) -> AsyncGenerator[StreamItem, None]:
     """Text deltas and whole tool calls as each chunk arrives, the turn's end, then the
     usage (or the same from a whole answer sent where a stream was asked for)."""
     event: SseEvent | WholeJson | None = None

@@ -165,7 +165,8 @@ def _usage(data: Mapping[str, Any], model: str, *, stream: bool) -> UsageStats:
 # Stream
 
 
-async def decode_stream(events: AsyncIterator[Any], model: str) -> AsyncGenerator[StreamItem, None]:
+async def decode_stream(events: AsyncIterator[Any], model: str, *,
+                        tool_deltas: bool = False) -> AsyncGenerator[StreamItem, None]:
     """Turn NDJSON chat lines (already parsed) into text deltas, ToolCalls, the turn's end
     and usage (or the same from a whole answer sent where a stream was asked for)."""
     line: Any = None

@@ -225,8 +225,8 @@ class _PendingCall:
     index: int | None = None  # the server's `index`, which may repeat across calls
 
 
-async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
-                        ) -> AsyncGenerator[StreamItem, None]:
+async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str, *,
+                        tool_deltas: bool = False) -> AsyncGenerator[StreamItem, None]:
     """Turn `chat.completion.chunk` events into text deltas, whole ToolCalls, the turn's end
     and usage (or a whole answer sent where a stream was asked for into the same)."""
     event: SseEvent | WholeJson | None = None

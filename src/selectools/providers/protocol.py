@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:  # (the transport module loads asyncio; describing a protocol needs none)
-    from ..types import Message, ToolDefinition
+    from ..types import Message, OutputFormat, ToolDefinition
     from ..usage import UsageStats
     from ._http import Framing
     from .base import StreamItem
@@ -33,6 +33,13 @@ class ModelRequest(NamedTuple):
     #: Whether the call goes to the protocol's own hosted endpoint (api.openai.com, ...),
     #: for the rare detail that differs there.
     hosted: bool = False
+    #: A typed answer to constrain the output to natively (only for a protocol with
+    #: `native_output`; the builder adds `output.instructions` to the system prompt on a
+    #: request where it cannot constrain).
+    output: OutputFormat | None = None
+    #: How much to reason: an effort ("low", "medium", "high") or a token budget (only
+    #: for a protocol with `reasoning`); None sends nothing (the model's own default).
+    reasoning: str | int | None = None
 
 
 class WireRequest(NamedTuple):
@@ -56,6 +63,15 @@ def key_header(name: str) -> Callable[[str], dict[str, str]]:
     return auth
 
 
+class StreamDecoder(Protocol):
+    """Framed events (or one WholeJson) as text deltas, ToolCalls, reasoning, one TurnEnd
+    and usage; with `tool_deltas`, a ToolCallDelta for each fragment of a call's arguments
+    as it arrives (a protocol that sends calls whole may leave those to the agent)."""
+
+    def __call__(self, events: AsyncIterator[Any], model: str, /, *,
+                 tool_deltas: bool = False) -> AsyncIterator[StreamItem]: ...
+
+
 @dataclass(frozen=True)
 class WireProtocol:
     """Everything protocol-specific about a JSON-over-HTTP model API."""
@@ -68,8 +84,7 @@ class WireProtocol:
     encode_tools: Callable[[Sequence[ToolDefinition]], Any]
     #: A whole answer as our Message (with its stop_reason) and its usage.
     parse_response: Callable[[Any, str], tuple[Message, UsageStats]]
-    #: Framed events (or one WholeJson) as text deltas, ToolCalls, one TurnEnd and usage.
-    decode_stream: Callable[[AsyncIterator[Any], str], AsyncIterator[StreamItem]]
+    decode_stream: StreamDecoder
     #: A non-2xx answer (status, headers, body) as a typed error.
     error_from_response: Callable[[int, Mapping[str, str], bytes], ProviderError]
     default_model: str
@@ -82,6 +97,10 @@ class WireProtocol:
     #: Whether the hosted endpoint refuses calls without a key (custom base URLs never
     #: need one: a local server usually takes none).
     hosted_needs_key: bool = True
+    #: Whether `build_request` reads `ModelRequest.output` (native constrained output) and
+    #: `ModelRequest.reasoning`.
+    native_output: bool = False
+    reasoning: bool = False
 
     def is_hosted(self, base_url: str) -> bool:
         return urlsplit(base_url).hostname == urlsplit(self.default_base_url).hostname
