@@ -17,7 +17,7 @@ from wire_server import WireServer
 
 from selectools.providers import ollama
 from selectools.providers._framing import NdjsonDecoder
-from selectools.providers.base import ProviderEvent
+from selectools.providers.base import StreamItem
 from selectools.providers.errors import (
     InvalidRequestError,
     NotFoundError,
@@ -32,7 +32,7 @@ from selectools.types import RAW_ARGUMENTS_KEY, ContentPart, Message, Role, Tool
 from selectools.usage import UsageStats
 
 WIRE = Path(__file__).parent / "fixtures" / "wire"
-Item = str | ToolCall | UsageStats | TurnEnd | ProviderEvent
+Item = StreamItem
 ASK = [Message(Role.USER, "What is the weather in Tokyo?")]
 
 

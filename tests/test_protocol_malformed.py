@@ -274,7 +274,8 @@ async def test_the_provider_boundary_lets_no_untyped_error_out(wire_server: Wire
     def parse(data: Any, model: str) -> Any:
         return data["no such field"]
 
-    async def decode(events: AsyncIterator[Any], model: str) -> AsyncIterator[Any]:
+    async def decode(events: AsyncIterator[Any], model: str, *,
+                     tool_deltas: bool = False) -> AsyncIterator[Any]:
         async for event in events:
             yield event.data.no_such_attribute
 
