@@ -34,6 +34,9 @@ class TranscriptProvider(AsyncFirstProvider):
     """Replays recorded streams, one per model call, through the protocol's real decoder."""
 
     supports_native_tools = True
+    #: With `astream(..., events=True)` it yields the recorded argument fragments as the
+    #: real provider would.
+    call_options = frozenset({"tool_deltas"})
 
     def __init__(self, transcripts: Sequence[str | Path], protocol: Protocol = "openai",
                  model: str = "recorded") -> None:
@@ -54,8 +57,11 @@ class TranscriptProvider(AsyncFirstProvider):
                                "all were replayed")
         body = self._bodies[self._next]
         self._next += 1
-        async for item in self._wire.decode_stream(self._frames(body),
-                                                   kwargs.get("model") or self.default_model):
+        model = kwargs.get("model") or self.default_model
+        frames = self._frames(body)
+        items = self._wire.decode_stream(frames, model, tool_deltas=True) \
+            if kwargs.get("tool_deltas") else self._wire.decode_stream(frames, model)
+        async for item in items:
             yield item
 
     async def _frames(self, body: bytes) -> AsyncIterator[Any]:
