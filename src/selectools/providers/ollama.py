@@ -9,6 +9,21 @@ otherwise. An error after the stream began is a line `{"error": "..."}`: it rais
 
 Tool arguments follow the one policy of `_wire.py` (an object as it is, JSON text parsed,
 anything else `{RAW_ARGUMENTS_KEY: text}`); `done_reason` becomes the turn's `TurnEnd`.
+
+Reasoning: a thinking model's `message.thinking` (in stream lines and whole answers) is the
+model's reasoning, never its content: each streamed piece is a `ReasoningDelta`, and the
+whole block one `ReasoningPart(protocol="ollama")` once the thinking ends (at the first
+text, tool call or the last line). It goes back on the assistant message's `thinking`
+field, as the chat API takes it. `ModelRequest.reasoning` sets `think`: an effort
+("low", "medium", "high") is sent as that string, which gpt-oss reads as its level and
+every other thinking model as `true` (Ollama enables thinking for any level); a token
+budget (an int) sends `true`, since Ollama has no budget to give.
+
+Typed output: `format` is the JSON schema (the strict variant when there is one), with the
+schema's instructions in the system prompt too, as Ollama's docs advise (the grammar alone
+does not tell the model what the fields mean). With tools, `format` is not sent: the
+grammar would keep the model from calling them (ollama/ollama#8095), so the answer is
+asked for in words only.
 """
 
 from __future__ import annotations
@@ -18,13 +33,22 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..types import Message, Role, StopReason, ToolCall, ToolDefinition
+from ..types import (
+    Message,
+    OutputFormat,
+    ReasoningDelta,
+    ReasoningPart,
+    Role,
+    StopReason,
+    ToolCall,
+    ToolDefinition,
+)
 from ..usage import UsageStats
 from . import _wire
 from ._framing import WholeJson, read_to_end
 from ._http_provider import HttpProvider
 from ._status import body_snippet, error_for_status, json_or_none, reported_error
-from .base import StreamItem
+from .base import StreamItem, with_instructions
 from .errors import ProviderError
 from .protocol import ModelRequest, WireProtocol, WireRequest
 
@@ -41,8 +65,12 @@ DONE_REASONS: dict[str, StopReason] = {"stop": "completed", "length": "length"}
 def build_request_body(*, model: str, system_prompt: str, messages: Sequence[Message],
                        tools: Sequence[ToolDefinition] | None = None,
                        temperature: float | None = None, max_tokens: int = 1000,
-                       stream: bool = False) -> dict[str, Any]:
-    """The JSON body of a `POST /api/chat` (`temperature=None` sends none)."""
+                       stream: bool = False, output: OutputFormat | None = None,
+                       reasoning: str | int | None = None) -> dict[str, Any]:
+    """The JSON body of a `POST /api/chat` (`temperature=None` sends none; `output` and
+    `reasoning` as the module docstring says)."""
+    if output is not None:
+        system_prompt = with_instructions(system_prompt, output)
     wire_messages: list[dict[str, Any]] = []
     if system_prompt:
         wire_messages.append({"role": "system", "content": system_prompt})
@@ -54,13 +82,28 @@ def build_request_body(*, model: str, system_prompt: str, messages: Sequence[Mes
                             "options": options}
     if tools:
         body["tools"] = encode_tools(tools)
+    elif output is not None:
+        body["format"] = output.strict_schema if output.strict_schema is not None \
+            else output.schema
+    if reasoning is not None:
+        body["think"] = think_value(reasoning)
     return body
 
 
+def think_value(reasoning: str | int) -> str | bool:
+    """`think` for an effort (sent as it is) or a token budget (`true`: no budget exists)."""
+    if isinstance(reasoning, str):
+        return reasoning
+    return True
+
+
 def _request(request: ModelRequest) -> WireRequest:
+    # (the provider adds the tools, and drops `format` when there are some:
+    # OllamaProvider.build_request)
     return WireRequest("/api/chat", build_request_body(
         model=request.model, system_prompt=request.system_prompt, messages=request.messages,
-        temperature=request.temperature, max_tokens=request.max_tokens, stream=request.stream))
+        temperature=request.temperature, max_tokens=request.max_tokens, stream=request.stream,
+        output=request.output, reasoning=request.reasoning))
 
 
 def encode_tools(tools: Sequence[ToolDefinition]) -> list[dict[str, Any]]:
@@ -80,6 +123,11 @@ def _wire_message(message: Message) -> dict[str, Any]:
         return wire
     if message.role == Role.ASSISTANT:
         wire = {"role": "assistant", "content": message.content}
+        if message.reasoning:
+            thinking = "".join(part.text for part in message.reasoning
+                               if part.protocol == PROVIDER)
+            if thinking:
+                wire["thinking"] = thinking
         if message.tool_calls:
             wire["tool_calls"] = [_wire_tool_call(call) for call in message.tool_calls]
         return wire
@@ -133,8 +181,11 @@ def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
     calls = _tool_calls(wire, stream=False)
     reason = _wire.stop_reason(data.get("done_reason"), DONE_REASONS, has_calls=bool(calls))
     text = _wire.as_text(wire.get("content"), "message.content")
+    thinking = _wire.as_text(wire.get("thinking"), "message.thinking")
     message = Message(role=Role.ASSISTANT, content=text, tool_calls=calls or None,
-                      stop_reason=reason)
+                      stop_reason=reason,
+                      reasoning=[ReasoningPart(thinking, protocol=PROVIDER)] if thinking
+                      else None)
     return message, _usage(data, model, stream=False)
 
 
@@ -171,6 +222,7 @@ async def decode_stream(events: AsyncIterator[Any], model: str, *,
     and usage (or the same from a whole answer sent where a stream was asked for)."""
     line: Any = None
     has_calls = False
+    thought: list[str] = []  # the reasoning block under way
     async for line in events:
         if type(line) is not dict:
             if isinstance(line, WholeJson):
@@ -183,8 +235,16 @@ async def decode_stream(events: AsyncIterator[Any], model: str, *,
         wire = line.get("message")
         if type(wire) is not dict:
             wire = _wire.as_object(wire, "message", stream=True, optional=True)
+        thinking = wire.get("thinking")
+        if thinking:
+            thinking = _wire.as_text(thinking, "message.thinking", stream=True)
+            thought.append(thinking)
+            yield ReasoningDelta(thinking)
         # `response` is /api/generate's text field; accepting it costs nothing.
         text = wire.get("content") or line.get("response")
+        if thought and (text or wire.get("tool_calls") or line.get("done")):
+            yield ReasoningPart("".join(thought), protocol=PROVIDER)  # the thinking ended
+            thought = []
         if text:
             yield text if type(text) is str else _wire.as_text(text, "message.content", stream=True)
         if wire.get("tool_calls"):
@@ -238,7 +298,7 @@ PROTOCOL = WireProtocol(
     name=PROVIDER, framing="ndjson", build_request=_request, encode_tools=encode_tools,
     parse_response=parse_response, decode_stream=decode_stream,
     error_from_response=error_from_response, default_model=DEFAULT_MODEL,
-    default_base_url=DEFAULT_HOST, hosted_needs_key=False,
+    default_base_url=DEFAULT_HOST, hosted_needs_key=False, native_output=True, reasoning=True,
 )
 
 
@@ -260,3 +320,15 @@ class OllamaProvider(HttpProvider):
     @property
     def host(self) -> str:
         return self.base_url
+
+    def build_request(self, *, model: str, system_prompt: str, messages: list[Message],
+                      tools: Sequence[ToolDefinition] | None, temperature: float | None,
+                      max_tokens: int, stream: bool, output: OutputFormat | None = None,
+                      reasoning: str | int | None = None) -> WireRequest:
+        request = super().build_request(
+            model=model, system_prompt=system_prompt, messages=messages, tools=tools,
+            temperature=temperature, max_tokens=max_tokens, stream=stream, output=output,
+            reasoning=reasoning)
+        if tools:  # a grammar for the answer would keep the model from calling tools
+            request.body.pop("format", None)
+        return request
