@@ -2,6 +2,7 @@
 
     selectools demo [--provider NAME] [--model M] [--prompt TEXT]
     selectools chat [--provider NAME] [--model M] [--tool module:function ...] [--system TEXT]
+    selectools serve module:agent [--host 127.0.0.1] [--port 8000] [--auth-token T]
     selectools bench [ARGS...]
     selectools --version
 
@@ -45,6 +46,21 @@ def build_parser() -> argparse.ArgumentParser:
                       help="a tool to offer the model (repeatable)")
     chat.add_argument("--system", default=None, help="a system prompt")
 
+    serve = commands.add_parser("serve", help="serve an agent to a browser (Vercel AI SDK "
+                                "UI stream, AG-UI, WebSocket, a chat page)")
+    serve.add_argument("agent", metavar="MODULE:AGENT",
+                       help="the Agent to serve (or a function returning one)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="the address to bind (default: 127.0.0.1, this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="the port (default: 8000)")
+    serve.add_argument("--auth-token", default=None, metavar="TOKEN",
+                       help="require Authorization: Bearer TOKEN "
+                            "(default: $SELECTOOLS_AUTH_TOKEN; none when unset)")
+    serve.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
+                       help="an origin allowed to call it from a browser (repeatable)")
+    serve.add_argument("--max-body-bytes", type=int, default=1_000_000, metavar="N",
+                       help="the largest request body taken (default: 1000000)")
+
     commands.add_parser("bench", help="run the benchmarks (from a repository checkout); "
                                       "arguments go to python -m benchmarks", add_help=False)
     return parser
@@ -75,6 +91,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_chat(output, provider_name=args.provider, model=args.model,
                             tool_specs=args.tool, system_prompt=args.system)
+        if args.command == "serve":
+            from .serve import run_serve
+
+            return run_serve(output, agent_spec=args.agent, host=args.host, port=args.port,
+                             auth_token=args.auth_token, cors_origins=args.cors_origin,
+                             max_body_bytes=args.max_body_bytes)
         raise AssertionError(f"unhandled command {args.command!r}")  # pragma: no cover
     except UsageError as exc:
         output.error(str(exc))

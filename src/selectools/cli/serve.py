@@ -1,0 +1,55 @@
+"""`selectools serve module:agent`: the agent's ASGI app (selectools.serve) on uvicorn."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from ._loading import UsageError, _import_attribute
+from ._output import PlainOutput
+
+if TYPE_CHECKING:
+    from ..agent.core import Agent
+
+#: The environment variable `--auth-token` defaults to (a token on the command line shows
+#: in `ps` to every user of the machine).
+TOKEN_VARIABLE = "SELECTOOLS_AUTH_TOKEN"
+
+
+def load_agent(spec: str) -> Agent:
+    """`module:attribute` naming an Agent, or a callable that returns one."""
+    from ..agent.core import Agent
+
+    found = _import_attribute(spec, "serve")
+    if not isinstance(found, Agent) and callable(found):
+        found = found()
+    if not isinstance(found, Agent):
+        raise UsageError(f"serve {spec}: expected an Agent (or a function returning one), "
+                         f"got {type(found).__name__}")
+    return found
+
+
+def run_serve(output: PlainOutput, *, agent_spec: str, host: str, port: int,
+              auth_token: str | None, cors_origins: Sequence[str],
+              max_body_bytes: int) -> int:
+    try:
+        import uvicorn
+
+        from ..serve.app import create_app
+    except ImportError as exc:
+        raise UsageError(f"serving needs the serve extra: pip install 'selectools[serve]' "
+                         f"({exc.name} is missing)") from None
+    agent = load_agent(agent_spec)
+    token = auth_token if auth_token is not None else os.environ.get(TOKEN_VARIABLE) or None
+    try:
+        app = create_app(agent, auth_token=token, cors_origins=list(cors_origins),
+                         max_body_bytes=max_body_bytes)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"serve: {exc}") from None
+    if token is None and host not in ("127.0.0.1", "localhost", "::1"):
+        output.notice(f"warning: serving on {host} without --auth-token: anyone who can reach "
+                     "it can run the agent")
+    output.hint(f"serving {agent_spec} on http://{host}:{port} (Ctrl-C stops)")
+    uvicorn.run(app, host=host, port=port, log_level="info", ws_max_size=max_body_bytes)
+    return 0

@@ -1,0 +1,305 @@
+"""Request bodies of the three endpoints, read into our Messages or refused by name.
+
+Every refusal is a `BadRequest` whose message names the field (`messages[2].parts[0].text
+must be a string`), which the HTTP layer sends as a 400 JSON error. Pure: no I/O.
+
+- `/api/chat` takes what the Vercel AI SDK's `useChat` sends: `{"id", "messages": [UI
+  message...], "trigger"?, "messageId"?}`; a UI message is `{"id", "role", "parts": [...]}`.
+  Text parts become content; a tool part (`tool-<name>` or `dynamic-tool`) whose output is
+  known becomes the assistant's call plus its tool result; `step-start` parts split an
+  assistant message into the turns it was made of. Parts of other types (reasoning, files,
+  sources, data-*) are skipped: the model's reasoning cannot be sent back without the
+  provider's signature, and the rest is for the page. System messages are skipped too: the
+  agent's system prompt is the server's, not the browser's.
+  Instead of `messages`, a body may carry `message` (the new user message alone): the
+  conversation's earlier turns are then the server's (see `Conversations`).
+- `/agui` takes AG-UI's RunAgentInput (`threadId`, `runId`, `messages` with `role`,
+  `content`, an assistant's `toolCalls`, a tool message's `toolCallId`).
+- `/ws` takes `{"type": "message", "content": "...", "conversation_id"?: "..."}` and
+  `{"type": "stop"}`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from typing import Any
+
+from ..types import Message, Role, ToolCall
+
+
+class BadRequest(ValueError):
+    """A request body that cannot be used; `str()` names the problem, for a 400 answer."""
+
+
+@dataclasses.dataclass
+class ChatRequest:
+    """A /api/chat request: the conversation's id and its messages; with `history_from_server`,
+    `messages` is only the new message, to follow the history kept for `chat_id`."""
+
+    chat_id: str
+    messages: list[Message]
+    history_from_server: bool = False
+
+
+@dataclasses.dataclass
+class AgUiRequest:
+    thread_id: str
+    run_id: str
+    messages: list[Message]
+
+
+def decode_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except UnicodeDecodeError:
+        raise BadRequest("the body is not UTF-8 text") from None
+    except ValueError as exc:
+        raise BadRequest(f"the body is not valid JSON ({exc})") from None
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise BadRequest(f"{where} must be a JSON object, got {_kind(value)}")
+    return value
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise BadRequest(f"{where} must be a JSON array, got {_kind(value)}")
+    return value
+
+
+def _string(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise BadRequest(f"{where} must be a string, got {_kind(value)}")
+    return value
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
+            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+
+
+def _nonempty(messages: list[Message], where: str) -> list[Message]:
+    if not messages or messages[-1].role is not Role.USER and messages[-1].role is not Role.TOOL:
+        raise BadRequest(f"{where} must end with a user message (or a tool result)")
+    return messages
+
+
+# -- /api/chat: useChat's UI messages ------------------------------------------------------
+
+
+def chat_request(body: Any) -> ChatRequest:
+    data = _object(body, "the body")
+    chat_id = data.get("id")
+    chat_id = "" if chat_id is None else _string(chat_id, "id")
+    if "messages" not in data and "message" in data:
+        messages = ui_messages([data["message"]], "message")
+        return ChatRequest(chat_id, _nonempty(messages, "message"), history_from_server=True)
+    if "messages" not in data:
+        raise BadRequest("the body has no messages (useChat sends `messages`, a list of "
+                         "UI messages with parts)")
+    messages = ui_messages(_list(data["messages"], "messages"), "messages")
+    return ChatRequest(chat_id, _nonempty(messages, "messages"))
+
+
+def ui_messages(items: list[Any], where: str) -> list[Message]:
+    messages: list[Message] = []
+    for number, item in enumerate(items):
+        place = f"{where}[{number}]"
+        message = _object(item, place)
+        role = message.get("role")
+        parts = _list(message.get("parts"), f"{place}.parts")
+        if role == "user":
+            text = _texts(parts, place)
+            if text.strip():
+                messages.append(Message(role=Role.USER, content=text))
+        elif role == "assistant":
+            messages.extend(_assistant_turns(parts, place))
+        elif role == "system":
+            continue
+        else:
+            raise BadRequest(f"{place}.role must be \"user\", \"assistant\" or \"system\", "
+                             f"got {json.dumps(role)}")
+    return messages
+
+
+def _texts(parts: list[Any], place: str) -> str:
+    texts = []
+    for index, item in enumerate(parts):
+        part = _object(item, f"{place}.parts[{index}]")
+        if part.get("type") == "text":
+            texts.append(_string(part.get("text"), f"{place}.parts[{index}].text"))
+    return "".join(texts)
+
+
+def _assistant_turns(parts: list[Any], place: str) -> list[Message]:
+    """An assistant UI message as the turns it was made of: each step's text and calls,
+    then the calls' results (only calls whose outcome is known: a provider refuses a call
+    without its result)."""
+    turns: list[Message] = []
+    text: list[str] = []
+    calls: list[ToolCall] = []
+    results: list[Message] = []
+
+    def flush() -> None:
+        if text or calls:
+            turns.append(Message(role=Role.ASSISTANT, content="".join(text),
+                                 tool_calls=list(calls) or None))
+            turns.extend(results)
+        text.clear()
+        calls.clear()
+        results.clear()
+
+    for index, item in enumerate(parts):
+        at = f"{place}.parts[{index}]"
+        part = _object(item, at)
+        kind = part.get("type")
+        if kind == "text":
+            if calls:  # text after a step's calls belongs to the next turn
+                flush()
+            text.append(_string(part.get("text"), f"{at}.text"))
+        elif kind == "step-start":
+            flush()
+        elif isinstance(kind, str) and (kind.startswith("tool-") or kind == "dynamic-tool"):
+            done = _tool_part(part, kind, at)
+            if done is not None:
+                calls.append(done[0])
+                results.append(done[1])
+    flush()
+    return turns
+
+
+def _tool_part(part: dict[str, Any], kind: str, at: str) -> tuple[ToolCall, Message] | None:
+    state = part.get("state")
+    if state not in ("output-available", "output-error"):
+        return None
+    name = _string(part.get("toolName"), f"{at}.toolName") if kind == "dynamic-tool" \
+        else kind.removeprefix("tool-")
+    call_id = _string(part.get("toolCallId"), f"{at}.toolCallId")
+    arguments = part.get("input")
+    if arguments is None:
+        arguments = {}
+    arguments = _object(arguments, f"{at}.input")
+    if state == "output-available":
+        output = part.get("output")
+        result = output if isinstance(output, str) else json.dumps(output)
+    else:
+        result = _string(part.get("errorText", ""), f"{at}.errorText")
+    return (ToolCall(tool_name=name, parameters=arguments, id=call_id),
+            Message(role=Role.TOOL, content=result, tool_call_id=call_id, tool_name=name))
+
+
+# -- /agui: AG-UI's RunAgentInput ------------------------------------------------------------
+
+
+def agui_request(body: Any) -> AgUiRequest:
+    data = _object(body, "the body")
+    thread_id = _string(data.get("threadId"), "threadId")
+    run_id = _string(data.get("runId"), "runId")
+    items = _list(data.get("messages"), "messages")
+    messages: list[Message] = []
+    names: dict[str, str] = {}  # call id -> tool name, for the tool messages that follow
+    for number, item in enumerate(items):
+        place = f"messages[{number}]"
+        message = _object(item, place)
+        role = message.get("role")
+        reader = _AGUI_ROLES.get(role) if isinstance(role, str) else None
+        if reader is None:
+            raise BadRequest(f"{place}.role must be one of {sorted(_AGUI_ROLES)}, "
+                             f"got {json.dumps(role)}")
+        made = reader(message, place, names)
+        if made is not None:
+            messages.append(made)
+    return AgUiRequest(thread_id, run_id, _nonempty(messages, "messages"))
+
+
+def _agui_content(value: Any, where: str) -> str:
+    """A message's content: a string, or (user messages) a list of input parts, whose text
+    parts are kept."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    texts = []
+    for index, item in enumerate(_list(value, where)):
+        part = _object(item, f"{where}[{index}]")
+        if part.get("type") == "text":
+            texts.append(_string(part.get("text"), f"{where}[{index}].text"))
+    return "".join(texts)
+
+
+def _agui_user(message: dict[str, Any], place: str, names: dict[str, str]) -> Message | None:
+    text = _agui_content(message.get("content"), f"{place}.content")
+    return Message(role=Role.USER, content=text) if text.strip() else None
+
+
+def _agui_assistant(message: dict[str, Any], place: str,
+                    names: dict[str, str]) -> Message | None:
+    text = _agui_content(message.get("content"), f"{place}.content")
+    calls = []
+    for index, item in enumerate(_list(message.get("toolCalls") or [], f"{place}.toolCalls")):
+        at = f"{place}.toolCalls[{index}]"
+        call = _object(item, at)
+        function = _object(call.get("function"), f"{at}.function")
+        name = _string(function.get("name"), f"{at}.function.name")
+        arguments_text = _string(function.get("arguments", "{}"), f"{at}.function.arguments")
+        try:
+            arguments = json.loads(arguments_text or "{}")
+        except ValueError:
+            raise BadRequest(f"{at}.function.arguments is not JSON") from None
+        call_id = _string(call.get("id"), f"{at}.id")
+        names[call_id] = name
+        calls.append(ToolCall(tool_name=name, parameters=_object(arguments, f"{at}.function."
+                                                                            "arguments"),
+                              id=call_id))
+    if not text and not calls:
+        return None
+    return Message(role=Role.ASSISTANT, content=text, tool_calls=calls or None)
+
+
+def _agui_tool(message: dict[str, Any], place: str, names: dict[str, str]) -> Message:
+    call_id = _string(message.get("toolCallId"), f"{place}.toolCallId")
+    content = _agui_content(message.get("content"), f"{place}.content")
+    return Message(role=Role.TOOL, content=content, tool_call_id=call_id,
+                   tool_name=names.get(call_id))
+
+
+def _skip(message: dict[str, Any], place: str, names: dict[str, str]) -> None:
+    return None  # system/developer prompts are the server's; activity/reasoning are UI state
+
+
+_AGUI_ROLES: dict[str, Callable[[dict[str, Any], str, dict[str, str]], Message | None]] = {
+    "user": _agui_user, "assistant": _agui_assistant, "tool": _agui_tool,
+    "system": _skip, "developer": _skip, "activity": _skip, "reasoning": _skip,
+}
+
+
+# -- /ws ------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class SocketMessage:
+    kind: str  # "message" or "stop"
+    content: str = ""
+    conversation_id: str | None = None
+
+
+def socket_message(text: str) -> SocketMessage:
+    data = _object(decode_json(text.encode("utf-8", "surrogatepass")), "the message")
+    kind = data.get("type", "message")
+    if kind == "stop":
+        return SocketMessage("stop")
+    if kind != "message":
+        raise BadRequest(f"type must be \"message\" or \"stop\", got {json.dumps(kind)}")
+    content = _string(data.get("content"), "content")
+    if not content.strip():
+        raise BadRequest("content is empty")
+    conversation = data.get("conversation_id")
+    if conversation is not None:
+        conversation = _string(conversation, "conversation_id")
+    return SocketMessage("message", content, conversation)

@@ -1,0 +1,365 @@
+"""The ASGI app: thin HTTP around the pure mappings (ui_stream, agui, websocket).
+
+Routes: `GET /` (the bundled page), `GET /healthz`, `POST /api/chat` (Vercel AI SDK UI
+message stream), `POST /agui` (AG-UI), `GET /ws` (WebSocket, the seed's JSON shape).
+
+Faults have one answer each. A body that is no JSON, of the wrong shape, or over
+`max_body_bytes` gets a 400/413 JSON `{"error": ...}` naming the problem. A client that goes
+away mid-answer cancels the run at once (the disconnect is watched while the model is still
+thinking, not noticed at the next write), which closes the run's HTTP stream to the model.
+A run that fails ends its stream with the protocol's error frame; the text says what failed
+(a provider's error, already redacted where it left the provider) but never carries a
+traceback: other exceptions are logged here and reported by their class name only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections.abc import AsyncGenerator, Callable, Sequence
+from contextlib import aclosing
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from ..providers.errors import ProviderError
+from ..types import AgentResult, Message, Role, StreamChunk, check_messages
+from . import ui_stream
+from ._bodies import BadRequest, agui_request, chat_request, decode_json, socket_message
+from .agui import AgUiStream
+from .conversations import Conversations, RunTranscript
+from .websocket import socket_frame
+
+if TYPE_CHECKING:
+    from ..agent.core import Agent
+    from ..output import ResponseFormat
+
+log = logging.getLogger("selectools.serve")
+
+STATIC = Path(__file__).parent / "static"
+_PLACEHOLDER = (b"<!doctype html><meta charset=utf-8><title>selectools</title>"
+                b"<p>This selectools server speaks POST /api/chat (Vercel AI SDK UI message "
+                b"stream), POST /agui (AG-UI) and GET /ws (WebSocket).</p>")
+#: Paths anyone may GET without the bearer token: the page must load to ask for it.
+_PUBLIC = frozenset({"/", "/healthz"})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(agent: Agent, *, auth_token: str | None = None,
+               cors_origins: Sequence[str] = (), max_body_bytes: int = 1_000_000,
+               response_format: ResponseFormat | None = None,
+               max_conversations: int = 1000) -> Starlette:
+    """An ASGI app serving `agent` (mount it in FastAPI with `app.mount("/agent", ...)`).
+
+    `auth_token`: when set, every route but `/` and `/healthz` needs `Authorization: Bearer
+    <token>` (a browser's WebSocket may send it as the subprotocols `["bearer", token]`).
+    `cors_origins`: the origins allowed to call it from a browser (none by default).
+    `max_body_bytes`: the largest request body (or WebSocket message) taken; larger is a 413.
+    `response_format`: a type (or JSON schema) every run's final answer is validated as;
+    its partial and final values reach the client (see each protocol's module).
+    `max_conversations`: how many conversations are kept in memory, by id.
+    """
+    if auth_token is not None and not auth_token:
+        raise ValueError("auth_token is empty: give a token, or None for no authentication")
+    if max_body_bytes < 1:
+        raise ValueError(f"max_body_bytes must be at least 1, got {max_body_bytes}")
+    if isinstance(cors_origins, str):
+        raise TypeError("cors_origins must be a list of origins, not one string")
+    if getattr(agent, "memory", None) is not None:
+        log.warning("the served agent has memory: every conversation would share it (the "
+                    "server keeps each conversation's history by id instead)")
+    server = _Server(agent, max_body_bytes, response_format, Conversations(max_conversations))
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.error("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse({"error": "internal server error"}, status_code=500)
+
+    app = Starlette(routes=[
+        Route("/", server.page, methods=["GET"]),
+        Route("/healthz", server.health, methods=["GET"]),
+        Route("/api/chat", server.chat, methods=["POST"]),
+        Route("/agui", server.agui, methods=["POST"]),
+        WebSocketRoute("/ws", server.socket),
+    ], exception_handlers={HTTPException: http_error, Exception: server_error})
+    app.state.conversations = server.conversations
+    # add_middleware puts each one outside the ones before it: CORS goes outermost, so a
+    # preflight (which carries no credentials) gets its answer without the token.
+    if auth_token is not None:
+        app.add_middleware(_BearerAuth, token=auth_token)
+    if cors_origins:
+        from starlette.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins),
+                           allow_methods=["GET", "POST"],
+                           allow_headers=["authorization", "content-type"],
+                           expose_headers=["x-vercel-ai-ui-message-stream"])
+    return app
+
+
+class _Server:
+    def __init__(self, agent: Agent, max_body_bytes: int,
+                 response_format: ResponseFormat | None,
+                 conversations: Conversations) -> None:
+        self.agent = agent
+        self.max_body_bytes = max_body_bytes
+        self.response_format = response_format
+        self.conversations = conversations
+
+    async def page(self, request: Request) -> Response:
+        index = STATIC / "index.html"
+        if index.is_file():
+            return Response(index.read_bytes(), media_type="text/html; charset=utf-8")
+        return HTMLResponse(_PLACEHOLDER)
+
+    async def health(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    # -- /api/chat ---------------------------------------------------------------------
+
+    async def chat(self, request: Request) -> Response:
+        try:
+            parsed = chat_request(await self._json(request))
+            history = parsed.messages
+            if parsed.history_from_server:
+                history = self.conversations.get(parsed.chat_id) + history
+            check_messages(history)
+        except _TooLarge:
+            return _too_large(self.max_body_bytes)
+        except (BadRequest, ValueError, TypeError) as exc:
+            return _bad_request(exc)
+        mapper = ui_stream.UIMessageStream()
+        frames = self._frames(history, parsed.chat_id, mapper.start(), mapper.feed,
+                              mapper.error, ui_stream.sse, ui_stream.DONE)
+        return EventStream(frames, ui_stream.HEADERS)
+
+    # -- /agui -------------------------------------------------------------------------
+
+    async def agui(self, request: Request) -> Response:
+        try:
+            parsed = agui_request(await self._json(request))
+            check_messages(parsed.messages)
+        except _TooLarge:
+            return _too_large(self.max_body_bytes)
+        except (BadRequest, ValueError, TypeError) as exc:
+            return _bad_request(exc)
+        mapper = AgUiStream(parsed.thread_id, parsed.run_id)
+        frames = self._frames(parsed.messages, parsed.thread_id, mapper.start(), mapper.feed,
+                              mapper.error, ui_stream.sse, b"")
+        return EventStream(frames, {"content-type": "text/event-stream",
+                                    "cache-control": "no-cache", "x-accel-buffering": "no"})
+
+    async def _frames(self, history: list[Message], conversation_id: str,
+                      opening: list[dict[str, Any]],
+                      feed: Callable[[StreamChunk | AgentResult], list[dict[str, Any]]],
+                      error: Callable[[str], list[dict[str, Any]]],
+                      encode: Callable[[dict[str, Any]], bytes],
+                      closing: bytes) -> AsyncGenerator[bytes, None]:
+        """One run as encoded frames: the opening ones, one batch per engine item, the
+        error frames if it fails, then `closing`. The conversation is kept when it ends."""
+        yield b"".join(map(encode, opening))
+        transcript = RunTranscript()
+        try:
+            async with aclosing(self._run(history)) as items:
+                async for item in items:
+                    transcript.feed(item)
+                    chunks = feed(item)
+                    if chunks:
+                        yield b"".join(map(encode, chunks))
+        except Exception as exc:
+            yield b"".join(map(encode, error(public_error(exc))))
+        else:
+            if conversation_id:
+                self.conversations.put(conversation_id, history + transcript.messages())
+        if closing:
+            yield closing
+
+    def _run(self, history: list[Message]) -> AsyncGenerator[StreamChunk | AgentResult, None]:
+        return self.agent.astream(history, response_format=self.response_format, events=True)
+
+    async def _json(self, request: Request) -> Any:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise _TooLarge
+        body = bytearray()
+        async for piece in request.stream():
+            body += piece
+            if len(body) > self.max_body_bytes:
+                raise _TooLarge
+        if not body:
+            raise BadRequest("the body is empty: send a JSON object")
+        return decode_json(bytes(body))
+
+    # -- /ws ---------------------------------------------------------------------------
+
+    async def socket(self, websocket: WebSocket) -> None:
+        offered = websocket.scope.get("subprotocols") or []
+        await websocket.accept(subprotocol="bearer" if "bearer" in offered else None)
+        running: asyncio.Task[None] | None = None
+        try:
+            while True:
+                text = await websocket.receive_text()
+                if len(text) > self.max_body_bytes:
+                    await websocket.send_json({"type": "error", "message": (
+                        f"the message is over the {self.max_body_bytes}-byte limit")})
+                    continue
+                try:
+                    message = socket_message(text)
+                except BadRequest as exc:
+                    await websocket.send_json({"type": "error", "message": str(exc)})
+                    continue
+                if message.kind == "stop":
+                    if running is not None and not running.done():
+                        running.cancel()
+                        await asyncio.gather(running, return_exceptions=True)
+                        await websocket.send_json({"type": "stopped"})
+                    continue
+                if running is not None and not running.done():
+                    await websocket.send_json({"type": "error", "message": (
+                        "a run is in progress on this socket: wait for done, or send stop")})
+                    continue
+                conversation = message.conversation_id or _new_conversation_id()
+                history = self.conversations.get(conversation) + [
+                    Message(role=Role.USER, content=message.content)]
+                running = asyncio.ensure_future(self._socket_run(websocket, history,
+                                                                 conversation))
+        except WebSocketDisconnect:
+            pass
+        finally:
+            if running is not None and not running.done():
+                running.cancel()
+                await asyncio.gather(running, return_exceptions=True)
+
+    async def _socket_run(self, websocket: WebSocket, history: list[Message],
+                          conversation: str) -> None:
+        transcript = RunTranscript()
+        try:
+            async with aclosing(self._run(history)) as items:
+                async for item in items:
+                    transcript.feed(item)
+                    frame = socket_frame(item, conversation)
+                    if frame is not None:
+                        await websocket.send_json(frame)
+        except Exception as exc:
+            try:
+                await websocket.send_json({"type": "error", "message": public_error(exc)})
+            except Exception:  # the socket is gone too: nothing left to tell
+                pass
+            return
+        self.conversations.put(conversation, history + transcript.messages())
+
+
+def _new_conversation_id() -> str:
+    from ._calls import new_id
+
+    return new_id("conv")
+
+
+class EventStream(Response):
+    """An SSE response that cancels its producer the moment the client disconnects.
+
+    Starlette's StreamingResponse notices a disconnect only when it next writes (ASGI 2.4),
+    and a model can think for a minute between two tokens: the run, and the HTTP stream to
+    the model it holds open, would go on for nobody. Here the disconnect is watched
+    beside the writes, and the frames generator is closed whatever ends the response.
+    """
+
+    def __init__(self, frames: AsyncGenerator[bytes, None], headers: dict[str, str]) -> None:
+        self.frames = frames
+        self.status_code = 200
+        self.background = None
+        self.init_headers(headers)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def pump() -> None:
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": self.raw_headers})
+            async for data in self.frames:
+                if data:
+                    await send({"type": "http.response.body", "body": data, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+        writer, watcher = asyncio.ensure_future(pump()), asyncio.ensure_future(watch())
+        try:
+            await asyncio.wait((writer, watcher), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (writer, watcher):
+                task.cancel()
+            await asyncio.gather(writer, watcher, return_exceptions=True)
+            await self.frames.aclose()  # closes the run and its stream to the model
+        if writer.done() and not writer.cancelled() and writer.exception() is not None:
+            if not isinstance(writer.exception(), OSError):  # a client gone mid-write
+                raise writer.exception()  # type: ignore[misc]
+
+
+class _BearerAuth:
+    """Requires `Authorization: Bearer <token>` (compared in constant time) on every route
+    but the public ones; a WebSocket may offer it as the subprotocols `bearer, <token>`."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self.token = token.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind not in ("http", "websocket") or (
+                kind == "http" and scope["method"] in ("GET", "HEAD")
+                and scope["path"] in _PUBLIC) or self._allowed(scope):
+            await self.app(scope, receive, send)
+            return
+        if kind == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        response = JSONResponse({"error": "missing or wrong bearer token (send "
+                                          "Authorization: Bearer <token>)"},
+                                status_code=401, headers={"www-authenticate": "Bearer"})
+        await response(scope, receive, send)
+
+    def _allowed(self, scope: Scope) -> bool:
+        offered = b""
+        for name, value in scope.get("headers", ()):
+            if name == b"authorization":
+                scheme, _, credentials = value.partition(b" ")
+                if scheme.lower() == b"bearer":
+                    offered = credentials.strip()
+            elif name == b"sec-websocket-protocol" and not offered:
+                protocols = [p.strip() for p in value.split(b",")]
+                if len(protocols) == 2 and protocols[0] == b"bearer":
+                    offered = protocols[1]
+        return hmac.compare_digest(offered, self.token)
+
+
+def public_error(exc: BaseException) -> str:
+    """What a client may read of a run's failure: a provider's error (redacted where it
+    left the provider) by class and message; anything else by class only, logged here."""
+    if isinstance(exc, ProviderError):
+        return f"{type(exc).__name__}: {exc}"
+    log.error("a served run failed", exc_info=exc)
+    return f"the run failed ({type(exc).__name__}); the server's log has the details"
+
+
+def _bad_request(exc: Exception) -> Response:
+    return JSONResponse({"error": str(exc)}, status_code=400)
+
+
+def _too_large(limit: int) -> Response:
+    return JSONResponse({"error": f"the body is over the {limit}-byte limit"}, status_code=413)
+

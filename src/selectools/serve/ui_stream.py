@@ -1,0 +1,205 @@
+"""The engine's `astream(events=True)` items as Vercel AI SDK UI message stream chunks.
+
+`UIMessageStream` is pure: feed it each item (a StreamChunk, then the AgentResult) and it
+returns the chunks (dicts) to send, in order; `error()` gives the chunks that end a failed
+run. The HTTP layer only encodes them as SSE (`sse()`), ending with `data: [DONE]`.
+
+What the front end gets (each chunk type is the SDK's own, see its `uiMessageChunkSchema`):
+- `start` (with `messageId`), then per iteration `start-step` ... `finish-step`;
+- text as `text-start`/`text-delta`/`text-end`, reasoning as `reasoning-start`/`-delta`/`-end`;
+- each tool call as `tool-input-start`, `tool-input-delta` (its arguments as they stream),
+  `tool-input-available` (when the engine runs it: `input` is the parsed arguments), then
+  `tool-output-available` (`output`: the tool's result text) or `tool-output-error`;
+  the parts are static tool parts (`tool-<name>` in the assembled message);
+- with `response_format`, a `data-output` part (id "output") that useChat updates in place:
+  `{"value": <partial value>, "status": "partial"}` while it streams, then the validated
+  value with `"status"` from `AgentResult.structured_status` (and `"error"`);
+- `finish` with `finishReason` and `messageMetadata` {"iterations", "stopReason"};
+- a failed run: `error` (with `errorText`), then `finish` with finishReason "error".
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..types import AgentResult, StreamChunk
+from ._calls import StepCalls, jsonable, new_id, parsed_arguments
+
+Chunk = dict[str, Any]
+
+#: AgentResult.stop_reason in the SDK's finishReason vocabulary.
+FINISH_REASONS = {
+    "completed": "stop", "length": "length", "content_filter": "content-filter",
+    "error": "error", "routing": "tool-calls", "max_iterations": "other",
+}
+
+#: The response headers the SDK's own `createUIMessageStreamResponse` sends.
+HEADERS = {
+    "content-type": "text/event-stream",
+    "cache-control": "no-cache",
+    "x-vercel-ai-ui-message-stream": "v1",
+    "x-accel-buffering": "no",
+}
+
+DONE = b"data: [DONE]\n\n"
+
+
+def sse(chunk: Chunk) -> bytes:
+    """One chunk as an SSE event (compact JSON; a chunk is one line, JSON escapes newlines)."""
+    return b"data: " + json.dumps(chunk, separators=(",", ":"), ensure_ascii=False).encode() \
+        + b"\n\n"
+
+
+class UIMessageStream:
+    """Maps one run's items to UI message stream chunks (one instance per run)."""
+
+    def __init__(self, message_id: str | None = None) -> None:
+        self.message_id = message_id or new_id("msg")
+        self._text: str | None = None  # the open text part's id
+        self._reasoning: str | None = None  # the open reasoning part's id
+        self._in_step = False
+        self._calls = StepCalls()
+
+    def start(self) -> list[Chunk]:
+        return [{"type": "start", "messageId": self.message_id}]
+
+    def feed(self, item: StreamChunk | AgentResult) -> list[Chunk]:
+        if isinstance(item, AgentResult):
+            return self._finish(item)
+        event = item.event
+        if event is None:
+            if item.content:  # the common case first: a text delta
+                out = self._open_text() if self._text is None else []
+                out.append({"type": "text-delta", "id": self._text, "delta": item.content})
+                return out
+            return []  # tool_calls chunks: the calls come with tool_call_delta / tool_start
+        if event == "reasoning":
+            out = self._open_reasoning() if self._reasoning is None else []
+            out.append({"type": "reasoning-delta", "id": self._reasoning, "delta": item.content})
+            return out
+        if event == "tool_call_delta":
+            return self._delta(item.data)
+        if event == "tool_start":
+            return self._tool_start(item.data)
+        if event == "tool_result":
+            return self._tool_result(item.data)
+        if event == "iteration_start":
+            return self._start_step()
+        if event == "iteration_end":
+            return self._finish_step()
+        if event == "output_partial":
+            return [{"type": "data-output", "id": "output",
+                     "data": {"value": item.data, "status": "partial"}}]
+        return []  # fallback and future events: nothing the UI stream can say
+
+    def error(self, text: str) -> list[Chunk]:
+        """The chunks that end a run that failed: open parts closed, an error, a finish."""
+        out = self._close_parts()
+        if self._in_step:
+            self._in_step = False
+            out.append({"type": "finish-step"})
+        out.append({"type": "error", "errorText": text})
+        out.append({"type": "finish", "finishReason": "error"})
+        return out
+
+    # -- parts -------------------------------------------------------------------------
+
+    def _open_text(self) -> list[Chunk]:
+        out = self._close_reasoning()
+        self._text = new_id("text")
+        out.append({"type": "text-start", "id": self._text})
+        return out
+
+    def _open_reasoning(self) -> list[Chunk]:
+        out = self._close_text()
+        self._reasoning = new_id("reasoning")
+        out.append({"type": "reasoning-start", "id": self._reasoning})
+        return out
+
+    def _close_text(self) -> list[Chunk]:
+        if self._text is None:
+            return []
+        chunk = {"type": "text-end", "id": self._text}
+        self._text = None
+        return [chunk]
+
+    def _close_reasoning(self) -> list[Chunk]:
+        if self._reasoning is None:
+            return []
+        chunk = {"type": "reasoning-end", "id": self._reasoning}
+        self._reasoning = None
+        return [chunk]
+
+    def _close_parts(self) -> list[Chunk]:
+        return self._close_reasoning() + self._close_text()
+
+    # -- steps and tools ---------------------------------------------------------------
+
+    def _start_step(self) -> list[Chunk]:
+        out = self._finish_step() if self._in_step else []
+        self._in_step = True
+        self._calls = StepCalls()
+        out.append({"type": "start-step"})
+        return out
+
+    def _finish_step(self) -> list[Chunk]:
+        out = self._close_parts()
+        # A routing answer's calls are never started: their input is whole all the same.
+        for call in self._calls.incomplete():
+            call.complete = True
+            out.append({"type": "tool-input-available", "toolCallId": call.ui_id,
+                        "toolName": call.tool_name, "input": parsed_arguments(call)})
+        if self._in_step:
+            self._in_step = False
+            out.append({"type": "finish-step"})
+        return out
+
+    def _delta(self, data: dict[str, Any]) -> list[Chunk]:
+        call, new = self._calls.fragment(data["index"], data.get("call_id"), data["tool_name"])
+        out: list[Chunk] = []
+        if new:
+            out = self._close_parts()
+            out.append({"type": "tool-input-start", "toolCallId": call.ui_id,
+                        "toolName": call.tool_name})
+        delta = data["arguments_delta"]
+        if delta:
+            call.arguments.append(delta)
+            out.append({"type": "tool-input-delta", "toolCallId": call.ui_id,
+                        "inputTextDelta": delta})
+        return out
+
+    def _tool_start(self, data: dict[str, Any]) -> list[Chunk]:
+        call, new = self._calls.start(data.get("call_id"), data["tool_name"])
+        out = self._close_parts()
+        if new:
+            out.append({"type": "tool-input-start", "toolCallId": call.ui_id,
+                        "toolName": call.tool_name})
+        call.complete = True
+        out.append({"type": "tool-input-available", "toolCallId": call.ui_id,
+                    "toolName": call.tool_name, "input": data.get("tool_args", {})})
+        return out
+
+    def _tool_result(self, data: dict[str, Any]) -> list[Chunk]:
+        call = self._calls.result(data.get("call_id"))
+        if call is None:  # a result for a call never announced: nothing to attach it to
+            return []
+        if data.get("error"):
+            return [{"type": "tool-output-error", "toolCallId": call.ui_id,
+                     "errorText": str(data.get("result", ""))}]
+        return [{"type": "tool-output-available", "toolCallId": call.ui_id,
+                 "output": data.get("result", "")}]
+
+    def _finish(self, result: AgentResult) -> list[Chunk]:
+        out = self._finish_step() if self._in_step else self._close_parts()
+        if result.structured_status is not None:
+            output: dict[str, Any] = {"status": result.structured_status,
+                                      "value": jsonable(result.parsed)}
+            if result.structured_error:
+                output["error"] = result.structured_error
+            out.append({"type": "data-output", "id": "output", "data": output})
+        out.append({"type": "finish",
+                    "finishReason": FINISH_REASONS.get(result.stop_reason, "other"),
+                    "messageMetadata": {"iterations": result.iterations,
+                                        "stopReason": result.stop_reason}})
+        return out
