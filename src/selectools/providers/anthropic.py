@@ -13,9 +13,50 @@ The pure parts, tested on recorded transcripts without a network, and described 
 - `parse_response` reads a whole response into `(Message, UsageStats)`, with its stop reason.
 - `decode_stream` turns the server-sent events of a streamed response into text deltas
   (yielded the moment they arrive), complete `ToolCall`s (at each `content_block_stop`),
-  one `TurnEnd` (from `message_delta`'s stop_reason) and one `UsageStats` at the end. Block
-  types we do not know (thinking, server tools, ...) are skipped. An `event: error` inside
-  the stream raises the matching typed `ProviderError`.
+  one `TurnEnd` (from `message_delta`'s stop_reason) and one `UsageStats` at the end; with
+  `tool_deltas=True`, also a `ToolCallDelta` per `input_json_delta` fragment (its `index` is
+  the call's ordinal among this turn's tool_use blocks, not the content block's index).
+  Block types we do not know (server tools, ...) are skipped. An `event: error` inside the
+  stream raises the matching typed `ProviderError`.
+
+Thinking (extended or adaptive): each `thinking_delta` is a `ReasoningDelta`, and each
+`thinking` block, at its end, one `ReasoningPart(text, signature, protocol="anthropic")`; a
+`redacted_thinking` block (encrypted, no text) is a `ReasoningPart(redacted=data)`. They are
+kept on `Message.reasoning`, never in its content, and sent back on the next turn first in
+the assistant message, unchanged, before its text and tool_use blocks: Anthropic refuses a
+tool-use turn whose thinking was dropped or altered. Parts made by another protocol, and a
+thinking block without its signature (one cut by max_tokens), are not sent. With
+interleaved thinking (adaptive thinking on the newest models turns it on) one answer may
+hold thinking between its tool calls: every block is kept, in order among the reasoning,
+but its position relative to the text and calls is not (a Message keeps reasoning, text and
+calls apart), so it goes back ahead of them. `usage.output_tokens_details.thinking_tokens`,
+where the API reports it, is `UsageStats.reasoning_tokens` (a part of the output tokens).
+
+The reasoning setting (`ModelRequest.reasoning`, from `AgentConfig.reasoning`), by model:
+- an effort ("low", "medium", "high") on a model with adaptive thinking (Claude 4.6 and
+  later, and Claude names this module does not know, taken as newer) is
+  `thinking: {"type": "adaptive", "display": "summarized"}` with `output_config.effort`
+  (summarized: the newest models otherwise stream no thinking text at all);
+- an effort on an older model (Claude 3.7 to 4.5), or on a server's own model that is not
+  named claude-*, is a budget: low 1024, medium 4096, high 16384 tokens (EFFORT_BUDGETS);
+- a budget (an int, at least 1024) is `thinking: {"type": "enabled", "budget_tokens": N}`.
+  Claude 4.7 and later refuse budgets: a ValueError says to use an effort instead.
+  The budget must be below `max_tokens`, which counts thinking and answer together: when
+  it is not, `max_tokens` is raised to budget + max_tokens, so the answer keeps the
+  allowance it was given. In adaptive mode `max_tokens` bounds thinking and answer alike.
+- Thinking takes no sampling parameters: a `temperature` other than 1 (the only one the API
+  accepts with thinking) with a reasoning setting is a ValueError naming both; 1 is not sent.
+
+Typed output (`ModelRequest.output`) is constrained natively with Anthropic's structured
+outputs, generally available without a beta header as `output_config.format: {"type":
+"json_schema", "schema": ...}` (the older `output_format` parameter and its beta header
+`structured-outputs-2025-11-13` are deprecated), on Claude Opus 4.1, the 4.5 models and
+later. The schema sent is `strict_schema` (Anthropic, like OpenAI's strict mode, takes only
+closed objects), with the keywords its constrained decoding refuses (numeric bounds, string
+lengths, item counts other than minItems 0 or 1, unknown formats) moved into the
+description as hints; the answer is still validated against the whole schema afterwards.
+A request that cannot be constrained (an older or unknown model, or a type with no strict
+form, such as a map with free keys) gets `output.instructions` in its system prompt instead.
 
 Cut-off tool calls: when generation stops at `max_tokens` in the middle of a `tool_use`
 block, the call is still yielded, with the JSON received so far as `{RAW_ARGUMENTS_KEY:
@@ -24,18 +65,31 @@ text}`, followed by `TurnEnd("length")`: the agent does not run it, and says why
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from ..types import ContentPart, Message, Role, StopReason, ToolCall, ToolDefinition
+from ..types import (
+    REASONING_EFFORTS,
+    ContentPart,
+    Message,
+    OutputFormat,
+    ReasoningDelta,
+    ReasoningPart,
+    Role,
+    StopReason,
+    ToolCall,
+    ToolCallDelta,
+    ToolDefinition,
+)
 from ..usage import UsageStats
 from . import _wire, errors
 from ._framing import SseEvent, WholeJson
 from ._http_provider import HttpProvider
 from ._status import body_snippet, error_for_status, json_or_none, reported_error
-from .base import StreamItem
+from .base import StreamItem, with_instructions
 from .protocol import ModelRequest, WireProtocol, WireRequest, key_header
 
 PROVIDER = "anthropic"
@@ -53,6 +107,10 @@ STOP_REASONS: dict[str, StopReason] = {
     "tool_use": "tool_calls", "max_tokens": "length",
     "model_context_window_exceeded": "length", "refusal": "content_filter",
 }
+#: The least thinking budget the API takes, and the budgets an effort stands for on a
+#: model without adaptive thinking.
+MIN_THINKING_BUDGET = 1024
+EFFORT_BUDGETS = {"low": 1024, "medium": 4096, "high": 16384}
 
 
 # ---------------------------------------------------------------------------------------
@@ -62,15 +120,33 @@ STOP_REASONS: dict[str, StopReason] = {
 def build_request_body(*, model: str, system_prompt: str | None, messages: Sequence[Message],
                        tools: Sequence[ToolDefinition] | None = None,
                        temperature: float | None = None, max_tokens: int = 1000,
-                       stream: bool = False) -> dict[str, Any]:
-    """The JSON body of a Messages API request (`temperature=None` sends none)."""
+                       stream: bool = False, output: OutputFormat | None = None,
+                       reasoning: str | int | None = None) -> dict[str, Any]:
+    """The JSON body of a Messages API request (`temperature=None` sends none; see the
+    module's doc for `output` and `reasoning`)."""
     body: dict[str, Any] = {
         "model": model,
         "max_tokens": max_tokens,
         "messages": _convert_messages(messages),
     }
+    config: dict[str, Any] = {}
+    if reasoning is not None:
+        _refuse_sampling(temperature)
+        temperature = None  # (1, the only one accepted, is the default)
+        body["thinking"], effort, body["max_tokens"] = thinking_settings(model, reasoning,
+                                                                         max_tokens)
+        if effort is not None:
+            config["effort"] = effort
     if temperature is not None:
         body["temperature"] = temperature
+    if output is not None:
+        output_format = structured_output(model, output)
+        if output_format is not None:
+            config["format"] = output_format
+        else:  # this request cannot be constrained: the answer is asked for in words
+            system_prompt = with_instructions(system_prompt or "", output)
+    if config:
+        body["output_config"] = config
     system = _wire.system_text(system_prompt, messages)
     if system:
         body["system"] = system
@@ -84,7 +160,112 @@ def build_request_body(*, model: str, system_prompt: str | None, messages: Seque
 def _request(request: ModelRequest) -> WireRequest:
     return WireRequest(MESSAGES_PATH, build_request_body(
         model=request.model, system_prompt=request.system_prompt, messages=request.messages,
-        temperature=request.temperature, max_tokens=request.max_tokens, stream=request.stream))
+        temperature=request.temperature, max_tokens=request.max_tokens, stream=request.stream,
+        output=request.output, reasoning=request.reasoning))
+
+
+# -- what a model takes: thinking and structured outputs --------------------------------
+
+# "claude-sonnet-4-5-20250929" is 4.5, "claude-3-7-sonnet-..." 3.7, "claude-sonnet-4-2025..."
+# 4.0 (a date is no minor version), "us.anthropic.claude-opus-4-6-v1" (a gateway's) 4.6.
+_CLAUDE_VERSION = re.compile(
+    r"claude-(?:(?:opus|sonnet|haiku|fable|mythos)-)?(\d+)(?:[-.](\d{1,2})(?!\d))?")
+_NEWEST = (99, 0)
+
+
+def claude_version(model: str) -> tuple[int, int] | None:
+    """`(major, minor)` of a Claude model's name; a Claude name without a number
+    ("claude-mythos-preview") is taken as newer than every known one; None for a model
+    that is not Claude (an Anthropic-compatible server's own)."""
+    match = _CLAUDE_VERSION.search(model)
+    if match is not None:
+        return int(match[1]), int(match[2] or 0)
+    return _NEWEST if "claude-" in model else None
+
+
+def thinking_settings(model: str, reasoning: str | int,
+                      max_tokens: int) -> tuple[dict[str, Any], str | None, int]:
+    """`(thinking, effort or None, max_tokens)` for a reasoning setting on `model` (the
+    rules are in the module's doc); a setting the model cannot take is a ValueError."""
+    version = claude_version(model)
+    if isinstance(reasoning, str):
+        if reasoning not in REASONING_EFFORTS:
+            raise ValueError(f"reasoning must be one of {list(REASONING_EFFORTS)} or a token "
+                             f"budget, got {reasoning!r}")
+        if version is not None and version >= (4, 6):  # adaptive thinking
+            return {"type": "adaptive", "display": "summarized"}, reasoning, max_tokens
+        budget = EFFORT_BUDGETS[reasoning]
+    elif type(reasoning) is int and reasoning >= MIN_THINKING_BUDGET:
+        if version is not None and version >= (4, 7):
+            raise ValueError(f"{model} takes no thinking budget (Claude 4.7 and later think "
+                             f"adaptively): set reasoning to one of {list(REASONING_EFFORTS)} "
+                             f"instead of {reasoning}")
+        budget = reasoning
+    else:
+        raise ValueError(f"a thinking budget must be a whole number of at least "
+                         f"{MIN_THINKING_BUDGET} tokens, got {reasoning!r}")
+    if budget >= max_tokens:  # max_tokens counts thinking too: the answer keeps its own
+        max_tokens += budget
+    return {"type": "enabled", "budget_tokens": budget}, None, max_tokens
+
+
+def _refuse_sampling(temperature: float | None) -> None:
+    """With thinking on the API takes no temperature but 1, its default."""
+    if temperature is not None and temperature != 1:
+        raise ValueError(f"temperature={temperature} cannot be combined with reasoning on "
+                         "Anthropic (thinking takes only the default temperature): unset "
+                         "the temperature or the reasoning setting")
+
+
+def takes_structured_output(model: str) -> bool:
+    """Whether `model` can be constrained with `output_config.format` (Opus 4.1, the 4.5
+    models and later; not an unknown server's model)."""
+    version = claude_version(model)
+    return version is not None and (version >= (4, 5) or version == (4, 1))
+
+
+def structured_output(model: str, output: OutputFormat) -> dict[str, Any] | None:
+    """The `output_config.format` that constrains the answer to `output`, or None when
+    this request cannot be constrained (then the instructions go in the system prompt)."""
+    if output.strict_schema is None or not takes_structured_output(model):
+        return None
+    return {"type": "json_schema", "schema": constrainable_schema(output.strict_schema)}
+
+
+# Keywords Anthropic's constrained decoding refuses; moved into the description as hints.
+_UNCONSTRAINED = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+                            "multipleOf", "minLength", "maxLength", "maxItems",
+                            "minProperties", "maxProperties"})
+_FORMATS = frozenset({"date-time", "time", "date", "duration", "email", "hostname", "uri",
+                      "ipv4", "ipv6", "uuid"})
+_SCHEMA_MAPS = frozenset({"properties", "$defs", "definitions"})
+_SCHEMA_LISTS = frozenset({"anyOf", "allOf", "oneOf", "prefixItems"})
+
+
+def constrainable_schema(schema: Any) -> Any:
+    """`schema` as Anthropic's structured outputs take it: what its decoder refuses is
+    kept as a hint in the description (the validator still checks it afterwards)."""
+    if type(schema) is not dict:
+        return schema
+    result: dict[str, Any] = {}
+    hints: list[str] = []
+    for key, value in schema.items():
+        if key in _UNCONSTRAINED or (key == "minItems" and value not in (0, 1)) or (
+                key == "format" and value not in _FORMATS):
+            hints.append(f"{key}: {json.dumps(value)}")
+        elif key in _SCHEMA_MAPS and type(value) is dict:
+            result[key] = {name: constrainable_schema(sub) for name, sub in value.items()}
+        elif key in _SCHEMA_LISTS and type(value) is list:
+            result[key] = [constrainable_schema(sub) for sub in value]
+        elif key in ("items", "additionalProperties"):
+            result[key] = constrainable_schema(value)
+        else:
+            result[key] = value
+    if hints:
+        hint = f"({'; '.join(hints)})"
+        described = result.get("description")
+        result["description"] = f"{described} {hint}" if described else hint
+    return result
 
 
 def encode_tools(tools: Sequence[ToolDefinition]) -> list[dict[str, Any]]:
@@ -120,7 +301,8 @@ def _convert_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
 
 
 def _assistant_blocks(message: Message, index: int) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = []
+    # Thinking first, unchanged: a tool-use turn whose thinking was dropped is refused.
+    blocks = _reasoning_blocks(message.reasoning) if message.reasoning else []
     if message.content:
         blocks.append({"type": "text", "text": message.content})
     for position, call in enumerate(message.tool_calls or ()):
@@ -130,6 +312,21 @@ def _assistant_blocks(message: Message, index: int) -> list[dict[str, Any]]:
             "name": call.tool_name,
             "input": _wire.arguments_object(call),
         })
+    return blocks
+
+
+def _reasoning_blocks(parts: Sequence[ReasoningPart]) -> list[dict[str, Any]]:
+    """The thinking blocks Anthropic made, as it sent them; another protocol's reasoning
+    means nothing here, and a thinking block without its signature (cut off) is refused."""
+    blocks: list[dict[str, Any]] = []
+    for part in parts:
+        if part.protocol != PROVIDER:
+            continue
+        if part.redacted is not None:
+            blocks.append({"type": "redacted_thinking", "data": part.redacted})
+        elif part.signature:
+            blocks.append({"type": "thinking", "thinking": part.text,
+                           "signature": part.signature})
     return blocks
 
 
@@ -190,6 +387,7 @@ def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
         raise error_from_stream_event(data, stream=False)
     texts: list[str] = []
     calls: list[ToolCall] = []
+    reasoning: list[ReasoningPart] = []
     content = data.get("content")
     if content is None:  # `{}`, another API's answer: not an empty message
         raise _wire.malformed("the answer has no content")
@@ -202,10 +400,17 @@ def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
         elif kind == "tool_use":
             name = _wire.as_name(block.get("name"), where)
             calls.append(_wire.tool_call(name, block.get("input"), block.get("id")))
-        # Other block types (thinking, server tool use and results) carry nothing for us.
+        elif kind == "thinking":
+            signature = _wire.as_text(block.get("signature"), f"{where}.signature")
+            reasoning.append(ReasoningPart(
+                _wire.as_text(block.get("thinking"), f"{where}.thinking"), signature or None,
+                None, PROVIDER))
+        elif kind == "redacted_thinking":
+            reasoning.append(_redacted(block.get("data"), f"{where}.data"))
+        # Other block types (server tool use and results) carry nothing for us.
     reason = _wire.stop_reason(data.get("stop_reason"), STOP_REASONS, has_calls=bool(calls))
     message = Message(role=Role.ASSISTANT, content="".join(texts), tool_calls=calls or None,
-                      stop_reason=reason)
+                      stop_reason=reason, reasoning=reasoning or None)
     usage = _Usage()
     usage.update(data.get("usage"), stream=False)
     model_name = data.get("model")
@@ -225,6 +430,7 @@ class _Usage:
 
     input_tokens: int = 0
     output_tokens: int = 0
+    thinking_tokens: int = 0
 
     def update(self, usage: Any, *, stream: bool = True) -> None:
         usage = _wire.as_object(usage, "usage", stream=stream, optional=True)
@@ -235,16 +441,26 @@ class _Usage:
         if usage.get("output_tokens") is not None:
             self.output_tokens = _wire.as_count(usage["output_tokens"], "usage.output_tokens",
                                                 stream=stream)
+        details = usage.get("output_tokens_details")  # where the API reports thinking apart
+        if details is not None:
+            details = _wire.as_object(details, "usage.output_tokens_details", stream=stream)
+            if details.get("thinking_tokens") is not None:
+                self.thinking_tokens = _wire.as_count(
+                    details["thinking_tokens"], "usage.output_tokens_details.thinking_tokens",
+                    stream=stream)
 
     def stats(self, model: str) -> UsageStats:
         return UsageStats.priced(model=model, provider=PROVIDER, prompt_tokens=self.input_tokens,
-                                 completion_tokens=self.output_tokens)
+                                 completion_tokens=self.output_tokens,
+                                 reasoning_tokens=self.thinking_tokens)
 
 
 @dataclass
 class _ToolBlock:
     id: str
     name: str
+    #: Its place among this turn's tool_use blocks (a ToolCallDelta's index).
+    ordinal: int
     json_parts: list[str] = field(default_factory=list)
 
     def finish(self) -> ToolCall:
@@ -256,10 +472,24 @@ class _ToolBlock:
         return _wire.cut_tool_call(self.name, "".join(self.json_parts), self.id)
 
 
+@dataclass
+class _ThinkingBlock:
+    parts: list[str]
+    signature: str = ""
+
+    def finish(self) -> ReasoningPart:
+        return ReasoningPart("".join(self.parts), self.signature or None, None, PROVIDER)
+
+
+def _redacted(data: Any, where: str, *, stream: bool = False) -> ReasoningPart:
+    return ReasoningPart("", None, _wire.as_text(data, where, stream=stream), PROVIDER)
+
+
 async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str, *,
                         tool_deltas: bool = False) -> AsyncGenerator[StreamItem, None]:
-    """Text deltas, complete tool calls, the turn's end and, last, the usage of a streamed
-    response (or of a whole one sent where a stream was asked for)."""
+    """Text deltas, reasoning, complete tool calls (and with `tool_deltas`, each fragment
+    of their arguments), the turn's end and, last, the usage of a streamed response (or of
+    a whole one sent where a stream was asked for)."""
     event: SseEvent | WholeJson | None = None
     usage = _Usage()
     response_model = model
@@ -268,6 +498,8 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
     has_calls = False
     text_blocks: set[int] = set()
     tool_blocks: dict[int, _ToolBlock] = {}
+    thinking_blocks: dict[int, _ThinkingBlock] = {}
+    tool_uses = 0  # tool_use blocks started this turn
     async for event in events:
         if isinstance(event, WholeJson):
             for item in _wire.whole_answer_items(event.data, parse_response, model):
@@ -281,14 +513,34 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
                 delta = _wire.as_object(delta, "content_block_delta.delta", stream=True)
             if type(index) is not int:
                 _not_an_index(index, "content_block_delta.index")
-            if delta.get("type") == "text_delta" and index in text_blocks:
-                text = delta.get("text")
-                if text:
-                    yield text if type(text) is str else _wire.as_text(
-                        text, "content_block_delta.delta.text", stream=True)
-            elif delta.get("type") == "input_json_delta" and index in tool_blocks:
-                tool_blocks[index].json_parts.append(_wire.as_text(
-                    delta.get("partial_json"), "input_json_delta.partial_json", stream=True))
+            delta_type = delta.get("type")
+            if delta_type == "text_delta":  # the common case first
+                if index in text_blocks:
+                    text = delta.get("text")
+                    if text:
+                        yield text if type(text) is str else _wire.as_text(
+                            text, "content_block_delta.delta.text", stream=True)
+            elif delta_type == "input_json_delta":
+                tool = tool_blocks.get(index)
+                if tool is not None:
+                    fragment = _wire.as_text(delta.get("partial_json"),
+                                             "input_json_delta.partial_json", stream=True)
+                    tool.json_parts.append(fragment)
+                    if tool_deltas and fragment:
+                        yield ToolCallDelta(tool.ordinal, tool.id, tool.name, fragment)
+            elif delta_type == "thinking_delta":
+                thinking = thinking_blocks.get(index)
+                if thinking is not None:
+                    text = _wire.as_text(delta.get("thinking"), "thinking_delta.thinking",
+                                         stream=True)
+                    if text:
+                        thinking.parts.append(text)
+                        yield ReasoningDelta(text)
+            elif delta_type == "signature_delta":
+                thinking = thinking_blocks.get(index)
+                if thinking is not None:
+                    thinking.signature += _wire.as_text(
+                        delta.get("signature"), "signature_delta.signature", stream=True)
         elif kind == "error" or event.event == "error" or payload.get("error"):
             raise error_from_stream_event(payload)
         elif kind == "content_block_start":
@@ -305,11 +557,26 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
                 name = _wire.as_name(block.get("name"), "content_block_start.content_block",
                                      stream=True)
                 block_id = block.get("id")
-                tool_blocks[index] = _ToolBlock(
+                tool = tool_blocks[index] = _ToolBlock(
                     id=block_id if type(block_id) is str and block_id else _wire.make_call_id(),
-                    name=name)
+                    name=name, ordinal=tool_uses)
+                tool_uses += 1
                 if block.get("input"):  # normally {} and filled by input_json_delta
-                    tool_blocks[index].json_parts.append(_json_of(block["input"]))
+                    tool.json_parts.append(_json_of(block["input"]))
+                    if tool_deltas:
+                        yield ToolCallDelta(tool.ordinal, tool.id, name, tool.json_parts[0])
+            elif block.get("type") == "thinking" and type(index) is int:
+                text = _wire.as_text(block.get("thinking"),
+                                     "content_block_start.content_block.thinking", stream=True)
+                thinking_blocks[index] = _ThinkingBlock([text] if text else [], _wire.as_text(
+                    block.get("signature"), "content_block_start.content_block.signature",
+                    stream=True))
+                if text:
+                    yield ReasoningDelta(text)
+            elif block.get("type") == "redacted_thinking" and type(index) is int:
+                # Encrypted and whole from its start: nothing to show, all to send back.
+                yield _redacted(block.get("data"), "content_block_start.content_block.data",
+                                stream=True)
         elif kind == "content_block_stop":
             index = payload.get("index")
             if type(index) is not int:
@@ -318,6 +585,10 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
             if finished is not None:
                 has_calls = True
                 yield finished.finish()
+            elif thinking_blocks:
+                reasoned = thinking_blocks.pop(index, None)
+                if reasoned is not None:
+                    yield reasoned.finish()
         elif kind == "message_start":
             message = _wire.as_object(payload.get("message"), "message_start.message", stream=True)
             model_name = message.get("model")
@@ -337,7 +608,8 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
     if not (stopped or raw_reason):
         raise _wire.unfinished_stream("message_stop or a stop_reason")
     # Tool blocks still open were cut (by max_tokens, usually): yielded with what arrived
-    # of their input, never runnable (and the TurnEnd says "length").
+    # of their input, never runnable (and the TurnEnd says "length"). A thinking block
+    # still open has no signature: the API would refuse it back, so it is left out.
     for unfinished in tool_blocks.values():
         has_calls = True
         yield unfinished.cut()
@@ -351,8 +623,6 @@ def _not_an_index(value: Any, where: str) -> NoReturn:
 
 
 def _json_of(value: Any) -> str:
-    import json
-
     return value if type(value) is str else json.dumps(value)
 
 
@@ -405,6 +675,7 @@ PROTOCOL = WireProtocol(
     error_from_response=error_from_response, default_model=DEFAULT_MODEL,
     default_base_url=DEFAULT_BASE_URL, api_key_env=("ANTHROPIC_API_KEY",),
     base_url_env=("ANTHROPIC_BASE_URL",), auth_headers=key_header("x-api-key"),
+    native_output=True, reasoning=True,
 )
 
 
