@@ -88,7 +88,8 @@ def test_function_call_stream_keeps_the_thought_signature() -> None:
         "thoughtSignature": signature_in("gemini_stream_function_call.sse")}
     assert call.id and call.id.startswith("call_")  # Gemini gave none, so one is made
     assert usage == UsageStats.priced(model="gemini-3-pro-preview", provider="gemini",
-                                      prompt_tokens=29, completion_tokens=10 + 202)
+                                      prompt_tokens=29, completion_tokens=10 + 202,
+                                      reasoning_tokens=202)
     assert usage.total_tokens == 241  # Gemini's own totalTokenCount
 
 
@@ -122,7 +123,8 @@ def test_gemini_call_ids_are_kept_and_made_ids_are_unique() -> None:
 def test_thought_parts_are_not_answer_text() -> None:
     chunk = {"candidates": [{"content": {"role": "model", "parts": [
         {"text": "Let me think", "thought": True}, {"text": "42"}]}, "finishReason": "STOP"}]}
-    assert decode([SseEvent(None, json.dumps(chunk))])[0] == "42"
+    items = decode([SseEvent(None, json.dumps(chunk))])
+    assert [item for item in items if isinstance(item, str)] == ["42"]
 
 
 def test_error_payload_inside_a_200_stream_raises_typed_error() -> None:

@@ -10,15 +10,29 @@ The three pure parts, tested on recorded transcripts without a network:
   `model`; tools are `functionDeclarations` whose JSON Schema is cut down to the OpenAPI
   subset Gemini accepts (`gemini_schema`); tool calls are `functionCall` parts and tool
   results `functionResponse` parts (name plus a `{"result": text}` object). Consecutive
-  messages of one role are merged, so the results of parallel calls share one turn.
+  messages of one role are merged, so the results of parallel calls share one turn. A typed
+  answer is `responseJsonSchema` (where the model cannot take it beside function
+  declarations, Gemini 2.5, it is asked for in the system prompt instead); the reasoning
+  setting is `thinkingConfig` (`thinking_config`).
 - `parse_response` and `decode_stream`: Gemini sends each `functionCall` whole. Its
   `thoughtSignature` (Gemini 3 refuses the next turn without it) is kept on
   `ToolCall.provider_data["thoughtSignature"]` and sent back in the same part; calls that
   Gemini 3 did not sign (another provider's) get Google's documented sentinel. Gemini's own
   call id is kept when it gives one; otherwise an id is made, because our tool results are
   linked to calls by id. Usage comes from `usageMetadata` (in a stream, the last one seen);
-  thinking tokens count as completion tokens, as Google bills them. `finishReason` becomes
-  the turn's stop reason (`FINISH_REASONS`; MALFORMED_FUNCTION_CALL and the like: "error").
+  thinking tokens count as completion tokens, as Google bills them, and as
+  `reasoning_tokens`. `finishReason` becomes the turn's stop reason (`FINISH_REASONS`;
+  MALFORMED_FUNCTION_CALL and the like: "error").
+
+Reasoning. Parts marked `thought: true` are thought summaries: in a stream each is a
+`ReasoningDelta`, and a block of them (ended by the part that carries its signature, or by
+the answer's first text or call) one `ReasoningPart(text, signature, protocol="gemini")`;
+never answer text. Gemini also signs text parts (a Gemini 3 text answer's signature comes
+on its last part, in a stream often an empty text part of its own): such a signature is
+kept, in its place among the blocks, as a `ReasoningPart` with no text. On the next turn
+the model turn is rebuilt as Gemini sent it: the thought parts with their signatures, then
+the text (one part: the stream's pieces are joined, as every client library does) with the
+text signature, then the calls with theirs.
 
 They are described once as `PROTOCOL`; `GeminiProvider` glues it to HTTP.
 """
@@ -32,13 +46,24 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from ..types import ContentPart, Message, Role, StopReason, ToolCall, ToolDefinition, TurnEnd
+from ..types import (
+    ContentPart,
+    Message,
+    OutputFormat,
+    ReasoningDelta,
+    ReasoningPart,
+    Role,
+    StopReason,
+    ToolCall,
+    ToolDefinition,
+    TurnEnd,
+)
 from ..usage import UsageStats
 from . import _wire
 from ._framing import SseEvent, WholeJson
 from ._http_provider import HttpProvider
 from ._status import body_snippet, error_for_status, json_or_none, reported_error
-from .base import StreamItem
+from .base import StreamItem, with_instructions
 from .errors import ProviderError
 from .protocol import ModelRequest, WireProtocol, WireRequest, key_header
 
@@ -52,6 +77,10 @@ _CONTEXT_LENGTH_HINTS = ("input token count", "exceeds the maximum number of tok
                          "context window")
 _RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?)s\s*$")
+_GENERATION = re.compile(r"^gemini-(\d+)")
+#: The thinking budget of an effort on a model whose only setting is a budget (Gemini 2.5:
+#: 2.5 Flash takes up to 24576, 2.5 Pro up to 32768).
+EFFORT_BUDGETS = {"low": 1024, "medium": 8192, "high": 24576}
 
 # The parts of JSON Schema that Gemini's `Schema` object understands; the rest is dropped.
 _SCHEMA_KEYS = frozenset({
@@ -88,15 +117,18 @@ def model_path(model: str, *, stream: bool) -> str:
 def build_request_body(*, system_prompt: str | None, messages: Sequence[Message],
                        tools: Sequence[ToolDefinition] | None = None,
                        temperature: float | None = None, max_tokens: int = 1000,
-                       model: str = "") -> dict[str, Any]:
+                       model: str = "", output: OutputFormat | None = None,
+                       reasoning: str | int | None = None) -> dict[str, Any]:
     """The JSON body of a generateContent / streamGenerateContent request
-    (`temperature=None` sends none: the model's default)."""
-    config: dict[str, Any] = {"maxOutputTokens": max_tokens}
-    if temperature is not None:
-        config["temperature"] = temperature
+    (`temperature=None` sends none: the model's default; see `generation_config` for
+    `output` and `reasoning`)."""
+    if output is not None and tools and not json_output_with_tools(model):
+        system_prompt, output = with_instructions(system_prompt or "", output), None
     body: dict[str, Any] = {
-        "contents": _convert_messages(messages, needs_signatures=_needs_signatures(model)),
-        "generationConfig": config,
+        "contents": _convert_messages(messages, needs_signatures=_is_gemini_3(model)),
+        "generationConfig": generation_config(max_tokens=max_tokens, temperature=temperature,
+                                              model=model, output=output,
+                                              reasoning=reasoning),
     }
     system = _wire.system_text(system_prompt, messages)
     if system:
@@ -107,11 +139,60 @@ def build_request_body(*, system_prompt: str | None, messages: Sequence[Message]
 
 
 def _request(request: ModelRequest) -> WireRequest:
+    # (tools are added by the provider; GeminiProvider.build_request has already moved an
+    # output that cannot be constrained next to them into the system prompt)
     body = build_request_body(system_prompt=request.system_prompt, messages=request.messages,
                               temperature=request.temperature, max_tokens=request.max_tokens,
-                              model=request.model)
+                              model=request.model, output=request.output,
+                              reasoning=request.reasoning)
     return WireRequest(model_path(request.model, stream=request.stream), body,
                        {"alt": "sse"} if request.stream else None)
+
+
+def generation_config(*, max_tokens: int, temperature: float | None = None, model: str = "",
+                      output: OutputFormat | None = None,
+                      reasoning: str | int | None = None) -> dict[str, Any]:
+    """`generationConfig`: the output limit, the temperature when set, a typed answer as
+    `responseJsonSchema` (the strict schema when there is one, else the schema: the one
+    policy) and the reasoning setting as `thinkingConfig` (`thinking_config`).
+
+    Gemini counts thinking tokens against `maxOutputTokens`, so a thinking budget is added
+    to it: the answer keeps the `max_tokens` the user asked for."""
+    config: dict[str, Any] = {"maxOutputTokens": max_tokens}
+    if temperature is not None:
+        config["temperature"] = temperature
+    if output is not None:
+        config["responseMimeType"] = "application/json"
+        config["responseJsonSchema"] = (output.strict_schema if output.strict_schema is not None
+                                        else output.schema)
+    if reasoning is not None:
+        thinking = thinking_config(reasoning, model)
+        config["thinkingConfig"] = thinking
+        config["maxOutputTokens"] = max_tokens + thinking.get("thinkingBudget", 0)
+    return config
+
+
+def thinking_config(reasoning: str | int, model: str) -> dict[str, Any]:
+    """`thinkingConfig` for `AgentConfig.reasoning`, always with `includeThoughts` (so the
+    thought summaries stream): a token budget as `thinkingBudget` (Gemini 3 still takes
+    one); an effort as Gemini 3's `thinkingLevel` ("low", "medium", "high"), and on earlier
+    models (2.5, whose only setting is a budget) as the budget of `EFFORT_BUDGETS`."""
+    if type(reasoning) is int:
+        return {"thinkingBudget": reasoning, "includeThoughts": True}
+    if reasoning not in EFFORT_BUDGETS:
+        raise ValueError(f"reasoning must be one of {sorted(EFFORT_BUDGETS)} or a token budget "
+                         f"(an int), got {reasoning!r}")
+    if _is_gemini_3(model):
+        return {"thinkingLevel": reasoning, "includeThoughts": True}
+    return {"thinkingBudget": EFFORT_BUDGETS[reasoning], "includeThoughts": True}
+
+
+def json_output_with_tools(model: str) -> bool:
+    """Whether `model` takes `responseJsonSchema` together with function declarations:
+    Gemini 3 does; Gemini 2.5 refuses the pair with a 400 ("Function calling with a response
+    mime type: 'application/json' is unsupported"), so there the answer's schema goes into
+    the system prompt instead (and is validated as on every provider)."""
+    return _is_gemini_3(model)
 
 
 def encode_tools(tools: Sequence[ToolDefinition]) -> list[dict[str, Any]]:
@@ -209,9 +290,11 @@ def _description(node: Mapping[str, Any]) -> dict[str, Any]:
     return {"description": node["description"]} if node.get("description") else {}
 
 
-def _needs_signatures(model: str) -> bool:
-    """Gemini 3 refuses a replayed model turn whose function calls carry no signature."""
-    return model.rsplit("/", 1)[-1].startswith("gemini-3")
+def _is_gemini_3(model: str) -> bool:
+    """Whether `model` is Gemini 3 or later: thinking levels, JSON output with tools, and
+    a replayed model turn refused when its function calls carry no signature."""
+    match = _GENERATION.match(model.rsplit("/", 1)[-1])
+    return match is not None and int(match[1]) >= 3
 
 
 def _convert_messages(messages: Sequence[Message], *,
@@ -222,7 +305,7 @@ def _convert_messages(messages: Sequence[Message], *,
         if message.role is Role.SYSTEM:
             continue
         if message.role is Role.ASSISTANT:
-            parts = [{"text": message.content}] if message.content else []
+            parts = _model_parts(message)
             calls = [_function_call_part(call) for call in message.tool_calls or ()]
             if needs_signatures and calls and not any(THOUGHT_SIGNATURE in c for c in calls):
                 # Calls Gemini did not make (another provider's, before a fallback) have no
@@ -242,6 +325,31 @@ def _convert_messages(messages: Sequence[Message], *,
                               [p for p in map(_content_part, message.parts()) if p is not None],
                               "parts")
     return contents
+
+
+def _model_parts(message: Message) -> list[dict[str, Any]]:
+    """The thought and text parts of a model turn as Gemini sent them: each thought block
+    back as a `thought: true` part with its signature, then the answer's text with the
+    signature that came on a text part (an empty text part when the text was empty). Only
+    Gemini's reasoning goes back: another protocol's means nothing here."""
+    parts: list[dict[str, Any]] = []
+    text_signature: str | None = None
+    for block in message.reasoning or ():
+        if block.protocol != PROVIDER:
+            continue
+        if block.text:
+            part: dict[str, Any] = {"text": block.text, "thought": True}
+            if block.signature:
+                part[THOUGHT_SIGNATURE] = block.signature
+            parts.append(part)
+        elif block.signature and text_signature is None:
+            text_signature = block.signature
+    if message.content or text_signature:
+        part = {"text": message.content}
+        if text_signature:
+            part[THOUGHT_SIGNATURE] = text_signature
+        parts.append(part)
+    return parts
 
 
 def _function_call_part(call: ToolCall) -> dict[str, Any]:
@@ -293,35 +401,44 @@ def _content_part(part: ContentPart) -> dict[str, Any] | None:
 # ---------------------------------------------------------------------------------------
 
 def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
-    """A whole generateContent response as our assistant message (with its stop reason)
-    and its usage."""
+    """A whole generateContent response as our assistant message (with its stop reason,
+    and its thoughts and signatures as `reasoning`) and its usage."""
     data = _wire.as_object(data, "the answer")
     _raise_if_error(data, stream=False)
     texts: list[str] = []
     calls: list[ToolCall] = []
-    items, raw_reason, blocked = _response_parts(data, stream=False)
+    reasoning: list[ReasoningPart] = []
+    thoughts = _Thoughts()
+    items, raw_reason, blocked = _response_parts(data, thoughts, stream=False)
+    thoughts.close_into(items)
     for item in items:
-        if isinstance(item, str):
+        if type(item) is str:
             texts.append(item)
-        else:
+        elif type(item) is ToolCall:
             calls.append(item)
+        elif type(item) is ReasoningPart:
+            reasoning.append(item)
     reason = "content_filter" if blocked else _wire.stop_reason(
         raw_reason, FINISH_REASONS, has_calls=bool(calls))
     message = Message(role=Role.ASSISTANT, content="".join(texts), tool_calls=calls or None,
-                      stop_reason=reason)
+                      stop_reason=reason, reasoning=reasoning or None)
     return message, _usage(data.get("usageMetadata"), _model_of(data, model), stream=False)
 
 
 async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str, *,
                         tool_deltas: bool = False) -> AsyncGenerator[StreamItem, None]:
-    """Text deltas and whole tool calls as each chunk arrives, the turn's end, then the
-    usage (or the same from a whole answer sent where a stream was asked for)."""
+    """Text deltas, thought fragments (a `ReasoningDelta` each, then the block as a
+    `ReasoningPart` when it ends) and whole tool calls as each chunk arrives, the turn's
+    end, then the usage (or the same from a whole answer sent where a stream was asked
+    for). Gemini sends calls whole, so there are no argument fragments to yield: the agent
+    makes one delta per call itself (`tool_deltas` is accepted for the protocol's sake)."""
     event: SseEvent | WholeJson | None = None
     has_calls = False
     usage_metadata: Any = None
     response_model = model
     finish_reason: Any = None  # its TurnEnd comes once the stream ends
     blocked = False
+    thoughts = _Thoughts()  # a thought block may span chunks
     async for event in events:
         if isinstance(event, WholeJson):
             for item in _wire.whole_answer_items(event.data, parse_response, model):
@@ -329,10 +446,10 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
             return
         chunk = _wire.stream_object(event.data)
         _raise_if_error(chunk, stream=True)
-        items, raw_reason, prompt_blocked = _response_parts(chunk, stream=True)
+        items, raw_reason, prompt_blocked = _response_parts(chunk, thoughts, stream=True)
         blocked = blocked or prompt_blocked
         for item in items:
-            if type(item) is not str:
+            if type(item) is ToolCall:
                 has_calls = True
             yield item
         finish_reason = finish_reason or raw_reason
@@ -342,6 +459,8 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
         raise _wire.empty_stream()
     if not (finish_reason or blocked):
         raise _wire.unfinished_stream("a finishReason")
+    if thoughts.texts:  # a turn that ended while thinking (cut by max_tokens, say)
+        yield thoughts.close(None)
     if blocked:
         yield TurnEnd("content_filter", finish_reason)
     elif finish_reason:
@@ -354,11 +473,34 @@ def _model_of(data: Mapping[str, Any], model: str) -> str:
     return version if type(version) is str and version else model
 
 
-def _response_parts(data: Mapping[str, Any], *,
-                    stream: bool) -> tuple[list[str | ToolCall], Any, bool]:
-    """The answer's text pieces and tool calls, the raw finishReason (None until the chunk
-    that ends the turn) and whether the prompt was blocked (then the raw reason is the
-    `promptFeedback.blockReason`, and the turn ends "content_filter", whatever its word)."""
+class _Thoughts:
+    """The thought block being read: the text of its `thought: true` parts so far. A block
+    ends with the part that carries its signature, or where the answer (text, a call)
+    begins, and becomes one ReasoningPart."""
+
+    __slots__ = ("texts",)
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def close(self, signature: str | None) -> ReasoningPart:
+        block = ReasoningPart("".join(self.texts), signature, None, PROVIDER)
+        self.texts = []
+        return block
+
+    def close_into(self, items: list[StreamItem]) -> None:
+        if self.texts:
+            items.append(self.close(None))
+
+
+def _response_parts(data: Mapping[str, Any], thoughts: _Thoughts, *,
+                    stream: bool) -> tuple[list[StreamItem], Any, bool]:
+    """The answer's items: text pieces, tool calls and reasoning (see `_Thoughts`; a
+    signature on a text part, or on an empty one as a stream's last chunk brings it, is
+    kept as a ReasoningPart with no text, in its place); the raw finishReason (None until
+    the chunk that ends the turn) and whether the prompt was blocked (then the raw reason
+    is the `promptFeedback.blockReason`, and the turn ends "content_filter", whatever its
+    word)."""
     candidates = _wire.as_list(data.get("candidates"), "candidates", stream=stream)
     if not candidates:
         feedback = data.get("promptFeedback")
@@ -370,21 +512,52 @@ def _response_parts(data: Mapping[str, Any], *,
     candidate = _wire.as_object(candidates[0], "candidates[0]", stream=stream)
     content = _wire.as_object(candidate.get("content"), "candidates[0].content", stream=stream,
                               optional=True)
-    items: list[str | ToolCall] = []
+    items: list[StreamItem] = []
     for index, part in enumerate(_wire.as_list(content.get("parts"), "candidates[0].content.parts",
                                                stream=stream)):
         where = f"candidates[0].content.parts[{index}]"
         if type(part) is not dict:
             part = _wire.as_object(part, where, stream=stream)
-        if part.get("thought"):
-            continue  # a thought summary, not part of the answer
         text = part.get("text")
+        if part.get("thought"):  # a thought summary: reasoning, never the answer
+            _read_thought(part, text, thoughts, items, where, stream=stream)
+            continue
+        if thoughts.texts:  # the answer begins: the thought block before it ends
+            items.append(thoughts.close(None))
         if text:
             items.append(text if type(text) is str
                          else _wire.as_text(text, f"{where}.text", stream=stream))
+            if part.get(THOUGHT_SIGNATURE):
+                items.append(_text_signature(part, where, stream=stream))
         elif part.get("functionCall") is not None:
             items.append(_tool_call(part, f"{where}.functionCall", stream=stream))
+        elif part.get(THOUGHT_SIGNATURE):
+            items.append(_text_signature(part, where, stream=stream))
     return items, candidate.get("finishReason"), False
+
+
+def _read_thought(part: Mapping[str, Any], text: Any, thoughts: _Thoughts,
+                  items: list[StreamItem], where: str, *, stream: bool) -> None:
+    if text:
+        if type(text) is not str:
+            text = _wire.as_text(text, f"{where}.text", stream=stream)
+        thoughts.texts.append(text)
+        items.append(ReasoningDelta(text))
+    signature = _signature(part, where, stream=stream)
+    if signature:
+        items.append(thoughts.close(signature) if thoughts.texts
+                     else ReasoningPart("", signature, None, PROVIDER))
+
+
+def _text_signature(part: Mapping[str, Any], where: str, *, stream: bool) -> ReasoningPart:
+    return ReasoningPart("", _signature(part, where, stream=stream), None, PROVIDER)
+
+
+def _signature(part: Mapping[str, Any], where: str, *, stream: bool) -> str | None:
+    signature = part.get(THOUGHT_SIGNATURE)
+    if signature is None or type(signature) is str:
+        return signature
+    return _wire.as_text(signature, f"{where}.{THOUGHT_SIGNATURE}", stream=stream)
 
 
 def _tool_call(part: Mapping[str, Any], where: str, *, stream: bool) -> ToolCall:
@@ -401,11 +574,13 @@ def _usage(metadata: Any, model: str, *, stream: bool) -> UsageStats:
     def count(key: str) -> int:
         return _wire.as_count(metadata.get(key), f"usageMetadata.{key}", stream=stream)
 
-    # Thinking tokens count as completion tokens, as Google bills them.
+    # candidatesTokenCount leaves the thoughts out (prompt + candidates + thoughts make
+    # totalTokenCount); they are billed as output, so completion tokens include them.
+    thoughts = count("thoughtsTokenCount")
     return UsageStats.priced(model=model, provider=PROVIDER,
                              prompt_tokens=count("promptTokenCount"),
-                             completion_tokens=count("candidatesTokenCount")
-                             + count("thoughtsTokenCount"))
+                             completion_tokens=count("candidatesTokenCount") + thoughts,
+                             reasoning_tokens=thoughts)
 
 
 # ---------------------------------------------------------------------------------------
@@ -469,7 +644,7 @@ PROTOCOL = WireProtocol(
     parse_response=parse_response, decode_stream=decode_stream,
     error_from_response=error_from_response, default_model=DEFAULT_MODEL,
     default_base_url=DEFAULT_BASE_URL, api_key_env=("GEMINI_API_KEY", "GOOGLE_API_KEY"),
-    auth_headers=key_header("x-goog-api-key"),
+    auth_headers=key_header("x-goog-api-key"), native_output=True, reasoning=True,
 )
 
 
@@ -489,3 +664,17 @@ class GeminiProvider(HttpProvider):
                  max_retries: int = 2, name: str | None = None) -> None:
         super().__init__(PROTOCOL, api_key=api_key, base_url=base_url, model=model,
                          timeout=timeout, max_retries=max_retries, name=name)
+
+    def build_request(self, *, model: str, system_prompt: str, messages: list[Message],
+                      tools: Sequence[ToolDefinition] | None, temperature: float | None,
+                      max_tokens: int, stream: bool, output: OutputFormat | None = None,
+                      reasoning: str | int | None = None) -> WireRequest:
+        # The protocol's request is built without the tools (they are encoded once per
+        # tool list), so the one case that depends on them is decided here: a model that
+        # refuses JSON output beside function declarations is asked for it in words.
+        if output is not None and tools and not json_output_with_tools(model):
+            system_prompt, output = with_instructions(system_prompt, output), None
+        return super().build_request(model=model, system_prompt=system_prompt,
+                                     messages=messages, tools=tools, temperature=temperature,
+                                     max_tokens=max_tokens, stream=stream, output=output,
+                                     reasoning=reasoning)
