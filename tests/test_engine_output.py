@@ -5,7 +5,8 @@ through scripted providers: every kind of `T` (pydantic model, dataclass, TypedD
 `list[...]`, JSON-schema dict), with and without tools, whole and streamed; an answer
 that is valid, repaired (the next request carries the repair prompt), or still invalid
 (a status, or a raised error, as configured); and "output_partial" events that grow to
-`parsed`. No native response format is sent: the schema travels as instructions.
+`parsed`. The OpenAI provider sends the schema natively (`response_format`); scripted
+providers, which take no options, get it as instructions.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from selectools import (
     TraceStep,
     tool,
 )
+from selectools.output import output_schema
 from selectools.providers.base import ProviderEvent
 from selectools.providers.openai import OpenAIProvider
 from selectools.testing import ScriptedProvider
@@ -178,10 +180,15 @@ async def test_each_kind_of_type_is_parsed_from_the_final_answer(
     assert result.parsed == expected
     assert type(result.parsed) is type(expected)
     assert result.content == valid  # the text stays the text the model wrote
-    # The schema went out as instructions (no native format this wave).
+    # The schema went out natively (OpenAI's response_format: the strict variant when
+    # the type has one), and not as instructions too.
     [request] = wire_server.requests
-    assert "response_format" not in request.json
-    assert "JSON schema" in system_of(request)
+    schema = output_schema(target)
+    sent = request.json["response_format"]["json_schema"]
+    assert sent["name"] == schema.name
+    assert sent["schema"] == (schema.strict_schema or schema.schema)
+    assert sent.get("strict", False) is (schema.strict_schema is not None)
+    assert "JSON schema" not in system_of(request)
 
 
 @pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
@@ -217,9 +224,9 @@ async def test_the_instructions_belong_to_the_run_not_to_the_agent(
     plain = await agent.arun("and now?")
 
     first, second = (system_of(r) for r in wire_server.requests)
-    assert first.startswith("You are terse.")
-    assert '"age": {"type": "integer"}' in first
-    assert second == "You are terse."
+    assert first == second == "You are terse."
+    assert "response_format" in wire_server.requests[0].json
+    assert "response_format" not in wire_server.requests[1].json
     assert agent.config.system_prompt == "You are terse."
     assert typed.parsed == Person(name="Ada", age=36)
     assert (plain.parsed, plain.structured_status, plain.structured_error) == (None, None, None)

@@ -178,7 +178,8 @@ class SchemaChecker:
 
     def _check_string(self, schema: Mapping[str, Any], value: str, path: str,
                       ) -> Iterator[Problem]:
-        yield from _size_problems(schema, "Length", len(value), "characters", path)
+        if "minLength" in schema or "maxLength" in schema:  # (most strings have neither)
+            yield from _size_problems(schema, "Length", len(value), "characters", path)
         pattern = schema.get("pattern")
         if isinstance(pattern, str) and not self._compile(pattern, path).search(value):
             yield Problem(path, f"{_short(value)} does not match the pattern {pattern!r}")

@@ -130,6 +130,17 @@ class PartialJSONParser:
         Raises PartialJSONError when the text cannot be JSON (and again on every later
         call).
         """
+        if self._state == _STRING and not self._carry and _STRING_SPECIAL.search(delta) is None:
+            # The common case, taken without the scanner: more of an open string, with no
+            # quote, escape or control character in it.
+            if delta:
+                self._raw.append(delta)
+                self._raw_len += len(delta)
+                self._offset += len(delta)
+                if self._worth_showing():
+                    self._show_string()
+                    return self._root
+            return UNCHANGED
         if self._error is not None:
             raise self._error
         text = self._carry + delta if self._carry else delta

@@ -52,7 +52,7 @@ class OutputSchema:
     """
 
     __slots__ = ("target", "name", "schema", "strict_schema", "strict_problem", "wrapped",
-                 "_check", "_starts", "_scalar_root")
+                 "_check", "_starts", "_scalar_root", "_instructions")
 
     def __init__(self, target: Any, name: str, schema: dict[str, Any],
                  check: _Check) -> None:
@@ -95,9 +95,15 @@ class OutputSchema:
     def instructions(self) -> str:
         """What to tell a model that has no native structured output (a system prompt
         addition)."""
-        return ("Reply with a single JSON value that matches the JSON schema below, and "
+        # Made once: every run asked for this type reads it.
+        try:
+            return self._instructions
+        except AttributeError:
+            self._instructions: str = (
+                "Reply with a single JSON value that matches the JSON schema below, and "
                 "nothing else: no prose and no code fence.\n"
                 + json.dumps(self.schema, ensure_ascii=False))
+            return self._instructions
 
     def repair_prompt(self, error: OutputValidationError) -> str:
         """The message that sends an invalid answer back to the model."""

@@ -175,7 +175,9 @@ def drop_absent_nulls(value: Any, schema: Mapping[str, Any]) -> bool:
 
 
 def _drop(value: Any, node: Any, root: Mapping[str, Any], depth: int) -> bool:
-    if depth > 200 or not isinstance(node, Mapping):
+    # (A scalar holds no property: most values of an answer end here, at once.)
+    if type(value) is not dict and type(value) is not list or depth > 200 \
+            or not isinstance(node, Mapping):
         return False
     node = _dereference(node, root)
     dropped = False
