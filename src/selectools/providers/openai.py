@@ -16,6 +16,45 @@ ends, after the calls and before the usage. Edge cases follow the one policy of
 `{RAW_ARGUMENTS_KEY: text}`, arguments sent as an object are taken as they are, a chunk of
 the wrong shape or an empty stream is a `MalformedStreamError`, and a whole
 `chat.completion` sent where a stream was asked for is decoded as that answer.
+
+Tool-call deltas (`tool_deltas=True`): each non-empty `function.arguments` fragment is also
+yielded as a `ToolCallDelta` the moment it arrives, indexed by the call's ordinal in the turn.
+
+Reasoning. Compatible servers stream the model's reasoning beside `content`: as
+`reasoning_content` (DeepSeek, llama.cpp's server, vLLM before 0.11, Qwen on DashScope) or
+`reasoning` (Groq, OpenRouter, newer vLLM), OpenRouter also as `reasoning_details` (typed
+items that may carry an Anthropic `signature` or OpenAI's encrypted `data`). Each fragment
+is a `ReasoningDelta`; the block is one `ReasoningPart` (protocol "openai") yielded when the
+first text or tool-call delta arrives, or when the turn ends. It never reaches `content`.
+api.openai.com's Chat Completions shows no reasoning, only `reasoning_tokens` in the usage.
+
+Sending it back (the one rule): every assistant message whose reasoning came from this
+protocol carries it back in later requests, in the field it came in: `reasoning_content`
+or `reasoning` with its text, or OpenRouter's `reasoning_details` unchanged (instead of the
+text). Why, per API:
+- DeepSeek thinking mode (deepseek-reasoner, V3.2, V4) answers 400 "The
+  `reasoning_content` in the thinking mode must be passed back to the API" when an
+  assistant message that called tools lacks it, in every later request
+  (api-docs.deepseek.com/guides/thinking_mode); on turns without tools it is ignored.
+- OpenRouter asks for `reasoning_details` back unmodified, which carries the signature
+  that Anthropic models verify on a tool-use turn (openrouter.ai/docs, reasoning tokens).
+- Groq and Cerebras refuse an unknown field ("property 'reasoning_content' is
+  unsupported"), and Groq takes `reasoning` back (vercel/ai#7860): hence the field it came
+  in, never both. llama.cpp's server and vLLM read it into the chat template, which keeps
+  what the model needs.
+- api.openai.com refuses unknown message fields and has no reasoning text: nothing is sent
+  there, whatever a message holds (from a fallback, say).
+The part keeps what goes back in `ReasoningPart.signature`: None for `reasoning_content`,
+else the JSON text of `{"field": "reasoning"}` and/or `{"reasoning_details": [...]}`.
+
+Settings: `ModelRequest.reasoning` becomes `reasoning_effort`; a token budget is sent as the
+least effort whose budget covers it, after Google's published mapping of those efforts to
+thinking budgets on its OpenAI-compatible endpoint (low 1,024, medium 8,192, high 24,576
+tokens): up to 1,024 "low", up to 8,192 "medium", more "high". A typed answer
+(`ModelRequest.output`) becomes `response_format` `json_schema` with the strict schema and
+`strict: true` when it has one, else the plain schema and `strict: false`; tools go in the
+same request. Usage: `completion_tokens_details.reasoning_tokens` (or a top-level
+`reasoning_tokens`, as Azure's DeepSeek sends) is `UsageStats.reasoning_tokens`.
 """
 
 from __future__ import annotations
@@ -25,7 +64,19 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..types import ContentPart, Message, Role, StopReason, ToolCall, ToolDefinition
+from ..types import (
+    REASONING_EFFORTS,
+    ContentPart,
+    Message,
+    OutputFormat,
+    ReasoningDelta,
+    ReasoningPart,
+    Role,
+    StopReason,
+    ToolCall,
+    ToolCallDelta,
+    ToolDefinition,
+)
 from ..usage import UsageStats
 from . import _wire
 from ._framing import SseEvent, WholeJson, read_to_end
@@ -49,6 +100,10 @@ FINISH_REASONS: dict[str, StopReason] = {
     "stop": "completed", "tool_calls": "tool_calls", "function_call": "tool_calls",
     "length": "length", "content_filter": "content_filter", "error": "error",
 }
+#: A reasoning budget (tokens) up to which each effort is sent (see the module doc).
+EFFORT_BUDGETS: tuple[tuple[int, str], ...] = ((1024, "low"), (8192, "medium"))
+# The reasoning field most servers use; a part that came in it needs no signature.
+_REASONING_CONTENT = "reasoning_content"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -58,12 +113,14 @@ FINISH_REASONS: dict[str, StopReason] = {
 def build_request_body(*, model: str, system_prompt: str, messages: Sequence[Message],
                        tools: Sequence[ToolDefinition] | None = None,
                        temperature: float | None = None, max_tokens: int = 1000,
-                       stream: bool = False, hosted: bool = False) -> dict[str, Any]:
+                       stream: bool = False, hosted: bool = False,
+                       output: OutputFormat | None = None,
+                       reasoning: str | int | None = None) -> dict[str, Any]:
     """The JSON body of a `POST /chat/completions`, built as the provider builds it: for
     api.openai.com when `hosted`, else for a compatible server. `temperature=None` sends
     none: the model's default."""
     body = _body(ModelRequest(model, system_prompt, messages, temperature, max_tokens, stream,
-                              hosted))
+                              hosted, output, reasoning))
     if tools:
         body["tools"] = encode_tools(tools)
     return body
@@ -81,7 +138,8 @@ def _body(request: ModelRequest) -> dict[str, Any]:
     wire_messages: list[dict[str, Any]] = []
     if request.system_prompt:
         wire_messages.append({"role": "system", "content": request.system_prompt})
-    wire_messages.extend([_wire_message(message) for message in request.messages])
+    hosted = request.hosted
+    wire_messages.extend([_wire_message(message, hosted) for message in request.messages])
     body: dict[str, Any] = {"model": model, "messages": wire_messages,
                             max_tokens_field: request.max_tokens}
     temperature = request.temperature
@@ -90,7 +148,34 @@ def _body(request: ModelRequest) -> dict[str, Any]:
     if request.stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
+    if request.output is not None:
+        body["response_format"] = response_format(request.output)
+    if request.reasoning is not None:
+        body["reasoning_effort"] = reasoning_effort(request.reasoning)
     return body
+
+
+def response_format(output: OutputFormat) -> dict[str, Any]:
+    """The `response_format` that constrains the answer to `output`'s schema: the strict
+    variant with `strict: true` when there is one (OpenAI then guarantees the schema),
+    else the plain schema, best effort."""
+    strict = output.strict_schema
+    return {"type": "json_schema", "json_schema": {
+        "name": output.name, "schema": output.schema if strict is None else strict,
+        "strict": strict is not None}}
+
+
+def reasoning_effort(reasoning: str | int) -> str:
+    """`reasoning_effort` for an effort or a token budget (see EFFORT_BUDGETS)."""
+    if type(reasoning) is int:
+        if reasoning < 1:
+            raise ValueError(f"a reasoning budget must be a positive number of tokens, got "
+                             f"{reasoning}")
+        return next((effort for most, effort in EFFORT_BUDGETS if reasoning <= most), "high")
+    if reasoning in REASONING_EFFORTS:
+        return str(reasoning)
+    raise ValueError(f"reasoning must be one of {list(REASONING_EFFORTS)} or a token budget "
+                     f"(an int), got {reasoning!r}")
 
 
 def encode_tools(tools: Sequence[ToolDefinition]) -> list[dict[str, Any]]:
@@ -104,7 +189,7 @@ def _wire_tool(tool: ToolDefinition) -> dict[str, Any]:
     return {"type": "function", "function": function}
 
 
-def _wire_message(message: Message) -> dict[str, Any]:
+def _wire_message(message: Message, hosted: bool = False) -> dict[str, Any]:
     if message.role == Role.TOOL:
         result = _wire.tool_result_text(message)
         if not message.tool_call_id:
@@ -118,12 +203,60 @@ def _wire_message(message: Message) -> dict[str, Any]:
             wire["tool_calls"] = [_wire_tool_call(call) for call in message.tool_calls]
         elif wire["content"] is None:
             wire["content"] = ""
+        if message.reasoning and not hosted:  # (api.openai.com refuses the fields)
+            _add_reasoning(wire, message.reasoning)
         return wire
     if message.role == Role.SYSTEM:
         return {"role": "system", "content": message.content}
     if message.content_parts:  # the question text too, not only the parts
         return {"role": "user", "content": [_wire_part(part) for part in message.parts()]}
     return {"role": "user", "content": message.content}
+
+
+def _add_reasoning(wire: dict[str, Any], parts: Sequence[ReasoningPart]) -> None:
+    """Put this protocol's reasoning parts back on an assistant message, each in the field
+    it came in (see the module doc); other protocols' parts mean nothing here."""
+    texts: dict[str, list[str]] = {}
+    details: list[Any] = []
+    for part in parts:
+        if part.protocol != PROVIDER:
+            continue
+        field, part_details = _sent_back_as(part)
+        if part_details is not None:
+            details.extend(part_details)  # OpenRouter's items stand for the text
+        else:
+            texts.setdefault(field, []).append(part.text)
+    for field, pieces in texts.items():
+        wire[field] = "".join(pieces)
+    if details:
+        wire["reasoning_details"] = details
+
+
+def _sent_back_as(part: ReasoningPart) -> tuple[str, list[Any] | None]:
+    """The field a part's text goes back in, and OpenRouter's details when it has them."""
+    if part.signature is None:
+        return _REASONING_CONTENT, None
+    try:
+        saved = json.loads(part.signature)
+    except ValueError:
+        saved = None
+    field = saved.get("field", _REASONING_CONTENT) if type(saved) is dict else None
+    details = saved.get("reasoning_details") if type(saved) is dict else None
+    if field not in (_REASONING_CONTENT, "reasoning") or not (
+            details is None or type(details) is list):
+        raise ValueError("an assistant message's reasoning part (protocol 'openai') has a "
+                         "signature that is not what this protocol saved: "
+                         f"{body_snippet(part.signature)!r}")
+    return field, details
+
+
+def _reasoning_part(text: str, field: str, details: list[Any] | None) -> ReasoningPart:
+    """A whole reasoning block, with what it needs to go back (see `_sent_back_as`)."""
+    saved: dict[str, Any] = {} if field == _REASONING_CONTENT else {"field": field}
+    if details:
+        saved["reasoning_details"] = details
+    return ReasoningPart(text, json.dumps(saved, ensure_ascii=False) if saved else None,
+                         None, PROVIDER)
 
 
 def _wire_tool_call(call: ToolCall) -> dict[str, Any]:
@@ -182,8 +315,23 @@ def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
                       else "choices[0].message.refusal")
     reason = _wire.stop_reason(choice.get("finish_reason"), FINISH_REASONS, has_calls=bool(calls))
     message = Message(role=Role.ASSISTANT, content=text, tool_calls=calls or None,
-                      stop_reason=reason)
+                      stop_reason=reason, reasoning=_message_reasoning(wire))
     return message, _usage(data.get("usage"), model)
+
+
+def _message_reasoning(wire: dict[str, Any]) -> list[ReasoningPart] | None:
+    """The reasoning of a whole answer's message, as one part (None when it has none)."""
+    field, thought = _REASONING_CONTENT, wire.get(_REASONING_CONTENT)
+    if thought is None:
+        field, thought = "reasoning", wire.get("reasoning")
+    details = wire.get("reasoning_details")
+    if thought is None and not details:
+        return None
+    text = thought if type(thought) is str else _wire.as_text(thought,
+                                                              f"choices[0].message.{field}")
+    if details:
+        details = _wire.as_list(details, "choices[0].message.reasoning_details")
+    return [_reasoning_part(text, field, details or None)]
 
 
 def _tool_call(wire: Any, index: int) -> ToolCall | None:
@@ -209,8 +357,15 @@ def _usage(wire: Any, model: str, *, stream: bool = False) -> UsageStats:
         prompt = _wire.as_count(prompt, "usage.prompt_tokens", stream=stream)
     if type(completion) is not int or completion < 0:
         completion = _wire.as_count(completion, "usage.completion_tokens", stream=stream)
+    details = wire.get("completion_tokens_details")
+    reasoning = details.get("reasoning_tokens") if type(details) is dict else None
+    if reasoning is None:  # Azure's DeepSeek puts it beside the other counts
+        reasoning = wire.get("reasoning_tokens")
+    if type(reasoning) is not int or reasoning < 0:
+        reasoning = _wire.as_count(reasoning, "usage.completion_tokens_details.reasoning_tokens",
+                                   stream=stream)
     return UsageStats.priced(model=model, provider=PROVIDER, prompt_tokens=prompt,
-                             completion_tokens=completion)
+                             completion_tokens=completion, reasoning_tokens=reasoning)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,14 +378,52 @@ class _PendingCall:
     name: str
     arguments: str
     index: int | None = None  # the server's `index`, which may repeat across calls
+    key: int = 0  # its place in arrival order (its key in the calls being assembled)
+
+
+@dataclass(slots=True)
+class _Thinking:
+    """A reasoning block as it streams: its text so far, the field it comes in, and
+    OpenRouter's `reasoning_details` items merged by their `index`."""
+
+    field: str
+    texts: list[str]
+    details: dict[Any, dict[str, Any]] | None = None
+
+    def add_details(self, items: Any) -> None:
+        # A streamed item is a fragment of the item with its `index`: its text (or summary,
+        # or encrypted data) continues that item's, any other key is set once it is not empty.
+        merged = self.details if self.details is not None else {}
+        self.details = merged
+        for item in _wire.as_list(items, "choices[0].delta.reasoning_details", stream=True):
+            if type(item) is not dict:
+                item = _wire.as_object(item, "choices[0].delta.reasoning_details[]",
+                                       stream=True)
+            whole = merged.get(item.get("index", len(merged)))
+            if whole is None:
+                merged[item.get("index", len(merged))] = dict(item)
+                continue
+            for key, value in item.items():
+                if key in ("text", "summary", "data") and type(value) is str:
+                    whole[key] = whole.get(key, "") + value
+                elif value not in (None, "") and key != "index":
+                    whole[key] = value
+
+    def part(self) -> ReasoningPart:
+        details = list(self.details.values()) if self.details else None
+        return _reasoning_part("".join(self.texts), self.field, details)
 
 
 async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str, *,
                         tool_deltas: bool = False) -> AsyncGenerator[StreamItem, None]:
     """Turn `chat.completion.chunk` events into text deltas, whole ToolCalls, the turn's end
-    and usage (or a whole answer sent where a stream was asked for into the same)."""
+    and usage (or a whole answer sent where a stream was asked for into the same); the
+    model's reasoning as ReasoningDeltas and ReasoningParts, and with `tool_deltas` a
+    ToolCallDelta per fragment of a call's arguments."""
     event: SseEvent | WholeJson | None = None
     calls: dict[int, _PendingCall] = {}
+    flushed = 0  # calls already yielded this turn (the next call's ordinal starts there)
+    thinking: _Thinking | None = None  # the reasoning block being streamed
     usage: UsageStats | None = None
     finish_reason: Any = None  # the first one: its TurnEnd comes once the stream ends
     has_calls = False
@@ -264,19 +457,53 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
             if type(delta) is not dict:
                 delta = _wire.as_object(delta, "choices[0].delta", stream=True, optional=True)
             text = delta.get("content") or delta.get("refusal")
+            fragments = delta.get("tool_calls")
+            # OpenAI's own deltas hold text alone or calls alone: only another delta can
+            # carry reasoning, so those pay one len() for it.
+            if len(delta) > 1 or not (text or fragments):
+                field, thought = _REASONING_CONTENT, delta.get(_REASONING_CONTENT)
+                if thought is None:
+                    field, thought = "reasoning", delta.get("reasoning")
+                details = delta.get("reasoning_details")
+                if thought is not None or details:
+                    if thinking is None:
+                        thinking = _Thinking(field, [])
+                    if thought:
+                        if type(thought) is not str:
+                            thought = _wire.as_text(thought, f"choices[0].delta.{field}",
+                                                    stream=True)
+                        thinking.texts.append(thought)
+                        yield ReasoningDelta(thought)
+                    if details:
+                        thinking.add_details(details)
             if text:
+                if thinking is not None:  # the answer begins: the reasoning block is whole
+                    yield thinking.part()
+                    thinking = None
                 yield text if type(text) is str else _wire.as_text(text, "choices[0].delta.content",
                                                                    stream=True)
-            fragments = delta.get("tool_calls")
             if fragments:
+                if thinking is not None:
+                    yield thinking.part()
+                    thinking = None
                 where = "choices[0].delta.tool_calls"
                 for fragment in _wire.as_list(fragments, where, stream=True):
-                    _merge_fragment(calls, fragment)
+                    key = _merge_fragment(calls, fragment)
+                    if tool_deltas:
+                        arguments = _fragment_arguments(fragment)
+                        if arguments:
+                            pending = calls[key]
+                            yield ToolCallDelta(flushed + key, pending.id, pending.name,
+                                                arguments)
             reason = choice.get("finish_reason")
             if reason:
                 finish_reason = finish_reason or reason
+                if thinking is not None:
+                    yield thinking.part()
+                    thinking = None
                 for call in _flush(calls):
                     has_calls = True
+                    flushed += 1
                     yield call
     if event is None:  # the loop never ran: not one event came
         raise _wire.empty_stream()
@@ -284,6 +511,8 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
     # finish_reason, or a finish_reason and no [DONE]. Neither: the stream was cut.
     if not (done or finish_reason):
         raise _wire.unfinished_stream("a finish_reason or [DONE]")
+    if thinking is not None:
+        yield thinking.part()
     for call in _flush(calls):  # [DONE] without a finish_reason: the calls are complete
         has_calls = True
         yield call
@@ -294,8 +523,17 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
     await read_to_end(events)
 
 
-def _merge_fragment(calls: dict[int, _PendingCall], fragment: Any) -> None:
-    """Add one `tool_calls` delta to the calls being assembled (keyed in arrival order)."""
+def _fragment_arguments(fragment: dict[str, Any]) -> str:
+    """The piece of arguments text one (already checked) fragment brings."""
+    arguments = (fragment.get("function") or {}).get("arguments")
+    if type(arguments) is str:
+        return arguments
+    return "" if arguments is None else json.dumps(arguments)
+
+
+def _merge_fragment(calls: dict[int, _PendingCall], fragment: Any) -> int:
+    """Add one `tool_calls` delta to the calls being assembled (keyed in arrival order);
+    the key of the call it belongs to."""
     # Types are checked inline (a fragment may come per token); the checks name the place.
     where = "choices[0].delta.tool_calls[]"
     if type(fragment) is not dict:
@@ -325,15 +563,17 @@ def _merge_fragment(calls: dict[int, _PendingCall], fragment: Any) -> None:
             # each with its own id: a new id is a new call, never more of the last one.
             pending = None
     if pending is None:
-        calls[len(calls)] = _PendingCall(call_id, name, arguments,
-                                         index if type(index) is int else None)
-        return
+        key = len(calls)
+        calls[key] = _PendingCall(call_id, name, arguments, index if type(index) is int else None,
+                                  key)
+        return key
     if call_id and not pending.id:
         pending.id = call_id
     if name and name != pending.name:
         # OpenAI sends the name once; some servers repeat it whole, others send it in pieces.
         pending.name = name if not pending.name else pending.name + name
     pending.arguments += arguments
+    return pending.key
 
 
 def _flush(calls: dict[int, _PendingCall]) -> list[ToolCall]:
@@ -387,7 +627,7 @@ PROTOCOL = WireProtocol(
     parse_response=parse_response, decode_stream=decode_stream,
     error_from_response=error_from_response, default_model=DEFAULT_MODEL,
     default_base_url=DEFAULT_BASE_URL, api_key_env=("OPENAI_API_KEY",),
-    base_url_env=("OPENAI_BASE_URL",),
+    base_url_env=("OPENAI_BASE_URL",), native_output=True, reasoning=True,
 )
 
 
