@@ -33,6 +33,7 @@ from selectools.types import (
     RAW_ARGUMENTS_KEY,
     ContentPart,
     Message,
+    ReasoningDelta,
     Role,
     ToolCall,
     ToolDefinition,
@@ -155,7 +156,7 @@ def test_error_event_after_text_raises_after_the_text() -> None:
     assert seen == ["Hello", " there", "!"]  # what came before the error was delivered
 
 
-def test_unknown_block_types_are_skipped() -> None:
+def test_unknown_block_types_are_skipped_and_thinking_is_never_text() -> None:
     events = [
         SseEvent("message_start", json.dumps({"type": "message_start", "message": {
             "model": "claude-sonnet-4-5", "usage": {"input_tokens": 5, "output_tokens": 1}}})),
@@ -179,9 +180,12 @@ def test_unknown_block_types_are_skipped() -> None:
                  "usage": {"output_tokens": 9}})),
         SseEvent("message_stop", json.dumps({"type": "message_stop"})),
     ]
-    text, calls, usage = split(decode(events))
+    items = decode(events)
+    text, calls, usage = split(items)
     assert (text, calls) == ("Done.", [])
     assert (usage[0].prompt_tokens, usage[0].completion_tokens) == (5, 9)
+    # (the thinking, unsigned here, shows as reasoning; see test_anthropic_reasoning.py)
+    assert [i for i in items if isinstance(i, ReasoningDelta)] == [ReasoningDelta("hmm")]
 
 
 def test_text_is_yielded_before_the_rest_of_the_stream_arrives() -> None:
