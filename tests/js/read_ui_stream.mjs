@@ -1,0 +1,57 @@
+// Reads one answer of a selectools /api/chat the way useChat does, with the `ai` package's
+// own pieces: DefaultChatTransport sends useChat's request body and parses the SSE body
+// with the SDK's uiMessageChunkSchema (an invalid chunk throws), and readUIMessageStream
+// assembles the assistant message from the chunks.
+//
+//   node read_ui_stream.mjs URL < request.json
+//   request.json: {"chatId": "...", "messages": [UI messages], "token": "..."?}
+//
+// Prints one JSON object: {"chunks": [...], "message": <the assembled UIMessage>,
+// "errors": [the error texts readUIMessageStream reported]}; exits 1 with the reason on
+// stderr when the SDK refuses the stream.
+import { safeValidateTypes } from "@ai-sdk/provider-utils";
+import { DefaultChatTransport, readUIMessageStream, uiMessageChunkSchema } from "ai";
+
+const url = process.argv[2];
+let input = "";
+for await (const piece of process.stdin) input += piece;
+const request = JSON.parse(input);
+
+const transport = new DefaultChatTransport({
+  api: url,
+  headers: request.token ? { authorization: `Bearer ${request.token}` } : {},
+});
+
+try {
+  const stream = await transport.sendMessages({
+    chatId: request.chatId,
+    messages: request.messages,
+    trigger: "submit-message",
+    messageId: undefined,
+    abortSignal: undefined,
+  });
+  const [forChunks, forMessage] = stream.tee();
+  const chunks = [];
+  const collecting = (async () => {
+    for await (const chunk of forChunks) {
+      // The transport validated it already; validate again so this test does not depend
+      // on that detail of the transport.
+      const checked = await safeValidateTypes({ value: chunk, schema: uiMessageChunkSchema });
+      if (!checked.success) throw new Error(`invalid chunk ${JSON.stringify(chunk)}: ${checked.error}`);
+      chunks.push(chunk);
+    }
+  })();
+  const errors = [];
+  let message = null;
+  for await (const state of readUIMessageStream({
+    stream: forMessage,
+    onError: (error) => errors.push(String(error?.message ?? error)),
+  })) {
+    message = state;
+  }
+  await collecting;
+  process.stdout.write(JSON.stringify({ chunks, message, errors }));
+} catch (error) {
+  process.stderr.write(`the SDK refused the stream: ${error?.stack ?? error}\n`);
+  process.exit(1);
+}
