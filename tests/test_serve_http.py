@@ -1,0 +1,371 @@
+"""`selectools serve` as a real uvicorn process on 127.0.0.1, read by real clients: the Vercel
+AI SDK (the npm package `ai`, in Node) for /api/chat, AG-UI's own event models for /agui, the
+`websockets` client for /ws; auth, CORS, bad bodies and the default bind over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import TypeAdapter
+from test_serve_support import (
+    THINKING,
+    TOOL_RUN,
+    free_port,
+    get_weather,
+    post,
+    read_with_sdk,
+    recorded_agent,
+    serving,
+    sse_data,
+    user_message,
+)
+
+from selectools import Agent, AgentResult
+
+pytest.importorskip("uvicorn")  # the serve extra (dev installs it)
+
+
+def transcripts(paths: list[Path]) -> dict[str, str]:
+    return {"SERVE_TRANSCRIPTS": os.pathsep.join(map(str, paths)),
+            "SERVE_PROTOCOL": "anthropic"}
+
+
+async def in_process(paths: list[Path], prompt: str) -> AgentResult:
+    """The same agent's run through Agent.arun, for comparison with what was served."""
+    os.environ.update(transcripts(paths))
+    try:
+        return await recorded_agent().arun(prompt)
+    finally:
+        for name in ("SERVE_TRANSCRIPTS", "SERVE_PROTOCOL"):
+            os.environ.pop(name, None)
+
+
+# -- /api/chat read by the Vercel AI SDK ----------------------------------------------------
+
+
+async def test_use_chat_reads_a_tool_run_and_assembles_the_agents_answer(tmp_path: Path) -> None:
+    question = "What is the weather in San Francisco?"
+    expected = await in_process(TOOL_RUN, question)
+    with serving("recorded_agent", tmp_path, transcripts(TOOL_RUN)) as served:
+        read = read_with_sdk(served.url, "chat-1", [user_message(question)])
+    assert read["errors"] == []
+    message = read["message"]
+    assert message["role"] == "assistant"
+    assert message["metadata"] == {"iterations": expected.iterations, "stopReason": "completed"}
+    kinds = [part["type"] for part in message["parts"]]
+    assert kinds == ["step-start", "tool-get_weather", "step-start", "text"]
+    call = expected.tool_calls[0]
+    tool_part = message["parts"][1]
+    assert tool_part["state"] == "output-available"
+    assert tool_part["input"] == call.parameters
+    assert tool_part["output"] == get_weather.function(**call.parameters)
+    assert message["parts"][3]["text"] == expected.content
+    streamed = [c for c in read["chunks"] if c["type"] == "tool-input-delta"]
+    assert len(streamed) > 1  # the arguments reached the browser as they streamed
+
+
+async def test_use_chat_reads_reasoning_as_a_reasoning_part(tmp_path: Path) -> None:
+    question = "How do I cross the street safely?"
+    expected = await in_process(THINKING, question)
+    assert expected.message.reasoning
+    with serving("recorded_agent", tmp_path, transcripts(THINKING)) as served:
+        read = read_with_sdk(served.url, "chat-2", [user_message(question)])
+    parts = read["message"]["parts"]
+    assert [p["type"] for p in parts] == ["step-start", "reasoning", "text"]
+    assert parts[1]["text"] == expected.message.reasoning[0].text
+    assert parts[2]["text"] == expected.content
+
+
+# -- /agui validated by ag-ui-protocol -------------------------------------------------------
+
+
+def agui_events(body: bytes) -> list[dict[str, Any]]:
+    from ag_ui.core import Event
+
+    adapter: TypeAdapter[Any] = TypeAdapter(Event)
+    events = [json.loads(data) for data in sse_data(body)]
+    for event in events:
+        adapter.validate_python(event)  # each one is an AG-UI event, as its models say
+    return events
+
+
+def run_input(text: str) -> dict[str, Any]:
+    from ag_ui.core import RunAgentInput
+
+    made = RunAgentInput.model_validate({
+        "threadId": "thread-1", "runId": "run-1", "state": {}, "tools": [], "context": [],
+        "forwardedProps": {}, "messages": [{"id": "1", "role": "user", "content": text}]})
+    dumped: dict[str, Any] = made.model_dump(by_alias=True, mode="json")
+    return dumped
+
+
+async def test_agui_answers_a_tool_run_in_valid_events(tmp_path: Path) -> None:
+    question = "What is the weather in San Francisco?"
+    expected = await in_process(TOOL_RUN, question)
+    with serving("recorded_agent", tmp_path, transcripts(TOOL_RUN)) as served:
+        status, headers, body = post(served.url + "/agui", run_input(question))
+    assert status == 200 and headers["content-type"].startswith("text/event-stream")
+    events = agui_events(body)
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "RUN_STARTED" and kinds[-1] == "RUN_FINISHED"
+    assert events[0]["threadId"] == "thread-1" and events[0]["runId"] == "run-1"
+    arguments = "".join(e["delta"] for e in events if e["type"] == "TOOL_CALL_ARGS")
+    assert json.loads(arguments) == expected.tool_calls[0].parameters
+    text = "".join(e["delta"] for e in events if e["type"] == "TEXT_MESSAGE_CONTENT")
+    assert text == expected.content
+
+
+async def test_agui_streams_reasoning_events(tmp_path: Path) -> None:
+    question = "How do I cross the street safely?"
+    expected = await in_process(THINKING, question)
+    with serving("recorded_agent", tmp_path, transcripts(THINKING)) as served:
+        _, _, body = post(served.url + "/agui", run_input(question))
+    events = agui_events(body)
+    reasoning = "".join(e["delta"] for e in events if e["type"] == "REASONING_MESSAGE_CONTENT")
+    assert expected.message.reasoning and reasoning == expected.message.reasoning[0].text
+
+
+# -- /ws -------------------------------------------------------------------------------------
+
+
+async def socket_run(url: str, message: dict[str, Any],
+                     subprotocols: list[str] | None = None) -> list[dict[str, Any]]:
+    from websockets.asyncio.client import connect
+
+    frames = []
+    async with connect(url, subprotocols=subprotocols,  # type: ignore[arg-type]
+                       open_timeout=10) as socket:
+        await socket.send(json.dumps(message))
+        while True:
+            frame = json.loads(await asyncio.wait_for(socket.recv(), 20))
+            frames.append(frame)
+            if frame["type"] in ("done", "error"):
+                return frames
+
+
+async def test_websocket_speaks_the_seeds_shape_with_tool_events(tmp_path: Path) -> None:
+    question = "What is the weather in San Francisco?"
+    expected = await in_process(TOOL_RUN, question)
+    with serving("recorded_agent", tmp_path, transcripts(TOOL_RUN)) as served:
+        frames = await socket_run(served.url.replace("http", "ws") + "/ws",
+                                  {"type": "message", "content": question,
+                                   "conversation_id": "conv-1"})
+    assert "".join(f["content"] for f in frames if f["type"] == "chunk") == expected.content
+    assert frames[-1]["type"] == "done" and frames[-1]["iterations"] == expected.iterations
+    assert frames[-1]["conversation_id"] == "conv-1"
+    kinds = [f["type"] for f in frames]
+    assert kinds.index("tool_call_delta") < kinds.index("tool_start") < kinds.index(
+        "tool_result")
+
+
+@pytest.fixture
+def in_process_server() -> Iterator[tuple[str, Agent]]:
+    """A real uvicorn in a thread of this process, so the test can see what its agent's
+    provider was sent (the conversation history)."""
+    import uvicorn
+
+    from selectools.providers.stubs import LocalProvider
+    from selectools.serve import create_app
+
+    agent = Agent(tools=[get_weather], provider=LocalProvider())
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(agent), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        threading.Event().wait(0.05)
+    try:
+        yield f"127.0.0.1:{port}", agent
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+async def test_websocket_keeps_the_conversation_by_id(
+        in_process_server: tuple[str, Agent]) -> None:
+    address, agent = in_process_server
+    provider: Any = agent.provider
+    url = f"ws://{address}/ws"
+    first = await socket_run(url, {"content": "get weather in Oslo", "conversation_id": "c9"})
+    assert first[-1]["type"] == "done"
+    await socket_run(url, {"content": "thanks", "conversation_id": "c9"})
+    sent = provider.requests[-1][1]  # (system prompt, messages, tools) of the last call
+    contents = [m.content for m in sent]
+    assert contents[0] == "get weather in Oslo" and contents[-1] == "thanks"
+    assert any(m.tool_calls for m in sent)  # the tool call and its result came back too
+    await socket_run(url, {"content": "fresh start", "conversation_id": "other"})
+    assert [m.content for m in provider.requests[-1][1]] == ["fresh start"]
+
+
+async def test_the_message_the_sdk_assembled_goes_back_as_the_history_it_was(
+        in_process_server: tuple[str, Agent]) -> None:
+    """useChat's next request carries the answer as the SDK assembled it: the model is sent
+    the question, the call, its result, the answer, then the new question."""
+    address, agent = in_process_server
+    provider: Any = agent.provider
+    url = f"http://{address}"
+    first = read_with_sdk(url, "chat-3", [user_message("get weather in Oslo")])
+    read_with_sdk(url, "chat-3", [user_message("get weather in Oslo"), first["message"],
+                                  user_message("thanks", "u2")])
+    sent = provider.requests[-1][1]
+    assert [m.role.value for m in sent] == ["user", "assistant", "tool", "assistant", "user"]
+    (call,) = sent[1].tool_calls
+    assert (call.tool_name, call.parameters) == ("get_weather", {"location": "in Oslo"})
+    assert sent[2].tool_call_id == call.id
+    assert sent[2].content == get_weather.function(location="in Oslo")
+    assert sent[3].content == first["message"]["parts"][-1]["text"]
+
+
+async def test_api_chat_with_only_the_new_message_continues_the_kept_history(
+        in_process_server: tuple[str, Agent]) -> None:
+    address, agent = in_process_server
+    provider: Any = agent.provider
+    status, _, _ = post(f"http://{address}/api/chat", {
+        "id": "chat-7", "messages": [user_message("hello there")]})
+    assert status == 200
+    status, _, body = post(f"http://{address}/api/chat", {
+        "id": "chat-7", "message": user_message("again", "u2")})
+    assert status == 200 and sse_data(body)[-1] == "[DONE]"
+    assert [m.content for m in provider.requests[-1][1]] == [
+        "hello there", "hello there", "again"]  # the echo answer sits between them
+
+
+# -- the page, health, auth, CORS, bad bodies, the bind --------------------------------------
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, {k.lower(): v for k, v in answer.headers.items()}, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+
+def options(url: str, origin: str) -> dict[str, str]:
+    request = urllib.request.Request(url, method="OPTIONS", headers={
+        "origin": origin, "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type,authorization"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return {k.lower(): v for k, v in answer.headers.items()}
+    except urllib.error.HTTPError as error:
+        return {k.lower(): v for k, v in error.headers.items()}
+
+
+def test_page_health_and_unknown_routes(tmp_path: Path) -> None:
+    with serving("recorded_agent", tmp_path, transcripts(TOOL_RUN)) as served:
+        status, headers, body = get(served.url + "/")
+        assert status == 200 and headers["content-type"].startswith("text/html")
+        assert b"<html" in body.lower() or b"<!doctype html" in body.lower()
+        assert get(served.url + "/healthz")[::2] == (200, b'{"status":"ok"}')
+        status, headers, body = get(served.url + "/nowhere")
+        assert status == 404 and json.loads(body) == {"error": "Not Found"}
+        status, _, body = get(served.url + "/api/chat")
+        assert status == 405 and "error" in json.loads(body)
+
+
+def test_bad_bodies_get_a_json_error_naming_the_problem_and_others_are_served(
+        tmp_path: Path) -> None:
+    with serving("recorded_agent", tmp_path, transcripts(TOOL_RUN),
+                 args=["--max-body-bytes", "4000"]) as served:
+        chat = served.url + "/api/chat"
+        cases = [
+            (b'{"messages": [', 400, "not valid JSON"),
+            (b"", 400, "the body is empty"),
+            (json.dumps({"messages": {"role": "user"}}).encode(), 400,
+             "messages must be a JSON array"),
+            (json.dumps({"messages": [user_message("x" * 5000)]}).encode(), 413,
+             "over the 4000-byte limit"),
+        ]
+        for body, status, named in cases:
+            got, headers, answer = post(chat, body)
+            assert got == status and headers["content-type"] == "application/json"
+            assert named in json.loads(answer)["error"]
+            assert b"Traceback" not in answer
+        status, _, answer = post(served.url + "/agui", {"threadId": "t", "messages": []})
+        assert status == 400 and "runId must be a string" in json.loads(answer)["error"]
+        # ...and the server still serves everyone else.
+        read = read_with_sdk(served.url, "c", [user_message("weather in SF?")])
+        assert read["message"]["parts"][-1]["type"] == "text"
+
+
+async def test_bearer_token_from_the_option_or_the_environment(tmp_path: Path) -> None:
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
+
+    for args, env in ((["--auth-token", "s3cret-token"], {}),
+                      ([], {"SELECTOOLS_AUTH_TOKEN": "s3cret-token"})):
+        with serving("recorded_agent", tmp_path, {**transcripts(TOOL_RUN), **env},
+                     args=args) as served:
+            chat = served.url + "/api/chat"
+            body = {"messages": [user_message("hi")]}
+            for headers in ({}, {"authorization": "Bearer wrong"},
+                            {"authorization": "Basic s3cret-token"}):
+                status, answer_headers, answer = post(chat, body, headers)
+                assert status == 401 and "bearer token" in json.loads(answer)["error"]
+                assert answer_headers["www-authenticate"] == "Bearer"
+            assert get(served.url + "/healthz")[0] == 200  # open: probes carry no token
+            assert get(served.url + "/")[0] == 200  # the page loads, then asks for it
+            read = read_with_sdk(served.url, "c", [user_message("weather in SF?")],
+                                 token="s3cret-token")
+            assert read["message"]["parts"][-1]["type"] == "text"
+            socket_url = served.url.replace("http", "ws") + "/ws"
+            with pytest.raises(InvalidStatus):
+                async with connect(socket_url, open_timeout=10):
+                    pass
+            async with connect(socket_url, subprotocols=["bearer", "s3cret-token"],  # type: ignore[list-item]
+                               open_timeout=10) as socket:
+                assert socket.subprotocol == "bearer"
+
+
+def test_cors_is_off_unless_origins_are_given(tmp_path: Path) -> None:
+    with serving("recorded_agent", tmp_path, transcripts(TOOL_RUN)) as served:
+        headers = options(served.url + "/api/chat", "http://app.example")
+        assert "access-control-allow-origin" not in headers
+    with serving("recorded_agent", tmp_path, transcripts(TOOL_RUN),
+                 args=["--cors-origin", "http://app.example", "--auth-token", "t0ken"]
+                 ) as served:
+        headers = options(served.url + "/api/chat", "http://app.example")
+        assert headers["access-control-allow-origin"] == "http://app.example"
+        assert "authorization" in headers["access-control-allow-headers"].lower()
+        assert "access-control-allow-origin" not in options(served.url + "/api/chat",
+                                                            "http://evil.example")
+
+
+def test_binds_the_loopback_address_by_default(tmp_path: Path) -> None:
+    with serving("recorded_agent", tmp_path, transcripts(TOOL_RUN)) as served:
+        port = int(served.url.rsplit(":", 1)[1])
+        listening = _listening_addresses(port)
+    assert listening == {"127.0.0.1"}
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """The local addresses listening on `port`, from the kernel's socket table."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not os.path.exists(table):
+            continue
+        with open(table) as lines:
+            next(lines)
+            for line in lines:
+                local, state = line.split()[1], line.split()[3]
+                address, _, hex_port = local.partition(":")
+                if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                    if len(address) == 8:
+                        found.add(".".join(str(int(address[i:i + 2], 16))
+                                           for i in (6, 4, 2, 0)))
+                    else:
+                        found.add(address)
+    return found
