@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -192,11 +193,16 @@ def user_message(text: str, message_id: str = "u1") -> dict[str, Any]:
 @dataclass
 class ModelAnswer:
     """Chat Completions SSE events, sent `pause` seconds apart; with `cut`, the connection
-    is dropped after that many events (a provider failing mid-stream)."""
+    is dropped after that many events (a provider failing mid-stream); with `hold`, the
+    server goes silent after that many events (a model thinking) until the client leaves.
+    A `status` other than 200 answers `body` as JSON instead."""
 
     events: list[bytes]
     pause: float = 0.0
     cut: int | None = None
+    hold: int | None = None
+    status: int = 200
+    body: bytes = b""
 
 
 @dataclass
@@ -254,6 +260,13 @@ def _counting_handler(server: CountingModelServer) -> type[BaseHTTPRequestHandle
             length = int(self.headers.get("Content-Length") or 0)
             answer = server._enter(json.loads(self.rfile.read(length) or b"null"))
             try:
+                if answer.status != 200:
+                    self.send_response(answer.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(answer.body)))
+                    self.end_headers()
+                    self.wfile.write(answer.body)
+                    return
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Transfer-Encoding", "chunked")
@@ -262,6 +275,9 @@ def _counting_handler(server: CountingModelServer) -> type[BaseHTTPRequestHandle
                     if answer.cut is not None and number == answer.cut:
                         self.connection.shutdown(socket.SHUT_RDWR)
                         self.close_connection = True
+                        return
+                    if answer.hold is not None and number == answer.hold:
+                        self._wait_for_the_client_to_leave()
                         return
                     if number and answer.pause:
                         time.sleep(answer.pause)
@@ -273,5 +289,14 @@ def _counting_handler(server: CountingModelServer) -> type[BaseHTTPRequestHandle
                 self.close_connection = True
             finally:
                 server._leave()
+
+        def _wait_for_the_client_to_leave(self, limit: float = 30.0) -> None:
+            """Silence, noticing (without writing) when the client closes its end."""
+            deadline = time.monotonic() + limit
+            while time.monotonic() < deadline:
+                readable, _, _ = select.select([self.connection], [], [], 0.05)
+                if readable and not self.connection.recv(1, socket.MSG_PEEK):
+                    break
+            self.close_connection = True
 
     return Handler
