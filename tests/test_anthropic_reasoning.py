@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from partial_values import extends
 from pydantic import BaseModel, Field
 from wire_replay import aiter_of, frames
 
@@ -583,3 +584,87 @@ def test_tool_definitions_are_unchanged_by_reasoning() -> None:
                               tools=tools, reasoning=3000, max_tokens=4096)
     assert body["tools"] == [{"name": "get_user_country", "description": "",
                               "input_schema": {"type": "object", "properties": {}}}]
+
+
+# --------------------------------------------------------------------------- typed answers
+
+class Ingredient(BaseModel):
+    name: str
+    amount: str
+
+
+class Recipe(BaseModel):
+    name: str
+    ingredients: list[Ingredient]
+    steps: list[str]
+
+
+class RecipeAnswer(BaseModel):
+    recipe: Recipe
+
+
+CHARACTERS = {  # a JSON schema as the type: "class" is no Python name
+    "type": "object", "additionalProperties": False, "required": ["characters"],
+    "properties": {"characters": {"type": "array", "items": {
+        "type": "object", "additionalProperties": False,
+        "required": ["name", "class", "description"],
+        "properties": {"name": {"type": "string"}, "class": {"type": "string"},
+                       "description": {"type": "string"}}}}}}
+
+
+async def test_agent_typed_answer_is_constrained_natively(wire_server: Any,
+                                                          provider: AnthropicProvider) -> None:
+    from selectools import Agent, AgentConfig
+
+    wire_server.reply_file(WIRE / "anthropic_structured_output.json")
+    agent = Agent(tools=[], provider=provider,
+                  config=AgentConfig(model="claude-sonnet-4-5", system_prompt="Be brief."))
+    result = await agent.arun("A lasagna recipe, please.", response_format=RecipeAnswer)
+    await provider.aclose()
+    assert result.structured_status == "ok"
+    assert isinstance(result.parsed, RecipeAnswer)
+    assert result.parsed.recipe.name == "Classic Lasagna"
+    assert len(result.parsed.recipe.ingredients) == 18
+    request = wire_server.requests[0].json
+    assert request["output_config"] == {"format": {"type": "json_schema", "schema":
+                                                   constrainable_schema(
+                                                       _output(RecipeAnswer).strict_schema)}}
+    assert request["system"] == "Be brief."
+
+
+async def test_agent_streams_partial_values_of_a_constrained_answer(
+        wire_server: Any, provider: AnthropicProvider) -> None:
+    from selectools import Agent, AgentConfig
+
+    name = "anthropic_structured_output_stream.sse"
+    wire_server.reply_file(WIRE / name, chunk_size=64)
+    agent = Agent(tools=[], provider=provider, config=AgentConfig(model="claude-sonnet-4-5"))
+    items = [item async for item in agent.astream("Three characters.", events=True,
+                                                  response_format=CHARACTERS)]
+    await provider.aclose()
+    result = items[-1]
+    assert isinstance(result, AgentResult)
+    final = json.loads("".join(recorded_deltas(name, "text_delta")))
+    assert result.parsed == final
+    partials = [json.loads(json.dumps(i.data)) for i in items
+                if isinstance(i, StreamChunk) and i.event == "output_partial"]
+    assert len(partials) > 3 and partials[-1] == final
+    assert all(extends(a, b) for a, b in zip(partials, partials[1:], strict=False))
+    request = wire_server.requests[0].json
+    assert request["output_config"]["format"]["type"] == "json_schema"
+    assert output_schema(CHARACTERS).instructions() not in request.get("system", "")
+
+
+async def test_agent_on_an_older_model_asks_for_the_typed_answer_in_words(
+        wire_server: Any, provider: AnthropicProvider) -> None:
+    from selectools import Agent, AgentConfig
+
+    wire_server.reply_file(WIRE / "anthropic_structured_output.json")
+    agent = Agent(tools=[], provider=provider,
+                  config=AgentConfig(model="claude-sonnet-4-0", system_prompt="Be brief."))
+    result = await agent.arun("A lasagna recipe, please.", response_format=RecipeAnswer)
+    await provider.aclose()
+    assert result.structured_status == "ok"
+    request = wire_server.requests[0].json
+    assert "output_config" not in request
+    assert request["system"] == f"Be brief.\n\n{output_schema(RecipeAnswer).instructions()}"
