@@ -1,7 +1,9 @@
 """Typed output against a real constrained decoder: the in-process llama.cpp model
 (SmolLM2-135M, 1 thread, temperature 0) takes our plain and strict schemas as
 `response_format`, answers in them, and the answer streamed through `OutputStream`
-grows to the value `validate` returns. Assertions are on structure, never on wording."""
+grows to the value `validate` returns; through LlamaCppProvider, an agent's
+`response_format=` is held to its schema, with and without tools, and a tool call's
+arguments stream as deltas. Assertions are on structure, never on wording."""
 
 from __future__ import annotations
 
@@ -10,14 +12,16 @@ import dataclasses
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any, TypedDict
+from typing import Annotated, Any, TypedDict
 
 import pytest
 from partial_values import extends
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from selectools import Agent, AgentConfig, Message, Role, ToolCall, tool
 from selectools.output import UNCHANGED, WRAPPER_KEY, output_schema
-from selectools.providers.llamacpp import find_default_model
+from selectools.providers.llamacpp import LlamaCppProvider, find_default_model
+from selectools.types import AgentResult, OutputFormat, StreamChunk
 
 HAVE_XLLAMACPP = __import__("importlib.util").util.find_spec("xllamacpp") is not None
 pytestmark = pytest.mark.skipif(
@@ -108,3 +112,96 @@ def test_the_model_answers_in_our_schema_and_the_stream_grows_to_the_value(
     for earlier, later in zip(shown, shown[1:], strict=False):
         assert extends(earlier, later)
     assert shown[-1] == sent
+
+
+# --- through LlamaCppProvider and the agent -----------------------------------------------------
+
+
+@tool(description="Get the current weather for a city")
+def get_weather(city: str) -> str:
+    return f"Sunny and 21 C in {city}"
+
+
+@pytest.fixture(scope="module")
+def provider() -> Iterator[LlamaCppProvider]:
+    model = LlamaCppProvider(n_threads=1, n_ctx=2048)
+    yield model
+    model.close()
+
+
+def _the_value(target: Any, text: str) -> Any:
+    """The JSON value an answer's text is (unwrapped when the strict schema wrapped it)."""
+    sent = json.loads(text)  # the answer's text is nothing but JSON
+    if output_schema(target).wrapped and type(sent) is dict and list(sent) == [WRAPPER_KEY]:
+        sent = sent[WRAPPER_KEY]
+    return sent
+
+
+@pytest.mark.parametrize("target, prompt, is_a", [
+    (City, "Name a city in France.", lambda v: isinstance(v, City)),
+    (Point, "Give a point on a grid.", lambda v: isinstance(v, Point)),
+    # (bounded: a 135M model left to itself repeats list items until max_tokens)
+    (Annotated[list[City], Field(max_length=2)], "Name two cities in Italy.",
+     lambda v: isinstance(v, list) and all(isinstance(c, City) for c in v)),
+], ids=["pydantic model", "dataclass", "list"])
+@pytest.mark.parametrize("tools", [[], [get_weather]], ids=["no tools", "with tools"])
+async def test_an_agents_typed_answer_streams_growing_and_validates(
+        provider: LlamaCppProvider, target: Any, prompt: str, is_a: Callable[[Any], bool],
+        tools: list[Any]) -> None:
+    agent = Agent(tools=tools, provider=provider,
+                  config=AgentConfig(max_tokens=150, max_iterations=4))
+    shown: list[Any] = []
+    items: list[Any] = []
+    async for item in agent.astream(prompt, response_format=target, events=True):
+        items.append(item)
+        if isinstance(item, StreamChunk) and item.event == "output_partial":
+            shown.append(copy.deepcopy(item.data))  # (the live value grows in place)
+    result = items[-1]
+    assert isinstance(result, AgentResult)
+    assert result.structured_status == "ok", (result.content, result.structured_error)
+    assert is_a(result.parsed)
+    assert len(shown) >= 2, result.content
+    for earlier, later in zip(shown, shown[1:], strict=False):
+        assert extends(earlier, later)
+    assert shown[-1] == _the_value(target, result.content)
+
+
+async def test_after_a_tool_result_the_typed_answer_is_the_values_json(
+        provider: LlamaCppProvider) -> None:
+    schema = output_schema(City)
+    output = OutputFormat(schema.name, schema.schema, schema.strict_schema,
+                          schema.instructions())
+    history = [Message(role=Role.USER, content="Which city is sunny?"),
+               Message(role=Role.ASSISTANT,
+                       tool_calls=[ToolCall("get_weather", {"city": "Lyon"}, "1")]),
+               Message(role=Role.TOOL, content="Sunny and 21 C in Lyon",
+                       tool_name="get_weather", tool_call_id="1")]
+    items = [i async for i in provider.astream(messages=history, max_tokens=80, output=output,
+                                               tools=[get_weather.definition])]
+    assert not any(isinstance(i, ToolCall) for i in items)
+    pieces = [i for i in items if isinstance(i, str)]
+    assert len(pieces) >= 2  # streamed, not sent at the end
+    assert isinstance(schema.validate("".join(pieces)), City)
+    json.loads("".join(pieces))  # the value's JSON, and nothing else
+
+
+async def test_a_tool_calls_arguments_stream_as_tool_call_delta_events(
+        provider: LlamaCppProvider) -> None:
+    agent = Agent(tools=[get_weather], provider=provider,
+                  config=AgentConfig(max_tokens=60, max_iterations=2))
+    items = [item async for item in agent.astream("What is the weather in Paris?",
+                                                  events=True)]
+    result = items[-1]
+    assert isinstance(result, AgentResult) and result.tool_calls
+    call = result.tool_calls[0]
+    deltas = [i.data for i in items if isinstance(i, StreamChunk)
+              and i.event == "tool_call_delta" and i.data and i.data["index"] == 0]
+    assert len(deltas) >= 2  # fragments as they were generated, not one whole
+    assert {(d["call_id"], d["tool_name"]) for d in deltas} == {(call.id, call.tool_name)}
+    assert json.loads("".join(d["arguments_delta"] for d in deltas)) == call.parameters
+    first_start = next(n for n, i in enumerate(items)
+                       if isinstance(i, StreamChunk) and i.event == "tool_start")
+    last_delta = max(n for n, i in enumerate(items) if isinstance(i, StreamChunk)
+                     and i.event == "tool_call_delta")
+    assert last_delta < first_start
+

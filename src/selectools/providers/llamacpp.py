@@ -10,7 +10,15 @@ that know none), so tool use goes through output constrained by a JSON schema: t
 must reply with one JSON object, either `{"tool": <one of the tool names>, "arguments":
 {...valid for that tool}}` or `{"answer": "..."}`. The first becomes a `ToolCall`; the
 second streams as text, character by character as the answer string is generated. Without
-tools the model streams plain text.
+tools the model streams plain text. Asked for tool-call deltas (`tool_deltas=True`), the
+`arguments` JSON streams as `ToolCallDelta` fragments as it is generated.
+
+A typed answer (`output=`, an `OutputFormat`: the call option the agent passes for
+`response_format=`) is held to its schema (the strict variant when there is one, else the
+plain one; its instructions are in the system prompt too): without tools the whole reply
+is that JSON value; with tools the answer branch becomes `{"answer": <the value>}`, and
+the text passed on as the answer is exactly the value's JSON, streamed as it is generated
+(the wrapper's closing brace held back until the end shows which brace is whose).
 
 llama.cpp calls block, so each one runs on a worker thread and hands its chunks to the event
 loop as they come; closing the stream early stops generation at the next token.
@@ -31,11 +39,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..types import Message, Role, ToolCall, ToolDefinition, text_content
+from ..types import (
+    Message,
+    OutputFormat,
+    Role,
+    ToolCall,
+    ToolCallDelta,
+    ToolDefinition,
+    text_content,
+)
 from ..usage import UsageStats
 from . import _wire
 from ._status import error_for_status
-from .base import AsyncFirstProvider, StreamItem, collect_stream
+from .base import AsyncFirstProvider, StreamItem, collect_stream, with_instructions
 from .errors import InvalidRequestError, ProviderError, ProviderTimeoutError
 from .openai import FINISH_REASONS
 
@@ -104,16 +120,28 @@ def _require_xllamacpp() -> Any:
 # Request
 
 
-def tool_reply_schema(tools: Sequence[ToolDefinition], *,
-                      answer_only: bool = False) -> dict[str, Any]:
-    """The JSON schema of a reply when tools are offered: one tool call or one answer
-    (only an answer with `answer_only`).
+def output_json_schema(output: OutputFormat) -> dict[str, Any]:
+    """The schema a typed answer is held to: the strict variant when there is one (the one
+    policy of every protocol)."""
+    return output.strict_schema if output.strict_schema is not None else output.schema
 
-    Each tool's `$defs` move to the root, where its `#/$defs/...` references resolve. When
-    two tools define the same name differently, the later one's arguments are only required
-    to be an object (the agent still validates them against the tool before running it).
+
+def tool_reply_schema(tools: Sequence[ToolDefinition], *, answer_only: bool = False,
+                      answer: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON schema of a reply when tools are offered: one tool call or one answer
+    (only an answer with `answer_only`); the answer a string, or a value of the `answer`
+    schema (a typed answer).
+
+    Each tool's `$defs` (and the answer's) move to the root, where their `#/$defs/...`
+    references resolve. When two tools define the same name differently (or a tool and
+    the answer), the later tool's arguments are only required to be an object (the agent
+    still validates them against the tool before running it).
     """
     definitions: dict[str, Any] = {}
+    answer_value: dict[str, Any] = {"type": "string"}
+    if answer is not None:
+        answer_value = dict(answer)
+        definitions.update(answer_value.pop("$defs", None) or {})
     branches: list[dict[str, Any]] = []
     for tool in () if answer_only else tools:
         arguments = dict(tool.parameters_schema)
@@ -124,7 +152,7 @@ def tool_reply_schema(tools: Sequence[ToolDefinition], *,
         else:
             definitions.update(local)
         branches.append(_object_schema({"tool": {"const": tool.name}, "arguments": arguments}))
-    branches.append(_object_schema({"answer": {"type": "string"}}))
+    branches.append(_object_schema({"answer": answer_value}))
     schema: dict[str, Any] = {"anyOf": branches}
     if definitions:
         schema["$defs"] = definitions
@@ -136,21 +164,26 @@ def _object_schema(properties: dict[str, Any]) -> dict[str, Any]:
             "additionalProperties": False}
 
 
-def tool_instructions(tools: Sequence[ToolDefinition]) -> str:
+def tool_instructions(tools: Sequence[ToolDefinition],
+                      output: OutputFormat | None = None) -> str:
     """What the model reads about the tools and the reply format the schema enforces."""
     lines = ["You can use these tools:"]
     for tool in tools:
         arguments = json.dumps(tool.parameters_schema.get("properties", {}))
         lines.append(f"- {tool.name}: {tool.description}. Arguments: {arguments}")
+    reply = '{"answer": "<your reply>"}' if output is None else (
+        '{"answer": <your reply: one JSON value matching the JSON schema '
+        f"{json.dumps(output.schema, ensure_ascii=False)}>}}")
     lines.append(
         'Reply with one JSON object. To call a tool: {"tool": "<tool name>", "arguments": '
-        '{...}}. To reply to the user: {"answer": "<your reply>"}. After a tool result, '
+        f"{{...}}}}. To reply to the user: {reply}. After a tool result, "
         "answer the user with it unless another tool is needed.")
     return "\n".join(lines)
 
 
 def build_chat_messages(system_prompt: str, messages: Sequence[Message],
-                        tools: Sequence[ToolDefinition] | None) -> list[dict[str, str]]:
+                        tools: Sequence[ToolDefinition] | None,
+                        output: OutputFormat | None = None) -> list[dict[str, str]]:
     """Our messages as plain chat turns, which every chat template understands.
 
     Tool calls are written back in the JSON form the model produced them in, and tool
@@ -159,7 +192,10 @@ def build_chat_messages(system_prompt: str, messages: Sequence[Message],
     """
     system = system_prompt
     if tools:
-        system = f"{system}\n\n{tool_instructions(tools)}" if system else tool_instructions(tools)
+        instructions = tool_instructions(tools, output)
+        system = f"{system}\n\n{instructions}" if system else instructions
+    elif output is not None:
+        system = with_instructions(system, output)
     turns: list[dict[str, str]] = [{"role": "system", "content": system}] if system else []
     previous_was_tool = False
     for message in messages:
@@ -174,44 +210,60 @@ def build_chat_messages(system_prompt: str, messages: Sequence[Message],
             continue
         previous_was_tool = False
         if message.role == Role.ASSISTANT:
-            turns.append({"role": "assistant", "content": _assistant_text(message, tools)})
+            turns.append({"role": "assistant",
+                          "content": _assistant_text(message, tools, typed=output is not None)})
         else:
             turns.append({"role": message.role.value, "content": text_content(message)})
     return turns
 
 
-def _assistant_text(message: Message, tools: Sequence[ToolDefinition] | None) -> str:
+def _assistant_text(message: Message, tools: Sequence[ToolDefinition] | None, *,
+                    typed: bool = False) -> str:
     if message.tool_calls:
         return "\n".join(json.dumps({"tool": call.tool_name, "arguments": call.parameters})
                          for call in message.tool_calls)
     if tools:  # earlier answers in the same shape the model must now use
-        return json.dumps({"answer": message.content})
+        answer: Any = message.content
+        if typed:  # a typed answer is a JSON value, not a string
+            try:
+                answer = json.loads(message.content)
+            except ValueError:
+                pass
+        return json.dumps({"answer": answer})
     return message.content
 
 
 def build_request_body(*, system_prompt: str, messages: Sequence[Message],
                        tools: Sequence[ToolDefinition] | None = None,
                        temperature: float | None = None, max_tokens: int = 1000,
-                       answer_only: bool = False) -> dict[str, Any]:
+                       answer_only: bool = False,
+                       output: OutputFormat | None = None) -> dict[str, Any]:
     """The OpenAI-style chat request llama.cpp's server code answers, always streamed.
 
-    With tools, the reply is held to `tool_reply_schema(tools, answer_only=answer_only)`.
-    `temperature=None` sends none: llama.cpp's default sampling.
+    With tools, the reply is held to `tool_reply_schema(tools, answer_only=answer_only)`
+    (its answer a value of the typed answer's schema with `output`); without tools but
+    with `output`, to that schema. `temperature=None` sends none: llama.cpp's default
+    sampling.
     """
     if not messages:
         raise ValueError("LlamaCppProvider needs at least one message")
     body: dict[str, Any] = {
-        "messages": build_chat_messages(system_prompt, messages, tools),
+        "messages": build_chat_messages(system_prompt, messages, tools, output),
         "max_tokens": max_tokens,
         "stream": True,
         "stream_options": {"include_usage": True},
     }
     if temperature is not None:
         body["temperature"] = temperature
+    answer = output_json_schema(output) if output is not None else None
     if tools:
         body["response_format"] = {"type": "json_schema", "json_schema": {
             "name": "reply", "strict": True,
-            "schema": tool_reply_schema(tools, answer_only=answer_only)}}
+            "schema": tool_reply_schema(tools, answer_only=answer_only, answer=answer)}}
+    elif output is not None and answer is not None:
+        body["response_format"] = {"type": "json_schema", "json_schema": {
+            "name": output.name, "strict": output.strict_schema is not None,
+            "schema": answer}}
     return body
 
 
@@ -223,17 +275,29 @@ class ReplyDecoder:
     """Turns the streamed text of a schema-constrained reply into text deltas or a ToolCall.
 
     An answer's string is decoded and passed on as it grows (never splitting an escape);
-    a tool call is gathered whole and parsed at the end.
+    a typed answer's (`typed`) JSON value is passed on as it is, as it grows. A tool call
+    is gathered whole and parsed at the end; with `tool_deltas`, its arguments' JSON also
+    goes out as `ToolCallDelta` fragments as it grows (when the name came first, as the
+    schema orders it).
     """
 
     _OPENING = re.compile(r'\s*\{\s*"(answer|tool|arguments)"')
     _ANSWER_START = re.compile(r'\s*\{\s*"answer"\s*:\s*"')
+    _VALUE_START = re.compile(r'\s*\{\s*"answer"\s*:\s*(?=\S)')
+    _CALL_START = re.compile(r'\s*\{\s*"tool"\s*:\s*"([^"\\]+)"\s*,\s*"arguments"\s*:\s*(?=\S)')
+    #: How far into a tool reply its name and the start of its arguments must be found
+    #: for the arguments to stream (tool names are short; this bounds the search).
+    _CALL_START_WITHIN = 512
 
-    def __init__(self) -> None:
+    def __init__(self, *, typed: bool = False, tool_deltas: bool = False) -> None:
         self._text = ""
-        self._kind: str | None = None  # "answer" or "tool" once known
+        self._kind: str | None = None  # "answer", "value" (typed) or "tool" once known
         self._position = 0  # in answer mode: where the undecoded part of the string starts
         self._closed = False
+        self._typed = typed
+        self._tool_deltas = tool_deltas
+        self._sent = 0  # for a value or streamed arguments: the end of what went out
+        self._call: tuple[str, str] | None = None  # a streamed call's (name, id)
 
     def feed(self, delta: str) -> list[StreamItem]:
         self._text += delta
@@ -243,14 +307,25 @@ class ReplyDecoder:
                 return []
             if opening.group(1) != "answer":
                 self._kind = "tool"
-                return []
-            start = self._ANSWER_START.match(self._text)
-            if start is None:
-                return []
-            self._kind, self._position = "answer", start.end()
+                self._tool_deltas = self._tool_deltas and opening.group(1) == "tool"
+            elif self._typed:
+                start = self._VALUE_START.match(self._text)
+                if start is None:
+                    return []
+                self._kind, self._sent = "value", start.end()
+            else:
+                start = self._ANSWER_START.match(self._text)
+                if start is None:
+                    return []
+                self._kind, self._position = "answer", start.end()
         if self._kind == "answer" and not self._closed:
             decoded = self._decode_answer()
             return [decoded] if decoded else []
+        if self._kind == "value":
+            piece = self._grown()
+            return [piece] if piece else []
+        if self._kind == "tool" and self._tool_deltas:
+            return self._argument_deltas()
         return []
 
     def finish(self) -> list[StreamItem]:
@@ -261,15 +336,60 @@ class ReplyDecoder:
             reply = json.loads(self._text)
         except ValueError:
             reply = None
+        if self._kind == "value":
+            rest = self._rest(complete=isinstance(reply, dict))
+            return [rest] if rest else []
+        call_id = self._call[1] if self._call is not None else None
         if isinstance(reply, dict) and isinstance(reply.get("tool"), str) and reply["tool"]:
+            items: list[StreamItem] = []
+            if self._call is not None:
+                rest = self._rest(complete=True)
+                if rest:
+                    items.append(ToolCallDelta(0, call_id, self._call[0], rest))
             # Arguments not an object: {RAW_ARGUMENTS_KEY: their JSON}, as on every protocol.
-            return [_wire.tool_call(reply["tool"], reply.get("arguments"))]
+            items.append(_wire.tool_call(reply["tool"], reply.get("arguments"), call_id))
+            return items
         if isinstance(reply, dict) and isinstance(reply.get("answer"), str):
             return [reply["answer"]] if reply["answer"] else []
         named = re.search(r'"tool"\s*:\s*"([^"\\]+)"', self._text)
         if named:  # cut short: the agent tells the model its arguments were unreadable
-            return [_wire.tool_call(named.group(1), self._text)]
+            return [_wire.tool_call(named.group(1), self._text, call_id)]
         return [self._text] if self._text.strip() else []
+
+    def _argument_deltas(self) -> list[StreamItem]:
+        if self._call is None:
+            start = self._CALL_START.match(self._text)
+            if start is None:
+                if len(self._text) > self._CALL_START_WITHIN:
+                    self._tool_deltas = False  # not the shape asked for: the call comes whole
+                return []
+            self._call = (start.group(1), _wire.make_call_id())
+            self._sent = start.end()
+        piece = self._grown()
+        return [ToolCallDelta(0, self._call[1], self._call[0], piece)] if piece else []
+
+    def _grown(self) -> str:
+        """The new text of a value being passed on as it is: all of it but a trailing run
+        of closing braces and spaces, one of which may be the wrapper's own."""
+        text, end = self._text, len(self._text)
+        while end > self._sent and text[end - 1] in _CLOSING:
+            end -= 1
+        if end <= self._sent:
+            return ""
+        piece = text[self._sent:end]
+        self._sent = end
+        return piece
+
+    def _rest(self, *, complete: bool) -> str:
+        """What is left of the value at the end: up to the wrapper's closing brace when the
+        reply is complete, else all of it (cut short: the value is unreadable anyway)."""
+        text = self._text
+        if complete:
+            text = text.rstrip()
+            text = text[:-1].rstrip() if text.endswith("}") else text
+        rest = text[self._sent:]
+        self._sent = len(text)
+        return rest
 
     def _decode_answer(self) -> str:
         text, index = self._text, self._position
@@ -289,6 +409,9 @@ class ReplyDecoder:
         segment = text[self._position:index]
         self._position = index
         return str(json.loads(f'"{segment}"')) if segment else ""
+
+
+_CLOSING = frozenset("} \t\r\n")
 
 
 def _escape_length(text: str, index: int) -> int:
@@ -351,6 +474,9 @@ class LlamaCppProvider(AsyncFirstProvider):
     supports_streaming = True
     supports_async = True
     supports_native_tools = True  # tool calls come back as ToolCalls, through the schema
+    #: The agent's options these calls take (see providers.base.CALL_OPTIONS): a typed
+    #: answer, held to its schema, and tool-call deltas. No reasoning: SmolLM2 has none.
+    call_options = frozenset({"output", "tool_deltas"})
 
     def __init__(self, model_path: str | Path | None = None, n_threads: int = 1,
                  n_ctx: int = 4096, *, chain_tools: bool = False, n_parallel: int = 1,
@@ -382,10 +508,11 @@ class LlamaCppProvider(AsyncFirstProvider):
                         messages: list[Message],
                         tools: Sequence[ToolDefinition] | None = None,
                         temperature: float | None = None, max_tokens: int = 1000,
-                        timeout: float | None = None) -> tuple[Message, UsageStats]:
+                        timeout: float | None = None,
+                        output: OutputFormat | None = None) -> tuple[Message, UsageStats]:
         stream = self.astream(model=model, system_prompt=system_prompt, messages=messages,
                               tools=tools, temperature=temperature, max_tokens=max_tokens,
-                              timeout=timeout)
+                              timeout=timeout, output=output)
         message, usage = await collect_stream(stream)
         return message, usage or UsageStats(model=model or self.default_model,
                                             provider=PROVIDER)
@@ -395,15 +522,18 @@ class LlamaCppProvider(AsyncFirstProvider):
                       messages: list[Message],
                       tools: Sequence[ToolDefinition] | None = None,
                       temperature: float | None = None, max_tokens: int = 1000,
-                      timeout: float | None = None) -> AsyncGenerator[StreamItem, None]:
+                      timeout: float | None = None, output: OutputFormat | None = None,
+                      tool_deltas: bool = False) -> AsyncGenerator[StreamItem, None]:
         answer_only = bool(not self.chain_tools and messages
                            and messages[-1].role == Role.TOOL)
         body = build_request_body(
             system_prompt=system_prompt, messages=messages, tools=tools,
             temperature=self.temperature if temperature is None else temperature,
-            max_tokens=max_tokens, answer_only=answer_only)
+            max_tokens=max_tokens, answer_only=answer_only, output=output)
         label = model or self.default_model
-        decoder = ReplyDecoder() if tools else None
+        # (without tools the reply is the text itself: a typed one is its value's JSON)
+        decoder = ReplyDecoder(typed=output is not None, tool_deltas=tool_deltas) \
+            if tools else None
         usage: UsageStats | None = None
         finish_reason: Any = None
         async with aclosing(self._chunks(body, timeout)) as chunks:
