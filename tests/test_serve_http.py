@@ -10,6 +10,7 @@ import os
 import threading
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -166,30 +167,37 @@ async def test_websocket_speaks_the_seeds_shape_with_tool_events(tmp_path: Path)
         "tool_result")
 
 
-@pytest.fixture
-def in_process_server() -> Iterator[tuple[str, Agent]]:
-    """A real uvicorn in a thread of this process, so the test can see what its agent's
-    provider was sent (the conversation history)."""
+@contextmanager
+def uvicorn_in_process(app: Any) -> Iterator[str]:
+    """A real uvicorn serving `app` in a thread of this process; yields host:port."""
     import uvicorn
 
-    from selectools.providers.stubs import LocalProvider
-    from selectools.serve import create_app
-
-    agent = Agent(tools=[get_weather], provider=LocalProvider())
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(agent), host="127.0.0.1", port=port,
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    for _ in range(200):
+    for _ in range(400):
         if server.started:
             break
         threading.Event().wait(0.05)
     try:
-        yield f"127.0.0.1:{port}", agent
+        yield f"127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+@pytest.fixture
+def in_process_server() -> Iterator[tuple[str, Agent]]:
+    """An app served in this process, so the test can see what its agent's provider was
+    sent (the conversation history)."""
+    from selectools.providers.stubs import LocalProvider
+    from selectools.serve import create_app
+
+    agent = Agent(tools=[get_weather], provider=LocalProvider())
+    with uvicorn_in_process(create_app(agent)) as address:
+        yield address, agent
 
 
 async def test_websocket_keeps_the_conversation_by_id(
@@ -369,3 +377,24 @@ def _listening_addresses(port: int) -> set[str]:
                     else:
                         found.add(address)
     return found
+
+
+def test_mounted_under_a_prefix_the_public_routes_stay_public() -> None:
+    """Mounted in a bigger app (FastAPI's `mount` is Starlette's Mount), the token guards the
+    agent's routes and the page and health check stay open."""
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    from selectools.providers.stubs import LocalProvider
+    from selectools.serve import create_app
+
+    agent = Agent(tools=[], provider=LocalProvider())
+    outer = Starlette(routes=[Mount("/agent", app=create_app(agent, auth_token="tok"))])
+    with uvicorn_in_process(outer) as address:
+        base = f"http://{address}/agent"
+        assert get(base + "/healthz")[0] == 200
+        assert get(base + "/")[0] == 200
+        body = {"messages": [user_message("hi")]}
+        assert post(base + "/api/chat", body)[0] == 401
+        status, _, answer = post(base + "/api/chat", body, {"authorization": "Bearer tok"})
+        assert status == 200 and sse_data(answer)[-1] == "[DONE]"

@@ -322,7 +322,7 @@ class _BearerAuth:
         kind = scope["type"]
         if kind not in ("http", "websocket") or (
                 kind == "http" and scope["method"] in ("GET", "HEAD")
-                and scope["path"] in _PUBLIC) or self._allowed(scope):
+                and _route_path(scope) in _PUBLIC) or self._allowed(scope):
             await self.app(scope, receive, send)
             return
         if kind == "websocket":
@@ -345,6 +345,14 @@ class _BearerAuth:
                 if len(protocols) == 2 and protocols[0] == b"bearer":
                     offered = protocols[1]
         return hmac.compare_digest(offered, self.token)
+
+
+def _route_path(scope: Scope) -> str:
+    """The path inside this app: mounted under a prefix (FastAPI's `mount`), the prefix is
+    the scope's root_path and the path still carries it."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root):] or "/" if root and path.startswith(root) else path
 
 
 def public_error(exc: BaseException) -> str:
