@@ -1,0 +1,53 @@
+"""An MCP server's tools as selectools Tools: the server's JSON schema goes to the model as
+it is, and calling the Tool calls the server."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+from ..tools import Tool
+
+if TYPE_CHECKING:
+    from .server import MCPServer
+
+log = logging.getLogger("selectools")
+
+# What a tool name may hold for every provider (tools.base checks the same); anything else
+# in an MCP name (a '/' or a space, say) becomes '_'. The server is called by its own name.
+_NAME_LIMIT = 64
+_OUTSIDE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def model_name(mcp_name: str, prefix: str | None) -> str:
+    """The name the model sees: `<prefix>_<name>`, spelled as every provider accepts."""
+    name = _OUTSIDE_NAME.sub("_", f"{prefix}_{mcp_name}" if prefix else mcp_name)
+    if not name or not (name[0].isalpha() or name[0] == "_"):
+        name = "_" + name
+    return name[:_NAME_LIMIT]
+
+
+def adapt_tools(server: MCPServer, listed: list[Any]) -> list[Tool]:
+    """One Tool per listed MCP tool. A tool whose schema no provider could take (not a JSON
+    object schema) is left out with a warning: one odd tool must not cost the others."""
+    tools: list[Tool] = []
+    for mcp_tool in listed:
+        name = model_name(mcp_tool.name, server.tool_prefix)
+        try:
+            tools.append(Tool(
+                name, mcp_tool.description or getattr(mcp_tool, "title", None) or mcp_tool.name,
+                function=_caller(server, mcp_tool.name),
+                parameters_schema=mcp_tool.input_schema,
+            ))
+        except (TypeError, ValueError) as exc:
+            log.warning("MCP server %r: tool %r left out: %s", server.name, mcp_tool.name, exc)
+    return tools
+
+
+def _caller(server: MCPServer, mcp_name: str) -> Any:
+    async def call_mcp_tool(**arguments: Any) -> str:
+        return await server.call_tool(mcp_name, arguments)
+
+    call_mcp_tool.__qualname__ = call_mcp_tool.__name__ = f"mcp_{server.name}_{mcp_name}"
+    return call_mcp_tool

@@ -1,0 +1,344 @@
+"""MCP servers as sources of tools: MCPServerStdio, MCPServerHTTP, MCPServerSSE.
+
+    async with MCPServerStdio("uvx", args=["mcp-server-time"]) as time_server:
+        agent = Agent(tools=await time_server.list_tools(), provider=...)
+
+A server is connected by `async with` (or `with`, from sync code; or `connect()` and
+`aclose()`), and lazily on first use otherwise. Its tools are listed on connect and again
+after the server says its list changed (`notifications/tools/list_changed`): `tools()` is
+the current list and `version` counts its changes. A call that fails because the server
+died, or that times out (`timeout`, or the agent's tool timeout), is an error the model
+reads; the connection is then dropped, and the next call starts a new one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from ..tools import ToolTimeoutError
+from ._connection import Connection
+from .adapt import adapt_tools
+from .errors import MCPConnectionError, MCPNotInstalledError, MCPToolError
+from .results import MCPToolOutput, tool_output
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from ..tools import Tool
+
+log = logging.getLogger("selectools")
+
+#: JSON-RPC's code for a connection that closed under a request (the SDK's CONNECTION_CLOSED).
+_CONNECTION_CLOSED = -32000
+_MODES = ("auto", "legacy")
+_MAX_PAGES = 100
+
+
+class MCPServer:
+    """What every transport shares. Subclasses say how to reach the server (`_transport`)."""
+
+    def __init__(self, *, name: str, tool_prefix: str | None = None,
+                 timeout: float | None = 60.0, connect_timeout: float | None = 30.0,
+                 mode: str = "auto") -> None:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"an MCP server needs a name, got {name!r}")
+        if tool_prefix is not None and (not isinstance(tool_prefix, str) or not tool_prefix):
+            raise ValueError(f"tool_prefix must be a non-empty str or None, got {tool_prefix!r}")
+        for label, value in (("timeout", timeout), ("connect_timeout", connect_timeout)):
+            if value is not None and (isinstance(value, bool)
+                                      or not isinstance(value, (int, float)) or not value > 0):
+                raise ValueError(f"{label} must be a positive number of seconds or None, "
+                                 f"got {value!r}")
+        if mode not in _MODES:
+            raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
+        self.name = name
+        self.tool_prefix = tool_prefix
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.mode = mode
+        #: How many times the tool list has been read with a change in it (0: never read).
+        self.version = 0
+        self._tools: list[Tool] | None = None
+        self._listing: list[Any] | None = None
+        self._stale = False
+        self._connection: Connection | None = None
+        self._connecting: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary())
+        self._refresh: asyncio.Task[list[Tool]] | None = None
+
+    # -- how to reach it ------------------------------------------------------------------
+
+    def _transport(self) -> AbstractAsyncContextManager[Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _label(self) -> str:
+        return repr(self.name)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Connect (start the process, open the session) and list the tools. Raises
+        MCPConnectionError when the server cannot be started or reached."""
+        await self._live_connection()
+
+    async def aclose(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.close()
+
+    async def __aenter__(self) -> MCPServer:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.aclose()
+
+    def __enter__(self) -> MCPServer:
+        """From sync code: the connection lives on the library's event loop, where sync
+        `Agent.run` runs its tools."""
+        from .._sync import run_sync
+
+        run_sync(self.connect())
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None,
+                 exc: BaseException | None, tb: TracebackType | None) -> None:
+        from .._sync import run_sync
+
+        run_sync(self.aclose())
+
+    @property
+    def connected(self) -> bool:
+        return self._connection is not None and self._connection.usable
+
+    async def _live_connection(self) -> Connection:
+        connection = self._connection
+        if connection is not None and connection.usable:
+            return connection
+        loop = asyncio.get_running_loop()
+        lock = self._connecting.get(loop)
+        if lock is None:  # an asyncio lock serves one loop; sync and async callers differ
+            lock = self._connecting[loop] = asyncio.Lock()
+        async with lock:  # two calls at once open one connection
+            connection = self._connection
+            if connection is None or not connection.usable:
+                connection = await self._open()
+        return connection
+
+    async def _open(self) -> Connection:
+        _require_sdk()
+        old, self._connection = self._connection, None
+        if old is not None:
+            old.retire()
+        connection = Connection(self._label(), self._transport, self.mode, self._tools_changed)
+        await connection.open(self.connect_timeout)
+        self._connection = connection
+        self._stale = False
+        await self._read_tools(connection)
+        return connection
+
+    # -- tools ----------------------------------------------------------------------------
+
+    async def list_tools(self) -> list[Tool]:
+        """The server's tools as selectools Tools, read from the server now (connecting if
+        need be)."""
+        connection = await self._live_connection()
+        return list(await self._read_tools(connection))
+
+    def tools(self) -> list[Tool]:
+        """The tools as last listed (on connect, or after the server said they changed)."""
+        if self._tools is None:
+            raise MCPConnectionError(f"MCP server {self._label()} is not connected yet: use "
+                                     "`async with server:` or `await server.connect()` first")
+        return list(self._tools)
+
+    async def current_tools(self) -> list[Tool]:
+        """The tools, connecting first if need be and waiting for a re-listing the server
+        asked for: what a run should start with."""
+        connection = await self._live_connection()
+        if self._refresh is not None and not self._refresh.done():
+            await asyncio.shield(self._refresh)
+        elif self._stale:
+            await self._read_tools(connection)
+        return self.tools()
+
+    async def _read_tools(self, connection: Connection) -> list[Tool]:
+        self._stale = False
+        listing = await connection.request(_list_all_tools, self.timeout)
+        if listing != self._listing:
+            self._listing = listing
+            self._tools = adapt_tools(self, listing)
+            self.version += 1
+        assert self._tools is not None
+        return self._tools
+
+    def _tools_changed(self) -> None:
+        """Called on the connection's loop when the server says its tool list changed."""
+        self._stale = True
+        connection = self._connection
+        if connection is None or not connection.usable:
+            return
+        if self._refresh is None or self._refresh.done():
+            self._refresh = connection.loop.create_task(self._read_tools(connection))
+            self._refresh.add_done_callback(_log_failed_refresh)
+
+    # -- calls ----------------------------------------------------------------------------
+
+    async def call_tool(self, name: str, arguments: Mapping[str, Any] | None = None
+                        ) -> MCPToolOutput:
+        """Call a tool by the server's name for it. Raises MCPToolError when the server
+        reports a failure, ToolTimeoutError after `timeout`, MCPConnectionError when the
+        connection fails (the next call reconnects)."""
+        connection = await self._live_connection()
+        sent = dict(arguments or {})
+        try:
+            result = await connection.request(
+                lambda client: client.call_tool(name, sent), self.timeout)
+        except TimeoutError:
+            # A server that hangs may never answer again: start afresh on the next call.
+            connection.retire()
+            raise ToolTimeoutError(name, self.timeout or 0) from None
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise self._call_error(connection, name, exc) from exc
+        return tool_output(result, name)
+
+    def _call_error(self, connection: Connection, name: str, exc: Exception) -> Exception:
+        from mcp import MCPError as SDKError
+
+        if isinstance(exc, SDKError) and exc.code != _CONNECTION_CLOSED:
+            # The server answered the call with a JSON-RPC error (an unknown tool, bad
+            # arguments): the model reads it like a failed tool.
+            return MCPToolError(exc.message)
+        connection.retire()
+        if isinstance(exc, MCPConnectionError):
+            return exc
+        return MCPConnectionError(f"MCP server {self._label()} failed during the call to "
+                                  f"{name!r} ({exc}); it is reconnected on the next call")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+class MCPServerStdio(MCPServer):
+    """A server started as a child process, spoken to over its stdin and stdout.
+
+    `env` is added to the few variables the SDK passes on by default (PATH, HOME, ...):
+    a key in your environment reaches the server only when you give it here.
+    """
+
+    def __init__(self, command: str, args: Sequence[str] = (), *,
+                 env: Mapping[str, str] | None = None, cwd: str | None = None,
+                 name: str | None = None, tool_prefix: str | None = None,
+                 timeout: float | None = 60.0, connect_timeout: float | None = 30.0,
+                 mode: str = "auto") -> None:
+        if not isinstance(command, str) or not command:
+            raise ValueError(f"command must be a non-empty str, got {command!r}")
+        if isinstance(args, str) or not all(isinstance(arg, str) for arg in args):
+            raise TypeError(f"args must be a list of str, got {args!r}")
+        super().__init__(name=name or _name_of_command(command, args), tool_prefix=tool_prefix,
+                         timeout=timeout, connect_timeout=connect_timeout, mode=mode)
+        self.command = command
+        self.args = list(args)
+        self.env = dict(env) if env is not None else None
+        self.cwd = cwd
+
+    def _transport(self) -> AbstractAsyncContextManager[Any]:
+        from mcp import StdioServerParameters, stdio_client
+
+        return stdio_client(StdioServerParameters(command=self.command, args=self.args,
+                                                  env=self.env, cwd=self.cwd))
+
+
+class MCPServerHTTP(MCPServer):
+    """A server at a URL, over streamable HTTP (the current transport)."""
+
+    def __init__(self, url: str, *, headers: Mapping[str, str] | None = None,
+                 name: str | None = None, tool_prefix: str | None = None,
+                 timeout: float | None = 60.0, connect_timeout: float | None = 30.0,
+                 mode: str = "auto") -> None:
+        _check_url(url)
+        super().__init__(name=name or _name_of_url(url), tool_prefix=tool_prefix,
+                         timeout=timeout, connect_timeout=connect_timeout, mode=mode)
+        self.url = url
+        self._headers = dict(headers or {})
+
+    def _transport(self) -> AbstractAsyncContextManager[Any]:
+        return _streamable_http(self.url, self._headers)
+
+    def __repr__(self) -> str:  # never the headers: they hold credentials
+        return f"{type(self).__name__}(url={self.url!r}, name={self.name!r})"
+
+
+class MCPServerSSE(MCPServerHTTP):
+    """A server at a URL over the older HTTP+SSE transport (protocol 2024-11-05)."""
+
+    def _transport(self) -> AbstractAsyncContextManager[Any]:
+        from mcp.client.sse import sse_client
+
+        return sse_client(self.url, headers=self._headers)
+
+
+@asynccontextmanager
+async def _streamable_http(url: str, headers: dict[str, str]) -> AsyncIterator[Any]:
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
+    async with create_mcp_http_client(headers=headers) as http_client, \
+            streamable_http_client(url, http_client=http_client) as streams:
+        yield streams
+
+
+async def _list_all_tools(client: Any) -> list[Any]:
+    listed: list[Any] = []
+    cursor = None
+    for _page in range(_MAX_PAGES):  # a server whose pages never end cannot hang us
+        page = await client.list_tools(cursor=cursor)
+        listed.extend(page.tools)
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    return listed
+
+
+def _log_failed_refresh(task: asyncio.Task[list[Tool]]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("MCP tool list could not be re-read: %s", task.exception())
+
+
+def _require_sdk() -> None:
+    try:
+        import mcp  # noqa: F401
+    except ImportError:
+        raise MCPNotInstalledError(
+            "MCP servers need the official MCP SDK: pip install 'selectools[mcp]'") from None
+
+
+def _check_url(url: str) -> None:
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise ValueError(f"url must be an http:// or https:// URL, got {url!r}")
+
+
+def _name_of_command(command: str, args: Sequence[str]) -> str:
+    import os.path
+
+    for arg in args:  # `uvx mcp-server-time`, `python -m server`: the server's own name
+        if not arg.startswith("-") and arg != "-m":
+            return os.path.basename(arg)
+    return os.path.basename(command)
+
+
+def _name_of_url(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)  # never the user:password of a URL that holds them
+    host = parts.hostname or "server"
+    return f"{host}:{parts.port}" if parts.port else host
