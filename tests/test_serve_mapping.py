@@ -283,3 +283,53 @@ def test_conversations_forget_the_least_recently_used_beyond_the_limit() -> None
     assert "a" in kept and "c" in kept and "b" not in kept and len(kept) == 2
     with pytest.raises(ValueError, match="at least 1"):
         Conversations(limit=0)
+
+
+# -- an answer restarted by a FallbackProvider -----------------------------------------------
+
+
+class _BreaksMidStream(ScriptedProvider):
+    """Streams two words, then fails as a provider does when its connection drops."""
+
+    name = "flaky"
+
+    async def astream(self, **kwargs: Any) -> Any:
+        from selectools.providers.errors import ServerError
+
+        yield "Half "
+        yield "an "
+        raise ServerError("the stream broke", provider="flaky", status=502)
+
+
+def fallback_agent() -> Agent:
+    from selectools.providers.fallback import FallbackProvider
+
+    return Agent(tools=[], provider=FallbackProvider([
+        _BreaksMidStream([]), ScriptedProvider(["A whole answer."])]))
+
+
+async def test_a_restarted_answer_resets_the_step_for_use_chat() -> None:
+    chunks = ui_chunks(await items_of(fallback_agent(), "hi"))
+    kinds = [c["type"] for c in chunks]
+    reset = kinds.index("reset-step")
+    before = [c["delta"] for c in chunks[:reset] if c["type"] == "text-delta"]
+    after = [c["delta"] for c in chunks[reset:] if c["type"] == "text-delta"]
+    assert "".join(before) == "Half an " and "".join(after) == "A whole answer."
+    # After the reset a new text part opens (the old one is gone with the step's parts).
+    assert kinds[reset + 1:].count("text-start") == 1 and kinds.count("text-end") == 1
+
+
+async def test_a_restarted_answer_in_agui_and_on_the_socket() -> None:
+    items = await items_of(fallback_agent(), "hi")
+    events = agui_events(items)
+    validate_agui(events)
+    (fallback,) = [e for e in events if e["type"] == "CUSTOM" and e["name"] == "fallback"]
+    assert fallback["value"]["failed_provider"] == "flaky"
+    kinds = [e["type"] for e in events]
+    assert kinds.count("TEXT_MESSAGE_START") == kinds.count("TEXT_MESSAGE_END") == 2
+    frames = [socket_frame(item, "c") for item in items]
+    assert any(f is not None and f["type"] == "fallback" for f in frames)
+    transcript = RunTranscript()
+    for item in items:
+        transcript.feed(item)
+    assert [m.content for m in transcript.messages()] == ["A whole answer."]

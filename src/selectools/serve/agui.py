@@ -13,6 +13,8 @@ fields as the protocol spells them) to send as SSE `data:` lines.
   TOOL_CALL_RESULT (role tool) with the tool's result text;
 - with `response_format`: CUSTOM events named "output_partial" (value: the partial value),
   and RUN_FINISHED's `result` is the validated value (else the final answer's text);
+- an answer a FallbackProvider restarted: the messages so far are ended and a CUSTOM event
+  named "fallback" (value: which provider failed, which answers now) says they are void;
 - RUN_FINISHED, or RUN_ERROR (message, code) for a run that failed.
 """
 
@@ -73,6 +75,18 @@ class AgUiStream:
             return self._end_step()
         if event == "output_partial":
             return [{"type": "CUSTOM", "name": "output_partial", "value": item.data}]
+        if event == "fallback":
+            # AG-UI cannot take back what it streamed: the messages so far are ended, a
+            # CUSTOM "fallback" event tells the client they are void, and the restarted
+            # answer comes as new messages.
+            out = self._close_messages()
+            for call in self._calls.incomplete():
+                call.complete = True
+                out.append({"type": "TOOL_CALL_END", "toolCallId": call.ui_id})
+            self._calls = StepCalls()
+            self._last_text = None
+            out.append({"type": "CUSTOM", "name": "fallback", "value": dict(item.data or {})})
+            return out
         return []
 
     def error(self, text: str, code: str | None = None) -> list[Event]:

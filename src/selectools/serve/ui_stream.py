@@ -15,7 +15,9 @@ What the front end gets (each chunk type is the SDK's own, see its `uiMessageChu
   `{"value": <partial value>, "status": "partial"}` while it streams, then the validated
   value with `"status"` from `AgentResult.structured_status` (and `"error"`);
 - `finish` with `finishReason` and `messageMetadata` {"iterations", "stopReason"};
-- a failed run: `error` (with `errorText`), then `finish` with finishReason "error".
+- a failed run: `error` (with `errorText`), then `finish` with finishReason "error";
+- an answer a FallbackProvider restarted on the next provider: `reset-step`, which drops
+  what the step had shown (the new answer follows in the same step).
 """
 
 from __future__ import annotations
@@ -95,7 +97,9 @@ class UIMessageStream:
         if event == "output_partial":
             return [{"type": "data-output", "id": "output",
                      "data": {"value": item.data, "status": "partial"}}]
-        return []  # fallback and future events: nothing the UI stream can say
+        if event == "fallback":
+            return self._restart_step()
+        return []  # future events: nothing the UI stream can say
 
     def error(self, text: str) -> list[Chunk]:
         """The chunks that end a run that failed: open parts closed, an error, a finish."""
@@ -146,6 +150,13 @@ class UIMessageStream:
         self._calls = StepCalls()
         out.append({"type": "start-step"})
         return out
+
+    def _restart_step(self) -> list[Chunk]:
+        """A FallbackProvider restarted the answer on another provider: what this step
+        showed is void, and `reset-step` makes useChat drop the step's parts."""
+        self._text = self._reasoning = None
+        self._calls = StepCalls()
+        return [{"type": "reset-step"}]
 
     def _finish_step(self) -> list[Chunk]:
         out = self._close_parts()

@@ -11,6 +11,8 @@ and adds the events a UI needs, each named by the engine's own event name:
     {"type": "tool_result", "call_id", "tool_name", "result", "error", "duration_ms"}
     {"type": "iteration_start" | "iteration_end", "iteration": int}
     {"type": "output_partial", "value": <partial value>}
+    {"type": "fallback", "failed_provider", "next_provider", "error", "error_type"}
+                        (a FallbackProvider restarted the answer: drop this turn's text)
     {"type": "done", "iterations", "content", "stop_reason", "conversation_id",
      "parsed"?, "structured_status"?}
     {"type": "error", "message": str}            (a run that failed, or a bad message)
@@ -27,7 +29,7 @@ from ._calls import jsonable
 Frame = dict[str, Any]
 
 _EVENTS = frozenset({"tool_call_delta", "tool_start", "tool_result", "iteration_start",
-                     "iteration_end"})
+                     "iteration_end", "fallback"})
 
 
 def socket_frame(item: StreamChunk | AgentResult, conversation_id: str) -> Frame | None:
