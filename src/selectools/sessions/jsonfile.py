@@ -1,0 +1,159 @@
+"""JsonFileSessionStore: one JSON file per session in a directory.
+
+A commit writes a temporary file, fsyncs it and renames it over the session's file (a
+rename is atomic: a reader or a crash sees the old file or the new one, never half of
+one), under a flock(2) of the session's lock file, so that the version check and the
+write are one step for every process sharing the directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from urllib.parse import quote
+
+from ._locks import file_lock
+from ._thread import StoreThread
+from .base import SessionStore, check_ttl, conflict
+from .errors import SessionCorruptError, describe
+from .record import SessionState, check_id, decode
+
+_LONGEST_NAME = 200
+
+
+class JsonFileSessionStore(SessionStore):
+    """Sessions as `<directory>/<session id>.json` (a namespace prefixes the name)."""
+
+    def __init__(self, directory: str | os.PathLike[str] = "sessions",
+                 default_ttl: float | None = None) -> None:
+        self.directory = os.fspath(directory)
+        self.default_ttl = check_ttl(default_ttl)
+        os.makedirs(self.directory, exist_ok=True)
+        self._thread = StoreThread("selectools-jsonfile")
+
+    def _path(self, session_id: str, namespace: str | None, suffix: str = ".json") -> str:
+        name = quote(session_id, safe="")
+        if namespace:
+            name = quote(namespace, safe="") + "@" + name
+        if len(name) > _LONGEST_NAME:  # file names have a length limit; ids may be 512
+            name = hashlib.sha256(name.encode()).hexdigest()
+        return os.path.join(self.directory, name + suffix)
+
+    # -- on the store's thread ---------------------------------------------------------
+
+    def _read_now(self, session_id: str, namespace: str | None) -> tuple[str | None, int]:
+        try:
+            with open(self._path(session_id, namespace), encoding="utf-8") as handle:
+                text = handle.read()
+        except FileNotFoundError:
+            return None, 0
+        except UnicodeDecodeError as exc:
+            raise SessionCorruptError(f"{describe(session_id, namespace)}: the stored file "
+                                      f"is not UTF-8 text ({exc})", session_id,
+                                      namespace) from None
+        version, expires_at = _version_of(text)
+        if expires_at is not None and expires_at <= time.time():
+            return None, version
+        return text, version
+
+    def _write_now(self, state: SessionState, expected: int | None) -> bool:
+        import fcntl
+
+        path = self._path(state.session_id, state.namespace)
+        fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # brief: held for one read and one rename
+            if expected is not None:
+                try:
+                    with open(path, encoding="utf-8") as handle:
+                        current = _version_of(handle.read())[0]
+                except FileNotFoundError:
+                    current = 0
+                if current != expected:
+                    return False
+            temporary = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+            with open(temporary, "w", encoding="utf-8") as handle:
+                handle.write(state.encode())
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, path)
+        finally:
+            os.close(fd)
+        return True
+
+    def _remove_now(self, session_id: str, namespace: str | None) -> bool:
+        path = self._path(session_id, namespace)
+        try:
+            os.remove(path)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def _files(self) -> list[str]:
+        texts = []
+        for name in sorted(os.listdir(self.directory)):
+            if name.endswith(".json"):
+                try:
+                    with open(os.path.join(self.directory, name), encoding="utf-8") as handle:
+                        texts.append(handle.read())
+                except (FileNotFoundError, UnicodeDecodeError):
+                    continue  # deleted meanwhile, or not ours: list what can be read
+        return texts
+
+    # -- the primitives ----------------------------------------------------------------
+
+    async def _read(self, session_id: str, namespace: str | None) -> tuple[str | None, int]:
+        return await self._thread.call(self._read_now, session_id, namespace)
+
+    async def _write(self, state: SessionState, expected: int | None, new_from: int) -> None:
+        if not await self._thread.call(self._write_now, state, expected):
+            raise conflict(state, expected)
+
+    async def _remove(self, session_id: str, namespace: str | None) -> bool:
+        return await self._thread.call(self._remove_now, session_id, namespace)
+
+    async def _scan(self, namespace: str | None) -> AsyncIterator[SessionState]:
+        now = time.time()
+        for text in await self._thread.call(self._files):
+            try:
+                data = json.loads(text)
+                session_id, stored_namespace = data["session_id"], data.get("namespace")
+            except (ValueError, TypeError, KeyError):
+                continue  # a file that is no session (list and search skip it)
+            if namespace is not None and stored_namespace != namespace:
+                continue
+            if (data.get("expires_at") or now + 1) <= now:
+                continue
+            yield decode(text, session_id, stored_namespace or None)
+
+    def lock(self, session_id: str, namespace: str | None = None, *,
+             timeout: float | None = None) -> AbstractAsyncContextManager[None]:
+        check_id("session_id", session_id, none_ok=False)
+        # Not the commit's lock file: flock excludes a second open file of this process
+        # too, so a run holding the session could never commit through the same one.
+        return file_lock(self._path(session_id, namespace, ".run.lock"), timeout,
+                         session_id, namespace)
+
+    async def aclose(self) -> None:
+        self._thread.shutdown()
+
+
+def _version_of(text: str) -> tuple[int, float | None]:
+    """The version and expiry of a stored file, read without decoding its messages (0 and
+    None when it has none: decode() names the problem when the session is loaded)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return 0, None
+    if not isinstance(data, dict):
+        return 0, None
+    version, expires_at = data.get("version"), data.get("expires_at")
+    if "memory" in data and "format" not in data:  # selectools 1.3.0's payload
+        version = 1
+    return (version if isinstance(version, int) and not isinstance(version, bool) else 0,
+            expires_at if isinstance(expires_at, (int, float)) else None)
