@@ -75,7 +75,8 @@ class ContentPart:
 #: tools), "length" (cut by max_tokens or the context window), "content_filter" (refused or
 #: blocked by the provider's safety system), "error" (the provider says the turn failed,
 #: e.g. Gemini's MALFORMED_FUNCTION_CALL). `AgentResult.stop_reason` uses the same words for
-#: the run, plus "max_iterations" and "routing".
+#: the run, plus "max_iterations", "routing" and "approval_required" (tool calls wait for
+#: a person: `AgentResult.pending`).
 StopReason = Literal["completed", "tool_calls", "length", "content_filter", "error"]
 
 #: How a run asked for a typed answer ended (`AgentResult.structured_status`).
@@ -375,6 +376,11 @@ class AgentResult:
     #: a turn cut by length, filtered or failed).
     structured_status: StructuredStatus | None = None
     structured_error: str | None = None
+    #: With stop_reason "approval_required": the tool calls waiting for a person's
+    #: decision (ids, names, arguments); resume with `agent.resume(session_id, ...)`.
+    pending: list[ToolCall] = field(default_factory=list)
+    #: The session the run read and committed to, when it had one.
+    session_id: str | None = None
 
     @property
     def content(self) -> str:
@@ -393,7 +399,8 @@ class AgentResult:
             "stop_reason": self.stop_reason, "provider_used": self.provider_used,
             "run_id": self.run_id, "artifacts": [a.to_dict() for a in self.artifacts],
             "parsed": plain_data(self.parsed), "structured_status": self.structured_status,
-            "structured_error": self.structured_error}
+            "structured_error": self.structured_error,
+            "pending": [c.to_dict() for c in self.pending], "session_id": self.session_id}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AgentResult:
@@ -415,7 +422,9 @@ class AgentResult:
             artifacts=[Artifact.from_dict(a) for a in _list("artifacts",
                                                             data.get("artifacts") or [])],
             parsed=data.get("parsed"), structured_status=data.get("structured_status"),
-            structured_error=data.get("structured_error"))
+            structured_error=data.get("structured_error"),
+            pending=[ToolCall.from_dict(c) for c in _list("pending", data.get("pending") or [])],
+            session_id=data.get("session_id"))
 
     @property
     def role(self) -> Role:

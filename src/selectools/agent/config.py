@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..observer import EVENTS
-from ..types import REASONING_EFFORTS, ReasoningEffort
+from ..types import REASONING_EFFORTS, ReasoningEffort, ToolCall
 
 #: What a run asked for a typed answer does when the answer is still invalid after its
 #: repairs: "status" returns the result with `structured_status="validation_failed"`,
@@ -16,6 +16,9 @@ from ..types import REASONING_EFFORTS, ReasoningEffort
 #: agent's history or memory, like any run that fails).
 OutputFailure = Literal["status", "raise"]
 _OUTPUT_FAILURES = ("status", "raise")
+#: What a run does when another run of its session is under way (see AgentConfig).
+SessionConflict = Literal["raise", "wait"]
+_SESSION_CONFLICTS = ("raise", "wait")
 #: The least reasoning budget, in tokens (Anthropic refuses less).
 MIN_REASONING_BUDGET = 1024
 
@@ -38,6 +41,18 @@ class AgentConfig:
     a budget of reasoning tokens (an int, at least 1024: Anthropic's least), mapped to each
     protocol's own setting (OpenAI `reasoning_effort`, Anthropic `thinking`, Gemini
     `thinkingConfig`, Ollama `think`). None (the default) sends none: the model's own.
+
+    Sessions (see docs/sessions.md): with a `session_store` (a SessionStore), a run with a
+    session id (`session_id` here, or per call: `run(..., session_id=...)`) starts from
+    the session's conversation and commits its new messages to it in one write when it
+    ends. `session_conflict` says what a run does when another run of the same session is
+    under way: "raise" (the default; optimistic: the run that commits second gets a
+    SessionConflictError and commits nothing) or "wait" (runs of a session take turns,
+    across processes; a SessionLockTimeout after `session_wait_timeout` seconds).
+    `session_namespace` keeps this agent's sessions apart from other agents' in one store.
+
+    `approval_policy(call) -> bool`: True for a ToolCall that must wait for a person's
+    approval (besides the tools declared with `requires_approval`); see Agent.resume.
     """
 
     model: str | None = None
@@ -57,6 +72,12 @@ class AgentConfig:
     output_retries: int = 2
     output_failure: OutputFailure = "status"
     reasoning: ReasoningEffort | int | None = None
+    session_store: Any = None
+    session_id: str | None = None
+    session_namespace: str | None = None
+    session_conflict: SessionConflict = "raise"
+    session_wait_timeout: float | None = 60.0
+    approval_policy: Callable[[ToolCall], bool] | None = None
 
     def __post_init__(self) -> None:
         _text("model", self.model, empty_ok=False)
@@ -92,6 +113,36 @@ class AgentConfig:
                     raise ValueError(f"{name} must be a positive number of seconds or None, "
                                      f"got {value!r}")
         self.observers = _observers(self.observers)
+        self._check_sessions()
+
+    def _check_sessions(self) -> None:
+        store = self.session_store
+        if store is not None and (isinstance(store, type) or not all(
+                callable(getattr(store, name, None))
+                for name in ("aload_state", "acommit", "lock"))):
+            raise TypeError(f"session_store must be a SessionStore (e.g. "
+                            f"SQLiteSessionStore(...)), got {store!r}")
+        for name in ("session_id", "session_namespace"):
+            value = getattr(self, name)
+            if value is not None:
+                _text(name, value, empty_ok=False)
+                if len(value) > 512 or "\x00" in value:
+                    raise ValueError(f"{name} must be at most 512 characters, with no NUL")
+        if self.session_id is not None and store is None:
+            raise ValueError("session_id is set but session_store is None: give the store "
+                             "the sessions live in (e.g. SQLiteSessionStore('sessions.db'))")
+        if self.session_conflict not in _SESSION_CONFLICTS:
+            raise ValueError(f"session_conflict must be 'raise' or 'wait', "
+                             f"got {self.session_conflict!r}")
+        if self.session_wait_timeout is not None:
+            _number("session_wait_timeout", self.session_wait_timeout)
+            if self.session_wait_timeout <= 0:
+                raise ValueError(f"session_wait_timeout must be a positive number of "
+                                 f"seconds or None, got {self.session_wait_timeout!r}")
+        if self.approval_policy is not None and (
+                isinstance(self.approval_policy, type) or not callable(self.approval_policy)):
+            raise TypeError(f"approval_policy must be a function of a ToolCall returning "
+                            f"True when the call needs approval, got {self.approval_policy!r}")
 
 
 def _number(name: str, value: object) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from .._sync import run_sync
@@ -13,6 +13,7 @@ from ..observer import ObserverHub
 from ..parser import TextToolCalls, tool_instructions
 from ..providers.base import ProviderLike, call_options, default_model, provider_name
 from ..tools import Tool
+from ..tools.approval import approval_check
 from ..types import AgentResult, Message, Role, StreamChunk, check_messages
 from ..usage import AgentUsage
 from .analytics import ToolAnalytics
@@ -22,6 +23,7 @@ from .setup import RunSetup
 
 if TYPE_CHECKING:
     from ..output import OutputSchema, ResponseFormat
+    from ..sessions.binding import SessionRun
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Use the tools when they help."
 
@@ -34,9 +36,11 @@ class Agent:
     One Agent may serve many concurrent runs: a run's state lives in the run. Conversation
     history (with `memory`), usage totals and analytics outlive runs and are committed when
     a run finishes. Why a run ended is `AgentResult.stop_reason` ("completed",
-    "max_iterations", "routing", or a turn's own "length", "content_filter", "error": see
-    agent/loop.py). `run_timeout` is a hard limit on the whole run, retries, fallbacks and
-    cancelled tools included.
+    "max_iterations", "routing", "approval_required", or a turn's own "length",
+    "content_filter", "error": see agent/loop.py). With a session store, conversations
+    live in sessions instead (one Agent serves many: `run(..., session_id=...)`).
+    `run_timeout` is a hard limit on the whole run, retries, fallbacks and cancelled tools
+    included.
     """
 
     def __init__(self, tools: Sequence[Tool] | None = None, provider: ProviderLike | None = None,
@@ -84,7 +88,8 @@ class Agent:
             system_prompt=system_prompt, default_model=default_model(self.provider),
             hub=self._hub, options=options, provider_for_run=self._provider_for_run,
             prior_history=self._prior_history, commit=self._commit_run,
-            record_tool=self._record_tool if self.analytics is not None else None)
+            record_tool=self._record_tool if self.analytics is not None else None,
+            needs_approval=approval_check(tools, self.config.approval_policy))
 
     @property
     def provider(self) -> ProviderLike:
@@ -107,7 +112,8 @@ class Agent:
         return list(self._history)
 
     def run(self, messages: Messages, stream_handler: Callable[[str], Any] | None = None,
-            response_format: ResponseFormat | None = None) -> AgentResult:
+            response_format: ResponseFormat | None = None, *,
+            session_id: str | None = None) -> AgentResult:
         """Run to completion from sync code; `stream_handler` receives each text delta.
 
         `response_format=T` (a pydantic model, dataclass, TypedDict, `list[...]` or a JSON
@@ -120,27 +126,71 @@ class Agent:
         If a FallbackProvider restarts an answer mid-stream, the text already handed to
         `stream_handler` is void: its `discard()` method is called when it has one (else a
         warning is logged). `astream` says the same with a `StreamChunk(event="fallback")`.
+
+        `session_id` (or AgentConfig.session_id) runs the message in that session of
+        AgentConfig.session_store: the run starts from its conversation and commits to it
+        when it ends (see docs/sessions.md). A run that stops before a tool call needing
+        approval ends with `stop_reason="approval_required"` and `result.pending`; continue
+        it with `resume`.
         """
         prepared, output = _prepare(messages), _output(response_format)
-        return run_sync(self._drain(prepared, stream_handler, output))
+        session = self._session(session_id)
+        return run_sync(self._drain(prepared, stream_handler, output, session))
 
     async def arun(self, messages: Messages,
                    stream_handler: Callable[[str], Any] | None = None,
-                   response_format: ResponseFormat | None = None) -> AgentResult:
+                   response_format: ResponseFormat | None = None, *,
+                   session_id: str | None = None) -> AgentResult:
         prepared, output = _prepare(messages), _output(response_format)
-        return await self._drain(prepared, stream_handler, output)
+        return await self._drain(prepared, stream_handler, output, self._session(session_id))
+
+    def resume(self, session_id: str, approvals: Mapping[str, Any], *,
+               stream_handler: Callable[[str], Any] | None = None,
+               response_format: ResponseFormat | None = None) -> AgentResult:
+        """Continue a session's run that stopped for approval (`stop_reason=
+        "approval_required"`), from this process or another one after a restart.
+
+        `approvals` decides every call of `result.pending`, by call id: True runs it,
+        False answers it with a denial the model reads, `{"arguments": {...}}` runs it with
+        the arguments a person edited (validated like a model's; the history then shows
+        the call with them). The run then continues to its answer (or its next stop).
+        """
+        output = _output(response_format)
+        session = self._resume_session(session_id)
+        return run_sync(self._drain([], stream_handler, output, session, approvals))
+
+    async def aresume(self, session_id: str, approvals: Mapping[str, Any], *,
+                      stream_handler: Callable[[str], Any] | None = None,
+                      response_format: ResponseFormat | None = None) -> AgentResult:
+        """The async `resume`."""
+        return await self._drain([], stream_handler, _output(response_format),
+                                 self._resume_session(session_id), approvals)
+
+    def astream_resume(self, session_id: str, approvals: Mapping[str, Any],
+                       response_format: ResponseFormat | None = None, *,
+                       events: bool = False
+                       ) -> AsyncGenerator[StreamChunk | AgentResult, None]:
+        """`resume` as a stream, like `astream` (with events: the resumed calls'
+        tool_start and tool_result first)."""
+        output, session = _output(response_format), self._resume_session(session_id)
+        return run_agent(self._setup, [], stream=True, events=events, output=output,
+                         session=session, approvals=approvals)
 
     def astream(self, messages: Messages, response_format: ResponseFormat | None = None, *,
-                events: bool = False) -> AsyncGenerator[StreamChunk | AgentResult, None]:
+                events: bool = False, session_id: str | None = None
+                ) -> AsyncGenerator[StreamChunk | AgentResult, None]:
         """Yield StreamChunks as the model produces them, then one AgentResult.
 
         With `events=True` the stream also carries `StreamChunk(event=...)` items for
         iteration_start, tool_start, tool_result and iteration_end, for user interfaces,
         and, with `response_format`, "output_partial" items whose `data` is the typed
-        answer's partial value each time it changes (live: copy it to keep it).
+        answer's partial value each time it changes (live: copy it to keep it), and
+        before a run stops for approval, an "approval_required" item whose `data` is
+        `{"session_id", "calls": [{"call_id", "tool_name", "arguments"}, ...]}`.
         """
         prepared, output = _prepare(messages), _output(response_format)
-        return run_agent(self._setup, prepared, stream=True, events=events, output=output)
+        return run_agent(self._setup, prepared, stream=True, events=events, output=output,
+                         session=self._session(session_id))
 
     def reset(self) -> None:
         """Clear history, usage, analytics and memory, for reuse across requests."""
@@ -151,15 +201,46 @@ class Agent:
         if self.memory is not None:
             self.memory.clear()
 
+    def _session(self, session_id: str | None) -> SessionRun | None:
+        """The session of a run: the call's session_id, else the config's; None without
+        one (and then nothing of sessions is touched)."""
+        config = self.config
+        if session_id is None:
+            if config.session_id is None:
+                return None
+            session_id = config.session_id
+        store = config.session_store
+        if store is None:
+            raise ValueError(f"session_id={session_id!r} needs a session store: "
+                             "Agent(config=AgentConfig(session_store=SQLiteSessionStore("
+                             "'sessions.db')))")
+        from ..sessions.binding import SessionRun
+
+        memory = self.memory
+        return SessionRun(store, session_id, config.session_namespace,
+                          wait=config.session_conflict == "wait",
+                          wait_timeout=config.session_wait_timeout,
+                          limits=(memory.max_messages, memory.max_tokens)
+                          if memory is not None else None)
+
+    def _resume_session(self, session_id: str) -> SessionRun:
+        if not isinstance(session_id, str):
+            raise TypeError(f"session_id must be a str, got {type(session_id).__name__}")
+        session = self._session(session_id)
+        assert session is not None
+        return session
+
     async def _drain(self, messages: list[Message],
                      stream_handler: Callable[[str], Any] | None,
-                     output: OutputSchema | None = None) -> AgentResult:
+                     output: OutputSchema | None = None, session: SessionRun | None = None,
+                     approvals: Mapping[str, Any] | None = None) -> AgentResult:
         # Without stream=True the engine yields only its result. Read to its end, the
         # generator finishes by itself (an error or a cancellation ends it too, inside its
         # own frame), so nothing is left to close or to asyncio's async-gen finalizer.
         result = None
         async for item in run_agent(self._setup, messages, stream=False,
-                                    on_text=stream_handler, output=output):
+                                    on_text=stream_handler, output=output, session=session,
+                                    approvals=approvals):
             result = item
         if not isinstance(result, AgentResult):  # pragma: no cover
             raise RuntimeError("the agent loop ended without a result")

@@ -29,7 +29,7 @@ import os
 import time
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .._artifacts import collecting_artifacts
 from ..providers.base import (
@@ -40,7 +40,7 @@ from ..providers.base import (
     with_instructions,
 )
 from ..tools.errors import error_text
-from ..trace import AgentTrace, TraceStep
+from ..trace import AgentTrace, StepType, TraceStep
 from ..types import (
     RAW_ARGUMENTS_KEY,
     AgentResult,
@@ -64,6 +64,8 @@ from .tool_runner import ToolOutcome, ToolRunner
 if TYPE_CHECKING:
     from ..output import OutputSchema, OutputStream, OutputValidationError
     from ..results import Artifact
+    from ..sessions.binding import SessionRun
+    from ..sessions.record import PendingApproval
 
 _call_numbers = itertools.count(1)
 log = logging.getLogger("selectools")
@@ -71,22 +73,41 @@ log = logging.getLogger("selectools")
 #: A turn that ended for one of these reasons ends the run with it as
 #: `AgentResult.stop_reason`; its tool calls are not run (their arguments may be cut).
 RUN_ENDING_REASONS: frozenset[StopReason] = frozenset({"length", "content_filter", "error"})
+#: Trace steps of approvals: the calls held, and the decisions a resumed run applied.
+#: (trace.StepType does not list them yet: cast until it does.)
+_APPROVAL_REQUIRED = cast("StepType", "approval_required")
+_APPROVAL_DECISIONS = cast("StepType", "approval_decisions")
 
 
 async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                     events: bool = False, on_text: Callable[[str], Any] | None = None,
-                    output: OutputSchema | None = None,
+                    output: OutputSchema | None = None, session: SessionRun | None = None,
+                    approvals: Mapping[str, Any] | None = None,
                     ) -> AsyncGenerator[StreamChunk | AgentResult, None]:
     """Run the agent loop. With `stream`, text deltas and tool calls are yielded as chunks;
     with `events`, tool and iteration events too. With `output`, the final answer is
-    validated as its type (`AgentResult.parsed`). The last item is always an AgentResult."""
-    run = _Run(setup, messages, stream=stream, events=events, on_text=on_text, output=output)
+    validated as its type (`AgentResult.parsed`). The last item is always an AgentResult.
+
+    With a `session`, the run starts from the session's messages and commits to it when it
+    ends (see sessions/binding.py); with `approvals` too, it resumes the session's pending
+    tool calls (see `_Run.resume`) before it calls the model again."""
+    if session is None:
+        prior: list[Message] = setup.prior_history()
+        pending = None
+    else:
+        prior, pending = await _open_session(session, approvals)
+    run = _Run(setup, messages, prior, stream=stream, events=events, on_text=on_text,
+               output=output)
     hub, config = setup.hub, setup.config
-    if hub.active:
-        await hub.emit("on_run_start", run.id, run.history, run.system_prompt)
     try:
+        if hub.active:
+            await hub.emit("on_run_start", run.id, run.history, run.system_prompt)
         final: Message | None = None
         stop_reason = "max_iterations"
+        if pending is not None:
+            assert approvals is not None
+            async for chunk in run.resume(pending, approvals):
+                yield chunk
         while run.iteration - run.repairs < config.max_iterations:
             run.iteration += 1
             if hub.active:
@@ -103,37 +124,46 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
             response, calls = run.response, run.calls
 
             if calls and not config.routing_only:
+                # Calls that wait for a person are held; the turn's others run now.
+                held = run.held_for_approval(calls) if setup.needs_approval else None
+                runnable = [c for c in calls if c not in held] if held else calls
                 if events:
-                    for call in calls:
+                    for call in runnable:
                         yield StreamChunk(event="tool_start", data={
                             "call_id": call.id, "tool_name": call.tool_name,
                             "tool_args": call.parameters})
-                runner = ToolRunner(setup, run.id, run.trace, run.deadline)
-                # Tools emit artifacts into the run's list through a contextvar, set only
-                # around awaits that do not yield (see _artifacts.collecting_artifacts).
+                outcomes: list[ToolOutcome] = []
                 if events:
-                    outcomes: list[ToolOutcome] = []
-                    async with aclosing(runner.as_finished(calls, run.iteration)) as finished:
-                        while True:
-                            with collecting_artifacts(run.artifacts):
-                                outcome = await anext(finished, None)
-                            if outcome is None:
-                                break
-                            outcomes.append(outcome)
-                            yield _tool_result_chunk(outcome)
-                    # Results go back in the order the model asked for them.
-                    order = {id(call): i for i, call in enumerate(calls)}
-                    outcomes.sort(key=lambda o: order[id(o.call)])
-                else:
+                    async for chunk in run.run_tools(runnable, outcomes):
+                        yield chunk
+                elif runnable:
+                    runner = ToolRunner(setup, run.id, run.trace, run.deadline)
+                    # Tools emit artifacts into the run's list through a contextvar, set
+                    # only around awaits that do not yield (_artifacts.collecting_artifacts).
                     with collecting_artifacts(run.artifacts):
-                        outcomes = await runner.run_all(calls, run.iteration)
-                run.history.extend(o.message for o in outcomes)
+                        outcomes = await runner.run_all(runnable, run.iteration)
+                if held:
+                    from ..sessions.record import PendingApproval
+
+                    run.pending = PendingApproval(
+                        calls=held, results=[o.message for o in outcomes],
+                        order=[c.id or "" for c in calls], iteration=run.iteration)
+                else:
+                    run.history.extend(o.message for o in outcomes)
                 run.deadline.check()
 
             if hub.active:
                 await hub.emit("on_iteration_end", run.id, run.iteration, response)
             if events:
                 yield StreamChunk(event="iteration_end", data={"iteration": run.iteration})
+            if run.pending is not None:
+                final, stop_reason = response, "approval_required"
+                if events:
+                    yield StreamChunk(event="approval_required", data={
+                        "session_id": session.session_id if session else None,
+                        "calls": [{"call_id": c.id, "tool_name": c.tool_name,
+                                   "arguments": c.parameters} for c in run.pending.calls]})
+                break
             if not calls:
                 if run.ended_by is None and output is not None \
                         and not await run.accept_output(response):
@@ -155,7 +185,17 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
         if stop_reason == "routing" or (run.ended_by and final is not None
                                         and not final.content):
             history = history[:-1]
-        trimmed, remaining = setup.commit(history, history[run.new_start:], run.usage)
+        if session is not None:
+            # The session holds the conversation (a held turn with it: its results are
+            # in the pending state); the agent's memory is not another copy of it.
+            await session.commit(history, run.pending)
+            result.session_id = session.session_id
+            remembered: list[Message] = []
+        else:
+            if run.pending is not None:  # its calls have no results: nothing to keep
+                history = history[:-1]
+            remembered = history[run.new_start:]
+        trimmed, remaining = setup.commit(history, remembered, run.usage)
         if trimmed and hub.active:
             await hub.emit("on_memory_trim", run.id, trimmed, remaining, "enforce_limits")
         if hub.active:
@@ -167,20 +207,48 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
         if hub.active:
             await hub.emit("on_error", run.id, exc, {"iteration": run.iteration})
         raise
+    finally:
+        if session is not None:
+            await session.close()
+
+
+async def _open_session(session: SessionRun, approvals: Mapping[str, Any] | None
+                        ) -> tuple[list[Message], PendingApproval | None]:
+    from ..sessions.errors import ApprovalPendingError, describe
+
+    try:
+        state = await session.open()
+    except BaseException:
+        await session.close()
+        raise
+    where = describe(session.session_id, session.namespace)
+    if approvals is None and state.pending is not None:
+        await session.close()
+        ids = ", ".join(call.id or "" for call in state.pending.calls)
+        raise ApprovalPendingError(
+            f"{where} waits for approval of tool calls {ids}: resume it with "
+            "agent.resume(session_id, approvals={call_id: True | False | "
+            "{'arguments': {...}}}) before sending it a new message",
+            session.session_id, session.namespace)
+    if approvals is not None and state.pending is None:
+        await session.close()
+        raise ValueError(f"{where} has no tool calls waiting for approval: nothing to resume")
+    return list(state.messages), state.pending
 
 
 class _Run:
     """The state of one run: its history, usage, trace, and the current model turn."""
 
-    def __init__(self, setup: RunSetup, messages: list[Message], *, stream: bool,
-                 events: bool, on_text: Callable[[str], Any] | None,
+    def __init__(self, setup: RunSetup, messages: list[Message], prior: list[Message], *,
+                 stream: bool, events: bool, on_text: Callable[[str], Any] | None,
                  output: OutputSchema | None) -> None:
         self.setup = setup
         self.id = os.urandom(16).hex()  # a uuid4's worth of randomness, for less
         self.stream = stream
         self.events = events
         self.on_text = on_text
-        prior = setup.prior_history()
+        #: Set when the run stops for tool calls that wait for approval.
+        self.pending: PendingApproval | None = None
         self.history: list[Message] = [*prior, *messages]
         self.new_start = len(prior)
         self.iteration = 0
@@ -222,6 +290,82 @@ class _Run:
         # The current turn, set by call_model or stream_model (through _record).
         self.response: Message
         self.calls: list[ToolCall]
+
+    async def run_tools(self, calls: list[ToolCall], outcomes: list[ToolOutcome]
+                        ) -> AsyncGenerator[StreamChunk, None]:
+        """Run a turn's calls into `outcomes` (in the order the model asked for them);
+        with events, yield each "tool_result" as its call finishes."""
+        runner = ToolRunner(self.setup, self.id, self.trace, self.deadline)
+        # Tools emit artifacts into the run's list through a contextvar, set only around
+        # awaits that do not yield (see _artifacts.collecting_artifacts).
+        if self.events:
+            async with aclosing(runner.as_finished(calls, self.iteration)) as finished:
+                while True:
+                    with collecting_artifacts(self.artifacts):
+                        outcome = await anext(finished, None)
+                    if outcome is None:
+                        break
+                    outcomes.append(outcome)
+                    yield _tool_result_chunk(outcome)
+            order = {id(call): i for i, call in enumerate(calls)}
+            outcomes.sort(key=lambda o: order[id(o.call)])
+        else:
+            with collecting_artifacts(self.artifacts):
+                outcomes.extend(await runner.run_all(calls, self.iteration))
+
+    def held_for_approval(self, calls: list[ToolCall]) -> list[ToolCall]:
+        """The calls that must wait for a person (AgentConfig.approval_policy, a tool's
+        requires_approval)."""
+        needs = self.setup.needs_approval
+        assert needs is not None
+        held = [call for call in calls if needs(call)]
+        if held:
+            self.trace.add(TraceStep(_APPROVAL_REQUIRED, self.iteration, 0.0, {"calls": [
+                {"id": c.id, "name": c.tool_name, "args": c.parameters} for c in held]}))
+        return held
+
+    async def resume(self, pending: PendingApproval, approvals: Mapping[str, Any]
+                     ) -> AsyncGenerator[StreamChunk, None]:
+        """Finish the held turn: run the approved calls (with the arguments a person edited,
+        validated like any), answer the denied ones with a denial the model reads, and put
+        every result of the turn in the history in the order the model asked for them."""
+        decisions = approval_decisions(pending, approvals)
+        self.iteration = pending.iteration
+        held = {call.id: call for call in pending.calls}
+        asked = next((m for m in reversed(self.history) if m.tool_calls), None)
+        approved: list[ToolCall] = []
+        results = {message.tool_call_id: message for message in pending.results}
+        for call_id, decision in decisions.items():
+            call = held[call_id]
+            if decision is False:
+                results[call_id] = Message(
+                    role=Role.TOOL, content=denial_text(call.tool_name),
+                    tool_name=call.tool_name, tool_result=denial_text(call.tool_name),
+                    tool_call_id=call_id)
+                continue
+            if decision is not True:  # edited: the history shows the call as it ran
+                call.parameters = decision
+                for original in (asked.tool_calls or ()) if asked is not None else ():
+                    if original.id == call_id:
+                        original.parameters = dict(decision)
+            approved.append(call)
+        self.trace.add(TraceStep(_APPROVAL_DECISIONS, self.iteration, 0.0, {
+            "decisions": {k: (v if isinstance(v, bool) else {"arguments": v})
+                          for k, v in decisions.items()}}))
+        self.all_calls.extend(approved)
+        if self.events:
+            for call in approved:
+                yield StreamChunk(event="tool_start", data={
+                    "call_id": call.id, "tool_name": call.tool_name,
+                    "tool_args": call.parameters})
+        outcomes: list[ToolOutcome] = []
+        if approved:
+            async for chunk in self.run_tools(approved, outcomes):
+                yield chunk
+        results.update((outcome.message.tool_call_id, outcome.message) for outcome in outcomes)
+        self.history.extend(results[call_id] for call_id in pending.order
+                            if call_id in results)
+        self.deadline.check()
 
     @property
     def streaming(self) -> bool:
@@ -478,7 +622,8 @@ class _Run:
             stop_reason=stop_reason, provider_used=self.provider_used, run_id=self.id,
             # A copy: a timed-out tool's abandoned thread may still emit into the list.
             artifacts=list(self.artifacts),
-            parsed=self.parsed, structured_status=status, structured_error=error)
+            parsed=self.parsed, structured_status=status, structured_error=error,
+            pending=list(self.pending.calls) if self.pending is not None else [])
 
 
 def _as_arguments(parameters: object) -> dict[str, Any]:
@@ -506,3 +651,39 @@ def _tool_result_chunk(outcome: ToolOutcome) -> StreamChunk:
         "call_id": outcome.call.id, "tool_name": outcome.call.tool_name,
         "result": outcome.message.content, "error": outcome.error is not None,
         "duration_ms": outcome.duration_ms})
+
+
+def denial_text(tool_name: str) -> str:
+    return (f"The user denied this call to {tool_name}: it was not run. Do not try it "
+            "again unless the user asks for it.")
+
+
+def approval_decisions(pending: PendingApproval, approvals: Mapping[str, Any]
+                       ) -> dict[str, bool | dict[str, Any]]:
+    """Each held call's decision, checked before anything runs: True, False, or the edited
+    arguments. Every held call needs one, and only held calls may have one."""
+    if not isinstance(approvals, Mapping):
+        raise TypeError(f"approvals must be a dict of call id to True, False or "
+                        f"{{'arguments': {{...}}}}, got {type(approvals).__name__}")
+    held = [call.id or "" for call in pending.calls]
+    unknown = [key for key in approvals if key not in held]
+    if unknown:
+        raise ValueError(f"approvals name calls that are not waiting for approval: "
+                         f"{unknown}; the calls waiting are {held}")
+    missing = [call_id for call_id in held if call_id not in approvals]
+    if missing:
+        raise ValueError(f"approvals must decide every call waiting for approval; "
+                         f"missing: {missing}")
+    decisions: dict[str, bool | dict[str, Any]] = {}
+    for call_id in held:
+        value = approvals[call_id]
+        if type(value) is bool:
+            decisions[call_id] = value
+        elif isinstance(value, Mapping) and set(value) == {"arguments"} \
+                and isinstance(value["arguments"], Mapping):
+            decisions[call_id] = dict(value["arguments"])
+        else:
+            raise TypeError(f"approvals[{call_id!r}] must be True, False or "
+                            f"{{'arguments': {{...}}}} (the edited arguments, a dict), "
+                            f"got {value!r}")
+    return decisions

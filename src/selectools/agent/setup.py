@@ -14,7 +14,7 @@ from ..observer import ObserverHub
 from ..parser import TextToolCalls
 from ..providers.base import ProviderLike
 from ..tools import Tool
-from ..types import Message, ToolDefinition
+from ..types import Message, ToolCall, ToolDefinition
 from ..usage import AgentUsage
 from .config import AgentConfig
 
@@ -43,3 +43,6 @@ class RunSetup(NamedTuple):
     commit: Callable[[list[Message], list[Message], AgentUsage], tuple[int, int]]
     #: (tool name, succeeded, milliseconds), when analytics are on.
     record_tool: Callable[[str, bool, float], None] | None
+    #: Whether a call must wait for a person's approval; None when no call can (no tool
+    #: requires it and there is no approval_policy): then nothing is checked.
+    needs_approval: Callable[[ToolCall], bool] | None = None

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..types import RAW_ARGUMENTS_KEY, ToolDefinition
+from .approval import ApprovalRule, check_rule
 from .docstring import parse_docstring
 from .errors import ArgumentProblem, ToolArgumentError
 from .execution import call_async, call_in_thread
@@ -46,6 +47,8 @@ class Tool:
       declaring the parameters explicitly.
     A JSON schema of your own may be given as `parameters_schema` instead. All are
     validated and coerced alike, and report bad arguments to the model in the same words.
+    `requires_approval=True` (or a function of the arguments) stops a run before the call
+    until a person approves it (see `Agent.resume`).
     """
 
     name: str
@@ -63,6 +66,7 @@ class Tool:
         function: Callable[..., Any] | None = None,
         *,
         parameters_schema: Mapping[str, Any] | None = None,
+        requires_approval: ApprovalRule = False,
     ) -> None:
         if callable(parameters):
             if function is not None:
@@ -118,6 +122,9 @@ class Tool:
         else:
             assert self._spec is not None
             self.parameters_schema = self._spec.schema
+        #: Whether a call waits for a person's approval: True, or a function of the call's
+        #: arguments deciding per call (see tools/approval.py).
+        self.requires_approval = check_rule(name, requires_approval)
         self.__wrapped__ = function
         self.__doc__ = function.__doc__
         self.__name__ = name
