@@ -7,11 +7,16 @@ chosen tool is a registered one), never on the model's wording."""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import importlib.util
+import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from partial_values import extends
+from pydantic import BaseModel
 
 from selectools import (
     Agent,
@@ -157,3 +162,40 @@ async def test_a_turn_cut_by_max_tokens_ends_with_length(openai: Any) -> None:
     message, _ = await openai.acomplete(model=MODEL, system_prompt="",
                                         messages=[user("Tell me a long story.")], max_tokens=4)
     assert message.stop_reason == "length"
+
+
+class City(BaseModel):
+    name: str
+    country: str
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int
+
+
+@pytest.mark.parametrize("target, prompt", [(City, "Name a city in France."),
+                                            (Point, "Give a point on a grid.")])
+async def test_a_typed_answer_through_the_server_is_held_to_its_schema(
+        openai: Any, target: Any, prompt: str) -> None:
+    # OpenAIProvider sends the schema as response_format json_schema; the server's
+    # grammar holds SmolLM2 to it, so the answer is the value's JSON and validates.
+    agent = Agent(provider=openai, config=AgentConfig(max_iterations=1, max_tokens=80,
+                                                      temperature=0.0))
+    shown: list[Any] = []
+    items: list[Any] = []
+    async for item in agent.astream(prompt, response_format=target, events=True):
+        items.append(item)
+        if isinstance(item, StreamChunk) and item.event == "output_partial":
+            shown.append(copy.deepcopy(item.data))
+    result = items[-1]
+    assert isinstance(result, AgentResult)
+    assert result.structured_status == "ok", (result.content, result.structured_error)
+    assert isinstance(result.parsed, target)
+    assert json.loads(result.content) == shown[-1]  # nothing but the JSON
+    assert len(shown) >= 2
+    for earlier, later in zip(shown, shown[1:], strict=False):
+        assert extends(earlier, later)
+    whole = await agent.arun(prompt, response_format=target)
+    assert whole.structured_status == "ok" and isinstance(whole.parsed, target)
