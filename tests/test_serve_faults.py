@@ -24,6 +24,7 @@ from test_serve_support import (
     Served,
     post,
     read_with_sdk,
+    run_with_agui_client,
     serving,
     sse_data,
     user_message,
@@ -157,11 +158,14 @@ async def test_a_provider_failing_mid_stream_ends_with_each_protocols_error_fram
     data = sse_data(body)
     assert status == 200 and data[-1] == "[DONE]"
     assert [json.loads(d)["type"] for d in data[-3:-1]] == ["error", "finish"]
-    # /agui: RUN_ERROR last.
+    # /agui: RUN_ERROR last, which AG-UI's own client reports as the run's failure.
     model.answers.append(ModelAnswer(broken, cut=3))
     _, _, agui = post(served.url + "/agui", agui_body("go"))
     last = json.loads(sse_data(agui)[-1])
     assert last["type"] == "RUN_ERROR" and last["message"]
+    model.answers.append(ModelAnswer(broken, cut=3))
+    run = run_with_agui_client(served.url, agui_body("go")["messages"])
+    assert run["events"][-1]["type"] == "RUN_ERROR" and run["error"]
     # /ws: an error frame, and the socket stays open.
     model.answers.append(ModelAnswer(broken, cut=3))
     async with connect(served.url.replace("http", "ws") + "/ws", open_timeout=10) as socket:
@@ -171,7 +175,8 @@ async def test_a_provider_failing_mid_stream_ends_with_each_protocols_error_fram
             assert frame["type"] != "done"
         await socket.send("not json")
         assert json.loads(await asyncio.wait_for(socket.recv(), 10))["type"] == "error"
-    for text in (json.dumps(read), body.decode(), agui.decode(), json.dumps(frame)):
+    for text in (json.dumps(read), body.decode(), agui.decode(), json.dumps(run),
+                 json.dumps(frame)):
         assert KEY not in text and "Traceback" not in text
 
 

@@ -24,6 +24,7 @@ from test_serve_support import (
     post,
     read_with_sdk,
     recorded_agent,
+    run_with_agui_client,
     serving,
     sse_data,
     user_message,
@@ -124,14 +125,56 @@ async def test_agui_answers_a_tool_run_in_valid_events(tmp_path: Path) -> None:
     assert text == expected.content
 
 
+async def test_the_agui_client_runs_it_and_assembles_the_agents_messages(
+        tmp_path: Path) -> None:
+    """AG-UI's own client (HttpAgent) runs /agui: it verifies the events' order and builds
+    its messages from them; they say what the agent's run did."""
+    question = "What is the weather in San Francisco?"
+    expected = await in_process(TOOL_RUN, question)
+    with serving("recorded_agent", tmp_path, transcripts(TOOL_RUN)) as served:
+        run = run_with_agui_client(served.url, [{"id": "1", "role": "user",
+                                                 "content": question}])
+    assert run["error"] is None
+    user, calling, tool_message, answer = run["messages"]
+    call = expected.tool_calls[0]
+    (told,) = calling["toolCalls"]
+    assert told["function"]["name"] == call.tool_name
+    assert json.loads(told["function"]["arguments"]) == call.parameters
+    assert tool_message == {"id": tool_message["id"], "role": "tool", "toolCallId": told["id"],
+                            "content": get_weather.function(**call.parameters)}
+    assert answer["role"] == "assistant" and answer["content"] == expected.content
+    assert run["result"] == expected.content
+
+
+async def test_the_agui_clients_messages_go_back_as_the_history_they_were(
+        in_process_server: tuple[str, Agent]) -> None:
+    address, agent = in_process_server
+    provider: Any = agent.provider
+    first = run_with_agui_client(f"http://{address}", [
+        {"id": "1", "role": "user", "content": "get weather in Oslo"}])
+    history = [*first["messages"], {"id": "9", "role": "user", "content": "thanks"}]
+    again = run_with_agui_client(f"http://{address}", history, run_id="run-2")
+    assert again["error"] is None
+    sent = provider.requests[-1][1]
+    assert [m.role.value for m in sent] == ["user", "assistant", "tool", "assistant", "user"]
+    assert sent[1].tool_calls and sent[1].tool_calls[0].id == sent[2].tool_call_id
+    assert sent[2].content == get_weather.function(location="in Oslo")
+
+
 async def test_agui_streams_reasoning_events(tmp_path: Path) -> None:
     question = "How do I cross the street safely?"
     expected = await in_process(THINKING, question)
-    with serving("recorded_agent", tmp_path, transcripts(THINKING)) as served:
+    with serving("recorded_agent", tmp_path, transcripts(THINKING + THINKING)) as served:
         _, _, body = post(served.url + "/agui", run_input(question))
-    events = agui_events(body)
-    reasoning = "".join(e["delta"] for e in events if e["type"] == "REASONING_MESSAGE_CONTENT")
-    assert expected.message.reasoning and reasoning == expected.message.reasoning[0].text
+        run = run_with_agui_client(served.url, [{"id": "1", "role": "user",
+                                                 "content": question}])
+    assert expected.message.reasoning
+    for events in (agui_events(body), run["events"]):
+        reasoning = "".join(e["delta"] for e in events
+                            if e["type"] == "REASONING_MESSAGE_CONTENT")
+        assert reasoning == expected.message.reasoning[0].text
+    assert run["error"] is None  # the client verified the reasoning events' order
+    assert run["messages"][-1]["content"] == expected.content
 
 
 # -- /ws -------------------------------------------------------------------------------------

@@ -165,7 +165,8 @@ def node_client() -> Path:
     """tests/js with its pinned packages installed (`npm ci`), or a failure saying why."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.fail("node and npm are needed (.ci/run installs them)")
-    if not (JS / "node_modules" / "ai" / "package.json").is_file():
+    if not all((JS / "node_modules" / name / "package.json").is_file()
+               for name in ("ai", "@ag-ui/client")):
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--prefix", str(JS)],
                        check=True, capture_output=True, timeout=300)
     return JS / "read_ui_stream.mjs"
@@ -178,6 +179,19 @@ def read_with_sdk(url: str, chat_id: str, messages: list[dict[str, Any]],
     request = {"chatId": chat_id, "messages": messages, "token": token}
     done = subprocess.run(["node", str(script), url + "/api/chat"], input=json.dumps(request),
                           capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def run_with_agui_client(url: str, messages: list[dict[str, Any]], thread_id: str = "thread-1",
+                         run_id: str = "run-1", token: str | None = None) -> dict[str, Any]:
+    """/agui run by AG-UI's own client (@ag-ui/client's HttpAgent, see read_agui.mjs):
+    {"events", "messages", "newMessages", "result", "error"}."""
+    node_client()
+    request = {"threadId": thread_id, "runId": run_id, "messages": messages, "token": token}
+    done = subprocess.run(["node", str(JS / "read_agui.mjs"), url + "/agui"],
+                          input=json.dumps(request), capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     result: dict[str, Any] = json.loads(done.stdout)
     return result
