@@ -366,3 +366,18 @@ def test_typed_output_without_a_strict_variant_sends_the_plain_schema() -> None:
     assert body["response_format"]["json_schema"] == {"name": "answer", "schema": plain,
                                                       "strict": False}
     assert body["messages"] == [{"role": "user", "content": "x?"}]  # no instructions
+
+
+@pytest.mark.parametrize("model", ["gpt-3.5-turbo", "gpt-4", "gpt-4-turbo-2024-04-09"])
+def test_models_older_than_structured_outputs_are_asked_in_words(model: str) -> None:
+    output = OutputFormat("answer", {"type": "integer"}, None, "Reply with an integer.")
+    body = openai.build_request_body(model=model, system_prompt="Be brief.", hosted=True,
+                                     messages=[Message(Role.USER, "x?")], output=output)
+    assert "response_format" not in body
+    assert body["messages"][0] == {"role": "system",
+                                   "content": "Be brief.\n\nReply with an integer."}
+    # gpt-4o and later, and every compatible server, are constrained
+    for newer, hosted in [("gpt-4o-mini", True), ("gpt-4.1", True), (model, False)]:
+        assert "response_format" in openai.build_request_body(
+            model=newer, system_prompt="", hosted=hosted, output=output,
+            messages=[Message(Role.USER, "x?")])

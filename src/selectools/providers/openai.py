@@ -21,7 +21,7 @@ Tool-call deltas (`tool_deltas=True`): each non-empty `function.arguments` fragm
 yielded as a `ToolCallDelta` the moment it arrives, indexed by the call's ordinal in the turn.
 
 Reasoning. Compatible servers stream the model's reasoning beside `content`: as
-`reasoning_content` (DeepSeek, llama.cpp's server, vLLM before 0.11, Qwen on DashScope) or
+`reasoning_content` (DeepSeek, llama.cpp's server, older vLLM, Qwen on DashScope) or
 `reasoning` (Groq, OpenRouter, newer vLLM), OpenRouter also as `reasoning_details` (typed
 items that may carry an Anthropic `signature` or OpenAI's encrypted `data`). Each fragment
 is a `ReasoningDelta`; the block is one `ReasoningPart` (protocol "openai") yielded when the
@@ -35,7 +35,8 @@ text). Why, per API:
 - DeepSeek thinking mode (deepseek-reasoner, V3.2, V4) answers 400 "The
   `reasoning_content` in the thinking mode must be passed back to the API" when an
   assistant message that called tools lacks it, in every later request
-  (api-docs.deepseek.com/guides/thinking_mode); on turns without tools it is ignored.
+  (api-docs.deepseek.com/guides/thinking_mode); on other turns it is ignored, so those
+  carry theirs too (one rule, and vercel/ai#14739 found V4 wanting it on every turn).
 - OpenRouter asks for `reasoning_details` back unmodified, which carries the signature
   that Anthropic models verify on a tool-use turn (openrouter.ai/docs, reasoning tokens).
 - Groq and Cerebras refuse an unknown field ("property 'reasoning_content' is
@@ -53,8 +54,10 @@ thinking budgets on its OpenAI-compatible endpoint (low 1,024, medium 8,192, hig
 tokens): up to 1,024 "low", up to 8,192 "medium", more "high". A typed answer
 (`ModelRequest.output`) becomes `response_format` `json_schema` with the strict schema and
 `strict: true` when it has one, else the plain schema and `strict: false`; tools go in the
-same request. Usage: `completion_tokens_details.reasoning_tokens` (or a top-level
-`reasoning_tokens`, as Azure's DeepSeek sends) is `UsageStats.reasoning_tokens`.
+same request. api.openai.com's models older than Structured Outputs (gpt-3.5, gpt-4,
+gpt-4-turbo) refuse it: they are asked in the system prompt instead.
+Usage: `completion_tokens_details.reasoning_tokens` (or a top-level `reasoning_tokens`, as
+Azure's DeepSeek sends) is `UsageStats.reasoning_tokens`.
 """
 
 from __future__ import annotations
@@ -82,7 +85,7 @@ from . import _wire
 from ._framing import SseEvent, WholeJson, read_to_end
 from ._http_provider import HttpProvider
 from ._status import body_snippet, error_for_status, json_or_none, reported_error
-from .base import StreamItem
+from .base import StreamItem, with_instructions
 from .errors import ProviderError
 from .protocol import ModelRequest, WireProtocol, WireRequest
 
@@ -135,10 +138,13 @@ def _body(request: ModelRequest) -> dict[str, Any]:
     model = request.model
     # api.openai.com's reasoning models refuse `max_tokens`; compatible servers all know it.
     max_tokens_field = "max_completion_tokens" if request.hosted else "max_tokens"
+    hosted, output, system_prompt = request.hosted, request.output, request.system_prompt
+    if output is not None and hosted and _without_json_schema(model):
+        # api.openai.com refuses a json_schema response_format for these: asked in words.
+        system_prompt, output = with_instructions(system_prompt, output), None
     wire_messages: list[dict[str, Any]] = []
-    if request.system_prompt:
-        wire_messages.append({"role": "system", "content": request.system_prompt})
-    hosted = request.hosted
+    if system_prompt:
+        wire_messages.append({"role": "system", "content": system_prompt})
     wire_messages.extend([_wire_message(message, hosted) for message in request.messages])
     body: dict[str, Any] = {"model": model, "messages": wire_messages,
                             max_tokens_field: request.max_tokens}
@@ -148,11 +154,18 @@ def _body(request: ModelRequest) -> dict[str, Any]:
     if request.stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
-    if request.output is not None:
-        body["response_format"] = response_format(request.output)
+    if output is not None:
+        body["response_format"] = response_format(output)
     if request.reasoning is not None:
         body["reasoning_effort"] = reasoning_effort(request.reasoning)
     return body
+
+
+def _without_json_schema(model: str) -> bool:
+    """Whether a model of api.openai.com predates Structured Outputs, which came with
+    gpt-4o-2024-08-06 and gpt-4o-mini (platform.openai.com/docs/guides/structured-outputs):
+    gpt-3.5, gpt-4 and gpt-4-turbo, and the first gpt-4o snapshot."""
+    return model.startswith(("gpt-3.5", "gpt-4-")) or model in ("gpt-4", "gpt-4o-2024-05-13")
 
 
 def response_format(output: OutputFormat) -> dict[str, Any]:
