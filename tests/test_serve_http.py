@@ -86,6 +86,18 @@ async def test_use_chat_reads_reasoning_as_a_reasoning_part(tmp_path: Path) -> N
     assert parts[2]["text"] == expected.content
 
 
+async def test_use_chat_drops_an_answer_a_fallback_restarted(tmp_path: Path) -> None:
+    """The first provider fails mid-answer and the next answers from the start: useChat
+    shows the new answer only (the SDK's reset-step dropped the void one)."""
+    with serving("fallback_agent", tmp_path) as served:
+        read = read_with_sdk(served.url, "c", [user_message("hi")])
+    texts = [c["delta"] for c in read["chunks"] if c["type"] == "text-delta"]
+    assert "".join(texts) == "Half an A whole answer."  # both were streamed...
+    parts = read["message"]["parts"]
+    assert [p["type"] for p in parts] == ["step-start", "text"]  # ...one is kept
+    assert parts[1]["text"] == "A whole answer."
+
+
 # -- /agui validated by ag-ui-protocol -------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from pydantic import TypeAdapter
-from test_serve_support import THINKING, TOOL_RUN, get_weather
+from test_serve_support import THINKING, TOOL_RUN, fallback_agent, get_weather
 
 from selectools import Agent, AgentResult, StreamChunk, ToolCall
 from selectools.serve.agui import AgUiStream
@@ -286,26 +286,6 @@ def test_conversations_forget_the_least_recently_used_beyond_the_limit() -> None
 
 
 # -- an answer restarted by a FallbackProvider -----------------------------------------------
-
-
-class _BreaksMidStream(ScriptedProvider):
-    """Streams two words, then fails as a provider does when its connection drops."""
-
-    name = "flaky"
-
-    async def astream(self, **kwargs: Any) -> Any:
-        from selectools.providers.errors import ServerError
-
-        yield "Half "
-        yield "an "
-        raise ServerError("the stream broke", provider="flaky", status=502)
-
-
-def fallback_agent() -> Agent:
-    from selectools.providers.fallback import FallbackProvider
-
-    return Agent(tools=[], provider=FallbackProvider([
-        _BreaksMidStream([]), ScriptedProvider(["A whole answer."])]))
 
 
 async def test_a_restarted_answer_resets_the_step_for_use_chat() -> None:

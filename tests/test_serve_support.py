@@ -73,6 +73,32 @@ def wire_agent() -> Agent:
     return Agent(tools=[get_weather], provider=provider, config=AgentConfig(max_retries=0))
 
 
+class BreaksMidStream:
+    """A provider that streams two words, then fails as one does when its connection drops."""
+
+    name = "flaky"
+    supports_streaming = True
+    supports_async = True
+    supports_native_tools = True
+    default_model = "flaky"
+
+    async def astream(self, **kwargs: Any) -> Any:
+        from selectools.providers.errors import ServerError
+
+        yield "Half "
+        yield "an "
+        raise ServerError("the stream broke", provider="flaky", status=502)
+
+
+def fallback_agent() -> Agent:
+    """An agent whose first provider fails mid-answer; the next answers from the start."""
+    from selectools.providers.fallback import FallbackProvider
+    from selectools.testing import ScriptedProvider
+
+    return Agent(tools=[], provider=FallbackProvider([
+        BreaksMidStream(), ScriptedProvider(["A whole answer."] * 10)]))
+
+
 # -- the served process ----------------------------------------------------------------------
 
 
