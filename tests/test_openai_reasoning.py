@@ -165,6 +165,32 @@ def test_reasoning_and_text_in_one_delta_come_in_that_order() -> None:
         TurnEnd("completed", "stop")]
 
 
+def built_stream(*deltas: dict[str, Any]) -> list[Any]:
+    """Decode a stream of these deltas, then `[DONE]` (for shapes no recording has)."""
+    chunks = [{"choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+              for delta in deltas]
+    raw = "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks) + "data: [DONE]\n\n"
+    return decoded(openai.decode_stream, frames(raw.encode()), "m")
+
+
+def test_an_empty_reasoning_field_beside_every_token_opens_no_block() -> None:
+    assert built_stream({"role": "assistant", "content": None, "reasoning_content": ""},
+                        {"content": None, "reasoning_content": "hm"},
+                        {"content": "A", "reasoning_content": ""},
+                        {"content": "B", "reasoning_content": ""}) == [
+        ReasoningDelta("hm"), ReasoningPart("hm", None, None, "openai"), "A", "B"]
+
+
+def test_reasoning_details_without_an_index_stand_alone() -> None:
+    items = built_stream({"reasoning": "a", "reasoning_details": [{"type": "reasoning.text",
+                                                                  "text": "a"}]},
+                         {"reasoning_details": [{"type": "reasoning.encrypted", "data": "x"}]},
+                         {"content": "done"})
+    (part,) = of_type(items, ReasoningPart)
+    assert json.loads(part.signature or "")["reasoning_details"] == [
+        {"type": "reasoning.text", "text": "a"}, {"type": "reasoning.encrypted", "data": "x"}]
+
+
 def test_a_stream_without_reasoning_yields_no_reasoning_items() -> None:
     items = decode("openai_chat_stream_text_after_tool_result.sse", tool_deltas=True)
     assert not [item for item in items if isinstance(item, (ReasoningDelta, ReasoningPart))]

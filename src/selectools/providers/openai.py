@@ -338,7 +338,7 @@ def _message_reasoning(wire: dict[str, Any]) -> list[ReasoningPart] | None:
     if thought is None:
         field, thought = "reasoning", wire.get("reasoning")
     details = wire.get("reasoning_details")
-    if thought is None and not details:
+    if not (thought or details):
         return None
     text = thought if type(thought) is str else _wire.as_text(thought,
                                                               f"choices[0].message.{field}")
@@ -401,7 +401,7 @@ class _Thinking:
 
     field: str
     texts: list[str]
-    details: dict[Any, dict[str, Any]] | None = None
+    details: dict[int, dict[str, Any]] | None = None
 
     def add_details(self, items: Any) -> None:
         # A streamed item is a fragment of the item with its `index`: its text (or summary,
@@ -412,9 +412,12 @@ class _Thinking:
             if type(item) is not dict:
                 item = _wire.as_object(item, "choices[0].delta.reasoning_details[]",
                                        stream=True)
-            whole = merged.get(item.get("index", len(merged)))
+            at = item.get("index")
+            if type(at) is not int:  # (an item without its number stands alone)
+                at = -1 - len(merged)
+            whole = merged.get(at)
             if whole is None:
-                merged[item.get("index", len(merged))] = dict(item)
+                merged[at] = dict(item)  # (a copy: the fragments after it are added to it)
                 continue
             for key, value in item.items():
                 if key in ("text", "summary", "data") and type(value) is str:
@@ -478,7 +481,8 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
                 if thought is None:
                     field, thought = "reasoning", delta.get("reasoning")
                 details = delta.get("reasoning_details")
-                if thought is not None or details:
+                # (an empty field opens no block: some servers send "" beside every token)
+                if thought or details:
                     if thinking is None:
                         thinking = _Thinking(field, [])
                     if thought:
