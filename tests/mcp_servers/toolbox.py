@@ -3,11 +3,11 @@
     python -m tests.mcp_servers.toolbox stdio
     python -m tests.mcp_servers.toolbox http|sse   # prints "port N" when it listens
 
-Tools: add (structured int), describe (text + structured dict), pixel (an image), fail
-(raises: isError), hang (never ends; writes its cancellation to $TOOLBOX_LOG), grow (adds a
-tool and says the list changed, in both protocol eras), crash (the process exits), whoami
-(the process id, to see a reconnection), header (an HTTP header it got), readme (an embedded text resource), secret (an
-environment variable given to the server).
+Tools: add (structured int), describe (text + structured dict), pixel (an image), readme
+(an embedded text resource), fail (raises: isError), hang (never ends; writes "started" and
+"cancelled" with its pid to $TOOLBOX_LOG), grow (adds a tool and says the list changed, in
+both protocol eras), crash (the process exits), whoami (the process id, to see a
+reconnection), header (an HTTP header it got), secret (an environment variable given to it).
 """
 
 from __future__ import annotations
@@ -67,14 +67,19 @@ def fail(reason: str) -> str:
 @server.tool()
 async def hang(label: str = "hang") -> str:
     """Never answers (until cancelled)."""
+    _note(f"started {label}")
     try:
         await asyncio.sleep(3600)
     except asyncio.CancelledError:
-        if _LOG:
-            with open(_LOG, "a", encoding="utf-8") as log:
-                log.write(f"cancelled {label}\n")
+        _note(f"cancelled {label}")
         raise
     return "unreachable"
+
+
+def _note(event: str) -> None:
+    if _LOG:
+        with open(_LOG, "a", encoding="utf-8") as log:
+            log.write(f"{event} {os.getpid()}\n")
 
 
 @server.tool()

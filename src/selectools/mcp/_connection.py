@@ -37,6 +37,8 @@ class Connection:
         #: False once the transport failed or the connection was told to stop: the next
         #: use opens a new connection.
         self.usable = False
+        #: True after a request timed out or was cancelled: the server may be hung.
+        self.suspect = False
         self._transport = transport
         self._mode = mode
         self._on_tools_changed = on_tools_changed

@@ -3,6 +3,7 @@ it is, and calling the Tool calls the server."""
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from typing import TYPE_CHECKING, Any
@@ -35,13 +36,18 @@ def adapt_tools(server: MCPServer, listed: list[Any]) -> list[Tool]:
     for mcp_tool in listed:
         name = model_name(mcp_tool.name, server.tool_prefix)
         try:
-            tools.append(Tool(
+            tool = Tool(
                 name, mcp_tool.description or getattr(mcp_tool, "title", None) or mcp_tool.name,
                 function=_caller(server, mcp_tool.name),
                 parameters_schema=mcp_tool.input_schema,
-            ))
+            )
         except (TypeError, ValueError) as exc:
             log.warning("MCP server %r: tool %r left out: %s", server.name, mcp_tool.name, exc)
+            continue
+        # Checked by Tool, which also fills in an empty "required" and "properties"; the
+        # model gets the server's schema exactly as the server wrote it.
+        tool.parameters_schema = copy.deepcopy(mcp_tool.input_schema)
+        tools.append(tool)
     return tools
 
 

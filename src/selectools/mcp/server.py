@@ -38,6 +38,9 @@ log = logging.getLogger("selectools")
 _CONNECTION_CLOSED = -32000
 _MODES = ("auto", "legacy")
 _MAX_PAGES = 100
+#: How long a server whose call timed out or was cancelled has to answer a tools/list
+#: before its connection is dropped and a new one opened.
+PROBE_SECONDS = 5.0
 
 
 class MCPServer:
@@ -121,7 +124,9 @@ class MCPServer:
     async def _live_connection(self) -> Connection:
         connection = self._connection
         if connection is not None and connection.usable:
-            return connection
+            if not connection.suspect or await self._answers(connection):
+                return connection
+            connection.retire()
         loop = asyncio.get_running_loop()
         lock = self._connecting.get(loop)
         if lock is None:  # an asyncio lock serves one loop; sync and async callers differ
@@ -131,6 +136,19 @@ class MCPServer:
             if connection is None or not connection.usable:
                 connection = await self._open()
         return connection
+
+    async def _answers(self, connection: Connection) -> bool:
+        """After a call timed out or was cancelled: is the server still answering? (A
+        tools/list, the one request every server takes; ping is gone from 2026 on.)"""
+        try:
+            await connection.request(_list_all_tools, min(self.timeout or PROBE_SECONDS,
+                                                          PROBE_SECONDS))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            return False
+        connection.suspect = False
+        return True
 
     async def _open(self) -> Connection:
         _require_sdk()
@@ -202,10 +220,12 @@ class MCPServer:
             result = await connection.request(
                 lambda client: client.call_tool(name, sent), self.timeout)
         except TimeoutError:
-            # A server that hangs may never answer again: start afresh on the next call.
-            connection.retire()
+            # A server that hangs may never answer again: the next use checks that it
+            # does, and starts afresh if not.
+            connection.suspect = True
             raise ToolTimeoutError(name, self.timeout or 0) from None
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # the run's cancellation, or the agent's tool timeout
+            connection.suspect = True
             raise
         except Exception as exc:
             raise self._call_error(connection, name, exc) from exc

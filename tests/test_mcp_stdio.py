@@ -1,0 +1,247 @@
+"""MCP tools over stdio: our toolbox server (the SDK's MCPServer) as a child process, read
+through MCPServerStdio and driven through an Agent whose model is scripted."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("mcp")
+
+from mcp_servers.running import line_in, toolbox_stdio  # noqa: E402
+from mcp_servers.toolbox import PIXEL_PNG  # noqa: E402
+
+from selectools import Agent, AgentConfig  # noqa: E402
+from selectools.mcp import MCPConnectionError, MCPServerStdio, MCPToolError  # noqa: E402
+from selectools.testing import ScriptedProvider  # noqa: E402
+from selectools.types import Role, ToolCall  # noqa: E402
+
+TOOL_NAMES = {"add", "describe", "pixel", "readme", "fail", "hang", "grow", "crash", "whoami",
+              "header", "secret"}
+
+
+def tool_messages(agent: Agent) -> list[str]:
+    return [m.content for m in agent.history if m.role is Role.TOOL]
+
+
+@pytest.fixture(scope="module")
+def log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("toolbox") / "toolbox.log"
+
+
+@pytest.fixture(scope="module")
+def shared(log: Path) -> Iterator[MCPServerStdio]:
+    """One toolbox for the tests that leave it as they found it (a server takes seconds to
+    start here). Opened from sync code, so its connection lives on the library's loop and
+    every async test reaches it from a loop of its own, as a sync app's would be."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TOOLBOX_SECRET", "from-our-environment")
+        with toolbox_stdio(log, env={"TOOLBOX_GIVEN": "1"}) as server:
+            yield server
+
+
+async def test_tools_are_listed_on_connect_with_their_schemas_as_they_are() -> None:
+    from mcp import Client, StdioServerParameters
+
+    # The handshake-era protocol (2025-11-25) here; the shared server speaks 2026-07-28.
+    async with toolbox_stdio(mode="legacy") as server:
+        tools = {tool.name: tool for tool in server.tools()}
+        assert set(tools) == TOOL_NAMES
+        assert server.version == 1
+        # What the SDK's own client lists, schema for schema.
+        params = StdioServerParameters(command=server.command, args=server.args)
+        async with Client(params, mode="legacy") as client:
+            listed = {tool.name: tool for tool in (await client.list_tools()).tools}
+        for name, tool in tools.items():
+            assert tool.parameters_schema == listed[name].input_schema
+            assert tool.description == listed[name].description
+        # And a changed list is read again: the server sends notifications/tools/list_changed.
+        await expect_extra_after_grow(server)
+
+
+async def expect_extra_after_grow(server: MCPServerStdio) -> None:
+    assert "extra" not in {tool.name for tool in server.tools()}
+    assert await server.call_tool("grow") == "grown"
+    for _ in range(1000):  # the notification arrives after the answer: wait for it
+        if server.version == 2:
+            break
+        await asyncio.sleep(0.01)
+    tools = await server.current_tools()
+    assert server.version == 2
+    assert "extra" in {tool.name for tool in tools}
+    extra = next(tool for tool in tools if tool.name == "extra")
+    assert await extra.aexecute({}) == "extra tool"
+
+
+async def test_a_changed_tool_list_is_read_again_from_a_subscription() -> None:
+    async with toolbox_stdio() as server:  # 2026-07-28: subscriptions/listen
+        await expect_extra_after_grow(server)
+
+
+async def test_an_agent_calls_mcp_tools_and_reads_their_results(
+        shared: MCPServerStdio) -> None:
+    provider = ScriptedProvider([
+        [ToolCall("add", {"a": 2, "b": 40}), ToolCall("describe", {"city": "Lisbon"})],
+        ToolCall("readme", {}),
+        "Lisbon has 3.5 million people; 2 + 40 = 42.",
+    ])
+    agent = Agent(tools=await shared.list_tools(), provider=provider)
+    result = await agent.arun("Add 2 and 40, and describe Lisbon.")
+    assert result.content == "Lisbon has 3.5 million people; 2 + 40 = 42."
+    added, described, readme = tool_messages(agent)
+    assert added == "42"
+    assert json.loads(described) == {"city": "Lisbon", "population": 3_500_000,
+                                     "tags": ["port", "capital"]}
+    assert readme == "[resource <file:///readme.md>]\n# Toolbox\nSmall tools."
+    # The model was offered every tool of the server.
+    assert set(provider.requests[0][2]) == TOOL_NAMES
+
+
+async def test_structured_content_and_images_are_kept_on_the_result(
+        shared: MCPServerStdio) -> None:
+    described = await shared.call_tool("describe", {"city": "Porto"})
+    picture = await shared.call_tool("pixel")
+    assert described.structured == {"city": "Porto", "population": 3_500_000,
+                                    "tags": ["port", "capital"]}
+    assert picture == "a red pixel\n[image 1: image/png]"
+    (part,) = picture.content_parts
+    assert part.type == "image_base64" and part.media_type == "image/png"
+    assert base64.b64decode(part.image_base64 or "") == PIXEL_PNG
+
+
+async def test_an_is_error_result_is_a_tool_error_the_model_reads(
+        shared: MCPServerStdio) -> None:
+    with pytest.raises(MCPToolError, match="failed on purpose: no reason"):
+        await shared.call_tool("fail", {"reason": "no reason"})
+    agent = Agent(tools=shared.tools(), provider=ScriptedProvider([
+        ToolCall("fail", {"reason": "disk full"}), ToolCall("add", {"a": 1, "b": 1}),
+        "Done."]))
+    result = await agent.arun("Try.")
+    assert result.content == "Done."
+    failed, added = tool_messages(agent)
+    assert failed == ("Error: tool 'fail' raised MCPToolError: Error executing tool fail: "
+                      "failed on purpose: disk full")
+    assert added == "2"
+
+
+async def test_bad_arguments_are_refused_before_the_server_is_called(
+        shared: MCPServerStdio) -> None:
+    agent = Agent(tools=shared.tools(), provider=ScriptedProvider([
+        ToolCall("add", {"a": 1}), "Sorry."]))
+    await agent.arun("Add.")
+    (refused,) = tool_messages(agent)
+    assert refused == "Error: invalid arguments for tool 'add': missing required parameter 'b'"
+
+
+async def test_a_hanging_call_times_out_is_cancelled_at_the_server_and_the_run_goes_on(
+        shared: MCPServerStdio, log: Path) -> None:
+    pid = int(await shared.call_tool("whoami"))
+    agent = Agent(tools=shared.tools(), config=AgentConfig(tool_timeout_seconds=1),
+                  provider=ScriptedProvider([
+                      ToolCall("hang", {"label": "slow"}), ToolCall("add", {"a": 3, "b": 4}),
+                      "It hung; 3 + 4 = 7."]))
+    result = await agent.arun("Go.")
+    assert result.content == "It hung; 3 + 4 = 7."
+    timed_out, added = tool_messages(agent)
+    assert timed_out == "Error: tool 'hang' timed out after 1 s"
+    assert added == "7"
+    # The server got notifications/cancelled: the handler was cancelled in the same
+    # process, which still answers on the same connection.
+    assert await line_in(log, "cancelled slow") == f"cancelled slow {pid}"
+    assert int(await shared.call_tool("whoami")) == pid
+
+
+async def test_the_servers_own_timeout_bounds_a_call(shared: MCPServerStdio,
+                                                     log: Path) -> None:
+    own = MCPServerStdio(shared.command, shared.args, env=shared.env, timeout=0.5)
+    async with own:
+        agent = Agent(tools=own.tools(), provider=ScriptedProvider([
+            ToolCall("hang", {"label": "own"}), "Gave up."]))
+        await agent.arun("Go.")
+        await line_in(log, "cancelled own")
+    assert tool_messages(agent) == ["Error: tool 'hang' timed out after 0.5 s"]
+
+
+async def test_cancelling_a_run_cancels_its_call_at_the_server(shared: MCPServerStdio,
+                                                               log: Path) -> None:
+    agent = Agent(tools=shared.tools(), provider=ScriptedProvider([
+        ToolCall("hang", {"label": "run"}), "never"]))
+    run = asyncio.create_task(agent.arun("Go."))
+    started = await line_in(log, "started run")
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+    cancelled = await line_in(log, "cancelled run")
+    assert cancelled.split()[2] == started.split()[2]  # the same process: not a restart
+
+
+async def test_a_server_that_dies_gives_a_tool_error_and_is_restarted_on_next_use() -> None:
+    server = toolbox_stdio()  # connected on first use, without `async with`
+    try:
+        assert not server.connected
+        first = int(await server.call_tool("whoami"))
+        assert server.connected and set(t.name for t in server.tools()) == TOOL_NAMES
+        agent = Agent(tools=server.tools(), provider=ScriptedProvider([
+            ToolCall("crash", {}), ToolCall("whoami", {}), "It came back."]))
+        result = await agent.arun("Go.")
+    finally:
+        await server.aclose()
+    assert not server.connected
+    assert result.content == "It came back."
+    crashed, second = tool_messages(agent)
+    assert crashed.startswith("Error: tool 'crash' raised MCPConnectionError: MCP server ")
+    assert "reconnected on the next call" in crashed
+    assert int(second) != first
+
+
+def test_env_reaches_the_server_and_nothing_else_of_ours_does(
+        shared: MCPServerStdio) -> None:
+    # TOOLBOX_SECRET was in our environment when the server started, but not in env=.
+    agent = Agent(tools=shared.tools(), provider=ScriptedProvider([
+        ToolCall("secret", {}), "Nothing."]))
+    agent.run("Tell me the secret.")
+    assert tool_messages(agent) == ["(none)"]
+
+
+def test_sync_run_uses_mcp_tools_on_the_library_loop(shared: MCPServerStdio) -> None:
+    for a, b in ((20, 22), (1, 2)):  # two runs on one connection
+        agent = Agent(tools=shared.tools(), provider=ScriptedProvider([
+            ToolCall("add", {"a": a, "b": b}), "Added."]))
+        assert agent.run("Add.").content == "Added."
+        assert tool_messages(agent) == [str(a + b)]
+
+
+async def test_a_connection_opened_on_this_loop_serves_a_sync_run_on_the_library_loop(
+        ) -> None:
+    async with toolbox_stdio() as server:
+        agent = Agent(tools=server.tools(), provider=ScriptedProvider([
+            ToolCall("add", {"a": 5, "b": 5}), "10."]))
+        # agent.run from a worker thread: the run is on the library loop, the connection
+        # on this one, which keeps running meanwhile.
+        result = await asyncio.to_thread(agent.run, "Add.")
+    assert result.content == "10."
+    assert tool_messages(agent) == ["10"]
+
+
+async def test_a_server_that_cannot_start_is_a_clear_error() -> None:
+    server = MCPServerStdio("/nonexistent/mcp-server", name="missing")
+    with pytest.raises(MCPConnectionError, match="'missing' could not be started"):
+        await server.connect()
+    with pytest.raises(MCPConnectionError, match="not connected yet"):
+        server.tools()
+
+
+def test_bad_settings_are_refused_when_made() -> None:
+    with pytest.raises(ValueError, match="command must be a non-empty str"):
+        MCPServerStdio("")
+    with pytest.raises(TypeError, match="args must be a list of str"):
+        MCPServerStdio("python", "server.py")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="timeout must be a positive number"):
+        MCPServerStdio("python", timeout=0)
+    with pytest.raises(ValueError, match="mode must be one of"):
+        MCPServerStdio("python", mode="2024")
