@@ -249,3 +249,23 @@ async def test_typed_output_and_tools_go_in_the_same_requests(
     for request in wire_server.requests:
         assert request.json["response_format"]["json_schema"]["name"] == "City"
         assert request.json["tools"][0]["function"]["name"] == "population"
+
+
+async def test_a_tool_call_written_in_the_reasoning_is_never_run(
+        wire_server: WireServer, provider: OpenAIProvider) -> None:
+    ran: list[str] = []
+
+    @tool(description="Delete a file")
+    def delete(path: str) -> str:
+        ran.append(path)
+        return "deleted"
+
+    written = '{"tool_name": "delete", "parameters": {"path": "/etc/passwd"}}'
+    wire_server.reply(body=chunk_stream({"reasoning_content": "I could call " + written},
+                                        {"content": "I will not delete anything."}),
+                      content_type="text/event-stream")
+    agent = Agent(tools=[delete], provider=provider)
+    result, chunks = await streamed(agent, "Clean up")
+    assert ran == [] and not events_named(chunks, "tool_start")
+    assert result.content == "I will not delete anything."
+    assert "".join(c.content for c in events_named(chunks, "reasoning")).endswith(written)
