@@ -98,6 +98,18 @@ async def test_use_chat_drops_an_answer_a_fallback_restarted(tmp_path: Path) -> 
     assert parts[1]["text"] == "A whole answer."
 
 
+def test_use_chat_gets_the_typed_answer_as_a_data_part(tmp_path: Path) -> None:
+    with serving("typed_agent", tmp_path,
+                 args=["--response-format", "test_serve_support:Forecast"]) as served:
+        read = read_with_sdk(served.url, "c", [user_message("plan a trip")])
+    outputs = [c["data"] for c in read["chunks"] if c["type"] == "data-output"]
+    assert outputs[0]["status"] == "partial"  # partial values streamed...
+    (part,) = [p for p in read["message"]["parts"] if p["type"] == "data-output"]
+    # ...into one part, updated in place to the validated value.
+    assert part["id"] == "output"
+    assert part["data"] == {"status": "ok", "value": {"city": "Paris", "days": 3}}
+
+
 # -- /agui validated by ag-ui-protocol -------------------------------------------------------
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from selectools import Agent, AgentConfig, tool
 
@@ -97,6 +98,18 @@ def fallback_agent() -> Agent:
 
     return Agent(tools=[], provider=FallbackProvider([
         BreaksMidStream(), ScriptedProvider(["A whole answer."] * 10)]))
+
+
+class Forecast(BaseModel):
+    city: str
+    days: int
+
+
+def typed_agent() -> Agent:
+    """Answers one JSON forecast (serve it with --response-format test_serve_support:Forecast)."""
+    from selectools.testing import ScriptedProvider
+
+    return Agent(tools=[], provider=ScriptedProvider(['{"city": "Paris", "days": 3}']))
 
 
 # -- the served process ----------------------------------------------------------------------

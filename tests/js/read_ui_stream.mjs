@@ -30,17 +30,18 @@ try {
     messageId: undefined,
     abortSignal: undefined,
   });
-  const [forChunks, forMessage] = stream.tee();
+  // Each chunk is validated again (so this test does not rest on that detail of the
+  // transport) and copied as it passes, before readUIMessageStream sees it (the SDK
+  // updates a data part in place, from the chunk that opened it).
   const chunks = [];
-  const collecting = (async () => {
-    for await (const chunk of forChunks) {
-      // The transport validated it already; validate again so this test does not depend
-      // on that detail of the transport.
+  const forMessage = stream.pipeThrough(new TransformStream({
+    async transform(chunk, controller) {
       const checked = await safeValidateTypes({ value: chunk, schema: uiMessageChunkSchema });
       if (!checked.success) throw new Error(`invalid chunk ${JSON.stringify(chunk)}: ${checked.error}`);
-      chunks.push(chunk);
-    }
-  })();
+      chunks.push(structuredClone(chunk));
+      controller.enqueue(chunk);
+    },
+  }));
   const errors = [];
   let message = null;
   for await (const state of readUIMessageStream({
@@ -49,7 +50,6 @@ try {
   })) {
     message = state;
   }
-  await collecting;
   process.stdout.write(JSON.stringify({ chunks, message, errors }));
 } catch (error) {
   process.stderr.write(`the SDK refused the stream: ${error?.stack ?? error}\n`);

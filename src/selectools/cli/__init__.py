@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="an origin allowed to call it from a browser (repeatable)")
     serve.add_argument("--max-body-bytes", type=int, default=1_000_000, metavar="N",
                        help="the largest request body taken (default: 1000000)")
+    serve.add_argument("--response-format", default=None, metavar="MODULE:TYPE",
+                       help="a type every final answer is validated as (typed output)")
 
     commands.add_parser("bench", help="run the benchmarks (from a repository checkout); "
                                       "arguments go to python -m benchmarks", add_help=False)
@@ -96,7 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_serve(output, agent_spec=args.agent, host=args.host, port=args.port,
                              auth_token=args.auth_token, cors_origins=args.cors_origin,
-                             max_body_bytes=args.max_body_bytes)
+                             max_body_bytes=args.max_body_bytes,
+                             response_format=args.response_format)
         raise AssertionError(f"unhandled command {args.command!r}")  # pragma: no cover
     except UsageError as exc:
         output.error(str(exc))

@@ -32,7 +32,7 @@ def load_agent(spec: str) -> Agent:
 
 def run_serve(output: PlainOutput, *, agent_spec: str, host: str, port: int,
               auth_token: str | None, cors_origins: Sequence[str],
-              max_body_bytes: int) -> int:
+              max_body_bytes: int, response_format: str | None = None) -> int:
     try:
         import uvicorn
 
@@ -41,10 +41,12 @@ def run_serve(output: PlainOutput, *, agent_spec: str, host: str, port: int,
         raise UsageError(f"serving needs the serve extra: pip install 'selectools[serve]' "
                          f"({exc.name} is missing)") from None
     agent = load_agent(agent_spec)
+    answer_type = _import_attribute(response_format, "--response-format") \
+        if response_format else None
     token = auth_token if auth_token is not None else os.environ.get(TOKEN_VARIABLE) or None
     try:
         app = create_app(agent, auth_token=token, cors_origins=list(cors_origins),
-                         max_body_bytes=max_body_bytes)
+                         max_body_bytes=max_body_bytes, response_format=answer_type)
     except (TypeError, ValueError) as exc:
         raise UsageError(f"serve: {exc}") from None
     if token is None and host not in ("127.0.0.1", "localhost", "::1"):

@@ -76,6 +76,10 @@ def create_app(agent: Agent, *, auth_token: str | None = None,
         raise ValueError(f"max_body_bytes must be at least 1, got {max_body_bytes}")
     if isinstance(cors_origins, str):
         raise TypeError("cors_origins must be a list of origins, not one string")
+    if response_format is not None:
+        from ..output import output_schema
+
+        output_schema(response_format)  # a response_format that is no type: refused now
     if getattr(agent, "memory", None) is not None:
         log.warning("the served agent has memory: every conversation would share it (the "
                     "server keeps each conversation's history by id instead)")
