@@ -122,6 +122,7 @@ def _serve_http(kind: str) -> None:
     app = server.streamable_http_app() if kind == "http" else server.sse_app()
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
+    sock.listen(128)  # connections wait in the backlog until uvicorn accepts: no race
     print(f"port {sock.getsockname()[1]}", flush=True)
     config = uvicorn.Config(app, log_level="warning")
     asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))

@@ -294,8 +294,8 @@ class MCPServerHTTP(MCPServer):
     def _transport(self) -> AbstractAsyncContextManager[Any]:
         return _streamable_http(self.url, self._headers)
 
-    def __repr__(self) -> str:  # never the headers: they hold credentials
-        return f"{type(self).__name__}(url={self.url!r}, name={self.name!r})"
+    def __repr__(self) -> str:  # never the headers nor a URL's password: credentials
+        return f"{type(self).__name__}(url={_without_userinfo(self.url)!r}, name={self.name!r})"
 
 
 class MCPServerSSE(MCPServerHTTP):
@@ -354,6 +354,15 @@ def _name_of_command(command: str, args: Sequence[str]) -> str:
         if not arg.startswith("-") and arg != "-m":
             return os.path.basename(arg)
     return os.path.basename(command)
+
+
+def _without_userinfo(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _name_of_url(url: str) -> str:
