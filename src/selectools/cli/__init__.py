@@ -2,7 +2,7 @@
 
     selectools demo [--provider NAME] [--model M] [--prompt TEXT]
     selectools chat [--provider NAME] [--model M] [--tool module:function ...] [--system TEXT]
-    selectools serve module:agent [--host 127.0.0.1] [--port 8000] [--auth-token T]
+    selectools serve module:agent [--host 127.0.0.1] [--port 8000] [--auth-token T] [...]
     selectools bench [ARGS...]
     selectools --version
 
