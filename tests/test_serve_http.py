@@ -465,3 +465,23 @@ def test_mounted_under_a_prefix_the_public_routes_stay_public() -> None:
         assert post(base + "/api/chat", body)[0] == 401
         status, _, answer = post(base + "/api/chat", body, {"authorization": "Bearer tok"})
         assert status == 200 and sse_data(answer)[-1] == "[DONE]"
+
+
+async def test_bad_websocket_messages_get_an_error_and_the_socket_goes_on(
+        in_process_server: tuple[str, Agent]) -> None:
+    from websockets.asyncio.client import connect
+
+    address, _ = in_process_server
+    async with connect(f"ws://{address}/ws", open_timeout=10) as socket:
+        for bad, named in ((b"\x00binary", "not binary"), ("{oops", "not valid JSON"),
+                           (json.dumps({"type": "dance"}), "type must be"),
+                           (json.dumps({"content": "x" * 1_000_001}), "byte limit")):
+            await socket.send(bad)
+            frame = json.loads(await asyncio.wait_for(socket.recv(), 10))
+            assert frame["type"] == "error" and named in frame["message"], frame
+        await socket.send(json.dumps({"type": "stop"}))  # nothing runs: nothing to say
+        await socket.send(json.dumps({"content": "hello"}))
+        frames = []
+        while not frames or frames[-1]["type"] != "done":
+            frames.append(json.loads(await asyncio.wait_for(socket.recv(), 10)))
+    assert frames[-1]["content"] == "hello" and frames[-1]["conversation_id"]

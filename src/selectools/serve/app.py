@@ -216,7 +216,14 @@ class _Server:
         running: asyncio.Task[None] | None = None
         try:
             while True:
-                text = await websocket.receive_text()
+                received = await websocket.receive()
+                if received["type"] == "websocket.disconnect":
+                    break
+                text = received.get("text")
+                if text is None:  # a binary frame
+                    await websocket.send_json({"type": "error", "message": (
+                        "send JSON as text messages, not binary ones")})
+                    continue
                 if len(text) > self.max_body_bytes:
                     await websocket.send_json({"type": "error", "message": (
                         f"the message is over the {self.max_body_bytes}-byte limit")})
