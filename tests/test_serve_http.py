@@ -481,7 +481,7 @@ async def test_bad_websocket_messages_get_an_error_and_the_socket_goes_on(
             assert frame["type"] == "error" and named in frame["message"], frame
         await socket.send(json.dumps({"type": "stop"}))  # nothing runs: nothing to say
         await socket.send(json.dumps({"content": "hello"}))
-        frames = []
+        frames: list[dict[str, Any]] = []
         while not frames or frames[-1]["type"] != "done":
             frames.append(json.loads(await asyncio.wait_for(socket.recv(), 10)))
     assert frames[-1]["content"] == "hello" and frames[-1]["conversation_id"]
