@@ -231,6 +231,6 @@ def test_requires_approval_takes_a_bool_or_a_function() -> None:
         return "wiped"
 
     with pytest.raises(TypeError, match="requires_approval must be True, False or a function"):
-        tool(requires_approval="yes")(wipe)  # type: ignore[arg-type]
+        tool(requires_approval="yes")(wipe)  # type: ignore[call-overload]
     with pytest.raises(TypeError, match="approval_policy must be a function"):
         AgentConfig(approval_policy=True)  # type: ignore[arg-type]
