@@ -404,3 +404,33 @@ async def test_agent_with_tools_on_gemini_2_5_asks_for_the_typed_answer_in_words
     instructions = output_schema(CityLocation).instructions()
     assert request["systemInstruction"] == {
         "parts": [{"text": f"Answer briefly.\n\n{instructions}"}]}
+
+
+async def test_agent_streams_a_typed_answer_constrained_beside_tools_on_gemini_3(
+        wire_server: Any, provider: GeminiProvider) -> None:
+    from selectools import Agent, AgentConfig, tool
+
+    @tool(description="Weather in a city")
+    def get_weather(city: str) -> str:
+        return f"Sunny in {city}"
+
+    wire_server.reply_file(WIRE / "gemini_stream_text_then_signed_call.sse", chunk_size=100)
+    wire_server.reply_file(WIRE / "gemini_stream_json_output.sse", chunk_size=50)
+    agent = Agent(tools=[get_weather], provider=provider,
+                  config=AgentConfig(model="gemini-3-flash-preview"))
+    items = [item async for item in agent.astream("Largest city in Mexico?",
+                                                  response_format=CityLocation, events=True)]
+    await provider.aclose()
+
+    result = items[-1]
+    assert isinstance(result, AgentResult)
+    assert result.parsed == CityLocation(city="Mexico City", country="Mexico")
+    partials = [i.data for i in items if isinstance(i, StreamChunk) and i.event == "output_partial"]
+    assert partials and partials[-1] == {"city": "Mexico City", "country": "Mexico"}
+    output = output_schema(CityLocation)
+    for request in wire_server.requests:  # Gemini 3 takes the schema beside the tools
+        assert request.json["tools"]
+        assert request.json["generationConfig"]["responseJsonSchema"] == (
+            output.strict_schema if output.strict_schema is not None else output.schema)
+        [system] = request.json["systemInstruction"]["parts"]
+        assert output.instructions() not in system["text"]
