@@ -18,6 +18,7 @@ from typing import Any
 from . import scenario
 from .agent_client import AgentClient
 from .baseline import AiohttpLoop, HttpxLoop, httpx_available
+from .serve_load import b9_serve_load
 
 Client = Any
 
@@ -300,4 +301,5 @@ def b6_local(runs: int, batches: int) -> dict[str, Any]:
 CASES: dict[str, Callable[..., dict[str, Any]]] = {
     "B1": b1_streaming, "B2": b2_whole, "B3": b3_concurrency, "B4": b4_parallel_tools,
     "B5": b5_import, "B6": b6_local, "B7": b7_events, "B8": b8_typed,
+    "B9": b9_serve_load,  # run by `python -m benchmarks.serve_load`
 }

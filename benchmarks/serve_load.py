@@ -1,0 +1,331 @@
+"""B9: many concurrent `/api/chat` streams through one uvicorn process, against the same runs
+through `Agent.astream` in-process, at the same concurrency.
+
+Both sides do the benchmark's job (`scenario.py`: text, three tool calls, the tools, a
+200-token answer) against the loopback model server, pacing its events like a model. Served:
+`selectools.serve.create_app(agent)` in its own uvicorn process (the asyncio loop, as in
+the in-process side; uvicorn's HTTP implementation as `--http` says, by default what uvicorn
+picks: httptools if installed, else h11), read by an aiohttp
+client in this process that opens all the streams at once; time to first token (TTFT) is from
+sending the request to the first `text-delta` chunk, and the server's CPU is read from
+/proc/<pid>/stat around the batch. In-process: the same Agent setup in this process, all the
+runs started at once; TTFT is from calling `astream` to its first text, CPU is this process's.
+Every run's streamed text is checked against the expected answer before its numbers count.
+
+    python -m benchmarks.serve_load                       # 500 streams, 20 ms per event
+    python -m benchmarks.serve_load --streams 50 --pace-us 2000
+
+Registered as case B9 in `cases.py` (`b9_serve_load`, one mode per fresh worker process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from . import scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+#: Text tokens every run streams: the first answer's short text, then the 200-token answer.
+TOKENS_PER_RUN = len(scenario.FIRST_TEXT_TOKENS) + scenario.ANSWER_TOKENS_TOTAL
+EXPECTED_TEXT = scenario.FIRST_TEXT + scenario.expected_answer()
+#: Budgets (issue 14): serving adds at most 30 % CPU per token; p99 TTFT <= 1.5x in-process.
+CPU_BUDGET, TTFT_BUDGET = 1.30, 1.5
+
+_CLOCK_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def _process_cpu_s(pid: int) -> tuple[float, float]:
+    """User and system CPU of a process, from /proc (clock ticks: 10 ms resolution)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        # The command name, in parentheses, may hold spaces: count fields after it.
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) / _CLOCK_TICK, int(fields[12]) / _CLOCK_TICK
+
+
+def _summary(ttft_ms: list[float], cpu: tuple[float, float], wall_s: float,
+             streams: int) -> dict[str, Any]:
+    tokens = streams * TOKENS_PER_RUN
+    user, system = cpu
+    return {"streams": streams, "ttft_p50_ms": _percentile(ttft_ms, 0.50),
+            "ttft_p99_ms": _percentile(ttft_ms, 0.99), "ttft_max_ms": max(ttft_ms),
+            "cpu_s": user + system, "cpu_us_per_token": (user + system) * 1e6 / tokens,
+            "user_us_per_token": user * 1e6 / tokens,
+            "system_us_per_token": system * 1e6 / tokens, "wall_s": wall_s}
+
+
+def _own_cpu_s() -> tuple[float, float]:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime, usage.ru_stime
+
+
+def _elapsed(before: tuple[float, float], after: tuple[float, float]) -> tuple[float, float]:
+    return after[0] - before[0], after[1] - before[1]
+
+
+# -- in-process ---------------------------------------------------------------------------
+
+async def _in_process(model_url: str, streams: int) -> dict[str, Any]:
+    from selectools import AgentResult
+
+    from .agent_client import make_agent
+
+    agent = make_agent(model_url)
+
+    async def one() -> tuple[float, str]:
+        started = time.perf_counter()
+        first: float | None = None
+        text: list[str] = []
+        async for item in agent.astream(scenario.PROMPT):
+            if isinstance(item, AgentResult):
+                break
+            if item.content:
+                if first is None:
+                    first = time.perf_counter()
+                text.append(item.content)
+        assert first is not None, "a run streamed no text"
+        return (first - started) * 1000, "".join(text)
+
+    _check(await one(), "in-process (warm-up)")
+    cpu0, wall0 = _own_cpu_s(), time.perf_counter()
+    runs = await asyncio.gather(*(one() for _ in range(streams)))
+    wall1, cpu1 = time.perf_counter(), _own_cpu_s()
+    for run in runs:
+        _check(run, "in-process")
+    await agent.provider.aclose()
+    return _summary([ttft for ttft, _ in runs], _elapsed(cpu0, cpu1), wall1 - wall0, streams)
+
+
+def _check(run: tuple[float, str], where: str) -> None:
+    if run[1] != EXPECTED_TEXT:
+        raise AssertionError(f"{where}: wrong streamed text: {run[1][:160]!r}")
+
+
+# -- served -------------------------------------------------------------------------------
+
+_APP = """
+import asyncio, socket, sys
+import uvicorn
+from benchmarks.agent_client import make_agent
+from selectools.serve import create_app
+
+listener = socket.socket(fileno=int(sys.argv[1]))
+config = uvicorn.Config(create_app(make_agent(sys.argv[2])), loop="asyncio", http=sys.argv[3],
+                        lifespan="off", log_level="warning", access_log=False,
+                        timeout_keep_alive=30, backlog=2048)
+asyncio.run(uvicorn.Server(config).serve(sockets=[listener]))
+"""
+
+
+class ServedApp:
+    """create_app(agent) in a uvicorn process on a socket bound here (no race for a port)."""
+
+    def __init__(self, model_url: str, http: str) -> None:
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(2048)
+        self.url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            [str(ROOT), str(ROOT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])])}
+        self.process = subprocess.Popen([sys.executable, "-c", _APP, str(listener.fileno()),
+                                         model_url, http], pass_fds=[listener.fileno()], env=env,
+                                        cwd=ROOT)
+        listener.close()
+
+    def wait_ready(self) -> None:
+        import urllib.request
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=2):
+                    return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("the served app did not start") from None
+                time.sleep(0.05)
+
+    def cpu_s(self) -> tuple[float, float]:
+        return _process_cpu_s(self.process.pid)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _chat_body(number: int) -> bytes:
+    # What useChat sends for a first question.
+    return json.dumps({"id": f"chat-{number}", "trigger": "submit-message", "messages": [{
+        "id": f"msg-{number}", "role": "user",
+        "parts": [{"type": "text", "text": scenario.PROMPT}]}]}).encode()
+
+
+async def _read_chat(session: Any, url: str, number: int) -> tuple[float, str]:
+    """One /api/chat stream: (ms to the first text-delta, the text of all text-deltas)."""
+    started = time.perf_counter()
+    first: float | None = None
+    text: list[str] = []
+    buffer = b""
+    async with session.post(url, data=_chat_body(number),
+                            headers={"content-type": "application/json"}) as response:
+        if response.status != 200:
+            raise AssertionError(f"/api/chat answered {response.status}: "
+                                 f"{(await response.read())[:300]!r}")
+        async for piece in response.content.iter_any():
+            buffer += piece
+            *events, buffer = buffer.split(b"\n\n")
+            for event in events:
+                if not event.startswith(b"data: {"):
+                    continue
+                chunk = json.loads(event[6:])
+                kind = chunk["type"]
+                if kind == "text-delta":
+                    if first is None:
+                        first = time.perf_counter()
+                    text.append(chunk["delta"])
+                elif kind == "error":
+                    raise AssertionError(f"/api/chat sent an error: {chunk['errorText']}")
+    assert first is not None, "a stream carried no text"
+    return (first - started) * 1000, "".join(text)
+
+
+async def _served(model_url: str, streams: int, http: str) -> dict[str, Any]:
+    import aiohttp
+
+    app = ServedApp(model_url, http)
+    try:
+        app.wait_ready()
+        url = app.url + "/api/chat"
+        connector = aiohttp.TCPConnector(limit=0)
+        timeout = aiohttp.ClientTimeout(total=None, sock_read=120)
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+            _check(await _read_chat(session, url, -1), "served (warm-up)")
+            cpu0, wall0 = app.cpu_s(), time.perf_counter()
+            runs = await asyncio.gather(*(_read_chat(session, url, n) for n in range(streams)))
+            wall1, cpu1 = time.perf_counter(), app.cpu_s()
+        for run in runs:
+            _check(run, "served")
+        return _summary([ttft for ttft, _ in runs], _elapsed(cpu0, cpu1), wall1 - wall0,
+                        streams)
+    finally:
+        app.stop()
+
+
+def b9_serve_load(base_url: str, streams: int, mode: str, http: str = "auto") -> dict[str, Any]:
+    """One side of B9 (`mode` "served" or "in-process"), in a fresh worker process; `http`:
+    uvicorn's HTTP implementation ("auto": httptools if installed, else h11)."""
+    if mode == "served":
+        return {**asyncio.run(_served(base_url, streams, http)), "http": _http_used(http)}
+    if mode == "in-process":
+        return asyncio.run(_in_process(base_url, streams))
+    raise ValueError(f"mode must be 'served' or 'in-process', got {mode!r}")
+
+
+def _http_used(http: str) -> str:
+    if http != "auto":
+        return http
+    try:
+        import httptools  # noqa: F401
+    except ImportError:
+        return "h11"
+    return "httptools"
+
+
+# -- the runner ---------------------------------------------------------------------------
+
+def compare(served: list[dict[str, Any]], local: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians over rounds, the two ratios, and whether each is within its budget."""
+    def med(rounds: list[dict[str, Any]], key: str) -> float:
+        return float(statistics.median(r[key] for r in rounds))
+
+    cpu = med(served, "cpu_us_per_token") / med(local, "cpu_us_per_token")
+    p99 = med(served, "ttft_p99_ms") / med(local, "ttft_p99_ms")
+    rows = [(key, med(served, key), med(local, key))
+            for key in ("ttft_p50_ms", "ttft_p99_ms", "ttft_max_ms", "cpu_us_per_token",
+                        "user_us_per_token", "system_us_per_token", "cpu_s", "wall_s")]
+    return {"rows": rows, "cpu_ratio": cpu, "ttft_p99_ratio": p99,
+            "cpu_pass": cpu <= CPU_BUDGET, "ttft_pass": p99 <= TTFT_BUDGET}
+
+
+def run(streams: int, pace_us: int, rounds: int, http: str = "auto") -> dict[str, Any]:
+    from .__main__ import run_worker
+    from .server import ServerProcess
+
+    served: list[dict[str, Any]] = []
+    local: list[dict[str, Any]] = []
+    with ServerProcess() as server:
+        url = server.base_url(pace_us, 1)
+        for _ in range(rounds):  # the two sides alternate, each in a fresh process
+            served.append(run_worker("B9", {"base_url": url, "streams": streams,
+                                            "mode": "served", "http": http}))
+            local.append(run_worker("B9", {"base_url": url, "streams": streams,
+                                           "mode": "in-process"}))
+    return {"streams": streams, "pace_us": pace_us, "rounds": rounds,
+            "http": served[0]["http"], "served": served,
+            "in_process": local, **compare(served, local)}
+
+
+def render(result: dict[str, Any]) -> str:
+    labels = {"ttft_p50_ms": "TTFT p50 (ms)", "ttft_p99_ms": "TTFT p99 (ms)",
+              "ttft_max_ms": "TTFT max (ms)", "cpu_us_per_token": "CPU per token (us)",
+              "user_us_per_token": "  of which user (us)",
+              "system_us_per_token": "  of which system (us)",
+              "cpu_s": "CPU of the batch (s)", "wall_s": "wall of the batch (s)"}
+    lines = [f"B9: {result['streams']} concurrent streams, model pacing "
+             f"{result['pace_us']} us per event, uvicorn http={result['http']}, median of "
+             f"{result['rounds']} round(s)",
+             "| metric | served (/api/chat) | in-process (Agent.astream) | ratio |",
+             "|---|---|---|---|"]
+    for key, served, local in result["rows"]:
+        lines.append(f"| {labels[key]} | {served:.4g} | {local:.4g} | {served / local:.2f}x |")
+    lines.append(f"CPU per token {result['cpu_ratio']:.2f}x (budget <= {CPU_BUDGET}x): "
+                 f"{'PASS' if result['cpu_pass'] else 'FAIL'}; TTFT p99 "
+                 f"{result['ttft_p99_ratio']:.2f}x (budget <= {TTFT_BUDGET}x): "
+                 f"{'PASS' if result['ttft_pass'] else 'FAIL'}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.serve_load",
+                                     description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--streams", type=int, default=500, help="concurrent streams (500)")
+    parser.add_argument("--pace-us", type=int, default=20_000,
+                        help="the model server's pause after each event, in µs (20000: "
+                             "50 tokens/s, a real model's pace)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="rounds of both sides; medians are reported")
+    parser.add_argument("--http", choices=("auto", "h11", "httptools"), default="auto",
+                        help="uvicorn's HTTP implementation (auto: httptools if installed)")
+    parser.add_argument("--json", metavar="PATH", help="also write the raw results here")
+    args = parser.parse_args(argv)
+    result = run(args.streams, args.pace_us, args.rounds, args.http)
+    print(render(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    return 0 if result["cpu_pass"] and result["ttft_pass"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
