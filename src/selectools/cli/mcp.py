@@ -68,10 +68,15 @@ def run_mcp(args: argparse.Namespace) -> int:
 def load_agent(spec: str) -> Agent:
     """`module:attribute` naming an Agent, or a callable that returns one."""
     from ..agent.core import Agent
+    from ..tools import Tool
 
     found = _import_attribute(spec, "mcp serve")
-    if not isinstance(found, Agent) and callable(found):
-        found = found()
+    if not isinstance(found, Agent | Tool) and callable(found):
+        try:
+            found = found()
+        except TypeError as exc:  # a function that needs arguments is no agent factory
+            raise UsageError(f"mcp serve {spec}: calling it with no arguments failed: {exc}"
+                             ) from None
     if not isinstance(found, Agent):
         raise UsageError(f"mcp serve {spec}: expected an Agent (or a function returning one), "
                          f"got {type(found).__name__}")

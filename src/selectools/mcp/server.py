@@ -19,7 +19,7 @@ import weakref
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from ..tools import ToolTimeoutError
 from ._connection import Connection
@@ -95,7 +95,7 @@ class MCPServer:
         if connection is not None:
             await connection.close()
 
-    async def __aenter__(self) -> MCPServer:
+    async def __aenter__(self) -> Self:
         await self.connect()
         return self
 
@@ -103,7 +103,7 @@ class MCPServer:
                         exc: BaseException | None, tb: TracebackType | None) -> None:
         await self.aclose()
 
-    def __enter__(self) -> MCPServer:
+    def __enter__(self) -> Self:
         """From sync code: the connection lives on the library's event loop, where sync
         `Agent.run` runs its tools."""
         from .._sync import run_sync
