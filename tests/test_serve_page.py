@@ -203,11 +203,15 @@ def get_weather(city: str) -> str:
 
 provider = OpenAIProvider(base_url=sys.argv[2] + "/v1", api_key="test-key", model="test-model")
 agent = Agent([tool(get_weather)], provider=provider)
-# With a third argument, every answer is typed: validated as this schema, streamed partially.
+# Options: "typed": every answer is validated as this schema (and streamed partially);
+# "token=<t>": requests need the bearer token <t>.
+options = sys.argv[3:]
+tokens = [o.split("=", 1)[1] for o in options if o.startswith("token=")]
 schema = {"type": "object", "properties": {"city": {"type": "string"},
                                            "temperature": {"type": "number"}},
           "required": ["city", "temperature"]}
-app = create_app(agent, response_format=schema if len(sys.argv) > 3 else None)
+app = create_app(agent, response_format=schema if "typed" in options else None,
+                 auth_token=tokens[0] if tokens else None)
 listener = socket.socket(fileno=int(sys.argv[1]))
 server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
 asyncio.run(server.serve(sockets=[listener]))
@@ -471,5 +475,29 @@ def test_a_typed_answer_is_shown_as_it_streams_then_validated(browser: Any,
             assert json.loads(typed.locator("pre").inner_text()) == {
                 "city": "Paris", "temperature": 21}
             shot(page, "8_typed_done")
+        finally:
+            page.close()
+
+
+def test_a_server_with_a_token_asks_for_it_and_then_answers(browser: Any,
+                                                            model: ModelServer) -> None:
+    with serving(model, "token=s3cret-page-token") as url:
+        page = open_page(browser, url)
+        try:
+            token_box = page.get_by_label("Access token")
+            assert not token_box.is_visible()
+            requests_before = len(model.requests)
+            ask(page, "Hello?")
+            error = page.locator("article.msg.assistant p.error")
+            error.filter(has_text="access token").wait_for()
+            assert token_box.is_visible()
+            token_box.fill("s3cret-page-token")
+            token_box.press("Tab")  # the token is kept when the field changes
+            model.queue(text_turn(["Hello", "!"]))
+            ask(page, "Hello again?")
+            page.locator("article.msg.assistant .body > .text").filter(has_text="Hello!").wait_for()
+            # The refused request never reached the model; the one with the token did.
+            assert len(model.requests) == requests_before + 1
+            shot(page, "10_token")
         finally:
             page.close()
