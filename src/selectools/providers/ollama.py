@@ -235,11 +235,12 @@ async def decode_stream(events: AsyncIterator[Any], model: str, *,
         wire = line.get("message")
         if type(wire) is not dict:
             wire = _wire.as_object(wire, "message", stream=True, optional=True)
-        thinking = wire.get("thinking")
-        if thinking:
-            thinking = _wire.as_text(thinking, "message.thinking", stream=True)
-            thought.append(thinking)
-            yield ReasoningDelta(thinking)
+        if "thinking" in wire:  # (`in`, not .get: the cheapest test for the common line)
+            thinking = wire["thinking"]
+            if thinking:
+                thinking = _wire.as_text(thinking, "message.thinking", stream=True)
+                thought.append(thinking)
+                yield ReasoningDelta(thinking)
         # `response` is /api/generate's text field; accepting it costs nothing.
         text = wire.get("content") or line.get("response")
         if thought and (text or wire.get("tool_calls") or line.get("done")):
