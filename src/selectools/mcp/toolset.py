@@ -25,6 +25,7 @@ class MCPToolset:
             if not isinstance(server, MCPServer):
                 raise TypeError("mcp_servers must be MCPServerStdio, MCPServerHTTP or "
                                 f"MCPServerSSE objects, got {server!r}")
+        self._seen: tuple[int, ...] | None = None
         names = [server.name for server in self.servers]
         for name in names:
             if names.count(name) > 1:
@@ -43,6 +44,17 @@ class MCPToolset:
 
         listed = await asyncio.gather(*(server.current_tools() for server in self.servers))
         return combined(own, zip(self.servers, listed, strict=True))
+
+    async def changed_tools(self, own: Sequence[Tool] = ()) -> list[Tool] | None:
+        """For an Agent at the start of each run: `current_tools(own)` when any server's
+        list changed since the last call (the first call included), else None, so the
+        agent rebuilds its setup only then."""
+        tools = await self.current_tools(own)
+        version = self.version
+        if version == self._seen:
+            return None
+        self._seen = version
+        return tools
 
     async def aclose(self) -> None:
         for server in self.servers:
