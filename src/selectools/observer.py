@@ -23,6 +23,11 @@ logger = logging.getLogger("selectools")
 #: `run_id`: declared once, here. The hub dispatches by it, LoggingObserver logs by it,
 #: SimpleStepObserver forwards by it, and the two observer bases below are held to it
 #: (tests/test_engine_observers.py).
+#:
+#: The last three are for the engine to emit (selectools.otel reads them): a run's
+#: session when it is loaded (1.x's name), a run that ended by cancellation (1.x's name:
+#: its `reason` says how), and the first item of a streamed answer, `latency_ms` after
+#: the request went out (time to first chunk).
 EVENT_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "on_run_start": ("messages", "system_prompt"),
     "on_run_end": ("result",),
@@ -39,6 +44,9 @@ EVENT_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "on_error": ("error", "context"),
     "on_memory_trim": ("messages_removed", "messages_remaining", "reason"),
     "on_structured_validate": ("success", "attempt", "error"),
+    "on_session_load": ("session_id", "message_count"),
+    "on_cancelled": ("iteration", "reason"),
+    "on_llm_first_chunk": ("latency_ms",),
 }
 EVENTS = tuple(EVENT_ARGUMENTS)
 
@@ -49,7 +57,6 @@ OTHER_EVENT_PARAMETERS: dict[str, tuple[str, ...]] = {
     "on_cache_hit": ("run_id", "model", "response"),
     "on_tool_chunk": ("run_id", "call_id", "tool_name", "chunk"),
     "on_policy_decision": ("run_id", "tool_name", "decision", "reason", "tool_args"),
-    "on_session_load": ("run_id", "session_id", "message_count"),
     "on_session_save": ("run_id", "session_id", "message_count"),
     "on_memory_summarize": ("run_id", "summary"),
     "on_entity_extraction": ("run_id", "entities_extracted"),
@@ -94,6 +101,9 @@ class AgentObserver:
                        reason: str) -> None: ...
     def on_structured_validate(self, run_id: str, success: bool, attempt: int,
                                error: str | None = None) -> None: ...
+    def on_session_load(self, run_id: str, session_id: str, message_count: int) -> None: ...
+    def on_cancelled(self, run_id: str, iteration: int, reason: str) -> None: ...
+    def on_llm_first_chunk(self, run_id: str, latency_ms: float) -> None: ...
 
 
 class AsyncAgentObserver(AgentObserver):
@@ -139,6 +149,10 @@ class AsyncAgentObserver(AgentObserver):
                                messages_remaining: int, reason: str) -> None: ...
     async def a_on_structured_validate(self, run_id: str, success: bool, attempt: int,
                                        error: str | None = None) -> None: ...
+    async def a_on_session_load(self, run_id: str, session_id: str,
+                                message_count: int) -> None: ...
+    async def a_on_cancelled(self, run_id: str, iteration: int, reason: str) -> None: ...
+    async def a_on_llm_first_chunk(self, run_id: str, latency_ms: float) -> None: ...
 
 
 def _no_op(event: str, *, asynchronous: bool) -> Any:
