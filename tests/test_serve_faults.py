@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +50,10 @@ def served(model: CountingModelServer, tmp_path: Path) -> Iterator[Served]:
         yield server
 
 
-async def read_then_leave(url: str, body: dict[str, Any], marker: bytes, count: int = 3) -> int:
-    """POST, read the SSE body until `marker` was seen `count` times, then drop the
-    connection; returns how many times it was seen."""
+async def read_then_leave(url: str, body: dict[str, Any], marker: bytes, count: int = 3,
+                          before_leaving: Callable[[], None] | None = None) -> int:
+    """POST, read the SSE body until `marker` was seen `count` times, then (after calling
+    `before_leaving`) drop the connection; returns how many times it was seen."""
     import aiohttp
 
     seen = 0
@@ -63,12 +64,15 @@ async def read_then_leave(url: str, body: dict[str, Any], marker: bytes, count: 
             seen += line.count(marker)
             if seen >= count:
                 break
+        if before_leaving is not None:
+            before_leaving()
         response.close()  # not read to its end: the connection is closed, not reused
     return seen
 
 
 def all_done(model: CountingModelServer, requests: int = 1) -> bool:
-    return model.wait_for(lambda m: m.requests >= requests and m.open_requests == 0, 5.0)
+    # 10 s: far less than the 20 s the long answer lasts, and patient with a loaded box.
+    return model.wait_for(lambda m: m.requests >= requests and m.open_requests == 0, 10.0)
 
 
 def agui_body(text: str) -> dict[str, Any]:
@@ -100,9 +104,12 @@ async def test_a_client_leaving_while_the_model_is_silent_ends_its_stream(
     """The model has sent two tokens and thinks: nothing is written to the client, so only
     watching for the disconnect can notice it."""
     model.answers.append(ModelAnswer(LONG, hold=3))
+
+    def still_thinking() -> None:  # two tokens came and the model holds its stream open
+        assert model.open_requests == 1
+
     await read_then_leave(served.url + "/api/chat", {"messages": [user_message("x")]},
-                          b'"text-delta"', count=2)
-    assert model.wait_for(lambda m: m.open_requests == 1, 5.0)
+                          b'"text-delta"', count=2, before_leaving=still_thinking)
     assert all_done(model)
 
 
