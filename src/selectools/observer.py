@@ -291,6 +291,11 @@ class ObserverHub:
         # Read before every event: a plain attribute is cheaper than __bool__ on the hot path.
         self.active = bool(self.observers)
 
+    def wants(self, event: str) -> bool:
+        """Whether any observer handles `event`: for the engine to skip the work of an
+        event nobody reads (timing the first chunk of a stream, say)."""
+        return bool(self._handlers[event])
+
     async def emit(self, event: str, *args: Any) -> None:
         for observer, outcome, spawn in self._call_each(event, args):
             if spawn:
