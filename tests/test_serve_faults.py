@@ -201,3 +201,27 @@ async def test_a_provider_echoing_the_key_in_its_error_never_shows_it(
     assert "AuthenticationError" in error[0]["errorText"]
     assert KEY not in body.decode() and KEY[-8:] not in body.decode()
     assert KEY not in served.output()  # nor in the server's log
+
+
+async def test_ctrl_c_ends_the_open_streams_and_their_runs(
+        model: CountingModelServer, served: Served) -> None:
+    """Stopping the server while a browser is mid-answer ends that answer within the grace
+    period, and its run with it, instead of waiting for the answer to finish."""
+    import signal
+    import time
+
+    import aiohttp
+
+    model.answers.append(ModelAnswer(LONG, pause=0.05))
+    async with aiohttp.ClientSession() as session:
+        response = await session.post(served.url + "/api/chat",
+                                      json={"messages": [user_message("talk")]})
+        await response.content.readline()
+        assert model.wait_for(lambda m: m.open_requests == 1, 10.0)
+        started = time.monotonic()
+        served.process.send_signal(signal.SIGINT)
+        returncode = await asyncio.to_thread(served.process.wait, 15)
+        stopped_after = time.monotonic() - started
+        response.close()
+    assert returncode == 0 and stopped_after < 12  # the 5 s grace, then the answers end
+    assert all_done(model)

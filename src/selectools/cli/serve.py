@@ -53,5 +53,8 @@ def run_serve(output: PlainOutput, *, agent_spec: str, host: str, port: int,
         output.notice(f"warning: serving on {host} without --auth-token: anyone who can reach "
                      "it can run the agent")
     output.hint(f"serving {agent_spec} on http://{host}:{port} (Ctrl-C stops)")
-    uvicorn.run(app, host=host, port=port, log_level="info", ws_max_size=max_body_bytes)
+    # A stream can last minutes: on Ctrl-C, give open answers a few seconds, then end them
+    # (their runs are cancelled with them) rather than wait for each to finish.
+    uvicorn.run(app, host=host, port=port, log_level="info", ws_max_size=max_body_bytes,
+                timeout_graceful_shutdown=5)
     return 0
