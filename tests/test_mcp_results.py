@@ -84,3 +84,13 @@ def test_neither_selectools_nor_selectools_mcp_imports_the_sdk() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_names_a_provider_would_refuse_are_spelled_for_the_model() -> None:
+    from selectools.mcp.adapt import model_name
+
+    assert model_name("search", None) == "search"
+    assert model_name("search", "web") == "web_search"
+    assert model_name("files/read file", None) == "files_read_file"
+    assert model_name("3d-render", None) == "_3d-render"
+    assert len(model_name("x" * 80, "long")) == 64
