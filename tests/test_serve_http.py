@@ -485,3 +485,22 @@ async def test_bad_websocket_messages_get_an_error_and_the_socket_goes_on(
         while not frames or frames[-1]["type"] != "done":
             frames.append(json.loads(await asyncio.wait_for(socket.recv(), 10)))
     assert frames[-1]["content"] == "hello" and frames[-1]["conversation_id"]
+
+
+@pytest.mark.parametrize(("spec", "named"), [
+    ("no_such_module_here:agent", "cannot import module 'no_such_module_here'"),
+    ("test_serve_support:nothing", "has no 'nothing'"),
+    ("test_serve_support:TESTS", "expected an Agent"),
+    ("test_serve_support:get_weather", "calling it to make the agent failed"),
+])
+def test_serve_names_what_is_wrong_with_the_agent_it_was_given(spec: str, named: str) -> None:
+    import subprocess
+    import sys
+
+    from test_serve_support import REPO, TESTS
+
+    done = subprocess.run([sys.executable, "-m", "selectools", "serve", spec, "--port", "1"],
+                          capture_output=True, text=True, timeout=60, cwd=TESTS,
+                          env={**os.environ, "PYTHONPATH": f"{TESTS}{os.pathsep}{REPO / 'src'}"})
+    assert done.returncode == 2 and named in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr

@@ -23,7 +23,11 @@ def load_agent(spec: str) -> Agent:
 
     found = _import_attribute(spec, "serve")
     if not isinstance(found, Agent) and callable(found):
-        found = found()
+        try:
+            found = found()
+        except Exception as exc:  # the user's factory: say which and why, then stop
+            raise UsageError(f"serve {spec}: calling it to make the agent failed: "
+                             f"{type(exc).__name__}: {exc}") from None
     if not isinstance(found, Agent):
         raise UsageError(f"serve {spec}: expected an Agent (or a function returning one), "
                          f"got {type(found).__name__}")
