@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from selectools import Agent, AgentConfig, ConversationMemory, Message, Role
+from selectools.agent.core import Messages
 from selectools.batch import AdaptiveLimit, BatchResult, abatch, batch
 from selectools.providers.errors import InvalidRequestError, RateLimitError
 from selectools.providers.openai import OpenAIProvider
@@ -56,7 +57,8 @@ async def test_results_come_in_input_order_each_answering_its_input(
 async def test_a_failing_input_is_reported_with_its_input_and_the_rest_finish(
         server: BatchServerProcess) -> None:
     agent = make_agent(server.base_url)
-    prompts = ["a", "FAIL b", "c", [Message(role=Role.USER, content="d FAIL")], "e"]
+    prompts: list[Messages] = ["a", "FAIL b", "c", [Message(role=Role.USER, content="d FAIL")],
+                               "e"]
     results = await abatch(agent, prompts, max_concurrency=2)
     assert [r.ok for r in results] == [True, False, True, False, True]
     failed = results[1]
