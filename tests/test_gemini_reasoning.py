@@ -173,6 +173,17 @@ def test_the_second_turn_sends_the_parts_back_as_they_came() -> None:
     assert sent == json.dumps({"role": "model", "parts": recorded_parts(name)})
 
 
+def test_a_stored_conversation_sends_the_same_parts_back() -> None:
+    # Sessions keep messages as dicts: the thoughts and signatures survive the trip.
+    name = "gemini_generate_content_thought_summary.json"
+    answer, _ = parse_response(json.loads((WIRE / name).read_text()), "gemini-3-pro-preview")
+    stored = Message.from_dict(json.loads(json.dumps(answer.to_dict())))
+    assert stored.reasoning == answer.reasoning
+    history = [Message(Role.USER, "How do I cross the street?")]
+    assert build_request_body(system_prompt=None, messages=[*history, stored]) == \
+        build_request_body(system_prompt=None, messages=[*history, answer])
+
+
 def test_a_streamed_text_signature_goes_back_on_the_text_part() -> None:
     name = "gemini_stream_text_signature_in_last_chunk.sse"
     *texts, last = recorded_parts(name)
