@@ -504,3 +504,20 @@ def test_serve_names_what_is_wrong_with_the_agent_it_was_given(spec: str, named:
                           env={**os.environ, "PYTHONPATH": f"{TESTS}{os.pathsep}{REPO / 'src'}"})
     assert done.returncode == 2 and named in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_create_app_refuses_settings_it_cannot_use() -> None:
+    from selectools.providers.stubs import LocalProvider
+    from selectools.serve import create_app
+
+    agent = Agent(tools=[], provider=LocalProvider())
+    for settings, error, named in (
+            ({"auth_token": ""}, ValueError, "auth_token is empty"),
+            ({"max_body_bytes": 0}, ValueError, "max_body_bytes must be at least 1"),
+            ({"cors_origins": "http://a.example"}, TypeError, "not one string"),
+            ({"max_conversations": 0}, ValueError, "at least 1"),
+            ({"response_format": 42}, TypeError, "response_format must be a type")):
+        with pytest.raises(error, match=named):
+            create_app(agent, **settings)
+    with pytest.raises(TypeError, match="serves an Agent, got str"):
+        create_app("agent")  # type: ignore[arg-type]

@@ -70,6 +70,8 @@ def create_app(agent: Agent, *, auth_token: str | None = None,
     its partial and final values reach the client (see each protocol's module).
     `max_conversations`: how many conversations are kept in memory, by id.
     """
+    if not callable(getattr(agent, "astream", None)):
+        raise TypeError(f"create_app serves an Agent, got {type(agent).__name__}")
     if auth_token is not None and not auth_token:
         raise ValueError("auth_token is empty: give a token, or None for no authentication")
     if max_body_bytes < 1:
