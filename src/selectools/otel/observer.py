@@ -68,11 +68,14 @@ def error_type(error: BaseException) -> str:
 
 
 class _Chat:
-    __slots__ = ("span", "started", "first_chunk")
+    __slots__ = ("span", "started", "model", "provider", "first_chunk")
 
-    def __init__(self, span: Span, started: float) -> None:
+    def __init__(self, span: Span, started: float, model: str, provider: str | None) -> None:
         self.span = span
         self.started = started
+        #: The model asked for, and the provider named when the span started (if known).
+        self.model = model
+        self.provider = provider
         #: Seconds from the request to the stream's first item, when the engine says.
         self.first_chunk: float | None = None
 
@@ -235,7 +238,7 @@ class OTelObserver(AgentObserver):
                     system_prompt)
         span = self._tracer.start_span(f"chat {model}" if model else "chat", run.context,
                                        SpanKind.CLIENT, attributes)
-        run.chat = _Chat(span, time.perf_counter())
+        run.chat = _Chat(span, time.perf_counter(), model, run.provider)
 
     def on_llm_first_chunk(self, run_id: str, latency_ms: float) -> None:
         run = self._runs.get(run_id)
@@ -273,23 +276,26 @@ class OTelObserver(AgentObserver):
         if reason:
             attributes["gen_ai.response.finish_reasons"] = (
                 content.FINISH_REASONS.get(reason, reason),)
+        # The metrics' attributes; the span has those it started with already.
         measured: dict[str, Any] = {"gen_ai.operation.name": "chat"}
-        if run.model:
-            measured["gen_ai.request.model"] = run.model
+        if chat.model:
+            measured["gen_ai.request.model"] = chat.model
         if usage is not None:
             if usage.provider:
                 run.provider = provider_value(usage.provider)
             if usage.model:
-                measured["gen_ai.response.model"] = usage.model
+                measured["gen_ai.response.model"] = attributes["gen_ai.response.model"] = \
+                    usage.model
             attributes["gen_ai.usage.input_tokens"] = usage.prompt_tokens
             attributes["gen_ai.usage.output_tokens"] = usage.completion_tokens
         if run.provider:
             measured["gen_ai.provider.name"] = run.provider
+            if run.provider != chat.provider:
+                attributes["gen_ai.provider.name"] = run.provider
         if chat.first_chunk is not None:
             attributes["gen_ai.response.time_to_first_chunk"] = chat.first_chunk
         if self.capture_content and response is not None:
             attributes["gen_ai.output.messages"] = content.output_json(response)
-        attributes.update(measured)
         span = chat.span
         span.set_attributes(attributes)
         span.end()
@@ -396,8 +402,8 @@ class OTelObserver(AgentObserver):
             _fail(chat.span, kind, description, error)
             chat.span.end()
             measured: dict[str, Any] = {"gen_ai.operation.name": "chat", "error.type": kind}
-            if run.model:
-                measured["gen_ai.request.model"] = run.model
+            if chat.model:
+                measured["gen_ai.request.model"] = chat.model
             provider = getattr(error, "provider", None) or run.provider
             if isinstance(provider, str) and provider:
                 measured["gen_ai.provider.name"] = provider_value(provider)
