@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 pytest.importorskip("mcp")
 
@@ -79,14 +80,18 @@ async def test_server_tools_join_the_agents_own_and_a_changed_list_takes_effect_
     assert tool_messages(agent) == ["extra tool"]
 
 
-@pytest.fixture(scope="module")
-def shared() -> Iterator[MCPServerStdio]:
-    """One toolbox for the tests that leave its tools as they are (opened from sync code:
-    its connection is on the library's loop, and async tests reach it from theirs)."""
-    with toolbox_stdio(name="toolbox") as server:
+#: The tests that share one toolbox (a server takes seconds to start here) share one loop.
+on_module_loop = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared() -> AsyncIterator[MCPServerStdio]:
+    """One toolbox for the tests that leave its tools as they are."""
+    async with toolbox_stdio(name="toolbox") as server:
         yield server
 
 
+@on_module_loop
 async def test_a_name_clash_is_a_clear_error_at_start_unless_a_prefix_tells_them_apart(
         shared: MCPServerStdio) -> None:
     agent = McpAgent(tools=[add], provider=ScriptedProvider(["never"]), mcp_servers=[shared])
@@ -114,6 +119,7 @@ def test_two_servers_offering_one_name_are_refused_naming_both(
         combined([greet], [(shared, shared.tools()), (second, shared.tools())])
 
 
+@on_module_loop
 async def test_several_servers_at_once_with_the_time_server_from_pypi(
         shared: MCPServerStdio) -> None:
     time_command = Path(sys.executable).parent / "mcp-server-time"

@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
 pytest.importorskip("mcp")
 
@@ -34,14 +35,16 @@ def log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("toolbox") / "toolbox.log"
 
 
-@pytest.fixture(scope="module")
-def shared(log: Path) -> Iterator[MCPServerStdio]:
-    """One toolbox for the tests that leave it as they found it (a server takes seconds to
-    start here). Opened from sync code, so its connection lives on the library's loop and
-    every async test reaches it from a loop of its own, as a sync app's would be."""
+#: The tests that share one toolbox (a server takes seconds to start here) share one loop.
+on_module_loop = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared(log: Path) -> AsyncIterator[MCPServerStdio]:
+    """One toolbox for the tests that leave it as they found it."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TOOLBOX_SECRET", "from-our-environment")
-        with toolbox_stdio(log, env={"TOOLBOX_GIVEN": "1"}) as server:
+        async with toolbox_stdio(log) as server:
             yield server
 
 
@@ -83,6 +86,7 @@ async def test_a_changed_tool_list_is_read_again_from_a_subscription() -> None:
         await expect_extra_after_grow(server)
 
 
+@on_module_loop
 async def test_an_agent_calls_mcp_tools_and_reads_their_results(
         shared: MCPServerStdio) -> None:
     provider = ScriptedProvider([
@@ -102,6 +106,7 @@ async def test_an_agent_calls_mcp_tools_and_reads_their_results(
     assert set(provider.requests[0][2]) == TOOL_NAMES
 
 
+@on_module_loop
 async def test_structured_content_and_images_are_kept_on_the_result(
         shared: MCPServerStdio) -> None:
     described = await shared.call_tool("describe", {"city": "Porto"})
@@ -114,6 +119,7 @@ async def test_structured_content_and_images_are_kept_on_the_result(
     assert base64.b64decode(part.image_base64 or "") == PIXEL_PNG
 
 
+@on_module_loop
 async def test_an_is_error_result_is_a_tool_error_the_model_reads(
         shared: MCPServerStdio) -> None:
     with pytest.raises(MCPToolError, match="failed on purpose: no reason"):
@@ -129,6 +135,7 @@ async def test_an_is_error_result_is_a_tool_error_the_model_reads(
     assert added == "2"
 
 
+@on_module_loop
 async def test_bad_arguments_are_refused_before_the_server_is_called(
         shared: MCPServerStdio) -> None:
     agent = Agent(tools=shared.tools(), provider=ScriptedProvider([
@@ -138,6 +145,7 @@ async def test_bad_arguments_are_refused_before_the_server_is_called(
     assert refused == "Error: invalid arguments for tool 'add': missing required parameter 'b'"
 
 
+@on_module_loop
 async def test_a_hanging_call_times_out_is_cancelled_at_the_server_and_the_run_goes_on(
         shared: MCPServerStdio, log: Path) -> None:
     pid = int(await shared.call_tool("whoami"))
@@ -156,6 +164,7 @@ async def test_a_hanging_call_times_out_is_cancelled_at_the_server_and_the_run_g
     assert int(await shared.call_tool("whoami")) == pid
 
 
+@on_module_loop
 async def test_the_servers_own_timeout_bounds_a_call(shared: MCPServerStdio,
                                                      log: Path) -> None:
     own = MCPServerStdio(shared.command, shared.args, env=shared.env, timeout=0.5)
@@ -167,6 +176,7 @@ async def test_the_servers_own_timeout_bounds_a_call(shared: MCPServerStdio,
     assert tool_messages(agent) == ["Error: tool 'hang' timed out after 0.5 s"]
 
 
+@on_module_loop
 async def test_cancelling_a_run_cancels_its_call_at_the_server(shared: MCPServerStdio,
                                                                log: Path) -> None:
     agent = Agent(tools=shared.tools(), provider=ScriptedProvider([
@@ -199,32 +209,42 @@ async def test_a_server_that_dies_gives_a_tool_error_and_is_restarted_on_next_us
     assert int(second) != first
 
 
-def test_env_reaches_the_server_and_nothing_else_of_ours_does(
+@on_module_loop
+async def test_env_reaches_the_server_and_nothing_else_of_ours_does(
         shared: MCPServerStdio) -> None:
     # TOOLBOX_SECRET was in our environment when the server started, but not in env=.
-    agent = Agent(tools=shared.tools(), provider=ScriptedProvider([
-        ToolCall("secret", {}), "Nothing."]))
-    agent.run("Tell me the secret.")
-    assert tool_messages(agent) == ["(none)"]
+    assert await shared.call_tool("secret") == "(none)"
+    async with toolbox_stdio(env={"TOOLBOX_SECRET": "given"}) as server:
+        assert await server.call_tool("secret") == "given"
 
 
-def test_sync_run_uses_mcp_tools_on_the_library_loop(shared: MCPServerStdio) -> None:
-    for a, b in ((20, 22), (1, 2)):  # two runs on one connection
+@on_module_loop
+async def test_a_sync_run_gets_a_connection_of_its_own_on_the_library_loop(
+        shared: MCPServerStdio) -> None:
+    here = await shared.call_tool("whoami")
+    for a, b in ((20, 22), (1, 2)):  # two sync runs, one connection on the library loop
         agent = Agent(tools=shared.tools(), provider=ScriptedProvider([
-            ToolCall("add", {"a": a, "b": b}), "Added."]))
-        assert agent.run("Add.").content == "Added."
-        assert tool_messages(agent) == [str(a + b)]
+            [ToolCall("add", {"a": a, "b": b}), ToolCall("whoami", {})], "Added."]))
+        # From a worker thread, as sync code beside this loop would call it; this loop
+        # (and its connection) keeps running meanwhile.
+        result = await asyncio.to_thread(agent.run, "Add.")
+        assert result.content == "Added."
+        added, there = tool_messages(agent)
+        assert added == str(a + b)
+        assert there != here  # another process: each loop has its own connection
+        if a == 20:
+            first_there = there
+    assert there == first_there
+    assert await shared.call_tool("whoami") == here
 
 
-async def test_a_connection_opened_on_this_loop_serves_a_sync_run_on_the_library_loop(
-        ) -> None:
-    async with toolbox_stdio() as server:
+def test_sync_code_connects_with_a_plain_with() -> None:
+    with toolbox_stdio() as server:
         agent = Agent(tools=server.tools(), provider=ScriptedProvider([
             ToolCall("add", {"a": 5, "b": 5}), "10."]))
-        # agent.run from a worker thread: the run is on the library loop, the connection
-        # on this one, which keeps running meanwhile.
-        result = await asyncio.to_thread(agent.run, "Add.")
-    assert result.content == "10."
+        assert agent.run("Add.").content == "10."
+        assert server.connected
+    assert not server.connected
     assert tool_messages(agent) == ["10"]
 
 

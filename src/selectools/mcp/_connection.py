@@ -2,11 +2,9 @@
 
 The `mcp` SDK is built on anyio: a client's task group must be entered and left by the
 same task. So a connection is one task that enters the SDK's `Client`, says it is ready,
-and waits to be told to stop; requests from any task are sent through that client. A
-request from another event loop (a sync `Agent.run` on the library's loop, say, while the
-connection was opened on the user's) is handed to the connection's loop and awaited from
-there, so one connection serves every loop. Cancelling a request cancels it on its loop,
-and the SDK tells the server with `notifications/cancelled`.
+and waits to be told to stop; requests from any task of its event loop are sent through
+that client. Cancelling a request cancels it, and the SDK tells the server with
+`notifications/cancelled`. (A connection serves one loop: MCPServer keeps one per loop.)
 """
 
 from __future__ import annotations
@@ -30,7 +28,7 @@ CLOSE_GRACE_SECONDS = 5.0
 
 class Connection:
     def __init__(self, label: str, transport: Callable[[], AbstractAsyncContextManager[Any]],
-                 mode: str, on_tools_changed: Callable[[], None]) -> None:
+                 mode: str, on_tools_changed: Callable[[Connection], None]) -> None:
         self.label = label
         self.loop = asyncio.get_running_loop()
         self.client: Any = None
@@ -101,14 +99,14 @@ class Connection:
             return
         notification = getattr(message, "root", message)
         if getattr(notification, "method", None) == "notifications/tools/list_changed":
-            self._on_tools_changed()
+            self._on_tools_changed(self)
 
     async def _listen(self, client: Any) -> None:
         """2026-era servers announce it on a `subscriptions/listen` stream instead."""
         try:
             async with client.listen(tools_list_changed=True) as subscription:
                 async for _event in subscription:
-                    self._on_tools_changed()
+                    self._on_tools_changed(self)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the tool list is then read only at (re)connection
@@ -116,17 +114,7 @@ class Connection:
                       _describe(exc))
 
     async def request(self, send: Callable[[Any], Awaitable[T]], timeout: float | None) -> T:
-        """`send(client)` on the connection's loop, within `timeout` (TimeoutError)."""
-        if asyncio.get_running_loop() is self.loop:
-            return await self._bounded(send, timeout)
-        if self.loop.is_closed() or not self.loop.is_running():
-            self.usable = False
-            raise MCPConnectionError(f"MCP server {self.label}: the event loop its connection "
-                                     "was opened on has stopped")
-        future = asyncio.run_coroutine_threadsafe(self._bounded(send, timeout), self.loop)
-        return await asyncio.wrap_future(future)
-
-    async def _bounded(self, send: Callable[[Any], Awaitable[T]], timeout: float | None) -> T:
+        """`send(client)` (on the connection's loop), within `timeout` (TimeoutError)."""
         self._in_flight += 1
         try:
             if timeout is None:

@@ -70,10 +70,14 @@ class MCPServer:
         self._tools: list[Tool] | None = None
         self._listing: list[Any] | None = None
         self._stale = False
-        self._connection: Connection | None = None
+        # One connection per event loop, as a provider keeps one HTTP session per loop: the
+        # SDK's anyio task groups belong to the task that entered them, and a loop blocked
+        # in a sync call (`agent.run` inside a notebook cell) could not serve another's.
+        self._connections: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Connection] = (
+            weakref.WeakKeyDictionary())
         self._connecting: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary())
-        self._refresh: asyncio.Task[list[Tool]] | None = None
+        self._refreshing: set[asyncio.Task[list[Tool]]] = set()
 
     # -- how to reach it ------------------------------------------------------------------
 
@@ -91,8 +95,10 @@ class MCPServer:
         await self._live_connection()
 
     async def aclose(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
+        """Close every connection (the ones of other event loops too)."""
+        connections = list(self._connections.values())
+        self._connections.clear()
+        for connection in connections:
             await connection.close()
 
     async def __aenter__(self) -> Self:
@@ -104,8 +110,8 @@ class MCPServer:
         await self.aclose()
 
     def __enter__(self) -> Self:
-        """From sync code: the connection lives on the library's event loop, where sync
-        `Agent.run` runs its tools."""
+        """From sync code: connected on the library's event loop, where sync `Agent.run`
+        runs its tools."""
         from .._sync import run_sync
 
         run_sync(self.connect())
@@ -119,22 +125,24 @@ class MCPServer:
 
     @property
     def connected(self) -> bool:
-        return self._connection is not None and self._connection.usable
+        """Whether a connection is open (on any event loop)."""
+        return any(connection.usable for connection in list(self._connections.values()))
 
     async def _live_connection(self) -> Connection:
-        connection = self._connection
+        """This event loop's connection, opened (or reopened) if need be."""
+        loop = asyncio.get_running_loop()
+        connection = self._connections.get(loop)
         if connection is not None and connection.usable:
             if not connection.suspect or await self._answers(connection):
                 return connection
             connection.retire()
-        loop = asyncio.get_running_loop()
         lock = self._connecting.get(loop)
-        if lock is None:  # an asyncio lock serves one loop; sync and async callers differ
+        if lock is None:  # an asyncio lock serves one loop
             lock = self._connecting[loop] = asyncio.Lock()
         async with lock:  # two calls at once open one connection
-            connection = self._connection
+            connection = self._connections.get(loop)
             if connection is None or not connection.usable:
-                connection = await self._open()
+                connection = await self._open(loop)
         return connection
 
     async def _answers(self, connection: Connection) -> bool:
@@ -150,15 +158,14 @@ class MCPServer:
         connection.suspect = False
         return True
 
-    async def _open(self) -> Connection:
+    async def _open(self, loop: asyncio.AbstractEventLoop) -> Connection:
         _require_sdk()
-        old, self._connection = self._connection, None
+        old = self._connections.pop(loop, None)
         if old is not None:
             old.retire()
         connection = Connection(self._label(), self._transport, self.mode, self._tools_changed)
         await connection.open(self.connect_timeout)
-        self._connection = connection
-        self._stale = False
+        self._connections[loop] = connection
         await self._read_tools(connection)
         return connection
 
@@ -178,12 +185,10 @@ class MCPServer:
         return list(self._tools)
 
     async def current_tools(self) -> list[Tool]:
-        """The tools, connecting first if need be and waiting for a re-listing the server
-        asked for: what a run should start with."""
+        """The tools, connecting first if need be, and read again if the server said they
+        changed since: what a run should start with."""
         connection = await self._live_connection()
-        if self._refresh is not None and not self._refresh.done():
-            await asyncio.shield(self._refresh)
-        elif self._stale:
+        if self._stale:
             await self._read_tools(connection)
         return self.tools()
 
@@ -197,15 +202,21 @@ class MCPServer:
         assert self._tools is not None
         return self._tools
 
-    def _tools_changed(self) -> None:
-        """Called on the connection's loop when the server says its tool list changed."""
+    def _tools_changed(self, connection: Connection) -> None:
+        """Called on a connection's loop when the server says its tool list changed: it is
+        read again at once, in the background (and by the next run, if that is sooner)."""
         self._stale = True
-        connection = self._connection
-        if connection is None or not connection.usable:
+        if not connection.usable:
             return
-        if self._refresh is None or self._refresh.done():
-            self._refresh = connection.loop.create_task(self._read_tools(connection))
-            self._refresh.add_done_callback(_log_failed_refresh)
+        refresh = connection.loop.create_task(self._read_tools(connection))
+        self._refreshing.add(refresh)  # held until done: the loop keeps weak references
+        refresh.add_done_callback(self._refreshed)
+
+    def _refreshed(self, task: asyncio.Task[list[Tool]]) -> None:
+        self._refreshing.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("MCP server %s: the tool list could not be read again: %s",
+                        self._label(), task.exception())
 
     # -- calls ----------------------------------------------------------------------------
 
@@ -327,11 +338,6 @@ async def _list_all_tools(client: Any) -> list[Any]:
         if not cursor:
             break
     return listed
-
-
-def _log_failed_refresh(task: asyncio.Task[list[Tool]]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("MCP tool list could not be re-read: %s", task.exception())
 
 
 def _require_sdk() -> None:
