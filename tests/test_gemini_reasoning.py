@@ -293,6 +293,25 @@ def test_gemini_2_5_refuses_json_output_beside_tools_so_it_is_asked_in_words() -
     assert newer["systemInstruction"] == {"parts": [{"text": "Be brief."}]}
 
 
+def test_any_provider_of_the_protocol_asks_gemini_2_5_in_words_beside_tools() -> None:
+    # The decision is the protocol's (it knows whether tools go with the request), so an
+    # HttpProvider made from gemini.PROTOCOL directly decides it the same way.
+    from selectools.providers import gemini
+    from selectools.providers._http_provider import HttpProvider
+
+    provider = HttpProvider(gemini.PROTOCOL, api_key="k", base_url="http://127.0.0.1:9")
+    output, messages = city_format(), [Message(Role.USER, "?")]
+    request = provider.build_request(model="gemini-2.5-flash", system_prompt="Be brief.",
+                                     messages=messages, tools=[_weather()], temperature=None,
+                                     max_tokens=100, stream=False, output=output)
+    assert "responseMimeType" not in request.body["generationConfig"]
+    assert output.instructions in request.body["systemInstruction"]["parts"][0]["text"]
+    alone = provider.build_request(model="gemini-2.5-flash", system_prompt="Be brief.",
+                                   messages=messages, tools=None, temperature=None,
+                                   max_tokens=100, stream=False, output=output)
+    assert alone.body["generationConfig"]["responseJsonSchema"] == output.strict_schema
+
+
 def _weather() -> Any:
     from selectools.types import ToolDefinition
 

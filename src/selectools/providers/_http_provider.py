@@ -213,7 +213,7 @@ class HttpProvider(AsyncFirstProvider):
                              "protocol has none); leave AgentConfig.reasoning unset")
         request = protocol.build_request(ModelRequest(  # (positional: cheaper)
             model, system_prompt, check_messages(messages), temperature, max_tokens, stream,
-            self._hosted, output, reasoning))
+            self._hosted, output, reasoning, bool(tools)))
         if tools:
             request.body["tools"] = self._tool_definitions.encoded(
                 tools, self.protocol.encode_tools(tools))

@@ -139,12 +139,14 @@ def build_request_body(*, system_prompt: str | None, messages: Sequence[Message]
 
 
 def _request(request: ModelRequest) -> WireRequest:
-    # (tools are added by the provider; GeminiProvider.build_request has already moved an
-    # output that cannot be constrained next to them into the system prompt)
-    body = build_request_body(system_prompt=request.system_prompt, messages=request.messages,
+    # (tools are added by the provider, encoded once per tool list; a model that refuses
+    # JSON output beside them is asked for the typed answer in words)
+    system_prompt, output = request.system_prompt, request.output
+    if output is not None and request.has_tools and not json_output_with_tools(request.model):
+        system_prompt, output = with_instructions(system_prompt, output), None
+    body = build_request_body(system_prompt=system_prompt, messages=request.messages,
                               temperature=request.temperature, max_tokens=request.max_tokens,
-                              model=request.model, output=request.output,
-                              reasoning=request.reasoning)
+                              model=request.model, output=output, reasoning=request.reasoning)
     return WireRequest(model_path(request.model, stream=request.stream), body,
                        {"alt": "sse"} if request.stream else None)
 
@@ -665,16 +667,3 @@ class GeminiProvider(HttpProvider):
         super().__init__(PROTOCOL, api_key=api_key, base_url=base_url, model=model,
                          timeout=timeout, max_retries=max_retries, name=name)
 
-    def build_request(self, *, model: str, system_prompt: str, messages: list[Message],
-                      tools: Sequence[ToolDefinition] | None, temperature: float | None,
-                      max_tokens: int, stream: bool, output: OutputFormat | None = None,
-                      reasoning: str | int | None = None) -> WireRequest:
-        # The protocol's request is built without the tools (they are encoded once per
-        # tool list), so the one case that depends on them is decided here: a model that
-        # refuses JSON output beside function declarations is asked for it in words.
-        if output is not None and tools and not json_output_with_tools(model):
-            system_prompt, output = with_instructions(system_prompt, output), None
-        return super().build_request(model=model, system_prompt=system_prompt,
-                                     messages=messages, tools=tools, temperature=temperature,
-                                     max_tokens=max_tokens, stream=stream, output=output,
-                                     reasoning=reasoning)

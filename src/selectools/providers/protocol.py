@@ -40,6 +40,9 @@ class ModelRequest(NamedTuple):
     #: How much to reason: an effort ("low", "medium", "high") or a token budget (only
     #: for a protocol with `reasoning`); None sends nothing (the model's own default).
     reasoning: str | int | None = None
+    #: Whether the provider adds tools to this request (the body is built without them:
+    #: they are encoded once per tool list), for what a protocol decides by them.
+    has_tools: bool = False
 
 
 class WireRequest(NamedTuple):
