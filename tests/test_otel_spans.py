@@ -356,6 +356,34 @@ async def test_a_stream_closed_by_its_consumer_ends_its_spans_at_once(
     assert attributes(run)["error.type"] == "cancelled"
 
 
+async def test_a_run_out_of_time_fails_its_tools_spans_and_its_own(
+        wire_server: WireServer, wire_dir: Path, telemetry: Telemetry) -> None:
+    @tool(description="The weather in a city")
+    async def get_weather(city: str) -> str:
+        await asyncio.Event().wait()  # never answers
+        return "never"
+
+    @tool(description="The product's name")
+    async def get_product_name() -> str:
+        await asyncio.Event().wait()
+        return "never"
+
+    wire_server.reply_file(wire_dir / TOOL_CALLS_STREAM)
+    agent = Agent([get_weather, get_product_name], provider=openai(wire_server),
+                  config=AgentConfig(observers=[telemetry.observer()], run_timeout=0.5))
+    with pytest.raises(Exception) as raised:
+        [_ async for _ in agent.astream("Tell me things")]
+    assert type(raised.value).__qualname__ == "RunTimeoutError"
+    tools = telemetry.named("execute_tool")
+    assert len(tools) == 2
+    # The tools' own time was capped by the run's: each failed by it, then the run did.
+    for span, kind in [*((t, "ToolTimeoutError") for t in tools),
+                       (telemetry.one("invoke_agent"), "RunTimeoutError")]:
+        assert span.status.status_code is StatusCode.ERROR
+        assert attributes(span)["error.type"] == kind
+    assert telemetry.one("chat").status.status_code is StatusCode.UNSET
+
+
 def test_a_sync_run_nests_under_the_caller_s_span_and_its_sync_tool_s_spans(
         wire_server: WireServer, wire_dir: Path, telemetry: Telemetry) -> None:
     @tool(description="The user's country")
@@ -529,7 +557,8 @@ def test_an_agent_name_names_the_run_span(
 @pytest.mark.parametrize(("options", "message"), [
     ({"capture_content": "yes"}, "capture_content must be True, False or None"),
     ({"agent_name": ""}, "agent_name must be a non-empty str"),
-    ({"agent_name": 3}, "agent_name must be a non-empty str")])
+    ({"agent_name": 3}, "agent_name must be a non-empty str"),
+    ({"tracer_name": ""}, "tracer_name must be a non-empty str")])
 def test_bad_options_are_refused_by_name(options: dict[str, Any], message: str) -> None:
     with pytest.raises(TypeError, match=message):
         OTelObserver(**options)

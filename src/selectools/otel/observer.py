@@ -117,13 +117,18 @@ class OTelObserver(AgentObserver):
     Message content (prompts, answers, tool arguments and results) is recorded only when
     `capture_content` is True, or left None with OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_
     CONTENT=true in the environment; keys and headers never are, in any mode.
-    `agent_name` names the run spans (`invoke_agent {agent_name}`, `gen_ai.agent.name`).
+    `agent_name` names the run spans (`invoke_agent {agent_name}`, `gen_ai.agent.name`);
+    `tracer_name` (selectools 1.x's one argument) is the instrumentation scope's name.
     """
 
-    def __init__(self, *, tracer_provider: trace.TracerProvider | None = None,
+    def __init__(self, tracer_name: str = _SCOPE, *,
+                 tracer_provider: trace.TracerProvider | None = None,
                  meter_provider: metrics.MeterProvider | None = None,
                  capture_content: bool | None = None, agent_name: str | None = None) -> None:
         from .. import __version__
+
+        if not isinstance(tracer_name, str) or not tracer_name:
+            raise TypeError(f"tracer_name must be a non-empty str, got {tracer_name!r}")
 
         if capture_content is not None and not isinstance(capture_content, bool):
             raise TypeError(f"capture_content must be True, False or None (read "
@@ -134,8 +139,8 @@ class OTelObserver(AgentObserver):
                                 else capture_content)
         self.agent_name = agent_name
         self._run_span_name = f"invoke_agent {agent_name}" if agent_name else "invoke_agent"
-        self._tracer = trace.get_tracer(_SCOPE, __version__, tracer_provider)
-        meter = metrics.get_meter(_SCOPE, __version__, meter_provider)
+        self._tracer = trace.get_tracer(tracer_name, __version__, tracer_provider)
+        meter = metrics.get_meter(tracer_name, __version__, meter_provider)
         self._token_usage = meter.create_histogram(
             "gen_ai.client.token.usage", unit="{token}",
             description="Number of input and output tokens used.",
