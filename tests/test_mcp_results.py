@@ -94,3 +94,31 @@ def test_names_a_provider_would_refuse_are_spelled_for_the_model() -> None:
     assert model_name("files/read file", None) == "files_read_file"
     assert model_name("3d-render", None) == "_3d-render"
     assert len(model_name("x" * 80, "long")) == 64
+
+
+def test_a_tool_no_provider_could_take_is_left_out_with_a_warning(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from selectools.mcp import MCPServerStdio
+    from selectools.mcp.adapt import adapt_tools
+
+    server = MCPServerStdio("python", ["server.py"], name="odd", tool_prefix="odd")
+    listed = [types.Tool(name="good", description="Fine.",
+                         input_schema={"type": "object", "properties": {"q": {"type": "string"}},
+                                       "title": "goodArguments"}),
+              types.Tool(name="bad", input_schema={"type": "array"})]
+    with caplog.at_level("WARNING", logger="selectools"):
+        (good,) = adapt_tools(server, listed)
+    assert (good.name, good.description) == ("odd_good", "Fine.")
+    # The server's schema exactly, its title kept and nothing added.
+    assert good.parameters_schema == {"type": "object", "properties": {"q": {"type": "string"}},
+                                      "title": "goodArguments"}
+    assert "MCP server 'odd': tool 'bad' left out" in caplog.text
+
+
+async def test_without_the_sdk_connecting_says_what_to_install(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from selectools.mcp import MCPNotInstalledError, MCPServerStdio
+
+    monkeypatch.setitem(sys.modules, "mcp", None)  # import mcp now raises ImportError
+    with pytest.raises(MCPNotInstalledError, match=r"pip install 'selectools\[mcp\]'"):
+        await MCPServerStdio("python", ["server.py"]).connect()
