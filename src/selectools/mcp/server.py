@@ -6,9 +6,15 @@
 A server is connected by `async with` (or `with`, from sync code; or `connect()` and
 `aclose()`), and lazily on first use otherwise. Its tools are listed on connect and again
 after the server says its list changed (`notifications/tools/list_changed`): `tools()` is
-the current list and `version` counts its changes. A call that fails because the server
-died, or that times out (`timeout`, or the agent's tool timeout), is an error the model
-reads; the connection is then dropped, and the next call starts a new one.
+the current list and `version` counts its changes.
+
+A call that fails because the server died, or that times out (`timeout`, or the agent's
+tool timeout), is an error the model reads, and the run goes on. A cancelled call is
+cancelled at the server (`notifications/cancelled`). The next use after a failure
+reconnects: at once when the connection broke; after a timeout or a cancellation, when the
+server does not answer a tools/list within `PROBE_SECONDS`. Each event loop that uses a
+server has a connection of its own (for stdio, a process of its own), as each has its own
+HTTP session with a provider.
 """
 
 from __future__ import annotations
