@@ -247,3 +247,39 @@ async def test_after_a_restart_the_model_is_sent_exactly_what_it_would_have_been
     thinking = next(block for block in TWO_TURNS["first_response"]["content"]
                     if block["type"] == "thinking")
     assert thinking in resumed["messages"][1]["content"]  # signature and all
+
+
+def test_two_processes_commit_to_one_sqlite_file_at_once_without_a_lock_error(
+        tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import textwrap
+
+    database = tmp_path / "s.db"
+    SQLiteSessionStore(database).close()
+    script = textwrap.dedent(f"""
+        import asyncio, sys
+        sys.path[:0] = [{str(Path(__file__).resolve().parents[1] / "src")!r},
+                        {str(Path(__file__).parent)!r}]
+        from test_sessions_agent import HoldingModel, holding_tool
+        from selectools import Agent, AgentConfig
+        from selectools.sessions import SQLiteSessionStore
+
+        async def main(name):
+            store = SQLiteSessionStore({str(database)!r})
+            agent = Agent([holding_tool({{}})], provider=HoldingModel(),
+                          config=AgentConfig(session_store=store))
+            for round in range(3):  # each session committed three times
+                await asyncio.gather(*(agent.arun(f"{{name}}{{n}}-{{round}}",
+                                                  session_id=f"{{name}}{{n}}")
+                                       for n in range(60)))
+            await store.aclose()
+        asyncio.run(main(sys.argv[1]))
+    """)
+    children = [subprocess.Popen([sys.executable, "-c", script, name],
+                                 stderr=subprocess.PIPE, text=True) for name in "ab"]
+    errors = [child.communicate(timeout=300)[1] for child in children]
+    assert [child.returncode for child in children] == [0, 0], errors
+    listed = SQLiteSessionStore(database).list()
+    assert len(listed) == 120 and {m.version for m in listed} == {3}
+    assert {m.message_count for m in listed} == {12}

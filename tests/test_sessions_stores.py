@@ -207,8 +207,9 @@ def write_raw(store: SessionStore, session_id: str, text: str) -> None:
         Path(store._path(session_id, None)).write_text(text)  # type: ignore[attr-defined]
     elif kind == "sqlite":
         with sqlite3.connect(store.db_path) as db:  # type: ignore[attr-defined]
-            db.execute("INSERT OR REPLACE INTO selectools_sessions VALUES "
-                       "('', ?, 1, ?, 0, 0, 1, 1, NULL)", (session_id, text))
+            db.execute("INSERT OR REPLACE INTO selectools_sessions (namespace, session_id, "
+                       "version, record, message_count, pending_calls, created_at, updated_at) "
+                       "VALUES ('', ?, 1, ?, 0, 0, 1, 1)", (session_id, text))
     elif kind == "redis":
         import redis
 
