@@ -19,6 +19,7 @@ from . import scenario
 from .agent_client import AgentClient
 from .baseline import AiohttpLoop, HttpxLoop, httpx_available
 from .serve_load import b9_serve_load
+from .sessions import b10_sessions
 
 Client = Any
 
@@ -302,4 +303,5 @@ CASES: dict[str, Callable[..., dict[str, Any]]] = {
     "B1": b1_streaming, "B2": b2_whole, "B3": b3_concurrency, "B4": b4_parallel_tools,
     "B5": b5_import, "B6": b6_local, "B7": b7_events, "B8": b8_typed,
     "B9": b9_serve_load,  # run by `python -m benchmarks.serve_load`
+    "B10": b10_sessions,  # run by `python -m benchmarks.sessions`
 }
