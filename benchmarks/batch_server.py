@@ -61,6 +61,22 @@ def _stream(text: str, model: str) -> bytes:
             + "data: [DONE]\n\n").encode()
 
 
+def make_agent(base_url: str, **config: Any) -> Any:
+    """An Agent without tools on an OpenAIProvider pointed at this server (`base_url` ends
+    in /v1); `config` goes to AgentConfig. Module-level, so Ray pickles it by name."""
+    from selectools import Agent, AgentConfig
+    from selectools.providers.openai import OpenAIProvider
+
+    provider = OpenAIProvider(base_url=base_url, api_key=API_KEY, model=MODEL)
+    return Agent(provider=provider, config=AgentConfig(**config))
+
+
+def default_agent() -> Any:
+    """`make_agent` on the URL in $SELECTOOLS_BATCH_URL (for `module:attribute` loaders:
+    the CLI, Ray actors given a name)."""
+    return make_agent(os.environ["SELECTOOLS_BATCH_URL"])
+
+
 def last_user_text(body: dict[str, Any]) -> str:
     for message in reversed(body.get("messages") or []):
         if message.get("role") == "user":

@@ -217,7 +217,7 @@ async def abatch(agent: Agent, inputs: Iterable[Messages], *,
         return []
     gate = AdaptiveLimit(max_concurrency)
     queue = deque(range(total))
-    progress = _Progress(on_progress, total)
+    progress = Progress(on_progress, total)
 
     async def worker() -> None:
         while queue:
@@ -292,7 +292,7 @@ def check_concurrency(name: str, value: object) -> None:
         raise ValueError(f"{name} must be >= 1, got {value}")
 
 
-class _Progress:
+class Progress:
     """Counts finished inputs for `on_progress`; its first exception is logged, the rest
     are not (a broken callback must not flood the log once per input)."""
 
