@@ -313,3 +313,17 @@ async def test_a_restarted_answer_in_agui_and_on_the_socket() -> None:
     for item in items:
         transcript.feed(item)
     assert [m.content for m in transcript.messages()] == ["A whole answer."]
+
+
+def test_what_a_client_reads_of_a_failed_run() -> None:
+    pytest.importorskip("starlette")
+    from selectools.agent.deadline import RunTimeoutError
+    from selectools.providers.errors import ServerError
+    from selectools.serve.app import public_error
+
+    assert public_error(ServerError("upstream said 502", provider="openai", status=502)) \
+        .startswith("ServerError: ")
+    assert "run_timeout" in public_error(RunTimeoutError("the run exceeded run_timeout=2s"))
+    # Anything else may carry what the client must not see (paths, data, secrets).
+    hidden = public_error(RuntimeError("password=hunter2 in /srv/app/config.py"))
+    assert hidden == "the run failed (RuntimeError); the server's log has the details"

@@ -370,8 +370,13 @@ def _route_path(scope: Scope) -> str:
 
 def public_error(exc: BaseException) -> str:
     """What a client may read of a run's failure: a provider's error (redacted where it
-    left the provider) by class and message; anything else by class only, logged here."""
-    if isinstance(exc, ProviderError):
+    left the provider), the run's deadline, a typed answer that stayed invalid (with
+    output_failure="raise"), by class and message; anything else (a bug, a tool's
+    environment) by class only, and logged here."""
+    from ..agent.deadline import RunTimeoutError
+    from ..output.errors import OutputValidationError  # (an error path: cost is no matter)
+
+    if isinstance(exc, ProviderError | RunTimeoutError | OutputValidationError):
         return f"{type(exc).__name__}: {exc}"
     log.error("a served run failed", exc_info=exc)
     return f"the run failed ({type(exc).__name__}); the server's log has the details"
