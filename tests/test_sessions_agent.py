@@ -283,3 +283,25 @@ def test_two_processes_commit_to_one_sqlite_file_at_once_without_a_lock_error(
     listed = SQLiteSessionStore(database).list()
     assert len(listed) == 120 and {m.version for m in listed} == {3}
     assert {m.message_count for m in listed} == {12}
+
+
+async def test_namespaces_keep_two_agents_sessions_apart_in_one_store(tmp_path: Path) -> None:
+    store = SQLiteSessionStore(tmp_path / "s.db")
+    support = Agent([holding_tool({})], provider=HoldingModel(),
+                    config=AgentConfig(session_store=store, session_namespace="support"))
+    sales = Agent([holding_tool({})], provider=HoldingModel(),
+                  config=AgentConfig(session_store=store, session_namespace="sales",
+                                     session_id="default"))
+    await support.arun("help", session_id="u1")
+    await sales.arun("buy", session_id="u1")  # the call's session_id wins over the config's
+    await sales.arun("browse")
+    assert {(m.namespace, m.session_id) for m in await store.alist()} == {
+        ("support", "u1"), ("sales", "u1"), ("sales", "default")}
+    assert shape((await store.aload_state("u1", "support")).messages) == exchange("help",
+                                                                                  "call_1")
+    assert shape((await store.aload_state("u1", "sales")).messages) == exchange("buy",
+                                                                                "call_1")
+    assert await store.aget("u1") is None  # no session outside a namespace
+    result = await sales.arun("again", session_id="u1")
+    assert AgentResult.from_dict(result.to_dict()).session_id == "u1"
+    await store.aclose()
