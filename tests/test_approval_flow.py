@@ -234,3 +234,20 @@ def test_requires_approval_takes_a_bool_or_a_function() -> None:
         tool(requires_approval="yes")(wipe)  # type: ignore[call-overload]
     with pytest.raises(TypeError, match="approval_policy must be a function"):
         AgentConfig(approval_policy=True)  # type: ignore[arg-type]
+
+
+def test_a_registry_tool_can_require_approval(tmp_path: Path) -> None:
+    from selectools.tools import ToolRegistry
+
+    registry = ToolRegistry()
+
+    @registry.tool(requires_approval=True)
+    def shutdown(host: str) -> str:
+        """Shut a host down."""
+        ran.append(("shutdown", host))
+        return "down"
+
+    agent = Agent(registry.all(), provider=ScriptedProvider(
+        [ToolCall("shutdown", {"host": "db1"}, id="h")]),
+        config=AgentConfig(session_store=SQLiteSessionStore(tmp_path / "s.db")))
+    assert agent.run("shut db1", session_id="s").pending[0].id == "h" and ran == []

@@ -6,6 +6,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .approval import ApprovalRule
 from .base import Tool
 from .decorator import tool as make_tool
 
@@ -44,11 +45,13 @@ class ToolRegistry:
         self._tools[item.name] = item
         return item
 
-    def tool(self, *, name: str | None = None,
-             description: str | None = None) -> Callable[[Callable[..., Any]], Tool]:
-        """A decorator: `@registry.tool(name=..., description=...)` makes the function a
-        Tool, as `@tool(...)` does, and registers it."""
-        decorate = make_tool(name=name, description=description)
+    def tool(self, *, name: str | None = None, description: str | None = None,
+             requires_approval: ApprovalRule = False
+             ) -> Callable[[Callable[..., Any]], Tool]:
+        """A decorator: `@registry.tool(name=..., description=..., requires_approval=...)`
+        makes the function a Tool, as `@tool(...)` does, and registers it."""
+        decorate = make_tool(name=name, description=description,
+                             requires_approval=requires_approval)
 
         def register(function: Callable[..., Any]) -> Tool:
             return self.register(decorate(function))
