@@ -28,6 +28,7 @@ from test_serve_support import (
     serving,
     sse_data,
     user_message,
+    validate_agui,
 )
 
 pytest.importorskip("uvicorn")
@@ -170,6 +171,7 @@ async def test_a_provider_failing_mid_stream_ends_with_each_protocols_error_fram
     _, _, agui = post(served.url + "/agui", agui_body("go"))
     last = json.loads(sse_data(agui)[-1])
     assert last["type"] == "RUN_ERROR" and last["message"]
+    validate_agui([json.loads(data) for data in sse_data(agui)])  # a conforming failed run
     model.answers.append(ModelAnswer(broken, cut=3))
     run = run_with_agui_client(served.url, agui_body("go")["messages"])
     assert run["events"][-1]["type"] == "RUN_ERROR" and run["error"]

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import TypeAdapter
 from test_serve_support import (
     THINKING,
     TOOL_RUN,
@@ -28,6 +27,7 @@ from test_serve_support import (
     serving,
     sse_data,
     user_message,
+    validate_agui,
 )
 
 from selectools import Agent, AgentResult
@@ -114,12 +114,8 @@ def test_use_chat_gets_the_typed_answer_as_a_data_part(tmp_path: Path) -> None:
 
 
 def agui_events(body: bytes) -> list[dict[str, Any]]:
-    from ag_ui.core import Event
-
-    adapter: TypeAdapter[Any] = TypeAdapter(Event)
     events = [json.loads(data) for data in sse_data(body)]
-    for event in events:
-        adapter.validate_python(event)  # each one is an AG-UI event, as its models say
+    validate_agui(events)  # AG-UI's event models and its conformance validator
     return events
 
 

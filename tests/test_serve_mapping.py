@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import TypeAdapter
-from test_serve_support import THINKING, TOOL_RUN, fallback_agent, get_weather
+from test_serve_support import THINKING, TOOL_RUN, fallback_agent, get_weather, validate_agui
 
 from selectools import Agent, AgentResult, StreamChunk, ToolCall
 from selectools.serve.agui import AgUiStream
@@ -184,16 +183,6 @@ def agui_events(items: list[StreamChunk | AgentResult]) -> list[dict[str, Any]]:
     return events
 
 
-def validate_agui(events: list[dict[str, Any]]) -> None:
-    """Every event parses as AG-UI's own model of its type (ag-ui-protocol)."""
-    from ag_ui.core import Event
-
-    adapter: TypeAdapter[Any] = TypeAdapter(Event)
-    for event in events:
-        parsed = adapter.validate_python(event)
-        assert parsed.type.value == event["type"]
-
-
 async def test_agui_events_of_a_recorded_tool_run() -> None:
     items = await items_of(recorded(TOOL_RUN))
     result = items[-1]
@@ -233,11 +222,11 @@ async def test_agui_events_of_recorded_thinking() -> None:
 
 def test_agui_error_is_run_error() -> None:
     stream = AgUiStream("t", "r")
-    stream.start()
-    stream.feed(StreamChunk(event="iteration_start", data={"iteration": 1}))
-    stream.feed(StreamChunk(content="Hel"))
+    opened = stream.start()
+    opened += stream.feed(StreamChunk(event="iteration_start", data={"iteration": 1}))
+    opened += stream.feed(StreamChunk(content="Hel"))
     events = stream.error("ServerError: boom")
-    validate_agui(events)
+    validate_agui(opened + events)
     assert [e["type"] for e in events] == ["TEXT_MESSAGE_END", "STEP_FINISHED", "RUN_ERROR"]
 
 
@@ -303,7 +292,8 @@ async def test_a_restarted_answer_in_agui_and_on_the_socket() -> None:
     items = await items_of(fallback_agent(), "hi")
     events = agui_events(items)
     validate_agui(events)
-    (fallback,) = [e for e in events if e["type"] == "CUSTOM" and e["name"] == "fallback"]
+    (fallback,) = [e for e in events
+                   if e["type"] == "CUSTOM" and e["name"] == "selectools.fallback"]
     assert fallback["value"]["failed_provider"] == "flaky"
     kinds = [e["type"] for e in events]
     assert kinds.count("TEXT_MESSAGE_START") == kinds.count("TEXT_MESSAGE_END") == 2

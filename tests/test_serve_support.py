@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from selectools import Agent, AgentConfig, tool
 
@@ -238,6 +238,27 @@ def run_with_agui_client(url: str, messages: list[dict[str, Any]], thread_id: st
 
 def user_message(text: str, message_id: str = "u1") -> dict[str, Any]:
     return {"id": message_id, "role": "user", "parts": [{"type": "text", "text": text}]}
+
+
+# -- AG-UI's own checks ----------------------------------------------------------------------
+
+
+def validate_agui(events: list[dict[str, Any]]) -> None:
+    """Every event parses as AG-UI's own model of its type (ag-ui-protocol), and the stream
+    passes AG-UI's conformance validator (ag-ui-validate) without an error or a warning."""
+    from ag_ui.core import Event
+    from ag_ui_validate import create_validator
+
+    adapter: TypeAdapter[Any] = TypeAdapter(Event)
+    validator = create_validator()
+    for event in events:
+        parsed = adapter.validate_python(event)
+        assert parsed.type.value == event["type"]
+        validator.feed(event)
+    validator.finalize()
+    report = validator.report()
+    found = [(d.rule, d.message) for d in report.diagnostics if d.severity != "info"]
+    assert not found and not report.internal_errors, found or report.internal_errors
 
 
 # -- a loopback model server that counts its open requests ----------------------------------

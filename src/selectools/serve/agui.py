@@ -11,10 +11,12 @@ fields as the protocol spells them) to send as SSE `data:` lines.
 - each call as TOOL_CALL_START (parentMessageId: the turn's text message, when it had one),
   TOOL_CALL_ARGS as its arguments stream, TOOL_CALL_END when the engine runs it, then
   TOOL_CALL_RESULT (role tool) with the tool's result text;
-- with `response_format`: CUSTOM events named "output_partial" (value: the partial value),
+- with `response_format`: CUSTOM events named "selectools.output_partial" (value: the
+  partial value),
   and RUN_FINISHED's `result` is the validated value (else the final answer's text);
 - an answer a FallbackProvider restarted: the messages so far are ended and a CUSTOM event
-  named "fallback" (value: which provider failed, which answers now) says they are void;
+  named "selectools.fallback" (value: which provider failed, which answers now) says they
+  are void (CUSTOM names carry a vendor prefix, as AG-UI asks);
 - RUN_FINISHED, or RUN_ERROR (message, code) for a run that failed.
 """
 
@@ -74,10 +76,10 @@ class AgUiStream:
         if event == "iteration_end":
             return self._end_step()
         if event == "output_partial":
-            return [{"type": "CUSTOM", "name": "output_partial", "value": item.data}]
+            return [{"type": "CUSTOM", "name": "selectools.output_partial", "value": item.data}]
         if event == "fallback":
             # AG-UI cannot take back what it streamed: the messages so far are ended, a
-            # CUSTOM "fallback" event tells the client they are void, and the restarted
+            # CUSTOM "selectools.fallback" event tells the client they are void, and the restarted
             # answer comes as new messages.
             out = self._close_messages()
             for call in self._calls.incomplete():
@@ -85,7 +87,8 @@ class AgUiStream:
                 out.append({"type": "TOOL_CALL_END", "toolCallId": call.ui_id})
             self._calls = StepCalls()
             self._last_text = None
-            out.append({"type": "CUSTOM", "name": "fallback", "value": dict(item.data or {})})
+            out.append({"type": "CUSTOM", "name": "selectools.fallback",
+                        "value": dict(item.data or {})})
             return out
         return []
 
