@@ -129,3 +129,28 @@ def test_bad_arguments_are_refused_before_any_actor_starts() -> None:
     with pytest.raises(TypeError, match="agent_factory must be a callable"):
         ray_batch(42, ["a"])  # type: ignore[arg-type]
     assert ray_batch(_no_agent, []) == []
+
+
+def test_the_cli_runs_a_batch_on_the_cluster(server: BatchServerProcess, tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+
+    (tmp_path / "myagents.py").write_text(
+        "import os, sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from benchmarks.batch_server import make_agent\n"
+        "agent = make_agent(os.environ['SELECTOOLS_BATCH_URL'])\n")
+    (tmp_path / "in.jsonl").write_text("".join(f'"cli {n}"\n' for n in range(12)))
+    address = ray.get_runtime_context().gcs_address
+    done = subprocess.run(
+        [sys.executable, "-m", "selectools.cli.batch", "myagents:agent", "in.jsonl",
+         "--out", "out.jsonl", "--ray", address, "--actors", "2", "--concurrency", "3",
+         "--ray-env", "SELECTOOLS_BATCH_URL"],
+        cwd=tmp_path, env={**os.environ, "SELECTOOLS_BATCH_URL": server.base_url},
+        capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    written = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert sorted(r["id"] for r in written) == list(range(1, 13))
+    assert all(r["output"] == f"echo: cli {r['id'] - 1}" for r in written)
+    assert "done: 12 ok, 0 failed, 192 tokens" in done.stderr

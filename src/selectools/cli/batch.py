@@ -15,7 +15,8 @@ result finished before it is in `--out` already.
 
 With `--ray ADDRESS` the inputs run on a Ray cluster (selectools.ray): `auto` joins the
 cluster this machine belongs to, `local` starts one here, else `host:port`. Each actor
-imports `module:agent` itself, with this directory on its PYTHONPATH.
+imports `module:agent` itself, with this directory on its PYTHONPATH and the environment
+variables named by `--ray-env` (an API key the module reads, say) set from this one.
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run on a Ray cluster: auto, local, or host:port")
     parser.add_argument("--actors", type=int, default=2, metavar="N",
                         help="Ray actors, each with one Agent (default: 2)")
+    parser.add_argument("--ray-env", action="append", default=[], metavar="NAME",
+                        help="an environment variable to give the Ray actors, from this "
+                             "one (repeatable; e.g. the API key the agent's module reads)")
     parser.add_argument("--response-format", default=None, metavar="MODULE:TYPE",
                         help="a type every final answer is validated as (typed output)")
     parser.add_argument("--retry-failed", action="store_true",
@@ -375,7 +379,13 @@ def _run_on_ray(args: argparse.Namespace, items: list[Messages], answer_type: An
     if not ray.is_initialized():
         here = os.getcwd()
         path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
-        options: dict[str, Any] = {"runtime_env": {"env_vars": {"PYTHONPATH": path}},
+        missing = [name for name in args.ray_env if name not in os.environ]
+        if missing:
+            raise UsageError(f"--ray-env {missing[0]}: not set in this environment")
+        # Only the variables named: an actor's environment is shown by Ray's dashboard
+        # and state API, so nothing (no API key) goes there unasked.
+        variables = {"PYTHONPATH": path, **{name: os.environ[name] for name in args.ray_env}}
+        options: dict[str, Any] = {"runtime_env": {"env_vars": variables},
                                    "log_to_driver": False}
         if args.ray == "local":  # a cluster of our own: no dashboard to serve
             ray.init(include_dashboard=False, **options)
