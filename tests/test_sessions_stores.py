@@ -297,3 +297,18 @@ def test_bad_session_ids_are_refused_by_name(bad: Any, error: type[Exception]) -
     with pytest.raises(error, match="session_id"):
         store.exists(bad)
     store.close()
+
+
+def test_a_redis_key_of_another_type_is_an_error_naming_the_session(
+        redis_url: str) -> None:  # noqa: F811
+    import redis
+
+    from selectools.sessions import RedisSessionStore
+
+    store = RedisSessionStore(redis_url, prefix=f"wrongtype{time.monotonic_ns()}:")
+    client = redis.Redis.from_url(redis_url)
+    client.set(store._key("taken", None), "a plain string")
+    client.close()
+    with pytest.raises(SessionCorruptError, match="'taken'.*something else than a session"):
+        store.exists("taken")
+    store.close()

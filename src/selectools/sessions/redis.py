@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from ._locks import poll
 from .base import SessionStore, check_ttl, conflict
+from .errors import SessionCorruptError, describe
 from .record import SessionState, check_id, decode
 
 if TYPE_CHECKING:
@@ -90,8 +91,15 @@ class RedisSessionStore(SessionStore):
         return f"{self.prefix}{quote(namespace or '', safe='')}:{quote(session_id, safe='')}"
 
     async def _read(self, session_id: str, namespace: str | None) -> tuple[str | None, int]:
-        version, record = await self._client().hmget(self._key(session_id, namespace),
-                                                     "v", "r")
+        try:
+            version, record = await self._client().hmget(self._key(session_id, namespace),
+                                                         "v", "r")
+        except self._redis.ResponseError as exc:
+            if "WRONGTYPE" not in str(exc):
+                raise
+            raise SessionCorruptError(f"{describe(session_id, namespace)}: the Redis key "
+                                      f"{self._key(session_id, namespace)!r} holds something "
+                                      "else than a session", session_id, namespace) from None
         if record is None:
             return None, 0
         return (record.decode() if isinstance(record, bytes) else record), int(version or 0)
