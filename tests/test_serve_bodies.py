@@ -140,6 +140,9 @@ def test_agui_run_input_with_a_tool_round_trip() -> None:
         {"id": "c", "function": {"name": "f", "arguments": "{oops"}}]}, {
         "role": "user", "content": "x"}]}, "messages[0].toolCalls[0].function.arguments is not"),
     ({"threadId": "t", "runId": "r", "messages": []}, "must end with a user message"),
+    ({"threadId": "t", "runId": "r", "messages": [
+        {"role": "user", "content": "x"}, {"role": "tool", "toolCallId": "c9", "content": "y"}]},
+     'messages[1].toolCallId "c9" names no call'),
 ])
 def test_agui_bodies_of_the_wrong_shape_are_refused_by_name(body: Any, named: str) -> None:
     with pytest.raises(BadRequest, match=named.replace("[", r"\[").replace("]", r"\]")):

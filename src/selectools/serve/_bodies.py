@@ -264,9 +264,12 @@ def _agui_assistant(message: dict[str, Any], place: str,
 
 def _agui_tool(message: dict[str, Any], place: str, names: dict[str, str]) -> Message:
     call_id = _string(message.get("toolCallId"), f"{place}.toolCallId")
+    if call_id not in names:  # a provider refuses a result without its call
+        raise BadRequest(f"{place}.toolCallId {json.dumps(call_id)} names no call of an "
+                         "earlier assistant message")
     content = _agui_content(message.get("content"), f"{place}.content")
     return Message(role=Role.TOOL, content=content, tool_call_id=call_id,
-                   tool_name=names.get(call_id))
+                   tool_name=names[call_id])
 
 
 def _skip(message: dict[str, Any], place: str, names: dict[str, str]) -> None:
