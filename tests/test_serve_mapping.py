@@ -317,3 +317,23 @@ def test_what_a_client_reads_of_a_failed_run() -> None:
     # Anything else may carry what the client must not see (paths, data, secrets).
     hidden = public_error(RuntimeError("password=hunter2 in /srv/app/config.py"))
     assert hidden == "the run failed (RuntimeError); the server's log has the details"
+
+
+async def test_a_routing_answer_shows_its_call_whole_and_never_run() -> None:
+    from selectools import AgentConfig
+
+    agent = Agent(tools=[get_weather], config=AgentConfig(routing_only=True),
+                  provider=ScriptedProvider([ToolCall("get_weather", {"location": "Rome"},
+                                                      id="r1")]))
+    chunks = ui_chunks(await items_of(agent, "route this"))
+    assert_parts_open_and_close(chunks)
+    available = [c for c in chunks if c["type"] == "tool-input-available"]
+    assert [(c["toolCallId"], c["input"]) for c in available] == [("r1", {"location": "Rome"})]
+    assert not [c for c in chunks if c["type"].startswith("tool-output")]
+    assert chunks[-1]["finishReason"] == "tool-calls"
+    events = agui_events(await items_of(Agent(
+        tools=[get_weather], config=AgentConfig(routing_only=True),
+        provider=ScriptedProvider([ToolCall("get_weather", {"location": "Rome"}, id="r1")])),
+        "route this"))
+    validate_agui(events)
+    assert [e["type"] for e in events].count("TOOL_CALL_END") == 1

@@ -3,6 +3,8 @@
 `UIMessageStream` is pure: feed it each item (a StreamChunk, then the AgentResult) and it
 returns the chunks (dicts) to send, in order; `error()` gives the chunks that end a failed
 run. The HTTP layer only encodes them as SSE (`sse()`), ending with `data: [DONE]`.
+Encode each batch before feeding the next item: a partial typed value is the engine's live
+object, which the next item may grow in place.
 
 What the front end gets (each chunk type is the SDK's own, see its `uiMessageChunkSchema`):
 - `start` (with `messageId`), then per iteration `start-step` ... `finish-step`;
