@@ -517,3 +517,24 @@ def test_create_app_refuses_settings_it_cannot_use() -> None:
             create_app(agent, **settings)
     with pytest.raises(TypeError, match="serves an Agent, got str"):
         create_app("agent")  # type: ignore[arg-type]
+
+
+async def test_concurrent_conversations_each_get_their_own_answer(
+        in_process_server: tuple[str, Agent]) -> None:
+    """One agent serves many browsers at once: every stream carries its own question's
+    answer (the LocalProvider echoes it), none another's."""
+    import aiohttp
+
+    address, _ = in_process_server
+
+    async def ask(number: int) -> str:
+        async with aiohttp.ClientSession() as session:
+            async with session.post(f"http://{address}/api/chat", json={
+                    "id": f"chat-{number}",
+                    "messages": [user_message(f"question number {number}")]}) as answer:
+                body = await answer.read()
+        return "".join(json.loads(data).get("delta", "") for data in sse_data(body)
+                       if data != "[DONE]" and json.loads(data)["type"] == "text-delta")
+
+    answers = await asyncio.gather(*(ask(number) for number in range(30)))
+    assert answers == [f"question number {number}" for number in range(30)]
