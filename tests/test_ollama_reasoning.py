@@ -143,6 +143,14 @@ def test_reasoning_becomes_think(reasoning: str | int, think: str | bool,
     assert body["think"] == think
 
 
+@pytest.mark.parametrize("reasoning", ["extreme", 0, True, 1.5])
+def test_a_reasoning_setting_ollama_cannot_take_is_refused_before_sending(
+        reasoning: Any) -> None:
+    with pytest.raises(ValueError, match="reasoning must be one of"):
+        ollama.build_request_body(model="qwen3", system_prompt="", messages=ASK,
+                                  reasoning=reasoning)
+
+
 def test_no_reasoning_setting_sends_no_think() -> None:
     assert "think" not in ollama.build_request_body(model="qwen3", system_prompt="",
                                                     messages=ASK)

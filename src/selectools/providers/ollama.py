@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..types import (
+    REASONING_EFFORTS,
     Message,
     OutputFormat,
     ReasoningDelta,
@@ -93,8 +94,12 @@ def build_request_body(*, model: str, system_prompt: str, messages: Sequence[Mes
 def think_value(reasoning: str | int) -> str | bool:
     """`think` for an effort (sent as it is) or a token budget (`true`: no budget exists)."""
     if isinstance(reasoning, str):
-        return reasoning
-    return True
+        if reasoning in REASONING_EFFORTS:
+            return reasoning
+    elif type(reasoning) is int and reasoning > 0:
+        return True
+    raise ValueError(f"reasoning must be one of {list(REASONING_EFFORTS)} or a positive token "
+                     f"budget (an int), got {reasoning!r}")
 
 
 def _request(request: ModelRequest) -> WireRequest:
