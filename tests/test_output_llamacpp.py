@@ -205,3 +205,12 @@ async def test_a_tool_calls_arguments_stream_as_tool_call_delta_events(
                      and i.event == "tool_call_delta")
     assert last_delta < first_start
 
+
+
+async def test_a_whole_typed_run_validates_too(provider: LlamaCppProvider) -> None:
+    agent = Agent(tools=[get_weather], provider=provider,
+                  config=AgentConfig(max_tokens=100, max_iterations=3))
+    result = await agent.arun("Name a city in France.", response_format=City)
+    assert result.structured_status == "ok", (result.content, result.structured_error)
+    assert isinstance(result.parsed, City)
+    assert json.loads(result.content) == result.parsed.model_dump()
