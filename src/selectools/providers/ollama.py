@@ -103,12 +103,15 @@ def think_value(reasoning: str | int) -> str | bool:
 
 
 def _request(request: ModelRequest) -> WireRequest:
-    # (the provider adds the tools, and drops `format` when there are some:
-    # OllamaProvider.build_request)
-    return WireRequest("/api/chat", build_request_body(
+    body = build_request_body(
         model=request.model, system_prompt=request.system_prompt, messages=request.messages,
         temperature=request.temperature, max_tokens=request.max_tokens, stream=request.stream,
-        output=request.output, reasoning=request.reasoning))
+        output=request.output, reasoning=request.reasoning)
+    # The provider adds the tools; a grammar for the answer beside them would keep the model
+    # from calling any (ollama/ollama#8095): the answer is then asked for in words only.
+    if request.has_tools:
+        body.pop("format", None)
+    return WireRequest("/api/chat", body)
 
 
 def encode_tools(tools: Sequence[ToolDefinition]) -> list[dict[str, Any]]:
@@ -326,15 +329,3 @@ class OllamaProvider(HttpProvider):
     @property
     def host(self) -> str:
         return self.base_url
-
-    def build_request(self, *, model: str, system_prompt: str, messages: list[Message],
-                      tools: Sequence[ToolDefinition] | None, temperature: float | None,
-                      max_tokens: int, stream: bool, output: OutputFormat | None = None,
-                      reasoning: str | int | None = None) -> WireRequest:
-        request = super().build_request(
-            model=model, system_prompt=system_prompt, messages=messages, tools=tools,
-            temperature=temperature, max_tokens=max_tokens, stream=stream, output=output,
-            reasoning=reasoning)
-        if tools:  # a grammar for the answer would keep the model from calling tools
-            request.body.pop("format", None)
-        return request
