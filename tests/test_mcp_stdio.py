@@ -265,3 +265,24 @@ def test_bad_settings_are_refused_when_made() -> None:
         MCPServerStdio("python", timeout=0)
     with pytest.raises(ValueError, match="mode must be one of"):
         MCPServerStdio("python", mode="2024")
+
+
+async def test_a_frozen_server_times_out_and_is_replaced_on_next_use() -> None:
+    import os
+    import signal
+
+    server = toolbox_stdio(timeout=1)
+    async with server:
+        frozen = int(await server.call_tool("whoami"))
+        os.kill(frozen, signal.SIGSTOP)  # the whole process stops answering
+        try:
+            agent = Agent(tools=server.tools(), provider=ScriptedProvider([
+                ToolCall("add", {"a": 1, "b": 1}), ToolCall("whoami", {}), "Back."]))
+            result = await agent.arun("Go.")
+        finally:
+            os.kill(frozen, signal.SIGKILL)  # a stopped process still takes SIGKILL
+    assert result.content == "Back."
+    timed_out, replacement = tool_messages(agent)
+    assert timed_out == "Error: tool 'add' timed out after 1 s"
+    # The next call found the server not answering a tools/list and started a new one.
+    assert int(replacement) != frozen
