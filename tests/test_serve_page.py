@@ -202,10 +202,16 @@ def get_weather(city: str) -> str:
     return f"Sunny, 21 C in {city}"
 
 provider = OpenAIProvider(base_url=sys.argv[2] + "/v1", api_key="test-key", model="test-model")
-agent = Agent([tool(get_weather)], provider=provider)
 # Options: "typed": every answer is validated as this schema (and streamed partially);
-# "token=<t>": requests need the bearer token <t>.
+# "token=<t>": requests need the bearer token <t>; "fallback": a FallbackProvider whose
+# first provider (no retries) hands a stream that fails midway to the second.
 options = sys.argv[3:]
+if "fallback" in options:
+    from selectools import AgentConfig, FallbackProvider
+    first = OpenAIProvider(base_url=sys.argv[2] + "/v1", api_key="test-key", model="first",
+                           max_retries=0)
+    provider = FallbackProvider([first, provider])
+agent = Agent([tool(get_weather)], provider=provider)
 tokens = [o.split("=", 1)[1] for o in options if o.startswith("token=")]
 schema = {"type": "object", "properties": {"city": {"type": "string"},
                                            "temperature": {"type": "number"}},
@@ -500,5 +506,35 @@ def test_a_server_with_a_token_asks_for_it_and_then_answers(browser: Any,
             # The refused request never reached the model; the one with the token did.
             assert len(model.requests) == requests_before + 1
             shot(page, "10_token")
+        finally:
+            page.close()
+
+
+def test_an_answer_restarted_by_a_fallback_provider_drops_what_it_had_shown(
+        browser: Any, model: ModelServer) -> None:
+    # The first provider streams two words and is held; released, it sends one more and its
+    # connection drops: the FallbackProvider asks the second, whose answer replaces them.
+    void = text_turn(["Wrong", " answer", " here"], hold_at=2)
+    void.cut_at = 4  # events: the role, "Wrong", " answer", (held) " here", then the cut
+    model.queue(void, text_turn(["Right", " answer", "."]))
+    with serving(model, "fallback") as url:
+        page = open_page(browser, url)
+        try:
+            ask(page, "Which answer?")
+            page.locator("article.msg.assistant .body > .text").filter(
+                has_text="Wrong answer").wait_for()
+            shot(page, "11_before_fallback")
+            void.release.set()
+            page.locator("article.msg.assistant[aria-busy=false]").wait_for()
+            assistant = page.locator("article.msg.assistant")
+            assert assistant.locator(".body > .text").all_inner_texts() == ["Right answer."]
+            assert "Wrong" not in assistant.inner_text()
+            assert assistant.locator("p.error").count() == 0
+            shot(page, "12_after_fallback")
+            # What the page keeps (and sends back next turn) has no trace of the void answer.
+            stored = page.evaluate("JSON.parse(localStorage.getItem('selectools.chats.v1'))")
+            kept = stored["chats"][stored["active"]]["messages"][-1]["parts"]
+            assert [p["text"] for p in kept if p["type"] == "text"] == ["Right answer."]
+            assert [m["model"] for m in model.requests[-2:]] == ["first", "test-model"]
         finally:
             page.close()
