@@ -59,9 +59,8 @@ class TranscriptProvider(AsyncFirstProvider):
         self._next += 1
         model = kwargs.get("model") or self.default_model
         frames = self._frames(body)
-        items = self._wire.decode_stream(frames, model, tool_deltas=True) \
-            if kwargs.get("tool_deltas") else self._wire.decode_stream(frames, model)
-        async for item in items:
+        async for item in self._wire.open_stream(frames, model,
+                                                 tool_deltas=bool(kwargs.get("tool_deltas"))):
             yield item
 
     async def _frames(self, body: bytes) -> AsyncIterator[Any]:

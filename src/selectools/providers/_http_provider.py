@@ -41,7 +41,7 @@ from ._retry import (
 from ._status import body_snippet
 from .base import CALL_OPTIONS, AsyncFirstProvider, StreamItem, with_instructions
 from .errors import AuthenticationError, MalformedResponseError, MalformedStreamError, ProviderError
-from .protocol import ModelRequest, WireProtocol, WireRequest
+from .protocol import ModelRequest, WireProtocol, WireRequest, takes_tool_deltas
 
 if TYPE_CHECKING:
     from typing import Self
@@ -50,8 +50,10 @@ if TYPE_CHECKING:
 _SHAPE_ERRORS = (AttributeError, KeyError, IndexError, TypeError, ValueError, RecursionError)
 #: What an attempt may fail with; each leaves it through `HttpProvider._safe`.
 _FAILURES = (ProviderError, *_SHAPE_ERRORS)
-_WITH_REASONING = CALL_OPTIONS
-_WITHOUT_REASONING = CALL_OPTIONS - {"reasoning"}
+#: `call_options` by (reasoning setting, argument fragments), see the property.
+_OPTIONS = {(True, True): CALL_OPTIONS, (False, True): CALL_OPTIONS - {"reasoning"},
+            (True, False): CALL_OPTIONS - {"tool_deltas"},
+            (False, False): CALL_OPTIONS - {"reasoning", "tool_deltas"}}
 
 
 class HttpProvider(AsyncFirstProvider):
@@ -96,6 +98,9 @@ class HttpProvider(AsyncFirstProvider):
         self._timeout = timeout
         self._retry = RetryPolicy(max_retries=max_retries)
         self._tool_definitions = ToolDefinitions()
+        #: Whether the protocol's decoder takes `tool_deltas` (a decoder of a user's own
+        #: may not: it is then never passed, and the agent shows each call whole).
+        self._deltas = takes_tool_deltas(protocol.decode_stream)
         self._transport = HttpTransport(
             provider=protocol.name,
             base_url=base_url,
@@ -155,9 +160,8 @@ class HttpProvider(AsyncFirstProvider):
                                                  framing=protocol.framing, timeout=limit,
                                                  params=request.params)
             opened.append(events)
-            # (the keyword only when set: a decoder of the user's own may not know it)
-            stream = protocol.decode_stream(events, model, tool_deltas=True) if tool_deltas \
-                else protocol.decode_stream(events, model)
+            # (the keyword only when set, and only to a decoder that takes it)
+            stream = protocol.open_stream(events, model, tool_deltas=tool_deltas and self._deltas)
             try:
                 return stream, await first_item(stream)
             except _FAILURES as exc:
@@ -197,8 +201,9 @@ class HttpProvider(AsyncFirstProvider):
     def call_options(self) -> frozenset[str]:
         """The agent's options (see base.CALL_OPTIONS) these calls take: a typed answer
         always (constrained natively where the protocol can, else asked for in the system
-        prompt), deltas of tool calls, and reasoning where the protocol has a setting."""
-        return _WITH_REASONING if self.protocol.reasoning else _WITHOUT_REASONING
+        prompt), deltas of tool calls where the protocol's decoder makes them, and
+        reasoning where the protocol has a setting."""
+        return _OPTIONS[self.protocol.reasoning, self._deltas]
 
     def build_request(self, *, model: str, system_prompt: str, messages: list[Message],
                       tools: Sequence[ToolDefinition] | None, temperature: float | None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:  # (the transport module loads asyncio; describing a protocol needs none)
@@ -75,6 +75,11 @@ class StreamDecoder(Protocol):
                  tool_deltas: bool = False) -> AsyncIterator[StreamItem]: ...
 
 
+#: A decoder written before `tool_deltas` existed (a user's own protocol) still works: the
+#: provider never passes it the keyword, and the agent shows each call whole.
+PlainStreamDecoder = Callable[["AsyncIterator[Any]", str], "AsyncIterator[StreamItem]"]
+
+
 @dataclass(frozen=True)
 class WireProtocol:
     """Everything protocol-specific about a JSON-over-HTTP model API."""
@@ -87,7 +92,7 @@ class WireProtocol:
     encode_tools: Callable[[Sequence[ToolDefinition]], Any]
     #: A whole answer as our Message (with its stop_reason) and its usage.
     parse_response: Callable[[Any, str], tuple[Message, UsageStats]]
-    decode_stream: StreamDecoder
+    decode_stream: StreamDecoder | PlainStreamDecoder
     #: A non-2xx answer (status, headers, body) as a typed error.
     error_from_response: Callable[[int, Mapping[str, str], bytes], ProviderError]
     default_model: str
@@ -107,3 +112,23 @@ class WireProtocol:
 
     def is_hosted(self, base_url: str) -> bool:
         return urlsplit(base_url).hostname == urlsplit(self.default_base_url).hostname
+
+    def open_stream(self, events: AsyncIterator[Any], model: str, *,
+                    tool_deltas: bool = False) -> AsyncIterator[StreamItem]:
+        """`decode_stream` over `events`, passed `tool_deltas` only when True (the caller
+        knows the decoder takes it: see `takes_tool_deltas`)."""
+        if tool_deltas:
+            return cast(StreamDecoder, self.decode_stream)(events, model, tool_deltas=True)
+        return self.decode_stream(events, model)
+
+
+def takes_tool_deltas(decode_stream: Any) -> bool:
+    """Whether a stream decoder accepts the `tool_deltas` keyword (by name or **kwargs)."""
+    import inspect  # (loaded by then: the transport's retry loop imports it)
+
+    try:
+        parameters = inspect.signature(decode_stream).parameters.values()
+    except (TypeError, ValueError):  # a callable Python cannot introspect: never passed it
+        return False
+    return any(parameter.name == "tool_deltas" and parameter.kind is not parameter.POSITIONAL_ONLY
+               or parameter.kind is parameter.VAR_KEYWORD for parameter in parameters)

@@ -1,0 +1,83 @@
+"""Hostile review of issue 13, call options: a protocol of the user's own whose stream
+decoder predates `tool_deltas` still streams with `events=True`, over real HTTP."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from wire_server import WireServer
+
+from selectools import Agent, AgentConfig, tool
+from selectools.providers import openai
+from selectools.providers._http_provider import HttpProvider
+from selectools.types import StreamChunk
+
+WIRE = Path(__file__).parent / "fixtures" / "wire"
+TOOL_CALLS = WIRE / "openai_chat_stream_tool_calls.sse"
+ANSWER = WIRE / "openai_chat_stream_text_after_tool_result.sse"
+
+
+async def decoder_without_deltas(events: AsyncIterator[Any], model: str) -> AsyncIterator[Any]:
+    """A user's decoder written before `tool_deltas` existed (two positional arguments)."""
+    async for item in openai.decode_stream(events, model):
+        yield item
+
+
+OLD_PROTOCOL = dataclasses.replace(openai.PROTOCOL, name="mine",
+                                   decode_stream=decoder_without_deltas)
+
+
+@tool()
+def get_weather(city: str) -> str:
+    """The weather in a city."""
+    return "sunny"
+
+
+@tool()
+def get_product_name() -> str:
+    """The product's name."""
+    return "selectools"
+
+
+async def test_a_decoder_without_the_tool_deltas_keyword_streams_events(
+        wire_server: WireServer) -> None:
+    provider = HttpProvider(OLD_PROTOCOL, base_url=wire_server.url + "/v1")
+    assert "tool_deltas" not in provider.call_options
+    assert "output" in provider.call_options
+    wire_server.reply_file(TOOL_CALLS, content_type="text/event-stream")
+    wire_server.reply_file(ANSWER, content_type="text/event-stream")
+    agent = Agent(tools=[get_weather, get_product_name], provider=provider,
+                  config=AgentConfig(max_iterations=3))
+    chunks: list[Any] = []
+    try:
+        async for chunk in agent.astream("Weather in Mexico City, and the product?",
+                                         events=True):
+            chunks.append(chunk)
+    finally:
+        await provider.aclose()
+    deltas = [c.data for c in chunks
+              if isinstance(c, StreamChunk) and c.event == "tool_call_delta"]
+    # Each call once, whole (made by the agent, since this decoder yields no fragments).
+    assert deltas == [
+        {"index": 0, "call_id": "call_NS4iQj14cDFwc0BnrKqDHavt", "tool_name": "get_weather",
+         "arguments_delta": '{"city": "Mexico City"}'},
+        {"index": 1, "call_id": "call_SkGkkGDvHQEEk0CGbnAh2AQw",
+         "tool_name": "get_product_name", "arguments_delta": "{}"}]
+    assert chunks[-1].content  # the answer of the second stream
+    assert len(wire_server.requests) == 2
+
+
+def test_a_decoder_with_keyword_arguments_is_given_tool_deltas() -> None:
+    async def decoder(events: AsyncIterator[Any], model: str,
+                      **options: Any) -> AsyncIterator[Any]:
+        async for item in openai.decode_stream(events, model, **options):
+            yield item
+
+    provider = HttpProvider(dataclasses.replace(openai.PROTOCOL, decode_stream=decoder),
+                            base_url="http://127.0.0.1:9/v1")
+    assert "tool_deltas" in provider.call_options
+    assert "tool_deltas" in HttpProvider(openai.PROTOCOL,
+                                         base_url="http://127.0.0.1:9/v1").call_options
