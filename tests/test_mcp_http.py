@@ -108,3 +108,22 @@ def test_urls_are_checked_and_a_name_never_holds_credentials() -> None:
     assert server.name == "mcp.example.com:8443"
     assert repr(server) == ("MCPServerHTTP(url='https://mcp.example.com:8443/mcp', "
                             "name='mcp.example.com:8443')")
+
+
+async def test_a_server_that_dies_over_http_is_reconnected_when_it_is_back() -> None:
+    from urllib.parse import urlsplit
+
+    with toolbox_http("http") as url:
+        server = MCPServerHTTP(url)
+        await server.connect()
+        agent = Agent(tools=server.tools(), provider=ScriptedProvider([
+            ToolCall("crash", {}), "It died."]))
+        assert (await agent.arun("Go.")).content == "It died."
+    (crashed,) = tool_messages(agent)
+    assert crashed.startswith("Error: tool 'crash' raised MCPConnectionError: MCP server ")
+    port = urlsplit(url).port or 0
+    with toolbox_http("http", port=port):  # the same address, a new process
+        try:
+            assert await server.call_tool("add", {"a": 2, "b": 2}) == "4"
+        finally:  # before the server stops: it waits for open streams to end
+            await server.aclose()

@@ -19,6 +19,7 @@ HERE = Path(__file__).parent
 TOOLBOX = str(HERE / "toolbox.py")
 #: Bounds on waits for a child process (generous: the box may be loaded); never a sleep.
 STARTUP_SECONDS = 60.0
+STOP_SECONDS = 10.0
 
 
 def toolbox_stdio(log: Path | None = None, **options: Any) -> MCPServerStdio:
@@ -28,9 +29,11 @@ def toolbox_stdio(log: Path | None = None, **options: Any) -> MCPServerStdio:
 
 
 @contextmanager
-def toolbox_http(kind: str = "http", log: Path | None = None) -> Iterator[str]:
-    """The toolbox over streamable HTTP ("http") or HTTP+SSE ("sse"); yields its URL."""
-    env = {**os.environ, "TOOLBOX_LOG": str(log) if log is not None else ""}
+def toolbox_http(kind: str = "http", log: Path | None = None, port: int = 0) -> Iterator[str]:
+    """The toolbox over streamable HTTP ("http") or HTTP+SSE ("sse"); yields its URL.
+    `port` 0: one the server picks."""
+    env = {**os.environ, "TOOLBOX_LOG": str(log) if log is not None else "",
+           "TOOLBOX_PORT": str(port)}
     process = subprocess.Popen([sys.executable, TOOLBOX, kind], stdout=subprocess.PIPE,
                                env=env, text=True)
     try:
@@ -42,8 +45,8 @@ def toolbox_http(kind: str = "http", log: Path | None = None) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}/mcp" if kind == "http" else f"http://127.0.0.1:{port}/sse"
     finally:
         os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=STARTUP_SECONDS)
+        try:  # uvicorn waits for open streams to end; a test that left one open is not
+            process.wait(timeout=STOP_SECONDS)  # worth a minute
         except subprocess.TimeoutExpired:
             os.kill(process.pid, signal.SIGKILL)
             process.wait()

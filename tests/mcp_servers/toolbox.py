@@ -121,7 +121,8 @@ def _serve_http(kind: str) -> None:
 
     app = server.streamable_http_app() if kind == "http" else server.sse_app()
     sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart takes the port
+    sock.bind(("127.0.0.1", int(os.environ.get("TOOLBOX_PORT") or 0)))
     sock.listen(128)  # connections wait in the backlog until uvicorn accepts: no race
     print(f"port {sock.getsockname()[1]}", flush=True)
     config = uvicorn.Config(app, log_level="warning")
