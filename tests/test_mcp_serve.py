@@ -87,3 +87,25 @@ def test_an_agent_without_tools_is_refused_unless_served_as_one_tool(
     monkeypatch.setitem(sys.modules, "toolless_app", module)
     assert main(["mcp", "serve", "toolless_app:agent"]) == 2
     assert "the agent has no tools to serve" in capsys.readouterr().err
+
+
+async def test_images_a_result_carries_are_served_as_image_blocks() -> None:
+    from mcp_types import ImageContent
+
+    from selectools import tool
+    from selectools.mcp import MCPToolOutput
+    from selectools.types import ContentPart
+
+    @tool
+    def chart() -> str:
+        """A chart, as a proxied MCP tool would return it."""
+        return MCPToolOutput("a chart\n[image 1: image/png]", [
+            ContentPart(type="image_base64", image_base64="iVBORw0KGgo=",
+                        media_type="image/png")])
+
+    async with Client(mcp_server(Agent(tools=[chart]))) as client:
+        result = await client.call_tool("chart", {})
+    text, image = result.content
+    assert isinstance(text, TextContent) and text.text == "a chart\n[image 1: image/png]"
+    assert isinstance(image, ImageContent)
+    assert (image.data, image.mime_type) == ("iVBORw0KGgo=", "image/png")

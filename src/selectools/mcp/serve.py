@@ -3,8 +3,8 @@ server, for desktop MCP clients (`selectools mcp serve module:agent`).
 
 Each tool is listed with its own JSON schema and run as the agent would run it (validated,
 within the agent's tool timeout); a failure is an `isError` result in the words the model
-would have read. As one tool, the agent takes `{"prompt": str}` and answers with its final
-text.
+would have read; images a result carries (`content_parts`) go as image blocks beside its
+text. As one tool, the agent takes `{"prompt": str}` and answers with its final text.
 """
 
 from __future__ import annotations
@@ -65,9 +65,19 @@ def mcp_server(agent: Agent, *, name: str = "selectools", as_tool: str | None = 
             return types.CallToolResult(
                 content=[types.TextContent(text=format_tool_error(params.name, exc))],
                 is_error=True)
-        return types.CallToolResult(content=[types.TextContent(text=text)])
+        return types.CallToolResult(content=[types.TextContent(text=text), *_images(text)])
 
     return Server(name, on_list_tools=on_list_tools, on_call_tool=on_call_tool)
+
+
+def _images(text: str) -> list[Any]:
+    """The images a result carries beside its text (an MCPToolOutput's, say: an agent that
+    passes on another server's tool passes its pictures on too)."""
+    import mcp_types as types
+
+    return [types.ImageContent(data=part.image_base64, mime_type=part.media_type or "image/png")
+            for part in getattr(text, "content_parts", ())
+            if part.type == "image_base64" and part.image_base64]
 
 
 async def serve_stdio(agent: Agent, *, name: str = "selectools",
