@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._locks import poll
 from .base import SessionSearchResult, SessionStore, check_ttl, conflict, score_texts, search_terms
+from .errors import SessionLockTimeout, describe
 from .record import SessionState, check_id, decode, searchable_text
 
 if TYPE_CHECKING:
@@ -152,8 +153,16 @@ class PostgresSessionStore(SessionStore):
     @asynccontextmanager
     async def _advisory(self, key: str, timeout: float | None, session_id: str,
                         namespace: str | None) -> AsyncIterator[None]:
+
         pool = await self._pool()
-        async with pool.acquire() as connection:
+        try:  # (a run waits for a connection of the pool as it waits for the lock)
+            connection = await pool.acquire(timeout=timeout)
+        except TimeoutError:
+            raise SessionLockTimeout(
+                f"{describe(session_id, namespace)}: no connection of the pool came free "
+                f"within {timeout} s to wait for the session's lock (pool_size="
+                f"{self.pool_size})", session_id, namespace) from None
+        try:
             async def attempt() -> bool:
                 return bool(await connection.fetchval(
                     "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", key))
@@ -164,6 +173,8 @@ class PostgresSessionStore(SessionStore):
             finally:
                 await connection.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))",
                                          key)
+        finally:
+            await pool.release(connection)
 
     async def aclose(self) -> None:
         import asyncio

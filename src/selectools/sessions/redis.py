@@ -10,6 +10,7 @@ a holder that dies stops renewing it, and the lease runs out after `lock_ttl` se
 
 from __future__ import annotations
 
+import logging
 import os
 import weakref
 from collections.abc import AsyncIterator
@@ -24,6 +25,8 @@ from .record import SessionState, check_id, decode
 
 if TYPE_CHECKING:
     import asyncio
+
+log = logging.getLogger("selectools")
 
 _COMMIT = """
 local current = redis.call('HGET', KEYS[1], 'v') or '0'
@@ -165,7 +168,11 @@ class RedisSessionStore(SessionStore):
         async def renew() -> None:
             while True:
                 await asyncio.sleep(self.lock_ttl / 3)
-                await connection.renew(keys=[key], args=[token, str(ttl_ms)])
+                try:
+                    await connection.renew(keys=[key], args=[token, str(ttl_ms)])
+                except Exception as exc:  # the next renewal may succeed; the lease says
+                    log.warning("could not renew the lock of %s: %s",  # how long it holds
+                                describe(session_id, namespace), exc)
 
         renewing = asyncio.get_running_loop().create_task(renew())
         try:
