@@ -322,7 +322,7 @@ def _reasoning_blocks(parts: Sequence[ReasoningPart]) -> list[dict[str, Any]]:
     for part in parts:
         if part.protocol != PROVIDER:
             continue
-        if part.redacted is not None:
+        if part.redacted:  # (an empty one, of the user's making, would be refused)
             blocks.append({"type": "redacted_thinking", "data": part.redacted})
         elif part.signature:
             blocks.append({"type": "thinking", "thinking": part.text,
@@ -482,7 +482,15 @@ class _ThinkingBlock:
 
 
 def _redacted(data: Any, where: str, *, stream: bool = False) -> ReasoningPart:
-    return ReasoningPart("", None, _wire.as_text(data, where, stream=stream), PROVIDER)
+    """A redacted_thinking block: its encrypted `data` is all it is, and goes back as it
+    came; a block without it could never be sent back (the API refuses an empty one, and
+    a tool-use turn without its blocks), so the answer is malformed."""
+    if type(data) is not str or not data:
+        if data is None or data == "":
+            raise _wire.malformed(f"{where} is missing: a redacted_thinking block without its "
+                                  "data cannot be sent back", stream=stream)
+        _wire.as_text(data, where, stream=stream)
+    return ReasoningPart("", None, data, PROVIDER)
 
 
 async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str, *,
