@@ -172,6 +172,30 @@ def test_sse_encoding_is_one_line_per_chunk() -> None:
     assert DONE == b"data: [DONE]\n\n"
 
 
+def test_every_delta_is_encoded_as_its_chunk_is_whatever_it_holds() -> None:
+    # Text, reasoning and tool-input deltas are written from a head made once per part: the
+    # bytes must still be exactly the chunk's compact JSON (quotes, newlines, non-ASCII,
+    # lone surrogates, a "}" or "data:" in the text).
+    hostile = ['"}\n\ndata: {"type":"finish"}', "caf\u00e9 \u2603 \U0001f600", "\ud800",
+               "\\", "\r\n\t\x00"]
+    stream = UIMessageStream("msg_1")
+    chunks = stream.feed(StreamChunk(content="", event="iteration_start"))
+    for text in hostile:
+        chunks += stream.feed(StreamChunk(content=text, event="reasoning"))
+    for text in hostile:
+        chunks += stream.feed(StreamChunk(content=text))
+    for text in hostile:
+        chunks += stream.feed(StreamChunk(content="", event="tool_call_delta", data={
+            "index": 0, "call_id": "call_\"1", "tool_name": "get_weather",
+            "arguments_delta": text}))
+    deltas = [c for c in chunks if c["type"].endswith("-delta")]
+    assert len(deltas) == 3 * len(hostile)
+    for chunk in chunks:
+        expected = json.dumps(dict(chunk), separators=(",", ":")).encode()
+        assert sse(chunk) == b"data: " + expected + b"\n\n"
+        assert json.loads(sse(chunk)[6:]) == chunk
+
+
 # -- AG-UI -----------------------------------------------------------------------------------
 
 

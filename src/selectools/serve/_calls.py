@@ -24,6 +24,8 @@ class OpenCall:
     arguments: list[str] = dataclasses.field(default_factory=list)
     #: Whether the UI has its whole input (tool-input-available, TOOL_CALL_END).
     complete: bool = False
+    #: The protocol's encoded frame head for this call's argument deltas, made once.
+    delta_head: bytes = b""
 
 
 class StepCalls:
