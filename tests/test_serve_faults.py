@@ -26,6 +26,7 @@ from test_serve_support import (
     read_with_sdk,
     run_with_agui_client,
     serving,
+    serving_app,
     sse_data,
     user_message,
     validate_agui,
@@ -112,6 +113,40 @@ async def test_a_client_leaving_while_the_model_is_silent_ends_its_stream(
     await read_then_leave(served.url + "/api/chat", {"messages": [user_message("x")]},
                           b'"text-delta"', count=2, before_leaving=still_thinking)
     assert all_done(model)
+
+
+async def test_a_silent_stream_is_pinged_and_the_sdk_reads_through_the_pings(
+        model: CountingModelServer, tmp_path: Path) -> None:
+    """While the model is silent, `: ping` comments keep the connection from looking idle
+    to a proxy; the Vercel AI SDK's reader skips them."""
+    env = {"SERVE_MODEL_URL": model.url, "SERVE_MODEL_KEY": KEY}
+    with serving_app("wire_agent", tmp_path, env, keepalive_seconds=0.1) as app:
+        # Two tokens, then silence until the client leaves: pings, and only pings, follow.
+        model.answers.append(ModelAnswer(LONG, hold=3))
+        import aiohttp
+
+        async with aiohttp.ClientSession() as session:
+            response = await session.post(app.url + "/api/chat",
+                                          json={"messages": [user_message("x")]})
+            deltas, pings_since = 0, 0  # (a ping may come before the first token too)
+            async for line in response.content:
+                if b'"text-delta"' in line:
+                    deltas, pings_since = deltas + 1, 0
+                elif line == b": ping\n":
+                    pings_since += 1
+                else:
+                    assert line == b"\n" or not line.startswith(b":"), line
+                if deltas == 2 and pings_since == 3:
+                    break
+            response.close()
+        assert model.open_requests in (0, 1)
+        assert all_done(model)  # leaving a pinged stream still ends the model's stream
+        # Words 0.35 s apart, pinged every 0.1 s between them: the SDK's reader gets the
+        # whole answer, every chunk valid, the comments skipped.
+        model.answers.append(ModelAnswer(openai_text(["Slow ", "but ", "sure"]), pause=0.35))
+        read = read_with_sdk(app.url, "c-ping", [user_message("hi")])
+        assert not read["errors"]
+        assert read["message"]["parts"][-1]["text"] == "Slow but sure"
 
 
 async def test_websocket_stop_and_disconnect_end_the_models_stream(

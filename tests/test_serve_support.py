@@ -161,6 +161,52 @@ def serving(factory: str, tmp_path: Path, env: dict[str, str] | None = None,
             process.wait(5)
 
 
+_APP_SCRIPT = """
+import asyncio, json, socket, sys
+import uvicorn
+import test_serve_support
+from selectools.serve import create_app
+
+agent = getattr(test_serve_support, sys.argv[2])()
+app = create_app(agent, **json.loads(sys.argv[3]))
+listener = socket.socket(fileno=int(sys.argv[1]))
+server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+asyncio.run(server.serve(sockets=[listener]))
+"""
+
+
+@contextmanager
+def serving_app(factory: str, tmp_path: Path, env: dict[str, str] | None = None,
+                **options: Any) -> Iterator[Served]:
+    """`create_app(test_serve_support.<factory>(), **options)` (options the command line
+    does not take) in a uvicorn process on a socket bound here, until the block ends."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    port = listener.getsockname()[1]
+    log = tmp_path / f"app-{port}.log"
+    environment = {**os.environ, **(env or {}),
+                   "PYTHONPATH": os.pathsep.join([str(TESTS), str(REPO / "src"),
+                                                  os.environ.get("PYTHONPATH", "")])}
+    with open(log, "wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-c", _APP_SCRIPT, str(listener.fileno()), factory,
+             json.dumps(options)], pass_fds=[listener.fileno()], stdout=sink,
+            stderr=subprocess.STDOUT, env=environment, cwd=tmp_path)
+    listener.close()
+    served = Served(f"http://127.0.0.1:{port}", process, log)
+    try:
+        _wait_until_up(served)
+        yield served
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
 def _wait_until_up(served: Served, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -59,7 +59,8 @@ class _TooLarge(Exception):
 def create_app(agent: Agent, *, auth_token: str | None = None,
                cors_origins: Sequence[str] = (), max_body_bytes: int = 1_000_000,
                response_format: ResponseFormat | None = None,
-               max_conversations: int = 1000) -> Starlette:
+               max_conversations: int = 1000,
+               keepalive_seconds: float | None = 15.0) -> Starlette:
     """An ASGI app serving `agent` (mount it in FastAPI with `app.mount("/agent", ...)`).
 
     `auth_token`: when set, every route but `/` and `/healthz` needs `Authorization: Bearer
@@ -69,6 +70,8 @@ def create_app(agent: Agent, *, auth_token: str | None = None,
     `response_format`: a type (or JSON schema) every run's final answer is validated as;
     its partial and final values reach the client (see each protocol's module).
     `max_conversations`: how many conversations are kept in memory, by id.
+    `keepalive_seconds`: an SSE stream silent this long (a model thinking) gets a `: ping`
+    comment, which every SSE reader skips, so a proxy does not cut it as idle; None: never.
     """
     if not callable(getattr(agent, "astream", None)):
         raise TypeError(f"create_app serves an Agent, got {type(agent).__name__}")
@@ -76,6 +79,9 @@ def create_app(agent: Agent, *, auth_token: str | None = None,
         raise ValueError("auth_token is empty: give a token, or None for no authentication")
     if max_body_bytes < 1:
         raise ValueError(f"max_body_bytes must be at least 1, got {max_body_bytes}")
+    if keepalive_seconds is not None and not keepalive_seconds > 0:
+        raise ValueError(f"keepalive_seconds must be positive (or None for no pings), "
+                         f"got {keepalive_seconds}")
     if isinstance(cors_origins, str):
         raise TypeError("cors_origins must be a list of origins, not one string")
     if response_format is not None:
@@ -85,7 +91,8 @@ def create_app(agent: Agent, *, auth_token: str | None = None,
     if getattr(agent, "memory", None) is not None:
         log.warning("the served agent has memory: every conversation would share it (the "
                     "server keeps each conversation's history by id instead)")
-    server = _Server(agent, max_body_bytes, response_format, Conversations(max_conversations))
+    server = _Server(agent, max_body_bytes, response_format, Conversations(max_conversations),
+                     keepalive_seconds)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -120,8 +127,9 @@ def create_app(agent: Agent, *, auth_token: str | None = None,
 class _Server:
     def __init__(self, agent: Agent, max_body_bytes: int,
                  response_format: ResponseFormat | None,
-                 conversations: Conversations) -> None:
+                 conversations: Conversations, keepalive_seconds: float | None) -> None:
         self.agent = agent
+        self.keepalive_seconds = keepalive_seconds
         self.max_body_bytes = max_body_bytes
         self.response_format = response_format
         self.conversations = conversations
@@ -151,7 +159,7 @@ class _Server:
         mapper = ui_stream.UIMessageStream()
         frames = self._frames(history, parsed.chat_id, mapper.start(), mapper.feed,
                               mapper.error, ui_stream.sse, ui_stream.DONE)
-        return EventStream(frames, ui_stream.HEADERS)
+        return EventStream(frames, ui_stream.HEADERS, self.keepalive_seconds)
 
     # -- /agui -------------------------------------------------------------------------
 
@@ -167,7 +175,8 @@ class _Server:
         frames = self._frames(parsed.messages, parsed.thread_id, mapper.start(), mapper.feed,
                               mapper.error, ui_stream.sse, b"")
         return EventStream(frames, {"content-type": "text/event-stream",
-                                    "cache-control": "no-cache", "x-accel-buffering": "no"})
+                                    "cache-control": "no-cache", "x-accel-buffering": "no"},
+                           self.keepalive_seconds)
 
     async def _frames(self, history: list[Message], conversation_id: str,
                       opening: list[dict[str, Any]],
@@ -283,44 +292,75 @@ def _new_conversation_id() -> str:
 
 
 class EventStream(Response):
-    """An SSE response that cancels its producer the moment the client disconnects.
+    """An SSE response that cancels its producer the moment the client disconnects, and
+    pings a silent stream.
 
     Starlette's StreamingResponse notices a disconnect only when it next writes (ASGI 2.4),
     and a model can think for a minute between two tokens: the run, and the HTTP stream to
     the model it holds open, would go on for nobody. Here the disconnect is watched
     beside the writes, and the frames generator is closed whatever ends the response.
+    A proxy cuts a connection idle for its timeout (often 30 to 60 s): after
+    `keepalive_seconds` without a write, a `: ping` comment goes out (SSE readers skip it).
     """
 
-    def __init__(self, frames: AsyncGenerator[bytes, None], headers: dict[str, str]) -> None:
+    def __init__(self, frames: AsyncGenerator[bytes, None], headers: dict[str, str],
+                 keepalive_seconds: float | None = None) -> None:
         self.frames = frames
+        self.keepalive_seconds = keepalive_seconds
         self.status_code = 200
         self.background = None
         self.init_headers(headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        loop = asyncio.get_running_loop()
+        last_write = loop.time()
+        writing = False  # a write in progress (a slow client): no ping beside it
+
         async def pump() -> None:
+            nonlocal last_write, writing
             await send({"type": "http.response.start", "status": 200,
                         "headers": self.raw_headers})
             async for data in self.frames:
                 if data:
+                    writing = True
                     await send({"type": "http.response.body", "body": data, "more_body": True})
+                    writing = False
+                    last_write = loop.time()
+            writing = True  # for good: nothing may follow the last body
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
         async def watch() -> None:
             while (await receive())["type"] != "http.disconnect":
                 pass
 
-        writer, watcher = asyncio.ensure_future(pump()), asyncio.ensure_future(watch())
+        async def keep_alive(every: float) -> None:
+            nonlocal last_write
+            while True:
+                due = last_write + every - loop.time()
+                if due > 0 or writing:
+                    await asyncio.sleep(max(due, every / 4))
+                    continue
+                last_write = loop.time()
+                await send({"type": "http.response.body", "body": _PING, "more_body": True})
+
+        tasks = [asyncio.ensure_future(pump()), asyncio.ensure_future(watch())]
+        writer = tasks[0]
+        if self.keepalive_seconds is not None:
+            tasks.append(asyncio.ensure_future(keep_alive(self.keepalive_seconds)))
         try:
-            await asyncio.wait((writer, watcher), return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(tasks[:2], return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (writer, watcher):
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(writer, watcher, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
             await self.frames.aclose()  # closes the run and its stream to the model
         if writer.done() and not writer.cancelled() and writer.exception() is not None:
             if not isinstance(writer.exception(), OSError):  # a client gone mid-write
                 raise writer.exception()  # type: ignore[misc]
+
+
+#: An SSE comment line: every reader skips it; a proxy sees the connection is alive.
+_PING = b": ping\n\n"
 
 
 class _BearerAuth:
