@@ -8,10 +8,11 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from selectools import Agent, AgentConfig, ConversationMemory, Message, Role
+from selectools import Agent, AgentConfig, AgentResult, ConversationMemory, Message, Role
 from selectools.agent.core import Messages
 from selectools.batch import AdaptiveLimit, BatchResult, abatch, batch
 from selectools.providers.errors import InvalidRequestError, RateLimitError
@@ -201,3 +202,38 @@ def test_rate_limit_error_class_is_the_one_the_batch_absorbs() -> None:
     assert 0.0 < (rate_limit_delay(RateLimitError("slow down"), 3) or 0) <= 2.0
     assert rate_limit_delay(InvalidRequestError("bad"), 1) is None
     assert rate_limit_delay(ValueError("bad"), 1) is None
+
+
+async def test_keep_results_false_hands_each_result_over_and_holds_none(
+        server: BatchServerProcess) -> None:
+    import gc
+    import weakref
+
+    agent = make_agent(server.base_url)
+    seen: list[tuple[int, str]] = []
+    alive: list[weakref.ref[AgentResult]] = []
+
+    def take(result: BatchResult) -> None:
+        seen.append((result.index, result.content))
+        assert result.result is not None
+        alive.append(weakref.ref(result.result))
+
+    assert await abatch(agent, [f"k{n}" for n in range(12)], max_concurrency=3,
+                        on_result=take, keep_results=False) == []
+    assert sorted(seen) == [(n, f"echo: k{n}") for n in range(12)]
+    gc.collect()
+    assert all(ref() is None for ref in alive)  # nothing held once handed over
+    with pytest.raises(ValueError, match="keep_results=False needs on_result"):
+        await abatch(agent, ["x"], keep_results=False)
+    await agent.provider.aclose()  # type: ignore[union-attr]
+
+
+@pytest.mark.skipif(not hasattr(Agent, "abatch"), reason="agent/core.py has no batch yet")
+async def test_agent_batch_methods_are_this_module(server: BatchServerProcess) -> None:
+    agent: Any = make_agent(server.base_url)  # Any: mypy checks this file before core has them
+    results = await agent.abatch(["m1", "FAIL m2"], 2)
+    assert [(r.ok, r.content) for r in results] == [(True, "echo: m1"), (False, "")]
+    progress: list[tuple[int, int]] = []
+    results = await asyncio.to_thread(
+        agent.batch, ["m3"], on_progress=lambda d, t: progress.append((d, t)))
+    assert results[0].content == "echo: m3" and progress == [(1, 1)]

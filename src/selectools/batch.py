@@ -195,7 +195,8 @@ async def abatch(agent: Agent, inputs: Iterable[Messages], *,
                  max_concurrency: int = DEFAULT_CONCURRENCY,
                  response_format: ResponseFormat | None = None,
                  on_progress: OnProgress | None = None,
-                 on_result: OnResult | None = None) -> list[BatchResult]:
+                 on_result: OnResult | None = None,
+                 keep_results: bool = True) -> list[BatchResult]:
     """Run `agent` on every input, at most `max_concurrency` at once; a `BatchResult` per
     input, in input order.
 
@@ -207,12 +208,17 @@ async def abatch(agent: Agent, inputs: Iterable[Messages], *,
     to the batch; an exception it raises ends the batch (the runs in flight are
     cancelled), since a result it failed to keep would be lost. Cancelling `abatch`
     cancels the runs in flight.
+
+    `keep_results=False` holds no result once `on_result` has had it, and returns an
+    empty list: for batches too big to hold (an AgentResult with its trace is several KB).
     """
     items = checked_inputs(inputs)
     check_agent(agent)
     check_concurrency("max_concurrency", max_concurrency)
+    if not keep_results and on_result is None:
+        raise ValueError("keep_results=False needs on_result: the results would go nowhere")
     total = len(items)
-    results: list[BatchResult | None] = [None] * total
+    results: list[BatchResult | None] = [None] * (total if keep_results else 0)
     if not total:
         return []
     gate = AdaptiveLimit(max_concurrency)
@@ -223,7 +229,8 @@ async def abatch(agent: Agent, inputs: Iterable[Messages], *,
         while queue:
             index = queue.popleft()
             outcome = await run_item(agent, index, items[index], gate, response_format)
-            results[index] = outcome
+            if keep_results:
+                results[index] = outcome
             if on_result is not None:
                 on_result(outcome)
             progress.step()
@@ -243,13 +250,14 @@ def batch(agent: Agent, inputs: Iterable[Messages], *,
           max_concurrency: int = DEFAULT_CONCURRENCY,
           response_format: ResponseFormat | None = None,
           on_progress: OnProgress | None = None,
-          on_result: OnResult | None = None) -> list[BatchResult]:
+          on_result: OnResult | None = None,
+          keep_results: bool = True) -> list[BatchResult]:
     """`abatch` from sync code, on the library's event loop (where the agent's connection
     pool lives). The callbacks run on that loop's thread. Ctrl-C cancels the runs in
     flight; the results handed to `on_result` until then are the ones finished."""
     return run_sync(abatch(agent, inputs, max_concurrency=max_concurrency,
                            response_format=response_format, on_progress=on_progress,
-                           on_result=on_result))
+                           on_result=on_result, keep_results=keep_results))
 
 
 def checked_inputs(inputs: Iterable[Messages]) -> list[Messages]:

@@ -54,10 +54,14 @@ ACTOR_PREFIX = "selectools-batch-"
 
 AgentFactory = Callable[[], "Agent"] | str
 
-try:  # Ray >= 2.x: an actor that may come back; its calls in flight are lost all the same
-    from ray.exceptions import ActorUnavailableError as _Unavailable
+#: What a call to a dead (or, for all we know, dying) actor raises: its input runs again.
+ACTOR_LOST: tuple[type[BaseException], ...] = (RayActorError,)
+try:  # newer Ray: an actor that may come back; the calls it had in flight are lost anyway
+    from ray.exceptions import ActorUnavailableError
 except ImportError:  # pragma: no cover
-    _Unavailable = RayActorError  # type: ignore[assignment, misc]
+    pass
+else:
+    ACTOR_LOST += (ActorUnavailableError,)
 
 
 def build_agent(factory: AgentFactory) -> Agent:
@@ -119,7 +123,7 @@ def ray_batch(agent_factory: AgentFactory, inputs: Iterable[Messages], *,
               on_progress: OnProgress | None = None, on_result: OnResult | None = None,
               max_actor_restarts: int | None = None,
               actor_options: dict[str, Any] | None = None,
-              address: str | None = None) -> list[BatchResult]:
+              address: str | None = None, keep_results: bool = True) -> list[BatchResult]:
     """Run every input on a Ray cluster; a `BatchResult` per input, in input order, as
     `selectools.batch.abatch` gives them.
 
@@ -132,6 +136,7 @@ def ray_batch(agent_factory: AgentFactory, inputs: Iterable[Messages], *,
     handed to `on_result`). `actor_options` go to each actor's `.options()` (num_cpus,
     resources, runtime_env, ...). The callbacks run on the driver, as results arrive; an
     exception from `on_result` ends the batch, one from `on_progress` is logged once.
+    `keep_results=False` holds no result once `on_result` has had it and returns [].
     """
     items = checked_inputs(inputs)
     check_concurrency("num_actors", num_actors)
@@ -140,6 +145,8 @@ def ray_batch(agent_factory: AgentFactory, inputs: Iterable[Messages], *,
     if isinstance(restarts_left, bool) or not isinstance(restarts_left, int) \
             or restarts_left < 0:
         raise ValueError(f"max_actor_restarts must be an int >= 0, got {max_actor_restarts!r}")
+    if not keep_results and on_result is None:
+        raise ValueError("keep_results=False needs on_result: the results would go nowhere")
     if not isinstance(agent_factory, str) and not callable(agent_factory):
         raise TypeError(f"agent_factory must be a callable returning an Agent or "
                         f"'module:attribute', got {type(agent_factory).__name__}")
@@ -161,6 +168,7 @@ def ray_batch(agent_factory: AgentFactory, inputs: Iterable[Messages], *,
         return _Slot(name, handle, set())
 
     results: list[BatchResult | None] = [None] * total
+    reported = bytearray(total)  # 1 once an input's result was handed over
     queue = deque(range(total))
     in_flight: dict[Any, tuple[_Slot, int]] = {}
     progress = Progress(on_progress, total)
@@ -182,7 +190,7 @@ def ray_batch(agent_factory: AgentFactory, inputs: Iterable[Messages], *,
                 slot.running.discard(index)
                 try:
                     outcome: BatchResult = ray.get(ref)
-                except (RayActorError, _Unavailable) as death:
+                except ACTOR_LOST as death:
                     queue.appendleft(index)  # runs again elsewhere; reported only then
                     if slot.alive:
                         slot.alive, last_death = False, death
@@ -194,9 +202,11 @@ def ray_batch(agent_factory: AgentFactory, inputs: Iterable[Messages], *,
                             restarts_left -= 1
                             slots.append(start_actor())
                     continue
-                if results[index] is not None:  # pragma: no cover - one ref per input
+                if reported[index]:  # pragma: no cover - one call per input at a time
                     continue
-                results[index] = outcome
+                reported[index] = 1
+                if keep_results:
+                    results[index] = outcome
                 if on_result is not None:
                     on_result(outcome)
                 progress.step()
@@ -204,7 +214,7 @@ def ray_batch(agent_factory: AgentFactory, inputs: Iterable[Messages], *,
     finally:
         for slot in slots:
             _kill(slot)
-    return results_in_order(results)
+    return results_in_order(results) if keep_results else []
 
 
 def _kill(slot: _Slot) -> None:

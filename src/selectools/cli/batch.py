@@ -360,8 +360,9 @@ async def _run_here(agent: Agent, items: list[Messages], concurrency: int,
     from ..batch import abatch
 
     try:
+        # Each result is on disk once written: holding them all would grow with the file.
         await abatch(agent, items, max_concurrency=concurrency, response_format=answer_type,
-                     on_result=results.write)
+                     on_result=results.write, keep_results=False)
     finally:
         close = getattr(agent.provider, "aclose", None)
         if close is not None:
@@ -392,7 +393,7 @@ def _run_on_ray(args: argparse.Namespace, items: list[Messages], answer_type: An
         else:
             ray.init(address=args.ray, **options)
     ray_batch(args.agent, items, num_actors=args.actors, concurrency_per_actor=args.concurrency,
-              response_format=answer_type, on_result=results.write)
+              response_format=answer_type, on_result=results.write, keep_results=False)
 
 
 def _has_rich() -> bool:

@@ -1,0 +1,265 @@
+"""Batch benchmark: 5,000 inputs through `selectools.batch.abatch` against a hand-written
+aiohttp loop with a semaphore at the same concurrency, and the same inputs on Ray.
+
+    python -m benchmarks.batch_bench                        # 5,000 runs, 50 at once, 3 rounds
+    python -m benchmarks.batch_bench --runs 500 --rounds 1 --ray-runs 200   # quicker
+    python -m benchmarks.batch_bench --json out.json
+
+The job is the benchmarks' usual run (benchmarks/server.py, in its own process): a call that
+returns three tool calls, the three tools, and a second call answered with 200 tokens; the
+runs are whole (not streamed) answers, as `abatch` runs `agent.arun`. Each client runs in a
+fresh process per round (peak RSS is a process's high-water mark), the two alternating, and
+every answer is checked before a number is kept. The budget: abatch's runs/s at least 0.95x
+the loop's, peak RSS at most 1.2x.
+
+Ray (when installed): `ray_batch` over `--actors` actors of `concurrency / actors` runs each,
+on a local cluster started for it. Its per-input overhead is the wall time per input beyond
+abatch's at the same total concurrency (a 2-core machine also runs the actors, the driver
+and the server: it is an upper bound), and the driver's CPU per input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from . import scenario
+from .server import ServerProcess
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _measured(runs: int, concurrency: int, client: str, wall: float, cpu: float,
+              rss_before: float) -> dict[str, Any]:
+    return {"client": client, "runs": runs, "concurrency": concurrency, "wall_s": wall,
+            "runs_per_s": runs / wall, "cpu_ms_per_run": cpu * 1000 / runs,
+            "peak_rss_mb": _peak_rss_mb(), "rss_before_mb": rss_before}
+
+
+def measure_abatch(url: str, runs: int, concurrency: int, mode: str = "abatch"
+                   ) -> dict[str, Any]:
+    """`abatch` holding its results ("abatch"), or handing them to `on_result` to keep
+    only the answer, as the hand-written loop does ("abatch streamed"); or, for context,
+    `Agent.arun` under a semaphore ("arun"): the agent's cost without the batch's."""
+    from selectools.batch import abatch
+
+    from .agent_client import make_agent
+
+    async def main() -> dict[str, Any]:
+        agent = make_agent(url)
+        scenario.check_answer((await agent.arun(scenario.PROMPT)).content, "abatch warm-up")
+        rss_before = _peak_rss_mb()
+        answers: list[str] = []
+
+        def keep_answer(result: Any) -> None:
+            if result.error is not None:
+                raise AssertionError(f"input {result.index} failed: {result.error}")
+            answers.append(result.content)
+
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        if mode == "arun":
+            gate = asyncio.Semaphore(concurrency)
+
+            async def one() -> Any:
+                async with gate:
+                    return await agent.arun(scenario.PROMPT)
+
+            answers = [r.content for r in await asyncio.gather(*(one() for _ in range(runs)))]
+        elif mode == "abatch streamed":
+            await abatch(agent, [scenario.PROMPT] * runs, max_concurrency=concurrency,
+                         on_result=keep_answer, keep_results=False)
+        else:
+            for result in await abatch(agent, [scenario.PROMPT] * runs,
+                                       max_concurrency=concurrency):
+                keep_answer(result)
+        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        if len(answers) != runs:
+            raise AssertionError(f"{len(answers)} answers for {runs} runs")
+        for answer in answers:
+            scenario.check_answer(answer, mode)
+        await agent.provider.aclose()
+        return _measured(runs, concurrency, mode, wall, cpu, rss_before)
+
+    return asyncio.run(main())
+
+
+def measure_loop(url: str, runs: int, concurrency: int) -> dict[str, Any]:
+    from .baseline import AiohttpLoop
+
+    async def main() -> dict[str, Any]:
+        loop = AiohttpLoop(url)
+        scenario.check_answer(await loop.run_whole(), "aiohttp loop warm-up")
+        rss_before = _peak_rss_mb()
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one() -> str:
+            async with gate:
+                return await loop.run_whole()
+
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        answers = await asyncio.gather(*(one() for _ in range(runs)))
+        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        for answer in answers:
+            scenario.check_answer(answer, "aiohttp loop")
+        await loop.aclose()
+        return _measured(runs, concurrency, "aiohttp loop + semaphore", wall, cpu, rss_before)
+
+    return asyncio.run(main())
+
+
+def measure_ray(url: str, runs: int, concurrency: int, actors: int) -> dict[str, Any]:
+    import ray
+
+    from selectools.ray import ray_batch
+
+    from .agent_client import make_agent
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
+    try:
+        factory = functools.partial(make_agent, url)
+        per_actor = max(1, concurrency // actors)
+        ray_batch(factory, [scenario.PROMPT] * actors, num_actors=actors,
+                  concurrency_per_actor=per_actor)  # warm-up: workers and imports
+        # Two sizes: the difference is the cost of the extra inputs alone, without the
+        # actors' start (each ray_batch starts its own).
+        timings = []
+        for size in (runs // 5, runs):
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            results = ray_batch(factory, [scenario.PROMPT] * size, num_actors=actors,
+                                concurrency_per_actor=per_actor)
+            timings.append((size, time.perf_counter() - wall0, time.process_time() - cpu0))
+            for result in results:
+                if result.error is not None:
+                    raise AssertionError(f"input {result.index} failed: {result.error}")
+                scenario.check_answer(result.content, "ray_batch")
+        (small, wall_small, cpu_small), (size, wall, cpu) = timings
+        measured = _measured(size, per_actor * actors, f"ray_batch ({actors} actors)", wall,
+                             cpu, 0.0)
+        measured["marginal_wall_ms_per_run"] = (wall - wall_small) * 1000 / (size - small)
+        measured["marginal_cpu_ms_per_run"] = (cpu - cpu_small) * 1000 / (size - small)
+        return measured
+    finally:
+        ray.shutdown()
+
+
+MEASURES: dict[str, Any] = {
+    "loop": measure_loop, "abatch": measure_abatch,
+    "streamed": functools.partial(measure_abatch, mode="abatch streamed"),
+    "arun": functools.partial(measure_abatch, mode="arun")}
+NAMES = {"loop": "aiohttp loop + semaphore", "abatch": "abatch (results held)",
+         "streamed": "abatch (results to on_result)", "arun": "Agent.arun + semaphore"}
+
+
+def _in_fresh_process(arguments: list[str]) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, "-m", "benchmarks.batch_bench", "--worker",
+                           *arguments], cwd=ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the worker failed: {done.stderr[-2000:]}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def run(runs: int, concurrency: int, rounds: int, ray_runs: int, actors: int
+        ) -> dict[str, Any]:
+    with ServerProcess() as server:
+        url = server.base_url(pace_us=0, group=1000)
+        rows: dict[str, list[dict[str, Any]]] = {client: [] for client in MEASURES}
+        for round_number in range(rounds):
+            order = list(MEASURES)[round_number % len(MEASURES):] + \
+                list(MEASURES)[:round_number % len(MEASURES)]
+            for client in order:
+                rows[client].append(_in_fresh_process(
+                    [client, url, str(runs), str(concurrency)]))
+        ray_row = None
+        if ray_runs:
+            try:
+                import ray  # noqa: F401
+            except ImportError:
+                ray_row = {"skipped": "ray is not installed"}
+            else:
+                ray_row = _in_fresh_process(["ray", url, str(ray_runs), str(concurrency),
+                                             str(actors)])
+    summary = {client: {key: statistics.median(row[key] for row in rows[client])
+                        for key in ("runs_per_s", "cpu_ms_per_run", "peak_rss_mb", "wall_s")}
+               for client in rows}
+    ratios = {client: {
+        "runs_per_s": summary[client]["runs_per_s"] / summary["loop"]["runs_per_s"],
+        "peak_rss": summary[client]["peak_rss_mb"] / summary["loop"]["peak_rss_mb"]}
+        for client in summary}
+    report: dict[str, Any] = {
+        "runs": runs, "concurrency": concurrency, "rounds": rounds, "rows": rows,
+        "median": summary, "ratios": ratios,
+        "pass": {client: ratios[client]["runs_per_s"] >= 0.95
+                 and ratios[client]["peak_rss"] <= 1.2 for client in ("abatch", "streamed")}}
+    if ray_row is not None and "runs_per_s" in ray_row:
+        abatch_wall_per_run = summary["abatch"]["wall_s"] / runs
+        ray_row["overhead_ms_per_run"] = (ray_row["marginal_wall_ms_per_run"]
+                                          - abatch_wall_per_run * 1000)
+    report["ray"] = ray_row
+    return report
+
+
+def render(report: dict[str, Any]) -> str:
+    median = report["median"]
+    lines = [f"{report['runs']} runs, {report['concurrency']} at once, median of "
+             f"{report['rounds']} fresh-process rounds",
+             f"{'client':32} {'runs/s':>8} {'CPU ms/run':>11} {'peak RSS MB':>12} "
+             f"{'runs/s ratio':>13} {'RSS ratio':>10}  budget (>= 0.95x, <= 1.2x)"]
+    for client, name in NAMES.items():
+        row, ratio = median[client], report["ratios"][client]
+        verdict = {True: "PASS", False: "FAIL"}.get(report["pass"].get(client), "")
+        lines.append(f"{name:32} {row['runs_per_s']:8.0f} {row['cpu_ms_per_run']:11.2f} "
+                     f"{row['peak_rss_mb']:12.1f} {ratio['runs_per_s']:12.2f}x "
+                     f"{ratio['peak_rss']:9.2f}x  {verdict}")
+    ray_row = report.get("ray")
+    if ray_row and "runs_per_s" in ray_row:
+        lines.append(f"ray_batch: {ray_row['runs']} runs, {ray_row['client']}, "
+                     f"{ray_row['concurrency']} at once: {ray_row['runs_per_s']:.0f} runs/s, "
+                     f"{ray_row['marginal_wall_ms_per_run']:.2f} ms wall per extra run "
+                     f"({ray_row['overhead_ms_per_run']:+.2f} ms over abatch's), driver CPU "
+                     f"{ray_row['marginal_cpu_ms_per_run']:.2f} ms per extra run")
+    elif ray_row:
+        lines.append(f"ray_batch: {ray_row.get('skipped')}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["--worker"]:
+        client, url, runs, concurrency, *rest = arguments[1:]
+        if client == "ray":
+            result = measure_ray(url, int(runs), int(concurrency), int(rest[0]))
+        else:
+            result = MEASURES[client](url, int(runs), int(concurrency))
+            result["client"] = NAMES[client]
+        print(json.dumps(result))
+        return
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.batch_bench")
+    parser.add_argument("--runs", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--ray-runs", type=int, default=2000, help="0: no Ray measurement")
+    parser.add_argument("--actors", type=int, default=2)
+    parser.add_argument("--json", default=None, help="write the full report here")
+    args = parser.parse_args(arguments)
+    report = run(args.runs, args.concurrency, args.rounds, args.ray_runs, args.actors)
+    print(render(report))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
