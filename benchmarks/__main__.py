@@ -25,7 +25,7 @@ from .baseline import httpx_available
 from .server import ServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
-ALL_CASES = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8")
+ALL_CASES = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9")
 AGENT, AIOHTTP, HTTPX = "selectools Agent", "aiohttp loop", "httpx loop"
 
 #: Budgets: (metric key, comparison, limit). "ratio<=" compares selectools / aiohttp loop.
@@ -39,6 +39,9 @@ BUDGETS: dict[str, tuple[str, float, str]] = {
     # The ratio of B7 compares the Agent with events=True to the Agent without (B1's).
     "B7": ("ratio<=", 1.15, "CPU <= 1.15x B1's Agent"),
     "B8": ("ratio<=", 1.15, "CPU <= 1.15x B1's Agent"),
+    # B9 compares /api/chat served by one uvicorn process to Agent.astream in-process; its
+    # second budget (TTFT p99 <= 1.5x in-process) is checked on its own row.
+    "B9": ("ratio<=", 1.3, "CPU <= 1.3x in-process"),
 }
 EVENTS = "selectools Agent events=True"
 TYPED = "selectools Agent typed"
@@ -198,9 +201,29 @@ def measure(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str, A
                                        "partial values (2nd column: as B1)",
                                  _median(result, TYPED, "cpu_ms"),
                                  _median(result, AGENT, "cpu_ms"), None, "ms", budget=True))
+            elif case == "B9":
+                rows.extend(_b9_rows(server, args, raw))
             print(f"  {case} done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         raw["server_stats"] = server.stats()
     return rows, raw
+
+
+def _b9_rows(server: ServerProcess, args: argparse.Namespace,
+             raw: dict[str, Any]) -> list[dict[str, Any]]:
+    from .serve_load import TTFT_BUDGET, run_against
+
+    result = run_against(server.base_url(args.b9_pace_us, 1), args.b9_streams,
+                         args.b9_pace_us, args.b9_rounds)
+    raw["B9"] = result
+    medians = {key: (served, local) for key, served, local in result["rows"]}
+    at_once = f"{args.b9_streams} /api/chat streams at once (2nd column: Agent.astream)"
+    rows = [_row("B9", f"server CPU per streamed token, {at_once}",
+                 *medians["cpu_us_per_token"], unit="us", budget=True),
+            _row("B9", "TTFT p99, same runs", *medians["ttft_p99_ms"], unit="ms"),
+            _row("B9", "TTFT p50, same runs (context)", *medians["ttft_p50_ms"], unit="ms")]
+    rows[1]["budget"] = f"p99 <= {TTFT_BUDGET}x in-process"
+    rows[1]["pass"] = bool(result["ttft_pass"])
+    return rows
 
 
 def _fmt(value: float | None) -> str:
@@ -251,6 +274,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--b5-repeats", type=int, default=15)
     parser.add_argument("--b6-runs", type=int, default=2000, help="B6: runs per batch")
     parser.add_argument("--b6-batches", type=int, default=5)
+    parser.add_argument("--b9-streams", type=int, default=500,
+                        help="B9: concurrent streams (default 500)")
+    parser.add_argument("--b9-pace-us", type=int, default=20_000,
+                        help="B9: the model's pause after each event, in µs (default 20000)")
+    parser.add_argument("--b9-rounds", type=int, default=1,
+                        help="B9: rounds of both sides, alternating; medians are reported")
     parser.add_argument("--no-httpx", action="store_true", help="skip the httpx loop")
     parser.add_argument("--quick", action="store_true",
                         help="tiny counts: checks the harness, the numbers mean nothing")
@@ -261,6 +290,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.b3_runs, args.b3_concurrency, args.b3_rounds = 6, 3, 1
         args.b4_repeats, args.b5_repeats = 1, 1
         args.b6_runs, args.b6_batches = 20, 1
+        args.b9_streams, args.b9_pace_us, args.b9_rounds = 3, 0, 1
     return args
 
 

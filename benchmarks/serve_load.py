@@ -15,7 +15,8 @@ Every run's streamed text is checked against the expected answer before its numb
     python -m benchmarks.serve_load                       # 500 streams, 20 ms per event
     python -m benchmarks.serve_load --streams 50 --pace-us 2000
 
-Registered as case B9 in `cases.py` (`b9_serve_load`, one mode per fresh worker process).
+Registered as case B9 in `cases.py` (`b9_serve_load`, one mode per fresh worker process) and
+in `python -m benchmarks` (`--cases B9`, with `--b9-streams`, `--b9-pace-us`, `--b9-rounds`).
 """
 
 from __future__ import annotations
@@ -269,18 +270,24 @@ def compare(served: list[dict[str, Any]], local: list[dict[str, Any]]) -> dict[s
 
 
 def run(streams: int, pace_us: int, rounds: int, http: str = "auto") -> dict[str, Any]:
-    from .__main__ import run_worker
     from .server import ServerProcess
+
+    with ServerProcess() as server:
+        return run_against(server.base_url(pace_us, 1), streams, pace_us, rounds, http)
+
+
+def run_against(url: str, streams: int, pace_us: int, rounds: int,
+                http: str = "auto") -> dict[str, Any]:
+    """B9 against a running loopback model server (`url` paced at `pace_us`)."""
+    from .__main__ import run_worker
 
     served: list[dict[str, Any]] = []
     local: list[dict[str, Any]] = []
-    with ServerProcess() as server:
-        url = server.base_url(pace_us, 1)
-        for _ in range(rounds):  # the two sides alternate, each in a fresh process
-            served.append(run_worker("B9", {"base_url": url, "streams": streams,
-                                            "mode": "served", "http": http}))
-            local.append(run_worker("B9", {"base_url": url, "streams": streams,
-                                           "mode": "in-process"}))
+    for _ in range(rounds):  # the two sides alternate, each in a fresh process
+        served.append(run_worker("B9", {"base_url": url, "streams": streams,
+                                        "mode": "served", "http": http}))
+        local.append(run_worker("B9", {"base_url": url, "streams": streams,
+                                       "mode": "in-process"}))
     return {"streams": streams, "pace_us": pace_us, "rounds": rounds,
             "http": served[0]["http"], "served": served,
             "in_process": local, **compare(served, local)}

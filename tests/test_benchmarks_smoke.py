@@ -110,6 +110,21 @@ def test_cli_prints_the_table_and_writes_json(tmp_path: Path,
     assert all(row["selectools"] is not None for row in document["rows"])
 
 
+def test_b9_runs_from_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("uvicorn")
+    out = tmp_path / "b9.json"
+    main(["--quick", "--cases", "B9", "--json", str(out)])
+    document = json.loads(out.read_text())
+    rows = document["rows"]
+    assert [row["case"] for row in rows] == ["B9"] * 3
+    # (CPU of a 3-stream batch may round to a few clock ticks: only its presence is checked)
+    assert all(row["selectools"] is not None and row["aiohttp_loop"] is not None
+               for row in rows)
+    assert rows[1]["selectools"] > 0 and rows[1]["aiohttp_loop"] > 0  # TTFT p99, in ms
+    assert rows[0]["budget"] and rows[1]["budget"] and rows[1]["pass"] is not None
+    assert document["raw"]["B9"]["streams"] == 3
+
+
 def test_render_marks_pass_and_fail() -> None:
     rows = [{"case": "B9", "metric": "m", "unit": "ms", "selectools": 1.0, "aiohttp_loop": 2.0,
              "httpx_loop": None, "ratio": 0.5, "budget": "b", "pass": True}]
