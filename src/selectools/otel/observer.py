@@ -18,6 +18,7 @@ import asyncio
 import functools
 import os
 import time
+from collections.abc import Callable
 from contextvars import Token
 from typing import Any
 
@@ -104,7 +105,7 @@ class _Run:
         self.provider: str | None = None
         self.model: str | None = None
         self.task: asyncio.Task[Any] | None = None
-        self.watcher: Any = None
+        self.watcher: Callable[[asyncio.Task[Any]], None] | None = None
 
 
 class OTelObserver(AgentObserver):
@@ -129,7 +130,6 @@ class OTelObserver(AgentObserver):
 
         if not isinstance(tracer_name, str) or not tracer_name:
             raise TypeError(f"tracer_name must be a non-empty str, got {tracer_name!r}")
-
         if capture_content is not None and not isinstance(capture_content, bool):
             raise TypeError(f"capture_content must be True, False or None (read "
                             f"{CAPTURE_CONTENT_ENV}), got {capture_content!r}")
@@ -374,7 +374,7 @@ class OTelObserver(AgentObserver):
             task.add_done_callback(run.watcher)
 
     def _unwatch(self, run: _Run) -> None:
-        if run.task is not None:
+        if run.task is not None and run.watcher is not None:
             run.task.remove_done_callback(run.watcher)
 
     def _task_done(self, run_id: str, task: asyncio.Task[Any]) -> None:
