@@ -166,8 +166,8 @@ async def test_whole_answers_keep_reasoning_through_the_provider(
     message, usage = await provider.acomplete(messages=[Message(Role.USER, "r's?")])
     recorded = data["choices"][0]["message"]
     assert message.content == recorded["content"] and usage.reasoning_tokens == 315
-    assert message.reasoning == [ReasoningPart(recorded["reasoning_content"], None, None,
-                                               "openai")]
+    assert message.reasoning == [ReasoningPart(recorded["reasoning_content"],
+                                               '{"model": "deepseek-reasoner"}', None, "openai")]
     items = [item async for item in provider.astream(messages=[Message(Role.USER, "r's?")])]
     assert items[:2] == [ReasoningDelta(recorded["reasoning_content"]), message.reasoning[0]]
     assert items[2] == recorded["content"]

@@ -36,6 +36,8 @@ ENCRYPTED_STREAM = "openai_chat_stream_openrouter_reasoning_encrypted.sse"
 CUT_STREAM = "openai_chat_stream_deepseek_reasoning_cut_by_length.sse"
 # The signature OpenRouter relayed from Anthropic, as recorded.
 ANTHROPIC_SIGNATURE_START = "Et0BCkgIChACGAIqQA2s7h7t"
+# What a reasoning_content part of model "m" keeps to go back (to that model only).
+MADE_BY_M = '{"model": "m"}'
 
 
 def decode(name: str, *, tool_deltas: bool = False, cuts: list[int] | None = None,
@@ -76,7 +78,7 @@ def test_deepseek_reasoning_streams_then_ends_before_its_tool_call() -> None:
     assert reasoning_text(items) == expected
     assert len(of_type(items, ReasoningDelta)) == 39  # one per recorded fragment
     part = items[39]
-    assert part == ReasoningPart(expected, None, None, "openai")
+    assert part == ReasoningPart(expected, MADE_BY_M, None, "openai")
     assert items[40:] == [
         ToolCall("weather", {"location": "San Francisco"},
                  id="call_00_ioIn7yN9p1ZOMNpDLwd4MgAF"),
@@ -95,7 +97,7 @@ def test_groq_reasoning_field_ends_when_the_answer_begins() -> None:
     assert part.text == recorded_field(GROQ_STREAM, "reasoning") == reasoning_text(items)
     assert part.text.startswith("Okay, let me try to figure out how many times")
     # It came as `reasoning`: that is where it goes back (see the round-trip tests).
-    assert json.loads(part.signature or "") == {"field": "reasoning"}
+    assert json.loads(part.signature or "") == {"model": "m", "field": "reasoning"}
     assert "".join(text) == recorded_field(GROQ_STREAM, "content")
     assert part.text not in "".join(text)
     assert items[-2:] == [TurnEnd("completed", "stop"),
@@ -135,7 +137,7 @@ def test_encrypted_reasoning_has_no_text_and_is_kept_whole() -> None:
 def test_reasoning_cut_by_max_tokens_is_whole_before_the_turn_ends() -> None:
     assert decode(CUT_STREAM) == [
         ReasoningDelta("We"), ReasoningDelta(" need"),
-        ReasoningPart("We need", None, None, "openai"),
+        ReasoningPart("We need", MADE_BY_M, None, "openai"),
         TurnEnd("length", "length"),
         UsageStats(87, 2, 89, None, "m", "openai", reasoning_tokens=2),
     ]
@@ -161,7 +163,7 @@ def test_reasoning_and_text_in_one_delta_come_in_that_order() -> None:
     raw = "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks) + "data: [DONE]\n\n"
     assert decoded(openai.decode_stream, frames(raw.encode()), "m") == [
         ReasoningDelta("think"), ReasoningDelta(" more"),
-        ReasoningPart("think more", None, None, "openai"), "Hi", "!",
+        ReasoningPart("think more", MADE_BY_M, None, "openai"), "Hi", "!",
         TurnEnd("completed", "stop")]
 
 
@@ -178,7 +180,7 @@ def test_an_empty_reasoning_field_beside_every_token_opens_no_block() -> None:
                         {"content": None, "reasoning_content": "hm"},
                         {"content": "A", "reasoning_content": ""},
                         {"content": "B", "reasoning_content": ""}) == [
-        ReasoningDelta("hm"), ReasoningPart("hm", None, None, "openai"), "A", "B"]
+        ReasoningDelta("hm"), ReasoningPart("hm", MADE_BY_M, None, "openai"), "A", "B"]
 
 
 def test_reasoning_details_without_an_index_stand_alone() -> None:

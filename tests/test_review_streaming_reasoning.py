@@ -4,16 +4,19 @@ reasoning, and reasoning that travels to another provider, through real HTTP on 
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 from wire_server import WireServer
 
+from selectools import Agent, AgentConfig, AgentResult, tool
 from selectools.providers.anthropic import AnthropicProvider
 from selectools.providers.errors import MalformedResponseError, MalformedStreamError
 from selectools.providers.fallback import FallbackProvider
-from selectools.types import Message, ReasoningPart, Role
+from selectools.providers.openai import OpenAIProvider
+from selectools.types import Message, ReasoningPart, Role, ToolCall
 
 WIRE = Path(__file__).parent / "fixtures" / "wire"
 REDACTED_STREAM = WIRE / "anthropic_redacted_thinking_stream_recorded.sse"
@@ -93,3 +96,73 @@ async def test_an_empty_redacted_part_of_the_users_is_not_sent(wire_server: Wire
     sent = wire_server.requests[0].json["messages"][1]["content"]
     assert sent == [{"type": "redacted_thinking", "data": "EqkECkYI"},
                     {"type": "text", "text": "4"}]
+
+
+# -- OpenAI-compatible servers: one protocol, many servers ---------------------------------
+
+DEEPSEEK_CALL = WIRE / "openai_chat_stream_deepseek_reasoning_tool_call.sse"
+GROQ_ANSWER = WIRE / "openai_chat_stream_groq_reasoning.sse"
+
+
+@tool()
+def weather(location: str) -> str:
+    """The weather at a place."""
+    return "sunny, 18 C"
+
+
+def openai_compatible(server: WireServer, model: str, name: str) -> OpenAIProvider:
+    return OpenAIProvider(base_url=server.url + "/v1", model=model, name=name, max_retries=0)
+
+
+async def test_deepseeks_reasoning_is_not_sent_to_groq_after_a_fallback(
+        wire_server: WireServer) -> None:
+    # DeepSeek reasons and calls the tool; on the next turn it is down and Groq answers.
+    # Groq refuses an assistant message with `reasoning_content` ("property
+    # 'reasoning_content' is unsupported"): DeepSeek's reasoning must not reach it.
+    wire_server.reply_file(DEEPSEEK_CALL, content_type="text/event-stream")
+    wire_server.reply(503, {"error": {"message": "Service Unavailable"}})
+    wire_server.reply_file(GROQ_ANSWER, content_type="text/event-stream")
+    chain = FallbackProvider([openai_compatible(wire_server, "deepseek-reasoner", "deepseek"),
+                              openai_compatible(wire_server, "qwen/qwen3-32b", "groq")])
+    agent = Agent(tools=[weather], provider=chain, config=AgentConfig(max_iterations=3))
+    chunks = [chunk async for chunk in agent.astream("What is the weather in San Francisco?")]
+    await chain.aclose()
+    result = chunks[-1]
+    assert isinstance(result, AgentResult)
+    assert result.content.startswith(recorded_content(GROQ_ANSWER)[:40])
+    first, down, groq = (request.json for request in wire_server.requests)
+    assert down["model"] == "deepseek-reasoner" and groq["model"] == "qwen/qwen3-32b"
+    # DeepSeek itself gets its reasoning back with the call, as its API requires...
+    called = next(m for m in down["messages"] if m.get("tool_calls"))
+    assert called["reasoning_content"].startswith("The user is asking for the weather")
+    # ...and Groq gets the call and its result, without DeepSeek's reasoning.
+    called = next(m for m in groq["messages"] if m.get("tool_calls"))
+    assert called["tool_calls"][0]["function"]["name"] == "weather"
+    assert not {"reasoning_content", "reasoning", "reasoning_details"} & set(called)
+
+
+async def test_reasoning_goes_back_to_its_own_model_after_the_provider_changes(
+        wire_server: WireServer) -> None:
+    wire_server.reply_file(DEEPSEEK_CALL, content_type="text/event-stream")
+    wire_server.reply_file(GROQ_ANSWER, content_type="text/event-stream")
+    deepseek = openai_compatible(wire_server, "deepseek-reasoner", "deepseek")
+    stream = [item async for item in deepseek.astream(system_prompt="", messages=ASK)]
+    turn = Message(Role.ASSISTANT, "", tool_calls=[i for i in stream if isinstance(i, ToolCall)],
+                   reasoning=[i for i in stream if isinstance(i, ReasoningPart)])
+    # Stored and loaded again (a session), then sent to another server's model.
+    turn = Message.from_dict(json.loads(json.dumps(turn.to_dict())))
+    history = [*ASK, turn, Message(Role.TOOL, "sunny", tool_name="weather",
+                                   tool_call_id=(turn.tool_calls or [])[0].id)]
+    groq = openai_compatible(wire_server, "qwen/qwen3-32b", "groq")
+    async for _ in groq.astream(system_prompt="", messages=history):
+        pass
+    await deepseek.aclose()
+    await groq.aclose()
+    sent = wire_server.requests[1].json["messages"][1]
+    assert sent["tool_calls"] and "reasoning_content" not in sent
+
+
+def recorded_content(path: Path) -> str:
+    return "".join(json.loads(line[6:])["choices"][0]["delta"].get("content") or ""
+                   for line in path.read_text().splitlines()
+                   if line.startswith("data: {") and json.loads(line[6:]).get("choices"))

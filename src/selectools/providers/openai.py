@@ -29,9 +29,11 @@ first text or tool-call delta arrives, or when the turn ends. It never reaches `
 api.openai.com's Chat Completions shows no reasoning, only `reasoning_tokens` in the usage.
 
 Sending it back (the one rule): every assistant message whose reasoning came from this
-protocol carries it back in later requests, in the field it came in: `reasoning_content`
-or `reasoning` with its text, or OpenRouter's `reasoning_details` unchanged (instead of the
-text). Why, per API:
+protocol, from the model now asked, carries it back in later requests, in the field it
+came in: `reasoning_content` or `reasoning` with its text, or OpenRouter's
+`reasoning_details` unchanged (instead of the text). Another model's reasoning is not sent:
+every compatible server speaks this protocol, and one server's field is another's 400
+(after a fallback from DeepSeek to Groq, say, or `agent.provider = ...`). Why, per API:
 - DeepSeek thinking mode (deepseek-reasoner, V3.2, V4) answers 400 "The
   `reasoning_content` in the thinking mode must be passed back to the API" when an
   assistant message that called tools lacks it, in every later request
@@ -45,8 +47,9 @@ text). Why, per API:
   what the model needs.
 - api.openai.com refuses unknown message fields and has no reasoning text: nothing is sent
   there, whatever a message holds (from a fallback, say).
-The part keeps what goes back in `ReasoningPart.signature`: None for `reasoning_content`,
-else the JSON text of `{"field": "reasoning"}` and/or `{"reasoning_details": [...]}`.
+The part keeps what goes back in `ReasoningPart.signature`, the JSON text of `{"model":
+<the model asked>}` with `"field": "reasoning"` and/or `"reasoning_details": [...]`
+(a part without a model, saved by an earlier version, goes back to any).
 
 Settings: `ModelRequest.reasoning` becomes `reasoning_effort`; a token budget is sent as the
 least effort whose budget covers it, after Google's published mapping of those efforts to
@@ -145,7 +148,8 @@ def _body(request: ModelRequest) -> dict[str, Any]:
     wire_messages: list[dict[str, Any]] = []
     if system_prompt:
         wire_messages.append({"role": "system", "content": system_prompt})
-    wire_messages.extend([_wire_message(message, hosted) for message in request.messages])
+    wire_messages.extend([_wire_message(message, hosted, model)
+                          for message in request.messages])
     body: dict[str, Any] = {"model": model, "messages": wire_messages,
                             max_tokens_field: request.max_tokens}
     temperature = request.temperature
@@ -202,7 +206,7 @@ def _wire_tool(tool: ToolDefinition) -> dict[str, Any]:
     return {"type": "function", "function": function}
 
 
-def _wire_message(message: Message, hosted: bool = False) -> dict[str, Any]:
+def _wire_message(message: Message, hosted: bool = False, model: str = "") -> dict[str, Any]:
     if message.role == Role.TOOL:
         result = _wire.tool_result_text(message)
         if not message.tool_call_id:
@@ -217,7 +221,7 @@ def _wire_message(message: Message, hosted: bool = False) -> dict[str, Any]:
         elif wire["content"] is None:
             wire["content"] = ""
         if message.reasoning and not hosted:  # (api.openai.com refuses the fields)
-            _add_reasoning(wire, message.reasoning)
+            _add_reasoning(wire, message.reasoning, model)
         return wire
     if message.role == Role.SYSTEM:
         return {"role": "system", "content": message.content}
@@ -226,15 +230,18 @@ def _wire_message(message: Message, hosted: bool = False) -> dict[str, Any]:
     return {"role": "user", "content": message.content}
 
 
-def _add_reasoning(wire: dict[str, Any], parts: Sequence[ReasoningPart]) -> None:
-    """Put this protocol's reasoning parts back on an assistant message, each in the field
-    it came in (see the module doc); other protocols' parts mean nothing here."""
+def _add_reasoning(wire: dict[str, Any], parts: Sequence[ReasoningPart], model: str) -> None:
+    """Put this protocol's reasoning parts made by `model` back on an assistant message,
+    each in the field it came in (see the module doc); other protocols' and other models'
+    parts mean nothing here."""
     texts: dict[str, list[str]] = {}
     details: list[Any] = []
     for part in parts:
         if part.protocol != PROVIDER:
             continue
-        field, part_details = _sent_back_as(part)
+        field, part_details, made_by = _sent_back_as(part)
+        if made_by is not None and made_by != model:
+            continue
         if part_details is not None:
             details.extend(part_details)  # OpenRouter's items stand for the text
         else:
@@ -245,31 +252,36 @@ def _add_reasoning(wire: dict[str, Any], parts: Sequence[ReasoningPart]) -> None
         wire["reasoning_details"] = details
 
 
-def _sent_back_as(part: ReasoningPart) -> tuple[str, list[Any] | None]:
-    """The field a part's text goes back in, and OpenRouter's details when it has them."""
+def _sent_back_as(part: ReasoningPart) -> tuple[str, list[Any] | None, str | None]:
+    """The field a part's text goes back in, OpenRouter's details when it has them, and
+    the model that made it (None when the part does not say)."""
     if part.signature is None:
-        return _REASONING_CONTENT, None
+        return _REASONING_CONTENT, None, None
     try:
         saved = json.loads(part.signature)
     except ValueError:
         saved = None
     field = saved.get("field", _REASONING_CONTENT) if type(saved) is dict else None
     details = saved.get("reasoning_details") if type(saved) is dict else None
+    model = saved.get("model") if type(saved) is dict else None
     if field not in (_REASONING_CONTENT, "reasoning") or not (
-            details is None or type(details) is list):
+            details is None or type(details) is list) or not (model is None or type(model) is str):
         raise ValueError("an assistant message's reasoning part (protocol 'openai') has a "
                          "signature that is not what this protocol saved: "
                          f"{body_snippet(part.signature)!r}")
-    return field, details
+    return field, details, model
 
 
-def _reasoning_part(text: str, field: str, details: list[Any] | None) -> ReasoningPart:
-    """A whole reasoning block, with what it needs to go back (see `_sent_back_as`)."""
-    saved: dict[str, Any] = {} if field == _REASONING_CONTENT else {"field": field}
+def _reasoning_part(text: str, field: str, details: list[Any] | None,
+                    model: str) -> ReasoningPart:
+    """A whole reasoning block of `model`'s, with what it needs to go back (see
+    `_sent_back_as`)."""
+    saved: dict[str, Any] = {"model": model}
+    if field != _REASONING_CONTENT:
+        saved["field"] = field
     if details:
         saved["reasoning_details"] = details
-    return ReasoningPart(text, json.dumps(saved, ensure_ascii=False) if saved else None,
-                         None, PROVIDER)
+    return ReasoningPart(text, json.dumps(saved, ensure_ascii=False), None, PROVIDER)
 
 
 def _wire_tool_call(call: ToolCall) -> dict[str, Any]:
@@ -328,11 +340,11 @@ def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
                       else "choices[0].message.refusal")
     reason = _wire.stop_reason(choice.get("finish_reason"), FINISH_REASONS, has_calls=bool(calls))
     message = Message(role=Role.ASSISTANT, content=text, tool_calls=calls or None,
-                      stop_reason=reason, reasoning=_message_reasoning(wire))
+                      stop_reason=reason, reasoning=_message_reasoning(wire, model))
     return message, _usage(data.get("usage"), model)
 
 
-def _message_reasoning(wire: dict[str, Any]) -> list[ReasoningPart] | None:
+def _message_reasoning(wire: dict[str, Any], model: str) -> list[ReasoningPart] | None:
     """The reasoning of a whole answer's message, as one part (None when it has none)."""
     field, thought = _REASONING_CONTENT, wire.get(_REASONING_CONTENT)
     if thought is None:
@@ -344,7 +356,7 @@ def _message_reasoning(wire: dict[str, Any]) -> list[ReasoningPart] | None:
                                                               f"choices[0].message.{field}")
     if details:
         details = _wire.as_list(details, "choices[0].message.reasoning_details")
-    return [_reasoning_part(text, field, details or None)]
+    return [_reasoning_part(text, field, details or None, model)]
 
 
 def _tool_call(wire: Any, index: int) -> ToolCall | None:
@@ -396,9 +408,10 @@ class _PendingCall:
 
 @dataclass(slots=True)
 class _Thinking:
-    """A reasoning block as it streams: its text so far, the field it comes in, and
-    OpenRouter's `reasoning_details` items merged by their `index`."""
+    """A reasoning block as it streams: the model asked, the field it comes in, its text
+    so far, and OpenRouter's `reasoning_details` items merged by their `index`."""
 
+    model: str
     field: str
     texts: list[str]
     details: dict[int, dict[str, Any]] | None = None
@@ -427,7 +440,7 @@ class _Thinking:
 
     def part(self) -> ReasoningPart:
         details = list(self.details.values()) if self.details else None
-        return _reasoning_part("".join(self.texts), self.field, details)
+        return _reasoning_part("".join(self.texts), self.field, details, self.model)
 
 
 async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str, *,
@@ -484,7 +497,7 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
                 # (an empty field opens no block: some servers send "" beside every token)
                 if thought or details:
                     if thinking is None:
-                        thinking = _Thinking(field, [])
+                        thinking = _Thinking(model, field, [])
                     if thought:
                         if type(thought) is not str:
                             thought = _wire.as_text(thought, f"choices[0].delta.{field}",
