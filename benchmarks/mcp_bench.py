@@ -5,7 +5,9 @@ calling the same server directly, over stdio and over streamable HTTP.
     python -m benchmarks.mcp_bench --calls 100 --transports stdio --json mcp.json
 
 The server is one small MCPServer (the SDK's) in its own process, `add(a, b)`, started once
-per transport and shared by both clients, each with a connection of its own. selectools
+per transport. Over HTTP each side has a client and session of its own; over stdio (one
+client per process) the SDK side calls through the SDK Client our connection holds, since
+two server processes are not scheduled alike on a busy host. selectools
 calls the Tool as the Agent does (`Tool.aexecute`: argument validation, the call, the
 result read into text); the SDK side calls `Client.call_tool` and reads the text block.
 Calls alternate in blocks of 20 between the two sides, so drift in the host's load falls on
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -62,19 +65,26 @@ def _server_command(transport: str) -> list[str]:
 
 
 async def measure(transport: str, calls: int, url: str | None) -> dict[str, Any]:
-    from mcp import Client, StdioServerParameters
+    from mcp import Client
     from mcp_types import TextContent
 
-    from selectools.mcp import MCPServerHTTP, MCPServerStdio
+    from selectools.mcp import MCPServer, MCPServerHTTP, MCPServerStdio
 
-    command = _server_command(transport)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    ours = (MCPServerStdio(command[0], command[1:], cwd=root, env={"PYTHONPATH": root})
-            if transport == "stdio" else MCPServerHTTP(url or ""))
-    target: Any = (StdioServerParameters(command=command[0], args=command[1:], cwd=root,
-                                         env={"PYTHONPATH": root})
-                   if transport == "stdio" else url)
-    async with ours, Client(target) as client:
+    ours: MCPServer
+    async with contextlib.AsyncExitStack() as stack:
+        if transport == "stdio":
+            command = _server_command(transport)
+            ours = await stack.enter_async_context(MCPServerStdio(
+                command[0], command[1:], cwd=root, env={"PYTHONPATH": root}))
+            # Each stdio client has a server process of its own, and on a busy host two
+            # processes are not scheduled alike: the SDK side calls through the very
+            # Client our connection holds (one process, one client; our layer the only
+            # difference).
+            client: Any = _client_of(ours)
+        else:  # two clients, each with a session of its own, on one server process
+            ours = await stack.enter_async_context(MCPServerHTTP(url or ""))
+            client = await stack.enter_async_context(Client(url or ""))
         (tool,) = [t for t in ours.tools() if t.name == "add"]
 
         async def by_sdk(i: int) -> str:
@@ -108,6 +118,11 @@ async def measure(transport: str, calls: int, url: str | None) -> dict[str, Any]
     result["ratio"] = result[OURS]["wall_us"] / result[SDK]["wall_us"]
     result["within_budget"] = result["ratio"] <= BUDGET
     return result
+
+
+def _client_of(server: Any) -> Any:
+    """The SDK Client under a connected server's connection on this loop."""
+    return server._connections[asyncio.get_running_loop()].client
 
 
 def run_transport(transport: str, calls: int) -> dict[str, Any]:
