@@ -15,6 +15,7 @@ from selectools import Agent, AgentConfig, AgentResult, tool
 from selectools.providers.anthropic import AnthropicProvider
 from selectools.providers.errors import MalformedResponseError, MalformedStreamError
 from selectools.providers.fallback import FallbackProvider
+from selectools.providers.gemini import GeminiProvider
 from selectools.providers.openai import OpenAIProvider
 from selectools.types import Message, ReasoningPart, Role, ToolCall
 
@@ -166,3 +167,39 @@ def recorded_content(path: Path) -> str:
     return "".join(json.loads(line[6:])["choices"][0]["delta"].get("content") or ""
                    for line in path.read_text().splitlines()
                    if line.startswith("data: {") and json.loads(line[6:]).get("choices"))
+
+
+# -- Gemini: signatures and budgets ---------------------------------------------------------
+
+SIGNED_CALL = WIRE / "gemini_stream_text_then_signed_call.sse"
+
+
+def gemini(server: WireServer) -> GeminiProvider:
+    return GeminiProvider(api_key="gm-test-key-0123456789", base_url=server.url, max_retries=0)
+
+
+@pytest.mark.parametrize("signature", ['{"forged": true}', "42", "[]"])
+async def test_a_call_signature_that_is_no_string_is_a_malformed_stream(
+        wire_server: WireServer, signature: str) -> None:
+    # It would be kept on the call and sent back on the next turn as it came.
+    body = re.sub(r'"thoughtSignature":"[^"]*"', f'"thoughtSignature":{signature}',
+                  SIGNED_CALL.read_text(), count=1)
+    wire_server.reply(200, body.encode(), content_type="text/event-stream")
+    provider = gemini(wire_server)
+    with pytest.raises(MalformedStreamError, match=r"parts\[0\]\.thoughtSignature is"):
+        async for _ in provider.astream(model="gemini-3.1-pro-preview", system_prompt="",
+                                        messages=ASK):
+            pass
+    await provider.aclose()
+
+
+@pytest.mark.parametrize("budget", [0, -1, -5000])
+async def test_a_budget_that_is_no_positive_count_is_refused_before_sending(
+        wire_server: WireServer, budget: int) -> None:
+    # Added to maxOutputTokens, a negative budget would have cut the answer short.
+    provider = gemini(wire_server)
+    with pytest.raises(ValueError, match=f"positive number of tokens, got {budget}"):
+        await provider.acomplete(model="gemini-2.5-flash", system_prompt="", messages=ASK,
+                                 reasoning=budget)
+    await provider.aclose()
+    assert wire_server.requests == []

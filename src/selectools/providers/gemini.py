@@ -180,6 +180,9 @@ def thinking_config(reasoning: str | int, model: str) -> dict[str, Any]:
     one); an effort as Gemini 3's `thinkingLevel` ("low", "medium", "high"), and on earlier
     models (2.5, whose only setting is a budget) as the budget of `EFFORT_BUDGETS`."""
     if type(reasoning) is int:
+        if reasoning < 1:  # (added to maxOutputTokens: a negative one would cut the answer)
+            raise ValueError(f"a reasoning budget must be a positive number of tokens, got "
+                             f"{reasoning}")
         return {"thinkingBudget": reasoning, "includeThoughts": True}
     if reasoning not in EFFORT_BUDGETS:
         raise ValueError(f"reasoning must be one of {sorted(EFFORT_BUDGETS)} or a token budget "
@@ -564,7 +567,8 @@ def _signature(part: Mapping[str, Any], where: str, *, stream: bool) -> str | No
 
 def _tool_call(part: Mapping[str, Any], where: str, *, stream: bool) -> ToolCall:
     function_call = _wire.as_object(part["functionCall"], where, stream=stream)
-    signature = part.get(THOUGHT_SIGNATURE)
+    # (checked like every signature: it goes back on the next turn as it came)
+    signature = _signature(part, where.removesuffix(".functionCall"), stream=stream)
     return _wire.tool_call(_wire.as_name(function_call.get("name"), where, stream=stream),
                            function_call.get("args"), function_call.get("id"),
                            provider_data={THOUGHT_SIGNATURE: signature} if signature else None)
