@@ -562,6 +562,8 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
                 if text:
                     yield text
             elif block.get("type") == "tool_use" and type(index) is int:
+                if tool_blocks:  # (blocks stream one after another; see _open_tool_block)
+                    _open_tool_block(index, tool_blocks)
                 name = _wire.as_name(block.get("name"), "content_block_start.content_block",
                                      stream=True)
                 block_id = block.get("id")
@@ -624,6 +626,15 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
     if raw_reason:
         yield _wire.turn_end(raw_reason, STOP_REASONS, has_calls=has_calls)
     yield usage.stats(response_model)
+
+
+def _open_tool_block(index: int, open_blocks: Mapping[int, _ToolBlock]) -> NoReturn:
+    """A tool_use block that starts while another is still open: the API streams blocks one
+    after another, and taken as it came the stream would lose a call whose argument
+    fragments were already shown (its index reused) or yield calls out of their order."""
+    other = next(iter(open_blocks))
+    raise _wire.malformed(f"content_block_start of a tool_use block at index {index} while "
+                          f"the tool_use block at index {other} is still open", stream=True)
 
 
 def _not_an_index(value: Any, where: str) -> NoReturn:
