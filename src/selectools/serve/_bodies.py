@@ -5,9 +5,11 @@ must be a string`), which the HTTP layer sends as a 400 JSON error. Pure: no I/O
 
 - `/api/chat` takes what the Vercel AI SDK's `useChat` sends: `{"id", "messages": [UI
   message...], "trigger"?, "messageId"?}`; a UI message is `{"id", "role", "parts": [...]}`.
-  Text parts become content; a tool part (`tool-<name>` or `dynamic-tool`) whose output is
-  known becomes the assistant's call plus its tool result; `step-start` parts split an
-  assistant message into the turns it was made of. Parts of other types (reasoning, files,
+  Text parts become content, a user's `file` parts with an image inline (data: URL) its
+  image parts (see `_images`: other files are refused by name); a tool part (`tool-<name>`
+  or `dynamic-tool`) whose output is known becomes the assistant's call plus its tool
+  result; `step-start` parts split an assistant message into the turns it was made of.
+  An assistant's parts of other types (reasoning, files,
   sources, data-*) are skipped: the model's reasoning cannot be sent back without the
   provider's signature, and the rest is for the page. System messages are skipped too: the
   agent's system prompt is the server's, not the browser's.
@@ -26,11 +28,16 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from ..types import Message, Role, ToolCall
+from ..types import ContentPart, Message, Role, ToolCall
+from ._images import ImageTooLarge, image_part
 
 
 class BadRequest(ValueError):
     """A request body that cannot be used; `str()` names the problem, for a 400 answer."""
+
+
+class TooLarge(BadRequest):
+    """A part of the body over its limit (an image over MAX_IMAGE_BYTES): a 413 answer."""
 
 
 @dataclasses.dataclass
@@ -115,9 +122,9 @@ def ui_messages(items: list[Any], where: str) -> list[Message]:
         role = message.get("role")
         parts = _list(message.get("parts"), f"{place}.parts")
         if role == "user":
-            text = _texts(parts, place)
-            if text.strip():
-                messages.append(Message(role=Role.USER, content=text))
+            made = _user_message(parts, place)
+            if made is not None:
+                messages.append(made)
         elif role == "assistant":
             messages.extend(_assistant_turns(parts, place))
         elif role == "system":
@@ -128,13 +135,28 @@ def ui_messages(items: list[Any], where: str) -> list[Message]:
     return messages
 
 
-def _texts(parts: list[Any], place: str) -> str:
-    texts = []
+def _user_message(parts: list[Any], place: str) -> Message | None:
+    """A user's UI message: its text, and its attached images (`file` parts) as image
+    parts; None when it holds neither."""
+    texts: list[str] = []
+    images: list[ContentPart] = []
     for index, item in enumerate(parts):
-        part = _object(item, f"{place}.parts[{index}]")
-        if part.get("type") == "text":
-            texts.append(_string(part.get("text"), f"{place}.parts[{index}].text"))
-    return "".join(texts)
+        at = f"{place}.parts[{index}]"
+        part = _object(item, at)
+        kind = part.get("type")
+        if kind == "text":
+            texts.append(_string(part.get("text"), f"{at}.text"))
+        elif kind == "file":
+            try:
+                images.append(image_part(part, at))
+            except ImageTooLarge as exc:
+                raise TooLarge(str(exc)) from None
+            except ValueError as exc:
+                raise BadRequest(str(exc)) from None
+    text = "".join(texts)
+    if not images:
+        return Message(role=Role.USER, content=text) if text.strip() else None
+    return Message(role=Role.USER, content=text, content_parts=images)
 
 
 def _assistant_turns(parts: list[Any], place: str) -> list[Message]:

@@ -33,7 +33,14 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from ..providers.errors import ProviderError
 from ..types import AgentResult, Message, Role, StreamChunk, check_messages
 from . import ui_stream
-from ._bodies import BadRequest, agui_request, chat_request, decode_json, socket_message
+from ._bodies import (
+    BadRequest,
+    TooLarge,
+    agui_request,
+    chat_request,
+    decode_json,
+    socket_message,
+)
 from .agui import AgUiStream
 from .conversations import Conversations, RunTranscript
 from .websocket import socket_frame
@@ -154,6 +161,8 @@ class _Server:
             check_messages(history)
         except _TooLarge:
             return _too_large(self.max_body_bytes)
+        except TooLarge as exc:  # an image over its own limit
+            return JSONResponse({"error": str(exc)}, status_code=413)
         except (BadRequest, ValueError, TypeError) as exc:
             return _bad_request(exc)
         mapper = ui_stream.UIMessageStream()
