@@ -203,3 +203,46 @@ async def test_a_budget_that_is_no_positive_count_is_refused_before_sending(
                                  reasoning=budget)
     await provider.aclose()
     assert wire_server.requests == []
+
+
+# -- Anthropic thinking after another provider's tool call ---------------------------------
+
+ANTHROPIC_TEXT = WIRE / "anthropic_messages_stream_text.sse"
+
+
+async def test_anthropic_continues_another_providers_tool_loop_without_thinking(
+        wire_server: WireServer) -> None:
+    # DeepSeek calls the tool and is then down; Anthropic, with thinking on, would refuse
+    # the tool loop ("Expected `thinking` or `redacted_thinking`, but found `tool_use`"):
+    # that request goes without thinking, as the API's error advises.
+    wire_server.reply_file(DEEPSEEK_CALL, content_type="text/event-stream")
+    wire_server.reply(503, {"error": {"message": "Service Unavailable"}})
+    wire_server.reply_file(ANTHROPIC_TEXT, content_type="text/event-stream")
+    chain = FallbackProvider([openai_compatible(wire_server, "deepseek-reasoner", "deepseek"),
+                              AnthropicProvider(api_key=KEY, base_url=wire_server.url,
+                                                model="claude-sonnet-4-5", max_retries=0)])
+    agent = Agent(tools=[weather], provider=chain,
+                  config=AgentConfig(max_iterations=3, reasoning="high", max_tokens=800))
+    chunks = [chunk async for chunk in agent.astream("What is the weather in San Francisco?")]
+    await chain.aclose()
+    assert isinstance(chunks[-1], AgentResult) and chunks[-1].content
+    first, _, claude = (request.json for request in wire_server.requests)
+    assert first["reasoning_effort"] == "high"
+    assert "thinking" not in claude and "output_config" not in claude
+    assert claude["max_tokens"] == 800
+    assert claude["messages"][-2]["content"][0]["type"] == "tool_use"
+
+
+def test_a_new_question_after_such_a_loop_thinks_again() -> None:
+    from selectools.providers.anthropic import build_request_body
+
+    call = ToolCall("weather", {"location": "SF"}, "call_1")
+    loop = [*ASK, Message(Role.ASSISTANT, "", tool_calls=[call]),
+            Message(Role.TOOL, "sunny", tool_name="weather", tool_call_id="call_1")]
+    body = build_request_body(model="claude-sonnet-4-5", system_prompt="", messages=loop,
+                              reasoning="high", max_tokens=800)
+    assert "thinking" not in body and body["max_tokens"] == 800
+    later = [*loop, Message(Role.ASSISTANT, "Sunny."), Message(Role.USER, "And tomorrow?")]
+    body = build_request_body(model="claude-sonnet-4-5", system_prompt="", messages=later,
+                              reasoning="high", max_tokens=800)
+    assert body["thinking"] == {"type": "enabled", "budget_tokens": 16384}

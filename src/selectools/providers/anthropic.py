@@ -44,6 +44,9 @@ The reasoning setting (`ModelRequest.reasoning`, from `AgentConfig.reasoning`), 
   The budget must be below `max_tokens`, which counts thinking and answer together: when
   it is not, `max_tokens` is raised to budget + max_tokens, so the answer keeps the
   allowance it was given. In adaptive mode `max_tokens` bounds thinking and answer alike.
+- Within a tool loop whose last assistant turn has no thinking block (another provider's,
+  before a fallback, or one made without thinking) the API refuses thinking: that request
+  goes without it (`thinking_may_continue`), as the API's own error advises.
 - Thinking takes no sampling parameters: a `temperature` other than 1 (the only one the API
   accepts with thinking) with a reasoning setting is a ValueError naming both; 1 is not sent.
 
@@ -124,19 +127,17 @@ def build_request_body(*, model: str, system_prompt: str | None, messages: Seque
                        reasoning: str | int | None = None) -> dict[str, Any]:
     """The JSON body of a Messages API request (`temperature=None` sends none; see the
     module's doc for `output` and `reasoning`)."""
-    body: dict[str, Any] = {
-        "model": model,
-        "max_tokens": max_tokens,
-        "messages": _convert_messages(messages),
-    }
+    converted = _convert_messages(messages)
+    body: dict[str, Any] = {"model": model, "max_tokens": max_tokens, "messages": converted}
     config: dict[str, Any] = {}
     if reasoning is not None:
         _refuse_sampling(temperature)
         temperature = None  # (1, the only one accepted, is the default)
-        body["thinking"], effort, body["max_tokens"] = thinking_settings(model, reasoning,
-                                                                         max_tokens)
-        if effort is not None:
-            config["effort"] = effort
+        thinking, effort, thinking_max_tokens = thinking_settings(model, reasoning, max_tokens)
+        if thinking_may_continue(converted):
+            body["thinking"], body["max_tokens"] = thinking, thinking_max_tokens
+            if effort is not None:
+                config["effort"] = effort
     if temperature is not None:
         body["temperature"] = temperature
     if output is not None:
@@ -207,6 +208,20 @@ def thinking_settings(model: str, reasoning: str | int,
     if budget >= max_tokens:  # max_tokens counts thinking too: the answer keeps its own
         max_tokens += budget
     return {"type": "enabled", "budget_tokens": budget}, None, max_tokens
+
+
+def thinking_may_continue(converted: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether thinking may be on for a request of these (converted) messages. Within a tool
+    loop the API refuses it unless the assistant turn before the last tool results starts
+    with a thinking block ("Expected `thinking` or `redacted_thinking`, but found
+    `tool_use`... To avoid this requirement, disable `thinking`"): a turn another provider
+    made (before a fallback) or made without thinking has none, so that request is sent
+    without thinking, and the next question thinks again."""
+    if len(converted) < 2 or converted[-1]["role"] != "user" or not any(
+            block.get("type") == "tool_result" for block in converted[-1]["content"]):
+        return True
+    turn = converted[-2]["content"]
+    return bool(turn) and turn[0].get("type") in ("thinking", "redacted_thinking")
 
 
 def _refuse_sampling(temperature: float | None) -> None:
