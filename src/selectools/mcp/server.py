@@ -172,7 +172,8 @@ class MCPServer:
         connection = Connection(self._label(), self._transport, self.mode, self._tools_changed)
         await connection.open(self.connect_timeout)
         self._connections[loop] = connection
-        await self._read_tools(connection)
+        # The first listing is part of connecting: bounded like it, not like a call.
+        await self._read_tools(connection, self.connect_timeout)
         return connection
 
     # -- tools ----------------------------------------------------------------------------
@@ -198,9 +199,10 @@ class MCPServer:
             await self._read_tools(connection)
         return self.tools()
 
-    async def _read_tools(self, connection: Connection) -> list[Tool]:
+    async def _read_tools(self, connection: Connection, timeout: float | None = None
+                          ) -> list[Tool]:
         self._stale = False
-        listing = await connection.request(_list_all_tools, self.timeout)
+        listing = await connection.request(_list_all_tools, timeout or self.timeout)
         if listing != self._listing:
             self._listing = listing
             self._tools = adapt_tools(self, listing)
