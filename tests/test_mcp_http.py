@@ -58,14 +58,14 @@ async def test_streamable_http_lists_calls_and_sends_our_headers(http_url: str) 
 async def test_a_hang_over_http_times_out_and_is_cancelled_at_the_server(
         http_url: str, log: Path) -> None:
     async with MCPServerHTTP(http_url) as server:
-        agent = Agent(tools=server.tools(), config=AgentConfig(tool_timeout_seconds=1),
+        agent = Agent(tools=server.tools(), config=AgentConfig(tool_timeout_seconds=2),
                       provider=ScriptedProvider([
                           ToolCall("hang", {"label": "http"}), ToolCall("add", {"a": 2, "b": 2}),
                           "Four."]))
         result = await agent.arun("Go.")
         await line_in(log, "cancelled http")
     assert result.content == "Four."
-    assert tool_messages(agent) == ["Error: tool 'hang' timed out after 1 s", "4"]
+    assert tool_messages(agent) == ["Error: tool 'hang' timed out after 2 s", "4"]
 
 
 async def test_a_changed_tool_list_over_http_is_read_again() -> None:

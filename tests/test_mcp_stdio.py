@@ -149,14 +149,14 @@ async def test_bad_arguments_are_refused_before_the_server_is_called(
 async def test_a_hanging_call_times_out_is_cancelled_at_the_server_and_the_run_goes_on(
         shared: MCPServerStdio, log: Path) -> None:
     pid = int(await shared.call_tool("whoami"))
-    agent = Agent(tools=shared.tools(), config=AgentConfig(tool_timeout_seconds=1),
+    agent = Agent(tools=shared.tools(), config=AgentConfig(tool_timeout_seconds=2),
                   provider=ScriptedProvider([
                       ToolCall("hang", {"label": "slow"}), ToolCall("add", {"a": 3, "b": 4}),
                       "It hung; 3 + 4 = 7."]))
     result = await agent.arun("Go.")
     assert result.content == "It hung; 3 + 4 = 7."
     timed_out, added = tool_messages(agent)
-    assert timed_out == "Error: tool 'hang' timed out after 1 s"
+    assert timed_out == "Error: tool 'hang' timed out after 2 s"
     assert added == "7"
     # The server got notifications/cancelled: the handler was cancelled in the same
     # process, which still answers on the same connection.
