@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import gc
 import json
 import resource
 import statistics
@@ -156,6 +157,67 @@ def measure_ray(url: str, runs: int, concurrency: int, actors: int) -> dict[str,
         ray.shutdown()
 
 
+def measure_paired(url: str, runs: int, concurrency: int, chunks: int) -> dict[str, Any]:
+    """runs/s of every client in ONE process, in `chunks` alternating slices of runs/chunks
+    inputs each (a batch per slice), so that all of them see the same load of a shared
+    host: the ratio of rates is then about the clients, not about the minute."""
+    from selectools.batch import abatch
+
+    from .agent_client import make_agent
+    from .baseline import AiohttpLoop
+
+    async def main() -> dict[str, Any]:
+        agent, loop = make_agent(url), AiohttpLoop(url)
+        scenario.check_answer((await agent.arun(scenario.PROMPT)).content, "warm-up")
+        scenario.check_answer(await loop.run_whole(), "warm-up")
+        size = runs // chunks
+
+        async def gated(run: Any) -> list[str]:
+            gate = asyncio.Semaphore(concurrency)
+
+            async def one() -> str:
+                async with gate:
+                    return str(await run())
+            return list(await asyncio.gather(*(one() for _ in range(size))))
+
+        async def held() -> list[str]:
+            return [r.content for r in await abatch(agent, [scenario.PROMPT] * size,
+                                                    max_concurrency=concurrency)]
+
+        async def streamed() -> list[str]:
+            answers: list[str] = []
+            await abatch(agent, [scenario.PROMPT] * size, max_concurrency=concurrency,
+                         on_result=lambda r: answers.append(r.content), keep_results=False)
+            return answers
+
+        async def arun() -> str:
+            return str((await agent.arun(scenario.PROMPT)).content)
+
+        clients = {"loop": lambda: gated(loop.run_whole), "abatch": held,
+                   "streamed": streamed, "arun": lambda: gated(arun)}
+        totals = {client: [0.0, 0.0] for client in clients}
+        names = list(clients)
+        for chunk in range(chunks):
+            for client in names[chunk % len(names):] + names[:chunk % len(names)]:
+                gc.collect()
+                cpu0, wall0 = time.process_time(), time.perf_counter()
+                answers = await clients[client]()
+                totals[client][0] += time.perf_counter() - wall0
+                totals[client][1] += time.process_time() - cpu0
+                if len(answers) != size:
+                    raise AssertionError(f"{client}: {len(answers)} answers for {size}")
+                for answer in answers:
+                    scenario.check_answer(answer, client)
+        await agent.provider.aclose()
+        await loop.aclose()
+        done = size * chunks
+        return {client: {"runs": done, "runs_per_s": done / wall,
+                         "cpu_ms_per_run": cpu * 1000 / done}
+                for client, (wall, cpu) in totals.items()}
+
+    return asyncio.run(main())
+
+
 MEASURES: dict[str, Any] = {
     "loop": measure_loop, "abatch": measure_abatch,
     "streamed": functools.partial(measure_abatch, mode="abatch streamed"),
@@ -172,10 +234,11 @@ def _in_fresh_process(arguments: list[str]) -> dict[str, Any]:
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def run(runs: int, concurrency: int, rounds: int, ray_runs: int, actors: int
-        ) -> dict[str, Any]:
+def run(runs: int, concurrency: int, rounds: int, ray_runs: int, actors: int,
+        chunks: int) -> dict[str, Any]:
     with ServerProcess() as server:
         url = server.base_url(pace_us=0, group=1000)
+        paired = _in_fresh_process(["paired", url, str(runs), str(concurrency), str(chunks)])
         rows: dict[str, list[dict[str, Any]]] = {client: [] for client in MEASURES}
         for round_number in range(rounds):
             order = list(MEASURES)[round_number % len(MEASURES):] + \
@@ -196,34 +259,39 @@ def run(runs: int, concurrency: int, rounds: int, ray_runs: int, actors: int
                         for key in ("runs_per_s", "cpu_ms_per_run", "peak_rss_mb", "wall_s")}
                for client in rows}
     ratios = {client: {
-        "runs_per_s": summary[client]["runs_per_s"] / summary["loop"]["runs_per_s"],
+        "runs_per_s": paired[client]["runs_per_s"] / paired["loop"]["runs_per_s"],
         "peak_rss": summary[client]["peak_rss_mb"] / summary["loop"]["peak_rss_mb"]}
         for client in summary}
     report: dict[str, Any] = {
-        "runs": runs, "concurrency": concurrency, "rounds": rounds, "rows": rows,
-        "median": summary, "ratios": ratios,
+        "runs": runs, "concurrency": concurrency, "rounds": rounds, "chunks": chunks,
+        "rows": rows, "median": summary, "paired": paired, "ratios": ratios,
         "pass": {client: ratios[client]["runs_per_s"] >= 0.95
                  and ratios[client]["peak_rss"] <= 1.2 for client in ("abatch", "streamed")}}
     if ray_row is not None and "runs_per_s" in ray_row:
-        abatch_wall_per_run = summary["abatch"]["wall_s"] / runs
         ray_row["overhead_ms_per_run"] = (ray_row["marginal_wall_ms_per_run"]
-                                          - abatch_wall_per_run * 1000)
+                                          - 1000 / paired["abatch"]["runs_per_s"])
     report["ray"] = ray_row
     return report
 
 
 def render(report: dict[str, Any]) -> str:
-    median = report["median"]
-    lines = [f"{report['runs']} runs, {report['concurrency']} at once, median of "
-             f"{report['rounds']} fresh-process rounds",
-             f"{'client':32} {'runs/s':>8} {'CPU ms/run':>11} {'peak RSS MB':>12} "
-             f"{'runs/s ratio':>13} {'RSS ratio':>10}  budget (>= 0.95x, <= 1.2x)"]
+    median, paired = report["median"], report["paired"]
+    lines = [f"{report['runs']} runs, {report['concurrency']} at once. runs/s: all clients in "
+             f"one process, alternating in {report['chunks']} slices of "
+             f"{report['runs'] // report['chunks']}; peak RSS: median of {report['rounds']} "
+             "fresh-process rounds of all the runs in one batch (their runs/s as context)",
+             f"{'client':32} {'runs/s':>7} {'CPU ms/run':>10} {'peak RSS MB':>11} "
+             f"{'runs/s ratio':>12} {'RSS ratio':>9}  {'verdict':7} {'(fresh runs/s)':>14}"]
     for client, name in NAMES.items():
         row, ratio = median[client], report["ratios"][client]
         verdict = {True: "PASS", False: "FAIL"}.get(report["pass"].get(client), "")
-        lines.append(f"{name:32} {row['runs_per_s']:8.0f} {row['cpu_ms_per_run']:11.2f} "
-                     f"{row['peak_rss_mb']:12.1f} {ratio['runs_per_s']:12.2f}x "
-                     f"{ratio['peak_rss']:9.2f}x  {verdict}")
+        spread = "-".join(f"{r['runs_per_s']:.0f}" for r in sorted(
+            report["rows"][client], key=lambda r: float(r["runs_per_s"])))
+        lines.append(f"{name:32} {paired[client]['runs_per_s']:7.0f} "
+                     f"{paired[client]['cpu_ms_per_run']:10.2f} {row['peak_rss_mb']:11.1f} "
+                     f"{ratio['runs_per_s']:11.2f}x {ratio['peak_rss']:8.2f}x  {verdict:7} "
+                     f"{spread:>14}")
+    lines.append("budget: runs/s ratio >= 0.95x and peak RSS ratio <= 1.2x of the aiohttp loop")
     ray_row = report.get("ray")
     if ray_row and "runs_per_s" in ray_row:
         lines.append(f"ray_batch: {ray_row['runs']} runs, {ray_row['client']}, "
@@ -242,6 +310,8 @@ def main(argv: list[str] | None = None) -> None:
         client, url, runs, concurrency, *rest = arguments[1:]
         if client == "ray":
             result = measure_ray(url, int(runs), int(concurrency), int(rest[0]))
+        elif client == "paired":
+            result = measure_paired(url, int(runs), int(concurrency), int(rest[0]))
         else:
             result = MEASURES[client](url, int(runs), int(concurrency))
             result["client"] = NAMES[client]
@@ -251,11 +321,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--chunks", type=int, default=10,
+                        help="slices of the paired runs/s measurement")
     parser.add_argument("--ray-runs", type=int, default=2000, help="0: no Ray measurement")
     parser.add_argument("--actors", type=int, default=2)
     parser.add_argument("--json", default=None, help="write the full report here")
     args = parser.parse_args(arguments)
-    report = run(args.runs, args.concurrency, args.rounds, args.ray_runs, args.actors)
+    report = run(args.runs, args.concurrency, args.rounds, args.ray_runs, args.actors,
+                 args.chunks)
     print(render(report))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")

@@ -22,7 +22,6 @@ variables named by `--ray-env` (an API key the module reads, say) set from this 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -341,6 +340,8 @@ def run_batch_command(args: argparse.Namespace) -> int:
             if args.ray is not None:
                 _run_on_ray(args, items, answer_type, results)
             else:
+                import asyncio
+
                 asyncio.run(_run_here(agent, items, args.concurrency, answer_type, results))
     except KeyboardInterrupt:
         stopped = True
