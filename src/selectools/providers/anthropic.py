@@ -490,10 +490,12 @@ class _ToolBlock:
 @dataclass
 class _ThinkingBlock:
     parts: list[str]
-    signature: str = ""
+    #: The signature's fragments (joined at the end: adding each up is quadratic).
+    signature: list[str]
 
     def finish(self) -> ReasoningPart:
-        return ReasoningPart("".join(self.parts), self.signature or None, None, PROVIDER)
+        return ReasoningPart("".join(self.parts), "".join(self.signature) or None, None,
+                             PROVIDER)
 
 
 def _redacted(data: Any, where: str, *, stream: bool = False) -> ReasoningPart:
@@ -562,8 +564,8 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
             elif delta_type == "signature_delta":
                 thinking = thinking_blocks.get(index)
                 if thinking is not None:
-                    thinking.signature += _wire.as_text(
-                        delta.get("signature"), "signature_delta.signature", stream=True)
+                    thinking.signature.append(_wire.as_text(
+                        delta.get("signature"), "signature_delta.signature", stream=True))
         elif kind == "error" or event.event == "error" or payload.get("error"):
             raise error_from_stream_event(payload)
         elif kind == "content_block_start":
@@ -593,9 +595,9 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
             elif block.get("type") == "thinking" and type(index) is int:
                 text = _wire.as_text(block.get("thinking"),
                                      "content_block_start.content_block.thinking", stream=True)
-                thinking_blocks[index] = _ThinkingBlock([text] if text else [], _wire.as_text(
+                thinking_blocks[index] = _ThinkingBlock([text] if text else [], [_wire.as_text(
                     block.get("signature"), "content_block_start.content_block.signature",
-                    stream=True))
+                    stream=True)])
                 if text:
                     yield ReasoningDelta(text)
             elif block.get("type") == "redacted_thinking" and type(index) is int:

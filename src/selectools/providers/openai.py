@@ -108,8 +108,10 @@ FINISH_REASONS: dict[str, StopReason] = {
 }
 #: A reasoning budget (tokens) up to which each effort is sent (see the module doc).
 EFFORT_BUDGETS: tuple[tuple[int, str], ...] = ((1024, "low"), (8192, "medium"))
-# The reasoning field most servers use; a part that came in it needs no signature.
+# The reasoning field most servers use.
 _REASONING_CONTENT = "reasoning_content"
+# The keys of an OpenRouter reasoning_details item whose streamed fragments continue it.
+_DETAIL_TEXTS = frozenset({"text", "summary", "data"})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -401,7 +403,9 @@ def _usage(wire: Any, model: str, *, stream: bool = False) -> UsageStats:
 class _PendingCall:
     id: str | None
     name: str
-    arguments: str
+    #: The arguments' fragments, joined once the call is whole (adding each to a string
+    #: would copy the arguments so far per fragment: quadratic in a long argument).
+    arguments: list[str]
     index: int | None = None  # the server's `index`, which may repeat across calls
     key: int = 0  # its place in arrival order (its key in the calls being assembled)
 
@@ -415,12 +419,16 @@ class _Thinking:
     field: str
     texts: list[str]
     details: dict[int, dict[str, Any]] | None = None
+    #: The text fragments of each detail item's text keys, joined into it at the end (not
+    #: added up as they come, which is quadratic in a long reasoning).
+    detail_texts: dict[tuple[int, str], list[str]] | None = None
 
     def add_details(self, items: Any) -> None:
         # A streamed item is a fragment of the item with its `index`: its text (or summary,
         # or encrypted data) continues that item's, any other key is set once it is not empty.
         merged = self.details if self.details is not None else {}
-        self.details = merged
+        pieces = self.detail_texts if self.detail_texts is not None else {}
+        self.details, self.detail_texts = merged, pieces
         for item in _wire.as_list(items, "choices[0].delta.reasoning_details", stream=True):
             if type(item) is not dict:
                 item = _wire.as_object(item, "choices[0].delta.reasoning_details[]",
@@ -433,12 +441,19 @@ class _Thinking:
                 merged[at] = dict(item)  # (a copy: the fragments after it are added to it)
                 continue
             for key, value in item.items():
-                if key in ("text", "summary", "data") and type(value) is str:
-                    whole[key] = whole.get(key, "") + value
+                if key in _DETAIL_TEXTS and type(value) is str:
+                    texts = pieces.get((at, key))
+                    if texts is None:
+                        first = whole.get(key)
+                        pieces[at, key] = texts = [first] if type(first) is str else []
+                    texts.append(value)
                 elif value not in (None, "") and key != "index":
                     whole[key] = value
 
     def part(self) -> ReasoningPart:
+        if self.details and self.detail_texts:
+            for (at, key), texts in self.detail_texts.items():
+                self.details[at][key] = "".join(texts)
         details = list(self.details.values()) if self.details else None
         return _reasoning_part("".join(self.texts), self.field, details, self.model)
 
@@ -594,7 +609,7 @@ def _merge_fragment(calls: dict[int, _PendingCall], fragment: Any) -> int:
             pending = None
     if pending is None:
         key = len(calls)
-        calls[key] = _PendingCall(call_id, name, arguments, index if type(index) is int else None,
+        calls[key] = _PendingCall(call_id, name, [arguments], index if type(index) is int else None,
                                   key)
         return key
     if call_id and not pending.id:
@@ -602,13 +617,13 @@ def _merge_fragment(calls: dict[int, _PendingCall], fragment: Any) -> int:
     if name and name != pending.name:
         # OpenAI sends the name once; some servers repeat it whole, others send it in pieces.
         pending.name = name if not pending.name else pending.name + name
-    pending.arguments += arguments
+    pending.arguments.append(arguments)
     return pending.key
 
 
 def _flush(calls: dict[int, _PendingCall]) -> list[ToolCall]:
     done = [_wire.tool_call(_wire.as_name(call.name, f"tool call {position}", stream=True),
-                            call.arguments, call.id)
+                            "".join(call.arguments), call.id)
             for position, (_, call) in enumerate(sorted(calls.items()))]
     calls.clear()
     return done
