@@ -58,8 +58,9 @@ later. The schema sent is `strict_schema` (Anthropic, like OpenAI's strict mode,
 closed objects), with the keywords its constrained decoding refuses (numeric bounds, string
 lengths, item counts other than minItems 0 or 1, unknown formats) moved into the
 description as hints; the answer is still validated against the whole schema afterwards.
-A request that cannot be constrained (an older or unknown model, or a type with no strict
-form, such as a map with free keys) gets `output.instructions` in its system prompt instead.
+A request that cannot be constrained (an older or unknown model, a type with no strict
+form, such as a map with free keys, or a recursive one, which the API refuses) gets
+`output.instructions` in its system prompt instead.
 
 Cut-off tool calls: when generation stops at `max_tokens` in the middle of a `tool_use`
 block, the call is still yielded, with the JSON received so far as `{RAW_ARGUMENTS_KEY:
@@ -242,9 +243,53 @@ def takes_structured_output(model: str) -> bool:
 def structured_output(model: str, output: OutputFormat) -> dict[str, Any] | None:
     """The `output_config.format` that constrains the answer to `output`, or None when
     this request cannot be constrained (then the instructions go in the system prompt)."""
-    if output.strict_schema is None or not takes_structured_output(model):
+    if output.strict_schema is None or not takes_structured_output(model) or is_recursive(
+            output.strict_schema):
         return None
     return {"type": "json_schema", "schema": constrainable_schema(output.strict_schema)}
+
+
+def is_recursive(schema: Mapping[str, Any]) -> bool:
+    """Whether a schema refers to itself (a tree, a linked list): Anthropic's structured
+    outputs take no recursive schema (a 400), so such an answer is asked for in words."""
+    definitions = {f"#/{key}/{name}": sub for key in ("$defs", "definitions")
+                   if type(schema.get(key)) is dict for name, sub in schema[key].items()}
+    references = {name: _references(sub) for name, sub in definitions.items()}
+    if "#" in _references(schema) or any("#" in found for found in references.values()):
+        return True
+    # A definition that reaches itself through the references (depth first, each once).
+    done: set[str] = set()
+    for start in references:
+        path, stack = {start}, [(start, iter(references[start]))]
+        while stack:
+            name, following = stack[-1]
+            target = next(following, None)
+            if target is None:
+                stack.pop()
+                path.discard(name)
+                done.add(name)
+            elif target in path:
+                return True
+            elif target in references and target not in done:
+                path.add(target)
+                stack.append((target, iter(references[target])))
+    return False
+
+
+def _references(node: Any) -> set[str]:
+    """The `$ref`s in a schema node, outside its own definitions."""
+    found: set[str] = set()
+    pending = [node]
+    while pending:
+        value = pending.pop()
+        if type(value) is dict:
+            reference = value.get("$ref")
+            if type(reference) is str:
+                found.add(reference)
+            pending.extend(sub for key, sub in value.items() if key not in ("$defs", "definitions"))
+        elif type(value) is list:
+            pending.extend(value)
+    return found
 
 
 # Keywords Anthropic's constrained decoding refuses; moved into the description as hints.
