@@ -538,3 +538,156 @@ async def test_concurrent_conversations_each_get_their_own_answer(
 
     answers = await asyncio.gather(*(ask(number) for number in range(30)))
     assert answers == [f"question number {number}" for number in range(30)]
+
+
+# -- sessions and tool approvals ---------------------------------------------------------------
+
+
+def respond(message: dict[str, Any], approved: bool) -> dict[str, Any]:
+    """What useChat's addToolApprovalResponse makes of the message: every approval asked
+    answered."""
+    parts = [{**part, "state": "approval-responded",
+              "approval": {**part["approval"], "approved": approved}}
+             if part.get("state") == "approval-requested" else part
+             for part in message["parts"]]
+    return {**message, "parts": parts}
+
+
+async def test_use_chat_asks_for_approval_and_the_run_goes_on_once_approved(
+        tmp_path: Path) -> None:
+    from selectools.sessions import SQLiteSessionStore
+
+    question = "What is the weather in San Francisco?"
+    expected = await in_process(TOOL_RUN, question)
+    sessions = tmp_path / "sessions.db"
+    env = {**transcripts(TOOL_RUN), "SERVE_SESSIONS": str(sessions)}
+    with serving("approval_agent", tmp_path, env) as served:
+        first = read_with_sdk(served.url, "chat-ok", [user_message(question)])
+        assert first["errors"] == []
+        message = first["message"]
+        call = expected.tool_calls[0]
+        (asked,) = [p for p in message["parts"] if p["type"] == "tool-get_weather"]
+        assert asked["state"] == "approval-requested" and asked["input"] == call.parameters
+        assert asked["approval"]["id"] == asked["toolCallId"]
+        assert message["metadata"]["stopReason"] == "approval_required"
+        assert [c for c in first["chunks"] if c["type"] == "finish"][0][
+            "finishReason"] == "tool-calls"
+        # The session holds the conversation and the call waiting, under the chat's id.
+        state = SQLiteSessionStore(str(sessions)).get("chat-ok")
+        assert state is not None and state.pending is not None
+        assert [c.id for c in state.pending.calls] == [asked["toolCallId"]]
+
+        # Approved (useChat resubmits the answered message): the tool runs, the answer
+        # follows, in the same message.
+        answered = respond(message, True)
+        second = read_with_sdk(served.url, "chat-ok", [user_message(question), answered],
+                               continued=True)
+    assert second["errors"] == []
+    final = second["message"]
+    assert final["id"] == message["id"]
+    (done,) = [p for p in final["parts"] if p["type"] == "tool-get_weather"]
+    assert done["state"] == "output-available"
+    assert done["output"] == get_weather.function(**call.parameters)
+    assert done["approval"]["approved"] is True
+    assert final["parts"][-1] == {"type": "text", "text": expected.content, "state": "done"}
+    assert final["metadata"]["stopReason"] == "completed"
+    state = SQLiteSessionStore(str(sessions)).get("chat-ok")
+    assert state is not None and state.pending is None
+    assert state.messages[-1].content == expected.content
+
+
+async def test_a_denied_call_is_shown_denied_and_the_run_goes_on(tmp_path: Path) -> None:
+    env = {**transcripts(TOOL_RUN), "SERVE_SESSIONS": str(tmp_path / "s.db")}
+    question = "What is the weather in San Francisco?"
+    with serving("approval_agent", tmp_path, env) as served:
+        first = read_with_sdk(served.url, "chat-no", [user_message(question)])
+        denied = respond(first["message"], False)
+        second = read_with_sdk(served.url, "chat-no", [user_message(question), denied],
+                               continued=True)
+        assert second["errors"] == []
+        assert {"type": "tool-output-denied", "toolCallId": denied["parts"][1]["toolCallId"]} \
+            in second["chunks"]
+        (part,) = [p for p in second["message"]["parts"] if p["type"] == "tool-get_weather"]
+        assert part["state"] == "output-denied"
+        # Answering approvals of a chat that waits for none is an error frame naming it.
+        again = read_with_sdk(served.url, "chat-no", [user_message(question), denied],
+                              continued=True)
+        assert any("nothing to resume" in e or "ValueError" in e for e in again["errors"])
+
+
+def test_approvals_without_a_session_store_are_refused_by_name(tmp_path: Path) -> None:
+    with serving("recorded_agent", tmp_path, transcripts(TOOL_RUN)) as served:
+        answered = {"id": "a1", "role": "assistant", "parts": [
+            {"type": "tool-get_weather", "toolCallId": "toolu_1", "state": "approval-responded",
+             "input": {"location": "SF"}, "approval": {"id": "toolu_1", "approved": True}}]}
+        status, _, body = post(served.url + "/api/chat", {
+            "id": "c", "messages": [user_message("hi"), answered]})
+    assert status == 400 and "no session store" in json.loads(body)["error"]
+
+
+async def test_agui_stops_with_an_interrupt_and_a_resume_entry_continues_the_run(
+        tmp_path: Path) -> None:
+    from ag_ui.core import RunAgentInput
+
+    question = "What is the weather in San Francisco?"
+    expected = await in_process(TOOL_RUN, question)
+    env = {**transcripts(TOOL_RUN), "SERVE_SESSIONS": str(tmp_path / "s.db")}
+    with serving("approval_agent", tmp_path, env) as served:
+        status, _, body = post(served.url + "/agui", run_input(question))
+        assert status == 200
+        events = agui_events(body)
+        finished = events[-1]
+        assert finished["type"] == "RUN_FINISHED" and "result" not in finished
+        (interrupt,) = finished["outcome"]["interrupts"]
+        assert finished["outcome"]["type"] == "interrupt"
+        assert interrupt["reason"] == "tool_approval"
+        started = [e for e in events if e["type"] == "TOOL_CALL_START"]
+        assert [e["toolCallId"] for e in started] == [interrupt["toolCallId"]]
+        assert not [e for e in events if e["type"] == "TOOL_CALL_RESULT"]  # not run
+
+        # The next run answers the interrupt (AG-UI's own RunAgentInput, with resume).
+        resumed = RunAgentInput.model_validate({
+            **run_input(question), "runId": "run-2",
+            "resume": [{"interruptId": interrupt["id"], "status": "resolved",
+                        "payload": {"approved": True}}]}).model_dump(by_alias=True, mode="json")
+        status, _, body = post(served.url + "/agui", resumed)
+        assert status == 200
+        events = agui_events(body)
+        (result,) = [e for e in events if e["type"] == "TOOL_CALL_RESULT"]
+        call = expected.tool_calls[0]
+        assert result["toolCallId"] == interrupt["toolCallId"]
+        assert result["content"] == get_weather.function(**call.parameters)
+        text = "".join(e["delta"] for e in events if e["type"] == "TEXT_MESSAGE_CONTENT")
+        assert text == expected.content
+        assert events[-1]["type"] == "RUN_FINISHED" and events[-1]["result"] == expected.content
+        # A bad resume entry is a 400 naming it.
+        bad = {**resumed, "resume": [{"interruptId": "x", "status": "maybe"}]}
+        status, _, body = post(served.url + "/agui", bad)
+        assert status == 400 and "resume[0].status" in json.loads(body)["error"]
+
+
+async def test_with_a_session_store_the_conversation_is_the_session(tmp_path: Path) -> None:
+    """useChat sends the whole history each time; the session holds it already, so the
+    model gets it once, and the WebSocket continues the same session by id."""
+    from selectools import AgentConfig
+    from selectools.providers.stubs import LocalProvider
+    from selectools.serve import create_app
+    from selectools.sessions import SQLiteSessionStore
+
+    store = SQLiteSessionStore(str(tmp_path / "s.db"))
+    agent = Agent(tools=[get_weather], provider=LocalProvider(),
+                  config=AgentConfig(session_store=store))
+    provider: Any = agent.provider
+    with uvicorn_in_process(create_app(agent)) as address:
+        url = f"http://{address}"
+        first = read_with_sdk(url, "chat-s", [user_message("hello there")])
+        read_with_sdk(url, "chat-s", [user_message("hello there"), first["message"],
+                                      user_message("again", "u2")])
+        sent = [m.content for m in provider.requests[-1][1]]
+        assert sent == ["hello there", "hello there", "again"]  # (the echo answer between)
+        await socket_run(f"ws://{address}/ws", {"content": "third", "conversation_id": "chat-s"})
+        assert [m.content for m in provider.requests[-1][1]][-2:] == ["again", "third"]
+    state = store.get("chat-s")
+    assert state is not None
+    assert [m.content for m in state.messages if m.role.value == "user"] == [
+        "hello there", "again", "third"]

@@ -204,14 +204,22 @@ def get_weather(city: str) -> str:
 provider = OpenAIProvider(base_url=sys.argv[2] + "/v1", api_key="test-key", model="test-model")
 # Options: "typed": every answer is validated as this schema (and streamed partially);
 # "token=<t>": requests need the bearer token <t>; "fallback": a FallbackProvider whose
-# first provider (no retries) hands a stream that fails midway to the second.
+# first provider (no retries) hands a stream that fails midway to the second;
+# "approval=<file>": see below.
 options = sys.argv[3:]
 if "fallback" in options:
     from selectools import AgentConfig, FallbackProvider
     first = OpenAIProvider(base_url=sys.argv[2] + "/v1", api_key="test-key", model="first",
                            max_retries=0)
     provider = FallbackProvider([first, provider])
-agent = Agent([tool(get_weather)], provider=provider)
+config = None
+approvals = [o.split("=", 1)[1] for o in options if o.startswith("approval=")]
+if approvals:  # "approval=<file>": get_weather waits for approval; sessions in that file
+    from selectools import AgentConfig
+    from selectools.sessions import SQLiteSessionStore
+    config = AgentConfig(session_store=SQLiteSessionStore(approvals[0]),
+                         approval_policy=lambda call: call.tool_name == "get_weather")
+agent = Agent([tool(get_weather)], provider=provider, config=config)
 tokens = [o.split("=", 1)[1] for o in options if o.startswith("token=")]
 schema = {"type": "object", "properties": {"city": {"type": "string"},
                                            "temperature": {"type": "number"}},
@@ -536,5 +544,53 @@ def test_an_answer_restarted_by_a_fallback_provider_drops_what_it_had_shown(
             kept = stored["chats"][stored["active"]]["messages"][-1]["parts"]
             assert [p["text"] for p in kept if p["type"] == "text"] == ["Right answer."]
             assert [m["model"] for m in model.requests[-2:]] == ["first", "test-model"]
+        finally:
+            page.close()
+
+
+def test_a_call_waiting_for_approval_runs_once_approved_and_not_when_denied(
+        browser: Any, model: ModelServer, tmp_path: Path) -> None:
+    sessions = tmp_path / "sessions.db"
+    with serving(model, f"approval={sessions}") as url:
+        page = open_page(browser, url)
+        try:
+            model.queue(tool_turn("call_ok", "get_weather", WEATHER_ARGUMENT_PIECES),
+                        text_turn(ANSWER_TOKENS))
+            ask(page, "What is the weather in Paris?")
+            card = page.locator("section.tool")
+            card.locator(".state").filter(has_text="waiting for your approval").wait_for()
+            page.locator("article.msg.assistant[aria-busy=false]").wait_for()
+            assert json.loads(card.locator(".args").inner_text()) == {"city": "Paris"}
+            requests_before = len(model.requests)
+            shot(page, "13_approval_asked")
+            card.get_by_role("button", name="Approve").click()
+            card.locator(".result pre").filter(has_text=WEATHER_RESULT).wait_for()
+            whole = "".join(ANSWER_TOKENS)
+            page.locator("article.msg.assistant .body > .text").filter(has_text=whole).wait_for()
+            page.locator("article.msg.assistant[aria-busy=false]").wait_for()
+            assert card.locator(".state").inner_text() == "done"
+            assert not card.get_by_role("button", name="Approve").is_visible()
+            # One message: the call, its result, the answer; the model was asked once more,
+            # with the tool's result.
+            assert page.locator("article.msg.assistant").count() == 1
+            assert len(model.requests) == requests_before + 1
+            tool_messages = [m for m in model.requests[-1]["messages"] if m["role"] == "tool"]
+            assert [m["content"] for m in tool_messages] == [WEATHER_RESULT]
+            shot(page, "14_approved")
+
+            page.get_by_role("button", name="+ New chat").click()
+            model.queue(tool_turn("call_no", "get_weather", ['{"city": "Oslo"}']),
+                        text_turn(["I", " may", " not", " look", "."]))
+            ask(page, "And in Oslo?")
+            card = page.locator("section.tool")
+            card.get_by_role("button", name="Deny").click()
+            page.locator("article.msg.assistant .body > .text").filter(
+                has_text="I may not look.").wait_for()
+            page.locator("article.msg.assistant[aria-busy=false]").wait_for()
+            assert card.locator(".state").inner_text() == "denied"
+            assert card.locator(".result").is_hidden()
+            denied = [m for m in model.requests[-1]["messages"] if m["role"] == "tool"]
+            assert len(denied) == 1 and "Sunny" not in denied[0]["content"]
+            shot(page, "15_denied")
         finally:
             page.close()

@@ -74,6 +74,20 @@ def wire_agent() -> Agent:
     return Agent(tools=[get_weather], provider=provider, config=AgentConfig(max_retries=0))
 
 
+def approval_agent() -> Agent:
+    """The recorded tool run, its get_weather calls waiting for a person's approval, the
+    conversations in a SQLite session store at SERVE_SESSIONS."""
+    from selectools.sessions import SQLiteSessionStore
+    from selectools.testing import TranscriptProvider
+
+    transcripts = os.environ["SERVE_TRANSCRIPTS"].split(os.pathsep)
+    store = SQLiteSessionStore(os.environ["SERVE_SESSIONS"])
+    return Agent(tools=[get_weather], provider=TranscriptProvider(transcripts, "anthropic"),
+                 config=AgentConfig(session_store=store,
+                                    approval_policy=lambda call: call.tool_name
+                                    == "get_weather"))
+
+
 class BreaksMidStream:
     """A provider that streams two words, then fails as one does when its connection drops."""
 
@@ -258,10 +272,12 @@ def node_client() -> Path:
 
 
 def read_with_sdk(url: str, chat_id: str, messages: list[dict[str, Any]],
-                  token: str | None = None) -> dict[str, Any]:
-    """/api/chat read by the SDK: {"chunks", "message", "errors"} (see read_ui_stream.mjs)."""
+                  token: str | None = None, continued: bool = False) -> dict[str, Any]:
+    """/api/chat read by the SDK: {"chunks", "message", "errors"} (see read_ui_stream.mjs);
+    `continued`: the stream continues the last (assistant) message, as after approvals."""
     script = node_client()
-    request = {"chatId": chat_id, "messages": messages, "token": token}
+    request = {"chatId": chat_id, "messages": messages, "token": token,
+               "continue": continued}
     done = subprocess.run(["node", str(script), url + "/api/chat"], input=json.dumps(request),
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

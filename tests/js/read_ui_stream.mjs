@@ -4,7 +4,8 @@
 // assembles the assistant message from the chunks.
 //
 //   node read_ui_stream.mjs URL < request.json
-//   request.json: {"chatId": "...", "messages": [UI messages], "token": "..."?}
+//   request.json: {"chatId": "...", "messages": [UI messages], "token": "..."?,
+//                  "continue": true? (the last message is the assistant's, to continue)}
 //
 // Prints one JSON object: {"chunks": [...], "message": <the assembled UIMessage>,
 // "errors": [the error texts readUIMessageStream reported]}; exits 1 with the reason on
@@ -45,6 +46,9 @@ try {
   const errors = [];
   let message = null;
   for await (const state of readUIMessageStream({
+    // A request that answers tool approvals continues the last assistant message, as
+    // useChat does when it resubmits.
+    message: request.continue ? structuredClone(request.messages.at(-1)) : undefined,
     stream: forMessage,
     onError: (error) => errors.push(String(error?.message ?? error)),
   })) {

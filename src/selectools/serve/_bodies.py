@@ -48,6 +48,13 @@ class ChatRequest:
     chat_id: str
     messages: list[Message]
     history_from_server: bool = False
+    #: The request answers tool approvals (the last message is the assistant's, its calls
+    #: `approval-responded`): approval id (the engine's call id) -> (approved, the part's
+    #: toolCallId); `continued` is that message's id, which the resumed stream continues.
+    approvals: dict[str, tuple[bool, str]] | None = None
+    continued: str | None = None
+    #: The new messages alone: what follows the last assistant message.
+    new_messages: list[Message] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -55,6 +62,8 @@ class AgUiRequest:
     thread_id: str
     run_id: str
     messages: list[Message]
+    #: The run answers interrupts (RunAgentInput.resume): call id -> approved.
+    approvals: dict[str, bool] | None = None
 
 
 def decode_json(body: bytes) -> Any:
@@ -110,8 +119,41 @@ def chat_request(body: Any) -> ChatRequest:
     if "messages" not in data:
         raise BadRequest("the body has no messages (useChat sends `messages`, a list of "
                          "UI messages with parts)")
-    messages = ui_messages(_list(data["messages"], "messages"), "messages")
-    return ChatRequest(chat_id, _nonempty(messages, "messages"))
+    items = _list(data["messages"], "messages")
+    answered = _approval_answers(items)
+    if answered is not None:
+        return ChatRequest(chat_id, [], approvals=answered[0], continued=answered[1])
+    messages = ui_messages(items, "messages")
+    last_answer = max((n for n, item in enumerate(items)
+                       if isinstance(item, dict) and item.get("role") == "assistant"),
+                      default=-1)
+    new = ui_messages(items[last_answer + 1:], "messages") if last_answer >= 0 else messages
+    return ChatRequest(chat_id, _nonempty(messages, "messages"), new_messages=new)
+
+
+def _approval_answers(items: list[Any]) -> tuple[dict[str, tuple[bool, str]], str] | None:
+    """The decisions of a request that answers tool approvals (useChat resubmits when every
+    approval of the last assistant message is answered), with that message's id."""
+    if not items or not isinstance(items[-1], dict) or items[-1].get("role") != "assistant":
+        return None
+    place = f"messages[{len(items) - 1}]"
+    last = items[-1]
+    answers: dict[str, tuple[bool, str]] = {}
+    for index, item in enumerate(_list(last.get("parts"), f"{place}.parts")):
+        at = f"{place}.parts[{index}]"
+        part = _object(item, at)
+        if part.get("state") != "approval-responded":
+            continue
+        approval = _object(part.get("approval"), f"{at}.approval")
+        approved = approval.get("approved")
+        if not isinstance(approved, bool):
+            raise BadRequest(f"{at}.approval.approved must be true or false")
+        answers[_string(approval.get("id"), f"{at}.approval.id")] = (
+            approved, _string(part.get("toolCallId"), f"{at}.toolCallId"))
+    if not answers:
+        return None
+    message_id = last.get("id")
+    return answers, message_id if isinstance(message_id, str) else ""
 
 
 def ui_messages(items: list[Any], where: str) -> list[Message]:
@@ -224,6 +266,8 @@ def agui_request(body: Any) -> AgUiRequest:
     thread_id = _string(data.get("threadId"), "threadId")
     run_id = _string(data.get("runId"), "runId")
     items = _list(data.get("messages"), "messages")
+    resume = data.get("resume")
+    approvals = _resume_entries(_list(resume, "resume")) if resume else None
     messages: list[Message] = []
     names: dict[str, str] = {}  # call id -> tool name, for the tool messages that follow
     for number, item in enumerate(items):
@@ -237,7 +281,34 @@ def agui_request(body: Any) -> AgUiRequest:
         made = reader(message, place, names)
         if made is not None:
             messages.append(made)
+    if approvals:
+        return AgUiRequest(thread_id, run_id, messages, approvals)
     return AgUiRequest(thread_id, run_id, _nonempty(messages, "messages"))
+
+
+def _resume_entries(entries: list[Any]) -> dict[str, bool]:
+    """Answers to tool-approval interrupts: `{"interruptId": <call id>, "status": "resolved",
+    "payload": {"approved": true | false}}` (a bare true/false payload too); "cancelled" is
+    a denial."""
+    approvals: dict[str, bool] = {}
+    for index, item in enumerate(entries):
+        at = f"resume[{index}]"
+        entry = _object(item, at)
+        interrupt = _string(entry.get("interruptId"), f"{at}.interruptId")
+        status = entry.get("status")
+        if status == "cancelled":
+            approvals[interrupt] = False
+            continue
+        if status != "resolved":
+            raise BadRequest(f'{at}.status must be "resolved" or "cancelled", '
+                             f"got {json.dumps(status)}")
+        payload = entry.get("payload")
+        approved = payload.get("approved") if isinstance(payload, dict) else payload
+        if not isinstance(approved, bool):
+            raise BadRequest(f"{at}.payload must be {{\"approved\": true | false}} (the "
+                             "answer to a tool approval)")
+        approvals[interrupt] = approved
+    return approvals
 
 
 def _agui_content(value: Any, where: str) -> str:

@@ -17,6 +17,12 @@ fields as the protocol spells them) to send as SSE `data:` lines.
 - an answer a FallbackProvider restarted: the messages so far are ended and a CUSTOM event
   named "selectools.fallback" (value: which provider failed, which answers now) says they
   are void (CUSTOM names carry a vendor prefix, as AG-UI asks);
+- calls that wait for a person (a run that stops with "approval_required"): RUN_FINISHED
+  with AG-UI's interrupt outcome, one interrupt per call (`id`: the engine's call id,
+  `reason` "tool_approval", `toolCallId`); the next run answers them with RunAgentInput's
+  `resume` entries (see `_bodies.agui_request`); in that run each approved call is shown
+  again (TOOL_CALL_START/ARGS/END, same toolCallId: a run's events are checked on their
+  own, and a result needs its call) before its TOOL_CALL_RESULT; a denied one is not run;
 - RUN_FINISHED, or RUN_ERROR (message, code) for a run that failed.
 """
 
@@ -35,6 +41,8 @@ class AgUiStream:
     def __init__(self, thread_id: str, run_id: str) -> None:
         self.thread_id = thread_id
         self.run_id = run_id
+        self._interrupts: list[Event] = []
+        self._failed = False
         self._text: str | None = None  # the open text message's id
         self._last_text: str | None = None  # this step's text message (a call's parent)
         self._reasoning: str | None = None
@@ -90,6 +98,8 @@ class AgUiStream:
             out.append({"type": "CUSTOM", "name": "selectools.fallback",
                         "value": dict(item.data or {})})
             return out
+        if event == "approval_required":
+            return self._approval_required(item.data)
         return []
 
     def error(self, text: str, code: str | None = None) -> list[Event]:
@@ -182,10 +192,32 @@ class AgUiStream:
                  "toolCallId": call.ui_id, "content": str(data.get("result", "")),
                  "role": "tool"}]
 
+    def _approval_required(self, data: dict[str, Any]) -> list[Event]:
+        if not data.get("session_id"):  # no store to wait in: nothing could resume it
+            self._failed = True
+            return self.error("a tool call needs approval, but the agent has no session "
+                              "store to wait in: serve an agent with "
+                              "AgentConfig(session_store=...)")
+        for held in data["calls"]:
+            call = self._calls.by_call_id.get(held["call_id"])
+            self._interrupts.append({
+                "id": held["call_id"], "reason": "tool_approval",
+                "toolCallId": call.ui_id if call is not None else held["call_id"],
+                "message": f"{held['tool_name']} waits for your approval"})
+        return []
+
     def _finish(self, result: AgentResult) -> list[Event]:
+        if self._failed:  # RUN_ERROR was the run's last event
+            return []
         out = self._end_step()
+        if self._interrupts:
+            out.append({"type": "RUN_FINISHED", "threadId": self.thread_id,
+                        "runId": self.run_id,
+                        "outcome": {"type": "interrupt", "interrupts": self._interrupts}})
+            return out
         value = jsonable(result.parsed) if result.structured_status is not None \
             else result.content
         out.append({"type": "RUN_FINISHED", "threadId": self.thread_id, "runId": self.run_id,
                     "result": value})
         return out
+

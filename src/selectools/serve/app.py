@@ -137,6 +137,10 @@ class _Server:
                  conversations: Conversations, keepalive_seconds: float | None) -> None:
         self.agent = agent
         self.keepalive_seconds = keepalive_seconds
+        config = getattr(agent, "config", None)
+        #: The agent's session store: conversations live there when it has one.
+        self.store = getattr(config, "session_store", None)
+        self.namespace: str | None = getattr(config, "session_namespace", None)
         self.max_body_bytes = max_body_bytes
         self.response_format = response_format
         self.conversations = conversations
@@ -155,8 +159,10 @@ class _Server:
     async def chat(self, request: Request) -> Response:
         try:
             parsed = chat_request(await self._json(request))
+            if parsed.approvals is not None:
+                return self._chat_resume(parsed.chat_id, parsed.approvals, parsed.continued)
             history = parsed.messages
-            if parsed.history_from_server:
+            if parsed.history_from_server and self.store is None:
                 history = self.conversations.get(parsed.chat_id) + history
             check_messages(history)
         except _TooLarge:
@@ -166,8 +172,27 @@ class _Server:
         except (BadRequest, ValueError, TypeError) as exc:
             return _bad_request(exc)
         mapper = ui_stream.UIMessageStream()
-        frames = self._frames(history, parsed.chat_id, mapper.start(), mapper.feed,
-                              mapper.error, ui_stream.sse, ui_stream.DONE)
+        run = await self._run(history, parsed.chat_id,
+                              parsed.new_messages or parsed.messages)
+        frames = self._frames(run, mapper.start(), mapper.feed, mapper.error, ui_stream.sse,
+                              ui_stream.DONE)
+        return EventStream(frames, ui_stream.HEADERS, self.keepalive_seconds)
+
+    def _chat_resume(self, chat_id: str, approvals: dict[str, tuple[bool, str]],
+                     continued: str | None) -> Response:
+        """useChat answered the tool approvals of its last message: the session's run goes
+        on, its stream continuing that message."""
+        if self.store is None:
+            raise BadRequest("this request answers tool approvals, but the served agent has "
+                             "no session store to resume from")
+        if not chat_id:
+            raise BadRequest("id is needed to answer tool approvals (the conversation's id)")
+        decisions = {call_id: approved for call_id, (approved, _) in approvals.items()}
+        mapper = ui_stream.UIMessageStream(continued or None, resumed=approvals)
+        run = _Run(self.agent.astream_resume(chat_id, decisions, self.response_format,
+                                             events=True))
+        frames = self._frames(run, mapper.start(), mapper.feed, mapper.error, ui_stream.sse,
+                              ui_stream.DONE)
         return EventStream(frames, ui_stream.HEADERS, self.keepalive_seconds)
 
     # -- /agui -------------------------------------------------------------------------
@@ -180,15 +205,25 @@ class _Server:
             return _too_large(self.max_body_bytes)
         except (BadRequest, ValueError, TypeError) as exc:
             return _bad_request(exc)
-        mapper = AgUiStream(parsed.thread_id, parsed.run_id)
-        frames = self._frames(parsed.messages, parsed.thread_id, mapper.start(), mapper.feed,
-                              mapper.error, ui_stream.sse, b"")
+        if parsed.approvals is not None:
+            if self.store is None:
+                return _bad_request(BadRequest(
+                    "resume answers tool approvals, but the served agent has no session "
+                    "store to resume from"))
+            mapper = AgUiStream(parsed.thread_id, parsed.run_id)
+            run = _Run(self.agent.astream_resume(parsed.thread_id, parsed.approvals,
+                                                 self.response_format, events=True))
+        else:
+            mapper = AgUiStream(parsed.thread_id, parsed.run_id)
+            run = await self._run(parsed.messages, parsed.thread_id,
+                                  _after_last_answer(parsed.messages))
+        frames = self._frames(run, mapper.start(), mapper.feed, mapper.error, ui_stream.sse,
+                              b"")
         return EventStream(frames, {"content-type": "text/event-stream",
                                     "cache-control": "no-cache", "x-accel-buffering": "no"},
                            self.keepalive_seconds)
 
-    async def _frames(self, history: list[Message], conversation_id: str,
-                      opening: list[dict[str, Any]],
+    async def _frames(self, run: _Run, opening: list[dict[str, Any]],
                       feed: Callable[[StreamChunk | AgentResult], list[dict[str, Any]]],
                       error: Callable[[str], list[dict[str, Any]]],
                       encode: Callable[[dict[str, Any]], bytes],
@@ -196,24 +231,36 @@ class _Server:
         """One run as encoded frames: the opening ones, one batch per engine item, the
         error frames if it fails, then `closing`. The conversation is kept when it ends."""
         yield b"".join(map(encode, opening))
-        transcript = RunTranscript()
+        transcript = RunTranscript() if run.keep is not None else None
         try:
-            async with aclosing(self._run(history)) as items:
+            async with aclosing(run.items) as items:
                 async for item in items:
-                    transcript.feed(item)
+                    if transcript is not None:
+                        transcript.feed(item)
                     chunks = feed(item)
                     if chunks:
                         yield b"".join(map(encode, chunks))
         except Exception as exc:
             yield b"".join(map(encode, error(public_error(exc))))
         else:
-            if conversation_id:
-                self.conversations.put(conversation_id, history + transcript.messages())
+            if transcript is not None and run.keep is not None:
+                self.conversations.put(run.keep[0], run.keep[1] + transcript.messages())
         if closing:
             yield closing
 
-    def _run(self, history: list[Message]) -> AsyncGenerator[StreamChunk | AgentResult, None]:
-        return self.agent.astream(history, response_format=self.response_format, events=True)
+    async def _run(self, history: list[Message], conversation_id: str,
+                   new: list[Message]) -> _Run:
+        """A run of the agent on a conversation. With the agent's session store, the
+        conversation is the session `conversation_id` (a session that exists already gets
+        only the `new` messages: it holds the rest); else the whole `history` is sent and
+        the conversation is kept here in memory, by id."""
+        agent, output = self.agent, self.response_format
+        if self.store is not None and conversation_id:
+            exists = await self.store.aexists(conversation_id, self.namespace)
+            return _Run(agent.astream(new if exists else history, output, events=True,
+                                      session_id=conversation_id))
+        keep = (conversation_id, history) if conversation_id else None
+        return _Run(agent.astream(history, output, events=True), keep)
 
     async def _json(self, request: Request) -> Any:
         declared = request.headers.get("content-length")
@@ -264,9 +311,10 @@ class _Server:
                         "a run is in progress on this socket: wait for done, or send stop")})
                     continue
                 conversation = message.conversation_id or _new_conversation_id()
-                history = self.conversations.get(conversation) + [
-                    Message(role=Role.USER, content=message.content)]
-                running = asyncio.ensure_future(self._socket_run(websocket, history,
+                said = [Message(role=Role.USER, content=message.content)]
+                history = said if self.store is not None else \
+                    self.conversations.get(conversation) + said
+                running = asyncio.ensure_future(self._socket_run(websocket, history, said,
                                                                  conversation))
         except WebSocketDisconnect:
             pass
@@ -276,10 +324,11 @@ class _Server:
                 await asyncio.gather(running, return_exceptions=True)
 
     async def _socket_run(self, websocket: WebSocket, history: list[Message],
-                          conversation: str) -> None:
+                          said: list[Message], conversation: str) -> None:
         transcript = RunTranscript()
         try:
-            async with aclosing(self._run(history)) as items:
+            run = await self._run(history, conversation, said)
+            async with aclosing(run.items) as items:
                 async for item in items:
                     transcript.feed(item)
                     frame = socket_frame(item, conversation)
@@ -291,7 +340,28 @@ class _Server:
             except Exception:  # the socket is gone too: nothing left to tell
                 pass
             return
-        self.conversations.put(conversation, history + transcript.messages())
+        if run.keep is not None:
+            self.conversations.put(conversation, history + transcript.messages())
+
+
+class _Run:
+    """A run's engine items, and (conversations kept here) the id and history to keep its
+    transcript under when it ends well."""
+
+    __slots__ = ("items", "keep")
+
+    def __init__(self, items: AsyncGenerator[StreamChunk | AgentResult, None],
+                 keep: tuple[str, list[Message]] | None = None) -> None:
+        self.items = items
+        self.keep = keep
+
+
+def _after_last_answer(messages: list[Message]) -> list[Message]:
+    """The messages after the last assistant message: what a session does not hold yet."""
+    for index in range(len(messages) - 1, -1, -1):
+        if messages[index].role is Role.ASSISTANT:
+            return messages[index + 1:]
+    return messages
 
 
 def _new_conversation_id() -> str:
@@ -420,12 +490,14 @@ def _route_path(scope: Scope) -> str:
 def public_error(exc: BaseException) -> str:
     """What a client may read of a run's failure: a provider's error (redacted where it
     left the provider), the run's deadline, a typed answer that stayed invalid (with
-    output_failure="raise"), by class and message; anything else (a bug, a tool's
-    environment) by class only, and logged here."""
+    output_failure="raise"), a session that waits for approvals, by class and message;
+    anything else (a bug, a tool's environment) by class only, and logged here."""
     from ..agent.deadline import RunTimeoutError
     from ..output.errors import OutputValidationError  # (an error path: cost is no matter)
+    from ..sessions.errors import ApprovalPendingError
 
-    if isinstance(exc, ProviderError | RunTimeoutError | OutputValidationError):
+    if isinstance(exc, ProviderError | RunTimeoutError | OutputValidationError
+                  | ApprovalPendingError):
         return f"{type(exc).__name__}: {exc}"
     log.error("a served run failed", exc_info=exc)
     return f"the run failed ({type(exc).__name__}); the server's log has the details"

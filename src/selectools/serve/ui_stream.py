@@ -19,7 +19,11 @@ What the front end gets (each chunk type is the SDK's own, see its `uiMessageChu
 - `finish` with `finishReason` and `messageMetadata` {"iterations", "stopReason"};
 - a failed run: `error` (with `errorText`), then `finish` with finishReason "error";
 - an answer a FallbackProvider restarted on the next provider: `reset-step`, which drops
-  what the step had shown (the new answer follows in the same step).
+  what the step had shown (the new answer follows in the same step);
+- calls that wait for a person (a run that stops with "approval_required"): each call's
+  `tool-approval-request` (`approvalId`: the engine's call id), then `finish` with
+  finishReason "tool-calls". The resumed run (`resumed`: the decisions) continues the
+  same message: the decided calls' `tool-output-available`, or `tool-output-denied`.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ Chunk = dict[str, Any]
 FINISH_REASONS = {
     "completed": "stop", "length": "length", "content_filter": "content-filter",
     "error": "error", "routing": "tool-calls", "max_iterations": "other",
+    "approval_required": "tool-calls",
 }
 
 #: The response headers the SDK's own `createUIMessageStreamResponse` sends.
@@ -90,8 +95,12 @@ _DELTA_KEY = {"text-delta": "delta", "reasoning-delta": "delta",
 class UIMessageStream:
     """Maps one run's items to UI message stream chunks (one instance per run)."""
 
-    def __init__(self, message_id: str | None = None) -> None:
+    def __init__(self, message_id: str | None = None,
+                 resumed: dict[str, tuple[bool, str]] | None = None) -> None:
         self.message_id = message_id or new_id("msg")
+        #: A resumed run's decided calls (call id -> (approved, the part's toolCallId)): the
+        #: message shows them already; only their outcome is sent (denied: output-denied).
+        self._resumed = resumed or {}
         self._text: str | None = None  # the open text part's id
         self._text_head = b""  # the open text part's delta head (see Delta)
         self._reasoning: str | None = None  # the open reasoning part's id
@@ -100,7 +109,11 @@ class UIMessageStream:
         self._calls = StepCalls()
 
     def start(self) -> list[Chunk]:
-        return [{"type": "start", "messageId": self.message_id}]
+        out: list[Chunk] = [{"type": "start", "messageId": self.message_id}]
+        # A resumed run answers its denied calls without running them: no event says so.
+        out.extend({"type": "tool-output-denied", "toolCallId": part_id}
+                   for approved, part_id in self._resumed.values() if not approved)
+        return out
 
     def feed(self, item: StreamChunk | AgentResult) -> list[Chunk]:
         if isinstance(item, AgentResult):
@@ -137,6 +150,8 @@ class UIMessageStream:
                      "data": {"value": item.data, "status": "partial"}}]
         if event == "fallback":
             return self._restart_step()
+        if event == "approval_required":
+            return self._approval_requests(item.data)
         return []  # future events: nothing the UI stream can say
 
     def error(self, text: str) -> list[Chunk]:
@@ -229,6 +244,8 @@ class UIMessageStream:
         return out
 
     def _tool_start(self, data: dict[str, Any]) -> list[Chunk]:
+        if data.get("call_id") in self._resumed:  # shown already, with its approval
+            return []
         call, new = self._calls.start(data.get("call_id"), data["tool_name"])
         out = self._close_parts()
         if new:
@@ -240,7 +257,15 @@ class UIMessageStream:
         return out
 
     def _tool_result(self, data: dict[str, Any]) -> list[Chunk]:
-        call = self._calls.result(data.get("call_id"))
+        call_id = data.get("call_id")
+        if call_id in self._resumed:  # the call's part is the one the message holds
+            part_id = self._resumed[call_id][1]
+            if data.get("error"):
+                return [{"type": "tool-output-error", "toolCallId": part_id,
+                         "errorText": str(data.get("result", ""))}]
+            return [{"type": "tool-output-available", "toolCallId": part_id,
+                     "output": data.get("result", "")}]
+        call = self._calls.result(call_id)
         if call is None:  # a result for a call never announced: nothing to attach it to
             return []
         if data.get("error"):
@@ -248,6 +273,29 @@ class UIMessageStream:
                      "errorText": str(data.get("result", ""))}]
         return [{"type": "tool-output-available", "toolCallId": call.ui_id,
                  "output": data.get("result", "")}]
+
+    def _approval_requests(self, data: dict[str, Any]) -> list[Chunk]:
+        """Calls that wait for a person: each call's part asks for approval. The approval's
+        id is the engine's call id, which the answer (`approval-responded`) gives back."""
+        if not data.get("session_id"):  # no store to wait in: nothing could resume it
+            return [{"type": "error", "errorText": (
+                "a tool call needs approval, but the agent has no session store to wait in: "
+                "serve an agent with AgentConfig(session_store=...)")}]
+        out: list[Chunk] = []
+        for held in data["calls"]:
+            call_id = held["call_id"]
+            call = self._calls.by_call_id.get(call_id)
+            if call is None:  # a call the stream never showed: shown now, whole
+                call, _ = self._calls.start(call_id, held["tool_name"])
+                out.append({"type": "tool-input-start", "toolCallId": call.ui_id,
+                            "toolName": call.tool_name})
+            if not call.complete:
+                call.complete = True
+                out.append({"type": "tool-input-available", "toolCallId": call.ui_id,
+                            "toolName": call.tool_name, "input": held["arguments"]})
+            out.append({"type": "tool-approval-request", "approvalId": call_id,
+                        "toolCallId": call.ui_id})
+        return out
 
     def _finish(self, result: AgentResult) -> list[Chunk]:
         out = self._finish_step() if self._in_step else self._close_parts()
