@@ -8,16 +8,18 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from wire_server import WireServer
 
 from selectools import Agent, AgentConfig, tool
 from selectools.providers import openai
 from selectools.providers._http_provider import HttpProvider
-from selectools.types import StreamChunk
+from selectools.types import Message, Role, StreamChunk
 
 WIRE = Path(__file__).parent / "fixtures" / "wire"
 TOOL_CALLS = WIRE / "openai_chat_stream_tool_calls.sse"
 ANSWER = WIRE / "openai_chat_stream_text_after_tool_result.sse"
+ASK = [Message(Role.USER, "How many r's are in strawberry?")]
 
 
 async def decoder_without_deltas(events: AsyncIterator[Any], model: str) -> AsyncIterator[Any]:
@@ -81,3 +83,20 @@ def test_a_decoder_with_keyword_arguments_is_given_tool_deltas() -> None:
     assert "tool_deltas" in provider.call_options
     assert "tool_deltas" in HttpProvider(openai.PROTOCOL,
                                          base_url="http://127.0.0.1:9/v1").call_options
+
+
+@pytest.mark.parametrize(("model", "sent"), [("gpt-4o-mini", False), ("gpt-4.1", False),
+                                             ("o4-mini", True), ("gpt-5-mini", True)])
+def test_api_openai_com_gets_reasoning_effort_only_for_its_reasoning_models(
+        model: str, sent: bool) -> None:
+    # gpt-4o-mini answers 400 "Unrecognized request argument: reasoning_effort": a chain
+    # with AgentConfig(reasoning=...) for its Claude or o-series models must not fail there.
+    body = openai.build_request_body(model=model, system_prompt="", messages=ASK,
+                                     hosted=True, reasoning="high")
+    assert ("reasoning_effort" in body) is sent
+    # A compatible server's model is sent the setting whatever its name.
+    assert openai.build_request_body(model=model, system_prompt="", messages=ASK,
+                                     reasoning="high")["reasoning_effort"] == "high"
+    with pytest.raises(ValueError, match="reasoning must be one of"):
+        openai.build_request_body(model=model, system_prompt="", messages=ASK, hosted=True,
+                                  reasoning="max")

@@ -51,7 +51,9 @@ The part keeps what goes back in `ReasoningPart.signature`, the JSON text of `{"
 <the model asked>}` with `"field": "reasoning"` and/or `"reasoning_details": [...]`
 (a part without a model, saved by an earlier version, goes back to any).
 
-Settings: `ModelRequest.reasoning` becomes `reasoning_effort`; a token budget is sent as the
+Settings: `ModelRequest.reasoning` becomes `reasoning_effort` (on api.openai.com only for its
+reasoning models, o1, o3, o4 and gpt-5: the others answer 400 to it, and the setting may be
+meant for another provider of a fallback chain); a token budget is sent as the
 least effort whose budget covers it, after Google's published mapping of those efforts to
 thinking budgets on its OpenAI-compatible endpoint (low 1,024, medium 8,192, high 24,576
 tokens): up to 1,024 "low", up to 8,192 "medium", more "high". A typed answer
@@ -155,7 +157,8 @@ def _body(request: ModelRequest) -> dict[str, Any]:
     body: dict[str, Any] = {"model": model, "messages": wire_messages,
                             max_tokens_field: request.max_tokens}
     temperature = request.temperature
-    if temperature is not None and not model.rsplit("/", 1)[-1].startswith(_REASONING_PREFIXES):
+    reasons = model.rsplit("/", 1)[-1].startswith(_REASONING_PREFIXES)
+    if temperature is not None and not reasons:
         body["temperature"] = temperature
     if request.stream:
         body["stream"] = True
@@ -163,7 +166,9 @@ def _body(request: ModelRequest) -> dict[str, Any]:
     if output is not None:
         body["response_format"] = response_format(output)
     if request.reasoning is not None:
-        body["reasoning_effort"] = reasoning_effort(request.reasoning)
+        effort = reasoning_effort(request.reasoning)  # (a bad setting is refused everywhere)
+        if reasons or not hosted:  # api.openai.com's other models refuse the parameter
+            body["reasoning_effort"] = effort
     return body
 
 
