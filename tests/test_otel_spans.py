@@ -362,8 +362,6 @@ async def test_a_stream_closed_early_leaves_no_span_open_once_its_consumer_is_do
         assert attributes(span)["error.type"] in ("cancelled", "abandoned")
 
 
-@pytest.mark.xfail(strict=True, reason="needs the engine to emit on_cancelled when a "
-                   "stream is closed early (agent/loop.py): see docs/observability.md")
 async def test_a_stream_closed_by_its_consumer_ends_its_spans_at_once(
         wire_server: WireServer, wire_dir: Path, telemetry: Telemetry) -> None:
     wire_server.reply_file(wire_dir / TEXT_STREAM)
@@ -444,8 +442,6 @@ async def test_a_run_in_a_session_carries_the_session_id_as_conversation_id(
     await store.aclose()
 
 
-@pytest.mark.xfail(strict=True, reason="needs the engine to emit on_session_load "
-                   "(agent/loop.py): see docs/observability.md")
 async def test_each_chat_span_of_a_session_run_carries_the_conversation_id(
         wire_server: WireServer, telemetry: Telemetry, tmp_path: Path) -> None:
     from selectools.sessions import SQLiteSessionStore
@@ -461,8 +457,6 @@ async def test_each_chat_span_of_a_session_run_carries_the_conversation_id(
         await store.aclose()
 
 
-@pytest.mark.xfail(strict=True, reason="needs the engine to emit on_llm_first_chunk "
-                   "(agent/loop.py): see docs/observability.md")
 async def test_a_streamed_call_records_its_time_to_first_chunk(
         wire_server: WireServer, wire_dir: Path, telemetry: Telemetry) -> None:
     wire_server.reply_file(wire_dir / TEXT_STREAM)

@@ -102,6 +102,8 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
     try:
         if hub.active:
             await hub.emit("on_run_start", run.id, run.history, run.system_prompt)
+            if session is not None:
+                await hub.emit("on_session_load", run.id, session.session_id, len(prior))
         final: Message | None = None
         stop_reason = "max_iterations"
         if pending is not None:
@@ -206,6 +208,14 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
             "error": f"{type(exc).__name__}: {error_text(exc)}"}))
         if hub.active:
             await hub.emit("on_error", run.id, exc, {"iteration": run.iteration})
+        raise
+    except BaseException as exc:
+        # Cancelled (asyncio.CancelledError) or its stream closed early (GeneratorExit):
+        # observers hear of it now, without an await (the run must not linger).
+        if hub.active:
+            reason = ("the stream was closed before the run ended"
+                      if isinstance(exc, GeneratorExit) else "the run was cancelled")
+            hub.emit_sync("on_cancelled", run.id, run.iteration, reason)
         raise
     finally:
         if session is not None:
@@ -424,9 +434,15 @@ class _Run:
             from ..output import UNCHANGED
         #: The calls (by index) whose arguments were streamed as deltas.
         streamed: set[int] = set()
+        #: Observers are told when the first item arrives (time to first chunk).
+        awaiting_first = self.setup.hub.active
         try:
             async with aclosing(stream_any(self.provider, **request)) as items:
                 async for item in self.deadline.bound_stream(items):
+                    if awaiting_first:
+                        awaiting_first = False
+                        await self.setup.hub.emit("on_llm_first_chunk", self.id,
+                                                  (time.perf_counter() - started) * 1000)
                     if isinstance(item, str):
                         if item:
                             text.append(item)
