@@ -1,5 +1,6 @@
 """Hostile review of issue 13, call options: a protocol of the user's own whose stream
-decoder predates `tool_deltas` still streams with `events=True`, over real HTTP."""
+decoder predates `tool_deltas` still streams with `events=True`, and a reasoning setting
+reaches only the models that take it (over real HTTP where the endpoint allows)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from wire_server import WireServer
 from selectools import Agent, AgentConfig, tool
 from selectools.providers import openai
 from selectools.providers._http_provider import HttpProvider
+from selectools.providers.anthropic import AnthropicProvider
 from selectools.types import Message, Role, StreamChunk
 
 WIRE = Path(__file__).parent / "fixtures" / "wire"
@@ -100,3 +102,25 @@ def test_api_openai_com_gets_reasoning_effort_only_for_its_reasoning_models(
     with pytest.raises(ValueError, match="reasoning must be one of"):
         openai.build_request_body(model=model, system_prompt="", messages=ASK, hosted=True,
                                   reasoning="max")
+
+
+ANTHROPIC_TEXT = WIRE / "anthropic_messages_stream_text.sse"
+
+
+@pytest.mark.parametrize(("model", "thinks"), [("claude-3-5-haiku-20241022", False),
+                                               ("claude-3-opus-20240229", False),
+                                               ("claude-3-7-sonnet-20250219", True)])
+async def test_claude_models_that_cannot_think_are_sent_no_thinking(
+        wire_server: WireServer, model: str, thinks: bool) -> None:
+    # Claude 3.5 Haiku answers 400 to `thinking`: a run whose reasoning setting is for
+    # another model of its fallback chain must not fail there.
+    wire_server.reply_file(ANTHROPIC_TEXT, content_type="text/event-stream")
+    provider = AnthropicProvider(api_key="sk-ant-test-0123456789", base_url=wire_server.url,
+                                 model=model)
+    agent = Agent(tools=[], provider=provider, config=AgentConfig(reasoning="high"))
+    chunks = [chunk async for chunk in agent.astream("Hi")]
+    await provider.aclose()
+    assert chunks[-1].content
+    body = wire_server.requests[0].json
+    assert ("thinking" in body) is thinks
+    assert body["max_tokens"] == (1000 + 16384 if thinks else 1000)

@@ -44,6 +44,8 @@ The reasoning setting (`ModelRequest.reasoning`, from `AgentConfig.reasoning`), 
   The budget must be below `max_tokens`, which counts thinking and answer together: when
   it is not, `max_tokens` is raised to budget + max_tokens, so the answer keeps the
   allowance it was given. In adaptive mode `max_tokens` bounds thinking and answer alike.
+- Claude 3.5 and older cannot think: they are sent no thinking (the API would answer 400,
+  and the setting may be meant for another provider of a fallback chain).
 - Within a tool loop whose last assistant turn has no thinking block (another provider's,
   before a fallback, or one made without thinking) the API refuses thinking: that request
   goes without it (`thinking_may_continue`), as the API's own error advises.
@@ -131,6 +133,9 @@ def build_request_body(*, model: str, system_prompt: str | None, messages: Seque
     converted = _convert_messages(messages)
     body: dict[str, Any] = {"model": model, "max_tokens": max_tokens, "messages": converted}
     config: dict[str, Any] = {}
+    if reasoning is not None and not takes_thinking(model):
+        thinking_settings(model, reasoning, max_tokens)  # (a bad setting is refused anyway)
+        reasoning = None  # the API answers 400 to thinking on these models
     if reasoning is not None:
         _refuse_sampling(temperature)
         temperature = None  # (1, the only one accepted, is the default)
@@ -223,6 +228,13 @@ def thinking_may_continue(converted: Sequence[Mapping[str, Any]]) -> bool:
         return True
     turn = converted[-2]["content"]
     return bool(turn) and turn[0].get("type") in ("thinking", "redacted_thinking")
+
+
+def takes_thinking(model: str) -> bool:
+    """Whether `model` can think: Claude 3.7 and later, and any model not named claude-*
+    (a compatible server's own, which decides); Claude 3.5 and older cannot."""
+    version = claude_version(model)
+    return version is None or version >= (3, 7)
 
 
 def _refuse_sampling(temperature: float | None) -> None:
