@@ -10,7 +10,7 @@ from typing import Any, Literal
 #: failed), which were not run. "structured_retry": a final answer that was not of the typed
 #: output's shape, sent back to the model with its problems.
 StepType = Literal["llm_call", "tool_selection", "tool_execution", "tool_calls_dropped",
-                   "structured_retry", "error"]
+                   "structured_retry", "approval_required", "approval_decisions", "error"]
 
 
 @dataclass

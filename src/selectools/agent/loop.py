@@ -29,7 +29,7 @@ import os
 import time
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from .._artifacts import collecting_artifacts
 from ..providers.base import (
@@ -40,7 +40,7 @@ from ..providers.base import (
     with_instructions,
 )
 from ..tools.errors import error_text
-from ..trace import AgentTrace, StepType, TraceStep
+from ..trace import AgentTrace, TraceStep
 from ..types import (
     RAW_ARGUMENTS_KEY,
     AgentResult,
@@ -73,10 +73,6 @@ log = logging.getLogger("selectools")
 #: A turn that ended for one of these reasons ends the run with it as
 #: `AgentResult.stop_reason`; its tool calls are not run (their arguments may be cut).
 RUN_ENDING_REASONS: frozenset[StopReason] = frozenset({"length", "content_filter", "error"})
-#: Trace steps of approvals: the calls held, and the decisions a resumed run applied.
-#: (trace.StepType does not list them yet: cast until it does.)
-_APPROVAL_REQUIRED = cast("StepType", "approval_required")
-_APPROVAL_DECISIONS = cast("StepType", "approval_decisions")
 
 
 async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
@@ -330,7 +326,7 @@ class _Run:
         assert needs is not None
         held = [call for call in calls if needs(call)]
         if held:
-            self.trace.add(TraceStep(_APPROVAL_REQUIRED, self.iteration, 0.0, {"calls": [
+            self.trace.add(TraceStep("approval_required", self.iteration, 0.0, {"calls": [
                 {"id": c.id, "name": c.tool_name, "args": c.parameters} for c in held]}))
         return held
 
@@ -359,7 +355,7 @@ class _Run:
                     if original.id == call_id:
                         original.parameters = dict(decision)
             approved.append(call)
-        self.trace.add(TraceStep(_APPROVAL_DECISIONS, self.iteration, 0.0, {
+        self.trace.add(TraceStep("approval_decisions", self.iteration, 0.0, {
             "decisions": {k: (v if isinstance(v, bool) else {"arguments": v})
                           for k, v in decisions.items()}}))
         self.all_calls.extend(approved)
