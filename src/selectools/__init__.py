@@ -36,9 +36,16 @@ _LAZY = {**lazy_names(), "FallbackProvider": "selectools.providers.fallback",
          "ToolCallParser": "selectools.parser",
          "OutputValidationError": "selectools.output", "ResponseFormat": "selectools.output",
          **{name: "selectools.results" for name in (
-             "ToolResult", "NotFound", "Ambiguous", "Artifact", "emit_artifact")}}
+             "ToolResult", "NotFound", "Ambiguous", "Artifact", "emit_artifact")},
+         # Sessions and tracing: each store loads its own driver only when it is made.
+         **{name: "selectools.sessions" for name in (
+             "SessionStore", "SQLiteSessionStore", "JsonFileSessionStore",
+             "RedisSessionStore", "PostgresSessionStore", "SessionConflictError",
+             "ApprovalPendingError")},
+         "OTelObserver": "selectools.otel"}
 
 if TYPE_CHECKING:
+    from .otel import OTelObserver
     from .output import OutputValidationError, ResponseFormat
     from .parser import ToolCallParser
     from .providers.anthropic import AnthropicProvider
@@ -49,6 +56,15 @@ if TYPE_CHECKING:
     from .providers.openai import OpenAIProvider
     from .providers.stubs import LocalProvider
     from .results import Ambiguous, Artifact, NotFound, ToolResult, emit_artifact
+    from .sessions import (
+        ApprovalPendingError,
+        JsonFileSessionStore,
+        PostgresSessionStore,
+        RedisSessionStore,
+        SessionConflictError,
+        SessionStore,
+        SQLiteSessionStore,
+    )
 
 
 def __getattr__(name: str) -> Any:
@@ -69,4 +85,6 @@ __all__ = [
     "UsageStats", "emit_artifact", "image_message", "text_content", "tool",
     "OpenAIProvider", "AnthropicProvider", "GeminiProvider", "OllamaProvider",
     "FallbackProvider", "LlamaCppProvider", "LocalProvider",
+    "SessionStore", "SQLiteSessionStore", "JsonFileSessionStore", "RedisSessionStore",
+    "PostgresSessionStore", "SessionConflictError", "ApprovalPendingError", "OTelObserver",
 ]
