@@ -16,6 +16,7 @@ from selectools import Agent, AgentConfig, tool
 from selectools.providers import openai
 from selectools.providers._http_provider import HttpProvider
 from selectools.providers.anthropic import AnthropicProvider
+from selectools.providers.gemini import GeminiProvider
 from selectools.types import Message, Role, StreamChunk
 
 WIRE = Path(__file__).parent / "fixtures" / "wire"
@@ -124,3 +125,26 @@ async def test_claude_models_that_cannot_think_are_sent_no_thinking(
     body = wire_server.requests[0].json
     assert ("thinking" in body) is thinks
     assert body["max_tokens"] == (1000 + 16384 if thinks else 1000)
+
+
+GEMINI_TEXT = WIRE / "gemini_stream_text_after_function_response.sse"
+
+
+@pytest.mark.parametrize(("model", "thinks"), [("gemini-2.0-flash", False),
+                                               ("gemini-1.5-pro", False),
+                                               ("models/gemini-2.0-flash-lite", False),
+                                               ("gemini-2.5-flash", True),
+                                               ("gemini-3-pro-preview", True)])
+async def test_gemini_models_that_cannot_think_are_sent_no_thinking_config(
+        wire_server: WireServer, model: str, thinks: bool) -> None:
+    # Gemini 2.0 answers 400 "thinking_config is not supported" (googleapis/js-genai#681).
+    wire_server.reply_file(GEMINI_TEXT, content_type="text/event-stream")
+    provider = GeminiProvider(api_key="gm-test-key-0123456789", base_url=wire_server.url,
+                              model=model)
+    agent = Agent(tools=[], provider=provider, config=AgentConfig(reasoning=2048))
+    chunks = [chunk async for chunk in agent.astream("Hi")]
+    await provider.aclose()
+    assert chunks[-1].content
+    config = wire_server.requests[0].json["generationConfig"]
+    assert ("thinkingConfig" in config) is thinks
+    assert config["maxOutputTokens"] == (1000 + 2048 if thinks else 1000)

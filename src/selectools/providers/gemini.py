@@ -168,7 +168,9 @@ def generation_config(*, max_tokens: int, temperature: float | None = None, mode
         config["responseJsonSchema"] = (output.strict_schema if output.strict_schema is not None
                                         else output.schema)
     if reasoning is not None:
-        thinking = thinking_config(reasoning, model)
+        thinking = thinking_config(reasoning, model)  # (a bad setting is refused anyway)
+        if not takes_thinking(model):  # Gemini 2.0 and older answer 400 to thinkingConfig
+            return config
         config["thinkingConfig"] = thinking
         config["maxOutputTokens"] = max_tokens + thinking.get("thinkingBudget", 0)
     return config
@@ -190,6 +192,17 @@ def thinking_config(reasoning: str | int, model: str) -> dict[str, Any]:
     if _is_gemini_3(model):
         return {"thinkingLevel": reasoning, "includeThoughts": True}
     return {"thinkingBudget": EFFORT_BUDGETS[reasoning], "includeThoughts": True}
+
+
+_VERSION = re.compile(r"^gemini-(\d+)(?:\.(\d+))?")
+
+
+def takes_thinking(model: str) -> bool:
+    """Whether `model` takes `thinkingConfig`: Gemini 2.5 and later, and names this module
+    does not know; Gemini 2.0 and 1.x answer 400 ("thinking_config is not supported"), so
+    they are sent none (the setting may be meant for another provider of a chain)."""
+    match = _VERSION.match(model.rsplit("/", 1)[-1])
+    return match is None or (int(match[1]), int(match[2] or 0)) >= (2, 5)
 
 
 def json_output_with_tools(model: str) -> bool:
