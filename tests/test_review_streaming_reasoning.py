@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from wire_server import WireServer
@@ -246,3 +247,16 @@ def test_a_new_question_after_such_a_loop_thinks_again() -> None:
     body = build_request_body(model="claude-sonnet-4-5", system_prompt="", messages=later,
                               reasoning="high", max_tokens=800)
     assert body["thinking"] == {"type": "enabled", "budget_tokens": 16384}
+
+
+@pytest.mark.parametrize("item", ["a string", 7, None, ["nested"]])
+async def test_reasoning_details_items_that_are_no_objects_are_a_malformed_answer(
+        wire_server: WireServer, item: Any) -> None:
+    # (as in a stream: they would be kept and sent back to the server on the next turn)
+    answer = json.loads((WIRE / "openai_chat_openrouter_reasoning_details.json").read_text())
+    answer["choices"][0]["message"]["reasoning_details"].append(item)
+    wire_server.reply(200, answer)
+    provider = openai_compatible(wire_server, "anthropic/claude-sonnet-4", "openrouter")
+    with pytest.raises(MalformedResponseError, match=r"reasoning_details\[\d\] is .*not an object"):
+        await provider.acomplete(system_prompt="", messages=ASK)
+    await provider.aclose()

@@ -362,7 +362,10 @@ def _message_reasoning(wire: dict[str, Any], model: str) -> list[ReasoningPart] 
     text = thought if type(thought) is str else _wire.as_text(thought,
                                                               f"choices[0].message.{field}")
     if details:
-        details = _wire.as_list(details, "choices[0].message.reasoning_details")
+        where = "choices[0].message.reasoning_details"
+        details = _wire.as_list(details, where)
+        for index, item in enumerate(details):  # (objects only, as in a stream: sent back)
+            _wire.as_object(item, f"{where}[{index}]")
     return [_reasoning_part(text, field, details or None, model)]
 
 
