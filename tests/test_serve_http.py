@@ -691,3 +691,30 @@ async def test_with_a_session_store_the_conversation_is_the_session(tmp_path: Pa
     assert state is not None
     assert [m.content for m in state.messages if m.role.value == "user"] == [
         "hello there", "again", "third"]
+
+
+async def test_websocket_asks_for_approval_and_an_approve_message_resumes(
+        tmp_path: Path) -> None:
+    question = "What is the weather in San Francisco?"
+    expected = await in_process(TOOL_RUN, question)
+    env = {**transcripts(TOOL_RUN), "SERVE_SESSIONS": str(tmp_path / "s.db")}
+    with serving("approval_agent", tmp_path, env) as served:
+        url = served.url.replace("http", "ws") + "/ws"
+        frames = await socket_run(url, {"type": "message", "content": question,
+                                        "conversation_id": "conv-a"})
+        (asked,) = [f for f in frames if f["type"] == "approval_required"]
+        assert asked["session_id"] == "conv-a"
+        (call,) = asked["calls"]
+        assert (call["tool_name"], call["arguments"]) == ("get_weather",
+                                                          expected.tool_calls[0].parameters)
+        assert frames[-1]["type"] == "done" and frames[-1]["stop_reason"] == "approval_required"
+        assert not [f for f in frames if f["type"] == "tool_result"]
+        frames = await socket_run(url, {"type": "approve", "conversation_id": "conv-a",
+                                        "approvals": {call["call_id"]: True}})
+        (result,) = [f for f in frames if f["type"] == "tool_result"]
+        assert result["call_id"] == call["call_id"]
+        assert "".join(f["content"] for f in frames if f["type"] == "chunk") == expected.content
+        assert frames[-1]["type"] == "done" and frames[-1]["stop_reason"] == "completed"
+        bad = await socket_run(url, {"type": "approve", "conversation_id": "conv-a",
+                                     "approvals": {call["call_id"]: "yes"}})
+        assert bad[-1]["type"] == "error" and "must be true or false" in bad[-1]["message"]

@@ -17,8 +17,9 @@ must be a string`), which the HTTP layer sends as a 400 JSON error. Pure: no I/O
   conversation's earlier turns are then the server's (see `Conversations`).
 - `/agui` takes AG-UI's RunAgentInput (`threadId`, `runId`, `messages` with `role`,
   `content`, an assistant's `toolCalls`, a tool message's `toolCallId`).
-- `/ws` takes `{"type": "message", "content": "...", "conversation_id"?: "..."}` and
-  `{"type": "stop"}`.
+- `/ws` takes `{"type": "message", "content": "...", "conversation_id"?: "..."}`,
+  `{"type": "approve", "conversation_id": "...", "approvals": {call_id: true | false}}`
+  and `{"type": "stop"}`.
 """
 
 from __future__ import annotations
@@ -380,9 +381,10 @@ _AGUI_ROLES: dict[str, Callable[[dict[str, Any], str, dict[str, str]], Message |
 
 @dataclasses.dataclass
 class SocketMessage:
-    kind: str  # "message" or "stop"
+    kind: str  # "message", "approve" or "stop"
     content: str = ""
     conversation_id: str | None = None
+    approvals: dict[str, bool] | None = None
 
 
 def socket_message(text: str) -> SocketMessage:
@@ -390,8 +392,16 @@ def socket_message(text: str) -> SocketMessage:
     kind = data.get("type", "message")
     if kind == "stop":
         return SocketMessage("stop")
+    if kind == "approve":
+        session = _string(data.get("conversation_id"), "conversation_id")
+        approvals = _object(data.get("approvals"), "approvals")
+        for call_id, approved in approvals.items():
+            if not isinstance(approved, bool):
+                raise BadRequest(f"approvals[{json.dumps(call_id)}] must be true or false")
+        return SocketMessage("approve", conversation_id=session, approvals=approvals)
     if kind != "message":
-        raise BadRequest(f"type must be \"message\" or \"stop\", got {json.dumps(kind)}")
+        raise BadRequest(f"type must be \"message\", \"approve\" or \"stop\", got "
+                         f"{json.dumps(kind)}")
     content = _string(data.get("content"), "content")
     if not content.strip():
         raise BadRequest("content is empty")

@@ -310,6 +310,18 @@ class _Server:
                     await websocket.send_json({"type": "error", "message": (
                         "a run is in progress on this socket: wait for done, or send stop")})
                     continue
+                if message.kind == "approve":
+                    if self.store is None:
+                        await websocket.send_json({"type": "error", "message": (
+                            "the served agent has no session store to resume from")})
+                        continue
+                    assert message.conversation_id and message.approvals is not None
+                    resumed = _Run(self.agent.astream_resume(
+                        message.conversation_id, message.approvals, self.response_format,
+                        events=True))
+                    running = asyncio.ensure_future(self._socket_run(
+                        websocket, [], [], message.conversation_id, resumed))
+                    continue
                 conversation = message.conversation_id or _new_conversation_id()
                 said = [Message(role=Role.USER, content=message.content)]
                 history = said if self.store is not None else \
@@ -324,10 +336,12 @@ class _Server:
                 await asyncio.gather(running, return_exceptions=True)
 
     async def _socket_run(self, websocket: WebSocket, history: list[Message],
-                          said: list[Message], conversation: str) -> None:
+                          said: list[Message], conversation: str,
+                          run: _Run | None = None) -> None:
         transcript = RunTranscript()
         try:
-            run = await self._run(history, conversation, said)
+            if run is None:
+                run = await self._run(history, conversation, said)
             async with aclosing(run.items) as items:
                 async for item in items:
                     transcript.feed(item)

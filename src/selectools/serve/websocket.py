@@ -13,6 +13,9 @@ and adds the events a UI needs, each named by the engine's own event name:
     {"type": "output_partial", "value": <partial value>}
     {"type": "fallback", "failed_provider", "next_provider", "error", "error_type"}
                         (a FallbackProvider restarted the answer: drop this turn's text)
+    {"type": "approval_required", "session_id", "calls": [{"call_id", "tool_name",
+     "arguments"}]}     (then done, stop_reason "approval_required"; answer with
+                         {"type": "approve", "conversation_id", "approvals": {call_id: bool}})
     {"type": "done", "iterations", "content", "stop_reason", "conversation_id",
      "parsed"?, "structured_status"?}
     {"type": "error", "message": str}            (a run that failed, or a bad message)
@@ -29,7 +32,7 @@ from ._calls import jsonable
 Frame = dict[str, Any]
 
 _EVENTS = frozenset({"tool_call_delta", "tool_start", "tool_result", "iteration_start",
-                     "iteration_end", "fallback"})
+                     "iteration_end", "fallback", "approval_required"})
 
 
 def socket_frame(item: StreamChunk | AgentResult, conversation_id: str) -> Frame | None:
