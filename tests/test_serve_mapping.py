@@ -361,3 +361,60 @@ async def test_a_routing_answer_shows_its_call_whole_and_never_run() -> None:
         "route this"))
     validate_agui(events)
     assert [e["type"] for e in events].count("TOOL_CALL_END") == 1
+
+
+# -- tool approvals ------------------------------------------------------------------------
+
+
+def _approving_agent(store: Any = None) -> Agent:
+    from selectools import AgentConfig
+
+    return Agent(tools=[get_weather], provider=ScriptedProvider([
+        ToolCall("get_weather", {"location": "Oslo"}, id="call_w"), "Cold in Oslo."]),
+        config=AgentConfig(session_store=store,
+                           approval_policy=lambda call: call.tool_name == "get_weather"))
+
+
+async def test_ui_stream_asks_for_approval_then_continues_with_the_outcome(
+        tmp_path: Path) -> None:
+    from selectools.sessions import SQLiteSessionStore
+
+    agent = _approving_agent(SQLiteSessionStore(str(tmp_path / "s.db")))
+    items = [i async for i in agent.astream("Oslo?", events=True, session_id="s1")]
+    chunks = ui_chunks(items)
+    # (the engine ends the iteration before it says the run waits: the requests follow
+    # finish-step, still in the step's parts for the SDK, which looks up to its start-step)
+    assert_parts_open_and_close([c for c in chunks if c["type"] != "tool-approval-request"])
+    kinds = [c["type"] for c in chunks]
+    assert kinds.index("tool-input-available") < kinds.index("finish-step") \
+        < kinds.index("tool-approval-request") < kinds.index("finish")
+    asked = [c for c in chunks if c["type"] == "tool-approval-request"]
+    assert asked == [{"type": "tool-approval-request", "approvalId": "call_w",
+                      "toolCallId": "call_w"}]
+    assert chunks[-1]["finishReason"] == "tool-calls"
+    assert "tool-output-available" not in kinds
+
+    resumed = [i async for i in agent.astream_resume("s1", {"call_w": True}, events=True)]
+    stream = UIMessageStream("msg_1", resumed={"call_w": (True, "call_w")})
+    after = stream.start()
+    for item in resumed:
+        after += stream.feed(item)
+    kinds = [c["type"] for c in after]
+    assert "tool-input-start" not in kinds and "tool-input-available" not in kinds
+    (output,) = [c for c in after if c["type"] == "tool-output-available"]
+    assert output["toolCallId"] == "call_w" and output["output"] == get_weather.function(
+        location="Oslo")
+    assert after[-1]["finishReason"] == "stop"
+    # A denied call: its part is told at the start (the engine runs nothing for it).
+    denied = UIMessageStream("msg_1", resumed={"call_w": (False, "call_w")}).start()
+    assert denied[1] == {"type": "tool-output-denied", "toolCallId": "call_w"}
+
+
+async def test_without_a_session_store_an_approval_stop_is_an_error_frame() -> None:
+    chunks = ui_chunks(await items_of(_approving_agent(), "Oslo?"))
+    errors = [c for c in chunks if c["type"] == "error"]
+    assert len(errors) == 1 and "no session store" in errors[0]["errorText"]
+    assert "tool-approval-request" not in [c["type"] for c in chunks]
+    events = agui_events(await items_of(_approving_agent(), "Oslo?"))
+    assert events[-1]["type"] == "RUN_ERROR" and "no session store" in events[-1]["message"]
+    validate_agui(events)
