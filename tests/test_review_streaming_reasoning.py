@@ -260,3 +260,79 @@ async def test_reasoning_details_items_that_are_no_objects_are_a_malformed_answe
     with pytest.raises(MalformedResponseError, match=r"reasoning_details\[\d\] is .*not an object"):
         await provider.acomplete(system_prompt="", messages=ASK)
     await provider.aclose()
+
+
+# -- Anthropic interleaved thinking: each block goes back in its place ----------------------
+
+
+def interleaved_events() -> list[dict[str, Any]]:
+    """One answer as Claude streams it with interleaved thinking: a thinking block, a call,
+    a second thinking block, a second call (NousResearch/hermes-agent#35975's shape, which
+    the API refuses back reordered: "`thinking` or `redacted_thinking` blocks in the latest
+    assistant message cannot be modified")."""
+    def thinking(index: int, text: str, signature: str) -> list[dict[str, Any]]:
+        return [{"type": "content_block_start", "index": index,
+                 "content_block": {"type": "thinking", "thinking": "", "signature": ""}},
+                {"type": "content_block_delta", "index": index,
+                 "delta": {"type": "thinking_delta", "thinking": text}},
+                {"type": "content_block_delta", "index": index,
+                 "delta": {"type": "signature_delta", "signature": signature}},
+                {"type": "content_block_stop", "index": index}]
+
+    def call(index: int, call_id: str, city: str) -> list[dict[str, Any]]:
+        return [{"type": "content_block_start", "index": index, "content_block": {
+                    "type": "tool_use", "id": call_id, "name": "weather", "input": {}}},
+                {"type": "content_block_delta", "index": index, "delta": {
+                    "type": "input_json_delta", "partial_json": json.dumps({"location": city})}},
+                {"type": "content_block_stop", "index": index}]
+
+    return [{"type": "message_start", "message": {"model": "claude-sonnet-4-6",
+                                                  "usage": {"input_tokens": 50}}},
+            *thinking(0, "Paris first.", "sig-A"), *call(1, "toolu_1", "Paris"),
+            *thinking(2, "Now Rome.", "sig-B"), *call(3, "toolu_2", "Rome"),
+            {"type": "message_delta", "delta": {"stop_reason": "tool_use"},
+             "usage": {"output_tokens": 80}},
+            {"type": "message_stop"}]
+
+
+def named_sse(events: list[dict[str, Any]]) -> bytes:
+    return "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events).encode()
+
+
+async def test_interleaved_thinking_goes_back_in_the_order_it_came(
+        wire_server: WireServer) -> None:
+    wire_server.reply(200, named_sse(interleaved_events()), content_type="text/event-stream")
+    wire_server.reply_file(ANTHROPIC_TEXT, content_type="text/event-stream")
+    provider = AnthropicProvider(api_key=KEY, base_url=wire_server.url,
+                                 model="claude-sonnet-4-6", max_retries=0)
+    agent = Agent(tools=[weather], provider=provider,
+                  config=AgentConfig(max_iterations=3, reasoning="high"))
+    chunks = [chunk async for chunk in agent.astream("Weather in Paris and Rome?")]
+    await provider.aclose()
+    assert isinstance(chunks[-1], AgentResult)
+    turn = wire_server.requests[1].json["messages"][1]["content"]
+    assert [(b["type"], b.get("signature") or b.get("id")) for b in turn] == [
+        ("thinking", "sig-A"), ("tool_use", "toolu_1"),
+        ("thinking", "sig-B"), ("tool_use", "toolu_2")]
+    assert "thinking" in wire_server.requests[1].json  # the loop keeps thinking on
+
+
+def test_the_order_survives_a_stored_session_and_a_whole_answer() -> None:
+    from selectools.providers.anthropic import build_request_body, parse_response
+
+    whole = {"type": "message", "role": "assistant", "model": "claude-sonnet-4-6",
+             "content": [{"type": "thinking", "thinking": "Paris first.", "signature": "sig-A"},
+                         {"type": "text", "text": "Checking both."},
+                         {"type": "tool_use", "id": "toolu_1", "name": "weather",
+                          "input": {"location": "Paris"}},
+                         {"type": "redacted_thinking", "data": "EqkE"},
+                         {"type": "tool_use", "id": "toolu_2", "name": "weather",
+                          "input": {"location": "Rome"}}],
+             "stop_reason": "tool_use", "usage": {"input_tokens": 5, "output_tokens": 9}}
+    message, _ = parse_response(whole, "claude-sonnet-4-6")
+    stored = Message.from_dict(json.loads(json.dumps(message.to_dict())))
+    results = [Message(Role.TOOL, "sunny", tool_name="weather", tool_call_id=call.id)
+               for call in stored.tool_calls or []]
+    body = build_request_body(model="claude-sonnet-4-6", system_prompt="",
+                              messages=[*ASK, stored, *results], reasoning="high")
+    assert body["messages"][1]["content"] == whole["content"]

@@ -28,8 +28,12 @@ tool-use turn whose thinking was dropped or altered. Parts made by another proto
 thinking block without its signature (one cut by max_tokens), are not sent. With
 interleaved thinking (adaptive thinking on the newest models turns it on) one answer may
 hold thinking between its tool calls: every block is kept, in order among the reasoning,
-but its position relative to the text and calls is not (a Message keeps reasoning, text and
-calls apart), so it goes back ahead of them. `usage.output_tokens_details.thinking_tokens`,
+and each call records how many of the answer's reasoning parts came before it
+(`ToolCall.provider_data["reasoning_before"]`), so the turn goes back in its order:
+the reasoning before the first call, the text, then each call after the reasoning that
+preceded it (the API refuses thinking blocks moved from their place, "cannot be
+modified"). The text's own place is not kept (a Message joins it): it goes before the
+first call, where Claude writes it. `usage.output_tokens_details.thinking_tokens`,
 where the API reports it, is `UsageStats.reasoning_tokens` (a part of the output tokens).
 
 The reasoning setting (`ModelRequest.reasoning`, from `AgentConfig.reasoning`), by model:
@@ -373,18 +377,41 @@ def _convert_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
 
 
 def _assistant_blocks(message: Message, index: int) -> list[dict[str, Any]]:
-    # Thinking first, unchanged: a tool-use turn whose thinking was dropped is refused.
-    blocks = _reasoning_blocks(message.reasoning) if message.reasoning else []
+    # Thinking first, unchanged: a tool-use turn whose thinking was dropped is refused. With
+    # interleaved thinking, each call goes back after the reasoning that preceded it (the
+    # API refuses thinking blocks moved from their place: "cannot be modified").
+    parts = message.reasoning or []
+    calls = message.tool_calls or []
+    places = [_reasoning_before(call, len(parts)) for call in calls]
+    # The reasoning parts sent so far: those before the first call (a call's place is kept
+    # only when reasoning came before it), or all of them when no call kept one.
+    shown = (places[0] or 0) if any(place is not None for place in places) else len(parts)
+    blocks = _reasoning_blocks(parts[:shown])
     if message.content:
         blocks.append({"type": "text", "text": message.content})
-    for position, call in enumerate(message.tool_calls or ()):
+    for position, (call, place) in enumerate(zip(calls, places, strict=True)):
+        if place is not None and place > shown:
+            blocks.extend(_reasoning_blocks(parts[shown:place]))
+            shown = place
         blocks.append({
             "type": "tool_use",
             "id": _wire_id(call.id) if call.id else f"toolu_m{index}_{position}",
             "name": call.tool_name,
             "input": _wire.arguments_object(call),
         })
+    blocks.extend(_reasoning_blocks(parts[shown:]))
     return blocks
+
+
+#: Where a call of an answer with interleaved thinking came: the number of the answer's
+#: reasoning parts before it (kept in `ToolCall.provider_data`).
+REASONING_BEFORE = "reasoning_before"
+
+
+def _reasoning_before(call: ToolCall, parts: int) -> int | None:
+    """The number of reasoning parts that came before `call`, when recorded (and possible)."""
+    place = (call.provider_data or {}).get(REASONING_BEFORE)
+    return place if type(place) is int and 0 <= place <= parts else None
 
 
 def _reasoning_blocks(parts: Sequence[ReasoningPart]) -> list[dict[str, Any]]:
@@ -471,7 +498,8 @@ def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
             texts.append(_wire.as_text(block.get("text"), f"{where}.text"))
         elif kind == "tool_use":
             name = _wire.as_name(block.get("name"), where)
-            calls.append(_wire.tool_call(name, block.get("input"), block.get("id")))
+            calls.append(_wire.tool_call(name, block.get("input"), block.get("id"),
+                                         provider_data=_place(len(reasoning))))
         elif kind == "thinking":
             signature = _wire.as_text(block.get("signature"), f"{where}.signature")
             reasoning.append(ReasoningPart(
@@ -527,6 +555,12 @@ class _Usage:
                                  reasoning_tokens=self.thinking_tokens)
 
 
+def _place(reasoning_before: int) -> dict[str, Any] | None:
+    """A call's provider_data: where it came among the answer's reasoning (see
+    `_assistant_blocks`), when reasoning came before it."""
+    return {REASONING_BEFORE: reasoning_before} if reasoning_before else None
+
+
 @dataclass
 class _ToolBlock:
     id: str
@@ -534,10 +568,13 @@ class _ToolBlock:
     #: Its place among this turn's tool_use blocks (a ToolCallDelta's index).
     ordinal: int
     json_parts: list[str] = field(default_factory=list)
+    #: The reasoning parts of the answer that came before it.
+    reasoning_before: int = 0
 
     def finish(self) -> ToolCall:
         # Input not an object: {RAW_ARGUMENTS_KEY: text}.
-        return _wire.tool_call(self.name, "".join(self.json_parts), self.id)
+        return _wire.tool_call(self.name, "".join(self.json_parts), self.id,
+                               provider_data=_place(self.reasoning_before))
 
     def cut(self) -> ToolCall:
         """The block never ended (the turn stopped first): never runnable."""
@@ -582,6 +619,7 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
     tool_blocks: dict[int, _ToolBlock] = {}
     thinking_blocks: dict[int, _ThinkingBlock] = {}
     tool_uses = 0  # tool_use blocks started this turn
+    reasoned = 0  # reasoning parts yielded this turn (a call's place among them)
     async for event in events:
         if isinstance(event, WholeJson):
             for item in _wire.whole_answer_items(event.data, parse_response, model):
@@ -643,7 +681,7 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
                 block_id = block.get("id")
                 tool = tool_blocks[index] = _ToolBlock(
                     id=block_id if type(block_id) is str and block_id else _wire.make_call_id(),
-                    name=name, ordinal=tool_uses)
+                    name=name, ordinal=tool_uses, reasoning_before=reasoned)
                 tool_uses += 1
                 if block.get("input"):  # normally {} and filled by input_json_delta
                     tool.json_parts.append(_json_of(block["input"]))
@@ -661,6 +699,7 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
                 # Encrypted and whole from its start: nothing to show, all to send back.
                 yield _redacted(block.get("data"), "content_block_start.content_block.data",
                                 stream=True)
+                reasoned += 1
         elif kind == "content_block_stop":
             index = payload.get("index")
             if type(index) is not int:
@@ -670,9 +709,10 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
                 has_calls = True
                 yield finished.finish()
             elif thinking_blocks:
-                reasoned = thinking_blocks.pop(index, None)
-                if reasoned is not None:
-                    yield reasoned.finish()
+                thought = thinking_blocks.pop(index, None)
+                if thought is not None:
+                    yield thought.finish()
+                    reasoned += 1
         elif kind == "message_start":
             message = _wire.as_object(payload.get("message"), "message_start.message", stream=True)
             model_name = message.get("model")
