@@ -22,6 +22,7 @@ from .loop import run_agent
 from .setup import RunSetup
 
 if TYPE_CHECKING:
+    from ..mcp import MCPServer, MCPToolset
     from ..output import OutputSchema, ResponseFormat
     from ..sessions.binding import SessionRun
 
@@ -45,7 +46,8 @@ class Agent:
 
     def __init__(self, tools: Sequence[Tool] | None = None, provider: ProviderLike | None = None,
                  config: AgentConfig | None = None,
-                 memory: ConversationMemory | None = None) -> None:
+                 memory: ConversationMemory | None = None, *,
+                 mcp_servers: Sequence[MCPServer] | None = None) -> None:
         self.config = config or AgentConfig()
         if not isinstance(self.config, AgentConfig):
             raise TypeError(f"config must be an AgentConfig, got {type(self.config).__name__}")
@@ -59,6 +61,15 @@ class Agent:
         self._provider = provider
         self.memory = memory
         self._tools = _index_tools(tools or [])
+        # MCP servers' tools join the agent's own at the start of each run (selectools.mcp,
+        # imported only when servers are given): connected on first use, listed again after
+        # a server says its list changed.
+        self._mcp: MCPToolset | None = None
+        if mcp_servers:
+            from ..mcp import MCPToolset
+
+            self._mcp = MCPToolset(mcp_servers)
+            self._own_tools = tuple(self._tools.values())
         self._hub = ObserverHub(self.config.observers)
         self._history: list[Message] = []
         # The keywords the provider's with_options takes, found once per provider.
@@ -173,6 +184,10 @@ class Agent:
         """`resume` as a stream, like `astream` (with events: the resumed calls'
         tool_start and tool_result first)."""
         output, session = _output(response_format), self._resume_session(session_id)
+        if self._mcp is not None:
+            return self._with_mcp_tools(lambda: run_agent(
+                self._setup, [], stream=True, events=events, output=output, session=session,
+                approvals=approvals))
         return run_agent(self._setup, [], stream=True, events=events, output=output,
                          session=session, approvals=approvals)
 
@@ -189,8 +204,13 @@ class Agent:
         `{"session_id", "calls": [{"call_id", "tool_name", "arguments"}, ...]}`.
         """
         prepared, output = _prepare(messages), _output(response_format)
+        session = self._session(session_id)
+        if self._mcp is not None:
+            return self._with_mcp_tools(lambda: run_agent(
+                self._setup, prepared, stream=True, events=events, output=output,
+                session=session))
         return run_agent(self._setup, prepared, stream=True, events=events, output=output,
-                         session=self._session(session_id))
+                         session=session)
 
     def reset(self) -> None:
         """Clear history, usage, analytics and memory, for reuse across requests."""
@@ -237,6 +257,8 @@ class Agent:
         # Without stream=True the engine yields only its result. Read to its end, the
         # generator finishes by itself (an error or a cancellation ends it too, inside its
         # own frame), so nothing is left to close or to asyncio's async-gen finalizer.
+        if self._mcp is not None:
+            await self._refresh_mcp_tools()
         result = None
         async for item in run_agent(self._setup, messages, stream=False,
                                     on_text=stream_handler, output=output, session=session,
@@ -245,6 +267,27 @@ class Agent:
         if not isinstance(result, AgentResult):  # pragma: no cover
             raise RuntimeError("the agent loop ended without a result")
         return result
+
+    async def _refresh_mcp_tools(self) -> None:
+        """The MCP servers' current tools beside the agent's own; the setup is rebuilt
+        only when a list changed (a name clash raises MCPToolNameClash)."""
+        assert self._mcp is not None
+        tools = await self._mcp.changed_tools(self._own_tools)
+        if tools is not None:
+            self._tools = _index_tools(tools)
+            self._setup = self._make_setup()
+
+    async def _with_mcp_tools(
+            self, start: Callable[[], AsyncGenerator[StreamChunk | AgentResult, None]]
+    ) -> AsyncGenerator[StreamChunk | AgentResult, None]:
+        """A stream that first brings the MCP tools up to date (only with mcp_servers:
+        the one extra generator layer is theirs alone)."""
+        from contextlib import aclosing
+
+        await self._refresh_mcp_tools()
+        async with aclosing(start()) as stream:
+            async for item in stream:
+                yield item
 
     def _provider_for_run(self, run_id: str) -> ProviderLike:
         """The provider with this run's retry settings and observer hooks, when it takes them."""

@@ -3,6 +3,7 @@
     selectools demo [--provider NAME] [--model M] [--prompt TEXT]
     selectools chat [--provider NAME] [--model M] [--tool module:function ...] [--system TEXT]
     selectools serve module:agent [--host 127.0.0.1] [--port 8000] [--auth-token T] [...]
+    selectools mcp serve module:agent [--as-tool NAME] [--name NAME]
     selectools bench [ARGS...]
     selectools --version
 
@@ -63,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--response-format", default=None, metavar="MODULE:TYPE",
                        help="a type every final answer is validated as (typed output)")
 
+    from .mcp import add_mcp_parser
+
+    add_mcp_parser(commands)
     commands.add_parser("bench", help="run the benchmarks (from a repository checkout); "
                                       "arguments go to python -m benchmarks", add_help=False)
     return parser
@@ -100,6 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                              auth_token=args.auth_token, cors_origins=args.cors_origin,
                              max_body_bytes=args.max_body_bytes,
                              response_format=args.response_format)
+        if args.command == "mcp":
+            from .mcp import run_mcp
+
+            return run_mcp(args)
         raise AssertionError(f"unhandled command {args.command!r}")  # pragma: no cover
     except UsageError as exc:
         output.error(str(exc))
