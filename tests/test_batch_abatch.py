@@ -237,3 +237,22 @@ async def test_agent_batch_methods_are_this_module(server: BatchServerProcess) -
     results = await asyncio.to_thread(
         agent.batch, ["m3"], on_progress=lambda d, t: progress.append((d, t)))
     assert results[0].content == "echo: m3" and progress == [(1, 1)]
+
+
+async def test_a_fallback_whose_every_provider_is_rate_limited_holds_the_input_back(
+        limited_server: BatchServerProcess) -> None:
+    from selectools.providers.fallback import FallbackProvider
+
+    # Two providers on the same limited server: when both refuse, the run fails with
+    # AllProvidersFailedError of two 429s, which the batch must take as a rate limit.
+    providers = [OpenAIProvider(base_url=url, api_key=API_KEY, model=MODEL)
+                 for url in (limited_server.base_url, limited_server.base_url + "/")]
+    agent = Agent(provider=FallbackProvider(providers),
+                  config=AgentConfig(max_retries=0))
+    prompts = [f"fallback {n}" for n in range(60)]
+    results = await abatch(agent, prompts, max_concurrency=12)
+    assert all(r.ok for r in results), [str(r.error) for r in results if not r.ok][:2]
+    assert [r.content for r in results] == [f"echo: {p}" for p in prompts]
+    assert sum(r.rate_limited for r in results) > 0
+    for provider in providers:
+        await provider.aclose()
