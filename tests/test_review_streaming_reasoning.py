@@ -21,6 +21,8 @@ from selectools.providers.openai import OpenAIProvider
 from selectools.types import Message, ReasoningPart, Role, ToolCall
 
 WIRE = Path(__file__).parent / "fixtures" / "wire"
+# Recorded live: Claude's thinking tool-use answer and the second request the API accepted.
+TWO_TURNS = json.loads((WIRE / "anthropic_thinking_tool_use_two_turns.json").read_text())
 REDACTED_STREAM = WIRE / "anthropic_redacted_thinking_stream_recorded.sse"
 ASK = [Message(Role.USER, "What is 2 + 2?")]
 KEY = "sk-ant-test-0123456789"
@@ -336,3 +338,22 @@ def test_the_order_survives_a_stored_session_and_a_whole_answer() -> None:
     body = build_request_body(model="claude-sonnet-4-6", system_prompt="",
                               messages=[*ASK, stored, *results], reasoning="high")
     assert body["messages"][1]["content"] == whole["content"]
+
+
+def test_a_loop_begun_with_thinking_keeps_it_after_answers_without_any() -> None:
+    # Claude thinks once per turn (without interleaving): the loop's second call comes with
+    # no thinking block, and the API takes thinking on for the rest of the loop.
+    from selectools.providers.anthropic import build_request_body, parse_response
+
+    first, _ = parse_response(TWO_TURNS["first_response"], "claude-sonnet-4-0")
+    (call,) = first.tool_calls or []
+    second = Message(Role.ASSISTANT, "", tool_calls=[ToolCall("weather", {"location": "Mexico"},
+                                                              "toolu_2")])
+    loop = [Message(Role.USER, "What is the largest city in the user country?"), first,
+            Message(Role.TOOL, "Mexico", tool_name=call.tool_name, tool_call_id=call.id),
+            second, Message(Role.TOOL, "sunny", tool_name="weather", tool_call_id="toolu_2")]
+    body = build_request_body(model="claude-sonnet-4-0", system_prompt="", messages=loop,
+                              reasoning=3000, max_tokens=4096)
+    assert body["thinking"] == {"type": "enabled", "budget_tokens": 3000}
+    assert body["messages"][1]["content"][0]["type"] == "thinking"
+    assert body["messages"][3]["content"][0]["type"] == "tool_use"

@@ -50,9 +50,9 @@ The reasoning setting (`ModelRequest.reasoning`, from `AgentConfig.reasoning`), 
   allowance it was given. In adaptive mode `max_tokens` bounds thinking and answer alike.
 - Claude 3.5 and older cannot think: they are sent no thinking (the API would answer 400,
   and the setting may be meant for another provider of a fallback chain).
-- Within a tool loop whose last assistant turn has no thinking block (another provider's,
-  before a fallback, or one made without thinking) the API refuses thinking: that request
-  goes without it (`thinking_may_continue`), as the API's own error advises.
+- Within a tool loop whose assistant turn began without a thinking block (another
+  provider's, before a fallback, or one begun without thinking) the API refuses thinking:
+  that request goes without it (`thinking_may_continue`), as the API's own error advises.
 - Thinking takes no sampling parameters: a `temperature` other than 1 (the only one the API
   accepts with thinking) with a reasoning setting is a ValueError naming both; 1 is not sent.
 
@@ -222,16 +222,22 @@ def thinking_settings(model: str, reasoning: str | int,
 
 def thinking_may_continue(converted: Sequence[Mapping[str, Any]]) -> bool:
     """Whether thinking may be on for a request of these (converted) messages. Within a tool
-    loop the API refuses it unless the assistant turn before the last tool results starts
-    with a thinking block ("Expected `thinking` or `redacted_thinking`, but found
-    `tool_use`... To avoid this requirement, disable `thinking`"): a turn another provider
-    made (before a fallback) or made without thinking has none, so that request is sent
-    without thinking, and the next question thinks again."""
+    loop the API refuses it unless the loop's assistant turn starts with a thinking block
+    ("Expected `thinking` or `redacted_thinking`, but found `tool_use`... To avoid this
+    requirement, disable `thinking`"): a turn another provider began (before a fallback),
+    or one begun without thinking, has none, so that request is sent without thinking,
+    and the next question thinks again. (The loop's later answers need none: Claude
+    thinks once per turn unless it interleaves.)"""
     if len(converted) < 2 or converted[-1]["role"] != "user" or not any(
             block.get("type") == "tool_result" for block in converted[-1]["content"]):
         return True
-    turn = converted[-2]["content"]
-    return bool(turn) and turn[0].get("type") in ("thinking", "redacted_thinking")
+    begins: Sequence[Mapping[str, Any]] | None = None  # the turn's first assistant message
+    for message in reversed(converted):
+        if message["role"] == "assistant":
+            begins = message["content"]
+        elif any(block.get("type") != "tool_result" for block in message["content"]):
+            break  # the user's question: the turn began after it
+    return not begins or begins[0].get("type") in ("thinking", "redacted_thinking")
 
 
 def takes_thinking(model: str) -> bool:
