@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from .._sync import run_sync
@@ -22,6 +22,7 @@ from .loop import run_agent
 from .setup import RunSetup
 
 if TYPE_CHECKING:
+    from ..batch import BatchResult
     from ..mcp import MCPServer, MCPToolset
     from ..output import OutputSchema, ResponseFormat
     from ..sessions.binding import SessionRun
@@ -211,6 +212,31 @@ class Agent:
                 session=session))
         return run_agent(self._setup, prepared, stream=True, events=events, output=output,
                          session=session)
+
+    def batch(self, inputs: Iterable[Messages], max_concurrency: int = 10,
+              response_format: ResponseFormat | None = None,
+              on_progress: Callable[[int, int], Any] | None = None, *,
+              on_result: Callable[[BatchResult], Any] | None = None,
+              keep_results: bool = True) -> list[BatchResult]:
+        """Every input as a run of its own, at most `max_concurrency` at once: a BatchResult
+        per input, in input order; failures isolated, rate limits absorbed (docs/batch.md)."""
+        from ..batch import batch
+
+        return batch(self, inputs, max_concurrency=max_concurrency,
+                     response_format=response_format, on_progress=on_progress,
+                     on_result=on_result, keep_results=keep_results)
+
+    async def abatch(self, inputs: Iterable[Messages], max_concurrency: int = 10,
+                     response_format: ResponseFormat | None = None,
+                     on_progress: Callable[[int, int], Any] | None = None, *,
+                     on_result: Callable[[BatchResult], Any] | None = None,
+                     keep_results: bool = True) -> list[BatchResult]:
+        """The async `batch`."""
+        from ..batch import abatch
+
+        return await abatch(self, inputs, max_concurrency=max_concurrency,
+                            response_format=response_format, on_progress=on_progress,
+                            on_result=on_result, keep_results=keep_results)
 
     def reset(self) -> None:
         """Clear history, usage, analytics and memory, for reuse across requests."""

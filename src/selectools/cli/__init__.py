@@ -4,6 +4,7 @@
     selectools chat [--provider NAME] [--model M] [--tool module:function ...] [--system TEXT]
     selectools serve module:agent [--host 127.0.0.1] [--port 8000] [--auth-token T] [...]
     selectools mcp serve module:agent [--as-tool NAME] [--name NAME]
+    selectools batch module:agent inputs.jsonl --out results.jsonl [--concurrency N] [--ray ADDRESS]
     selectools bench [ARGS...]
     selectools --version
 
@@ -64,9 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--response-format", default=None, metavar="MODULE:TYPE",
                        help="a type every final answer is validated as (typed output)")
 
+    from .batch import add_arguments as add_batch_arguments
     from .mcp import add_mcp_parser
 
     add_mcp_parser(commands)
+    batch = commands.add_parser("batch", help="run an agent on every line of a JSONL file "
+                                "(resumable; --ray ADDRESS for a Ray cluster)")
+    add_batch_arguments(batch)
     commands.add_parser("bench", help="run the benchmarks (from a repository checkout); "
                                       "arguments go to python -m benchmarks", add_help=False)
     return parser
@@ -104,6 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                              auth_token=args.auth_token, cors_origins=args.cors_origin,
                              max_body_bytes=args.max_body_bytes,
                              response_format=args.response_format)
+        if args.command == "batch":
+            from .batch import run_batch_command
+
+            return run_batch_command(args)
         if args.command == "mcp":
             from .mcp import run_mcp
 
