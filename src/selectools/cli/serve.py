@@ -1,4 +1,7 @@
-"""`selectools serve module:agent`: the agent's ASGI app (selectools.serve) on uvicorn."""
+"""`selectools serve module:agent`: the agent's ASGI app (selectools.serve) on uvicorn.
+
+Given no agent, it serves the demo's (the `search` tool) on the local model when that is
+installed, else on the scripted stand-in, saying so."""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ._loading import UsageError, _import_attribute
+from ._loading import UsageError, _import_attribute, default_provider_name, make_provider
 from ._output import PlainOutput
 
 if TYPE_CHECKING:
@@ -34,7 +37,17 @@ def load_agent(spec: str) -> Agent:
     return found
 
 
-def run_serve(output: PlainOutput, *, agent_spec: str, host: str, port: int,
+def default_agent(output: PlainOutput) -> Agent:
+    """The demo's agent on the default provider (the local model, else the stand-in)."""
+    from .demo import demo_agent
+
+    name, why = default_provider_name()
+    if why:
+        output.notice(why)
+    return demo_agent(make_provider(name, None))
+
+
+def run_serve(output: PlainOutput, *, agent_spec: str | None, host: str, port: int,
               auth_token: str | None, cors_origins: Sequence[str],
               max_body_bytes: int, response_format: str | None = None) -> int:
     try:
@@ -44,7 +57,7 @@ def run_serve(output: PlainOutput, *, agent_spec: str, host: str, port: int,
     except ImportError as exc:
         raise UsageError(f"serving needs the serve extra: pip install 'selectools[serve]' "
                          f"({exc.name} is missing)") from None
-    agent = load_agent(agent_spec)
+    agent = load_agent(agent_spec) if agent_spec else default_agent(output)
     answer_type = _import_attribute(response_format, "--response-format") \
         if response_format else None
     token = auth_token if auth_token is not None else os.environ.get(TOKEN_VARIABLE) or None
@@ -56,7 +69,8 @@ def run_serve(output: PlainOutput, *, agent_spec: str, host: str, port: int,
     if token is None and host not in ("127.0.0.1", "localhost", "::1"):
         output.notice(f"warning: serving on {host} without --auth-token: anyone who can reach "
                      "it can run the agent")
-    output.hint(f"serving {agent_spec} on http://{host}:{port} (Ctrl-C stops)")
+    served = agent_spec or f"the demo agent ({getattr(agent.provider, 'name', 'local')})"
+    output.hint(f"serving {served} on http://{host}:{port} (Ctrl-C stops)")
     # A stream can last minutes: on Ctrl-C, give open answers a few seconds, then end them
     # (their runs are cancelled with them) rather than wait for each to finish.
     uvicorn.run(app, host=host, port=port, log_level="info", ws_max_size=max_body_bytes,
