@@ -111,10 +111,12 @@ async def test_every_name_written_is_the_conventions(wire_server: WireServer,
     metrics = [metric for resource in data.resource_metrics
                for scope in resource.scope_metrics for metric in scope.metrics]
     assert {metric.name for metric in metrics} == {
-        "gen_ai.client.operation.duration", "gen_ai.client.token.usage"}
+        "gen_ai.client.operation.duration", "gen_ai.client.token.usage",
+        "gen_ai.client.operation.time_to_first_chunk"}  # (the run streams)
     assert {metric.name for metric in metrics} <= METRICS
     for metric in metrics:
         assert metric.unit == {"gen_ai.client.operation.duration": "s",
+                               "gen_ai.client.operation.time_to_first_chunk": "s",
                                "gen_ai.client.token.usage": "{token}"}[metric.name]
         for point in metric.data.data_points:
             for key, value in (point.attributes or {}).items():
