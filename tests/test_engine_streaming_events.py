@@ -241,3 +241,14 @@ def test_a_wrong_reasoning_setting_is_refused_by_name(bad: object, error: type) 
 def test_every_reasoning_setting_that_makes_sense_is_taken() -> None:
     for good in ("low", "medium", "high", 1024, 32000, None):
         assert AgentConfig(reasoning=good).reasoning == good  # type: ignore[arg-type]
+
+
+async def test_a_whole_call_with_unreadable_arguments_shows_what_the_model_wrote() -> None:
+    from selectools.types import RAW_ARGUMENTS_KEY
+
+    turn = [ToolCall("add", {RAW_ARGUMENTS_KEY: '{"a": 1, "b"'}, id="c1"),
+            TurnEnd("tool_calls")]
+    provider = Recording(turn, ["sorry", TurnEnd("completed")])
+    chunks, _ = await chunks_of(Agent(tools=[add], provider=provider), "1+2?", events=True)
+    [delta] = [c.data for c in chunks if c.event == "tool_call_delta"]
+    assert delta["arguments_delta"] == '{"a": 1, "b"'

@@ -453,7 +453,7 @@ class _Run:
                     elif isinstance(item, ToolCall):
                         if events and len(calls) not in streamed:
                             yield _call_delta(len(calls), item.id, item.tool_name,
-                                              item.arguments_json())
+                                              _arguments_text(item))
                         calls.append(item)
                         partial = None
                         if self.stream:
@@ -649,6 +649,13 @@ def _as_arguments(parameters: object) -> dict[str, Any]:
     except (TypeError, ValueError):
         text = object.__repr__(parameters)
     return {RAW_ARGUMENTS_KEY: text}
+
+
+def _arguments_text(call: ToolCall) -> str:
+    """A whole call's arguments as the model wrote them: unreadable ones as their text
+    (never our RAW_ARGUMENTS_KEY wrapper), else as JSON."""
+    raw = call.parameters.get(RAW_ARGUMENTS_KEY) if type(call.parameters) is dict else None
+    return raw if isinstance(raw, str) else call.arguments_json()
 
 
 def _call_delta(index: int, call_id: str | None, tool_name: str,
