@@ -41,5 +41,11 @@ bench: $(STAMP)
 	$(PY) -m benchmarks
 
 # The documentation site, built offline into site/ with warnings as errors.
-docs: $(STAMP)
-	$(PY) -m mkdocs build --strict --site-dir site
+DOCS_STAMP := $(VENV)/.installed-docs
+
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e ".[docs]"
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
