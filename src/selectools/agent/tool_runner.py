@@ -1,4 +1,11 @@
-"""Running the tool calls of one model turn: each call, then all of them in order or at once."""
+"""Running the tool calls of one model turn: each call, then all of them in order or at once.
+
+A tool's images reach the model as images: a result that is a `str` carrying
+`content_parts` (an `MCPToolOutput`, from an MCP server's tool or returned by a plain tool)
+gives its tool message those image parts, which each protocol sends where its API takes
+images from a tool (see the providers' module docs). The text stays the message's content.
+An image over `MAX_IMAGE_BYTES` is left out, and the text says so.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from ..tools import UnknownToolError, format_tool_error
 from ..trace import AgentTrace, TraceStep
-from ..types import Message, Role, ToolCall
+from ..types import MAX_IMAGE_BYTES, ContentPart, Message, Role, ToolCall
 from .deadline import Deadline
 from .setup import RunSetup
 
@@ -129,9 +136,31 @@ class ToolRunner:
         self.trace.add(TraceStep("tool_execution", iteration, duration_ms, {
             "tool_name": call.tool_name, "call_id": call_id, "args": call.parameters,
             "result": text[:500], "error": error is not None}))
+        images: list[ContentPart] | None = None
+        if type(text) is not str:  # a str subclass may carry images; a plain str costs nothing
+            text, images = _images(text)
         message = Message(role=Role.TOOL, content=text, tool_name=call.tool_name,
-                          tool_result=text, tool_call_id=call.id)
+                          tool_result=text, tool_call_id=call.id, content_parts=images)
         return ToolOutcome(call, message, error, duration_ms)
+
+
+def _images(text: str) -> tuple[str, list[ContentPart] | None]:
+    """The plain text of a result that may carry parts, and its image parts (None when it
+    has none); an image too big to send is named in the text instead."""
+    images: list[ContentPart] = []
+    notes: list[str] = []
+    for part in getattr(text, "content_parts", None) or ():
+        if not isinstance(part, ContentPart) or part.type == "text":
+            continue
+        if part.type == "image_base64" and len(part.image_base64 or "") // 4 * 3 > MAX_IMAGE_BYTES:
+            notes.append(f"[an image ({part.media_type}) over the {MAX_IMAGE_BYTES // 2**20} MB "
+                         "limit was left out]")
+            continue
+        images.append(part)
+    plain = str.__str__(text)
+    if notes:
+        plain = "\n".join([plain, *notes]) if plain else "\n".join(notes)
+    return plain, images or None
 
 
 def _stop(tasks: list[asyncio.Task[ToolOutcome]]) -> None:

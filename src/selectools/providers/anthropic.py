@@ -10,6 +10,9 @@ The pure parts, tested on recorded transcripts without a network, and described 
   to the same role are merged into one message with several blocks. `temperature` is sent
   only when set: newer models refuse sampling parameters, and the API version (the
   `anthropic-version` header, `AnthropicProvider(api_version=...)`) decides what is valid.
+  A tool's images (the tool message's `content_parts`) go inside its `tool_result`, whose
+  `content` is then an array: the text block, then an `image` block per picture (a
+  `base64` source, or a `url` one for an image URL), as the API's tool_result takes them.
 - `parse_response` reads a whole response into `(Message, UsageStats)`, with its stop reason.
 - `decode_stream` turns the server-sent events of a streamed response into text deltas
   (yielded the moment they arrive), complete `ToolCall`s (at each `content_block_stop`),
@@ -452,7 +455,11 @@ def _tool_result_block(message: Message, unanswered: list[tuple[str, str]]) -> d
         unanswered.remove(match)
         tool_use_id = match[0]
     block: dict[str, Any] = {"type": "tool_result", "tool_use_id": tool_use_id}
-    if text:
+    if message.content_parts:  # a tool's images: text and image blocks, in that order
+        images = [b for b in map(_content_block, message.content_parts)
+                  if b is not None and b["type"] == "image"]
+        block["content"] = [{"type": "text", "text": text}, *images] if text else images
+    elif text:
         block["content"] = text
     return block
 

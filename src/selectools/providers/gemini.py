@@ -14,6 +14,10 @@ The three pure parts, tested on recorded transcripts without a network:
   answer is `responseJsonSchema` (where the model cannot take it beside function
   declarations, Gemini 2.5, it is asked for in the system prompt instead); the reasoning
   setting is `thinkingConfig` (`thinking_config`).
+  A tool's images (the tool message's `content_parts`) go as `inlineData` parts in the
+  same user turn as the function responses, after the turn's last one, each tool's behind
+  a text part naming its call: every Gemini model that takes images takes them there.
+  (`functionResponse.parts`, the multimodal function response, is Gemini 3 only.)
 - `parse_response` and `decode_stream`: Gemini sends each `functionCall` whole. Its
   `thoughtSignature` (Gemini 3 refuses the next turn without it) is kept on
   `ToolCall.provider_data["thoughtSignature"]` and sent back in the same part; calls that
@@ -319,9 +323,13 @@ def _convert_messages(messages: Sequence[Message], *,
                       needs_signatures: bool = False) -> list[dict[str, Any]]:
     contents: list[dict[str, Any]] = []
     names_by_id: dict[str, str] = {}
+    images: list[dict[str, Any]] = []  # the tools' images, after the turn's last response
     for message in messages:
         if message.role is Role.SYSTEM:
             continue
+        if images and message.role is not Role.TOOL:
+            _wire.append_turn(contents, "user", images, "parts")
+            images = []
         if message.role is Role.ASSISTANT:
             parts = _model_parts(message)
             calls = [_function_call_part(call) for call in message.tool_calls or ()]
@@ -336,13 +344,28 @@ def _convert_messages(messages: Sequence[Message], *,
                     names_by_id[call.id] = call.tool_name
             _wire.append_turn(contents, "model", parts, "parts")
         elif message.role is Role.TOOL:
-            _wire.append_turn(contents, "user", [_function_response_part(message, names_by_id)],
-                              "parts")
+            response = _function_response_part(message, names_by_id)
+            _wire.append_turn(contents, "user", [response], "parts")
+            if message.content_parts:
+                images.extend(_tool_image_parts(message, response["functionResponse"]["name"]))
         else:
             _wire.append_turn(contents, "user",
                               [p for p in map(_content_part, message.parts()) if p is not None],
                               "parts")
+    if images:
+        _wire.append_turn(contents, "user", images, "parts")
     return contents
+
+
+def _tool_image_parts(message: Message, name: str) -> list[dict[str, Any]]:
+    """A tool's images as `inlineData` (or `fileData`) parts, after a text part naming the
+    call they came from (the model cannot otherwise tell whose they are)."""
+    images = [p for p in map(_content_part, message.content_parts or ())
+              if p is not None and "text" not in p]
+    if not images:
+        return []
+    call = f" (call {message.tool_call_id})" if message.tool_call_id else ""
+    return [{"text": f"Images from tool {name}{call}:"}, *images]
 
 
 def _model_parts(message: Message) -> list[dict[str, Any]]:

@@ -5,7 +5,9 @@ a `done: false` line; the last line (`done: true`) carries the token counts. New
 add `id` and `function.index` to tool calls; we use the id when present and make one
 otherwise. An error after the stream began is a line `{"error": "..."}`: it raises
 `StreamError`. Images travel as a list of base64 strings, so an image URL (other than a
-`data:` URL) is refused with a clear error before anything is sent.
+`data:` URL) is refused with a clear error before anything is sent. A tool's images (the
+tool message's `content_parts`) go in the `tool` message's own `images`, as the chat API
+takes them on any message.
 
 Tool arguments follow the one policy of `_wire.py` (an object as it is, JSON text parsed,
 anything else `{RAW_ARGUMENTS_KEY: text}`); `done_reason` becomes the turn's `TurnEnd`.
@@ -35,6 +37,7 @@ from urllib.parse import urlsplit
 
 from ..types import (
     REASONING_EFFORTS,
+    ContentPart,
     Message,
     OutputFormat,
     ReasoningDelta,
@@ -128,6 +131,10 @@ def _wire_message(message: Message) -> dict[str, Any]:
             wire["tool_name"] = message.tool_name
         if message.tool_call_id:
             wire["tool_call_id"] = message.tool_call_id
+        if message.content_parts:  # a tool's images, on its own message
+            images = _images(message.content_parts)
+            if images:
+                wire["images"] = images
         return wire
     if message.role == Role.ASSISTANT:
         wire = {"role": "assistant", "content": message.content}
@@ -141,19 +148,24 @@ def _wire_message(message: Message) -> dict[str, Any]:
         return wire
     if message.role == Role.SYSTEM:
         return {"role": "system", "content": message.content}
-    texts: list[str] = []
-    images: list[str] = []
-    for part in message.parts():
-        if part.type == "text" and part.text:
-            texts.append(part.text)
-        elif part.type == "image_base64" and part.image_base64:
-            images.append(part.image_base64)
-        elif part.type == "image_url" and part.image_url:
-            images.append(_base64_from_url(part.image_url))
+    parts = message.parts()
+    texts = [part.text for part in parts if part.type == "text" and part.text]
     wire = {"role": "user", "content": "\n".join(texts) or message.content}
+    images = _images(parts)
     if images:
         wire["images"] = images
     return wire
+
+
+def _images(parts: Sequence[ContentPart]) -> list[str]:
+    """The image parts as Ollama takes them: base64 strings, no `data:` prefix."""
+    images: list[str] = []
+    for part in parts:
+        if part.type == "image_base64" and part.image_base64:
+            images.append(part.image_base64)
+        elif part.type == "image_url" and part.image_url:
+            images.append(_base64_from_url(part.image_url))
+    return images
 
 
 def _wire_tool_call(call: ToolCall) -> dict[str, Any]:

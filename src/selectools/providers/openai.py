@@ -17,6 +17,11 @@ ends, after the calls and before the usage. Edge cases follow the one policy of
 the wrong shape or an empty stream is a `MalformedStreamError`, and a whole
 `chat.completion` sent where a stream was asked for is decoded as that answer.
 
+A tool's images (the tool message's `content_parts`): a `tool` message takes text only, and
+the tool messages must follow their assistant message directly, so the images of a turn's
+tools go in ONE user message right after its last tool message, each tool's behind a text
+part naming it and its call, as `image_url` parts (base64 images as `data:` URLs).
+
 Tool-call deltas (`tool_deltas=True`): each non-empty `function.arguments` fragment is also
 yielded as a `ToolCallDelta` the moment it arrives, indexed by the call's ordinal in the turn.
 
@@ -152,8 +157,7 @@ def _body(request: ModelRequest) -> dict[str, Any]:
     wire_messages: list[dict[str, Any]] = []
     if system_prompt:
         wire_messages.append({"role": "system", "content": system_prompt})
-    wire_messages.extend([_wire_message(message, hosted, model)
-                          for message in request.messages])
+    wire_messages.extend(_wire_messages(request.messages, hosted, model))
     body: dict[str, Any] = {"model": model, "messages": wire_messages,
                             max_tokens_field: request.max_tokens}
     temperature = request.temperature
@@ -211,6 +215,42 @@ def _wire_tool(tool: ToolDefinition) -> dict[str, Any]:
     if tool.description:
         function["description"] = tool.description
     return {"type": "function", "function": function}
+
+
+def _wire_messages(messages: Sequence[Message], hosted: bool, model: str
+                   ) -> list[dict[str, Any]]:
+    wire = [_wire_message(message, hosted, model) for message in messages]
+    if any(m.role is Role.TOOL and m.content_parts for m in messages):
+        return _with_tool_images(messages, wire)
+    return wire
+
+
+def _with_tool_images(messages: Sequence[Message], wire: list[dict[str, Any]]
+                      ) -> list[dict[str, Any]]:
+    """`wire` with the tools' images as one user message after each turn's last tool
+    message: a `tool` message takes text only, and the tool messages must follow their
+    assistant message directly. A text part names the call each image came from."""
+    out: list[dict[str, Any]] = []
+    images: list[dict[str, Any]] = []
+    for message, wired in zip(messages, wire, strict=True):
+        if images and message.role is not Role.TOOL:
+            out.append({"role": "user", "content": images})
+            images = []
+        out.append(wired)
+        if message.role is Role.TOOL and message.content_parts:
+            images.extend(_tool_image_parts(message))
+    if images:
+        out.append({"role": "user", "content": images})
+    return out
+
+
+def _tool_image_parts(message: Message) -> list[dict[str, Any]]:
+    parts = [_wire_part(p) for p in message.content_parts or () if p.type != "text"]
+    if not parts:
+        return []
+    call = f" (call {message.tool_call_id})" if message.tool_call_id else ""
+    label = f"Images from tool {message.tool_name or 'a tool'}{call}:"
+    return [{"type": "text", "text": label}, *parts]
 
 
 def _wire_message(message: Message, hosted: bool = False, model: str = "") -> dict[str, Any]:
