@@ -16,9 +16,11 @@ pytest.importorskip("mcp")
 
 from mcp_servers.running import line_in, toolbox_stdio  # noqa: E402
 from mcp_servers.toolbox import PIXEL_PNG  # noqa: E402
+from wire_server import WireServer  # noqa: E402
 
 from selectools import Agent, AgentConfig  # noqa: E402
 from selectools.mcp import MCPConnectionError, MCPServerStdio, MCPToolError  # noqa: E402
+from selectools.providers.anthropic import AnthropicProvider  # noqa: E402
 from selectools.testing import ScriptedProvider  # noqa: E402
 from selectools.types import Role, ToolCall  # noqa: E402
 
@@ -117,6 +119,31 @@ async def test_structured_content_and_images_are_kept_on_the_result(
     (part,) = picture.content_parts
     assert part.type == "image_base64" and part.media_type == "image/png"
     assert base64.b64decode(part.image_base64 or "") == PIXEL_PNG
+
+
+@on_module_loop
+async def test_an_mcp_tools_image_reaches_the_model_request_as_an_image(
+        shared: MCPServerStdio, wire_server: WireServer) -> None:
+    answer = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+              "stop_reason": "tool_use", "usage": {"input_tokens": 5, "output_tokens": 5},
+              "content": [{"type": "tool_use", "id": "toolu_1", "name": "pixel", "input": {}}]}
+    wire_server.reply(body=answer)
+    wire_server.reply(body={**answer, "stop_reason": "end_turn",
+                            "content": [{"type": "text", "text": "A red pixel."}]})
+    provider = AnthropicProvider(api_key="sk-ant-test", base_url=wire_server.url,
+                                 model="claude-sonnet-4-5", max_retries=0)
+    agent = Agent(tools=await shared.list_tools(), provider=provider)
+    try:
+        result = await agent.arun("What does the pixel tool draw?")
+    finally:
+        await provider.aclose()
+    assert result.content == "A red pixel."
+    (tool_result,) = wire_server.requests[1].json["messages"][-1]["content"]
+    caption, image = tool_result["content"]
+    assert caption == {"type": "text", "text": "a red pixel\n[image 1: image/png]"}
+    assert image["type"] == "image" and image["source"]["type"] == "base64"
+    assert image["source"]["media_type"] == "image/png"
+    assert base64.b64decode(image["source"]["data"]) == PIXEL_PNG
 
 
 @on_module_loop
