@@ -455,9 +455,9 @@ def _tool_result_block(message: Message, unanswered: list[tuple[str, str]]) -> d
         unanswered.remove(match)
         tool_use_id = match[0]
     block: dict[str, Any] = {"type": "tool_result", "tool_use_id": tool_use_id}
-    if message.content_parts:  # a tool's images: text and image blocks, in that order
-        images = [b for b in map(_content_block, message.content_parts)
-                  if b is not None and b["type"] == "image"]
+    images = [b for b in map(_content_block, message.content_parts)
+              if b is not None and b["type"] == "image"] if message.content_parts else None
+    if images:  # a tool's images: the text block, then the image blocks
         block["content"] = [{"type": "text", "text": text}, *images] if text else images
     elif text:
         block["content"] = text
