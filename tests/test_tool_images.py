@@ -214,3 +214,18 @@ async def test_an_image_over_the_limit_is_left_out_and_the_text_says_so(
         {"type": "image", "source": {"type": "base64", "media_type": "image/png",
                                      "data": PNG}}]
 
+
+
+async def test_an_image_url_from_a_tool_goes_as_a_url(wire_server: WireServer) -> None:
+    url = "https://example.com/chart.png"
+
+    @tool(description="Draw the sales chart")
+    def chart() -> MCPToolOutput:  # noqa: F811 - the same name, a picture by URL
+        return MCPToolOutput("a chart", [ContentPart(type="image_url", image_url=url)])
+
+    provider = AnthropicProvider(api_key="sk-ant-test", base_url=wire_server.url,
+                                 model="claude-sonnet-4-5", max_retries=0)
+    _, body = await second_request(wire_server, provider, anthropic_answers(), [chart, note])
+    assert body["messages"][-1]["content"][0]["content"] == [
+        {"type": "text", "text": "a chart"},
+        {"type": "image", "source": {"type": "url", "url": url}}]
