@@ -35,9 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 HAVE_MODEL = importlib.util.find_spec("xllamacpp") is not None and find_default_model() is not None
 
-#: Pages whose blocks are only compiled until their owner marks them (the page is another
-#: helper's): the name, and why.
-AWAITING_MARKS = {"serve.md": "its block mounts the app in FastAPI, which the tests lack"}
+#: Pages whose blocks are only compiled until they are marked: the name, and why.
+AWAITING_MARKS: dict[str, str] = {}
 
 _FENCE = re.compile(r"^```(\w*)\s*$")
 _MARK = re.compile(r"^<!--\s*(skip|requires|setup):\s*(.*?)\s*-->$", re.DOTALL)

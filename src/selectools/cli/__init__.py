@@ -2,13 +2,14 @@
 
     selectools demo [--provider NAME] [--model M] [--prompt TEXT]
     selectools chat [--provider NAME] [--model M] [--tool module:function ...] [--system TEXT]
-    selectools serve module:agent [--host 127.0.0.1] [--port 8000] [--auth-token T] [...]
+    selectools serve [module:agent] [--host 127.0.0.1] [--port 8000] [--auth-token T] [...]
     selectools mcp serve module:agent [--as-tool NAME] [--name NAME]
     selectools batch module:agent inputs.jsonl --out results.jsonl [--concurrency N] [--ray ADDRESS]
     selectools bench [ARGS...]
     selectools --version
 
-`--provider` takes local (default, offline), openai, anthropic, gemini, ollama, llamacpp,
+`--provider` takes llamacpp (the in-process model: the default when installed), local
+(the offline stand-in: the default otherwise), openai, anthropic, gemini, ollama,
 or `module:attribute` naming your own provider (or a factory of one).
 """
 
@@ -31,9 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add_common(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--provider", default="local", metavar="NAME",
-                         help=f"{', '.join(PROVIDER_NAMES)} or module:attribute "
-                              "(default: local, offline)")
+        sub.add_argument("--provider", default=None, metavar="NAME",
+                         help=f"{', '.join(PROVIDER_NAMES)} or module:attribute (default: "
+                              "llamacpp, the local model, when installed; else local, the "
+                              "scripted stand-in)")
         sub.add_argument("--model", default=None, help="model name (default: the provider's)")
         sub.add_argument("--plain", action="store_true",
                          help="plain text even on a terminal (no colour)")
@@ -50,8 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve an agent to a browser (Vercel AI SDK "
                                 "UI stream, AG-UI, WebSocket, a chat page)")
-    serve.add_argument("agent", metavar="MODULE:AGENT",
-                       help="the Agent to serve (or a function returning one)")
+    serve.add_argument("agent", metavar="MODULE:AGENT", nargs="?", default=None,
+                       help="the Agent to serve (or a function returning one; default: the "
+                            "demo agent on the local model)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="the address to bind (default: 127.0.0.1, this machine only)")
     serve.add_argument("--port", type=int, default=8000, help="the port (default: 8000)")
