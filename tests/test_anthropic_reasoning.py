@@ -16,12 +16,14 @@ from pydantic import BaseModel, Field
 from wire_replay import aiter_of, frames
 
 from selectools.output import output_schema
-from selectools.providers.anthropic import (
+from selectools.providers._anthropic_models import (
     EFFORT_BUDGETS,
-    AnthropicProvider,
-    build_request_body,
     claude_version,
     constrainable_schema,
+)
+from selectools.providers.anthropic import (
+    AnthropicProvider,
+    build_request_body,
     decode_stream,
     parse_response,
 )

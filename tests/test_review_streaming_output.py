@@ -10,7 +10,8 @@ from pydantic import BaseModel
 from wire_server import WireServer
 
 from selectools import Agent, AgentConfig
-from selectools.providers.anthropic import AnthropicProvider, is_recursive
+from selectools.providers._anthropic_models import is_recursive
+from selectools.providers.anthropic import AnthropicProvider
 
 
 class Node(BaseModel):
