@@ -1,8 +1,8 @@
 """The engine: one async generator drives model calls and tools for every entry point.
 
 `astream` yields what `run_agent` yields; `arun` drains it; `run` drives `arun` on the
-library loop. A run's state lives in a `_Run`, so concurrent runs of one Agent never share
-it; what outlives the run is committed to the Agent at the end.
+library loop. A run's state lives in a `Run` (run.py), so concurrent runs of one Agent
+never share it; what outlives the run is committed to the Agent at the end.
 
 How a run ends is `AgentResult.stop_reason`: "completed" (a final answer), "max_iterations",
 "routing" (`routing_only`), or the reason of a turn that ends the run by itself: "length"
@@ -15,64 +15,34 @@ instructions in its system prompt; tools work as usual, and the final answer is 
 after the tool loop. An invalid one goes back to the model with the problems found, up to
 `AgentConfig.output_retries` times; these repair turns are iterations (numbered, traced as
 "structured_retry" steps) that count against no other budget. With `events=True` a streamed
-answer also yields "output_partial" chunks (see `_Run.stream_model`). A provider that takes
+answer also yields "output_partial" chunks (see `Run.stream_model`). A provider that takes
 typed output as an option (`OutputFormat`) is given it, to constrain the answer natively
 where its protocol can; any other is asked for it in the system prompt.
 """
 
 from __future__ import annotations
 
-import itertools
-import json
-import logging
-import os
-import time
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from .._artifacts import collecting_artifacts
-from ..providers.base import (
-    ProviderEvent,
-    complete_any,
-    provider_name,
-    stream_any,
-    with_instructions,
-)
 from ..tools.errors import error_text
-from ..trace import AgentTrace, TraceStep
+from ..trace import TraceStep
 from ..types import (
-    RAW_ARGUMENTS_KEY,
     AgentResult,
     Message,
-    OutputFormat,
-    ReasoningDelta,
-    ReasoningPart,
-    Role,
-    StopReason,
     StreamChunk,
-    StructuredStatus,
-    ToolCall,
-    ToolCallDelta,
-    TurnEnd,
 )
-from ..usage import AgentUsage, UsageStats
-from .deadline import Deadline
+from .run import Run
 from .setup import RunSetup
 from .tool_runner import ToolOutcome, ToolRunner
 
 if TYPE_CHECKING:
-    from ..output import OutputSchema, OutputStream, OutputValidationError
-    from ..results import Artifact
+    from ..output import OutputSchema
     from ..sessions.binding import SessionRun
     from ..sessions.record import PendingApproval
 
-_call_numbers = itertools.count(1)
-log = logging.getLogger("selectools")
-
-#: A turn that ended for one of these reasons ends the run with it as
-#: `AgentResult.stop_reason`; its tool calls are not run (their arguments may be cut).
-RUN_ENDING_REASONS: frozenset[StopReason] = frozenset({"length", "content_filter", "error"})
 
 
 async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
@@ -86,13 +56,13 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
 
     With a `session`, the run starts from the session's messages and commits to it when it
     ends (see sessions/binding.py); with `approvals` too, it resumes the session's pending
-    tool calls (see `_Run.resume`) before it calls the model again."""
+    tool calls (see `Run.resume`) before it calls the model again."""
     if session is None:
         prior: list[Message] = setup.prior_history()
         pending = None
     else:
         prior, pending = await _open_session(session, approvals)
-    run = _Run(setup, messages, prior, stream=stream, events=events, on_text=on_text,
+    run = Run(setup, messages, prior, stream=stream, events=events, on_text=on_text,
                output=output)
     hub, config = setup.hub, setup.config
     try:
@@ -240,469 +210,3 @@ async def _open_session(session: SessionRun, approvals: Mapping[str, Any] | None
         await session.close()
         raise ValueError(f"{where} has no tool calls waiting for approval: nothing to resume")
     return list(state.messages), state.pending
-
-
-class _Run:
-    """The state of one run: its history, usage, trace, and the current model turn."""
-
-    def __init__(self, setup: RunSetup, messages: list[Message], prior: list[Message], *,
-                 stream: bool, events: bool, on_text: Callable[[str], Any] | None,
-                 output: OutputSchema | None) -> None:
-        self.setup = setup
-        self.id = os.urandom(16).hex()  # a uuid4's worth of randomness, for less
-        self.stream = stream
-        self.events = events
-        self.on_text = on_text
-        #: Set when the run stops for tool calls that wait for approval.
-        self.pending: PendingApproval | None = None
-        self.history: list[Message] = [*prior, *messages]
-        self.new_start = len(prior)
-        self.iteration = 0
-        self.trace = AgentTrace(run_id=self.id)
-        self.usage = AgentUsage()
-        self.all_calls: list[ToolCall] = []
-        #: What the run's tools emitted with `emit_artifact`.
-        self.artifacts: list[Artifact] = []
-        #: Set when the turn's reason (RUN_ENDING_REASONS) ends the run.
-        self.ended_by: StopReason | None = None
-        self._ids: set[str] = set()
-        self.deadline = Deadline(setup.config.run_timeout)
-        self.provider = setup.provider_for_run(self.id)
-        self.provider_used: str | None = None
-        self.system_prompt = setup.system_prompt
-        self.model = setup.config.model or setup.default_model
-        #: The typed answer asked for: given to a provider that takes it as an option
-        #: (constrained natively where its protocol can), else asked for in this run's
-        #: system prompt.
-        self.output = output
-        options = setup.options
-        self.output_format: OutputFormat | None = None
-        if output is not None:
-            format_ = OutputFormat(output.name, output.schema, output.strict_schema,
-                                   output.instructions())
-            if "output" in options:
-                self.output_format = format_
-            else:
-                self.system_prompt = with_instructions(self.system_prompt, format_)
-        #: Whether events=True streams carry the typed answer's partial values.
-        self.partials = events and output is not None
-        self.reasoning = setup.config.reasoning if "reasoning" in options else None
-        self.tool_deltas = events and "tool_deltas" in options
-        #: Repair turns so far (iterations that count against no budget), the validated
-        #: answer, and the last validation error while the answer is invalid.
-        self.repairs = 0
-        self.parsed: Any = None
-        self.output_error: OutputValidationError | None = None
-        # The current turn, set by call_model or stream_model (through _record).
-        self.response: Message
-        self.calls: list[ToolCall]
-
-    async def run_tools(self, calls: list[ToolCall], outcomes: list[ToolOutcome]
-                        ) -> AsyncGenerator[StreamChunk, None]:
-        """Run a turn's calls into `outcomes` (in the order the model asked for them);
-        with events, yield each "tool_result" as its call finishes."""
-        runner = ToolRunner(self.setup, self.id, self.trace, self.deadline)
-        # Tools emit artifacts into the run's list through a contextvar, set only around
-        # awaits that do not yield (see _artifacts.collecting_artifacts).
-        if self.events:
-            async with aclosing(runner.as_finished(calls, self.iteration)) as finished:
-                while True:
-                    with collecting_artifacts(self.artifacts):
-                        outcome = await anext(finished, None)
-                    if outcome is None:
-                        break
-                    outcomes.append(outcome)
-                    yield _tool_result_chunk(outcome)
-            order = {id(call): i for i, call in enumerate(calls)}
-            outcomes.sort(key=lambda o: order[id(o.call)])
-        else:
-            with collecting_artifacts(self.artifacts):
-                outcomes.extend(await runner.run_all(calls, self.iteration))
-
-    def held_for_approval(self, calls: list[ToolCall]) -> list[ToolCall]:
-        """The calls that must wait for a person (AgentConfig.approval_policy, a tool's
-        requires_approval)."""
-        needs = self.setup.needs_approval
-        assert needs is not None
-        held = [call for call in calls if needs(call)]
-        if held:
-            self.trace.add(TraceStep("approval_required", self.iteration, 0.0, {"calls": [
-                {"id": c.id, "name": c.tool_name, "args": c.parameters} for c in held]}))
-        return held
-
-    async def resume(self, pending: PendingApproval, approvals: Mapping[str, Any]
-                     ) -> AsyncGenerator[StreamChunk, None]:
-        """Finish the held turn: run the approved calls (with the arguments a person edited,
-        validated like any), answer the denied ones with a denial the model reads, and put
-        every result of the turn in the history in the order the model asked for them."""
-        decisions = approval_decisions(pending, approvals)
-        self.iteration = pending.iteration
-        held = {call.id: call for call in pending.calls}
-        asked = next((m for m in reversed(self.history) if m.tool_calls), None)
-        approved: list[ToolCall] = []
-        results = {message.tool_call_id: message for message in pending.results}
-        for call_id, decision in decisions.items():
-            call = held[call_id]
-            if decision is False:
-                results[call_id] = Message(
-                    role=Role.TOOL, content=denial_text(call.tool_name),
-                    tool_name=call.tool_name, tool_result=denial_text(call.tool_name),
-                    tool_call_id=call_id)
-                continue
-            if decision is not True:  # edited: the history shows the call as it ran
-                call.parameters = decision
-                for original in (asked.tool_calls or ()) if asked is not None else ():
-                    if original.id == call_id:
-                        original.parameters = dict(decision)
-            approved.append(call)
-        self.trace.add(TraceStep("approval_decisions", self.iteration, 0.0, {
-            "decisions": {k: (v if isinstance(v, bool) else {"arguments": v})
-                          for k, v in decisions.items()}}))
-        self.all_calls.extend(approved)
-        if self.events:
-            for call in approved:
-                yield StreamChunk(event="tool_start", data={
-                    "call_id": call.id, "tool_name": call.tool_name,
-                    "tool_args": call.parameters})
-        outcomes: list[ToolOutcome] = []
-        if approved:
-            async for chunk in self.run_tools(approved, outcomes):
-                yield chunk
-        results.update((outcome.message.tool_call_id, outcome.message) for outcome in outcomes)
-        self.history.extend(results[call_id] for call_id in pending.order
-                            if call_id in results)
-        self.deadline.check()
-
-    @property
-    def streaming(self) -> bool:
-        return self.stream or self.on_text is not None
-
-    async def _start_call(self) -> dict[str, Any]:
-        setup, config, hub = self.setup, self.setup.config, self.setup.hub
-        if hub.active:
-            await hub.emit("on_llm_start", self.id, self.history, self.model, self.system_prompt)
-        request: dict[str, Any] = dict(
-            model=self.model, system_prompt=self.system_prompt, messages=self.history,
-            tools=list(setup.definitions) if setup.definitions else None,
-            temperature=config.temperature, max_tokens=config.max_tokens,
-            timeout=self.deadline.cap(config.request_timeout))
-        # The options beyond the protocol's keywords only when set: a provider that does
-        # not take them is never passed one (see providers.base.CALL_OPTIONS).
-        if self.output_format is not None:
-            request["output"] = self.output_format
-        if self.reasoning is not None:
-            request["reasoning"] = self.reasoning
-        return request
-
-    async def call_model(self) -> None:
-        """Ask the model for a whole answer and record the turn."""
-        request = await self._start_call()
-        started = time.perf_counter()
-        try:
-            response, usage = await self.deadline.bound(complete_any(self.provider, **request))
-        except Exception:
-            self.deadline.check()  # a timeout caused by the run's deadline says so
-            raise
-        await self._finish_turn(response, usage, started)
-
-    async def stream_model(self) -> AsyncGenerator[StreamChunk, None]:
-        """Ask the model for a streamed answer, yielding chunks, then record the turn.
-
-        With `events`: each fragment of a tool call's arguments as a "tool_call_delta"
-        chunk (one carrying the whole arguments for a call that came whole), the model's
-        reasoning as "reasoning" chunks, and with typed output the answer's partial value
-        as an "output_partial" chunk each time its text changes it. A turn that calls
-        tools is not the answer: from its first call on, its text is no longer followed
-        (the values already shown were not the answer, as its tool_start events then say).
-        A fallback restarting the answer restarts the partial value too."""
-        request = await self._start_call()
-        if self.tool_deltas:
-            request["tool_deltas"] = True
-        started = time.perf_counter()
-        events = self.events
-        text: list[str] = []
-        calls: list[ToolCall] = []
-        reasoning: list[ReasoningPart] = []
-        usage: UsageStats | None = None
-        end: StopReason | None = None
-        partial = self._partial_stream()
-        if partial is not None:  # (only runs with typed output import the package)
-            from ..output import UNCHANGED
-        #: The calls (by index) whose arguments were streamed as deltas.
-        streamed: set[int] = set()
-        #: Observers are told when the first item arrives (time to first chunk).
-        awaiting_first = self.setup.hub.active
-        try:
-            async with aclosing(stream_any(self.provider, **request)) as items:
-                async for item in self.deadline.bound_stream(items):
-                    if awaiting_first:
-                        awaiting_first = False
-                        await self.setup.hub.emit("on_llm_first_chunk", self.id,
-                                                  (time.perf_counter() - started) * 1000)
-                    if isinstance(item, str):
-                        if item:
-                            text.append(item)
-                            if self.on_text is not None:
-                                self.on_text(item)
-                            if self.stream:
-                                yield StreamChunk(content=item)
-                                if partial is not None:
-                                    value = partial.feed(item)
-                                    if value is not UNCHANGED:
-                                        yield StreamChunk(event="output_partial", data=value)
-                    elif isinstance(item, ToolCall):
-                        if events and len(calls) not in streamed:
-                            yield _call_delta(len(calls), item.id, item.tool_name,
-                                              _arguments_text(item))
-                        calls.append(item)
-                        partial = None
-                        if self.stream:
-                            yield StreamChunk(tool_calls=[item])
-                    elif isinstance(item, ToolCallDelta):
-                        if events:
-                            streamed.add(item.index)
-                            yield _call_delta(item.index, item.call_id, item.tool_name,
-                                              item.arguments_delta)
-                    elif isinstance(item, ReasoningDelta):
-                        if events and item.text:
-                            yield StreamChunk(event="reasoning", content=item.text)
-                    elif isinstance(item, ReasoningPart):
-                        reasoning.append(item)
-                    elif isinstance(item, UsageStats):
-                        usage = item
-                    elif isinstance(item, TurnEnd):
-                        end = item.reason
-                    elif isinstance(item, ProviderEvent):
-                        if item.discard_partial:  # a fallback restarted the answer
-                            text.clear()
-                            calls.clear()
-                            reasoning.clear()
-                            streamed.clear()
-                            end = None
-                            partial = self._partial_stream()
-                            self._discard_handled_text()
-                        if self.stream:
-                            yield StreamChunk(event=item.name, data=dict(item.data))
-        except Exception:
-            self.deadline.check()
-            raise
-        response = Message(role=Role.ASSISTANT, content="".join(text), tool_calls=calls or None,
-                           stop_reason=end, reasoning=reasoning or None)
-        parsed = await self._finish_turn(response, usage, started)
-        if parsed and self.stream:
-            yield StreamChunk(tool_calls=list(parsed))
-        elif partial is not None:  # a number or literal root completes only when it ends
-            value = partial.finish()
-            if value is not UNCHANGED:
-                yield StreamChunk(event="output_partial", data=value)
-
-    def _partial_stream(self) -> OutputStream | None:
-        """A partial parser for this turn's answer, when the run shows partial values."""
-        if not self.partials:
-            return None
-        assert self.output is not None
-        # An answer constrained natively to a strict schema with a wrapped root comes
-        # wrapped (OutputStream reads it either way).
-        return self.output.stream(wrapped=self.output_format is not None)
-
-    async def accept_output(self, response: Message) -> bool:
-        """Validate a final answer as the typed output. Valid: keep the value. Invalid,
-        with repairs left: send the problems back (the history gets the repair prompt)
-        and return False, so the loop asks again. Invalid with none left: keep the error
-        (`structured_status` "validation_failed", or raised, as configured)."""
-        assert self.output is not None
-        from ..output import OutputValidationError
-
-        hub, attempt = self.setup.hub, self.repairs + 1
-        try:
-            self.parsed = self.output.validate(response.content)
-        except OutputValidationError as error:
-            if hub.active:
-                await hub.emit("on_structured_validate", self.id, False, attempt, str(error))
-            if self.repairs >= self.setup.config.output_retries:
-                self.output_error = error
-                return True
-            self.repairs += 1
-            self.trace.add(TraceStep("structured_retry", self.iteration, 0.0, {
-                "attempt": self.repairs, "error": str(error)}))
-            self.history.append(Message(role=Role.USER,
-                                        content=self.output.repair_prompt(error)))
-            # The invalid answer's text is void, as after a fallback restart; a handler
-            # without discard() is not warned here, since the repaired answer follows it.
-            discard = getattr(self.on_text, "discard", None)
-            if callable(discard):
-                discard()
-            return False
-        if hub.active:
-            await hub.emit("on_structured_validate", self.id, True, attempt, None)
-        return True
-
-    def structured_outcome(self, stop_reason: str) -> tuple[StructuredStatus | None,
-                                                             str | None]:
-        if self.output is None:
-            return None, None
-        if self.output_error is not None:
-            return "validation_failed", str(self.output_error)
-        if stop_reason == "completed":
-            return "ok", None
-        return "not_attempted", None
-
-    def _discard_handled_text(self) -> None:
-        """Tell a stream_handler that the text it was given is void: with its `discard()`
-        if it has one, else by a warning, never silently."""
-        if self.on_text is None:
-            return
-        discard = getattr(self.on_text, "discard", None)
-        if callable(discard):
-            discard()
-        else:
-            log.warning("a fallback restarted the answer: the text passed to stream_handler "
-                        "so far is void (give the handler a discard() method to handle it)")
-
-    async def _finish_turn(self, response: Message, usage: UsageStats | None,
-                           started: float) -> list[ToolCall]:
-        """Record the model's answer; returns tool calls found written in its text, if any."""
-        self.deadline.check()
-        llm_ms = (time.perf_counter() - started) * 1000
-        calls = list(response.tool_calls or ())
-        parsed: list[ToolCall] = []
-        dropped: list[ToolCall] = []
-        parser = self.setup.parser
-        if response.stop_reason in RUN_ENDING_REASONS:
-            # Cut by max_tokens, filtered, or failed: this turn ends the run and none of
-            # its calls run (a cut call's arguments are incomplete). It is recorded without
-            # them, so that history and memory hold no call without a result.
-            self.ended_by = response.stop_reason
-            if calls:
-                dropped, calls = calls, []
-                response = Message(role=Role.ASSISTANT, content=response.content,
-                                   stop_reason=response.stop_reason,
-                                   reasoning=response.reasoning)
-        elif not calls and parser is not None and response.content:
-            parsed = calls = parser.parse(response.content)  # a model without native tools
-            if calls:
-                response = Message(role=Role.ASSISTANT, content=response.content,
-                                   tool_calls=calls, stop_reason=response.stop_reason,
-                                   reasoning=response.reasoning)
-        for call in calls:
-            if type(call.parameters) is not dict:  # a duck-typed provider's list, say
-                call.parameters = _as_arguments(call.parameters)
-            if not call.id or call.id in self._ids:  # results must link to exactly one call
-                call.id = f"call_{self.id[:8]}_{next(_call_numbers)}"
-            self._ids.add(call.id)
-        self._record(response, calls, usage, llm_ms)
-        if dropped:  # after the llm_call step that produced them
-            self.trace.add(TraceStep("tool_calls_dropped", self.iteration, 0.0, {
-                "stop_reason": self.ended_by, "tools": [
-                    {"name": c.tool_name, "args": c.parameters} for c in dropped]}))
-        hub = self.setup.hub
-        if hub.active:
-            if usage is not None:
-                await hub.emit("on_usage", self.id, usage)
-            await hub.emit("on_llm_end", self.id, response, usage)
-        return parsed
-
-    def _record(self, response: Message, calls: list[ToolCall], usage: UsageStats | None,
-                llm_ms: float) -> None:
-        if usage is not None:
-            self.usage.add(usage)
-            self.provider_used = usage.provider or self.provider_used
-        self.provider_used = self.provider_used or provider_name(self.provider)
-        self.trace.add(TraceStep("llm_call", self.iteration, llm_ms, {
-            "model": self.model, "provider": self.provider_used, "tool_calls": len(calls),
-            "stop_reason": response.stop_reason,
-            "prompt_tokens": usage.prompt_tokens if usage else None,
-            "completion_tokens": usage.completion_tokens if usage else None}))
-        if calls:
-            self.trace.add(TraceStep("tool_selection", self.iteration, 0.0, {"tools": [
-                {"name": c.tool_name, "args": c.parameters, "id": c.id} for c in calls]}))
-        self.history.append(response)
-        self.all_calls.extend(calls)
-        self.response, self.calls = response, calls
-
-    def result(self, final: Message | None, stop_reason: str) -> AgentResult:
-        if final is None:
-            final = Message(role=Role.ASSISTANT, content=(
-                f"Stopped: the maximum of {self.setup.config.max_iterations} iterations was "
-                "reached before the model gave a final answer."))
-        last = self.all_calls[-1] if self.all_calls else None
-        status, error = self.structured_outcome(stop_reason)
-        return AgentResult(
-            message=final, tool_name=last.tool_name if last else None,
-            tool_args=dict(last.parameters) if last else {}, iterations=self.iteration,
-            tool_calls=self.all_calls, trace=self.trace, usage=self.usage,
-            stop_reason=stop_reason, provider_used=self.provider_used, run_id=self.id,
-            # A copy: a timed-out tool's abandoned thread may still emit into the list.
-            artifacts=list(self.artifacts),
-            parsed=self.parsed, structured_status=status, structured_error=error,
-            pending=list(self.pending.calls) if self.pending is not None else [])
-
-
-def _as_arguments(parameters: object) -> dict[str, Any]:
-    """A call's parameters as a dict. Anything but a JSON object travels as unreadable
-    arguments (RAW_ARGUMENTS_KEY), which the tool refuses with an error the model can
-    correct, like arguments that were not JSON."""
-    if isinstance(parameters, Mapping):
-        return dict(parameters)
-    try:
-        text = json.dumps(parameters)
-    except (TypeError, ValueError):
-        text = object.__repr__(parameters)
-    return {RAW_ARGUMENTS_KEY: text}
-
-
-def _arguments_text(call: ToolCall) -> str:
-    """A whole call's arguments as the model wrote them: unreadable ones as their text
-    (never our RAW_ARGUMENTS_KEY wrapper), else as JSON."""
-    raw = call.parameters.get(RAW_ARGUMENTS_KEY) if type(call.parameters) is dict else None
-    return raw if isinstance(raw, str) else call.arguments_json()
-
-
-def _call_delta(index: int, call_id: str | None, tool_name: str,
-                arguments_delta: str) -> StreamChunk:
-    return StreamChunk(event="tool_call_delta", data={
-        "index": index, "call_id": call_id, "tool_name": tool_name,
-        "arguments_delta": arguments_delta})
-
-
-def _tool_result_chunk(outcome: ToolOutcome) -> StreamChunk:
-    return StreamChunk(event="tool_result", data={
-        "call_id": outcome.call.id, "tool_name": outcome.call.tool_name,
-        "result": outcome.message.content, "error": outcome.error is not None,
-        "duration_ms": outcome.duration_ms})
-
-
-def denial_text(tool_name: str) -> str:
-    return (f"The user denied this call to {tool_name}: it was not run. Do not try it "
-            "again unless the user asks for it.")
-
-
-def approval_decisions(pending: PendingApproval, approvals: Mapping[str, Any]
-                       ) -> dict[str, bool | dict[str, Any]]:
-    """Each held call's decision, checked before anything runs: True, False, or the edited
-    arguments. Every held call needs one, and only held calls may have one."""
-    if not isinstance(approvals, Mapping):
-        raise TypeError(f"approvals must be a dict of call id to True, False or "
-                        f"{{'arguments': {{...}}}}, got {type(approvals).__name__}")
-    held = [call.id or "" for call in pending.calls]
-    unknown = [key for key in approvals if key not in held]
-    if unknown:
-        raise ValueError(f"approvals name calls that are not waiting for approval: "
-                         f"{unknown}; the calls waiting are {held}")
-    missing = [call_id for call_id in held if call_id not in approvals]
-    if missing:
-        raise ValueError(f"approvals must decide every call waiting for approval; "
-                         f"missing: {missing}")
-    decisions: dict[str, bool | dict[str, Any]] = {}
-    for call_id in held:
-        value = approvals[call_id]
-        if type(value) is bool:
-            decisions[call_id] = value
-        elif isinstance(value, Mapping) and set(value) == {"arguments"} \
-                and isinstance(value["arguments"], Mapping):
-            decisions[call_id] = dict(value["arguments"])
-        else:
-            raise TypeError(f"approvals[{call_id!r}] must be True, False or "
-                            f"{{'arguments': {{...}}}} (the edited arguments, a dict), "
-                            f"got {value!r}")
-    return decisions
