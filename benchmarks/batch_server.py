@@ -22,11 +22,10 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
-import sys
 from collections import Counter
-from pathlib import Path
 from typing import Any
+
+from .server import ChildServer
 
 MODEL = "gpt-4o-mini"
 API_KEY = "sk-batch-test"
@@ -152,56 +151,24 @@ async def serve(host: str, port: int, max_in_flight: int | None, delay: float) -
         await runner.cleanup()
 
 
-class BatchServerProcess:
+class BatchServerProcess(ChildServer):
     """The server in a child process: `with BatchServerProcess(delay=0.05) as s: s.base_url`."""
 
+    module = "benchmarks.batch_server"
+    label = "batch server"
+
     def __init__(self, *, max_in_flight: int | None = None, delay: float = 0.0) -> None:
+        super().__init__()
         self.max_in_flight = max_in_flight
         self.delay = delay
-        self.url = ""
-        self._process: subprocess.Popen[str] | None = None
 
     @property
     def base_url(self) -> str:
         return f"{self.url}/v1"
 
-    def start(self) -> BatchServerProcess:
-        root = Path(__file__).resolve().parent.parent
-        command = [sys.executable, "-m", "benchmarks.batch_server", "--port", "0",
-                   "--delay", str(self.delay)]
-        if self.max_in_flight is not None:
-            command += ["--max-in-flight", str(self.max_in_flight)]
-        self._process = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, text=True,
-                                         env={**os.environ, "PYTHONPATH": str(root)})
-        assert self._process.stdout is not None
-        line = self._process.stdout.readline()
-        if not line.startswith("listening on "):
-            self.stop()
-            raise RuntimeError(f"the batch server did not start: {line!r}")
-        self.url = line.split()[-1]
-        return self
-
-    def stats(self) -> dict[str, Any]:
-        import urllib.request
-
-        with urllib.request.urlopen(f"{self.url}/stats", timeout=10) as response:
-            return dict(json.loads(response.read()))
-
-    def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        self._process = None
-
-    def __enter__(self) -> BatchServerProcess:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def arguments(self) -> list[str]:
+        extra = [] if self.max_in_flight is None else ["--max-in-flight", str(self.max_in_flight)]
+        return [*super().arguments(), "--delay", str(self.delay), *extra]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -27,7 +27,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from . import scenario
 
@@ -240,37 +240,42 @@ def main(argv: list[str] | None = None) -> None:
         pass
 
 
-class ServerProcess:
-    """The server in a child process: `with ServerProcess() as server: server.url`."""
+class ChildServer:
+    """A loopback server module run in a child process, which prints `listening on URL`
+    once it serves: `with Subclass(...) as server: server.url`. Subclasses name the module
+    and its arguments."""
+
+    module = ""
+    #: What the start-up error calls it.
+    label = "server"
 
     def __init__(self) -> None:
         self.url = ""
         self._process: subprocess.Popen[str] | None = None
 
-    def start(self) -> ServerProcess:
+    def arguments(self) -> list[str]:
+        """The module's command-line arguments (a free port by default)."""
+        return ["--port", "0"]
+
+    def start(self) -> Self:
         root = Path(__file__).resolve().parent.parent
         env = {**os.environ, "PYTHONPATH": str(root)}
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.server", "--port", "0"],
+            [sys.executable, "-m", self.module, *self.arguments()],
             cwd=root, env=env, stdout=subprocess.PIPE, text=True)
         assert self._process.stdout is not None
         line = self._process.stdout.readline()
         if not line.startswith("listening on "):
             self.stop()
-            raise RuntimeError(f"the benchmark server did not start: {line!r}")
+            raise RuntimeError(f"the {self.label} did not start: {line!r}")
         self.url = line.split()[-1]
         return self
 
-    def base_url(self, pace_us: int = 0, group: int = 1, json_answer: bool = False) -> str:
-        """The OpenAI base URL (ending in /v1) for streams written `group` events at a time
-        with a pause of `pace_us` after each write; `json_answer`: B8's JSON final answer."""
-        return f"{self.url}/p{pace_us}g{group}{'/json' if json_answer else ''}/v1"
-
-    def stats(self) -> dict[str, int]:
-        """How many TCP connections and requests the server has seen (keep-alive check)."""
+    def stats(self) -> dict[str, Any]:
+        """The server's own counters (its `/stats`)."""
         import urllib.request
 
-        with urllib.request.urlopen(f"{self.url}/stats", timeout=5) as response:
+        with urllib.request.urlopen(f"{self.url}/stats", timeout=10) as response:
             return dict(json.loads(response.read()))
 
     def stop(self) -> None:
@@ -283,11 +288,24 @@ class ServerProcess:
                 self._process.wait()
         self._process = None
 
-    def __enter__(self) -> ServerProcess:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class ServerProcess(ChildServer):
+    """The benchmark server in a child process: `with ServerProcess() as server: ...`;
+    its `/stats` counts TCP connections and requests (the keep-alive check)."""
+
+    module = "benchmarks.server"
+    label = "benchmark server"
+
+    def base_url(self, pace_us: int = 0, group: int = 1, json_answer: bool = False) -> str:
+        """The OpenAI base URL (ending in /v1) for streams written `group` events at a time
+        with a pause of `pace_us` after each write; `json_answer`: B8's JSON final answer."""
+        return f"{self.url}/p{pace_us}g{group}{'/json' if json_answer else ''}/v1"
 
 
 if __name__ == "__main__":
