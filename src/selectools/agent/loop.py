@@ -34,7 +34,7 @@ from ..types import (
     Message,
     StreamChunk,
 )
-from .run import Run
+from .run import Run, tool_start_chunk
 from .setup import RunSetup
 from .tool_runner import ToolOutcome, ToolRunner
 
@@ -97,9 +97,7 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                 runnable = [c for c in calls if c not in held] if held else calls
                 if events:
                     for call in runnable:
-                        yield StreamChunk(event="tool_start", data={
-                            "call_id": call.id, "tool_name": call.tool_name,
-                            "tool_args": call.parameters})
+                        yield tool_start_chunk(call)
                 outcomes: list[ToolOutcome] = []
                 if events:
                     async for chunk in run.run_tools(runnable, outcomes):

@@ -175,9 +175,7 @@ class Run:
         self.all_calls.extend(approved)
         if self.events:
             for call in approved:
-                yield StreamChunk(event="tool_start", data={
-                    "call_id": call.id, "tool_name": call.tool_name,
-                    "tool_args": call.parameters})
+                yield tool_start_chunk(call)
         outcomes: list[ToolOutcome] = []
         if approved:
             async for chunk in self.run_tools(approved, outcomes):
@@ -477,6 +475,11 @@ def _call_delta(index: int, call_id: str | None, tool_name: str,
     return StreamChunk(event="tool_call_delta", data={
         "index": index, "call_id": call_id, "tool_name": tool_name,
         "arguments_delta": arguments_delta})
+
+
+def tool_start_chunk(call: ToolCall) -> StreamChunk:
+    return StreamChunk(event="tool_start", data={
+        "call_id": call.id, "tool_name": call.tool_name, "tool_args": call.parameters})
 
 
 def _tool_result_chunk(outcome: ToolOutcome) -> StreamChunk:

@@ -163,10 +163,7 @@ class OTelObserver(AgentObserver):
         if self.agent_name:
             attributes["gen_ai.agent.name"] = self.agent_name
         if self.capture_content:
-            attributes["gen_ai.input.messages"] = content.messages_json(messages)
-            if system_prompt:
-                attributes["gen_ai.system_instructions"] = content.instructions_json(
-                    system_prompt)
+            _add_input(attributes, messages, system_prompt)
         # The parent is whatever is current where the run starts: the caller's span.
         span = self._tracer.start_span(self._run_span_name, kind=SpanKind.INTERNAL,
                                        attributes=attributes)
@@ -237,10 +234,7 @@ class OTelObserver(AgentObserver):
         if run.conversation_id:
             attributes["gen_ai.conversation.id"] = run.conversation_id
         if self.capture_content:
-            attributes["gen_ai.input.messages"] = content.messages_json(messages)
-            if system_prompt:
-                attributes["gen_ai.system_instructions"] = content.instructions_json(
-                    system_prompt)
+            _add_input(attributes, messages, system_prompt)
         span = self._tracer.start_span(f"chat {model}" if model else "chat", run.context,
                                        SpanKind.CLIENT, attributes)
         run.chat = _Chat(span, time.perf_counter(), model, run.provider)
@@ -427,3 +421,10 @@ def _current_task() -> asyncio.Task[Any] | None:
         return asyncio.current_task()
     except RuntimeError:  # no event loop in this thread
         return None
+
+
+def _add_input(attributes: dict[str, Any], messages: list[Any], system_prompt: str) -> None:
+    """The captured input of a run or a model call: its messages and system prompt."""
+    attributes["gen_ai.input.messages"] = content.messages_json(messages)
+    if system_prompt:
+        attributes["gen_ai.system_instructions"] = content.instructions_json(system_prompt)

@@ -44,11 +44,7 @@ class StepCalls:
         call = self.by_index.get(index)
         if call is not None:
             return call, False
-        call = OpenCall(call_id or new_id("call"), tool_name)
-        self.by_index[index] = call
-        if call_id:
-            self.by_call_id[call_id] = call
-        return call, True
+        return self._open(index, call_id, tool_name), True
 
     def start(self, call_id: str | None, tool_name: str) -> tuple[OpenCall, bool]:
         """The call a tool_start event names (by id, else by its place in the turn), and
@@ -61,11 +57,15 @@ class StepCalls:
             if call_id:
                 self.by_call_id[call_id] = call
             return call, False
+        return self._open(index, call_id, tool_name), True
+
+    def _open(self, index: int, call_id: str | None, tool_name: str) -> OpenCall:
+        """A call seen for the first time, known by its place and its id from now on."""
         call = OpenCall(call_id or new_id("call"), tool_name)
         self.by_index[index] = call
         if call_id:
             self.by_call_id[call_id] = call
-        return call, True
+        return call
 
     def result(self, call_id: str | None) -> OpenCall | None:
         return self.by_call_id.get(call_id) if call_id else None
