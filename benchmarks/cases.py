@@ -17,7 +17,7 @@ from typing import Any
 
 from . import scenario
 from .agent_client import AgentClient
-from .baseline import AiohttpLoop, HttpxLoop, httpx_available
+from .baseline import AiohttpLoop, BulkLoop, HttpxLoop, httpx_available
 from .serve_load import b9_serve_load
 from .sessions import b10_sessions
 
@@ -26,7 +26,8 @@ Client = Any
 
 def _clients(base_url: str, with_httpx: bool,
              tools: dict[str, Callable[..., Any]] | None = None) -> list[Client]:
-    clients: list[Client] = [AiohttpLoop(base_url, tools), AgentClient(base_url, tools)]
+    clients: list[Client] = [BulkLoop(base_url, tools), AiohttpLoop(base_url, tools),
+                             AgentClient(base_url, tools)]
     if with_httpx and httpx_available():
         clients.append(HttpxLoop(base_url, tools))
     return clients

@@ -86,7 +86,7 @@ def test_wire_stream_is_openai_chunk_format() -> None:
 def test_each_case_runs_with_tiny_counts(server: ServerProcess) -> None:
     url = server.base_url()
     b1 = cases.b1_streaming(url, iterations=1, warmup=0, with_httpx=False)
-    assert set(b1) == {"aiohttp loop", "selectools Agent"}
+    assert set(b1) == {"aiohttp bulk loop", "aiohttp loop", "selectools Agent"}
     assert cases.b2_whole(url, iterations=1, warmup=0, with_httpx=False)
     b3 = cases.b3_concurrency(server.base_url(0, 1000), "agent", runs=4, concurrency=2)
     assert b3["runs"] == 4 and b3["runs_per_s"] > 0
