@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from selectools.output.accept import compile_accepts
 from selectools.output.checker import SchemaChecker
 
 scalars = st.none() | st.booleans() | st.integers(-5, 5) | st.sampled_from([0.5, 2.0, -1.5]) \
@@ -119,3 +120,43 @@ def test_a_type_mismatch_inside_an_alternative_names_the_one_meant() -> None:
 def test_a_schema_it_cannot_check_is_refused_with_the_reason(schema: Any, words: str) -> None:
     with pytest.raises(TypeError, match=words.replace("$", r"\$")):
         SchemaChecker(schema)
+
+
+@settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
+@given(schemas, values)
+def test_the_compiled_yes_or_no_agrees_with_jsonschema(schema: Any, value: Any) -> None:
+    # The fast check that answers for valid values (output/accept.py) decides alone
+    # whenever it takes the schema: its verdict must be the full check's.
+    SchemaChecker(schema)  # (the schema is one the checker reads)
+    accepts = compile_accepts(schema)
+    if accepts is not None:
+        expected = jsonschema.Draft202012Validator(schema).is_valid(value)
+        assert accepts(value) == expected, json.dumps({"schema": schema, "value": value})
+
+
+TYPICAL_SCHEMAS = [
+    {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer",
+                                                                      "minimum": 0}},
+     "required": ["name", "age"], "additionalProperties": False},
+    {"type": "array", "items": {"type": "object", "properties": {
+        "label": {"enum": ["bug", "feature"]}, "score": {"type": "number"},
+        "tags": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
+        "note": {"anyOf": [{"type": "string"}, {"type": "null"}]}}}},
+]
+
+
+@pytest.mark.parametrize("schema", TYPICAL_SCHEMAS)
+def test_the_schemas_answers_usually_have_take_the_fast_check(schema: Any) -> None:
+    assert compile_accepts(schema) is not None
+
+
+def test_a_value_the_fast_check_refuses_is_explained_by_the_full_check() -> None:
+    checker = SchemaChecker(TYPICAL_SCHEMAS[1])
+    good = [{"label": "bug", "score": 1.5, "tags": ["a", "b"], "note": None}]
+    assert checker.problems(good) == []
+    bad = [{"label": "bug"}, {"label": "question", "tags": ["a", "a"], "note": 3}]
+    assert [str(p) for p in checker.problems(bad)] == [
+        '$[1].label: "question" is not one of: "bug", "feature"',
+        "$[1].tags[1]: repeats an earlier item; items must be unique",
+        "$[1].note: integer 3 matches none of the allowed alternatives",
+    ]

@@ -45,9 +45,22 @@ class SchemaChecker:
         self._root = schema
         self._patterns: dict[str, re.Pattern[str]] = {}
         self._read(schema, "#")
+        from .accept import compile_accepts  # (it uses this module's helpers)
+
+        try:
+            self._accepts = compile_accepts(schema)
+        except RecursionError:
+            self._accepts = None
 
     def problems(self, value: Any) -> list[Problem]:
         """What is wrong with `value`, path by path; empty when it matches."""
+        # Most values match: a yes from the compiled check is the answer at once; only a
+        # no (or a schema it does not take) is walked for what is wrong and where.
+        try:
+            if self._accepts is not None and self._accepts(value):
+                return []
+        except RecursionError:
+            pass
         found: list[Problem] = []
         try:
             for problem in self._check(self._root, value, "$"):
