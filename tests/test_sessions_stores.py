@@ -312,3 +312,61 @@ def test_a_redis_key_of_another_type_is_an_error_naming_the_session(
     with pytest.raises(SessionCorruptError, match="'taken'.*something else than a session"):
         store.exists("taken")
     store.close()
+
+
+def _legacy_record(session_id: str, namespace: str | None, text: str) -> str:
+    # What selectools 1.3.0's JsonFileSessionStore.save writes (its file layout and keys).
+    return json.dumps({"session_id": session_id, "namespace": namespace,
+                       "created_at": 1700000000.0, "updated_at": 1700000100.0,
+                       "memory": {"max_messages": 50, "max_tokens": None, "message_count": 1,
+                                  "summary": None,
+                                  "messages": [{"role": "user", "content": text}]}})
+
+
+@pytest.mark.parametrize("session_id, namespace, file_name", [
+    ("alice", "support", "support:alice.json"),
+    ("my chat", None, "my chat.json"),
+    ("t-1", "team a", "team a:t-1.json"),
+])
+def test_a_directory_selectools_1_3_wrote_is_read_and_moved_on_commit(
+        tmp_path: Path, session_id: str, namespace: str | None, file_name: str) -> None:
+    directory = tmp_path / "sessions"
+    directory.mkdir()
+    (directory / file_name).write_text(_legacy_record(session_id, namespace, "from 1.3"))
+    (directory / "other.json").write_text(_legacy_record("other", None, "another one"))
+    store = JsonFileSessionStore(directory)
+    try:
+        loaded = run(store.aload_state(session_id, namespace=namespace))
+        assert [m.content for m in loaded.messages] == ["from 1.3"] and loaded.version == 1
+        memory = store.load(session_id, namespace=namespace)
+        assert memory is not None and memory.max_messages == 50
+        listed = store.list(namespace=namespace)
+        assert [s.session_id for s in listed].count(session_id) == 1
+        # The next commit writes the current file and retires 1.3.0's: one session, once.
+        loaded.messages.append(Message(role=Role.ASSISTANT, content="now in 2.x"))
+        run(store.acommit(loaded, expected_version=1))
+        assert not (directory / file_name).exists()
+        again = run(store.aload_state(session_id, namespace=namespace))
+        assert [m.content for m in again.messages] == ["from 1.3", "now in 2.x"]
+        assert again.version == 2
+        listed = store.list(namespace=namespace)
+        assert [s.session_id for s in listed].count(session_id) == 1
+        assert store.delete(session_id, namespace=namespace) is True
+        assert not store.exists(session_id, namespace=namespace)
+        assert (directory / "other.json").exists()  # nothing else touched
+    finally:
+        store.close()
+
+
+def test_deleting_a_session_never_moved_from_1_3_removes_its_file(tmp_path: Path) -> None:
+    directory = tmp_path / "sessions"
+    directory.mkdir()
+    (directory / "ops:bob.json").write_text(_legacy_record("bob", "ops", "old"))
+    store = JsonFileSessionStore(directory)
+    try:
+        assert store.exists("bob", namespace="ops")
+        assert store.delete("bob", namespace="ops") is True
+        assert not (directory / "ops:bob.json").exists()
+        assert not store.exists("bob", namespace="ops")
+    finally:
+        store.close()

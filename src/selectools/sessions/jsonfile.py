@@ -27,7 +27,10 @@ _LONGEST_NAME = 200
 
 
 class JsonFileSessionStore(SessionStore):
-    """Sessions as `<directory>/<session id>.json` (a namespace prefixes the name)."""
+    """Sessions as `<directory>/<session id>.json` (a namespace prefixes the name).
+
+    A directory selectools 1.3.0 wrote (`<namespace>:<session id>.json`) is read as it is:
+    each session moves to its current file at its next commit."""
 
     def __init__(self, directory: str | os.PathLike[str] = "sessions",
                  default_ttl: float | None = None) -> None:
@@ -44,18 +47,38 @@ class JsonFileSessionStore(SessionStore):
             name = hashlib.sha256(name.encode()).hexdigest()
         return os.path.join(self.directory, name + suffix)
 
+    def _legacy_path(self, session_id: str, namespace: str | None) -> str | None:
+        """Where selectools 1.3.0 kept this session (`<namespace>:<id>.json`, unquoted),
+        when that is another file: read when ours is missing, removed by the next commit."""
+        name = f"{namespace}:{session_id}" if namespace else session_id
+        if "/" in name or "\x00" in name or ".." in name or os.path.basename(name) != name:
+            return None  # a name 1.3.0 refused: it never wrote one
+        path = os.path.join(self.directory, name + ".json")
+        return None if path == self._path(session_id, namespace) else path
+
     # -- on the store's thread ---------------------------------------------------------
 
+    def _stored_text(self, session_id: str, namespace: str | None) -> str | None:
+        """The session's file, or 1.3.0's file of it when ours does not exist yet."""
+        for path in (self._path(session_id, namespace),
+                     self._legacy_path(session_id, namespace)):
+            if path is None:
+                continue
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    return handle.read()
+            except FileNotFoundError:
+                continue
+            except UnicodeDecodeError as exc:
+                raise SessionCorruptError(f"{describe(session_id, namespace)}: the stored "
+                                          f"file is not UTF-8 text ({exc})", session_id,
+                                          namespace) from None
+        return None
+
     def _read_now(self, session_id: str, namespace: str | None) -> tuple[str | None, int]:
-        try:
-            with open(self._path(session_id, namespace), encoding="utf-8") as handle:
-                text = handle.read()
-        except FileNotFoundError:
+        text = self._stored_text(session_id, namespace)
+        if text is None:
             return None, 0
-        except UnicodeDecodeError as exc:
-            raise SessionCorruptError(f"{describe(session_id, namespace)}: the stored file "
-                                      f"is not UTF-8 text ({exc})", session_id,
-                                      namespace) from None
         version, expires_at = _version_of(text)
         if expires_at is not None and expires_at <= time.time():
             return None, version
@@ -69,12 +92,8 @@ class JsonFileSessionStore(SessionStore):
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)  # brief: held for one read and one rename
             if expected is not None:
-                try:
-                    with open(path, encoding="utf-8") as handle:
-                        current = _version_of(handle.read())[0]
-                except FileNotFoundError:
-                    current = 0
-                if current != expected:
+                current = self._stored_text(state.session_id, state.namespace)
+                if (0 if current is None else _version_of(current)[0]) != expected:
                     return False
             temporary = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
             with open(temporary, "w", encoding="utf-8") as handle:
@@ -82,16 +101,28 @@ class JsonFileSessionStore(SessionStore):
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(temporary, path)
+            self._remove_legacy(state.session_id, state.namespace)  # now migrated
         finally:
             os.close(fd)
         return True
 
+    def _remove_legacy(self, session_id: str, namespace: str | None) -> bool:
+        legacy = self._legacy_path(session_id, namespace)
+        if legacy is None:
+            return False
+        try:
+            os.remove(legacy)
+        except FileNotFoundError:
+            return False
+        return True
+
     def _remove_now(self, session_id: str, namespace: str | None) -> bool:
         path = self._path(session_id, namespace)
+        legacy = self._remove_legacy(session_id, namespace)
         try:
             os.remove(path)
         except FileNotFoundError:
-            return False
+            return legacy
         return True
 
     def _files(self) -> list[str]:
@@ -119,6 +150,7 @@ class JsonFileSessionStore(SessionStore):
 
     async def _scan(self, namespace: str | None) -> AsyncIterator[SessionState]:
         now = time.time()
+        found: dict[tuple[str, str | None], SessionState] = {}
         for text in await self._thread.call(self._files):
             try:
                 data = json.loads(text)
@@ -129,7 +161,14 @@ class JsonFileSessionStore(SessionStore):
                 continue
             if (data.get("expires_at") or now + 1) <= now:
                 continue
-            yield decode(text, session_id, stored_namespace or None)
+            state = decode(text, session_id, stored_namespace or None)
+            key = (state.session_id, state.namespace)
+            # (1.3.0's file of a session and ours both exist only until its next commit,
+            # or if a 1.3.0 process still writes it: the newer one is the session.)
+            if key not in found or found[key].version < state.version:
+                found[key] = state
+        for state in found.values():
+            yield state
 
     def lock(self, session_id: str, namespace: str | None = None, *,
              timeout: float | None = None) -> AbstractAsyncContextManager[None]:
