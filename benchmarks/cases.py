@@ -19,6 +19,7 @@ from . import scenario
 from .agent_client import AgentClient
 from .baseline import AiohttpLoop, BulkLoop, HttpxLoop, httpx_available
 from .serve_load import b9_serve_load
+from .server import process_cpu_s
 from .sessions import b10_sessions
 
 Client = Any
@@ -110,17 +111,18 @@ def _rss_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def b3_concurrency(base_url: str, client: str, runs: int, concurrency: int) -> dict[str, Any]:
+#: B3's clients by their worker argument.
+B3_CLIENTS: dict[str, Callable[[str], Client]] = {
+    "bulk": BulkLoop, "agent": AgentClient, "aiohttp": AiohttpLoop, "httpx": HttpxLoop}
+
+
+def b3_concurrency(base_url: str, client: str, runs: int, concurrency: int,
+                   server_pid: int | None = None) -> dict[str, Any]:
     """`runs` streamed runs, `concurrency` at once, on one client: runs/s and peak memory.
-    Peak RSS is the process's high-water mark, so each client gets its own process."""
+    Peak RSS is the process's high-water mark, so each client gets its own process. With
+    `server_pid`, the server process's CPU during the runs too (is it the bottleneck?)."""
     async def main() -> dict[str, Any]:
-        target: Client
-        if client == "agent":
-            target = AgentClient(base_url)
-        elif client == "httpx":
-            target = HttpxLoop(base_url)
-        else:
-            target = AiohttpLoop(base_url)
+        target: Client = B3_CLIENTS[client](base_url)
         scenario.check_answer(await target.run_stream(), f"{target.name} (warm-up)")
         gc.collect()
         rss_before = _rss_mb()
@@ -130,18 +132,24 @@ def b3_concurrency(base_url: str, client: str, runs: int, concurrency: int) -> d
             async with gate:
                 return str(await target.run_stream())
 
+        server0 = sum(process_cpu_s(server_pid)) if server_pid else 0.0
         cpu0, wall0 = time.process_time(), time.perf_counter()
         answers = await asyncio.gather(*(one() for _ in range(runs)))
         wall1, cpu1 = time.perf_counter(), time.process_time()
+        server1 = sum(process_cpu_s(server_pid)) if server_pid else 0.0
         for answer in answers:
             scenario.check_answer(answer, target.name)
         await target.aclose()
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        return {"client": target.name, "runs": runs, "concurrency": concurrency,
-                "wall_s": wall1 - wall0, "runs_per_s": runs / (wall1 - wall0),
-                "cpu_ms_per_run": (cpu1 - cpu0) * 1000 / runs,
-                "rss_before_mb": rss_before, "peak_rss_mb": peak,
-                "peak_growth_mb": peak - rss_before}
+        result = {"client": target.name, "runs": runs, "concurrency": concurrency,
+                  "wall_s": wall1 - wall0, "runs_per_s": runs / (wall1 - wall0),
+                  "cpu_ms_per_run": (cpu1 - cpu0) * 1000 / runs,
+                  "rss_before_mb": rss_before, "peak_rss_mb": peak,
+                  "peak_growth_mb": peak - rss_before}
+        if server_pid:
+            result["server_cpu_ms_per_run"] = (server1 - server0) * 1000 / runs
+            result["server_cpu_share"] = (server1 - server0) / (wall1 - wall0)
+        return result
     return asyncio.run(main())
 
 
@@ -151,7 +159,7 @@ def b4_parallel_tools(base_url: str, repeats: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for kind, tools in (("async", scenario.slow_async_tools()),
                             ("sync", scenario.slow_sync_tools())):
-            for client in (AgentClient(base_url, tools), AiohttpLoop(base_url, tools)):
+            for client in (AgentClient(base_url, tools), BulkLoop(base_url, tools)):
                 scenario.check_answer(await client.run_whole(), f"{client.name} (warm-up)")
                 walls = []
                 for _ in range(repeats):
@@ -295,9 +303,30 @@ def b6_local(runs: int, batches: int) -> dict[str, Any]:
     async def batches_of(batch: Callable[[int], Awaitable[float]]) -> list[float]:
         return [await batch(runs) for _ in range(batches)]
 
-    return {"arun_us": _summary(asyncio.run(batches_of(arun_batch))),
-            "astream_us": _summary(asyncio.run(batches_of(astream_batch))),
-            "run_sync_us": _summary([run_batch(runs) for _ in range(batches)])}
+    result: dict[str, Any] = {
+        "arun_us": _summary(asyncio.run(batches_of(arun_batch))),
+        "astream_us": _summary(asyncio.run(batches_of(astream_batch))),
+        "run_sync_us": _summary([run_batch(runs) for _ in range(batches)])}
+    try:  # the budget's reference (engine_loop.py): a hand-written loop, interleaved
+        from .engine_loop import b6_hand_us
+    except ImportError:
+        return result
+    result["hand"] = b6_hand_us(runs, batches)
+    return result
+
+
+def otel(base_url: str, iterations: int, warmup: int) -> dict[str, Any]:
+    """`benchmarks.otel_bench`'s measurement (imported here: it imports this module)."""
+    from .otel_bench import measure
+
+    return measure(base_url, iterations, warmup)
+
+
+def mcp(transport: str, calls: int) -> dict[str, Any]:
+    """`benchmarks.mcp_bench`'s measurement of one transport (stdio or http)."""
+    from .mcp_bench import run_transport
+
+    return run_transport(transport, calls)
 
 
 CASES: dict[str, Callable[..., dict[str, Any]]] = {
@@ -305,4 +334,5 @@ CASES: dict[str, Callable[..., dict[str, Any]]] = {
     "B5": b5_import, "B6": b6_local, "B7": b7_events, "B8": b8_typed,
     "B9": b9_serve_load,  # run by `python -m benchmarks.serve_load`
     "B10": b10_sessions,  # run by `python -m benchmarks.sessions`
+    "OTEL": otel, "MCP": mcp,  # run by `python -m benchmarks.otel_bench` and `.mcp_bench`
 }

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from . import scenario
+from .server import process_cpu_s
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Text tokens every run streams: the first answer's short text, then the 200-token answer.
@@ -43,20 +44,9 @@ EXPECTED_TEXT = scenario.FIRST_TEXT + scenario.expected_answer()
 #: Budgets (issue 14): serving adds at most 30 % CPU per token; p99 TTFT <= 1.5x in-process.
 CPU_BUDGET, TTFT_BUDGET = 1.30, 1.5
 
-_CLOCK_TICK = os.sysconf("SC_CLK_TCK")
-
-
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
-def _process_cpu_s(pid: int) -> tuple[float, float]:
-    """User and system CPU of a process, from /proc (clock ticks: 10 ms resolution)."""
-    with open(f"/proc/{pid}/stat") as stat:
-        # The command name, in parentheses, may hold spaces: count fields after it.
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) / _CLOCK_TICK, int(fields[12]) / _CLOCK_TICK
 
 
 def _summary(ttft_ms: list[float], cpu: tuple[float, float], wall_s: float,
@@ -163,7 +153,7 @@ class ServedApp:
                 time.sleep(0.05)
 
     def cpu_s(self) -> tuple[float, float]:
-        return _process_cpu_s(self.process.pid)
+        return process_cpu_s(self.process.pid)
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -240,6 +240,17 @@ def main(argv: list[str] | None = None) -> None:
         pass
 
 
+_CLOCK_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_s(pid: int) -> tuple[float, float]:
+    """User and system CPU of a process, from /proc (clock ticks: 10 ms resolution)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        # The command name, in parentheses, may hold spaces: count fields after it.
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) / _CLOCK_TICK, int(fields[12]) / _CLOCK_TICK
+
+
 class ChildServer:
     """A loopback server module run in a child process, which prints `listening on URL`
     once it serves: `with Subclass(...) as server: server.url`. Subclasses name the module
@@ -270,6 +281,11 @@ class ChildServer:
             raise RuntimeError(f"the {self.label} did not start: {line!r}")
         self.url = line.split()[-1]
         return self
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None, "the server is not running"
+        return self._process.pid
 
     def stats(self) -> dict[str, Any]:
         """The server's own counters (its `/stats`)."""

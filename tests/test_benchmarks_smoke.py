@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks import cases, scenario  # noqa: E402
 from benchmarks.__main__ import main, render  # noqa: E402
 from benchmarks.agent_client import AgentClient  # noqa: E402
-from benchmarks.baseline import AiohttpLoop, HttpxLoop, httpx_available  # noqa: E402
+from benchmarks.baseline import AiohttpLoop, BulkLoop, HttpxLoop, httpx_available  # noqa: E402
 from benchmarks.server import ServerProcess  # noqa: E402
 
 
@@ -30,7 +30,7 @@ def server() -> Iterator[ServerProcess]:
 
 
 def _clients(url: str) -> list[object]:
-    clients: list[object] = [AiohttpLoop(url), AgentClient(url)]
+    clients: list[object] = [BulkLoop(url), AiohttpLoop(url), AgentClient(url)]
     if httpx_available():
         clients.append(HttpxLoop(url))
     return clients
@@ -118,14 +118,63 @@ def test_b9_runs_from_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     rows = document["rows"]
     assert [row["case"] for row in rows] == ["B9"] * 3
     # (CPU of a 3-stream batch may round to a few clock ticks: only its presence is checked)
-    assert all(row["selectools"] is not None and row["aiohttp_loop"] is not None
+    assert all(row["selectools"] is not None and row["reference"] is not None
                for row in rows)
-    assert rows[1]["selectools"] > 0 and rows[1]["aiohttp_loop"] > 0  # TTFT p99, in ms
+    assert rows[1]["selectools"] > 0 and rows[1]["reference"] > 0  # TTFT p99, in ms
     assert rows[0]["budget"] and rows[1]["budget"] and rows[1]["pass"] is not None
     assert document["raw"]["B9"]["streams"] == 3
 
 
+def test_b1_to_b3_are_held_against_the_bulk_loop(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    main(["--quick", "--cases", "B1,B2,B3", "--no-httpx", "--json", str(out)])
+    document = json.loads(out.read_text())
+    rows = {row["metric"]: row for row in document["rows"]}
+    cpu = [rows[m] for m in ("client CPU per streamed run",
+                             "client CPU per streamed run, unpaced", "client CPU per whole run")]
+    for row in cpu:  # budgeted, against the bulk loop, the line loop beside it
+        assert row["budget"] == "CPU <= 1.1x bulk loop" and row["pass"] is not None
+        assert row["reference"] == document["raw"][
+            {"client CPU per whole run": "B2", "client CPU per streamed run": "B1"}.get(
+                row["metric"], "B1-burst")]["aiohttp bulk loop"]["cpu_ms"]["median"]
+        assert row["line_loop"] is not None
+    # B3: a runs/s, peak RSS, CPU and server row per level, then the spread of CPU per run
+    levels = document["raw"]["B3"]
+    assert set(levels) == {"3", "6"}
+    assert all({"bulk", "agent"} <= set(levels[level]) for level in levels)
+    assert "aiohttp" in levels["3"] and "aiohttp" not in levels["6"]  # context: first level
+    for level in ("3", "6"):
+        assert rows[f"peak RSS, {level} at once"]["budget"] == "peak RSS <= 1.1x bulk loop"
+        assert rows[f"runs/s, {level} at once ({int(level) * 2} runs)"]["pass"] is not None
+        assert levels[level]["agent"][0]["server_cpu_ms_per_run"] >= 0
+    spread = rows["client CPU per run, spread across 3,6 at once (max / min - 1)"]
+    cpus = [rows[f"client CPU per run, {level} at once"]["selectools"] for level in "36"]
+    assert spread["selectools"] == pytest.approx((max(cpus) / min(cpus) - 1) * 100)
+    assert spread["budget"] == "spread <= 10 %"
+
+
+def test_all_runs_every_capability_with_its_budget(tmp_path: Path) -> None:
+    pytest.importorskip("uvicorn")
+    out = tmp_path / "all.json"
+    main(["--quick", "--cases", "B10,MCP,OTEL,BATCH", "--json", str(out)])
+    document = json.loads(out.read_text())
+    cases = {row["case"] for row in document["rows"]}
+    assert {"B10", "OTel", "batch"} <= cases
+    budgeted = [row for row in document["rows"] if row["budget"]]
+    assert all(row["pass"] is not None for row in budgeted)
+    assert {row["case"] for row in budgeted} >= {"B10", "OTel", "batch"}
+    batch = document["raw"]["BATCH"]
+    assert batch["paired"]["loop"]["runs"] > 0  # the bulk loop + semaphore, checked answers
+    assert document["commit"] and document["raw"]["seconds_per_case"].keys() == {
+        "B10", "MCP", "OTEL", "BATCH"}
+
+
 def test_render_marks_pass_and_fail() -> None:
-    rows = [{"case": "B9", "metric": "m", "unit": "ms", "selectools": 1.0, "aiohttp_loop": 2.0,
-             "httpx_loop": None, "ratio": 0.5, "budget": "b", "pass": True}]
-    assert "PASS" in render(rows)
+    rows = [{"case": "B9", "metric": "m", "unit": "ms", "selectools": 1.0, "reference": 2.0,
+             "line_loop": None, "httpx_loop": None, "ratio": 0.5, "budget": "b",
+             "pass": True},
+            {"case": "B9", "metric": "n", "unit": "ms", "selectools": 3.0, "reference": 2.0,
+             "line_loop": None, "httpx_loop": None, "ratio": 1.5, "budget": "b",
+             "pass": False}]
+    table = render(rows)
+    assert "PASS" in table and "FAIL" in table
