@@ -16,7 +16,9 @@ Reasoning: a thinking model's `message.thinking` (in stream lines and whole answ
 model's reasoning, never its content: each streamed piece is a `ReasoningDelta`, and the
 whole block one `ReasoningPart(protocol="ollama")` once the thinking ends (at the first
 text, tool call or the last line). It goes back on the assistant message's `thinking`
-field, as the chat API takes it. `ModelRequest.reasoning` sets `think`: an effort
+field, as the chat API takes it. A model that writes its reasoning into the content as
+`<think>...</think>` instead (older servers) is read the same way (see _think.py); that
+block is not sent back. `ModelRequest.reasoning` sets `think`: an effort
 ("low", "medium", "high") is sent as that string, which gpt-oss reads as its level and
 every other thinking model as `true` (Ollama enables thinking for any level); a token
 budget (an int) sends `true`, since Ollama has no budget to give.
@@ -52,6 +54,7 @@ from . import _wire
 from ._framing import WholeJson, read_to_end
 from ._http_provider import HttpProvider
 from ._status import body_snippet, error_for_status, json_or_none, reported_error
+from ._think import ThinkSplitter, split_think
 from .base import StreamItem, with_instructions
 from .errors import ProviderError
 from .protocol import ModelRequest, WireProtocol, WireRequest
@@ -200,12 +203,13 @@ def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
     wire = _wire.as_object(data["message"], "message")
     calls = _tool_calls(wire, stream=False)
     reason = _wire.stop_reason(data.get("done_reason"), DONE_REASONS, has_calls=bool(calls))
-    text = _wire.as_text(wire.get("content"), "message.content")
+    tagged, text = split_think(_wire.as_text(wire.get("content"), "message.content"))
     thinking = _wire.as_text(wire.get("thinking"), "message.thinking")
+    reasoning = [ReasoningPart(thinking, protocol=PROVIDER)] if thinking else []
+    if tagged is not None:
+        reasoning.append(tagged)
     message = Message(role=Role.ASSISTANT, content=text, tool_calls=calls or None,
-                      stop_reason=reason,
-                      reasoning=[ReasoningPart(thinking, protocol=PROVIDER)] if thinking
-                      else None)
+                      stop_reason=reason, reasoning=reasoning or None)
     return message, _usage(data, model, stream=False)
 
 
@@ -243,6 +247,7 @@ async def decode_stream(events: AsyncIterator[Any], model: str, *,
     line: Any = None
     has_calls = False
     thought: list[str] = []  # the reasoning block under way
+    tags: ThinkSplitter | None = ThinkSplitter()  # None once the text shows no <think> block
     async for line in events:
         if type(line) is not dict:
             if isinstance(line, WholeJson):
@@ -267,7 +272,19 @@ async def decode_stream(events: AsyncIterator[Any], model: str, *,
             yield ReasoningPart("".join(thought), protocol=PROVIDER)  # the thinking ended
             thought = []
         if text:
-            yield text if type(text) is str else _wire.as_text(text, "message.content", stream=True)
+            if type(text) is not str:
+                text = _wire.as_text(text, "message.content", stream=True)
+            if tags is None:
+                yield text
+            else:
+                for piece in tags.feed(text):
+                    yield piece
+                if tags.plain:
+                    tags = None
+        if tags is not None and (wire.get("tool_calls") or line.get("done")):
+            for piece in tags.close():  # the text ends here: what it held is due now
+                yield piece
+            tags = None
         if wire.get("tool_calls"):
             for call in _tool_calls(wire, stream=True):
                 has_calls = True
