@@ -159,6 +159,44 @@ async def test_gemini_sends_a_tools_images_as_inline_data_after_the_function_res
     ]
 
 
+async def test_gemini_3_gets_a_tools_images_inside_its_function_response(
+        wire_server: WireServer) -> None:
+    provider = GeminiProvider(api_key="AIza-test", base_url=wire_server.url,
+                              model="gemini-3-pro-preview", max_retries=0)
+    _, body = await second_request(wire_server, provider, gemini_answers())
+    turn = body["contents"][-1]
+    assert turn["role"] == "user"
+    # The multimodal function response: the image is the tool's own output, nothing after.
+    assert turn["parts"] == [
+        {"functionResponse": {"name": "chart", "id": "fc_chart",
+                              "response": {"result": CHART_TEXT},
+                              "parts": [{"inlineData": {"mimeType": "image/png",
+                                                        "data": PNG}}]}},
+        {"functionResponse": {"name": "note", "id": "fc_note",
+                              "response": {"result": "sales are up"}}},
+    ]
+
+
+async def test_gemini_3_sends_an_image_by_url_after_the_responses_as_before(
+        wire_server: WireServer) -> None:
+    @tool(description="Draw the sales chart")
+    def chart() -> MCPToolOutput:
+        return MCPToolOutput(CHART_TEXT, [
+            ContentPart(type="image_url", image_url="https://example.com/chart.png"),
+            ContentPart(type="image_base64", image_base64=PNG, media_type="image/png")])
+
+    provider = GeminiProvider(api_key="AIza-test", base_url=wire_server.url,
+                              model="gemini-3-flash-preview", max_retries=0)
+    _, body = await second_request(wire_server, provider, gemini_answers(), [chart, note])
+    first, second, named, by_url = body["contents"][-1]["parts"]
+    # The Gemini API takes no file reference inside a function response.
+    assert first["functionResponse"]["parts"] == [
+        {"inlineData": {"mimeType": "image/png", "data": PNG}}]
+    assert "parts" not in second["functionResponse"]
+    assert named == {"text": "Images from tool chart (call fc_chart):"}
+    assert by_url["fileData"]["fileUri"] == "https://example.com/chart.png"
+
+
 async def test_ollama_sends_a_tools_images_on_its_tool_message(
         wire_server: WireServer) -> None:
     provider = OllamaProvider(host=wire_server.url, model="qwen3", max_retries=0)

@@ -14,10 +14,13 @@ The three pure parts, tested on recorded transcripts without a network:
   answer is `responseJsonSchema` (where the model cannot take it beside function
   declarations, Gemini 2.5, it is asked for in the system prompt instead); the reasoning
   setting is `thinkingConfig` (`thinking_config`).
-  A tool's images (the tool message's `content_parts`) go as `inlineData` parts in the
-  same user turn as the function responses, after the turn's last one, each tool's behind
-  a text part naming its call: every Gemini model that takes images takes them there.
-  (`functionResponse.parts`, the multimodal function response, is Gemini 3 only.)
+  A tool's images (the tool message's `content_parts`) go, for Gemini 3 and later, inside
+  its function response (`functionResponse.parts`, the multimodal function response: the
+  model reads them as the tool's output); older models do not take that, so for them the
+  images go as `inlineData` parts in the same user turn as the function responses, after
+  the turn's last one, each tool's behind a text part naming its call. (An image by URL,
+  a `fileData` part, goes the second way on every model: the Gemini API takes no file
+  reference in a function response.)
 - `parse_response` and `decode_stream`: Gemini sends each `functionCall` whole. Its
   `thoughtSignature` (Gemini 3 refuses the next turn without it) is kept on
   `ToolCall.provider_data["thoughtSignature"]` and sent back in the same part; calls that
@@ -129,7 +132,7 @@ def build_request_body(*, system_prompt: str | None, messages: Sequence[Message]
     if output is not None and tools and not json_output_with_tools(model):
         system_prompt, output = with_instructions(system_prompt or "", output), None
     body: dict[str, Any] = {
-        "contents": _convert_messages(messages, needs_signatures=_is_gemini_3(model)),
+        "contents": _convert_messages(messages, gemini_3=_is_gemini_3(model)),
         "generationConfig": generation_config(max_tokens=max_tokens, temperature=temperature,
                                               model=model, output=output,
                                               reasoning=reasoning),
@@ -320,7 +323,9 @@ def _is_gemini_3(model: str) -> bool:
 
 
 def _convert_messages(messages: Sequence[Message], *,
-                      needs_signatures: bool = False) -> list[dict[str, Any]]:
+                      gemini_3: bool = False) -> list[dict[str, Any]]:
+    """`gemini_3`: the model needs its calls signed, and takes a tool's images in the
+    function response itself."""
     contents: list[dict[str, Any]] = []
     names_by_id: dict[str, str] = {}
     images: list[dict[str, Any]] = []  # the tools' images, after the turn's last response
@@ -333,7 +338,7 @@ def _convert_messages(messages: Sequence[Message], *,
         if message.role is Role.ASSISTANT:
             parts = _model_parts(message)
             calls = [_function_call_part(call) for call in message.tool_calls or ()]
-            if needs_signatures and calls and not any(THOUGHT_SIGNATURE in c for c in calls):
+            if gemini_3 and calls and not any(THOUGHT_SIGNATURE in c for c in calls):
                 # Calls Gemini did not make (another provider's, before a fallback) have no
                 # signature; Google documents this sentinel for them. The first call of a
                 # turn is the one that carries it, as in Gemini's own answers.
@@ -347,7 +352,14 @@ def _convert_messages(messages: Sequence[Message], *,
             response = _function_response_part(message, names_by_id)
             _wire.append_turn(contents, "user", [response], "parts")
             if message.content_parts:
-                images.extend(_tool_image_parts(message, response["functionResponse"]["name"]))
+                media = _tool_media(message)
+                if gemini_3:
+                    inline = [part for part in media if "inlineData" in part]
+                    if inline:
+                        response["functionResponse"]["parts"] = inline
+                    media = [part for part in media if "inlineData" not in part]
+                images.extend(_named_media(media, message,
+                                           response["functionResponse"]["name"]))
         else:
             _wire.append_turn(contents, "user",
                               [p for p in map(_content_part, message.parts()) if p is not None],
@@ -357,15 +369,20 @@ def _convert_messages(messages: Sequence[Message], *,
     return contents
 
 
-def _tool_image_parts(message: Message, name: str) -> list[dict[str, Any]]:
-    """A tool's images as `inlineData` (or `fileData`) parts, after a text part naming the
-    call they came from (the model cannot otherwise tell whose they are)."""
-    images = [p for p in map(_content_part, message.content_parts or ())
-              if p is not None and "text" not in p]
-    if not images:
+def _tool_media(message: Message) -> list[dict[str, Any]]:
+    """A tool's images as `inlineData` (or `fileData`) parts (its text is the response)."""
+    return [p for p in map(_content_part, message.content_parts or ())
+            if p is not None and "text" not in p]
+
+
+def _named_media(media: list[dict[str, Any]], message: Message,
+                 name: str) -> list[dict[str, Any]]:
+    """Media parts outside the function response, after a text part naming the call they
+    came from (the model cannot otherwise tell whose they are)."""
+    if not media:
         return []
     call = f" (call {message.tool_call_id})" if message.tool_call_id else ""
-    return [{"text": f"Images from tool {name}{call}:"}, *images]
+    return [{"text": f"Images from tool {name}{call}:"}, *media]
 
 
 def _model_parts(message: Message) -> list[dict[str, Any]]:
