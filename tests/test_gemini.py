@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from wire_replay import aiter_of, decoded, frames
 
 from selectools.providers._framing import SseEvent
+from selectools.providers._gemini_schema import gemini_schema
 from selectools.providers.errors import (
     AuthenticationError,
     ContextLengthError,
@@ -27,7 +28,6 @@ from selectools.providers.gemini import (
     build_request_body,
     decode_stream,
     error_from_response,
-    gemini_schema,
     parse_response,
 )
 from selectools.types import ContentPart, Message, Role, ToolCall, ToolDefinition, TurnEnd

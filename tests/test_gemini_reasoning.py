@@ -16,16 +16,15 @@ from wire_replay import aiter_of, decoded, frames
 
 from selectools.output import output_schema
 from selectools.providers._framing import SseEvent
+from selectools.providers._gemini_models import EFFORT_BUDGETS, thinking_config
 from selectools.providers.base import collect_stream
 from selectools.providers.errors import InvalidRequestError, MalformedResponseError
 from selectools.providers.gemini import (
-    EFFORT_BUDGETS,
     GeminiProvider,
     build_request_body,
     decode_stream,
     error_from_response,
     parse_response,
-    thinking_config,
 )
 from selectools.types import (
     AgentResult,

@@ -8,12 +8,12 @@ The three pure parts, tested on recorded transcripts without a network:
 
 - `build_request_body`: the system prompt goes in `systemInstruction`; roles are `user` and
   `model`; tools are `functionDeclarations` whose JSON Schema is cut down to the OpenAPI
-  subset Gemini accepts (`gemini_schema`); tool calls are `functionCall` parts and tool
+  subset Gemini accepts (`_gemini_schema.py`); tool calls are `functionCall` parts and tool
   results `functionResponse` parts (name plus a `{"result": text}` object). Consecutive
   messages of one role are merged, so the results of parallel calls share one turn. A typed
   answer is `responseJsonSchema` (where the model cannot take it beside function
   declarations, Gemini 2.5, it is asked for in the system prompt instead); the reasoning
-  setting is `thinkingConfig` (`thinking_config`).
+  setting is `thinkingConfig` (what each model takes: `_gemini_models.py`).
   A tool's images (the tool message's `content_parts`) go, for Gemini 3 and later, inside
   its function response (`functionResponse.parts`, the multimodal function response: the
   model reads them as the tool's output); older models do not take that, so for them the
@@ -46,7 +46,6 @@ They are described once as `PROTOCOL`; `GeminiProvider` glues it to HTTP.
 
 from __future__ import annotations
 
-import json
 import mimetypes
 import re
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
@@ -68,6 +67,13 @@ from ..types import (
 from ..usage import UsageStats
 from . import _wire
 from ._framing import SseEvent, WholeJson
+from ._gemini_models import (
+    is_gemini_3,
+    json_output_with_tools,
+    takes_thinking,
+    thinking_config,
+)
+from ._gemini_schema import gemini_schema
 from ._http_provider import HttpProvider
 from ._status import body_snippet, error_for_status, json_or_none, reported_error
 from .base import StreamItem, with_instructions
@@ -84,20 +90,7 @@ _CONTEXT_LENGTH_HINTS = ("input token count", "exceeds the maximum number of tok
                          "context window")
 _RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?)s\s*$")
-_GENERATION = re.compile(r"^gemini-(\d+)")
-#: The thinking budget of an effort on a model whose only setting is a budget (Gemini 2.5:
-#: 2.5 Flash takes up to 24576, 2.5 Pro up to 32768).
-EFFORT_BUDGETS = {"low": 1024, "medium": 8192, "high": 24576}
 
-# The parts of JSON Schema that Gemini's `Schema` object understands; the rest is dropped.
-_SCHEMA_KEYS = frozenset({
-    "type", "format", "description", "nullable", "enum", "items", "properties", "required",
-    "minItems", "maxItems", "minimum", "maximum", "minLength", "maxLength", "pattern",
-    "minProperties", "maxProperties", "propertyOrdering",
-})
-# Gemini refuses any other `format` with a 400.
-_FORMATS = {"STRING": {"enum", "date-time"}, "NUMBER": {"float", "double"},
-            "INTEGER": {"int32", "int64"}}
 FINISH_REASONS: dict[str, StopReason] = {
     "STOP": "completed", "MAX_TOKENS": "length",
     "SAFETY": "content_filter", "RECITATION": "content_filter", "BLOCKLIST": "content_filter",
@@ -132,7 +125,7 @@ def build_request_body(*, system_prompt: str | None, messages: Sequence[Message]
     if output is not None and tools and not json_output_with_tools(model):
         system_prompt, output = with_instructions(system_prompt or "", output), None
     body: dict[str, Any] = {
-        "contents": _convert_messages(messages, gemini_3=_is_gemini_3(model)),
+        "contents": _convert_messages(messages, gemini_3=is_gemini_3(model)),
         "generationConfig": generation_config(max_tokens=max_tokens, temperature=temperature,
                                               model=model, output=output,
                                               reasoning=reasoning),
@@ -183,43 +176,6 @@ def generation_config(*, max_tokens: int, temperature: float | None = None, mode
     return config
 
 
-def thinking_config(reasoning: str | int, model: str) -> dict[str, Any]:
-    """`thinkingConfig` for `AgentConfig.reasoning`, always with `includeThoughts` (so the
-    thought summaries stream): a token budget as `thinkingBudget` (Gemini 3 still takes
-    one); an effort as Gemini 3's `thinkingLevel` ("low", "medium", "high"), and on earlier
-    models (2.5, whose only setting is a budget) as the budget of `EFFORT_BUDGETS`."""
-    if type(reasoning) is int:
-        if reasoning < 1:  # (added to maxOutputTokens: a negative one would cut the answer)
-            raise ValueError(f"a reasoning budget must be a positive number of tokens, got "
-                             f"{reasoning}")
-        return {"thinkingBudget": reasoning, "includeThoughts": True}
-    if reasoning not in EFFORT_BUDGETS:
-        raise ValueError(f"reasoning must be one of {sorted(EFFORT_BUDGETS)} or a token budget "
-                         f"(an int), got {reasoning!r}")
-    if _is_gemini_3(model):
-        return {"thinkingLevel": reasoning, "includeThoughts": True}
-    return {"thinkingBudget": EFFORT_BUDGETS[reasoning], "includeThoughts": True}
-
-
-_VERSION = re.compile(r"^gemini-(\d+)(?:\.(\d+))?")
-
-
-def takes_thinking(model: str) -> bool:
-    """Whether `model` takes `thinkingConfig`: Gemini 2.5 and later, and names this module
-    does not know; Gemini 2.0 and 1.x answer 400 ("thinking_config is not supported"), so
-    they are sent none (the setting may be meant for another provider of a chain)."""
-    match = _VERSION.match(model.rsplit("/", 1)[-1])
-    return match is None or (int(match[1]), int(match[2] or 0)) >= (2, 5)
-
-
-def json_output_with_tools(model: str) -> bool:
-    """Whether `model` takes `responseJsonSchema` together with function declarations:
-    Gemini 3 does; Gemini 2.5 refuses the pair with a 400 ("Function calling with a response
-    mime type: 'application/json' is unsupported"), so there the answer's schema goes into
-    the system prompt instead (and is validated as on every provider)."""
-    return _is_gemini_3(model)
-
-
 def encode_tools(tools: Sequence[ToolDefinition]) -> list[dict[str, Any]]:
     return [{"functionDeclarations": [function_declaration(tool) for tool in tools]}]
 
@@ -231,95 +187,6 @@ def function_declaration(tool: ToolDefinition) -> dict[str, Any]:
     if schema.get("properties"):
         declaration["parameters"] = schema
     return declaration
-
-
-def gemini_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """`schema` in the OpenAPI subset Gemini accepts: `$ref`s inlined, `allOf` of one merged,
-    `["x", "null"]` and `anyOf [..., null]` as `nullable`, types in upper case, unknown keys
-    (additionalProperties, $defs, title, default, ...) dropped, non-string enums moved into
-    the description. A recursive `$ref` is cut to a bare OBJECT."""
-    definitions = {**schema.get("definitions", {}), **schema.get("$defs", {})}
-    return _convert_schema(schema, definitions, ())
-
-
-def _convert_schema(schema: Mapping[str, Any], definitions: Mapping[str, Any],
-                    seen: tuple[str, ...]) -> dict[str, Any]:
-    node = dict(schema)
-    ref = node.pop("$ref", None)
-    if isinstance(ref, str):
-        name = ref.rsplit("/", 1)[-1]
-        if name in seen or name not in definitions:
-            return {"type": "OBJECT", **_description(node)}
-        return _convert_schema({**definitions[name], **node}, definitions, (*seen, name))
-    all_of = node.pop("allOf", None)
-    if isinstance(all_of, list) and all_of:
-        merged: dict[str, Any] = {}
-        for piece in all_of:
-            merged.update(piece)
-        return _convert_schema({**merged, **node}, definitions, seen)
-
-    out: dict[str, Any] = {}
-    nullable = False
-    options = node.pop("anyOf", None) or node.pop("oneOf", None)
-    if isinstance(options, list):
-        rest = [o for o in options if o.get("type") != "null"]
-        nullable = len(rest) < len(options)
-        if len(rest) == 1:
-            out = _convert_schema({**rest[0], **node}, definitions, seen)
-            if nullable:
-                out["nullable"] = True
-            return out
-        out["anyOf"] = [_convert_schema(o, definitions, seen) for o in rest]
-
-    kind = node.get("type")
-    if isinstance(kind, list):
-        real = [k for k in kind if k != "null"]
-        nullable = nullable or len(real) < len(kind)
-        kind = real[0] if real else None
-    if "const" in node and "enum" not in node:
-        node["enum"] = [node["const"]]
-    if isinstance(kind, str):
-        out["type"] = kind.upper()
-    elif "enum" in node:
-        out["type"] = "STRING"
-
-    for key, value in node.items():
-        if key not in _SCHEMA_KEYS or key == "type":
-            continue
-        if key == "properties":
-            out[key] = {name: _convert_schema(sub, definitions, seen)
-                        for name, sub in value.items()}
-        elif key == "items" and isinstance(value, dict):
-            out[key] = _convert_schema(value, definitions, seen)
-        elif key == "enum":
-            if all(isinstance(v, str) for v in value):
-                out["enum"] = list(value)
-                out["type"] = "STRING"
-            else:
-                allowed = ", ".join(json.dumps(v) for v in value)
-                out["description"] = f"{node.get('description') or ''} (one of: {allowed})"
-                out["description"] = out["description"].strip()
-        elif key == "format":
-            if value in _FORMATS.get(out.get("type", ""), ()):
-                out[key] = value
-        elif key == "description" and "description" in out:
-            continue  # already written with the allowed values
-        else:
-            out[key] = value
-    if nullable:
-        out["nullable"] = True
-    return out
-
-
-def _description(node: Mapping[str, Any]) -> dict[str, Any]:
-    return {"description": node["description"]} if node.get("description") else {}
-
-
-def _is_gemini_3(model: str) -> bool:
-    """Whether `model` is Gemini 3 or later: thinking levels, JSON output with tools, and
-    a replayed model turn refused when its function calls carry no signature."""
-    match = _GENERATION.match(model.rsplit("/", 1)[-1])
-    return match is not None and int(match[1]) >= 3
 
 
 def _convert_messages(messages: Sequence[Message], *,
