@@ -72,6 +72,8 @@ def decode_json(body: bytes) -> Any:
         return json.loads(body)
     except UnicodeDecodeError:
         raise BadRequest("the body is not UTF-8 text") from None
+    except RecursionError:  # `[[[[...` within the size limit: the decoder's stack ends
+        raise BadRequest("the body is nested too deep to be read") from None
     except ValueError as exc:
         raise BadRequest(f"the body is not valid JSON ({exc})") from None
 

@@ -121,6 +121,7 @@ def create_app(agent: Agent, *, auth_token: str | None = None,
     # preflight (which carries no credentials) gets its answer without the token.
     if auth_token is not None:
         app.add_middleware(_BearerAuth, token=auth_token)
+    app.add_middleware(_SameSite, allowed=tuple(cors_origins))
     if cors_origins:
         from starlette.middleware.cors import CORSMiddleware
 
@@ -371,11 +372,16 @@ class _Run:
 
 
 def _after_last_answer(messages: list[Message]) -> list[Message]:
-    """The messages after the last assistant message: what a session does not hold yet."""
+    """The user's messages after the last assistant message: what a session does not hold
+    yet. Tool results there are not taken: the session holds the results its own runs
+    produced, so a client's are copies of those or forgeries (a result for a call no model
+    made, which would be stored, and which every provider refuses on each later turn)."""
+    start = 0
     for index in range(len(messages) - 1, -1, -1):
         if messages[index].role is Role.ASSISTANT:
-            return messages[index + 1:]
-    return messages
+            start = index + 1
+            break
+    return [message for message in messages[start:] if message.role is Role.USER]
 
 
 def _new_conversation_id() -> str:
@@ -491,6 +497,66 @@ class _BearerAuth:
                 if len(protocols) == 2 and protocols[0] == b"bearer":
                     offered = protocols[1]
         return hmac.compare_digest(offered, self.token)
+
+
+class _SameSite:
+    """Refuses what a web page of another site asks: a POST or a WebSocket whose `Origin`
+    is neither this server's own (its `Host`, or `X-Forwarded-Host` behind a proxy) nor one
+    of `cors_origins` gets a 403.
+
+    CORS does not cover these: a browser sends a cross-site POST of `text/plain` without a
+    preflight, and opens a WebSocket to any address. Without this check any page the user
+    visits could run the agent (its tools with it) on a server without a token, such as
+    `selectools serve` on the loopback address, and read the answers over /ws. Clients
+    that are no browser send no Origin and are not concerned. (A page cannot forge
+    `X-Forwarded-Host`: a header of its own makes its POST one that needs a preflight,
+    and a WebSocket takes none.)"""
+
+    def __init__(self, app: ASGIApp, allowed: Sequence[str]) -> None:
+        self.app = app
+        self.any_origin = "*" in allowed
+        self.allowed = frozenset(origin.rstrip("/").lower() for origin in allowed)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "websocket" or (kind == "http"
+                                   and scope["method"] not in ("GET", "HEAD", "OPTIONS")):
+            origin, hosts = None, []
+            for name, value in scope.get("headers", ()):
+                if name == b"origin":
+                    origin = value.decode("latin-1")
+                elif name in (b"host", b"x-forwarded-host"):
+                    hosts.append(value.decode("latin-1").split(",")[0].strip())
+            if origin is not None and not self._allowed(origin, hosts):
+                if kind == "websocket":  # closed before it is accepted: a 403
+                    await send({"type": "websocket.close", "code": 1008})
+                    return
+                response = JSONResponse({"error": (
+                    f"requests from pages of {origin} are not taken: serve the page from "
+                    "this server, or give its origin in cors_origins (--cors-origin)")},
+                    status_code=403)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    def _allowed(self, origin: str, hosts: list[str]) -> bool:
+        if self.any_origin or origin.rstrip("/").lower() in self.allowed:
+            return True
+        from urllib.parse import urlsplit
+
+        try:
+            page = urlsplit(origin)
+            if page.scheme not in ("http", "https") or not page.hostname:
+                return False  # "null" (a sandboxed frame, a file): no site of ours
+            default = 443 if page.scheme == "https" else 80
+            where = (page.hostname, page.port or default)
+            for host in hosts:
+                served = urlsplit("//" + host)
+                if (served.hostname, served.port or default) == where:
+                    return True
+        except ValueError:  # a port that is no number
+            return False
+        return False
 
 
 def _route_path(scope: Scope) -> str:
