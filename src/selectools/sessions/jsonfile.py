@@ -60,20 +60,36 @@ class JsonFileSessionStore(SessionStore):
 
     def _stored_text(self, session_id: str, namespace: str | None) -> str | None:
         """The session's file, or 1.3.0's file of it when ours does not exist yet."""
-        for path in (self._path(session_id, namespace),
-                     self._legacy_path(session_id, namespace)):
-            if path is None:
-                continue
-            try:
-                with open(path, encoding="utf-8") as handle:
-                    return handle.read()
-            except FileNotFoundError:
-                continue
-            except UnicodeDecodeError as exc:
-                raise SessionCorruptError(f"{describe(session_id, namespace)}: the stored "
-                                          f"file is not UTF-8 text ({exc})", session_id,
-                                          namespace) from None
-        return None
+        try:
+            with open(self._path(session_id, namespace), encoding="utf-8") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return self._legacy_text(session_id, namespace)
+        except UnicodeDecodeError as exc:
+            raise SessionCorruptError(f"{describe(session_id, namespace)}: the stored "
+                                      f"file is not UTF-8 text ({exc})", session_id,
+                                      namespace) from None
+
+    def _legacy_text(self, session_id: str, namespace: str | None) -> str | None:
+        """1.3.0's file of this session, when there is one and it says it is this session.
+
+        1.3.0's names are ambiguous: `support:alice.json` was session 'alice' of namespace
+        'support', and also session 'support:alice' without one. A session id is often a
+        client's choice (a served chat's id): the file's own session_id and namespace say
+        whose it is, so that no id reads, or deletes, another session's file."""
+        path = self._legacy_path(session_id, namespace)
+        if path is None:
+            return None
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+            data = json.loads(text)
+        except (FileNotFoundError, UnicodeDecodeError, ValueError):
+            return None  # gone, or not a 1.3.0 session: none of this session's
+        if not isinstance(data, dict) or data.get("session_id") != session_id \
+                or (data.get("namespace") or None) != namespace:
+            return None
+        return text
 
     def _read_now(self, session_id: str, namespace: str | None) -> tuple[str | None, int]:
         text = self._stored_text(session_id, namespace)
@@ -108,7 +124,7 @@ class JsonFileSessionStore(SessionStore):
 
     def _remove_legacy(self, session_id: str, namespace: str | None) -> bool:
         legacy = self._legacy_path(session_id, namespace)
-        if legacy is None:
+        if legacy is None or self._legacy_text(session_id, namespace) is None:
             return False
         try:
             os.remove(legacy)
