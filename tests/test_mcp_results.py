@@ -44,10 +44,11 @@ def test_images_become_content_parts_with_a_placeholder_in_the_text() -> None:
         {"type": "resource", "resource": {"uri": "file:///b.webp", "mimeType": "image/webp",
                                           "blob": PNG}},
     ]}), "t")
+    # (The second is labelled WebP but its bytes are PNG: the bytes say what it is.)
     assert output == ("two charts\n[image 1: image/png]\n"
-                      "[image 2: image/webp, resource <file:///b.webp>]")
+                      "[image 2: image/png, resource <file:///b.webp>]")
     assert [(p.type, p.media_type, p.image_base64) for p in output.content_parts] == [
-        ("image_base64", "image/png", PNG), ("image_base64", "image/webp", PNG)]
+        ("image_base64", "image/png", PNG), ("image_base64", "image/png", PNG)]
 
 
 def test_resources_links_and_audio_are_named() -> None:

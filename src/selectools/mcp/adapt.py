@@ -31,10 +31,19 @@ def model_name(mcp_name: str, prefix: str | None) -> str:
 
 def adapt_tools(server: MCPServer, listed: list[Any]) -> list[Tool]:
     """One Tool per listed MCP tool. A tool whose schema no provider could take (not a JSON
-    object schema) is left out with a warning: one odd tool must not cost the others."""
+    object schema), or whose name reads as an earlier tool's once spelled for the model
+    ('read/file' after 'read_file', two names alike in their first 64 characters), is left
+    out with a warning: one odd tool must not cost the others (a clash is refused for the
+    whole toolset, so every run would fail at its start)."""
     tools: list[Tool] = []
+    taken: dict[str, str] = {}  # model name -> the server's name for it
     for mcp_tool in listed:
         name = model_name(mcp_tool.name, server.tool_prefix)
+        if name in taken:
+            log.warning("MCP server %r: tool %r left out: the model would know it as %r, "
+                        "the name of its tool %r", server.name, mcp_tool.name, name,
+                        taken[name])
+            continue
         try:
             tool = Tool(
                 name, mcp_tool.description or getattr(mcp_tool, "title", None) or mcp_tool.name,
@@ -48,6 +57,7 @@ def adapt_tools(server: MCPServer, listed: list[Any]) -> list[Tool]:
         # model gets the server's schema exactly as the server wrote it.
         tool.parameters_schema = copy.deepcopy(mcp_tool.input_schema)
         tools.append(tool)
+        taken[name] = mcp_tool.name
     return tools
 
 

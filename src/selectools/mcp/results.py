@@ -9,11 +9,13 @@ given under its URI, a binary one (image aside) and a resource link are named.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Iterable
 from typing import Any
 
-from ..types import ContentPart
+from ..types import ContentPart, _sniff_image_type
 from .errors import MCPToolError
 
 
@@ -53,9 +55,7 @@ def _read_block(block: Any, texts: list[str], parts: list[ContentPart]) -> None:
     if kind == "text":
         texts.append(block.text)
     elif kind == "image":
-        parts.append(ContentPart(type="image_base64", image_base64=block.data,
-                                 media_type=block.mime_type))
-        texts.append(f"[image {len(parts)}: {block.mime_type}]")
+        _read_image(block.data, block.mime_type, "", texts, parts)
     elif kind == "audio":
         texts.append(f"[audio: {block.mime_type}, not shown]")
     elif kind == "resource":
@@ -73,8 +73,24 @@ def _read_resource(resource: Any, texts: list[str], parts: list[ContentPart]) ->
     if text is not None:
         texts.append(f"[resource <{resource.uri}>]\n{text}")
     elif mime and mime.startswith("image/"):
-        parts.append(ContentPart(type="image_base64", image_base64=resource.blob,
-                                 media_type=mime))
-        texts.append(f"[image {len(parts)}: {mime}, resource <{resource.uri}>]")
+        _read_image(resource.blob, mime, f", resource <{resource.uri}>", texts, parts)
     else:
         texts.append(f"[resource <{resource.uri}>: {mime or 'binary'}, not shown]")
+
+
+def _read_image(data: str, mime: str, where: str, texts: list[str],
+                parts: list[ContentPart]) -> None:
+    """An image the server sent, as the bytes say it is: its label is the server's word,
+    and a provider refuses the whole request for an image whose bytes are of another type
+    (Anthropic), of a type it does not take (SVG, TIFF), or no base64. Such an image is
+    left out, and the text says so."""
+    try:
+        media_type = _sniff_image_type(base64.b64decode(data, validate=True))
+    except (binascii.Error, ValueError):
+        texts.append(f"[image: {mime}, not shown: not base64{where}]")
+        return
+    if media_type is None:
+        texts.append(f"[image: {mime}, not shown: not PNG, JPEG, GIF or WebP data{where}]")
+        return
+    parts.append(ContentPart(type="image_base64", image_base64=data, media_type=media_type))
+    texts.append(f"[image {len(parts)}: {media_type}{where}]")
