@@ -6,7 +6,8 @@ its input and its error; it never ends the batch. A rate limit (429, `RateLimitE
 after the provider's own retries) fails no item: the batch halves its concurrency, waits
 what the server asked (`retry_after`, else a growing backoff), runs the item again, and
 climbs back one slot at a time as runs succeed (additive increase, multiplicative
-decrease, as TCP does).
+decrease, as TCP does). An input refused `MAX_RATE_LIMITS` times over (a spent quota),
+or by a server that says not to retry, fails with its last rate limit.
 
 Work is done by at most `max_concurrency` worker tasks pulling indexes from one queue, so
 a batch of 100,000 inputs holds 100,000 results, never 100,000 waiting coroutines.
@@ -36,6 +37,10 @@ log = logging.getLogger("selectools.batch")
 DEFAULT_CONCURRENCY = 10
 #: The longest wait after a rate limit that came without `retry_after` (seconds).
 MAX_BACKOFF = 30.0
+#: How many times one input is held back for a rate limit and run again before it fails
+#: with the last one: a key whose quota is spent is refused with a 429 for good
+#: (OpenAI's insufficient_quota), and the batch must end (about two minutes of backoff).
+MAX_RATE_LIMITS = 8
 
 OnProgress = Callable[[int, int], Any]
 OnResult = Callable[["BatchResult"], Any]
@@ -160,8 +165,8 @@ def rate_limit_delay(error: BaseException, attempt: int) -> float | None:
                 limits.append(failure)
             elif not isinstance(failure, ProviderSkippedError):
                 return None  # something else failed too: not only a rate limit
-    if not limits:
-        return None
+    if not limits or any(not limit.should_retry for limit in limits):
+        return None  # (the server's `x-should-retry: false`: it will refuse again)
     asked = [limit.retry_after for limit in limits if limit.retry_after is not None]
     if asked:
         return max(0.0, min(asked))  # the first provider free again may take the run
@@ -179,7 +184,7 @@ async def run_item(agent: Agent, index: int, item: Messages, gate: AdaptiveLimit
             result = await agent.arun(item, response_format=response_format)
         except Exception as error:
             delay = rate_limit_delay(error, rate_limited + 1)
-            if delay is None:
+            if delay is None or rate_limited == MAX_RATE_LIMITS:
                 return BatchResult(index, item, error=error, rate_limited=rate_limited)
             rate_limited += 1
             log.info("input %d was rate limited (%s); again in %.2f s", index, error, delay)

@@ -130,26 +130,45 @@ def read_inputs(path: Path) -> list[tuple[Key, Messages]]:
 def read_finished(path: Path, retry_failed: bool) -> set[Key]:
     """The ids with a result in `path` (with `retry_failed`, a successful one). A last line
     cut short (the process was killed while writing it) is removed, so appending goes on
-    from a whole line."""
+    from a whole line; a last line that is whole but for its newline (a file saved by an
+    editor that leaves it out) is a result, and gets its newline."""
     if not path.exists():
         return set()
     data = path.read_bytes()
     whole = data.rfind(b"\n") + 1
     if whole < len(data):
+        last = data[whole:]
         with open(path, "r+b") as out:
-            out.truncate(whole)
+            if _result_line(last) is not None:
+                out.seek(0, os.SEEK_END)
+                out.write(b"\n")
+                data += b"\n"
+                whole = len(data)
+            else:
+                out.truncate(whole)
     finished: dict[Key, bool] = {}
     for number, line in enumerate(data[:whole].splitlines(), 1):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-            key, ok = record["id"], bool(record["ok"])
-        except (ValueError, KeyError, TypeError):
-            raise UsageError(f"{path}:{number} is not a result line of selectools batch") \
-                from None
+        found = _result_line(line)
+        if found is None:
+            raise UsageError(f"{path}:{number} is not a result line of selectools batch")
+        key, ok = found
         finished[key] = ok or finished.get(key, False)
     return {key for key, ok in finished.items() if ok or not retry_failed}
+
+
+def _result_line(line: bytes) -> tuple[Key, bool] | None:
+    """A result line's id and whether it succeeded; None for a line that is none (an id
+    that is no string or integer included: the inputs' ids are those)."""
+    try:
+        record = json.loads(line)
+        key, ok = record["id"], bool(record["ok"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    if isinstance(key, bool) or not isinstance(key, (str, int)):
+        return None
+    return key, ok
 
 
 # -- writing ----------------------------------------------------------------------------------
