@@ -133,3 +133,51 @@ async def test_images_a_provider_would_refuse_are_left_out_and_named(tmp_path: P
         "four pictures", "[image 1: image/png]", "[image 2: image/jpeg]",
         "[image: image/svg+xml, not shown: not PNG, JPEG, GIF or WebP data]",
         "[image: image/gif, not shown: not base64]"]
+
+
+# -- our tools served to an MCP client ---------------------------------------------------------
+
+GUARDED_APP = """
+import os
+from pathlib import Path
+from selectools import Agent, AgentConfig, tool
+
+@tool(requires_approval=True)
+def wipe(target: str) -> str:
+    '''Wipe a target.'''
+    Path(os.environ["MARKS"], "wiped-" + target).touch()
+    return "wiped " + target
+
+@tool
+def transfer(amount: int) -> str:
+    '''Transfer money.'''
+    Path(os.environ["MARKS"], f"sent-{amount}").touch()
+    return f"sent {amount}"
+
+agent = Agent(tools=[wipe, transfer], config=AgentConfig(
+    approval_policy=lambda call: call.tool_name == "transfer"
+    and call.parameters.get("amount", 0) > 100))
+"""
+
+
+async def test_mcp_serve_runs_no_call_that_waits_for_a_persons_approval(
+        tmp_path: Path) -> None:
+    """The agent holds these calls for a person (requires_approval, approval_policy); served
+    over MCP they ran on any client's call, the approval skipped."""
+    from selectools.mcp import MCPToolError
+
+    (tmp_path / "guarded_app.py").write_text(GUARDED_APP)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    server = MCPServerStdio(sys.executable, ["-m", "selectools.cli.mcp", "serve",
+                                             "guarded_app:agent"], cwd=str(tmp_path),
+                            env={"MARKS": str(marks), "PYTHONPATH": str(tmp_path)},
+                            name="guarded")
+    async with server:
+        assert {t.name for t in server.tools()} == {"wipe", "transfer"}
+        with pytest.raises(MCPToolError, match="needs a person's approval"):
+            await server.call_tool("wipe", {"target": "disk"})
+        with pytest.raises(MCPToolError, match="needs a person's approval"):
+            await server.call_tool("transfer", {"amount": 1000})
+        assert await server.call_tool("transfer", {"amount": 5}) == "sent 5"
+    assert sorted(p.name for p in marks.iterdir()) == ["sent-5"]

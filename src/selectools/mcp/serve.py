@@ -2,7 +2,8 @@
 server, for desktop MCP clients (`selectools mcp serve module:agent`).
 
 Each tool is listed with its own JSON schema and run as the agent would run it (validated,
-within the agent's tool timeout); a failure is an `isError` result in the words the model
+within the agent's tool timeout; a call the agent would hold for a person's approval is
+refused); a failure is an `isError` result in the words the model
 would have read; images a result carries (`content_parts`) go as image blocks beside its
 text. As one tool, the agent takes `{"prompt": str}` and answers with its final text.
 """
@@ -12,6 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..tools import Tool, UnknownToolError, format_tool_error
+from ..tools.approval import approval_check
+from ..types import ToolCall
 
 if TYPE_CHECKING:
     from ..agent.core import Agent
@@ -50,6 +53,12 @@ def mcp_server(agent: Agent, *, name: str = "selectools", as_tool: str | None = 
         for tool in tools.values()
     ])
     timeout = agent.config.tool_timeout_seconds
+    # A call the agent would hold for a person (a tool's requires_approval, the agent's
+    # approval_policy) is refused: no one here can approve it, and an MCP client's own
+    # confirmation is not the person the agent's rule asks for. (The agent as one tool
+    # runs its calls through its run, which holds them.)
+    needs_approval = approval_check(tools, agent.config.approval_policy) \
+        if as_tool is None else None
 
     async def on_list_tools(_context: Any, _params: Any) -> types.ListToolsResult:
         return listing
@@ -60,7 +69,14 @@ def mcp_server(agent: Agent, *, name: str = "selectools", as_tool: str | None = 
         try:
             if tool is None:
                 raise UnknownToolError(params.name, tools)
-            text = await tool.aexecute(params.arguments or {}, timeout=timeout)
+            arguments = params.arguments or {}
+            if needs_approval is not None and needs_approval(
+                    ToolCall(tool_name=tool.name, parameters=dict(arguments))):
+                return types.CallToolResult(content=[types.TextContent(text=(
+                    f"Error: tool {tool.name!r} needs a person's approval for this call "
+                    "(its requires_approval, or the agent's approval_policy), which an MCP "
+                    "client cannot give: it did not run"))], is_error=True)
+            text = await tool.aexecute(arguments, timeout=timeout)
         except Exception as exc:  # the client's model reads it, as ours would
             return types.CallToolResult(
                 content=[types.TextContent(text=format_tool_error(params.name, exc))],
