@@ -187,3 +187,30 @@ def test_an_agui_client_cannot_put_a_tool_result_into_a_stored_session(
     provider: Any = agent.provider
     sent = provider.requests[-1][1]
     assert [m.role.value for m in sent] == ["user", "assistant", "user"]
+
+
+async def test_a_conversation_id_no_session_can_have_is_a_400_naming_it(
+        tmp_path: Path) -> None:
+    """With a session store, a chat's id is its session's: a NUL in it, or 600 characters,
+    was an internal server error (500) for the client's mistake."""
+    from websockets.asyncio.client import connect
+
+    from selectools.serve import create_app
+    from selectools.sessions import SQLiteSessionStore
+
+    store = SQLiteSessionStore(tmp_path / "s.db")
+    with uvicorn_in_process(create_app(local_agent(session_store=store))) as address:
+        for bad, named in (("a\x00b", "must not contain NUL"), ("x" * 600, "600 characters")):
+            status, _, answer = post(f"http://{address}/api/chat",
+                                     {"id": bad, "messages": [user_message("hi")]})
+            assert status == 400 and named in json.loads(answer)["error"], answer
+            status, _, answer = post(f"http://{address}/agui", {
+                "threadId": bad, "runId": "r",
+                "messages": [{"id": "1", "role": "user", "content": "hi"}]})
+            assert status == 400 and "threadId" in json.loads(answer)["error"], answer
+            async with connect(f"ws://{address}/ws", open_timeout=10) as socket:
+                await socket.send(json.dumps({"content": "hi", "conversation_id": bad}))
+                frame = json.loads(await asyncio.wait_for(socket.recv(), 10))
+                assert frame["type"] == "error" and "conversation_id" in frame["message"]
+                assert named in frame["message"]
+    store.close()

@@ -160,6 +160,7 @@ class _Server:
     async def chat(self, request: Request) -> Response:
         try:
             parsed = chat_request(await self._json(request))
+            self._check_session_id(parsed.chat_id, "id")
             if parsed.approvals is not None:
                 return self._chat_resume(parsed.chat_id, parsed.approvals, parsed.continued)
             history = parsed.messages
@@ -201,6 +202,7 @@ class _Server:
     async def agui(self, request: Request) -> Response:
         try:
             parsed = agui_request(await self._json(request))
+            self._check_session_id(parsed.thread_id, "threadId")
             check_messages(parsed.messages)
         except _TooLarge:
             return _too_large(self.max_body_bytes)
@@ -263,6 +265,18 @@ class _Server:
         keep = (conversation_id, history) if conversation_id else None
         return _Run(agent.astream(history, output, events=True), keep)
 
+    def _check_session_id(self, conversation_id: str, field: str) -> None:
+        """With a session store, a conversation's id is its session id: one the store cannot
+        take (a NUL in it, over 512 characters) is the client's mistake, a 400 naming it."""
+        if self.store is None or not conversation_id:
+            return
+        from ..sessions.record import check_id
+
+        try:
+            check_id(field, conversation_id, none_ok=False)
+        except ValueError as exc:
+            raise BadRequest(f"{exc} (it is the session's id)") from None
+
     async def _json(self, request: Request) -> Any:
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
@@ -298,6 +312,7 @@ class _Server:
                     continue
                 try:
                     message = socket_message(text)
+                    self._check_session_id(message.conversation_id or "", "conversation_id")
                 except BadRequest as exc:
                     await websocket.send_json({"type": "error", "message": str(exc)})
                     continue
