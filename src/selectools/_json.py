@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import json.scanner
+from _json import encode_basestring, encode_basestring_ascii, make_encoder
 from typing import Any
 
 # The scanner json.loads itself ends up in (the C one), built with the default options.
@@ -47,25 +48,30 @@ class RawJson(bytes):
     placed in the output as it is."""
 
 
-# One encoder for every body: json.dumps with options builds a new one per call. No
-# circular-reference bookkeeping (15 % of the time): a body is built from messages and
-# tools, and a value that contains itself still fails, with a RecursionError.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
-_ASCII_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
+# One encoder for every body, json's own C encoder made once: `json.JSONEncoder.encode`
+# builds it anew on every call (through two Python-level calls). No circular-reference
+# bookkeeping (15 % of the time): a body is built from messages and tools, and a value that
+# contains itself still fails, with a RecursionError. Its output is `json.dumps(value,
+# ensure_ascii=False, separators=(",", ":"))`'s.
+_DEFAULT = json.JSONEncoder().default  # (raises the usual "is not JSON serializable")
+_ENCODE = make_encoder(None, _DEFAULT, encode_basestring, None, ":", ",", False, False, True)
+_ENCODE_ASCII = make_encoder(None, _DEFAULT, encode_basestring_ascii, None, ":", ",", False,
+                             False, True)
 
 
 def encode(body: Any) -> bytes:
     """`body` as compact UTF-8 JSON; top-level `RawJson` values come last, as they are."""
-    if type(body) is not dict or not any(type(value) is RawJson for value in body.values()):
-        return _dumps(body)
-    plain = {key: value for key, value in body.items() if type(value) is not RawJson}
-    raw = b",".join(_dumps(key) + b":" + value
-                    for key, value in body.items() if type(value) is RawJson)
-    return _dumps(plain)[:-1] + (b"," if plain else b"") + raw + b"}"
+    if type(body) is dict:
+        raw = [key for key, value in body.items() if type(value) is RawJson]
+        if raw:
+            plain = {key: value for key, value in body.items() if type(value) is not RawJson}
+            head = _dumps(plain)[:-1] + (b"," if plain else b"")
+            return head + b",".join([_dumps(key) + b":" + body[key] for key in raw]) + b"}"
+    return _dumps(body)
 
 
 def _dumps(value: Any) -> bytes:
     try:
-        return _ENCODER.encode(value).encode()
+        return "".join(_ENCODE(value, 0)).encode()
     except UnicodeEncodeError:  # a lone surrogate (a file name's, say): escaped, as JSON can
-        return _ASCII_ENCODER.encode(value).encode()
+        return "".join(_ENCODE_ASCII(value, 0)).encode()

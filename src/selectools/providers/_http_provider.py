@@ -19,13 +19,12 @@ from __future__ import annotations
 import copy
 import dataclasses
 import os
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .._json import RawJson
 from .._json import encode as encode_json
-from .._json import loads as loads_json
 from .._sync import run_sync
 from ..types import Message, OutputFormat, ToolDefinition, check_messages
 from ..usage import UsageStats
@@ -220,8 +219,7 @@ class HttpProvider(AsyncFirstProvider):
             model, system_prompt, check_messages(messages), temperature, max_tokens, stream,
             self._hosted, output, reasoning, bool(tools)))
         if tools:
-            request.body["tools"] = self._tool_definitions.encoded(
-                tools, self.protocol.encode_tools(tools))
+            request.body["tools"] = self._tool_definitions.encoded(tools, protocol.encode_tools)
         return request
 
     def _safe(self, exc: BaseException, *, stream: bool) -> ProviderError:
@@ -345,27 +343,38 @@ class ToolDefinitions:
     """The encoded `tools` of request bodies. Tool schemas are often most of a request's
     bytes, and the same on every call: they are encoded once per tool list, not per call.
 
-    Nothing is taken on trust: the definitions built for this call are compared with those
-    encoded, as decoded back from the bytes sent (comparing costs about a twentieth of
-    encoding), so a tool renamed, re-described or with its schema edited in place is encoded
-    again. The comparison is Python's `==`, for which 1, 1.0 and True are equal and key order
-    does not count: a schema edited only in such a way keeps the bytes sent before.
+    Nothing is taken on trust: the definitions given for this call are compared with a
+    private deep copy of those encoded (a protocol's `encode_tools` is a pure function of
+    them), so a tool renamed, re-described or with its schema edited in place is encoded
+    again. The comparison is Python's `==`, for which 1, 1.0 and True are equal and key
+    order does not count: a schema edited only in such a way keeps the bytes sent before.
+    Comparing the definitions, not their encoded form, spares building that form per call
+    (an agent hands the same definitions every call, so most of the comparison is of
+    strings that are the same objects).
     """
 
     _SIZE = 8  # tool lists kept; an agent has one, a provider shared by agents a few
 
     def __init__(self) -> None:
-        self._known: dict[tuple[str, ...], tuple[Any, RawJson]] = {}
+        self._known: dict[tuple[str, ...], tuple[list[ToolDefinition], RawJson]] = {}
+        #: The last list encoded, tried first: an agent sends the same tools every call.
+        self._last: tuple[list[ToolDefinition], RawJson] | None = None
 
-    def encoded(self, tools: Sequence[ToolDefinition], definitions: Any) -> RawJson:
-        # Keyed by the tools' names: the agent hands fresh ToolDefinitions every call. What
-        # is reused is decided by the contents, so a key shared by other tools is no risk.
-        key = tuple(tool.name for tool in tools)
+    def encoded(self, tools: Sequence[ToolDefinition],
+                encode_tools: Callable[[Sequence[ToolDefinition]], Any]) -> RawJson:
+        given = tools if type(tools) is list else list(tools)
+        last = self._last
+        if last is not None and last[0] == given:
+            return last[1]
+        # Keyed by the tools' names, so a provider shared by agents keeps each one's list.
+        # What is reused is decided by the contents, so a key shared by other tools is no risk.
+        key = tuple(tool.name for tool in given)
         known = self._known.get(key)
-        if known is not None and known[0] == definitions:
-            return known[1]
-        raw = RawJson(encode_json(definitions))
-        if len(self._known) >= self._SIZE:
-            self._known.clear()  # (one call, so safe from threads sharing the provider)
-        self._known[key] = (loads_json(raw), raw)  # a private copy, 3x cheaper than deepcopy
-        return raw
+        if known is None or known[0] != given:
+            # A private copy: the caller's schemas may be edited in place later.
+            known = (copy.deepcopy(given), RawJson(encode_json(encode_tools(given))))
+            if len(self._known) >= self._SIZE:
+                self._known.clear()  # (one call, so safe from threads sharing the provider)
+            self._known[key] = known
+        self._last = known
+        return known[1]
