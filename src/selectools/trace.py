@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 #: "tool_calls_dropped": calls of a turn that ended the run (cut by max_tokens, filtered,
@@ -13,15 +13,74 @@ StepType = Literal["llm_call", "tool_selection", "tool_execution", "tool_calls_d
                    "structured_retry", "approval_required", "approval_decisions", "error"]
 
 
-@dataclass
 class TraceStep:
+    """One step of a run: its type, iteration, duration and `data` (a dict of what the
+    step is about: for "llm_call" the model, provider, tool call count, stop reason and
+    token counts; for "tool_execution" the tool, call id, arguments, result and error).
+
+    The engine's own steps keep the values they are made of and build `data` from them
+    when it is first read (then keep that dict): most traces are never read, and a held
+    result's trace was most of its memory (a dict per step, a dict per selected call).
+    """
+
+    __slots__ = ("type", "iteration", "duration_ms", "_data", "_build", "_values")
+    __match_args__ = ("type", "iteration", "duration_ms", "data")
+
     type: StepType
     iteration: int
-    duration_ms: float = 0.0
-    data: dict[str, Any] = field(default_factory=dict)
+    duration_ms: float
+
+    def __init__(self, type: StepType, iteration: int, duration_ms: float = 0.0,  # noqa: A002
+                 data: dict[str, Any] | None = None) -> None:
+        self.type = type
+        self.iteration = iteration
+        self.duration_ms = duration_ms
+        self._data: dict[str, Any] = {} if data is None else data
+        #: Until `data` is first read: it is _build(*_values).
+        self._build: Callable[..., dict[str, Any]] | None = None
+        self._values: tuple[Any, ...] = ()
+
+    @classmethod
+    def deferred(cls, type: StepType, iteration: int, duration_ms: float,  # noqa: A002
+                 build: Callable[..., dict[str, Any]], *values: Any) -> TraceStep:
+        """A step whose `data` is `build(*values)`, made only if it is read."""
+        step = cls.__new__(cls)  # not __init__: no empty dict made to be replaced
+        step.type, step.iteration, step.duration_ms = type, iteration, duration_ms
+        step._build, step._values = build, values
+        return step
+
+    @property
+    def data(self) -> dict[str, Any]:
+        if self._build is not None:  # (`_data` is unset until then)
+            self._data = self._build(*self._values)
+            self._build, self._values = None, ()
+        return self._data
+
+    @data.setter
+    def data(self, value: dict[str, Any]) -> None:
+        self._data, self._build, self._values = value, None, ()
+
+    def to_dict(self) -> dict[str, Any]:
+        import copy
+
+        return {"type": self.type, "iteration": self.iteration,
+                "duration_ms": self.duration_ms, "data": copy.deepcopy(self.data)}
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, TraceStep)
+        return (self.type, self.iteration, self.duration_ms, self.data) == (
+            other.type, other.iteration, other.duration_ms, other.data)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass is
+
+    def __repr__(self) -> str:
+        return (f"TraceStep(type={self.type!r}, iteration={self.iteration!r}, "
+                f"duration_ms={self.duration_ms!r}, data={self.data!r})")
 
 
-@dataclass
+@dataclass(slots=True)
 class AgentTrace:
     run_id: str = ""
     steps: list[TraceStep] = field(default_factory=list)
@@ -33,7 +92,7 @@ class AgentTrace:
         return [s for s in self.steps if s.type == step_type]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "steps": [asdict(s) for s in self.steps]}
+        return {"run_id": self.run_id, "steps": [s.to_dict() for s in self.steps]}
 
     def __iter__(self) -> Iterator[TraceStep]:
         return iter(self.steps)

@@ -35,7 +35,7 @@ _IMAGE_SIGNATURES: tuple[tuple[bytes, str], ...] = (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class ContentPart:
     """One part of a multimodal message: text, an image URL, or base64 image data."""
 
@@ -129,7 +129,7 @@ ReasoningEffort = Literal["low", "medium", "high"]
 REASONING_EFFORTS: tuple[ReasoningEffort, ...] = ("low", "medium", "high")
 
 
-@dataclass
+@dataclass(slots=True)
 class ReasoningPart:
     """One block of a model's reasoning, kept on the assistant Message that it preceded.
 
@@ -183,7 +183,7 @@ RAW_ARGUMENTS_KEY = "__raw_arguments__"
 _FLAT_JSON_TYPES = frozenset({str, int, float, bool, type(None)})
 
 
-@dataclass
+@dataclass(slots=True)
 class ToolCall:
     """A model's request to run one tool.
 
@@ -205,6 +205,11 @@ class ToolCall:
         arguments: a nested value changed in place would not show in the shallow copy."""
         if _FLAT_JSON_TYPES.issuperset(map(type, self.parameters.values())):
             self._json_source = (text, dict(self.parameters))
+
+    def drop_json_text(self) -> None:
+        """Forget the text kept by `keep_json_text` (the engine does, for calls that no
+        later call of the library sends again: held by a result, it was a third of it)."""
+        self._json_source = None
 
     def arguments_json(self) -> str:
         """`parameters` as JSON text: the model's own text while they still equal what it
@@ -239,7 +244,7 @@ class ToolCall:
                    provider_data=dict(provider_data) if provider_data else None)
 
 
-@dataclass
+@dataclass(slots=True)
 class Message:
     role: Role
     content: str = ""
@@ -336,7 +341,7 @@ class Message:
         return message
 
 
-@dataclass
+@dataclass(slots=True)
 class StreamChunk:
     """An item of `Agent.astream()`: a text delta, tool calls, or (opt-in) an event.
 
@@ -352,7 +357,7 @@ class StreamChunk:
     data: Any = None
 
 
-@dataclass
+@dataclass(slots=True, weakref_slot=True)  # a result may be watched with a weakref
 class AgentResult:
     """What a finished run returns: the final message plus how it got there."""
 

@@ -54,7 +54,7 @@ def _prices_of(model: str) -> tuple[float, float] | None:
     return None
 
 
-@dataclass
+@dataclass(slots=True)
 class UsageStats:
     """Usage of one model call. `reasoning_tokens` are the part of `completion_tokens`
     the model spent reasoning, where the API reports them (billed as output)."""
@@ -87,7 +87,7 @@ class UsageStats:
                    reasoning_tokens)
 
 
-@dataclass
+@dataclass(slots=True)
 class AgentUsage:
     """Totals over many calls. A run's usage keeps each call's own stats in `calls`; an
     agent's lifetime totals keep only the sums (`keep_calls=False`), so a long-lived agent

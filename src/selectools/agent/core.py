@@ -317,9 +317,10 @@ class Agent:
 
     def _provider_for_run(self, run_id: str) -> ProviderLike:
         """The provider with this run's retry settings and observer hooks, when it takes them."""
-        configure = getattr(self.provider, "with_options", None)
+        provider = self._provider
+        configure = getattr(provider, "with_options", None)
         if configure is None or (not self._hub.active and self.config.max_retries is None):
-            return self.provider
+            return provider
         if self._options_of is None or self._options_of[0] is not self.provider:
             self._options_of = (self.provider, frozenset(inspect.signature(configure).parameters))
         accepted = self._options_of[1]
@@ -352,6 +353,11 @@ class Agent:
         self._history = history
         self.usage.merge(usage)
         if self.memory is None:
+            # No later call of the library sends these calls again (a session stores them
+            # as data): the model's argument text they kept to be sent back is let go.
+            for message in history:
+                for call in message.tool_calls or ():
+                    call.drop_json_text()
             return 0, 0
         return self.memory.add_many(remembered), len(self.memory)
 

@@ -58,13 +58,15 @@ class Deadline:
         finally:
             RUN_DEADLINE.reset(published)
 
-    async def bound_stream(self, items: AsyncIterator[T]) -> AsyncIterator[T]:
-        """Pass `items` on, ending with RunTimeoutError when the run's time is up even if
-        the stream keeps trickling (a per-read timeout would never fire then)."""
+    def bound_stream(self, items: AsyncIterator[T]) -> AsyncIterator[T]:
+        """`items`, ending with RunTimeoutError when the run's time is up even if the
+        stream keeps trickling (a per-read timeout would never fire then); `items` itself
+        when there is no limit: no generator layer that every streamed item passes."""
         if self._at is None:
-            async for item in items:
-                yield item
-            return
+            return items
+        return self._bounded_stream(items)
+
+    async def _bounded_stream(self, items: AsyncIterator[T]) -> AsyncIterator[T]:
         while True:
             try:
                 item = await self.bound(anext(items))

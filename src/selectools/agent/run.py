@@ -59,6 +59,14 @@ RUN_ENDING_REASONS: frozenset[StopReason] = frozenset({"length", "content_filter
 class Run:
     """The state of one run: its history, usage, trace, and the current model turn."""
 
+    # Slots: one object per run, its attributes read on every turn.
+    __slots__ = ("setup", "id", "stream", "events", "on_text", "streaming", "pending",
+                 "history", "new_start", "iteration", "trace", "usage", "all_calls",
+                 "artifacts", "ended_by", "_ids", "deadline", "provider", "provider_used",
+                 "system_prompt", "model", "output", "output_format", "partials",
+                 "reasoning", "tool_deltas", "repairs", "parsed", "output_error",
+                 "response", "calls")
+
     def __init__(self, setup: RunSetup, messages: list[Message], prior: list[Message], *,
                  stream: bool, events: bool, on_text: Callable[[str], Any] | None,
                  output: OutputSchema | None) -> None:
@@ -67,6 +75,8 @@ class Run:
         self.stream = stream
         self.events = events
         self.on_text = on_text
+        #: Whether the model's answers are streamed (for the caller or its handler).
+        self.streaming = stream or on_text is not None
         #: Set when the run stops for tool calls that wait for approval.
         self.pending: PendingApproval | None = None
         self.history: list[Message] = [*prior, *messages]
@@ -185,14 +195,21 @@ class Run:
                             if call_id in results)
         self.deadline.check()
 
-    @property
-    def streaming(self) -> bool:
-        return self.stream or self.on_text is not None
+    # A turn's bookkeeping is plain calls, its observer events coroutines of their own
+    # awaited only when there are observers: no coroutine per turn for nobody.
+    async def _tell_start(self) -> None:
+        await self.setup.hub.emit("on_llm_start", self.id, self.history, self.model,
+                                  self.system_prompt)
 
-    async def _start_call(self) -> dict[str, Any]:
-        setup, config, hub = self.setup, self.setup.config, self.setup.hub
-        if hub.active:
-            await hub.emit("on_llm_start", self.id, self.history, self.model, self.system_prompt)
+    async def _tell_end(self, usage: UsageStats | None) -> None:
+        hub = self.setup.hub
+        if usage is not None:
+            await hub.emit("on_usage", self.id, usage)
+        await hub.emit("on_llm_end", self.id, self.response, usage)
+
+    def _request(self) -> dict[str, Any]:
+        """The keywords of this turn's model call."""
+        setup, config = self.setup, self.setup.config
         request: dict[str, Any] = dict(
             model=self.model, system_prompt=self.system_prompt, messages=self.history,
             tools=list(setup.definitions) if setup.definitions else None,
@@ -208,14 +225,19 @@ class Run:
 
     async def call_model(self) -> None:
         """Ask the model for a whole answer and record the turn."""
-        request = await self._start_call()
+        active = self.setup.hub.active
+        if active:
+            await self._tell_start()
+        request = self._request()
         started = time.perf_counter()
         try:
             response, usage = await self.deadline.bound(complete_any(self.provider, **request))
         except Exception:
             self.deadline.check()  # a timeout caused by the run's deadline says so
             raise
-        await self._finish_turn(response, usage, started)
+        self._finish_turn(response, usage, started)
+        if active:
+            await self._tell_end(usage)
 
     async def stream_model(self) -> AsyncGenerator[StreamChunk, None]:
         """Ask the model for a streamed answer, yielding chunks, then record the turn.
@@ -227,7 +249,10 @@ class Run:
         tools is not the answer: from its first call on, its text is no longer followed
         (the values already shown were not the answer, as its tool_start events then say).
         A fallback restarting the answer restarts the partial value too."""
-        request = await self._start_call()
+        active = self.setup.hub.active
+        if active:
+            await self._tell_start()
+        request = self._request()
         if self.tool_deltas:
             request["tool_deltas"] = True
         started = time.perf_counter()
@@ -243,7 +268,7 @@ class Run:
         #: The calls (by index) whose arguments were streamed as deltas.
         streamed: set[int] = set()
         #: Observers are told when the first item arrives (time to first chunk).
-        awaiting_first = self.setup.hub.active
+        awaiting_first = active
         try:
             async with aclosing(stream_any(self.provider, **request)) as items:
                 async for item in self.deadline.bound_stream(items):
@@ -257,7 +282,7 @@ class Run:
                             if self.on_text is not None:
                                 self.on_text(item)
                             if self.stream:
-                                yield StreamChunk(content=item)
+                                yield StreamChunk(item)  # content (positional: per token)
                                 if partial is not None:
                                     value = partial.feed(item)
                                     if value is not UNCHANGED:
@@ -300,7 +325,9 @@ class Run:
             raise
         response = Message(role=Role.ASSISTANT, content="".join(text), tool_calls=calls or None,
                            stop_reason=end, reasoning=reasoning or None)
-        parsed = await self._finish_turn(response, usage, started)
+        parsed = self._finish_turn(response, usage, started)
+        if active:
+            await self._tell_end(usage)
         if parsed and self.stream:
             yield StreamChunk(tool_calls=list(parsed))
         elif partial is not None:  # a number or literal root completes only when it ends
@@ -371,8 +398,8 @@ class Run:
             log.warning("a fallback restarted the answer: the text passed to stream_handler "
                         "so far is void (give the handler a discard() method to handle it)")
 
-    async def _finish_turn(self, response: Message, usage: UsageStats | None,
-                           started: float) -> list[ToolCall]:
+    def _finish_turn(self, response: Message, usage: UsageStats | None,
+                     started: float) -> list[ToolCall]:
         """Record the model's answer; returns tool calls found written in its text, if any."""
         self.deadline.check()
         llm_ms = (time.perf_counter() - started) * 1000
@@ -407,11 +434,6 @@ class Run:
             self.trace.add(TraceStep("tool_calls_dropped", self.iteration, 0.0, {
                 "stop_reason": self.ended_by, "tools": [
                     {"name": c.tool_name, "args": c.parameters} for c in dropped]}))
-        hub = self.setup.hub
-        if hub.active:
-            if usage is not None:
-                await hub.emit("on_usage", self.id, usage)
-            await hub.emit("on_llm_end", self.id, response, usage)
         return parsed
 
     def _record(self, response: Message, calls: list[ToolCall], usage: UsageStats | None,
@@ -420,14 +442,15 @@ class Run:
             self.usage.add(usage)
             self.provider_used = usage.provider or self.provider_used
         self.provider_used = self.provider_used or provider_name(self.provider)
-        self.trace.add(TraceStep("llm_call", self.iteration, llm_ms, {
-            "model": self.model, "provider": self.provider_used, "tool_calls": len(calls),
-            "stop_reason": response.stop_reason,
-            "prompt_tokens": usage.prompt_tokens if usage else None,
-            "completion_tokens": usage.completion_tokens if usage else None}))
+        # The steps' data is made when first read (see TraceStep.deferred), from these.
+        steps = self.trace.steps
+        steps.append(TraceStep.deferred(
+            "llm_call", self.iteration, llm_ms, _llm_call_data, self.model,
+            self.provider_used, len(calls), response.stop_reason, usage))
         if calls:
-            self.trace.add(TraceStep("tool_selection", self.iteration, 0.0, {"tools": [
-                {"name": c.tool_name, "args": c.parameters, "id": c.id} for c in calls]}))
+            steps.append(TraceStep.deferred(
+                "tool_selection", self.iteration, 0.0, _selection_data,
+                tuple((c.tool_name, c.parameters, c.id) for c in calls)))
         self.history.append(response)
         self.all_calls.extend(calls)
         self.response, self.calls = response, calls
@@ -438,7 +461,8 @@ class Run:
                 f"Stopped: the maximum of {self.setup.config.max_iterations} iterations was "
                 "reached before the model gave a final answer."))
         last = self.all_calls[-1] if self.all_calls else None
-        status, error = self.structured_outcome(stop_reason)
+        status, error = (None, None) if self.output is None \
+            else self.structured_outcome(stop_reason)
         return AgentResult(
             message=final, tool_name=last.tool_name if last else None,
             tool_args=dict(last.parameters) if last else {}, iterations=self.iteration,
@@ -448,6 +472,20 @@ class Run:
             artifacts=list(self.artifacts),
             parsed=self.parsed, structured_status=status, structured_error=error,
             pending=list(self.pending.calls) if self.pending is not None else [])
+
+
+def _llm_call_data(model: str, provider: str | None, calls: int, stop_reason: str | None,
+                   usage: UsageStats | None) -> dict[str, Any]:
+    return {"model": model, "provider": provider, "tool_calls": calls,
+            "stop_reason": stop_reason,
+            "prompt_tokens": usage.prompt_tokens if usage else None,
+            "completion_tokens": usage.completion_tokens if usage else None}
+
+
+def _selection_data(calls: tuple[tuple[str, dict[str, Any], str | None], ...]
+                    ) -> dict[str, Any]:
+    return {"tools": [{"name": name, "args": args, "id": call_id}
+                      for name, args, call_id in calls]}
 
 
 def _as_arguments(parameters: object) -> dict[str, Any]:

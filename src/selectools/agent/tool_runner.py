@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncGenerator
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..tools import UnknownToolError, format_tool_error
 from ..trace import AgentTrace, TraceStep
@@ -43,10 +43,14 @@ class ToolRunner:
     async def run_all(self, calls: list[ToolCall], iteration: int) -> list[ToolOutcome]:
         """Run the calls, in parallel unless there is one or parallel execution is off;
         outcomes in request order."""
+        if not self._parallel(calls):
+            # A loop, not an async list comprehension: that is a coroutine more per turn.
+            in_order: list[ToolOutcome] = []
+            for call in calls:
+                in_order.append(await self.run_one(call, iteration))
+            return in_order
         import asyncio  # here, not at the top: it is most of `import selectools`'s cost
 
-        if not self._parallel(calls):
-            return [await self.run_one(call, iteration) for call in calls]
         # Parallel calls run as tasks, awaited in turn rather than through gather, whose
         # callbacks cost two more turns of the event loop (each a poll of the sockets).
         # Only the run's deadline raises out of run_one, and it does so as a task starts,
@@ -133,15 +137,21 @@ class ToolRunner:
                                call.parameters, duration_ms)
         if setup.record_tool is not None:
             setup.record_tool(call.tool_name, error is None, duration_ms)
-        self.trace.add(TraceStep("tool_execution", iteration, duration_ms, {
-            "tool_name": call.tool_name, "call_id": call_id, "args": call.parameters,
-            "result": text[:500], "error": error is not None}))
+        self.trace.steps.append(TraceStep.deferred(  # its data made when first read
+            "tool_execution", iteration, duration_ms, _execution_data, call.tool_name,
+            call_id, call.parameters, text[:500], error is not None))
         images: list[ContentPart] | None = None
         if type(text) is not str:  # a str subclass may carry images; a plain str costs nothing
             text, images = _images(text)
         message = Message(role=Role.TOOL, content=text, tool_name=call.tool_name,
                           tool_result=text, tool_call_id=call.id, content_parts=images)
         return ToolOutcome(call, message, error, duration_ms)
+
+
+def _execution_data(tool_name: str, call_id: str, args: dict[str, Any], result: str,
+                    error: bool) -> dict[str, Any]:
+    return {"tool_name": tool_name, "call_id": call_id, "args": args, "result": result,
+            "error": error}
 
 
 def _images(text: str) -> tuple[str, list[ContentPart] | None]:

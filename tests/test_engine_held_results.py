@@ -1,0 +1,144 @@
+"""What a finished run's result holds, and what it no longer holds on to (issue 18: 5,000
+held results of a batch were 1.66x the memory of a hand-written loop).
+
+The trace's steps keep the values they were made of and build their `data` when first
+read, equal to what the run saw; a result survives pickling and its dict form either way.
+A tool call's argument text, kept to be sent back as the model wrote it, is let go once no
+later call of the library sends the call again (no memory); with memory it is kept, and
+the next run sends it as it came. Through a real OpenAI-compatible server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from typing import Any
+
+from wire_server import WireServer
+
+from selectools import (
+    Agent,
+    AgentResult,
+    ConversationMemory,
+    LocalProvider,
+    Role,
+    ToolCall,
+    TraceStep,
+    tool,
+)
+from selectools.providers.openai import OpenAIProvider
+
+ODD_ARGUMENTS = '{"city":   "Paris" }'  # as a model may write them: not json.dumps's spacing
+
+
+@tool(description="The weather in a city")
+def weather(city: str) -> str:
+    return f"Sunny in {city}"
+
+
+def completion(content: str | None, calls: list[tuple[str, str]] | None = None
+               ) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    if calls:
+        message["tool_calls"] = [
+            {"id": f"call_{i}", "type": "function", "function": {"name": n, "arguments": a}}
+            for i, (n, a) in enumerate(calls)]
+    return {"id": "c1", "object": "chat.completion", "model": "m",
+            "choices": [{"index": 0, "finish_reason": "tool_calls" if calls else "stop",
+                         "message": message}],
+            "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}}
+
+
+def scripted_run() -> AgentResult:
+    provider = LocalProvider(responses=[ToolCall("weather", {"city": "Paris"}, "c1"),
+                                        "It is sunny."])
+    return Agent([weather], provider=provider).run("Weather in Paris?")
+
+
+def test_the_trace_reads_as_the_run_went() -> None:
+    result = scripted_run()
+    assert result.trace is not None and result.usage is not None
+    llm, selection, execution, final = result.trace.steps
+    assert (llm.type, selection.type, execution.type, final.type) == (
+        "llm_call", "tool_selection", "tool_execution", "llm_call")
+    assert llm.data == {"model": "local", "provider": "local", "tool_calls": 1,
+                        "stop_reason": "tool_calls",
+                        "prompt_tokens": result.usage.calls[0].prompt_tokens,
+                        "completion_tokens": result.usage.calls[0].completion_tokens}
+    assert selection.data == {"tools": [{"name": "weather", "args": {"city": "Paris"},
+                                         "id": "c1"}]}
+    assert execution.data == {"tool_name": "weather", "call_id": "c1",
+                              "args": {"city": "Paris"}, "result": "Sunny in Paris",
+                              "error": False}
+    assert final.data["tool_calls"] == 0 and final.data["stop_reason"] == "completed"
+    assert execution.iteration == 1 and final.iteration == 2
+    # read once, then the same dict: a change to it stays
+    execution.data["note"] = "seen"
+    assert execution.data["note"] == "seen"
+
+
+def test_a_deferred_step_equals_the_step_made_with_its_data() -> None:
+    def build(name: str, size: int) -> dict[str, Any]:
+        return {"name": name, "size": size}
+
+    deferred = TraceStep.deferred("tool_execution", 2, 1.5, build, "x", 3)
+    made = TraceStep("tool_execution", 2, 1.5, {"name": "x", "size": 3})
+    assert deferred == made and repr(deferred) == repr(made)
+    assert deferred.to_dict() == made.to_dict() == {
+        "type": "tool_execution", "iteration": 2, "duration_ms": 1.5,
+        "data": {"name": "x", "size": 3}}
+    assert TraceStep("error", 1).data == {}
+    made.data = {"replaced": True}
+    assert made.data == {"replaced": True} and made != deferred
+
+
+def test_a_held_result_round_trips_through_pickle_and_its_dict() -> None:
+    result = scripted_run()
+    for copy in (pickle.loads(pickle.dumps(result)), AgentResult.from_dict(
+            json.loads(json.dumps(result.to_dict())))):
+        assert copy.content == "It is sunny."
+        assert copy.trace is not None and result.trace is not None
+        assert [s.to_dict() for s in copy.trace] == [s.to_dict() for s in result.trace]
+        assert copy.tool_calls == result.tool_calls and copy.usage == result.usage
+    # a step pickled before its data was ever read
+    fresh = scripted_run()
+    assert fresh.trace is not None
+    step = pickle.loads(pickle.dumps(fresh.trace.steps[2]))
+    assert step.data["result"] == "Sunny in Paris"
+
+
+async def test_without_memory_the_result_lets_the_argument_text_go(
+        wire_server: WireServer) -> None:
+    wire_server.reply(body=completion(None, [("weather", ODD_ARGUMENTS)]))
+    wire_server.reply(body=completion("Sunny."))
+    provider = OpenAIProvider(base_url=wire_server.url, model="m", max_retries=0, timeout=5)
+    try:
+        result = await Agent([weather], provider=provider).arun("Weather in Paris?")
+    finally:
+        await provider.aclose()
+    # within the run, the call went back as the model wrote it
+    sent = wire_server.requests[1].json["messages"]
+    assert [m for m in sent if m["role"] == "assistant"][0]["tool_calls"][0][
+        "function"]["arguments"] == ODD_ARGUMENTS
+    call = result.tool_calls[0]
+    assert call.parameters == {"city": "Paris"}
+    assert call.arguments_json() == json.dumps({"city": "Paris"})  # encoded anew, if asked
+
+
+async def test_with_memory_the_next_run_sends_the_arguments_as_the_model_wrote_them(
+        wire_server: WireServer) -> None:
+    wire_server.reply(body=completion(None, [("weather", ODD_ARGUMENTS)]))
+    wire_server.reply(body=completion("Sunny."))
+    wire_server.reply(body=completion("You asked about Paris."))
+    provider = OpenAIProvider(base_url=wire_server.url, model="m", max_retries=0, timeout=5)
+    agent = Agent([weather], provider=provider, memory=ConversationMemory())
+    try:
+        await agent.arun("Weather in Paris?")
+        result = await agent.arun("What did I ask?")
+    finally:
+        await provider.aclose()
+    assert result.content == "You asked about Paris."
+    third = wire_server.requests[2].json["messages"]
+    called = [m for m in third if m["role"] == "assistant" and m.get("tool_calls")]
+    assert called[0]["tool_calls"][0]["function"]["arguments"] == ODD_ARGUMENTS
+    assert [m["role"] for m in third][-1] == Role.USER.value
