@@ -214,3 +214,27 @@ async def test_a_conversation_id_no_session_can_have_is_a_400_naming_it(
                 assert frame["type"] == "error" and "conversation_id" in frame["message"]
                 assert named in frame["message"]
     store.close()
+
+
+def test_selectools_serve_on_loopback_without_a_token_answers_loopback_names_only(
+        tmp_path: Path) -> None:
+    """DNS rebinding: a page at http://evil.example:<port>, its name then pointed at
+    127.0.0.1, is of the same origin as the server for the browser (Origin and Host both
+    name evil.example), so its requests ran the agent and it read the answers."""
+    from test_serve_support import serving
+
+    with serving("typed_agent", tmp_path) as served:
+        port = served.url.rsplit(":", 1)[1]
+        body = {"id": "c", "messages": [user_message("hi")]}
+        status, _, answer = post(served.url + "/api/chat", body, {
+            "host": f"evil.example:{port}", "origin": f"http://evil.example:{port}"})
+        assert status == 403 and "--auth-token" in json.loads(answer)["error"]
+        for name in ("127.0.0.1", "localhost"):
+            status, _, answer = post(served.url + "/api/chat", body, {
+                "host": f"{name}:{port}", "origin": f"http://{name}:{port}"})
+            assert status == 200 and sse_data(answer)[-1] == "[DONE]"
+    with serving("typed_agent", tmp_path, args=["--auth-token", "t0ken"]) as served:
+        port = served.url.rsplit(":", 1)[1]
+        status, _, _ = post(served.url + "/api/chat", body, {
+            "host": f"agent.example:{port}", "authorization": "Bearer t0ken"})
+        assert status == 200

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._loading import UsageError, _import_attribute, default_provider_name, make_provider
 from ._output import PlainOutput
@@ -18,6 +18,44 @@ if TYPE_CHECKING:
 #: The environment variable `--auth-token` defaults to (a token on the command line shows
 #: in `ps` to every user of the machine).
 TOKEN_VARIABLE = "SELECTOOLS_AUTH_TOKEN"
+
+
+#: The names of this machine's loopback address.
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class LoopbackNamesOnly:
+    """For a server on the loopback address without a token: a request must name the
+    loopback address as its Host.
+
+    Else DNS rebinding reaches it: a page at `http://evil.example:8000` whose name the
+    attacker then points at 127.0.0.1 is, for the browser, of the same origin as this
+    server; its requests (Origin and Host both `evil.example:8000`) would run the agent and
+    read the answers. A server given a token is not concerned (the page does not have it);
+    behind a proxy that sends another Host, give one (--auth-token)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            from urllib.parse import urlsplit
+
+            host = next((value.decode("latin-1") for name, value in scope["headers"]
+                         if name == b"host"), None)
+            if host is not None and urlsplit("//" + host).hostname not in LOOPBACK:
+                if scope["type"] == "websocket":  # refused before it is accepted: a 403
+                    await send({"type": "websocket.close", "code": 1008})
+                    return
+                from starlette.responses import JSONResponse
+
+                response = JSONResponse({"error": (
+                    f"this server answers requests for the loopback address, not for "
+                    f"{host!r}: serve it with --auth-token to take other names")},
+                    status_code=403)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def load_agent(spec: str) -> Agent:
@@ -66,13 +104,14 @@ def run_serve(output: PlainOutput, *, agent_spec: str | None, host: str, port: i
                          max_body_bytes=max_body_bytes, response_format=answer_type)
     except (TypeError, ValueError) as exc:
         raise UsageError(f"serve: {exc}") from None
-    if token is None and host not in ("127.0.0.1", "localhost", "::1"):
+    if token is None and host not in LOOPBACK:
         output.notice(f"warning: serving on {host} without --auth-token: anyone who can reach "
                      "it can run the agent")
+    served_app: Any = LoopbackNamesOnly(app) if token is None and host in LOOPBACK else app
     served = agent_spec or f"the demo agent ({getattr(agent.provider, 'name', 'local')})"
     output.hint(f"serving {served} on http://{host}:{port} (Ctrl-C stops)")
     # A stream can last minutes: on Ctrl-C, give open answers a few seconds, then end them
     # (their runs are cancelled with them) rather than wait for each to finish.
-    uvicorn.run(app, host=host, port=port, log_level="info", ws_max_size=max_body_bytes,
+    uvicorn.run(served_app, host=host, port=port, log_level="info", ws_max_size=max_body_bytes,
                 timeout_graceful_shutdown=5)
     return 0
