@@ -4,6 +4,7 @@ and reading a finished stream to its end so that its connection is reused."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 from typing import Any, NamedTuple
 
@@ -23,6 +24,11 @@ class SseEvent(NamedTuple):
 
     event: str | None
     data: str
+
+
+#: `SseEvent(name, data)` without the Python-level `__new__` a NamedTuple's constructor
+#: runs (one is made per streamed token): the tuple made directly, as `SseEvent._make` does.
+_sse_event = functools.partial(tuple.__new__, SseEvent)
 
 
 class SseDecoder:
@@ -63,10 +69,28 @@ class SseDecoder:
         text = chunk.decode("utf-8", errors="replace")
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
-        lines = text.split("\n")
-        lines.pop()  # the text ends with a line end: the last piece is empty
+        if not self._started:
+            self._started = True
+            text = text.removeprefix("\ufeff")
         events: list[SseEvent] = []
-        self._take_lines(lines, events)
+        # Split at the blank lines that end events: each block but the last is an event's
+        # lines. Most events are one `data: ` line (every token of every model API): that
+        # block is its data, unless an event begun in an earlier read is still open (then
+        # its lines are the rest of that event). Any other block is read line by line.
+        blocks = text.split("\n\n")
+        rest = blocks.pop()  # after the last blank line: "" or the lines of an open event
+        for block in blocks:
+            if block.startswith("data: ") and "\n" not in block and not self._data \
+                    and self._event is None:
+                events.append(_sse_event((None, block[6:])))
+            else:
+                lines = block.split("\n")
+                lines.append("")  # the blank line that ended it
+                self._take_lines(lines, events)
+        if rest:
+            lines = rest.split("\n")
+            lines.pop()  # the text ends with a line end: the last piece is empty
+            self._take_lines(lines, events)
         return events
 
     def close(self) -> list[SseEvent]:
@@ -88,8 +112,8 @@ class SseDecoder:
                 data.append(line[6:] if line.startswith(" ", 5) else line[5:])
             elif not line:  # a blank line dispatches the event
                 if data:
-                    events.append(SseEvent(self._event, data[0] if len(data) == 1
-                                           else "\n".join(data)))
+                    events.append(_sse_event((self._event, data[0] if len(data) == 1
+                                              else "\n".join(data))))
                     data = self._data = []
                 self._event = None
             elif line[0] != ":":  # ":" opens a comment, often a keep-alive
