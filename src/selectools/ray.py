@@ -13,6 +13,9 @@ An actor that dies (killed, its node lost) loses nothing: its unfinished inputs 
 the queue and run on the other actors, and a replacement actor is started while the restart
 budget lasts. Each input's result is reported exactly once; an input that was running on
 the dead actor may have reached the model twice (its first run's answer died with it).
+An input that was running on `MAX_DEATHS_PER_INPUT` actors that died fails with the last
+death: an input that kills its actor (a tool that crashes the process, runs it out of
+memory) would else go from actor to actor until none is left, taking the batch with it.
 """
 
 from __future__ import annotations
@@ -53,6 +56,9 @@ log = logging.getLogger("selectools.ray")
 ACTOR_PREFIX = "selectools-batch-"
 
 AgentFactory = Callable[[], "Agent"] | str
+
+#: How many of an input's actors may die under it before it fails (see the module's doc).
+MAX_DEATHS_PER_INPUT = 2
 
 #: What a call to a dead (or, for all we know, dying) actor raises: its input runs again.
 ACTOR_LOST: tuple[type[BaseException], ...] = (RayActorError,)
@@ -169,6 +175,7 @@ def ray_batch(agent_factory: AgentFactory, inputs: Iterable[Messages], *,
 
     results: list[BatchResult | None] = [None] * total
     reported = bytearray(total)  # 1 once an input's result was handed over
+    deaths = bytearray(total)  # how many actors died while running each input
     queue = deque(range(total))
     in_flight: dict[Any, tuple[_Slot, int]] = {}
     progress = Progress(on_progress, total)
@@ -188,10 +195,21 @@ def ray_batch(agent_factory: AgentFactory, inputs: Iterable[Messages], *,
             for ref in ready:
                 slot, index = in_flight.pop(ref)
                 slot.running.discard(index)
+                outcome: BatchResult | None
                 try:
-                    outcome: BatchResult = ray.get(ref)
+                    outcome = ray.get(ref)
                 except ACTOR_LOST as death:
-                    queue.appendleft(index)  # runs again elsewhere; reported only then
+                    # (An actor whose agent factory failed died of no input: the batch
+                    # ends when no restart is left, with the RuntimeError below.)
+                    if not getattr(death, "actor_init_failed", False):
+                        deaths[index] += 1
+                    outcome = None
+                    if deaths[index] < MAX_DEATHS_PER_INPUT:
+                        queue.appendleft(index)  # runs again elsewhere; reported only then
+                    else:
+                        log.warning("input %d was running on %d batch actors that died: it "
+                                    "fails (%s)", index, deaths[index], death)
+                        outcome = BatchResult(index, items[index], error=death)
                     if slot.alive:
                         slot.alive, last_death = False, death
                         log.warning("batch actor %s died (%s); its %d unfinished inputs "
@@ -201,7 +219,8 @@ def ray_batch(agent_factory: AgentFactory, inputs: Iterable[Messages], *,
                         if restarts_left > 0:
                             restarts_left -= 1
                             slots.append(start_actor())
-                    continue
+                    if outcome is None:
+                        continue
                 if reported[index]:  # pragma: no cover - one call per input at a time
                     continue
                 reported[index] = 1
