@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from typing import Any, NamedTuple
 
 from .._json import loads as loads_json
@@ -193,6 +193,79 @@ def _json_line(line: bytes) -> Any:
         return loads_json(line)
     except (ValueError, RecursionError):  # RecursionError: JSON nested too deep to read
         raise MalformedLineError(f"stream line is not JSON: {body_snippet(line)!r}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# A stream's events, one by one or by the read
+
+
+class EventStream:
+    """The events of a streamed answer (`HttpTransport.post_events`): an async iterator of
+    events, as every decoder reads them, which also hands them out in the lists each read
+    of the body brought (`batches()`, through `event_batches`). Where many events arrive
+    in one read (a fast model, a proxy that buffers) a decoder reading batches saves a
+    generator step per event; one read per event costs the same either way.
+
+    Both views draw on the same reads. A decoder reads one of them, and may go on with
+    events after batches (`read_to_end` after its end marker: from the next read on); the
+    other way round, the batches would miss the rest of the read the events were taken
+    from. `aclose()` closes the stream and its HTTP response.
+    """
+
+    __slots__ = ("_batches", "_events")
+
+    def __init__(self, batches: AsyncGenerator[list[Any], None]) -> None:
+        self._batches = batches
+        self._events: AsyncGenerator[Any, None] | None = None
+
+    def batches(self) -> AsyncGenerator[list[Any], None]:
+        return self._batches
+
+    def __aiter__(self) -> AsyncGenerator[Any, None]:
+        # One event iterator for the stream's life: a second `async for` (read_to_end after
+        # a decoder's loop) goes on where the first stopped.
+        if self._events is None:
+            self._events = _one_by_one(self._batches)
+        return self._events
+
+    def __anext__(self) -> Awaitable[Any]:
+        return self.__aiter__().__anext__()
+
+    async def aclose(self) -> None:
+        if self._events is not None:
+            await self._events.aclose()
+        await self._batches.aclose()
+
+
+async def _one_by_one(batches: AsyncIterator[list[Any]]) -> AsyncGenerator[Any, None]:
+    async for batch in batches:
+        for event in batch:
+            yield event
+
+
+def event_batches(events: AsyncIterator[Any]) -> AsyncIterator[list[Any]]:
+    """The events of a stream in lists: as each read brought them from an `EventStream`,
+    one per list from any other iterator (a recorded transcript, a test's events)."""
+    if type(events) is EventStream:
+        return events.batches()
+    return _EachAlone(events)
+
+
+class _EachAlone:
+    """Each event of `events` in a list of its own. (Not an async generator: one left
+    unfinished, by a decoder that stopped at its end marker, would be closed by a task of
+    the loop's when collected.)"""
+
+    __slots__ = ("_events",)
+
+    def __init__(self, events: AsyncIterator[Any]) -> None:
+        self._events = events
+
+    def __aiter__(self) -> _EachAlone:
+        return self
+
+    async def __anext__(self) -> list[Any]:
+        return [await anext(self._events)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -32,11 +32,11 @@ import logging
 import threading
 import urllib.parse
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from .._json import encode as encode_json
-from ._framing import MalformedLineError, NdjsonDecoder, SseDecoder, WholeJson
+from ._framing import EventStream, MalformedLineError, NdjsonDecoder, SseDecoder, WholeJson
 from ._status import CUT_MARK, body_snippet, json_or_none
 from .errors import (
     MalformedResponseError,
@@ -146,12 +146,19 @@ class HttpTransport:
                 provider=self.provider, status=response.status)
         return data
 
-    async def post_events(self, path: str, body: Any, *, framing: Framing,
-                          timeout: float | None = None, params: Mapping[str, str] | None = None,
-                          ) -> AsyncIterator[Any]:
-        """POST `body` and yield the answer's events as their bytes arrive: `SseEvent`s for
-        `framing="sse"`, decoded JSON values for `"ndjson"`. `timeout` bounds the wait for
-        the connection and for each next byte, not the whole stream."""
+    def post_events(self, path: str, body: Any, *, framing: Framing,
+                    timeout: float | None = None, params: Mapping[str, str] | None = None,
+                    ) -> EventStream:
+        """POST `body` and iterate over the answer's events as their bytes arrive: `SseEvent`s
+        for `framing="sse"`, decoded JSON values for `"ndjson"`, one by one or (`batches()`)
+        in the lists each read of the body brought. `timeout` bounds the wait for the
+        connection and for each next byte, not the whole stream."""
+        return EventStream(self._event_batches(path, body, framing, timeout, params))
+
+    async def _event_batches(self, path: str, body: Any, framing: Framing,
+                             timeout: float | None, params: Mapping[str, str] | None,
+                             ) -> AsyncGenerator[list[Any], None]:
+        """The events of `post_events`, a list per read of the body (never an empty one)."""
         limit = self._timeout(timeout)
         decoder: SseDecoder | NdjsonDecoder = SseDecoder() if framing == "sse" else NdjsonDecoder()
         watchdog: _ReadWatchdog | None = None
@@ -167,7 +174,7 @@ class HttpTransport:
                                                     await _read_whole(response, limit))
                 whole = await self._not_a_stream(response, framing, limit)
                 if whole is not None:
-                    yield whole
+                    yield [whole]
                     return
                 content = response.content
                 if limit:
@@ -180,10 +187,12 @@ class HttpTransport:
                         watchdog.waiting_since = None
                     if not chunk:
                         break
-                    for item in decoder.feed(chunk):
-                        yield item
-                for item in decoder.close():
-                    yield item
+                    events = decoder.feed(chunk)
+                    if events:
+                        yield events
+                events = decoder.close()
+                if events:
+                    yield events
         except ProviderError:
             raise
         except MalformedLineError as exc:

@@ -92,7 +92,7 @@ from ..types import (
 )
 from ..usage import UsageStats
 from . import _wire
-from ._framing import SseEvent, WholeJson, read_to_end
+from ._framing import SseEvent, WholeJson, event_batches, read_to_end
 from ._http_provider import HttpProvider
 from ._status import body_snippet, error_for_status, json_or_none, reported_error
 from .base import StreamItem, with_instructions
@@ -520,84 +520,88 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
     finish_reason: Any = None  # the first one: its TurnEnd comes once the stream ends
     has_calls = False
     done = False
-    async for event in events:
-        data = event.data
-        if type(data) is not str:  # a WholeJson's parsed answer (one test per event, cheap)
-            for item in _wire.whole_answer_items(data, parse_response, model):
-                yield item
-            return
-        # Chunks are JSON objects; only something else can be the end marker, so the payload
-        # is not copied by strip() on every event.
-        if not data.startswith("{") and data.strip() == "[DONE]":
-            done = True
+    # Read by the batch each read of the body brought: no generator step per event.
+    async for batch in event_batches(events):
+        for event in batch:
+            data = event.data
+            if type(data) is not str:  # a WholeJson's parsed answer (a test per event, cheap)
+                for item in _wire.whole_answer_items(data, parse_response, model):
+                    yield item
+                return
+            # Chunks are JSON objects; only something else can be the end marker, so the
+            # payload is not copied by strip() on every event.
+            if not data.startswith("{") and data.strip() == "[DONE]":
+                done = True
+                break
+            chunk = _wire.stream_object(data)
+            if chunk.get("error"):
+                raise reported_error(chunk["error"], provider=PROVIDER, stream=True,
+                                     context_length=_too_long)
+            if chunk.get("usage"):
+                usage = _usage(chunk["usage"], model, stream=True)
+            choices = chunk.get("choices")
+            if type(choices) is not list:
+                choices = _wire.as_list(choices, "choices", stream=True)
+            for choice in choices:
+                if type(choice) is not dict:
+                    choice = _wire.as_object(choice, "choices[0]", stream=True)
+                if choice.get("index", 0) != 0:
+                    continue  # we ask for one choice (n=1)
+                delta = choice.get("delta")
+                if type(delta) is not dict:
+                    delta = _wire.as_object(delta, "choices[0].delta", stream=True, optional=True)
+                text = delta.get("content") or delta.get("refusal")
+                fragments = delta.get("tool_calls")
+                # OpenAI's own deltas hold text alone or calls alone: only another delta can
+                # carry reasoning, so those pay one len() for it.
+                if len(delta) > 1 or not (text or fragments):
+                    field, thought = _REASONING_CONTENT, delta.get(_REASONING_CONTENT)
+                    if thought is None:
+                        field, thought = "reasoning", delta.get("reasoning")
+                    details = delta.get("reasoning_details")
+                    # (an empty field opens no block: some servers send "" beside every token)
+                    if thought or details:
+                        if thinking is None:
+                            thinking = _Thinking(model, field, [])
+                        if thought:
+                            if type(thought) is not str:
+                                thought = _wire.as_text(thought, f"choices[0].delta.{field}",
+                                                        stream=True)
+                            thinking.texts.append(thought)
+                            yield ReasoningDelta(thought)
+                        if details:
+                            thinking.add_details(details)
+                if text:
+                    if thinking is not None:  # the answer begins: the reasoning block is whole
+                        yield thinking.part()
+                        thinking = None
+                    yield text if type(text) is str else _wire.as_text(
+                        text, "choices[0].delta.content", stream=True)
+                if fragments:
+                    if thinking is not None:
+                        yield thinking.part()
+                        thinking = None
+                    where = "choices[0].delta.tool_calls"
+                    for fragment in _wire.as_list(fragments, where, stream=True):
+                        key = _merge_fragment(calls, fragment)
+                        if tool_deltas:
+                            arguments = _fragment_arguments(fragment)
+                            if arguments:
+                                pending = calls[key]
+                                yield ToolCallDelta(flushed + key, pending.id, pending.name,
+                                                    arguments)
+                reason = choice.get("finish_reason")
+                if reason:
+                    finish_reason = finish_reason or reason
+                    if thinking is not None:
+                        yield thinking.part()
+                        thinking = None
+                    for call in _flush(calls):
+                        has_calls = True
+                        flushed += 1
+                        yield call
+        if done:
             break
-        chunk = _wire.stream_object(data)
-        if chunk.get("error"):
-            raise reported_error(chunk["error"], provider=PROVIDER, stream=True,
-                                 context_length=_too_long)
-        if chunk.get("usage"):
-            usage = _usage(chunk["usage"], model, stream=True)
-        choices = chunk.get("choices")
-        if type(choices) is not list:
-            choices = _wire.as_list(choices, "choices", stream=True)
-        for choice in choices:
-            if type(choice) is not dict:
-                choice = _wire.as_object(choice, "choices[0]", stream=True)
-            if choice.get("index", 0) != 0:
-                continue  # we ask for one choice (n=1)
-            delta = choice.get("delta")
-            if type(delta) is not dict:
-                delta = _wire.as_object(delta, "choices[0].delta", stream=True, optional=True)
-            text = delta.get("content") or delta.get("refusal")
-            fragments = delta.get("tool_calls")
-            # OpenAI's own deltas hold text alone or calls alone: only another delta can
-            # carry reasoning, so those pay one len() for it.
-            if len(delta) > 1 or not (text or fragments):
-                field, thought = _REASONING_CONTENT, delta.get(_REASONING_CONTENT)
-                if thought is None:
-                    field, thought = "reasoning", delta.get("reasoning")
-                details = delta.get("reasoning_details")
-                # (an empty field opens no block: some servers send "" beside every token)
-                if thought or details:
-                    if thinking is None:
-                        thinking = _Thinking(model, field, [])
-                    if thought:
-                        if type(thought) is not str:
-                            thought = _wire.as_text(thought, f"choices[0].delta.{field}",
-                                                    stream=True)
-                        thinking.texts.append(thought)
-                        yield ReasoningDelta(thought)
-                    if details:
-                        thinking.add_details(details)
-            if text:
-                if thinking is not None:  # the answer begins: the reasoning block is whole
-                    yield thinking.part()
-                    thinking = None
-                yield text if type(text) is str else _wire.as_text(text, "choices[0].delta.content",
-                                                                   stream=True)
-            if fragments:
-                if thinking is not None:
-                    yield thinking.part()
-                    thinking = None
-                where = "choices[0].delta.tool_calls"
-                for fragment in _wire.as_list(fragments, where, stream=True):
-                    key = _merge_fragment(calls, fragment)
-                    if tool_deltas:
-                        arguments = _fragment_arguments(fragment)
-                        if arguments:
-                            pending = calls[key]
-                            yield ToolCallDelta(flushed + key, pending.id, pending.name,
-                                                arguments)
-            reason = choice.get("finish_reason")
-            if reason:
-                finish_reason = finish_reason or reason
-                if thinking is not None:
-                    yield thinking.part()
-                    thinking = None
-                for call in _flush(calls):
-                    has_calls = True
-                    flushed += 1
-                    yield call
     if event is None:  # the loop never ran: not one event came
         raise _wire.empty_stream()
     # Either end marker will do: some compatible servers send [DONE] without a
