@@ -133,6 +133,17 @@ def test_a_body_nested_too_deep_is_a_400_naming_it(served: str) -> None:
     assert "nested too deep" in json.loads(answer)["error"]
 
 
+def test_agui_call_arguments_nested_too_deep_are_a_400_naming_them(served: str) -> None:
+    status, _, answer = post(f"http://{served}/agui", {"threadId": "t", "runId": "r", "messages": [
+        {"id": "1", "role": "user", "content": "hi"},
+        {"id": "2", "role": "assistant", "toolCalls": [{"id": "c", "type": "function", "function": {
+            "name": "open_door", "arguments": "[" * 100_000}}]},
+        {"id": "3", "role": "user", "content": "again"}]})
+    assert status == 400, answer
+    assert json.loads(answer)["error"] == (
+        "messages[1].toolCalls[0].function.arguments is nested too deep to be read")
+
+
 async def test_a_websocket_message_nested_too_deep_gets_an_error_and_the_socket_goes_on(
         served: str) -> None:
     from websockets.asyncio.client import connect

@@ -7,7 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from selectools.sessions import JsonFileSessionStore
+import pytest
+from test_sessions_servers import postgres_dsn, redis_url  # noqa: F401 (fixtures)
+from test_sessions_stores import make_store  # noqa: F401 (the fixture: every store)
+
+from selectools.sessions import JsonFileSessionStore, SessionStore, SQLiteSessionStore
 from selectools.types import Message, Role
 
 
@@ -47,5 +51,63 @@ def test_a_crafted_id_neither_reads_nor_deletes_another_namespaces_1_3_file(
         assert other is not None and mine is not None
         assert [m.content for m in other.messages] == ["alice's secret"]
         assert [m.content for m in mine.messages] == ["mine"]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "jsonfile"])
+def test_search_takes_a_nul_as_a_space_and_names_a_lone_surrogate(
+        tmp_path: Path, kind: str) -> None:
+    """A NUL in the query was SQLite's OperationalError ("unterminated string"), a lone
+    surrogate a UnicodeEncodeError; the JSON store answered both."""
+    store: SessionStore = SQLiteSessionStore(tmp_path / "s.db") if kind == "sqlite" \
+        else JsonFileSessionStore(tmp_path / "j")
+    try:
+        state = run(store.aload_state("a"))
+        state.messages = [Message(role=Role.USER, content="hello world")]
+        run(store.acommit(state, expected_version=0))
+        assert [found.session_id for found in store.search("nothing\x00hello")] == ["a"]
+        with pytest.raises(ValueError, match="lone surrogate"):
+            store.search("hello \ud800")
+    finally:
+        store.close()
+
+
+def test_search_words_are_words_never_query_syntax(make_store: Any) -> None:  # noqa: F811
+    """Postgres read the query as web-search syntax: '-hello' found the sessions WITHOUT
+    hello, and 'hello or' an error or nothing; SQLite's FTS5 had its syntax quoted already."""
+    store = make_store()
+    for session_id, text in (("a", "hello world"), ("b", "goodbye moon")):
+        state = run(store.aload_state(session_id))
+        state.messages = [Message(role=Role.USER, content=text)]
+        run(store.acommit(state, expected_version=0))
+    for query in ("-hello", "!hello", "hello -moon", "hello or", "or", "<->", "hello:*"):
+        found = {result.session_id for result in store.search(query)}
+        assert "b" not in found or "moon" in query, (query, found)
+    assert {result.session_id for result in store.search("moon or hello")} == {"a", "b"}
+
+
+def test_list_and_search_skip_a_redis_key_that_is_no_session(
+        redis_url: str) -> None:  # noqa: F811
+    """A key of another type under the prefix (another program's, or one set by hand) made
+    every list() and search() fail with WRONGTYPE; the other stores skip a record that is
+    no session."""
+    import time
+
+    import redis
+
+    from selectools.sessions import RedisSessionStore
+
+    store = RedisSessionStore(redis_url, prefix=f"foreign{time.monotonic_ns()}:")
+    try:
+        state = run(store.aload_state("mine"))
+        state.messages = [Message(role=Role.USER, content="hello")]
+        run(store.acommit(state, expected_version=0))
+        client = redis.Redis.from_url(redis_url)
+        client.set(store._key("theirs", None), "a plain string")
+        client.rpush(store._key("list", None), "an item")
+        client.close()
+        assert [meta.session_id for meta in store.list()] == ["mine"]
+        assert [found.session_id for found in store.search("hello")] == ["mine"]
     finally:
         store.close()

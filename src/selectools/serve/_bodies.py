@@ -348,6 +348,9 @@ def _agui_assistant(message: dict[str, Any], place: str,
             arguments = json.loads(arguments_text or "{}")
         except ValueError:
             raise BadRequest(f"{at}.function.arguments is not JSON") from None
+        except RecursionError:
+            raise BadRequest(f"{at}.function.arguments is nested too deep to be read") \
+                from None
         call_id = _string(call.get("id"), f"{at}.id")
         names[call_id] = name
         calls.append(ToolCall(tool_name=name, parameters=_object(arguments, f"{at}.function."

@@ -262,7 +262,12 @@ def search_terms(query: object, limit: object) -> builtins.list[str]:
         raise TypeError(f"query must be a str, got {type(query).__name__}")
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise ValueError(f"limit must be a positive int, got {limit!r}")
-    return [term for term in query.lower().split() if term]
+    try:
+        query.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"query is not Unicode text (a lone surrogate): {query!r}") from None
+    # A NUL separates words as a space does (SQLite's FTS5 cannot take one in a term).
+    return [term for term in query.lower().replace("\x00", " ").split() if term]
 
 
 def score_texts(texts: builtins.list[str], terms: builtins.list[str]

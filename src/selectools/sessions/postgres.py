@@ -132,8 +132,10 @@ class PostgresSessionStore(SessionStore):
                f"search_text), websearch_to_tsquery('simple', $1)) AS rank FROM {self.table} "
                f"WHERE to_tsvector('simple', search_text) @@ websearch_to_tsquery('simple', "
                f"$1) AND (expires_at IS NULL OR expires_at > $2)")
-        values: list[Any] = [" or ".join(term.replace('"', " ") for term in terms),
-                             time.time()]
+        # Each term quoted: websearch_to_tsquery reads a bare `-word` as NOT word, and
+        # `or` as its operator; inside quotes a term is only its words.
+        match = " or ".join('"' + term.replace('"', " ") + '"' for term in terms)
+        values: list[Any] = [match, time.time()]
         if namespace is not None:
             sql += " AND namespace = $3"
             values.append(namespace)

@@ -130,10 +130,12 @@ class RedisSessionStore(SessionStore):
         async with client.pipeline(transaction=False) as pipe:
             for key in keys:
                 pipe.hget(key, "r")
-            records = await pipe.execute()
+            # A key under the prefix that is no session's hash (WRONGTYPE) is skipped, as
+            # the other stores skip a record that is no session.
+            records = await pipe.execute(raise_on_error=False)
         for record in records:
-            if record is None:
-                continue  # deleted or expired meanwhile
+            if record is None or isinstance(record, Exception):
+                continue  # deleted or expired meanwhile, or no session
             text = record.decode() if isinstance(record, bytes) else record
             try:
                 import json
