@@ -19,7 +19,9 @@ from selectools.testing import ScriptedProvider  # noqa: E402
 from selectools.types import Role, ToolCall  # noqa: E402
 
 #: The server: answers initialize with the client's own protocol version, tools/list with
-#: $TOOLS (a JSON list), and every tools/call with $RESULT (a JSON CallToolResult).
+#: $TOOLS (a JSON list), and every tools/call with $RESULT (a JSON CallToolResult); it
+#: notes each tools/list in the file $LISTS, and after the first one says $FLOOD times
+#: that its tool list changed.
 SERVER = r"""
 import json, os, sys
 
@@ -36,6 +38,19 @@ for line in sys.stdin:
                                                                 "version": "1"}}
     elif method == "tools/list":
         answer = {"tools": tools}
+        if os.environ.get("LISTS"):
+            with open(os.environ["LISTS"], "a") as lists:
+                lists.write("list\n")
+        if os.environ.get("FLOOD") and not os.environ.get("FLOODED"):
+            os.environ["FLOODED"] = "1"  # after the first listing: the tool list changed,
+            sys.stdout.write(json.dumps({"jsonrpc": "2.0", "id": message["id"],  # 2000 times
+                                         "result": answer}) + "\n")
+            for _ in range(int(os.environ["FLOOD"])):
+                sys.stdout.write(json.dumps({"jsonrpc": "2.0",
+                                             "method": "notifications/tools/list_changed"})
+                                 + "\n")
+            sys.stdout.flush()
+            continue
     elif method == "tools/call":
         answer = dict(result, _meta={"called": message["params"]["name"]})
     else:
@@ -50,10 +65,10 @@ for line in sys.stdin:
 
 
 def hostile(tmp_path: Path, tools: list[dict[str, Any]],
-            result: dict[str, Any] | None = None) -> MCPServerStdio:
+            result: dict[str, Any] | None = None, **more: str) -> MCPServerStdio:
     script = tmp_path / "hostile_server.py"
     script.write_text(SERVER)
-    env = {"TOOLS": json.dumps(tools)}
+    env = {"TOOLS": json.dumps(tools), **more}
     if result is not None:
         env["RESULT"] = json.dumps(result)
     return MCPServerStdio(sys.executable, [str(script)], env=env, name="hostile",
@@ -181,3 +196,22 @@ async def test_mcp_serve_runs_no_call_that_waits_for_a_persons_approval(
             await server.call_tool("transfer", {"amount": 1000})
         assert await server.call_tool("transfer", {"amount": 5}) == "sent 5"
     assert sorted(p.name for p in marks.iterdir()) == ["sent-5"]
+
+
+async def test_a_flood_of_tool_list_changes_is_read_as_one(tmp_path: Path) -> None:
+    """Each notifications/tools/list_changed started a tools/list of its own: a server
+    that sent 2,000 had 2,000 requests in flight from us."""
+    import asyncio
+
+    lists = tmp_path / "lists"
+    server = hostile(tmp_path, [{"name": "ping", "inputSchema": schema()}], FLOOD="2000",
+                     LISTS=str(lists))
+    async with server:
+        await server.call_tool("ping", {})  # answered after every notification was read
+        for _ in range(50):  # the refresh the flood started: let it finish
+            await asyncio.sleep(0.02)
+            if not server._refreshing:
+                break
+        await server.current_tools()
+    listed = len(lists.read_text().splitlines())
+    assert 2 <= listed <= 4, listed

@@ -214,7 +214,10 @@ class MCPServer:
         """Called on a connection's loop when the server says its tool list changed: it is
         read again at once, in the background (and by the next run, if that is sooner)."""
         self._stale = True
-        if not connection.usable:
+        if not connection.usable or self._refreshing:
+            # One refresh at a time: a server may say so thousands of times. A change it
+            # announces during a refresh leaves the list stale (the refresh cleared the
+            # flag when it started), so the next run reads it again.
             return
         refresh = connection.loop.create_task(self._read_tools(connection))
         self._refreshing.add(refresh)  # held until done: the loop keeps weak references
