@@ -111,3 +111,24 @@ def test_list_and_search_skip_a_redis_key_that_is_no_session(
         assert [found.session_id for found in store.search("hello")] == ["mine"]
     finally:
         store.close()
+
+
+def test_a_redis_ttl_under_a_millisecond_still_expires(redis_url: str) -> None:  # noqa: F811
+    """int(ttl * 1000) was 0, which the commit script reads as "no expiry": the session
+    was kept for good, where every other store let it expire."""
+    import time
+
+    from selectools.sessions import RedisSessionStore
+
+    store = RedisSessionStore(redis_url, prefix=f"ttl{time.monotonic_ns()}:",
+                              default_ttl=0.0004)
+    try:
+        state = run(store.aload_state("brief"))
+        state.messages = [Message(role=Role.USER, content="hello")]
+        stored = run(store.acommit(state, expected_version=0))
+        assert stored.expires_at is not None
+        while time.time() <= stored.expires_at + 0.005:  # past its expiry (and Redis's 1 ms)
+            time.sleep(0.001)
+        assert not store.exists("brief")
+    finally:
+        store.close()

@@ -11,6 +11,7 @@ a holder that dies stops renewing it, and the lease runs out after `lock_ttl` se
 from __future__ import annotations
 
 import logging
+import math
 import os
 import weakref
 from collections.abc import AsyncIterator
@@ -108,7 +109,10 @@ class RedisSessionStore(SessionStore):
         return (record.decode() if isinstance(record, bytes) else record), int(version or 0)
 
     async def _write(self, state: SessionState, expected: int | None, new_from: int) -> None:
-        ttl_ms = int(self.default_ttl * 1000) if self.default_ttl is not None else 0
+        # At least 1 ms: 0 is the script's "no expiry" (a TTL under a millisecond kept the
+        # session for good).
+        ttl_ms = max(1, math.ceil(self.default_ttl * 1000)) if self.default_ttl is not None \
+            else 0
         written = await self._connection().commit(
             keys=[self._key(state.session_id, state.namespace)],
             args=["" if expected is None else str(expected), str(state.version),
