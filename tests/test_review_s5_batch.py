@@ -140,3 +140,28 @@ def test_a_result_whose_id_is_no_string_or_integer_is_named(workdir: Path) -> No
     assert done.returncode == 2, done.stderr
     assert "out.jsonl:1 is not a result line of selectools batch" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+HALF_EMOJI_AGENT = """
+from selectools import Agent
+from selectools.testing import ScriptedProvider
+agent = Agent(provider=ScriptedProvider(["half an emoji: \\ud83d", "a whole answer"]))
+"""
+
+
+def test_an_answer_with_a_lone_surrogate_is_written_and_the_batch_goes_on(
+        workdir: Path) -> None:
+    """A model's answer may hold half a surrogate pair (a server that cut an emoji in two
+    sends `\\ud83d` escaped); its result line could not be encoded as UTF-8, and the
+    UnicodeEncodeError ended the whole batch with a traceback."""
+    (workdir / "echo_agent.py").write_text(HALF_EMOJI_AGENT)
+    done = subprocess.run(
+        [sys.executable, "-m", "selectools", "batch", "echo_agent:agent", "in.jsonl",
+         "--out", "out.jsonl", "--plain", "--concurrency", "1"], cwd=workdir,
+        capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": (
+            os.pathsep.join([str(workdir), str(REPO / "src")]))})
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in (workdir / "out.jsonl").read_bytes().splitlines()]
+    assert [r["output"] for r in records] == ["half an emoji: \ud83d", "a whole answer"]
+    again = batch_command(workdir)
+    assert "2 of 2 inputs already in out.jsonl" in again.stderr, again.stderr

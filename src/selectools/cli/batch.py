@@ -243,7 +243,11 @@ class ResultsFile:
 
     def write(self, outcome: BatchResult) -> None:
         record = result_record(self._keys[outcome.index], outcome)
-        line = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode()
+        text = json.dumps(record, ensure_ascii=False, default=str)
+        try:
+            line = (text + "\n").encode()
+        except UnicodeEncodeError:  # half a surrogate pair in an answer: no UTF-8 for it,
+            line = (json.dumps(record, default=str) + "\n").encode()  # but a JSON escape
         os.write(self._fd, line)
         self.tally.add(outcome)
         if self._on_step is not None:
