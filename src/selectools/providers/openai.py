@@ -77,6 +77,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .._json import loads as loads_json
 from ..types import (
     REASONING_EFFORTS,
     ContentPart,
@@ -533,7 +534,14 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
             if not data.startswith("{") and data.strip() == "[DONE]":
                 done = True
                 break
-            chunk = _wire.stream_object(data)
+            # Decoded here, the error named by stream_object only for data that is not a
+            # JSON object (one call fewer per event).
+            try:
+                chunk = loads_json(data)
+            except (ValueError, RecursionError):
+                chunk = None
+            if type(chunk) is not dict:
+                chunk = _wire.stream_object(data)
             if chunk.get("error"):
                 raise reported_error(chunk["error"], provider=PROVIDER, stream=True,
                                      context_length=_too_long)
