@@ -249,3 +249,20 @@ def test_selectools_serve_on_loopback_without_a_token_answers_loopback_names_onl
         status, _, _ = post(served.url + "/api/chat", body, {
             "host": f"agent.example:{port}", "authorization": "Bearer t0ken"})
         assert status == 200
+
+
+def test_a_message_with_half_a_surrogate_pair_is_answered_and_kept(tmp_path: Path) -> None:
+    """`"\\ud83d"` alone is valid JSON (half an emoji); the session's commit could not
+    encode it as UTF-8, so the run ended in an error after it had answered."""
+    from selectools.serve import create_app
+    from selectools.sessions import SQLiteSessionStore
+
+    store = SQLiteSessionStore(tmp_path / "s.db")
+    with uvicorn_in_process(create_app(local_agent(session_store=store))) as address:
+        body = ('{"id": "odd", "messages": [{"id": "u", "role": "user", "parts": '
+                '[{"type": "text", "text": "half \\ud83d emoji"}]}]}')
+        status, _, answer = post(f"http://{address}/api/chat", body)
+    state = store.get("odd")
+    store.close()
+    assert status == 200 and b'"type":"error"' not in answer, answer
+    assert state is not None and state.messages[0].content == "half \ud83d emoji"

@@ -132,3 +132,19 @@ def test_a_redis_ttl_under_a_millisecond_still_expires(redis_url: str) -> None: 
         assert not store.exists("brief")
     finally:
         store.close()
+
+
+def test_a_message_with_half_a_surrogate_pair_or_a_nul_is_stored(
+        make_store: Any) -> None:  # noqa: F811
+    """A web client's JSON may carry "\\ud83d" alone (half an emoji) or "\\u0000"; the
+    record, written as UTF-8, could not be encoded: every store's commit raised
+    UnicodeEncodeError after the run had answered (and run its tools), and the turn was
+    lost. (Postgres's search text cannot hold a NUL either.)"""
+    store = make_store()
+    state = run(store.aload_state("odd"))
+    texts = ["half an emoji \ud83d here", "a nul \x00 here", "plain ünïcode"]
+    state.messages = [Message(role=Role.USER, content=text) for text in texts]
+    run(store.acommit(state, expected_version=0))
+    again = run(store.aload_state("odd"))
+    assert [m.content for m in again.messages] == texts
+    assert [found.session_id for found in store.search("emoji")] == ["odd"]

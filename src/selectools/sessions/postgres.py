@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ._locks import poll
 from .base import SessionSearchResult, SessionStore, check_ttl, conflict, score_texts, search_terms
 from .errors import SessionLockTimeout, describe
-from .record import SessionState, check_id, decode, searchable_text
+from .record import SessionState, check_id, decode, index_text, searchable_text
 
 if TYPE_CHECKING:
     import asyncio
@@ -99,7 +99,7 @@ class PostgresSessionStore(SessionStore):
             self._upsert, state.namespace or "", state.session_id, state.version,
             state.encode(), len(state.messages),
             len(state.pending.calls) if state.pending else 0, state.created_at,
-            state.updated_at, state.expires_at, "\n".join(searchable_text(state.messages)),
+            state.updated_at, state.expires_at, index_text(searchable_text(state.messages)),
             expected)
         if version is None:
             raise conflict(state, expected)
@@ -184,3 +184,4 @@ class PostgresSessionStore(SessionStore):
         pool = self._pools.pop(asyncio.get_running_loop(), None)
         if pool is not None:
             await pool.close()
+

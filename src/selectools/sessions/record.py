@@ -92,7 +92,15 @@ class SessionState:
                 "limits": self.limits, "metadata": self.metadata}
 
     def encode(self) -> str:
-        return json.dumps(self.to_record(), ensure_ascii=False, separators=(",", ":"))
+        """The record as JSON text, which every store writes as UTF-8."""
+        record = self.to_record()
+        text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+        if not text.isascii():  # (a flag of the str: free for the usual ASCII record)
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:  # half a surrogate pair (a client's lone "\ud83d")
+                text = json.dumps(record, separators=(",", ":"))  # has no UTF-8: escaped
+        return text
 
 
 def decode(text: str | bytes, session_id: str, namespace: str | None) -> SessionState:
@@ -198,3 +206,16 @@ def searchable_text(messages: list[Message]) -> list[str]:
     """The texts `search` looks in: the user's and the assistant's messages."""
     return [message.content for message in messages
             if message.role in (Role.USER, Role.ASSISTANT) and message.content]
+
+
+def index_text(texts: list[str]) -> str:
+    """`texts` as one text a database's full-text index takes (SQLite's FTS5, PostgreSQL's
+    text column): valid UTF-8 (half a surrogate pair, which a client's JSON may carry, is
+    replaced; the record keeps it) and, for PostgreSQL, no NUL."""
+    text = "\n".join(texts).replace("\x00", " ")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = text.encode("utf-8", "replace").decode("utf-8")
+    return text

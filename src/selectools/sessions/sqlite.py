@@ -37,7 +37,7 @@ from .base import (
     score_texts,
     search_terms,
 )
-from .record import SessionState, check_id, decode
+from .record import SessionState, check_id, decode, index_text
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS selectools_sessions (
@@ -180,7 +180,7 @@ class SQLiteSessionStore(SessionStore):
             for rowid, version, record in rows:
                 connection.execute(
                     "INSERT OR REPLACE INTO selectools_session_text (rowid, content) "
-                    "VALUES (?, ?)", (rowid, "\n".join(_texts(record))))
+                    "VALUES (?, ?)", (rowid, index_text(_texts(record))))
                 connection.execute("UPDATE selectools_sessions SET indexed = 1 WHERE rowid = ? "
                                    "AND version = ?", (rowid, version))
             connection.execute("COMMIT")
