@@ -266,3 +266,14 @@ def test_a_message_with_half_a_surrogate_pair_is_answered_and_kept(tmp_path: Pat
     store.close()
     assert status == 200 and b'"type":"error"' not in answer, answer
     assert state is not None and state.messages[0].content == "half \ud83d emoji"
+
+
+async def test_a_websocket_answer_with_half_a_surrogate_pair_reaches_the_client(
+        served: str) -> None:
+    """The local model echoes the message: Starlette's send_json could not encode the
+    frames of an answer holding a lone surrogate, and the run ended in an error."""
+    from websockets.asyncio.client import connect
+
+    async with connect(f"ws://{served}/ws", open_timeout=10) as socket:
+        await socket.send('{"content": "half \\ud83d emoji"}')
+        assert (await answer(socket))["content"] == "half \ud83d emoji"

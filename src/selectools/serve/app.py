@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
@@ -303,32 +304,32 @@ class _Server:
                     break
                 text = received.get("text")
                 if text is None:  # a binary frame
-                    await websocket.send_json({"type": "error", "message": (
+                    await _send(websocket, {"type": "error", "message": (
                         "send JSON as text messages, not binary ones")})
                     continue
                 if len(text) > self.max_body_bytes:
-                    await websocket.send_json({"type": "error", "message": (
+                    await _send(websocket, {"type": "error", "message": (
                         f"the message is over the {self.max_body_bytes}-byte limit")})
                     continue
                 try:
                     message = socket_message(text)
                     self._check_session_id(message.conversation_id or "", "conversation_id")
                 except BadRequest as exc:
-                    await websocket.send_json({"type": "error", "message": str(exc)})
+                    await _send(websocket, {"type": "error", "message": str(exc)})
                     continue
                 if message.kind == "stop":
                     if running is not None and not running.done():
                         running.cancel()
                         await asyncio.gather(running, return_exceptions=True)
-                        await websocket.send_json({"type": "stopped"})
+                        await _send(websocket, {"type": "stopped"})
                     continue
                 if running is not None and not running.done():
-                    await websocket.send_json({"type": "error", "message": (
+                    await _send(websocket, {"type": "error", "message": (
                         "a run is in progress on this socket: wait for done, or send stop")})
                     continue
                 if message.kind == "approve":
                     if self.store is None:
-                        await websocket.send_json({"type": "error", "message": (
+                        await _send(websocket, {"type": "error", "message": (
                             "the served agent has no session store to resume from")})
                         continue
                     assert message.conversation_id and message.approvals is not None
@@ -363,15 +364,28 @@ class _Server:
                     transcript.feed(item)
                     frame = socket_frame(item, conversation)
                     if frame is not None:
-                        await websocket.send_json(frame)
+                        await _send(websocket, frame)
         except Exception as exc:
             try:
-                await websocket.send_json({"type": "error", "message": public_error(exc)})
+                await _send(websocket, {"type": "error", "message": public_error(exc)})
             except Exception:  # the socket is gone too: nothing left to tell
                 pass
             return
         if run.keep is not None:
             self.conversations.put(conversation, history + transcript.messages())
+
+
+async def _send(websocket: WebSocket, frame: dict[str, Any]) -> None:
+    """One frame as a JSON text message. A text holding half a surrogate pair (a client's
+    lone `\\ud83d`, which a model may echo) has no UTF-8 to go as: then with JSON escapes
+    (Starlette's send_json raised UnicodeEncodeError, and the run ended)."""
+    text = json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = json.dumps(frame, separators=(",", ":"))
+    await websocket.send_text(text)
 
 
 class _Run:
