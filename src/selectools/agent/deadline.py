@@ -18,6 +18,8 @@ class RunTimeoutError(TimeoutError):
 class Deadline:
     """Caps each model call and tool call so that the run as a whole ends in time."""
 
+    __slots__ = ("seconds", "_at")
+
     def __init__(self, seconds: float | None) -> None:
         self.seconds = seconds
         self._at = None if seconds is None else time.monotonic() + seconds

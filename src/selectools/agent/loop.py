@@ -115,7 +115,8 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                         calls=held, results=[o.message for o in outcomes],
                         order=[c.id or "" for c in calls], iteration=run.iteration)
                 else:
-                    run.history.extend(o.message for o in outcomes)
+                    for outcome in outcomes:  # (a loop: no generator object per turn)
+                        run.history.append(outcome.message)
                 run.deadline.check()
 
             if hub.active:

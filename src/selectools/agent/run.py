@@ -82,7 +82,7 @@ class Run:
         self.history: list[Message] = [*prior, *messages]
         self.new_start = len(prior)
         self.iteration = 0
-        self.trace = AgentTrace(run_id=self.id)
+        self.trace = AgentTrace(self.id)
         self.usage = AgentUsage()
         self.all_calls: list[ToolCall] = []
         #: What the run's tools emitted with `emit_artifact`.
@@ -465,7 +465,8 @@ class Run:
             else self.structured_outcome(stop_reason)
         return AgentResult(
             message=final, tool_name=last.tool_name if last else None,
-            tool_args=dict(last.parameters) if last else {}, iterations=self.iteration,
+            # The last call's own arguments, as selectools 1.x gives them (no copy to hold).
+            tool_args=last.parameters if last else {}, iterations=self.iteration,
             tool_calls=self.all_calls, trace=self.trace, usage=self.usage,
             stop_reason=stop_reason, provider_used=self.provider_used, run_id=self.id,
             # A copy: a timed-out tool's abandoned thread may still emit into the list.

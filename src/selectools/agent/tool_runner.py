@@ -33,6 +33,8 @@ class ToolOutcome(NamedTuple):
 class ToolRunner:
     """Runs one turn's tool calls for a run, firing the tool observer events."""
 
+    __slots__ = ("setup", "run_id", "trace", "deadline")
+
     def __init__(self, setup: RunSetup, run_id: str, trace: AgentTrace,
                  deadline: Deadline) -> None:
         self.setup = setup
