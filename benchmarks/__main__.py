@@ -103,7 +103,8 @@ def _b1_b2(case: str, server: ServerProcess, args: argparse.Namespace, with_http
             else [("B2", "whole run", 0, 1, "")])
     for key, label, pace, group, how in runs:
         result = run_worker("B1" if case == "B1" else "B2", {
-            "base_url": server.base_url(pace, group), "iterations": args.iterations,
+            "base_url": server.base_url(pace, group),
+            "iterations": args.iterations if case == "B1" else args.b2_iterations,
             "warmup": args.warmup, "with_httpx": with_httpx})
         raw[key] = result
         rows.append(_clients_row(case, f"client CPU per {label}{how}", result, "cpu_ms",
@@ -115,47 +116,62 @@ def _b1_b2(case: str, server: ServerProcess, args: argparse.Namespace, with_http
 
 def _b3(server: ServerProcess, args: argparse.Namespace, with_httpx: bool,
         raw: dict[str, Any]) -> list[dict[str, Any]]:
-    """B3 at each level of runs in flight, rounds of fresh processes, the clients' order
-    rotating; the line loop and httpx (context) at the first level only."""
+    """B3 at each level of runs in flight. runs/s, CPU per run (and the GC's part of it) and
+    the server's CPU: all clients and levels in one process, interleaved in slices
+    (`cases.b3_paired`). Peak RSS: a fresh process per client and level (a process's
+    high-water mark), `--b3-rounds` of them, median. The line loop and httpx (context) at
+    the first level only."""
     url = server.base_url(args.b3_pace_us, args.b3_group)
     levels = [int(level) for level in args.b3_levels.split(",")]
     context = ["aiohttp"] + (["httpx"] if with_httpx else [])
-    rounds: dict[int, dict[str, list[dict[str, Any]]]] = {}
+    paired = run_worker("B3-paired", {"base_url": url, "levels": levels, "runs": args.b3_runs,
+                                      "slices": args.b3_slices, "context": context,
+                                      "server_pid": server.pid})
+    memory: dict[int, dict[str, list[dict[str, Any]]]] = {}
     for number in range(args.b3_rounds):
         for level in levels:
             clients = ["bulk", "agent"] + (context if level == levels[0] else [])
             clients = clients[number % len(clients):] + clients[:number % len(clients)]
-            for client in clients:
-                rounds.setdefault(level, {}).setdefault(client, []).append(run_worker("B3", {
-                    "base_url": url, "client": client, "runs": max(args.b3_runs, 2 * level),
-                    "concurrency": level, "server_pid": server.pid}))
-    raw["B3"] = {str(level): by_client for level, by_client in rounds.items()}
+            for client in clients:  # every `level` runs in flight at once: the peak
+                memory.setdefault(level, {}).setdefault(client, []).append(run_worker("B3", {
+                    "base_url": url, "client": client, "runs": max(args.b3_runs, level),
+                    "concurrency": level}))
+    raw["B3"] = {"paired": paired,
+                 "rss": {str(level): by_client for level, by_client in memory.items()}}
 
     rows = []
     cpu: dict[str, list[float]] = {"agent": [], "bulk": []}
     for level in levels:
-        def med(client: str, key: str, level: int = level) -> float | None:
-            measured = rounds[level].get(client)
-            return float(statistics.median(r[key] for r in measured)) if measured else None
+        def fast(client: str, key: str, level: int = level) -> float | None:
+            measured = paired[str(level)].get(client)
+            return None if measured is None or measured[key] is None else float(measured[key])
+
+        def rss(client: str, level: int = level) -> float | None:
+            measured = memory[level].get(client)
+            return (float(statistics.median(r["peak_rss_mb"] for r in measured)) if measured
+                    else None)
 
         budgeted = level <= B3_BUDGETED_UP_TO
         runs = max(args.b3_runs, 2 * level)
-        rows.append(_row("B3", f"runs/s, {level} at once ({runs} runs)",
-                         med("agent", "runs_per_s"), med("bulk", "runs_per_s"),
-                         med("aiohttp", "runs_per_s"), med("httpx", "runs_per_s"), "runs/s",
+        rows.append(_row("B3", f"runs/s, {level} at once ({runs} runs x {args.b3_slices} "
+                               "slices)", fast("agent", "runs_per_s"), fast("bulk", "runs_per_s"),
+                         fast("aiohttp", "runs_per_s"), fast("httpx", "runs_per_s"), "runs/s",
                          B3_RATE if budgeted else None))
-        rows.append(_row("B3", f"peak RSS, {level} at once", med("agent", "peak_rss_mb"),
-                         med("bulk", "peak_rss_mb"), med("aiohttp", "peak_rss_mb"),
-                         med("httpx", "peak_rss_mb"), "MB", B3_RSS if budgeted else None))
+        rows.append(_row("B3", f"peak RSS, {level} at once", rss("agent"), rss("bulk"),
+                         rss("aiohttp"), rss("httpx"), "MB", B3_RSS if budgeted else None))
         rows.append(_row("B3", f"client CPU per run, {level} at once",
-                         med("agent", "cpu_ms_per_run"), med("bulk", "cpu_ms_per_run"),
-                         med("aiohttp", "cpu_ms_per_run"), med("httpx", "cpu_ms_per_run"),
+                         fast("agent", "cpu_ms_per_run"), fast("bulk", "cpu_ms_per_run"),
+                         fast("aiohttp", "cpu_ms_per_run"), fast("httpx", "cpu_ms_per_run"),
+                         "ms"))
+        rows.append(_row("B3", f"  of which the cyclic GC, {level} at once",
+                         fast("agent", "gc_ms_per_run"), fast("bulk", "gc_ms_per_run"),
+                         fast("aiohttp", "gc_ms_per_run"), fast("httpx", "gc_ms_per_run"),
                          "ms"))
         rows.append(_row("B3", f"loopback server's CPU, share of a core, {level} at once",
-                         med("agent", "server_cpu_share"), med("bulk", "server_cpu_share"),
+                         fast("agent", "server_cpu_share"), fast("bulk", "server_cpu_share"),
                          unit="core", with_ratio=False))
         for client in cpu:
-            value = med(client, "cpu_ms_per_run")
+            value = fast(client, "cpu_ms_per_run")
             if value is not None:
                 cpu[client].append(value)
 
@@ -338,9 +354,11 @@ def _batch(args: argparse.Namespace, raw: dict[str, Any]) -> list[dict[str, Any]
                      unit="runs/s"))
     ray_row = report.get("ray") or {}
     if "overhead_ms_per_run" in ray_row:
-        rows.append(_row("batch", f"ray_batch: wall per input beyond abatch's, "
-                                  f"{ray_row['client']} (context)",
+        rows.append(_row("batch", f"ray_batch, {ray_row['client']}: wall per input beyond "
+                                  "abatch's (context; 2 actor processes on 2 cores)",
                          ray_row["overhead_ms_per_run"], unit="ms"))
+        rows.append(_row("batch", "ray_batch: the driver's CPU per input (context)",
+                         ray_row["marginal_cpu_ms_per_run"], unit="ms"))
     elif ray_row:
         rows.append(_row("batch", f"ray_batch: {ray_row.get('skipped')}", None))
     return rows
@@ -426,16 +444,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--all", action="store_true",
                         help="every case: B1-B9 and " + ", ".join(EXTRA_CASES))
     parser.add_argument("--iterations", type=int, default=20,
-                        help="B1/B2/B7/B8: measured runs per client (default 20)")
+                        help="B1/B7/B8: measured runs per client (default 20)")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up runs per client")
     parser.add_argument("--pace-us", type=int, default=1000,
                         help="B1: pause after each streamed event, in µs (default 1000)")
+    parser.add_argument("--b2-iterations", type=int, default=200,
+                        help="B2: measured runs per client (default 200: a run is about 1 ms)")
     parser.add_argument("--b3-levels", default="50,500,2000",
                         help="B3: runs in flight, one measurement per level")
     parser.add_argument("--b3-runs", type=int, default=200,
                         help="B3: runs per level, at least twice the level (default 200)")
-    parser.add_argument("--b3-rounds", type=int, default=3,
-                        help="B3: fresh-process rounds per client; the median is reported")
+    parser.add_argument("--b3-slices", type=int, default=3,
+                        help="B3: interleaved rounds of every client and level (runs/s, CPU)")
+    parser.add_argument("--b3-rounds", type=int, default=1,
+                        help="B3: fresh-process rounds per client and level for peak RSS "
+                             "(median)")
     parser.add_argument("--b3-pace-us", type=int, default=0)
     parser.add_argument("--b3-group", type=int, default=1,
                         help="B3: events per server write (default 1)")
@@ -469,8 +492,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--json", metavar="PATH", help="also write rows and raw results here")
     args = parser.parse_args(argv)
     if args.quick:
-        args.iterations, args.warmup, args.pace_us = 2, 1, 0
-        args.b3_levels, args.b3_runs, args.b3_rounds = "3,6", 6, 1
+        args.iterations, args.b2_iterations, args.warmup, args.pace_us = 2, 2, 1, 0
+        args.b3_levels, args.b3_runs, args.b3_rounds, args.b3_slices = "3,6", 6, 1, 1
         args.b4_repeats, args.b5_repeats = 1, 1
         args.b6_runs, args.b6_batches = 20, 1
         args.b9_streams, args.b9_pace_us, args.b9_rounds = 3, 0, 1

@@ -153,6 +153,78 @@ def b3_concurrency(base_url: str, client: str, runs: int, concurrency: int,
     return asyncio.run(main())
 
 
+class _GcClock:
+    """CPU time spent in the cyclic garbage collector, from `gc.callbacks`."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.process_time()
+        else:
+            self.seconds += time.process_time() - self._started
+
+
+def b3_paired(base_url: str, levels: list[int], runs: int, slices: int,
+              context: list[str], server_pid: int | None = None) -> dict[str, Any]:
+    """B3's runs/s and CPU per run, every client and every level in ONE process, in
+    `slices` rounds of one batch per client and level (`max(runs, 2 * level)` streamed runs,
+    `level` at once), the order rotating each round: a shared host's drift then falls on
+    all of them alike, so the ratios and the spread across levels are about the clients.
+    Also the cyclic GC's share of each (what grows with the runs in flight) and the
+    server's CPU. `context` clients (the line loop, httpx) run at the first level only."""
+    async def main() -> dict[str, Any]:
+        clients = {name: B3_CLIENTS[name](base_url) for name in ["bulk", "agent", *context]}
+        for client in clients.values():
+            scenario.check_answer(await client.run_stream(), f"{client.name} (warm-up)")
+        batches = [(level, name) for level in levels for name in clients
+                   if name in ("bulk", "agent") or level == levels[0]]
+        totals = {batch: [0, 0.0, 0.0, 0.0, 0.0] for batch in batches}
+        clock = _GcClock()
+        gc.callbacks.append(clock)
+        try:
+            for number in range(slices):
+                shift = number % len(batches)
+                for level, name in batches[shift:] + batches[:shift]:
+                    client, count = clients[name], max(runs, 2 * level)
+                    gate = asyncio.Semaphore(level)
+
+                    async def one(client: Client = client, gate: asyncio.Semaphore = gate
+                                  ) -> str:
+                        async with gate:
+                            return str(await client.run_stream())
+
+                    gc.collect()
+                    gc0, server0 = clock.seconds, (sum(process_cpu_s(server_pid))
+                                                   if server_pid else 0.0)
+                    cpu0, wall0 = time.process_time(), time.perf_counter()
+                    answers = await asyncio.gather(*(one() for _ in range(count)))
+                    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+                    server = (sum(process_cpu_s(server_pid)) - server0) if server_pid else 0.0
+                    for answer in answers:
+                        scenario.check_answer(answer, client.name)
+                    total = totals[(level, name)]
+                    total[0] += count
+                    total[1] += wall
+                    total[2] += cpu
+                    total[3] += clock.seconds - gc0
+                    total[4] += server
+        finally:
+            gc.callbacks.remove(clock)
+        for client in clients.values():
+            await client.aclose()
+        out: dict[str, Any] = {}
+        for (level, name), (count, wall, cpu, collector, server) in totals.items():
+            out.setdefault(str(level), {})[name] = {
+                "runs": count, "runs_per_s": count / wall, "cpu_ms_per_run": cpu * 1000 / count,
+                "gc_ms_per_run": collector * 1000 / count,
+                "server_cpu_share": server / wall if server_pid else None}
+        return out
+    return asyncio.run(main())
+
+
 def b4_parallel_tools(base_url: str, repeats: int) -> dict[str, Any]:
     """Wall time of one run whose three tools each sleep 0.15 s, async tools and sync ones."""
     async def main() -> dict[str, Any]:
@@ -330,7 +402,8 @@ def mcp(transport: str, calls: int) -> dict[str, Any]:
 
 
 CASES: dict[str, Callable[..., dict[str, Any]]] = {
-    "B1": b1_streaming, "B2": b2_whole, "B3": b3_concurrency, "B4": b4_parallel_tools,
+    "B1": b1_streaming, "B2": b2_whole, "B3": b3_concurrency, "B3-paired": b3_paired,
+    "B4": b4_parallel_tools,
     "B5": b5_import, "B6": b6_local, "B7": b7_events, "B8": b8_typed,
     "B9": b9_serve_load,  # run by `python -m benchmarks.serve_load`
     "B10": b10_sessions,  # run by `python -m benchmarks.sessions`
