@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from dataclasses import fields
 from typing import Any
 
 from wire_server import WireServer
@@ -21,6 +22,7 @@ from selectools import (
     AgentResult,
     ConversationMemory,
     LocalProvider,
+    Message,
     Role,
     ToolCall,
     TraceStep,
@@ -55,9 +57,28 @@ def scripted_run() -> AgentResult:
     return Agent([weather], provider=provider).run("Weather in Paris?")
 
 
+def test_the_fields_keep_the_order_the_engine_fills_them_in() -> None:
+    # The engine makes results and tool messages positionally (keywords cost a dict per
+    # call): a field moved would land a value in the wrong place.
+    assert [f.name for f in fields(AgentResult)] == [
+        "message", "tool_name", "tool_args", "iterations", "tool_calls", "trace", "usage",
+        "stop_reason", "provider_used", "run_id", "artifacts", "parsed",
+        "structured_status", "structured_error", "pending", "session_id"]
+    assert [f.name for f in fields(Message)][:8] == [
+        "role", "content", "image_path", "tool_name", "tool_result", "tool_calls",
+        "tool_call_id", "content_parts"]
+
+
 def test_the_trace_reads_as_the_run_went() -> None:
     result = scripted_run()
+    assert (result.content, result.tool_name, result.tool_args, result.iterations,
+            result.stop_reason, result.provider_used, result.artifacts, result.parsed,
+            result.structured_status, result.structured_error, result.pending,
+            result.session_id) == ("It is sunny.", "weather", {"city": "Paris"}, 2,
+                                   "completed", "local", [], None, None, None, [], None)
+    assert len(result.run_id) == 32 and result.tool_calls[0].id == "c1"
     assert result.trace is not None and result.usage is not None
+    assert result.trace.run_id == result.run_id and result.usage.llm_calls == 2
     llm, selection, execution, final = result.trace.steps
     assert (llm.type, selection.type, execution.type, final.type) == (
         "llm_call", "tool_selection", "tool_execution", "llm_call")

@@ -379,7 +379,7 @@ def _prepare(messages: Messages) -> list[Message]:
     if isinstance(messages, str):
         if not messages.strip():
             raise ValueError("the message is empty")
-        return [Message(role=Role.USER, content=messages)]
+        return [Message(Role.USER, messages)]  # (positional: no keyword dict per run)
     if isinstance(messages, Message):
         return check_messages([messages])
     if not isinstance(messages, Sequence):

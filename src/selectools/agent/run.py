@@ -463,16 +463,26 @@ class Run:
         last = self.all_calls[-1] if self.all_calls else None
         status, error = (None, None) if self.output is None \
             else self.structured_outcome(stop_reason)
+        # Positional, in the fields' order (a test holds it): a class called with keywords
+        # gets them as a dict, which cost as much as the rest of the result here.
         return AgentResult(
-            message=final, tool_name=last.tool_name if last else None,
+            final,  # message
+            last.tool_name if last else None,  # tool_name
             # The last call's own arguments, as selectools 1.x gives them (no copy to hold).
-            tool_args=last.parameters if last else {}, iterations=self.iteration,
-            tool_calls=self.all_calls, trace=self.trace, usage=self.usage,
-            stop_reason=stop_reason, provider_used=self.provider_used, run_id=self.id,
+            last.parameters if last else {},  # tool_args
+            self.iteration,  # iterations
+            self.all_calls,  # tool_calls
+            self.trace,  # trace
+            self.usage,  # usage
+            stop_reason,  # stop_reason
+            self.provider_used,  # provider_used
+            self.id,  # run_id
             # A copy: a timed-out tool's abandoned thread may still emit into the list.
-            artifacts=list(self.artifacts),
-            parsed=self.parsed, structured_status=status, structured_error=error,
-            pending=list(self.pending.calls) if self.pending is not None else [])
+            list(self.artifacts),  # artifacts
+            self.parsed,  # parsed
+            status,  # structured_status
+            error,  # structured_error
+            list(self.pending.calls) if self.pending is not None else [])  # pending
 
 
 def _llm_call_data(model: str, provider: str | None, calls: int, stop_reason: str | None,

@@ -145,8 +145,9 @@ class ToolRunner:
         images: list[ContentPart] | None = None
         if type(text) is not str:  # a str subclass may carry images; a plain str costs nothing
             text, images = _images(text)
-        message = Message(role=Role.TOOL, content=text, tool_name=call.tool_name,
-                          tool_result=text, tool_call_id=call.id, content_parts=images)
+        # Positional (role, content, image_path, tool_name, tool_result, tool_calls,
+        # tool_call_id, content_parts): keywords would cost a dict per call.
+        message = Message(Role.TOOL, text, None, call.tool_name, text, None, call.id, images)
         return ToolOutcome(call, message, error, duration_ms)
 
 
