@@ -181,7 +181,7 @@ def b3_paired(base_url: str, levels: list[int], runs: int, slices: int,
             scenario.check_answer(await client.run_stream(), f"{client.name} (warm-up)")
         batches = [(level, name) for level in levels for name in clients
                    if name in ("bulk", "agent") or level == levels[0]]
-        totals = {batch: [0, 0.0, 0.0, 0.0, 0.0] for batch in batches}
+        totals = {batch: [0.0] * 5 for batch in batches}  # runs, wall, cpu, gc, server
         clock = _GcClock()
         gc.callbacks.append(clock)
         try:
@@ -216,10 +216,10 @@ def b3_paired(base_url: str, levels: list[int], runs: int, slices: int,
         for client in clients.values():
             await client.aclose()
         out: dict[str, Any] = {}
-        for (level, name), (count, wall, cpu, collector, server) in totals.items():
+        for (level, name), (done, wall, cpu, collector, server) in totals.items():
             out.setdefault(str(level), {})[name] = {
-                "runs": count, "runs_per_s": count / wall, "cpu_ms_per_run": cpu * 1000 / count,
-                "gc_ms_per_run": collector * 1000 / count,
+                "runs": int(done), "runs_per_s": done / wall,
+                "cpu_ms_per_run": cpu * 1000 / done, "gc_ms_per_run": collector * 1000 / done,
                 "server_cpu_share": server / wall if server_pid else None}
         return out
     return asyncio.run(main())
