@@ -277,3 +277,25 @@ async def test_a_websocket_answer_with_half_a_surrogate_pair_reaches_the_client(
     async with connect(f"ws://{served}/ws", open_timeout=10) as socket:
         await socket.send('{"content": "half \\ud83d emoji"}')
         assert (await answer(socket))["content"] == "half \ud83d emoji"
+
+
+def test_a_body_that_trickles_in_gets_a_408(served: str,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn bounds the wait for a request's headers, not for its body: a client sending
+    a byte now and then (slowloris) held a task and a socket for as long as it liked."""
+    import socket
+
+    from selectools.serve import app
+
+    monkeypatch.setattr(app, "BODY_SECONDS", 0.5)
+    host, port = served.split(":")
+    with socket.create_connection((host, int(port)), timeout=20) as client:
+        client.sendall(b"POST /api/chat HTTP/1.1\r\nhost: " + served.encode()
+                       + b"\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n"
+                       + b'{"id": "c",')
+        answer = b""
+        while piece := client.recv(65536):  # the server closes the connection after
+            answer += piece
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    assert b"did not arrive within 0.5 s" in answer
+    assert CALLS == []

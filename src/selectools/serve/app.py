@@ -64,6 +64,14 @@ class _TooLarge(Exception):
     pass
 
 
+class _SlowBody(Exception):
+    pass
+
+
+#: How long a request body may take to arrive, whole (a 408 after).
+BODY_SECONDS = 60.0
+
+
 def create_app(agent: Agent, *, auth_token: str | None = None,
                cors_origins: Sequence[str] = (), max_body_bytes: int = 1_000_000,
                response_format: ResponseFormat | None = None,
@@ -170,6 +178,8 @@ class _Server:
             check_messages(history)
         except _TooLarge:
             return _too_large(self.max_body_bytes)
+        except _SlowBody:
+            return _slow_body()
         except TooLarge as exc:  # an image over its own limit
             return JSONResponse({"error": str(exc)}, status_code=413)
         except (BadRequest, ValueError, TypeError) as exc:
@@ -207,6 +217,8 @@ class _Server:
             check_messages(parsed.messages)
         except _TooLarge:
             return _too_large(self.max_body_bytes)
+        except _SlowBody:
+            return _slow_body()
         except (BadRequest, ValueError, TypeError) as exc:
             return _bad_request(exc)
         if parsed.approvals is not None:
@@ -283,10 +295,16 @@ class _Server:
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             raise _TooLarge
         body = bytearray()
-        async for piece in request.stream():
-            body += piece
-            if len(body) > self.max_body_bytes:
-                raise _TooLarge
+        try:
+            # A client that sends its body a byte a minute (slowloris) would hold a task and
+            # a socket for good: uvicorn bounds the wait for headers, not for a body.
+            async with asyncio.timeout(BODY_SECONDS):
+                async for piece in request.stream():
+                    body += piece
+                    if len(body) > self.max_body_bytes:
+                        raise _TooLarge
+        except TimeoutError:
+            raise _SlowBody from None
         if not body:
             raise BadRequest("the body is empty: send a JSON object")
         return decode_json(bytes(body))
@@ -619,3 +637,8 @@ def _bad_request(exc: Exception) -> Response:
 def _too_large(limit: int) -> Response:
     return JSONResponse({"error": f"the body is over the {limit}-byte limit"}, status_code=413)
 
+
+
+def _slow_body() -> Response:
+    return JSONResponse({"error": f"the body did not arrive within {BODY_SECONDS:g} s"},
+                        status_code=408, headers={"connection": "close"})
