@@ -347,18 +347,13 @@ class Agent:
             self.analytics.record(tool_name, ok, duration_ms)
 
     def _commit_run(self, history: list[Message], remembered: list[Message],
-                    usage: AgentUsage) -> tuple[int, int]:
+                    usage: AgentUsage) -> tuple[int, int] | None:
         """Keep what outlives the run; returns how many messages memory trimmed, and how
-        many it holds."""
+        many it holds (None without memory)."""
         self._history = history
         self.usage.merge(usage)
         if self.memory is None:
-            # No later call of the library sends these calls again (a session stores them
-            # as data): the model's argument text they kept to be sent back is let go.
-            for message in history:
-                for call in message.tool_calls or ():
-                    call.drop_json_text()
-            return 0, 0
+            return None
         return self.memory.add_many(remembered), len(self.memory)
 
 

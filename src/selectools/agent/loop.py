@@ -62,8 +62,8 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
         pending = None
     else:
         prior, pending = await _open_session(session, approvals)
-    run = Run(setup, messages, prior, stream=stream, events=events, on_text=on_text,
-               output=output)
+    # (Positional: a class called with keywords gets them as a dict, once per run here.)
+    run = Run(setup, messages, prior, stream, events, on_text, output)
     hub, config = setup.hub, setup.config
     try:
         if hub.active:
@@ -162,9 +162,15 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
             if run.pending is not None:  # its calls have no results: nothing to keep
                 history = history[:-1]
             remembered = history[run.new_start:]
-        trimmed, remaining = setup.commit(history, remembered, run.usage)
-        if trimmed and hub.active:
-            await hub.emit("on_memory_trim", run.id, trimmed, remaining, "enforce_limits")
+        kept = setup.commit(history, remembered, run.usage)
+        if kept is None:
+            # No memory: no later call of the library sends this run's calls again (a
+            # session stores them as data), so the argument text each kept to be sent
+            # back as the model wrote it is let go (ToolCall.keep_json_text).
+            for call in run.all_calls:
+                call.drop_json_text()
+        elif kept[0] and hub.active:
+            await hub.emit("on_memory_trim", run.id, kept[0], kept[1], "enforce_limits")
         if hub.active:
             await hub.emit("on_run_end", run.id, result)
         yield result

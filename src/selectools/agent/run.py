@@ -67,7 +67,7 @@ class Run:
                  "reasoning", "tool_deltas", "repairs", "parsed", "output_error",
                  "response", "calls")
 
-    def __init__(self, setup: RunSetup, messages: list[Message], prior: list[Message], *,
+    def __init__(self, setup: RunSetup, messages: list[Message], prior: list[Message],
                  stream: bool, events: bool, on_text: Callable[[str], Any] | None,
                  output: OutputSchema | None) -> None:
         self.setup = setup
@@ -210,11 +210,12 @@ class Run:
     def _request(self) -> dict[str, Any]:
         """The keywords of this turn's model call."""
         setup, config = self.setup, self.setup.config
-        request: dict[str, Any] = dict(
-            model=self.model, system_prompt=self.system_prompt, messages=self.history,
-            tools=list(setup.definitions) if setup.definitions else None,
-            temperature=config.temperature, max_tokens=config.max_tokens,
-            timeout=self.deadline.cap(config.request_timeout))
+        request: dict[str, Any] = {
+            "model": self.model, "system_prompt": self.system_prompt,
+            "messages": self.history,
+            "tools": list(setup.definitions) if setup.definitions else None,
+            "temperature": config.temperature, "max_tokens": config.max_tokens,
+            "timeout": self.deadline.cap(config.request_timeout)}
         # The options beyond the protocol's keywords only when set: a provider that does
         # not take them is never passed one (see providers.base.CALL_OPTIONS).
         if self.output_format is not None:
@@ -450,7 +451,7 @@ class Run:
         if calls:
             steps.append(TraceStep.deferred(
                 "tool_selection", self.iteration, 0.0, _selection_data,
-                tuple((c.tool_name, c.parameters, c.id) for c in calls)))
+                [(c.tool_name, c.parameters, c.id) for c in calls]))
         self.history.append(response)
         self.all_calls.extend(calls)
         self.response, self.calls = response, calls
@@ -493,8 +494,7 @@ def _llm_call_data(model: str, provider: str | None, calls: int, stop_reason: st
             "completion_tokens": usage.completion_tokens if usage else None}
 
 
-def _selection_data(calls: tuple[tuple[str, dict[str, Any], str | None], ...]
-                    ) -> dict[str, Any]:
+def _selection_data(calls: list[tuple[str, dict[str, Any], str | None]]) -> dict[str, Any]:
     return {"tools": [{"name": name, "args": args, "id": call_id}
                       for name, args, call_id in calls]}
 

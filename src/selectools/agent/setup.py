@@ -39,8 +39,9 @@ class RunSetup(NamedTuple):
     provider_for_run: Callable[[str], ProviderLike]
     #: The conversation so far (from memory) that a run starts from.
     prior_history: Callable[[], list[Message]]
-    #: Keep what outlives a run: (history, messages to remember, usage) -> messages trimmed.
-    commit: Callable[[list[Message], list[Message], AgentUsage], tuple[int, int]]
+    #: Keep what outlives a run: (history, messages to remember, usage) -> (messages
+    #: trimmed, messages held) by memory, None when there is no memory.
+    commit: Callable[[list[Message], list[Message], AgentUsage], tuple[int, int] | None]
     #: (tool name, succeeded, milliseconds), when analytics are on.
     record_tool: Callable[[str, bool, float], None] | None
     #: Whether a call must wait for a person's approval; None when no call can (no tool
