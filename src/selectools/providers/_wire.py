@@ -53,12 +53,10 @@ def parse_tool_arguments(arguments: Any) -> dict[str, Any]:
         return {}
     if not isinstance(arguments, str):
         return {RAW_ARGUMENTS_KEY: json_text(arguments)}
-    if not arguments.strip():
-        return {}
     try:
         value = loads_json(arguments)
-    except (ValueError, RecursionError):
-        return {RAW_ARGUMENTS_KEY: arguments}
+    except (ValueError, RecursionError):  # (blank text too, which is no arguments: {})
+        return {RAW_ARGUMENTS_KEY: arguments} if arguments.strip() else {}
     return value if type(value) is dict else {RAW_ARGUMENTS_KEY: arguments}
 
 
