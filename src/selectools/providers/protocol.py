@@ -89,6 +89,8 @@ class WireProtocol:
     #: The request of one call, without tools.
     build_request: Callable[[ModelRequest], WireRequest]
     #: Tool definitions as the protocol's `tools` value (often most of a request's bytes).
+    #: A pure function of the definitions: the provider encodes a tool list once and sends
+    #: those bytes again while the definitions it is given stay equal.
     encode_tools: Callable[[Sequence[ToolDefinition]], Any]
     #: A whole answer as our Message (with its stop_reason) and its usage.
     parse_response: Callable[[Any, str], tuple[Message, UsageStats]]
