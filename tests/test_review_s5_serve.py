@@ -299,3 +299,52 @@ def test_a_body_that_trickles_in_gets_a_408(served: str,
     assert answer.startswith(b"HTTP/1.1 408"), answer
     assert b"did not arrive within 0.5 s" in answer
     assert CALLS == []
+
+
+@tool(requires_approval=True)
+def unlock(room: str) -> str:
+    """Unlock a room (a person approves each call)."""
+    CALLS.append(f"unlock {room}")
+    return f"{room} is unlocked"
+
+
+async def test_a_clients_wrong_answers_to_approvals_are_named(tmp_path: Path) -> None:
+    """A call id that waits for nothing, a call left undecided, a conversation that waits
+    for none: the run failed, and the client read only "the run failed (ValueError)". A
+    resume also needs no messages (AG-UI's refused one without: "messages is empty")."""
+    from websockets.asyncio.client import connect
+
+    from selectools.providers.stubs import LocalProvider
+    from selectools.serve import create_app
+    from selectools.sessions import SQLiteSessionStore
+
+    CALLS.clear()
+    store = SQLiteSessionStore(tmp_path / "s.db")
+    agent = Agent(tools=[unlock], provider=LocalProvider(),
+                  config=AgentConfig(session_store=store))
+    with uvicorn_in_process(create_app(agent)) as address:
+        async with connect(f"ws://{address}/ws", open_timeout=10) as socket:
+            await socket.send(json.dumps({"content": "unlock vault", "conversation_id": "c1"}))
+            assert (await answer(socket))["stop_reason"] == "approval_required"
+            (held,) = store.get("c1").pending.calls  # type: ignore[union-attr]
+            for approvals, named in (({"call_x": True}, "not waiting for approval: ['call_x']"),
+                                     ({}, f"missing: [{held.id!r}]")):
+                await socket.send(json.dumps({"type": "approve", "conversation_id": "c1",
+                                              "approvals": approvals}))
+                frame = json.loads(await asyncio.wait_for(socket.recv(), 10))
+                assert frame["type"] == "error" and named in frame["message"], frame
+        url = f"http://{address}"
+        status, _, body = post(url + "/agui", {"threadId": "none", "runId": "r", "messages": [],
+                                               "resume": [{"interruptId": "call_x",
+                                                           "status": "resolved",
+                                                           "payload": True}]})
+        assert status == 400
+        assert json.loads(body)["error"] == ("session 'none' has no tool calls waiting for "
+                                             "approval: nothing to resume")
+        status, _, body = post(url + "/agui", {"threadId": "c1", "runId": "r", "messages": [],
+                                               "resume": [{"interruptId": held.id,
+                                                           "status": "resolved",
+                                                           "payload": True}]})
+        assert status == 200 and b"RUN_FINISHED" in body, body
+    assert CALLS == ["unlock vault"]
+    store.close()

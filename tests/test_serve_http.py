@@ -609,10 +609,12 @@ async def test_a_denied_call_is_shown_denied_and_the_run_goes_on(tmp_path: Path)
             in second["chunks"]
         (part,) = [p for p in second["message"]["parts"] if p["type"] == "tool-get_weather"]
         assert part["state"] == "output-denied"
-        # Answering approvals of a chat that waits for none is an error frame naming it.
-        again = read_with_sdk(served.url, "chat-no", [user_message(question), denied],
-                              continued=True)
-        assert any("nothing to resume" in e or "ValueError" in e for e in again["errors"])
+        # Answering approvals of a chat that waits for none is a 400 naming it.
+        status, _, body = post(served.url + "/api/chat", {
+            "id": "chat-no", "messages": [user_message(question), denied]})
+        assert status == 400
+        assert json.loads(body)["error"] == ("session 'chat-no' has no tool calls waiting "
+                                             "for approval: nothing to resume")
 
 
 def test_approvals_without_a_session_store_are_refused_by_name(tmp_path: Path) -> None:

@@ -171,7 +171,8 @@ class _Server:
             parsed = chat_request(await self._json(request))
             self._check_session_id(parsed.chat_id, "id")
             if parsed.approvals is not None:
-                return self._chat_resume(parsed.chat_id, parsed.approvals, parsed.continued)
+                return await self._chat_resume(parsed.chat_id, parsed.approvals,
+                                               parsed.continued)
             history = parsed.messages
             if parsed.history_from_server and self.store is None:
                 history = self.conversations.get(parsed.chat_id) + history
@@ -191,8 +192,8 @@ class _Server:
                               ui_stream.DONE)
         return EventStream(frames, ui_stream.HEADERS, self.keepalive_seconds)
 
-    def _chat_resume(self, chat_id: str, approvals: dict[str, tuple[bool, str]],
-                     continued: str | None) -> Response:
+    async def _chat_resume(self, chat_id: str, approvals: dict[str, tuple[bool, str]],
+                           continued: str | None) -> Response:
         """useChat answered the tool approvals of its last message: the session's run goes
         on, its stream continuing that message."""
         if self.store is None:
@@ -201,6 +202,7 @@ class _Server:
         if not chat_id:
             raise BadRequest("id is needed to answer tool approvals (the conversation's id)")
         decisions = {call_id: approved for call_id, (approved, _) in approvals.items()}
+        await self._check_approvals(chat_id, decisions)
         mapper = ui_stream.UIMessageStream(continued or None, resumed=approvals)
         run = _Run(self.agent.astream_resume(chat_id, decisions, self.response_format,
                                              events=True))
@@ -214,7 +216,13 @@ class _Server:
         try:
             parsed = agui_request(await self._json(request))
             self._check_session_id(parsed.thread_id, "threadId")
-            check_messages(parsed.messages)
+            if parsed.approvals is None:
+                check_messages(parsed.messages)
+            elif self.store is None:
+                raise BadRequest("resume answers tool approvals, but the served agent has "
+                                 "no session store to resume from")
+            else:  # (a resume needs no messages: the session holds them)
+                await self._check_approvals(parsed.thread_id, parsed.approvals)
         except _TooLarge:
             return _too_large(self.max_body_bytes)
         except _SlowBody:
@@ -222,10 +230,6 @@ class _Server:
         except (BadRequest, ValueError, TypeError) as exc:
             return _bad_request(exc)
         if parsed.approvals is not None:
-            if self.store is None:
-                return _bad_request(BadRequest(
-                    "resume answers tool approvals, but the served agent has no session "
-                    "store to resume from"))
             mapper = AgUiStream(parsed.thread_id, parsed.run_id)
             run = _Run(self.agent.astream_resume(parsed.thread_id, parsed.approvals,
                                                  self.response_format, events=True))
@@ -277,6 +281,25 @@ class _Server:
                                       session_id=conversation_id))
         keep = (conversation_id, history) if conversation_id else None
         return _Run(agent.astream(history, output, events=True), keep)
+
+    async def _check_approvals(self, session_id: str, approvals: dict[str, bool]) -> None:
+        """A client's answers to tool approvals, checked against what its session waits
+        for before the run starts: its mistakes (a call id that waits for nothing, a call
+        left undecided, a conversation that waits for none) are a 400 naming them. (The
+        resumed run checks them again, the same way, under the session's lock; a run's
+        failure reaches a client by its class only.)"""
+        from ..agent.run import approval_decisions
+        from ..sessions.errors import describe
+
+        assert self.store is not None
+        state = await self.store.aget(session_id, self.namespace)
+        if state is None or state.pending is None:
+            raise BadRequest(f"{describe(session_id, self.namespace)} has no tool calls "
+                             "waiting for approval: nothing to resume")
+        try:
+            approval_decisions(state.pending, approvals)
+        except (ValueError, TypeError) as exc:
+            raise BadRequest(str(exc)) from None
 
     def _check_session_id(self, conversation_id: str, field: str) -> None:
         """With a session store, a conversation's id is its session id: one the store cannot
@@ -351,6 +374,12 @@ class _Server:
                             "the served agent has no session store to resume from")})
                         continue
                     assert message.conversation_id and message.approvals is not None
+                    try:
+                        await self._check_approvals(message.conversation_id,
+                                                    message.approvals)
+                    except ValueError as exc:  # BadRequest, or a corrupt session
+                        await _send(websocket, {"type": "error", "message": str(exc)})
+                        continue
                     resumed = _Run(self.agent.astream_resume(
                         message.conversation_id, message.approvals, self.response_format,
                         events=True))
