@@ -202,8 +202,8 @@ def test_an_agui_client_cannot_put_a_tool_result_into_a_stored_session(
 
 async def test_a_conversation_id_no_session_can_have_is_a_400_naming_it(
         tmp_path: Path) -> None:
-    """With a session store, a chat's id is its session's: a NUL in it, or 600 characters,
-    was an internal server error (500) for the client's mistake."""
+    """With a session store, a chat's id is its session's: a NUL in it, 600 characters, or
+    half a surrogate pair was an internal server error (500) for the client's mistake."""
     from websockets.asyncio.client import connect
 
     from selectools.serve import create_app
@@ -211,7 +211,8 @@ async def test_a_conversation_id_no_session_can_have_is_a_400_naming_it(
 
     store = SQLiteSessionStore(tmp_path / "s.db")
     with uvicorn_in_process(create_app(local_agent(session_store=store))) as address:
-        for bad, named in (("a\x00b", "must not contain NUL"), ("x" * 600, "600 characters")):
+        for bad, named in (("a\x00b", "must not contain NUL"), ("x" * 600, "600 characters"),
+                           ("a\ud800", "not Unicode text")):
             status, _, answer = post(f"http://{address}/api/chat",
                                      {"id": bad, "messages": [user_message("hi")]})
             assert status == 400 and named in json.loads(answer)["error"], answer

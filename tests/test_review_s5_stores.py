@@ -148,3 +148,18 @@ def test_a_message_with_half_a_surrogate_pair_or_a_nul_is_stored(
     again = run(store.aload_state("odd"))
     assert [m.content for m in again.messages] == texts
     assert [found.session_id for found in store.search("emoji")] == ["odd"]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "jsonfile"])
+def test_a_session_id_with_half_a_surrogate_pair_is_refused_by_name(
+        tmp_path: Path, kind: str) -> None:
+    """A served chat's id is the client's (JSON's "\\ud800" alone is valid): a raw
+    UnicodeEncodeError from the file name or the SQL binding, a 500 from the server."""
+    store: SessionStore = SQLiteSessionStore(tmp_path / "s.db") if kind == "sqlite" \
+        else JsonFileSessionStore(tmp_path / "j")
+    try:
+        with pytest.raises(ValueError, match="session_id is not Unicode text"):
+            store.exists("chat \ud800")
+        assert store.exists("chat ünï ☃") is False  # unicode itself is fine
+    finally:
+        store.close()

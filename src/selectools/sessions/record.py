@@ -189,7 +189,8 @@ def _time(data: Mapping[str, Any], key: str) -> float | None:
 
 
 def check_id(name: str, value: object, *, none_ok: bool) -> None:
-    """A session id or namespace: a non-empty str of at most 512 characters, no NUL."""
+    """A session id or namespace: a non-empty str of at most 512 characters, no NUL, all
+    of it Unicode text."""
     if value is None and none_ok:
         return
     if not isinstance(value, str):
@@ -200,6 +201,12 @@ def check_id(name: str, value: object, *, none_ok: bool) -> None:
         raise ValueError(f"{name} must not contain NUL characters: {value!r}")
     if len(value) > MAX_ID_CHARS:
         raise ValueError(f"{name} is {len(value)} characters long; the most is {MAX_ID_CHARS}")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")  # every store keeps ids as UTF-8 (a file name, a key)
+        except UnicodeEncodeError:
+            raise ValueError(f"{name} is not Unicode text (it holds half a surrogate "
+                             f"pair): {value!r}") from None
 
 
 def searchable_text(messages: list[Message]) -> list[str]:
