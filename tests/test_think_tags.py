@@ -18,6 +18,7 @@ from selectools import Agent
 from selectools.memory import ConversationMemory
 from selectools.providers._think import THINK_TAGS, ThinkSplitter, split_think
 from selectools.providers.ollama import OllamaProvider
+from selectools.providers.openai import OpenAIProvider
 from selectools.types import AgentResult, Message, ReasoningDelta, ReasoningPart, Role, StreamChunk
 
 WIRE = Path(__file__).parent / "fixtures" / "wire"
@@ -140,3 +141,55 @@ async def test_a_whole_answer_keeps_its_reasoning_apart(
         model="", system_prompt="", messages=[Message(Role.USER, "Describe a rabbit")])
     part, answer = split_think(content)
     assert message.content == answer and message.reasoning == [part]
+
+
+# -- OpenAI-compatible servers (Groq's deepseek-r1 distill with reasoning_format "raw") ------
+
+GROQ_STREAM = WIRE / "openai_compat_stream_think_tags_groq.sse"
+GROQ_WHOLE = WIRE / "openai_compat_think_tags_groq.json"
+
+
+def _sse_text(path: Path) -> str:
+    text = []
+    for block in path.read_text().split("\n\n"):
+        if block.startswith("data: {"):
+            for choice in json.loads(block[6:])["choices"]:
+                text.append(choice["delta"].get("content") or "")
+    return "".join(text)
+
+
+@pytest.fixture
+async def groq(wire_server: WireServer) -> AsyncIterator[OpenAIProvider]:
+    made = OpenAIProvider(api_key="gsk-test", base_url=wire_server.url + "/openai/v1",
+                          model="deepseek-r1-distill-llama-70b")
+    yield made
+    await made.aclose()
+
+
+async def test_an_openai_compatible_stream_keeps_the_reasoning_out_of_the_answer(
+        wire_server: WireServer, groq: OpenAIProvider) -> None:
+    thought, answer = split_think(_sse_text(GROQ_STREAM))
+    assert thought is not None and thought.text.startswith("Okay, so I want to make")
+    assert answer.startswith("To make Uruguayan alfajores")
+    wire_server.reply_file(GROQ_STREAM, chunk_size=97)
+    wire_server.reply(body=json.loads(GROQ_WHOLE.read_text()))
+    agent = Agent(provider=groq, memory=ConversationMemory())
+    items = [item async for item in agent.astream("I want a recipe to cook Uruguayan alfajores.",
+                                                  events=True)]
+    result = items[-1]
+    assert isinstance(result, AgentResult)
+    assert result.content == answer
+    assert "".join(c.content for c in items if isinstance(c, StreamChunk)
+                   and not c.event) == answer
+    assert "".join(c.content for c in items if isinstance(c, StreamChunk)
+                   and c.event == "reasoning").strip() == thought.text
+    assert result.message.reasoning == [thought]
+
+    # A whole answer whose block is empty: the answer alone, an empty reasoning part.
+    again = await agent.arun("How do I cross the street?")
+    assert again.content.startswith("To cross the street safely, follow these steps:")
+    assert again.message.reasoning == [ReasoningPart("", protocol=THINK_TAGS)]
+    second = wire_server.requests[1].json
+    (sent,) = [m for m in second["messages"] if m["role"] == "assistant"]
+    assert sent["content"] == answer  # no reasoning back: not in a field, not in the text
+    assert set(sent) == {"role", "content"}

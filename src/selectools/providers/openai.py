@@ -31,6 +31,8 @@ Reasoning. Compatible servers stream the model's reasoning beside `content`: as
 items that may carry an Anthropic `signature` or OpenAI's encrypted `data`). Each fragment
 is a `ReasoningDelta`; the block is one `ReasoningPart` (protocol "openai") yielded when the
 first text or tool-call delta arrives, or when the turn ends. It never reaches `content`.
+A server without a reasoning parser leaves it in the content as `<think>...</think>`: a
+block opening the answer is read as reasoning the same way (`_think.py`), never sent back.
 api.openai.com's Chat Completions shows no reasoning, only `reasoning_tokens` in the usage.
 
 Sending it back (the one rule): every assistant message whose reasoning came from this
@@ -96,6 +98,7 @@ from . import _wire
 from ._framing import SseEvent, WholeJson, event_batches, read_to_end
 from ._http_provider import HttpProvider
 from ._status import body_snippet, error_for_status, json_or_none, reported_error
+from ._think import ThinkSplitter, split_think
 from .base import StreamItem, with_instructions
 from .errors import ProviderError
 from .protocol import ModelRequest, WireProtocol, WireRequest
@@ -387,8 +390,12 @@ def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
         _wire.as_text(text, "choices[0].message.content" if wire.get("content")
                       else "choices[0].message.refusal")
     reason = _wire.stop_reason(choice.get("finish_reason"), FINISH_REASONS, has_calls=bool(calls))
+    reasoning = _message_reasoning(wire, model)
+    tagged, text = split_think(text)
+    if tagged is not None:
+        reasoning = [*(reasoning or ()), tagged]
     message = Message(role=Role.ASSISTANT, content=text, tool_calls=calls or None,
-                      stop_reason=reason, reasoning=_message_reasoning(wire, model))
+                      stop_reason=reason, reasoning=reasoning)
     return message, _usage(data.get("usage"), model)
 
 
@@ -517,6 +524,7 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
     calls: dict[int, _PendingCall] = {}
     flushed = 0  # calls already yielded this turn (the next call's ordinal starts there)
     thinking: _Thinking | None = None  # the reasoning block being streamed
+    tags: ThinkSplitter | None = ThinkSplitter()  # None once the text shows no <think> block
     usage: UsageStats | None = None
     finish_reason: Any = None  # the first one: its TurnEnd comes once the stream ends
     has_calls = False
@@ -583,12 +591,23 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
                     if thinking is not None:  # the answer begins: the reasoning block is whole
                         yield thinking.part()
                         thinking = None
-                    yield text if type(text) is str else _wire.as_text(
-                        text, "choices[0].delta.content", stream=True)
+                    if type(text) is not str:
+                        text = _wire.as_text(text, "choices[0].delta.content", stream=True)
+                    if tags is None:
+                        yield text
+                    else:  # the answer's first characters: a <think> block or not
+                        for piece in tags.feed(text):
+                            yield piece
+                        if tags.plain:
+                            tags = None
                 if fragments:
                     if thinking is not None:
                         yield thinking.part()
                         thinking = None
+                    if tags is not None:  # the text ends here: what it held is due now
+                        for piece in tags.close():
+                            yield piece
+                        tags = None
                     where = "choices[0].delta.tool_calls"
                     for fragment in _wire.as_list(fragments, where, stream=True):
                         key = _merge_fragment(calls, fragment)
@@ -604,6 +623,10 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
                     if thinking is not None:
                         yield thinking.part()
                         thinking = None
+                    if tags is not None:
+                        for piece in tags.close():
+                            yield piece
+                        tags = None
                     for call in _flush(calls):
                         has_calls = True
                         flushed += 1
@@ -618,6 +641,9 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
         raise _wire.unfinished_stream("a finish_reason or [DONE]")
     if thinking is not None:
         yield thinking.part()
+    if tags is not None:
+        for piece in tags.close():
+            yield piece
     for call in _flush(calls):  # [DONE] without a finish_reason: the calls are complete
         has_calls = True
         yield call
