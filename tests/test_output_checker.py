@@ -134,7 +134,7 @@ def test_the_compiled_yes_or_no_agrees_with_jsonschema(schema: Any, value: Any) 
         assert accepts(value) == expected, json.dumps({"schema": schema, "value": value})
 
 
-TYPICAL_SCHEMAS = [
+TYPICAL_SCHEMAS: list[dict[str, Any]] = [
     {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer",
                                                                       "minimum": 0}},
      "required": ["name", "age"], "additionalProperties": False},
