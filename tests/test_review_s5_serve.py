@@ -349,3 +349,19 @@ async def test_a_clients_wrong_answers_to_approvals_are_named(tmp_path: Path) ->
         assert status == 200 and b"RUN_FINISHED" in body, body
     assert CALLS == ["unlock vault"]
     store.close()
+
+
+async def test_the_websocket_limit_counts_bytes() -> None:
+    """It counted characters: a message of snowmen (3 bytes each) three times the limit
+    in bytes was taken."""
+    from websockets.asyncio.client import connect
+
+    from selectools.serve import create_app
+
+    with uvicorn_in_process(create_app(local_agent(), max_body_bytes=1000)) as address:
+        async with connect(f"ws://{address}/ws", open_timeout=10) as socket:
+            await socket.send(json.dumps({"content": "☃" * 900}, ensure_ascii=False))
+            frame = json.loads(await asyncio.wait_for(socket.recv(), 10))
+            assert frame == {"type": "error", "message": "the message is over the 1000-byte limit"}
+            await socket.send(json.dumps({"content": "☃" * 300}, ensure_ascii=False))
+            assert (await answer(socket))["content"] == "☃" * 300

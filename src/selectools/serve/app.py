@@ -348,7 +348,11 @@ class _Server:
                     await _send(websocket, {"type": "error", "message": (
                         "send JSON as text messages, not binary ones")})
                     continue
-                if len(text) > self.max_body_bytes:
+                # In bytes, as the limit says (a character is up to 4 of them); counted
+                # only when the characters alone could not tell.
+                limit = self.max_body_bytes
+                if len(text) > limit or (len(text) * 4 > limit and len(
+                        text.encode("utf-8", "surrogatepass")) > limit):
                     await _send(websocket, {"type": "error", "message": (
                         f"the message is over the {self.max_body_bytes}-byte limit")})
                     continue
