@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 #: "tool_calls_dropped": calls of a turn that ended the run (cut by max_tokens, filtered,
@@ -80,13 +79,44 @@ class TraceStep:
                 f"duration_ms={self.duration_ms!r}, data={self.data!r})")
 
 
-@dataclass(slots=True)
 class AgentTrace:
-    run_id: str = ""
-    steps: list[TraceStep] = field(default_factory=list)
+    """A run's steps, in order (`steps`), and the run's id.
+
+    The engine records its steps with `record`, each as one tuple of what it is made of;
+    they become TraceStep objects when `steps` is first read (then `steps` is a plain
+    list, kept): most traces are never read, and a held result's trace was most of its
+    memory (issue 18: an object and a tuple per step, a tuple per selected call).
+    """
+
+    __slots__ = ("run_id", "_steps", "_private")
+    __match_args__ = ("run_id", "steps")
+
+    def __init__(self, run_id: str = "", steps: list[TraceStep] | None = None) -> None:
+        self.run_id = run_id
+        self._steps: list[Any] = [] if steps is None else steps
+        #: Whether `_steps` is this trace's own list, never handed out: only then may it
+        #: hold records (see `record`) among its TraceSteps.
+        self._private = steps is None
+
+    def record(self, step: tuple[Any, ...]) -> None:
+        """Add a step made only when `steps` is first read: `step` is (type, iteration,
+        duration_ms, build, *values), the step `TraceStep.deferred(*step)`."""
+        self._steps.append(step if self._private else TraceStep.deferred(*step))
+
+    @property
+    def steps(self) -> list[TraceStep]:
+        if self._private:
+            self._steps = [TraceStep.deferred(*step) if type(step) is tuple else step
+                           for step in self._steps]
+            self._private = False
+        return self._steps
+
+    @steps.setter
+    def steps(self, value: list[TraceStep]) -> None:
+        self._steps, self._private = value, False
 
     def add(self, step: TraceStep) -> None:
-        self.steps.append(step)
+        self._steps.append(step)
 
     def of_type(self, step_type: StepType) -> list[TraceStep]:
         return [s for s in self.steps if s.type == step_type]
@@ -98,4 +128,15 @@ class AgentTrace:
         return iter(self.steps)
 
     def __len__(self) -> int:
-        return len(self.steps)
+        return len(self._steps)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, AgentTrace)
+        return (self.run_id, self.steps) == (other.run_id, other.steps)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass is
+
+    def __repr__(self) -> str:
+        return f"AgentTrace(run_id={self.run_id!r}, steps={self.steps!r})"

@@ -443,15 +443,16 @@ class Run:
             self.usage.add(usage)
             self.provider_used = usage.provider or self.provider_used
         self.provider_used = self.provider_used or provider_name(self.provider)
-        # The steps' data is made when first read (see TraceStep.deferred), from these.
-        steps = self.trace.steps
-        steps.append(TraceStep.deferred(
-            "llm_call", self.iteration, llm_ms, _llm_call_data, self.model,
-            self.provider_used, len(calls), response.stop_reason, usage))
+        # The steps are made when read (see AgentTrace.record), from these values. The
+        # selection holds each call's name, arguments and id as they are now (a person's
+        # edit at resume gives the call other arguments), in one flat tuple.
+        trace = self.trace
+        trace.record(("llm_call", self.iteration, llm_ms, _llm_call_data, self.model,
+                      self.provider_used, len(calls), response.stop_reason, usage))
         if calls:
-            steps.append(TraceStep.deferred(
-                "tool_selection", self.iteration, 0.0, _selection_data,
-                [(c.tool_name, c.parameters, c.id) for c in calls]))
+            trace.record(("tool_selection", self.iteration, 0.0, _selection_data,
+                          *[value for c in calls for value in (c.tool_name, c.parameters,
+                                                                c.id)]))
         self.history.append(response)
         self.all_calls.extend(calls)
         self.response, self.calls = response, calls
@@ -494,9 +495,10 @@ def _llm_call_data(model: str, provider: str | None, calls: int, stop_reason: st
             "completion_tokens": usage.completion_tokens if usage else None}
 
 
-def _selection_data(calls: list[tuple[str, dict[str, Any], str | None]]) -> dict[str, Any]:
-    return {"tools": [{"name": name, "args": args, "id": call_id}
-                      for name, args, call_id in calls]}
+def _selection_data(*calls: Any) -> dict[str, Any]:
+    """`calls`: name, arguments and id of each call, one after the other."""
+    return {"tools": [{"name": calls[i], "args": calls[i + 1], "id": calls[i + 2]}
+                      for i in range(0, len(calls), 3)]}
 
 
 def _as_arguments(parameters: object) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..tools import UnknownToolError, format_tool_error
-from ..trace import AgentTrace, TraceStep
+from ..trace import AgentTrace
 from ..types import MAX_IMAGE_BYTES, ContentPart, Message, Role, ToolCall
 from .deadline import Deadline
 from .setup import RunSetup
@@ -139,9 +139,9 @@ class ToolRunner:
                                call.parameters, duration_ms)
         if setup.record_tool is not None:
             setup.record_tool(call.tool_name, error is None, duration_ms)
-        self.trace.steps.append(TraceStep.deferred(  # its data made when first read
-            "tool_execution", iteration, duration_ms, _execution_data, call.tool_name,
-            call_id, call.parameters, text[:500], error is not None))
+        self.trace.record(("tool_execution", iteration, duration_ms,  # made when read
+                           _execution_data, call.tool_name, call_id, call.parameters,
+                           text[:500], error is not None))
         images: list[ContentPart] | None = None
         if type(text) is not str:  # a str subclass may carry images; a plain str costs nothing
             text, images = _images(text)
