@@ -89,6 +89,35 @@ def test_reference_style_list_return_is_accepted() -> None:
     assert Agent(provider=ListReturning()).run("hi").content == "ok"
 
 
+async def test_a_whole_answer_of_another_shape_is_still_unpacked() -> None:
+    # complete_any takes an exact (Message, UsageStats) as it is; every other shape goes
+    # through unpack_completion: a usage that is not a UsageStats is dropped, a longer
+    # tuple gives its first two, a Message subclass is a Message.
+    from selectools.providers.base import complete_any
+
+    class Mine(Message):
+        pass
+
+    usage = UsageStats(1, 2)
+    for returned, content, expected_usage in [
+            ((Message(role=Role.ASSISTANT, content="a"), "no usage"), "a", None),
+            ((Message(role=Role.ASSISTANT, content="b"), usage, "extra"), "b", usage),
+            ((Mine(role=Role.ASSISTANT, content="c"), usage), "c", usage)]:
+        class Returns:
+            async def acomplete(self, result=returned, **kwargs):  # type: ignore[no-untyped-def]
+                return result
+
+        message, got = await complete_any(Returns(), model="m", system_prompt="", messages=[])
+        assert (message.content, got) == (content, expected_usage)
+
+    class Wrong:
+        async def acomplete(self, **kwargs):  # type: ignore[no-untyped-def]
+            return ("text", usage)
+
+    with pytest.raises(TypeError, match="returned tuple, expected"):
+        await complete_any(Wrong(), model="m", system_prompt="", messages=[])
+
+
 def test_provider_with_nothing_usable_is_named() -> None:
     class Nothing:
         name = "empty"

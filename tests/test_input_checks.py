@@ -56,6 +56,30 @@ def test_an_image_only_message_and_an_assistant_tool_turn_are_not_empty(tmp_path
     assert len(checked) == 3
 
 
+def test_check_messages_names_the_message_it_refuses_whatever_the_container() -> None:
+    # The loop tests `type(m) is Message` first: a subclass, a tuple and a role set to its
+    # plain string after construction still take the full checks.
+    from selectools.types import check_messages
+
+    class Mine(Message):
+        pass
+
+    hello = Message(role=Role.USER, content="hi")
+    assert check_messages((hello, Mine(role=Role.USER, content="yes"))) == [
+        hello, Mine(role=Role.USER, content="yes")]
+    with pytest.raises(TypeError, match=re.escape("messages[2] is a dict, not a Message")):
+        check_messages([hello, hello, {"role": "user"}])
+    with pytest.raises(ValueError, match=re.escape("messages[1] (user) is empty")):
+        check_messages((hello, Mine(role=Role.USER, content=" ")))
+    blank = Message(role=Role.ASSISTANT, content="")
+    blank.role = "user"  # type: ignore[assignment]
+    with pytest.raises(ValueError, match=re.escape("messages[1] (user) is empty")):
+        check_messages([hello, blank])
+    for wrong in ("hi", hello, {"a": hello}, None):
+        with pytest.raises(TypeError, match="messages must be a list of Message"):
+            check_messages(wrong)
+
+
 def test_an_image_over_the_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
     big = tmp_path / "huge.png"
     with big.open("wb") as handle:

@@ -451,18 +451,34 @@ def check_messages(messages: object) -> list[Message]:
     """`messages` as a list, refused with an error naming the problem unless it is a
     non-empty sequence of Messages with something to send: the one check that the agent
     and every provider apply before any network call."""
-    if isinstance(messages, (str, Message)) or not isinstance(messages, (list, tuple)):
+    if type(messages) is not list and (isinstance(messages, (str, Message))
+                                       or not isinstance(messages, (list, tuple))):
         raise TypeError(f"messages must be a list of Message, got {type(messages).__name__}")
     if not messages:
         raise ValueError("messages is empty: give at least one Message")
-    for index, message in enumerate(messages):
-        if not isinstance(message, Message):
+    # Every provider call passes here with the whole history: the loop reads no enum member
+    # through its class (`_NEEDS_TEXT` is a module constant) and makes no index per message;
+    # the index is found only to name a message refused.
+    for message in messages:
+        if type(message) is not Message and not isinstance(message, Message):
+            index = _index_of(messages, message)
             raise TypeError(f"messages[{index}] is a {type(message).__name__}, not a Message")
-        if message.role in (Role.USER, Role.SYSTEM) and not message.content_parts \
+        if message.role in _NEEDS_TEXT and not message.content_parts \
                 and not message.content.strip():
-            raise ValueError(f"messages[{index}] ({message.role.value}) is empty: "
-                             "give it content or content_parts")
+            raise ValueError(f"messages[{_index_of(messages, message)}] "
+                             f"({message.role}) is empty: give it content or content_parts")
     return list(messages)
+
+
+#: The roles whose messages must have something to send (read by `check_messages`: in
+#: Python 3.11 `Role.USER` costs a descriptor call each time, a module constant does not).
+#: A tuple, not a set: a role reassigned to its plain string still compares equal.
+_NEEDS_TEXT = (Role.USER, Role.SYSTEM)
+
+
+def _index_of(messages: list[Any] | tuple[Any, ...], message: object) -> int:
+    """The position of `message` (by identity: equal messages may come before it)."""
+    return next(index for index, item in enumerate(messages) if item is message)
 
 
 def image_message(image: str | Path, prompt: str = "Describe this image.") -> Message:

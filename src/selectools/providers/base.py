@@ -239,6 +239,11 @@ async def complete_any(provider: object, **kwargs: Any) -> tuple[Message, UsageS
         raise TypeError(
             f"{provider_name(provider)} implements none of astream, acomplete, complete"
         )
+    # What our own providers return, taken as it is (exact types: a subclass or another
+    # shape goes through unpack_completion's checks).
+    if type(result) is tuple and len(result) == 2 and type(result[0]) is Message \
+            and type(result[1]) is UsageStats:
+        return result
     return unpack_completion(result)
 
 
