@@ -20,6 +20,7 @@ from wire_server import WireServer
 from selectools import (
     Agent,
     AgentResult,
+    AgentTrace,
     ConversationMemory,
     LocalProvider,
     Message,
@@ -126,6 +127,62 @@ def test_a_held_result_round_trips_through_pickle_and_its_dict() -> None:
     assert fresh.trace is not None
     step = pickle.loads(pickle.dumps(fresh.trace.steps[2]))
     assert step.data["result"] == "Sunny in Paris"
+
+
+def _size(data: str) -> dict[str, Any]:
+    return {"size": len(data)}
+
+
+def test_recorded_steps_are_made_when_read_in_the_order_they_came() -> None:
+    trace = AgentTrace("r1")
+    trace.record(("llm_call", 1, 2.5, _size, "abc"))
+    trace.add(TraceStep("error", 1, 0.0, {"message": "boom"}))
+    trace.record(("tool_execution", 2, 1.0, _size, "de"))
+    assert len(trace) == 3
+    packed = pickle.loads(pickle.dumps(trace))  # pickled before any step was made
+    steps = trace.steps
+    assert all(type(step) is TraceStep for step in steps)
+    assert [(s.type, s.iteration, s.duration_ms, s.data) for s in steps] == [
+        ("llm_call", 1, 2.5, {"size": 3}), ("error", 1, 0.0, {"message": "boom"}),
+        ("tool_execution", 2, 1.0, {"size": 2})]
+    assert trace.steps is steps and packed == trace and packed.steps == steps
+    assert [s.type for s in trace] == ["llm_call", "error", "tool_execution"]
+    assert [s.type for s in trace.of_type("error")] == ["error"]
+    assert repr(trace) == f"AgentTrace(run_id='r1', steps={steps!r})"
+    # once the steps were handed out, what comes after is a TraceStep in that same list
+    trace.record(("llm_call", 3, 0.5, _size, "f"))
+    assert steps[-1] == TraceStep("llm_call", 3, 0.5, {"size": 1}) and len(trace) == 4
+    assert trace.to_dict()["steps"][-1] == {"type": "llm_call", "iteration": 3,
+                                            "duration_ms": 0.5, "data": {"size": 1}}
+
+
+def test_a_trace_given_its_steps_keeps_that_list_of_steps() -> None:
+    given = [TraceStep("llm_call", 1, 0.0, {"model": "m"})]
+    trace = AgentTrace(run_id="r2", steps=given)
+    trace.record(("llm_call", 2, 0.0, _size, "xy"))
+    assert trace.steps is given and type(given[1]) is TraceStep
+    assert given[1].data == {"size": 2}
+    trace.steps = []
+    assert len(trace) == 0 and trace == AgentTrace("r2") and trace != AgentTrace("r3")
+    match trace:
+        case AgentTrace(run_id, steps):
+            assert (run_id, steps) == ("r2", [])
+
+
+def test_a_selection_step_shows_the_calls_as_the_model_asked_for_them() -> None:
+    provider = LocalProvider(responses=[
+        [ToolCall("weather", {"city": "Paris"}, "c1"), ToolCall("weather", {"city": "Oslo"},
+                                                               "c2")],
+        "Both sunny."])
+    result = Agent([weather], provider=provider).run("Weather in Paris and Oslo?")
+    assert result.trace is not None
+    selection = result.trace.of_type("tool_selection")
+    assert [s.data for s in selection] == [{"tools": [
+        {"name": "weather", "args": {"city": "Paris"}, "id": "c1"},
+        {"name": "weather", "args": {"city": "Oslo"}, "id": "c2"}]}]
+    assert [s.data["result"] for s in result.trace.of_type("tool_execution")] == [
+        "Sunny in Paris", "Sunny in Oslo"]
+    assert result.usage is not None and result.usage.cost_usd == 0.0  # a local model
 
 
 async def test_without_memory_the_result_lets_the_argument_text_go(

@@ -107,7 +107,8 @@ class AgentUsage:
         self.completion_tokens += stats.completion_tokens
         self.total_tokens += stats.total_tokens
         self.reasoning_tokens += stats.reasoning_tokens
-        self.cost_usd += stats.cost_usd or 0.0
+        if stats.cost_usd:  # (no new 0.0 float held per result for an unpriced model)
+            self.cost_usd += stats.cost_usd
         self.llm_calls += 1
         if self.keep_calls:
             self.calls.append(stats)
