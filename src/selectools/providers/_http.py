@@ -127,7 +127,7 @@ class HttpTransport:
     async def post_json(self, path: str, body: Any, *, timeout: float | None = None,
                         params: Mapping[str, str] | None = None) -> Any:
         """POST `body` and return the parsed JSON answer."""
-        limit = self._timeout(timeout)
+        limit = self.timeout if timeout is None else timeout
         client_timeout = self._whole_timeout(limit)
         try:
             async with await self._open(path, body, params, client_timeout) as response:
@@ -159,7 +159,7 @@ class HttpTransport:
                              timeout: float | None, params: Mapping[str, str] | None,
                              ) -> AsyncGenerator[list[Any], None]:
         """The events of `post_events`, a list per read of the body (never an empty one)."""
-        limit = self._timeout(timeout)
+        limit = self.timeout if timeout is None else timeout
         decoder: SseDecoder | NdjsonDecoder = SseDecoder() if framing == "sse" else NdjsonDecoder()
         watchdog: _ReadWatchdog | None = None
         try:
@@ -308,9 +308,6 @@ class HttpTransport:
                 self._sessions[loop] = session
                 _close_with_its_loop(session, loop, owner=self)
             return session
-
-    def _timeout(self, timeout: float | None) -> float | None:
-        return self.timeout if timeout is None else timeout
 
     def _whole_timeout(self, limit: float | None) -> aiohttp.ClientTimeout:
         """aiohttp's timeout for a whole call: the last one again when the limit is the

@@ -121,7 +121,7 @@ class HttpProvider(AsyncFirstProvider):
                                      messages=messages, tools=tools, temperature=temperature,
                                      max_tokens=max_tokens, stream=False, output=output,
                                      reasoning=reasoning)
-        limit = self._call_timeout(timeout)
+        limit = self._timeout if timeout is None else timeout
         parse = self.protocol.parse_response
 
         async def attempt() -> tuple[Message, UsageStats]:
@@ -150,7 +150,7 @@ class HttpProvider(AsyncFirstProvider):
                                      messages=messages, tools=tools, temperature=temperature,
                                      max_tokens=max_tokens, stream=True, output=output,
                                      reasoning=reasoning)
-        limit = self._call_timeout(timeout)
+        limit = self._timeout if timeout is None else timeout
         protocol = self.protocol
         opened: list[AsyncIterator[Any]] = []
 
@@ -299,9 +299,6 @@ class HttpProvider(AsyncFirstProvider):
         label = f", name={self._label!r}" if self._label is not None else ""
         return (f"{type(self).__name__}(model={self.default_model!r}, "
                 f"base_url={self._transport.base_url!r}{label})")
-
-    def _call_timeout(self, timeout: float | None) -> float | None:
-        return self._timeout if timeout is None else timeout
 
 
 def _first_env(names: Sequence[str]) -> str | None:

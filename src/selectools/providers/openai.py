@@ -143,19 +143,15 @@ def build_request_body(*, model: str, system_prompt: str, messages: Sequence[Mes
     """The JSON body of a `POST /chat/completions`, built as the provider builds it: for
     api.openai.com when `hosted`, else for a compatible server. `temperature=None` sends
     none: the model's default."""
-    body = _body(ModelRequest(model, system_prompt, messages, temperature, max_tokens, stream,
-                              hosted, output, reasoning))
+    body = _request(ModelRequest(model, system_prompt, messages, temperature, max_tokens,
+                                 stream, hosted, output, reasoning)).body
     if tools:
         body["tools"] = encode_tools(tools)
     return body
 
 
 def _request(request: ModelRequest) -> WireRequest:
-    return WireRequest("/chat/completions", _body(request))
-
-
-def _body(request: ModelRequest) -> dict[str, Any]:
-    """The body without tools (the provider adds those, encoded once per tool list)."""
+    """The request without tools (the provider adds those, encoded once per tool list)."""
     model = request.model
     # api.openai.com's reasoning models refuse `max_tokens`; compatible servers all know it.
     max_tokens_field = "max_completion_tokens" if request.hosted else "max_tokens"
@@ -182,7 +178,7 @@ def _body(request: ModelRequest) -> dict[str, Any]:
         effort = reasoning_effort(request.reasoning)  # (a bad setting is refused everywhere)
         if reasons or not hosted:  # api.openai.com's other models refuse the parameter
             body["reasoning_effort"] = effort
-    return body
+    return WireRequest("/chat/completions", body)
 
 
 def _without_json_schema(model: str) -> bool:
