@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_serve_support import free_port, post, sse_data, user_message
+from test_serve_support import post, sse_data, user_message, uvicorn_in_process
 
 from selectools import Agent, AgentConfig, tool
 
@@ -28,27 +26,6 @@ def open_door(room: str) -> str:
     """Open the door of a room."""
     CALLS.append(room)
     return f"the door of {room} is open"
-
-
-@contextmanager
-def uvicorn_in_process(app: Any) -> Iterator[str]:
-    """A real uvicorn serving `app` in a thread of this process; yields host:port."""
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(400):
-        if server.started:
-            break
-        threading.Event().wait(0.05)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def local_agent(**config: Any) -> Agent:

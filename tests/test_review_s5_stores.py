@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from test_sessions_servers import postgres_dsn, redis_url  # noqa: F401 (fixtures)
-from test_sessions_stores import make_store  # noqa: F401 (the fixture: every store)
+from test_sessions_stores import _legacy_record, make_store  # noqa: F401 (make_store: a fixture)
 
 from selectools.sessions import JsonFileSessionStore, SessionStore, SQLiteSessionStore
 from selectools.types import Message, Role
@@ -17,15 +16,6 @@ from selectools.types import Message, Role
 
 def run(coro: Any) -> Any:
     return asyncio.run(coro)
-
-
-def _legacy_record(session_id: str, namespace: str | None, text: str) -> str:
-    # What selectools 1.3.0's JsonFileSessionStore.save writes (as tests/test_sessions_stores).
-    return json.dumps({"session_id": session_id, "namespace": namespace,
-                       "created_at": 1700000000.0, "updated_at": 1700000100.0,
-                       "memory": {"max_messages": 50, "max_tokens": None, "message_count": 1,
-                                  "summary": None,
-                                  "messages": [{"role": "user", "content": text}]}})
 
 
 def test_a_crafted_id_neither_reads_nor_deletes_another_namespaces_1_3_file(

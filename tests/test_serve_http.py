@@ -7,10 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import threading
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +16,6 @@ import pytest
 from test_serve_support import (
     THINKING,
     TOOL_RUN,
-    free_port,
     get_weather,
     post,
     read_with_sdk,
@@ -27,6 +24,7 @@ from test_serve_support import (
     serving,
     sse_data,
     user_message,
+    uvicorn_in_process,
     validate_agui,
 )
 
@@ -228,27 +226,6 @@ async def test_websocket_speaks_the_seeds_shape_with_tool_events(tmp_path: Path)
     kinds = [f["type"] for f in frames]
     assert kinds.index("tool_call_delta") < kinds.index("tool_start") < kinds.index(
         "tool_result")
-
-
-@contextmanager
-def uvicorn_in_process(app: Any) -> Iterator[str]:
-    """A real uvicorn serving `app` in a thread of this process; yields host:port."""
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(400):
-        if server.started:
-            break
-        threading.Event().wait(0.05)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 @pytest.fixture

@@ -436,3 +436,24 @@ def _counting_handler(server: CountingModelServer) -> type[BaseHTTPRequestHandle
             self.close_connection = True
 
     return Handler
+
+
+@contextmanager
+def uvicorn_in_process(app: Any) -> Iterator[str]:
+    """A real uvicorn serving `app` in a thread of this process; yields host:port."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(400):
+        if server.started:
+            break
+        threading.Event().wait(0.05)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
