@@ -67,6 +67,14 @@ class Reply:
     release: threading.Event = field(default_factory=threading.Event)
 
 
+class _Server(ThreadingHTTPServer):
+    # Room for hundreds of connections opened at once (the standard library's backlog of
+    # 5 makes the rest wait for a SYN retry, a second or more: a test of many calls in
+    # flight would measure that).
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 class WireServer:
     """Serve queued replies (FIFO, whatever the path) and record the requests."""
 
@@ -75,8 +83,7 @@ class WireServer:
         self.requests: list[RecordedRequest] = []
         #: Set when a held reply was never released by the test (see `reply(hold_after=...)`).
         self.hold_expired = False
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), _handler_for(self))
         # A short poll interval makes stop() quick (shutdown waits for one poll).
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
                                         daemon=True, name="wire-server")

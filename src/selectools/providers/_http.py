@@ -79,6 +79,10 @@ _SNIPPET_BYTES = 1024  # read of a body that is not the stream asked for, for it
 # Transport
 
 
+#: Connections each session keeps to its server (aiohttp's default): calls beyond it wait.
+POOL_SIZE = 100
+
+
 class HttpTransport:
     """POSTs JSON to one base URL over a pooled aiohttp session (one per event loop).
 
@@ -103,6 +107,11 @@ class HttpTransport:
         self._secrets = _longest_first([*_secret_values(self._headers), *url_secrets])
         self._error_from_response = error_from_response
         self._sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
+        #: Per session, one slot per pooled connection: a call waits for its slot before
+        #: its time limit starts, so time queued behind other calls (many runs in flight)
+        #: never counts as the server's (see `_slot`).
+        self._slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+        self.pool_size = POOL_SIZE
         self._lock = threading.Lock()
         self._parsed_urls: dict[str, Any] = {}
         self._last_whole_timeout: aiohttp.ClientTimeout | None = None
@@ -130,11 +139,13 @@ class HttpTransport:
         limit = self.timeout if timeout is None else timeout
         client_timeout = self._whole_timeout(limit)
         try:
-            async with await self._open(path, body, params, client_timeout) as response:
-                payload = await response.read()
-                log.debug("%s POST %s -> %s", self.provider, path, response.status)
-                if response.status >= 300:
-                    raise self._error_from_response(response.status, response.headers, payload)
+            async with self._slot():
+                async with await self._open(path, body, params, client_timeout) as response:
+                    payload = await response.read()
+                    log.debug("%s POST %s -> %s", self.provider, path, response.status)
+                    if response.status >= 300:
+                        raise self._error_from_response(response.status, response.headers,
+                                                        payload)
         except ProviderError:
             raise
         except Exception as exc:
@@ -162,7 +173,10 @@ class HttpTransport:
         limit = self.timeout if timeout is None else timeout
         decoder: SseDecoder | NdjsonDecoder = SseDecoder() if framing == "sse" else NdjsonDecoder()
         watchdog: _ReadWatchdog | None = None
+        slot, held = self._slot(), False
         try:
+            # Held until the stream is closed: its connection is in use until then.
+            held = await slot.acquire()
             # The wait for the answer's headers is bounded here, each wait for the body's
             # next bytes by a _ReadWatchdog (see there why not by aiohttp's sock_read).
             async with asyncio.timeout(limit or None):
@@ -202,6 +216,8 @@ class HttpTransport:
         finally:
             if watchdog is not None:
                 watchdog.disarm()
+            if held:
+                slot.release()
 
     async def _open(self, path: str, body: Any, params: Mapping[str, str] | None,
                     timeout: aiohttp.ClientTimeout) -> aiohttp.ClientResponse:
@@ -280,7 +296,7 @@ class HttpTransport:
         """Close every session this transport opened (those on other live loops are closed
         there, without waiting)."""
         with self._lock:
-            sessions, self._sessions = self._sessions, {}
+            sessions, self._sessions, self._slots = self._sessions, {}, {}
         current = _running_loop()
         for loop, session in sessions.items():
             if loop is current:
@@ -289,6 +305,17 @@ class HttpTransport:
                 asyncio.run_coroutine_threadsafe(_close_session(session), loop)
             else:
                 _mark_closed(session)
+
+    def _slot(self) -> asyncio.Semaphore:
+        """This loop's connection slots, `pool_size` of them as its session's pool has.
+
+        aiohttp queues a call for a free connection inside the request, where its time
+        limit already runs: with more calls in flight than connections, calls failed with
+        "no answer within 60 s" while the server answered each at once. Waiting here first,
+        the limit counts only the call's own time. (A run's time limit, `run_timeout`, still
+        counts the wait.)"""
+        self._session()  # made with the session, and dropped with it
+        return self._slots[asyncio.get_running_loop()]
 
     def _session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
@@ -303,9 +330,12 @@ class HttpTransport:
                 # Sessions on loops that have since closed can never be used again.
                 for stale in [lp for lp in self._sessions if lp.is_closed()]:
                     _mark_closed(self._sessions.pop(stale))
+                    self._slots.pop(stale, None)
                 session = aiohttp.ClientSession(
+                    connector=aiohttp.TCPConnector(limit=self.pool_size),
                     headers={"Content-Type": "application/json", **self._headers})
                 self._sessions[loop] = session
+                self._slots[loop] = asyncio.Semaphore(self.pool_size)
                 _close_with_its_loop(session, loop, owner=self)
             return session
 
