@@ -47,15 +47,6 @@ class JsonFileSessionStore(SessionStore):
             name = hashlib.sha256(name.encode()).hexdigest()
         return os.path.join(self.directory, name + suffix)
 
-    def _legacy_path(self, session_id: str, namespace: str | None) -> str | None:
-        """Where selectools 1.3.0 kept this session (`<namespace>:<id>.json`, unquoted),
-        when that is another file: read when ours is missing, removed by the next commit."""
-        name = f"{namespace}:{session_id}" if namespace else session_id
-        if "/" in name or "\x00" in name or ".." in name or os.path.basename(name) != name:
-            return None  # a name 1.3.0 refused: it never wrote one
-        path = os.path.join(self.directory, name + ".json")
-        return None if path == self._path(session_id, namespace) else path
-
     # -- on the store's thread ---------------------------------------------------------
 
     def _stored_text(self, session_id: str, namespace: str | None) -> str | None:
@@ -64,21 +55,27 @@ class JsonFileSessionStore(SessionStore):
             with open(self._path(session_id, namespace), encoding="utf-8") as handle:
                 return handle.read()
         except FileNotFoundError:
-            return self._legacy_text(session_id, namespace)
+            legacy = self._legacy_file(session_id, namespace)
+            return None if legacy is None else legacy[1]
         except UnicodeDecodeError as exc:
             raise SessionCorruptError(f"{describe(session_id, namespace)}: the stored "
                                       f"file is not UTF-8 text ({exc})", session_id,
                                       namespace) from None
 
-    def _legacy_text(self, session_id: str, namespace: str | None) -> str | None:
-        """1.3.0's file of this session, when there is one and it says it is this session.
+    def _legacy_file(self, session_id: str, namespace: str | None) -> tuple[str, str] | None:
+        """Where selectools 1.3.0 kept this session (`<namespace>:<id>.json`, unquoted) and
+        the file's text, when there is one, it is another file than ours, and it says it
+        is this session: read when ours is missing, removed by the next commit.
 
         1.3.0's names are ambiguous: `support:alice.json` was session 'alice' of namespace
         'support', and also session 'support:alice' without one. A session id is often a
         client's choice (a served chat's id): the file's own session_id and namespace say
         whose it is, so that no id reads, or deletes, another session's file."""
-        path = self._legacy_path(session_id, namespace)
-        if path is None:
+        name = f"{namespace}:{session_id}" if namespace else session_id
+        if "/" in name or "\x00" in name or ".." in name or os.path.basename(name) != name:
+            return None  # a name 1.3.0 refused: it never wrote one
+        path = os.path.join(self.directory, name + ".json")
+        if path == self._path(session_id, namespace):
             return None
         try:
             with open(path, encoding="utf-8") as handle:
@@ -89,7 +86,7 @@ class JsonFileSessionStore(SessionStore):
         if not isinstance(data, dict) or data.get("session_id") != session_id \
                 or (data.get("namespace") or None) != namespace:
             return None
-        return text
+        return path, text
 
     def _read_now(self, session_id: str, namespace: str | None) -> tuple[str | None, int]:
         text = self._stored_text(session_id, namespace)
@@ -123,11 +120,11 @@ class JsonFileSessionStore(SessionStore):
         return True
 
     def _remove_legacy(self, session_id: str, namespace: str | None) -> bool:
-        legacy = self._legacy_path(session_id, namespace)
-        if legacy is None or self._legacy_text(session_id, namespace) is None:
+        legacy = self._legacy_file(session_id, namespace)
+        if legacy is None:
             return False
         try:
-            os.remove(legacy)
+            os.remove(legacy[0])
         except FileNotFoundError:
             return False
         return True
