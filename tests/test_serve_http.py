@@ -256,6 +256,30 @@ async def test_websocket_keeps_the_conversation_by_id(
     assert [m.content for m in provider.requests[-1][1]] == ["fresh start"]
 
 
+async def test_a_long_conversation_is_trimmed_to_its_last_whole_exchanges() -> None:
+    """Kept in memory, a conversation keeps its last `max_conversation_messages` messages:
+    whole exchanges go from the front, so the model is sent a history that starts with a
+    question and holds no tool call without its result."""
+    from selectools.providers.stubs import LocalProvider
+    from selectools.serve import create_app
+
+    agent = Agent(tools=[get_weather], provider=LocalProvider())
+    provider: Any = agent.provider
+    with uvicorn_in_process(create_app(agent, max_conversation_messages=6)) as address:
+        url = f"ws://{address}/ws"
+        for turn in range(5):  # each turn adds a question, a call, its result, an answer
+            said = await socket_run(url, {"content": f"get weather in city {turn}",
+                                          "conversation_id": "long"})
+            assert said[-1]["type"] == "done"
+    sent = provider.requests[-1][1]  # what the fifth turn's last call was sent
+    # Kept: the fourth exchange whole (4 messages); then the fifth's question, call, result.
+    assert [m.role.value for m in sent] == ["user", "assistant", "tool", "assistant",
+                                            "user", "assistant", "tool"]
+    assert sent[0].content == "get weather in city 3"
+    assert sent[4].content == "get weather in city 4"
+    assert sent[2].tool_call_id == sent[1].tool_calls[0].id  # type: ignore[index]
+
+
 async def test_the_message_the_sdk_assembled_goes_back_as_the_history_it_was(
         in_process_server: tuple[str, Agent]) -> None:
     """useChat's next request carries the answer as the SDK assembled it: the model is sent
@@ -489,6 +513,8 @@ def test_create_app_refuses_settings_it_cannot_use() -> None:
             ({"max_body_bytes": 0}, ValueError, "max_body_bytes must be at least 1"),
             ({"cors_origins": "http://a.example"}, TypeError, "not one string"),
             ({"max_conversations": 0}, ValueError, "at least 1"),
+            ({"max_conversation_messages": 0}, ValueError,
+             "max_conversation_messages must be at least 1"),
             ({"response_format": 42}, TypeError, "response_format must be a type")):
         with pytest.raises(error, match=named):
             create_app(agent, **settings)

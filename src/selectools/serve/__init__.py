@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 def create_app(agent: Agent, *, auth_token: str | None = None,
                cors_origins: Sequence[str] = (), max_body_bytes: int = 1_000_000,
                response_format: ResponseFormat | None = None,
-               max_conversations: int = 1000,
+               max_conversations: int = 1000, max_conversation_messages: int = 200,
                keepalive_seconds: float | None = 15.0) -> Starlette:
     """An ASGI app serving `agent`; see `selectools.serve.app.create_app`."""
     try:
@@ -35,7 +35,9 @@ def create_app(agent: Agent, *, auth_token: str | None = None,
                           f"({exc})") from exc
     return make(agent, auth_token=auth_token, cors_origins=cors_origins,
                 max_body_bytes=max_body_bytes, response_format=response_format,
-                max_conversations=max_conversations, keepalive_seconds=keepalive_seconds)
+                max_conversations=max_conversations,
+                max_conversation_messages=max_conversation_messages,
+                keepalive_seconds=keepalive_seconds)
 
 
 __all__ = ["create_app"]

@@ -75,7 +75,7 @@ BODY_SECONDS = 60.0
 def create_app(agent: Agent, *, auth_token: str | None = None,
                cors_origins: Sequence[str] = (), max_body_bytes: int = 1_000_000,
                response_format: ResponseFormat | None = None,
-               max_conversations: int = 1000,
+               max_conversations: int = 1000, max_conversation_messages: int = 200,
                keepalive_seconds: float | None = 15.0) -> Starlette:
     """An ASGI app serving `agent` (mount it in FastAPI with `app.mount("/agent", ...)`).
 
@@ -85,7 +85,9 @@ def create_app(agent: Agent, *, auth_token: str | None = None,
     `max_body_bytes`: the largest request body (or WebSocket message) taken; larger is a 413.
     `response_format`: a type (or JSON schema) every run's final answer is validated as;
     its partial and final values reach the client (see each protocol's module).
-    `max_conversations`: how many conversations are kept in memory, by id.
+    `max_conversations`: how many conversations are kept in memory, by id (without a session
+    store), and `max_conversation_messages`: how many of each one's last messages (whole
+    exchanges go from the front, as ConversationMemory trims).
     `keepalive_seconds`: an SSE stream silent this long (a model thinking) gets a `: ping`
     comment, which every SSE reader skips, so a proxy does not cut it as idle; None: never.
     """
@@ -95,6 +97,10 @@ def create_app(agent: Agent, *, auth_token: str | None = None,
         raise ValueError("auth_token is empty: give a token, or None for no authentication")
     if max_body_bytes < 1:
         raise ValueError(f"max_body_bytes must be at least 1, got {max_body_bytes}")
+    if isinstance(max_conversation_messages, bool) or not isinstance(
+            max_conversation_messages, int) or max_conversation_messages < 1:
+        raise ValueError(f"max_conversation_messages must be at least 1 (an int), "
+                         f"got {max_conversation_messages!r}")
     if keepalive_seconds is not None and not keepalive_seconds > 0:
         raise ValueError(f"keepalive_seconds must be positive (or None for no pings), "
                          f"got {keepalive_seconds}")
@@ -107,8 +113,8 @@ def create_app(agent: Agent, *, auth_token: str | None = None,
     if getattr(agent, "memory", None) is not None:
         log.warning("the served agent has memory: every conversation would share it (the "
                     "server keeps each conversation's history by id instead)")
-    server = _Server(agent, max_body_bytes, response_format, Conversations(max_conversations),
-                     keepalive_seconds)
+    kept = Conversations(max_conversations, max_conversation_messages)
+    server = _Server(agent, max_body_bytes, response_format, kept, keepalive_seconds)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

@@ -1,7 +1,9 @@
 """Conversations kept by id, in memory, and the transcript of a run read off its events.
 
 `Conversations` holds at most `limit` conversations (the least recently used goes first),
-so a server that many browsers talk to does not grow without bound. It is what the
+each trimmed to its last `max_messages` messages by ConversationMemory's policy (whole
+exchanges go from the front; a tool call never loses its results), so a server that many
+browsers talk to, or one long conversation, does not grow without bound. It is what the
 WebSocket continues from, and what /api/chat continues from when a body sends only its new
 `message`; a body with the whole `messages` (useChat's default) is taken as the truth and
 replaces what was kept for its id.
@@ -16,14 +18,17 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from ..memory import ConversationMemory
 from ..types import AgentResult, Message, Role, StreamChunk, ToolCall
 
 
 class Conversations:
-    def __init__(self, limit: int = 1000) -> None:
+    def __init__(self, limit: int = 1000, max_messages: int = 200) -> None:
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
+        ConversationMemory(max_messages=max_messages)  # refuses a bad limit, naming it
         self.limit = limit
+        self.max_messages = max_messages
         self._histories: OrderedDict[str, list[Message]] = OrderedDict()
 
     def get(self, conversation_id: str) -> list[Message]:
@@ -34,7 +39,13 @@ class Conversations:
         return list(history)
 
     def put(self, conversation_id: str, history: list[Message]) -> None:
-        self._histories[conversation_id] = list(history)
+        kept = list(history)
+        if len(kept) > self.max_messages:
+            # The library's one trimming policy, the memory's, applied on a scratch memory.
+            trimmer = ConversationMemory(max_messages=self.max_messages)
+            trimmer.add_many(kept)
+            kept = trimmer.get_history()
+        self._histories[conversation_id] = kept
         self._histories.move_to_end(conversation_id)
         while len(self._histories) > self.limit:
             self._histories.popitem(last=False)
