@@ -424,13 +424,23 @@ class Run:
                 response = Message(role=Role.ASSISTANT, content=response.content,
                                    tool_calls=calls, stop_reason=response.stop_reason,
                                    reasoning=response.reasoning)
+        tools, ids = self.setup.tools, self._ids
+        #: Each call's name, arguments and id, one after the other (the trace's selection).
+        selected: list[Any] = []
         for call in calls:
-            if type(call.parameters) is not dict:  # a duck-typed provider's list, say
-                call.parameters = _as_arguments(call.parameters)
-            if not call.id or call.id in self._ids:  # results must link to exactly one call
-                call.id = f"call_{self.id[:8]}_{next(_call_numbers)}"
-            self._ids.add(call.id)
-        self._record(response, calls, usage, llm_ms)
+            name, arguments, call_id = call.tool_name, call.parameters, call.id
+            if type(arguments) is not dict:  # a duck-typed provider's list, say
+                call.parameters = arguments = _as_arguments(arguments)
+            if not call_id or call_id in ids:  # results must link to exactly one call
+                call.id = call_id = f"call_{self.id[:8]}_{next(_call_numbers)}"
+            ids.add(call_id)
+            # The offered tool's own name, not the answer's copy of it: held results (a
+            # batch's 5,000) then share one string per tool instead of one per call.
+            tool = tools.get(name)
+            if tool is not None and tool.name == name:
+                call.tool_name = name = tool.name
+            selected += (name, arguments, call_id)
+        self._record(response, calls, usage, llm_ms, selected)
         if dropped:  # after the llm_call step that produced them
             self.trace.add(TraceStep("tool_calls_dropped", self.iteration, 0.0, {
                 "stop_reason": self.ended_by, "tools": [
@@ -438,7 +448,7 @@ class Run:
         return parsed
 
     def _record(self, response: Message, calls: list[ToolCall], usage: UsageStats | None,
-                llm_ms: float) -> None:
+                llm_ms: float, selected: list[Any]) -> None:
         if usage is not None:
             self.usage.add(usage)
             self.provider_used = usage.provider or self.provider_used
@@ -449,10 +459,8 @@ class Run:
         trace = self.trace
         trace.record(("llm_call", self.iteration, llm_ms, _llm_call_data, self.model,
                       self.provider_used, len(calls), response.stop_reason, usage))
-        if calls:
-            trace.record(("tool_selection", self.iteration, 0.0, _selection_data,
-                          *[value for c in calls for value in (c.tool_name, c.parameters,
-                                                                c.id)]))
+        if selected:
+            trace.record(("tool_selection", self.iteration, 0.0, _selection_data, *selected))
         self.history.append(response)
         self.all_calls.extend(calls)
         self.response, self.calls = response, calls
