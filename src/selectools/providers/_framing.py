@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from typing import Any, NamedTuple
 
@@ -29,6 +30,8 @@ class SseEvent(NamedTuple):
 #: `SseEvent(name, data)` without the Python-level `__new__` a NamedTuple's constructor
 #: runs (one is made per streamed token): the tuple made directly, as `SseEvent._make` does.
 _sse_event = functools.partial(tuple.__new__, SseEvent)
+#: The name of each event of a read decoded in bulk: none.
+_NO_NAMES = itertools.repeat(None)
 
 
 class SseDecoder:
@@ -72,6 +75,16 @@ class SseDecoder:
         if not self._started:
             self._started = True
             text = text.removeprefix("\ufeff")
+        if text.startswith("data: ") and text.endswith("\n\n") and not self._data \
+                and self._event is None:
+            # The usual read of a fast stream: nothing but whole events of one `data: ` line
+            # each. Then the only line ends are the blank lines' pairs, one pair before each
+            # further "data: " and one at the end: the data are the pieces between those,
+            # split and made events in C, with no Python step per event.
+            between = text.count("\n\ndata: ")
+            if text.count("\n") == 2 * between + 2:
+                datas = text[6:-2].split("\n\ndata: ")
+                return list(map(_sse_event, zip(_NO_NAMES, datas, strict=False)))
         events: list[SseEvent] = []
         # Split at the blank lines that end events: each block but the last is an event's
         # lines. Most events are one `data: ` line (every token of every model API): that
