@@ -96,8 +96,9 @@ def test_plain_checks_agree_with_pydantic(arguments: dict[str, Any]) -> None:
         ours = "ValidationError"
     expected = through_pydantic()
     assert _nan_as_text(ours) == _nan_as_text(expected)  # "NaN" for a float is nan in both
-    if isinstance(ours, dict):
-        assert [type(v) for v in ours.values()] == [type(v) for v in expected.values()]
+    if isinstance(ours, dict):  # (in any order: they are passed by name)
+        assert {k: type(v) for k, v in ours.items()} == {
+            k: type(v) for k, v in expected.items()}
 
 
 def _nan_as_text(value: Any) -> Any:
@@ -139,3 +140,44 @@ def test_an_explicit_tool_keeps_its_plain_fast_path() -> None:
     made = Tool("join", "Join", lambda a, b="y": a + b)  # unhinted: strings, as always
     assert made._plain is not None
     assert made.validate({"a": "x"}) == {"a": "x", "b": "y"}
+
+
+exact = st.fixed_dictionaries({"text": st.text(max_size=5), "count": st.integers(-10**17, 10**17),
+                               "ratio": st.floats(allow_nan=False), "flag": st.booleans()})
+
+
+@given(exact, st.permutations(["text", "count", "ratio", "flag"]))
+def test_arguments_of_exactly_their_types_pass_as_sent_in_any_order(
+        arguments: dict[str, Any], order: list[str]) -> None:
+    made = tool(required_each)
+    sent = {name: arguments[name] for name in order}
+    validated = made.validate(sent)
+    assert validated == arguments
+    assert validated is not sent  # a copy: the tool's arguments are not the call's dict
+    validated["text"] = "changed"
+    assert sent["text"] == arguments["text"]
+
+
+@pytest.mark.parametrize(("arguments", "expected"), [
+    # each one is not of exactly its parameter's type, or one is missing or unexpected:
+    # coerced or refused as pydantic does, never passed as sent
+    ({"text": "a", "count": True, "ratio": 1.0, "flag": True}, "ValidationError"),
+    ({"text": "a", "count": 1, "ratio": 1, "flag": True},
+     {"text": "a", "count": 1, "ratio": 1.0, "flag": True}),
+    ({"text": "a", "count": 1, "ratio": 1.0, "flag": 1}, {"text": "a", "count": 1,
+                                                          "ratio": 1.0, "flag": True}),
+    ({"text": "a", "count": 1, "ratio": 1.0}, "ValidationError"),
+    ({"text": "a", "count": 1, "ratio": 1.0, "flag": True, "other": "x"}, "ValidationError"),
+    ({"text": "a", "count": 1.0, "ratio": 1.0, "flag": True},
+     {"text": "a", "count": 1, "ratio": 1.0, "flag": True}),
+])
+def test_arguments_not_of_exactly_their_types_are_not_passed_as_sent(
+        arguments: dict[str, Any], expected: Any) -> None:
+    made = tool(required_each)
+    try:
+        ours: Any = made.validate(arguments)
+    except ToolArgumentError:
+        ours = "ValidationError"
+    assert ours == expected
+    if isinstance(ours, dict):
+        assert [type(v) for v in ours.values()] == [str, int, float, bool]
