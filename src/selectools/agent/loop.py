@@ -15,7 +15,7 @@ instructions in its system prompt; tools work as usual, and the final answer is 
 after the tool loop. An invalid one goes back to the model with the problems found, up to
 `AgentConfig.output_retries` times; these repair turns are iterations (numbered, traced as
 "structured_retry" steps) that count against no other budget. With `events=True` a streamed
-answer also yields "output_partial" chunks (see `Run.stream_model`). A provider that takes
+answer also yields "output_partial" chunks (see `Run.open_stream`). A provider that takes
 typed output as an option (`OutputFormat`) is given it, to constrain the answer natively
 where its protocol can; any other is asked for it in the system prompt.
 """
@@ -51,7 +51,8 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                     approvals: Mapping[str, Any] | None = None,
                     ) -> AsyncGenerator[StreamChunk | AgentResult, None]:
     """Run the agent loop. With `stream`, text deltas and tool calls are yielded as chunks;
-    with `events`, tool and iteration events too. With `output`, the final answer is
+    with `events`, tool and iteration events too. `on_text` (a stream_handler) is given
+    each text delta of a run without `stream`. With `output`, the final answer is
     validated as its type (`AgentResult.parsed`). The last item is always an AgentResult.
 
     With a `session`, the run starts from the session's messages and commits to it when it
@@ -84,9 +85,37 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                 yield StreamChunk(event="iteration_start", data={"iteration": run.iteration})
 
             if run.streaming:
-                async with aclosing(run.stream_model()) as chunks:
-                    async for chunk in chunks:
-                        yield chunk
+                # The turn's items are read here (see Run.open_stream): a text delta goes
+                # from the provider's stream to the caller through no generator between.
+                turn = await run.open_stream()
+                text, awaiting_first = turn.text, hub.active
+                try:
+                    async with aclosing(turn.items) as items:
+                        async for item in run.deadline.bound_stream(items):
+                            if awaiting_first:
+                                awaiting_first = False
+                                await run.tell_first_chunk(turn)
+                            if isinstance(item, str):
+                                if not item:
+                                    continue
+                                text.append(item)
+                                if stream:
+                                    yield StreamChunk(item)  # content (positional: per token)
+                                    if turn.partial is not None:
+                                        partial = turn.feed(item)
+                                        if partial is not None:
+                                            yield partial
+                                elif on_text is not None:  # (only without stream)
+                                    on_text(item)
+                            else:
+                                for chunk in run.take(turn, item):
+                                    yield chunk
+                except Exception:
+                    run.deadline.check()  # a timeout caused by the run's deadline says so
+                    raise
+                last = await run.close_stream(turn)
+                if last is not None:
+                    yield last
             else:
                 await run.call_model()
             response, calls = run.response, run.calls

@@ -10,7 +10,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
@@ -117,7 +117,7 @@ class Run:
         self.repairs = 0
         self.parsed: Any = None
         self.output_error: OutputValidationError | None = None
-        # The current turn, set by call_model or stream_model (through _record).
+        # The current turn, set by call_model or close_stream (through _record).
         self.response: Message
         self.calls: list[ToolCall]
 
@@ -240,8 +240,13 @@ class Run:
         if active:
             await self._tell_end(usage)
 
-    async def stream_model(self) -> AsyncGenerator[StreamChunk, None]:
-        """Ask the model for a streamed answer, yielding chunks, then record the turn.
+    async def open_stream(self) -> StreamedTurn:
+        """Ask the model for a streamed answer: the turn whose items `run_agent` reads.
+
+        The items are read there, not in a generator of ours, so that a text delta passes
+        from the provider's stream to the caller through no other layer (a text delta is
+        most of a streamed run's items). Each other item is `take`n here, and
+        `close_stream` records the turn.
 
         With `events`: each fragment of a tool call's arguments as a "tool_call_delta"
         chunk (one carrying the whole arguments for a call that came whole), the model's
@@ -250,91 +255,73 @@ class Run:
         tools is not the answer: from its first call on, its text is no longer followed
         (the values already shown were not the answer, as its tool_start events then say).
         A fallback restarting the answer restarts the partial value too."""
-        active = self.setup.hub.active
-        if active:
+        if self.setup.hub.active:
             await self._tell_start()
         request = self._request()
         if self.tool_deltas:
             request["tool_deltas"] = True
         started = time.perf_counter()
+        return StreamedTurn(stream_any(self.provider, **request), started,
+                            self._partial_stream())
+
+    async def tell_first_chunk(self, turn: StreamedTurn) -> None:
+        """Observers hear when a streamed answer's first item arrived (time to first chunk)."""
+        await self.setup.hub.emit("on_llm_first_chunk", self.id,
+                                  (time.perf_counter() - turn.started) * 1000)
+
+    def take(self, turn: StreamedTurn, item: object) -> Iterator[StreamChunk]:
+        """A streamed item other than text: into the turn, and the chunks it shows."""
         events = self.events
-        text: list[str] = []
-        calls: list[ToolCall] = []
-        reasoning: list[ReasoningPart] = []
-        usage: UsageStats | None = None
-        end: StopReason | None = None
-        partial = self._partial_stream()
-        if partial is not None:  # (only runs with typed output import the package)
-            from ..output import UNCHANGED
-        #: The calls (by index) whose arguments were streamed as deltas.
-        streamed: set[int] = set()
-        #: Observers are told when the first item arrives (time to first chunk).
-        awaiting_first = active
-        try:
-            async with aclosing(stream_any(self.provider, **request)) as items:
-                async for item in self.deadline.bound_stream(items):
-                    if awaiting_first:
-                        awaiting_first = False
-                        await self.setup.hub.emit("on_llm_first_chunk", self.id,
-                                                  (time.perf_counter() - started) * 1000)
-                    if isinstance(item, str):
-                        if item:
-                            text.append(item)
-                            if self.on_text is not None:
-                                self.on_text(item)
-                            if self.stream:
-                                yield StreamChunk(item)  # content (positional: per token)
-                                if partial is not None:
-                                    value = partial.feed(item)
-                                    if value is not UNCHANGED:
-                                        yield StreamChunk(event="output_partial", data=value)
-                    elif isinstance(item, ToolCall):
-                        if events and len(calls) not in streamed:
-                            yield _call_delta(len(calls), item.id, item.tool_name,
-                                              _arguments_text(item))
-                        calls.append(item)
-                        partial = None
-                        if self.stream:
-                            yield StreamChunk(tool_calls=[item])
-                    elif isinstance(item, ToolCallDelta):
-                        if events:
-                            streamed.add(item.index)
-                            yield _call_delta(item.index, item.call_id, item.tool_name,
-                                              item.arguments_delta)
-                    elif isinstance(item, ReasoningDelta):
-                        if events and item.text:
-                            yield StreamChunk(event="reasoning", content=item.text)
-                    elif isinstance(item, ReasoningPart):
-                        reasoning.append(item)
-                    elif isinstance(item, UsageStats):
-                        usage = item
-                    elif isinstance(item, TurnEnd):
-                        end = item.reason
-                    elif isinstance(item, ProviderEvent):
-                        if item.discard_partial:  # a fallback restarted the answer
-                            text.clear()
-                            calls.clear()
-                            reasoning.clear()
-                            streamed.clear()
-                            end = None
-                            partial = self._partial_stream()
-                            self._discard_handled_text()
-                        if self.stream:
-                            yield StreamChunk(event=item.name, data=dict(item.data))
-        except Exception:
-            self.deadline.check()
-            raise
-        response = Message(role=Role.ASSISTANT, content="".join(text), tool_calls=calls or None,
-                           stop_reason=end, reasoning=reasoning or None)
-        parsed = self._finish_turn(response, usage, started)
-        if active:
-            await self._tell_end(usage)
+        if isinstance(item, ToolCall):
+            calls = turn.calls
+            if events and len(calls) not in turn.streamed:
+                yield _call_delta(len(calls), item.id, item.tool_name, _arguments_text(item))
+            calls.append(item)
+            turn.partial = None
+            if self.stream:
+                yield StreamChunk(tool_calls=[item])
+        elif isinstance(item, ToolCallDelta):
+            if events:
+                turn.streamed.add(item.index)
+                yield _call_delta(item.index, item.call_id, item.tool_name,
+                                  item.arguments_delta)
+        elif isinstance(item, ReasoningDelta):
+            if events and item.text:
+                yield StreamChunk(event="reasoning", content=item.text)
+        elif isinstance(item, ReasoningPart):
+            turn.reasoning.append(item)
+        elif isinstance(item, UsageStats):
+            turn.usage = item
+        elif isinstance(item, TurnEnd):
+            turn.end = item.reason
+        elif isinstance(item, ProviderEvent):
+            if item.discard_partial:  # a fallback restarted the answer
+                turn.text.clear()
+                turn.calls.clear()
+                turn.reasoning.clear()
+                turn.streamed.clear()
+                turn.end = None
+                turn.partial = self._partial_stream()
+                self._discard_handled_text()
+            if self.stream:
+                yield StreamChunk(event=item.name, data=dict(item.data))
+
+    async def close_stream(self, turn: StreamedTurn) -> StreamChunk | None:
+        """Record the streamed turn; returns its last chunk, if it has one: the tool calls
+        found written in its text, or the typed answer's value completed by its end."""
+        response = Message(role=Role.ASSISTANT, content="".join(turn.text),
+                           tool_calls=turn.calls or None, stop_reason=turn.end,
+                           reasoning=turn.reasoning or None)
+        parsed = self._finish_turn(response, turn.usage, turn.started)
+        if self.setup.hub.active:
+            await self._tell_end(turn.usage)
         if parsed and self.stream:
-            yield StreamChunk(tool_calls=list(parsed))
-        elif partial is not None:  # a number or literal root completes only when it ends
-            value = partial.finish()
-            if value is not UNCHANGED:
-                yield StreamChunk(event="output_partial", data=value)
+            return StreamChunk(tool_calls=list(parsed))
+        if turn.partial is not None:  # a number or literal root completes only when it ends
+            value = turn.partial.finish()
+            if value is not turn.unchanged:
+                return StreamChunk(event="output_partial", data=value)
+        return None
 
     def _partial_stream(self) -> OutputStream | None:
         """A partial parser for this turn's answer, when the run shows partial values."""
@@ -493,6 +480,42 @@ class Run:
             status,  # structured_status
             error,  # structured_error
             list(self.pending.calls) if self.pending is not None else [])  # pending
+
+
+class StreamedTurn:
+    """A streamed model answer while it arrives (see Run.open_stream): the provider's
+    items, and what the turn has gathered of them so far."""
+
+    __slots__ = ("items", "started", "partial", "unchanged", "text", "calls", "reasoning",
+                 "usage", "end", "streamed")
+
+    def __init__(self, items: AsyncGenerator[Any, None], started: float,
+                 partial: OutputStream | None) -> None:
+        self.items = items
+        self.started = started
+        #: The typed answer's partial value, while the text may be the answer.
+        self.partial = partial
+        #: What `partial.feed` returns for text that changed nothing (output.UNCHANGED,
+        #: imported once per turn, not per delta; only runs with typed output import it).
+        self.unchanged: object = None
+        if partial is not None:
+            from ..output import UNCHANGED
+
+            self.unchanged = UNCHANGED
+        self.text: list[str] = []
+        self.calls: list[ToolCall] = []
+        self.reasoning: list[ReasoningPart] = []
+        self.usage: UsageStats | None = None
+        self.end: StopReason | None = None
+        #: The calls (by index) whose arguments were streamed as deltas.
+        self.streamed: set[int] = set()
+
+    def feed(self, text: str) -> StreamChunk | None:
+        """The "output_partial" chunk of a text delta, when it changed the partial value."""
+        assert self.partial is not None
+        value = self.partial.feed(text)
+        return None if value is self.unchanged else StreamChunk(event="output_partial",
+                                                                data=value)
 
 
 def _llm_call_data(model: str, provider: str | None, calls: int, stop_reason: str | None,
