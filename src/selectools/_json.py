@@ -24,6 +24,13 @@ from typing import Any
 # The scanner json.loads itself ends up in (the C one), built with the default options.
 # (typeshed types make_scanner's argument oddly; a JSONDecoder is what it takes.)
 _scan_once = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
+#: `scan(text, 0)`: the JSON value at the very start of the str `text` and the index just
+#: past it, as json.loads decodes it (StopIteration when no value starts there, a
+#: JSONDecodeError for a value that goes wrong, TypeError for a `text` that is not a str).
+#: For a loop that decodes one short text per step (a stream's events) and so can take a
+#: text that is exactly one value itself, leaving anything else to `loads`: one Python
+#: call fewer per step.
+scan = _scan_once
 
 
 def loads(data: str | bytes | bytearray) -> Any:

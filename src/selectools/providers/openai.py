@@ -79,7 +79,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .._json import loads as loads_json
+from .._json import scan as scan_json
 from ..types import (
     REASONING_EFFORTS,
     ContentPart,
@@ -537,24 +537,24 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
     async for batch in event_batches(events):
         for event in batch:
             data = event.data
-            if type(data) is not str:  # a WholeJson's parsed answer (a test per event, cheap)
-                for item in _wire.whole_answer_items(data, parse_response, model):
-                    yield item
-                return
-            # Chunks are JSON objects; only something else can be the end marker, so the
-            # payload is not copied by strip() on every event.
-            if not data.startswith("{") and data.strip() == "[DONE]":
-                done = True
-                break
-            # Decoded here, the error named by stream_object only for data that is not a
-            # JSON object (one call fewer per event).
+            # A chunk is one JSON object, taken straight from json's scanner (what
+            # _json.loads does, one call fewer per event). Anything else takes the slow
+            # path: the end marker, a WholeJson's parsed answer (not a str: TypeError),
+            # whitespace around the object, what is not JSON or not an object.
             try:
-                chunk = loads_json(data)
-            except (ValueError, RecursionError):
-                chunk = None
-            if type(chunk) is not dict:
-                chunk = _wire.stream_object(data)
-            if chunk.get("error"):
+                chunk, end = scan_json(data, 0)
+            except (StopIteration, ValueError, RecursionError, TypeError):
+                chunk = end = None
+            if type(chunk) is not dict or end != len(data):
+                if type(data) is not str:  # a WholeJson's parsed answer
+                    for item in _wire.whole_answer_items(data, parse_response, model):
+                        yield item
+                    return
+                if data.strip() == "[DONE]":
+                    done = True
+                    break
+                chunk = _wire.stream_object(data)  # the object, or the error naming the data
+            if "error" in chunk and chunk["error"]:
                 raise reported_error(chunk["error"], provider=PROVIDER, stream=True,
                                      context_length=_too_long)
             if chunk.get("usage"):
@@ -570,57 +570,65 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
                 delta = choice.get("delta")
                 if type(delta) is not dict:
                     delta = _wire.as_object(delta, "choices[0].delta", stream=True, optional=True)
-                text = delta.get("content") or delta.get("refusal")
-                fragments = delta.get("tool_calls")
-                # OpenAI's own deltas hold text alone or calls alone: only another delta can
-                # carry reasoning, so those pay one len() for it.
-                if len(delta) > 1 or not (text or fragments):
-                    field, thought = _REASONING_CONTENT, delta.get(_REASONING_CONTENT)
-                    if thought is None:
-                        field, thought = "reasoning", delta.get("reasoning")
-                    details = delta.get("reasoning_details")
-                    # (an empty field opens no block: some servers send "" beside every token)
-                    if thought or details:
-                        if thinking is None:
-                            thinking = _Thinking(model, field, [])
-                        if thought:
-                            if type(thought) is not str:
-                                thought = _wire.as_text(thought, f"choices[0].delta.{field}",
-                                                        stream=True)
-                            thinking.texts.append(thought)
-                            yield ReasoningDelta(thought)
-                        if details:
-                            thinking.add_details(details)
-                if text:
-                    if thinking is not None:  # the answer begins: the reasoning block is whole
-                        yield thinking.part()
-                        thinking = None
-                    if type(text) is not str:
-                        text = _wire.as_text(text, "choices[0].delta.content", stream=True)
-                    if tags is None:
-                        yield text
-                    else:  # the answer's first characters: a <think> block or not
-                        for piece in tags.feed(text):
-                            yield piece
-                        if tags.plain:
+                text = delta.get("content")
+                if len(delta) == 1 and type(text) is str and text and thinking is None \
+                        and tags is None:
+                    # The usual delta once the answer has begun: the next piece of its text
+                    # and nothing else (no refusal, calls or reasoning beside it, no block
+                    # open, no <think> tag to look for).
+                    yield text
+                else:
+                    text = text or delta.get("refusal")
+                    fragments = delta.get("tool_calls")
+                    # OpenAI's own deltas hold text alone or calls alone: only another delta can
+                    # carry reasoning, so those pay one len() for it.
+                    if len(delta) > 1 or not (text or fragments):
+                        field, thought = _REASONING_CONTENT, delta.get(_REASONING_CONTENT)
+                        if thought is None:
+                            field, thought = "reasoning", delta.get("reasoning")
+                        details = delta.get("reasoning_details")
+                        # (an empty field opens no block: some servers send "" beside every token)
+                        if thought or details:
+                            if thinking is None:
+                                thinking = _Thinking(model, field, [])
+                            if thought:
+                                if type(thought) is not str:
+                                    thought = _wire.as_text(thought, f"choices[0].delta.{field}",
+                                                            stream=True)
+                                thinking.texts.append(thought)
+                                yield ReasoningDelta(thought)
+                            if details:
+                                thinking.add_details(details)
+                    if text:
+                        if thinking is not None:  # the answer begins: the reasoning block is whole
+                            yield thinking.part()
+                            thinking = None
+                        if type(text) is not str:
+                            text = _wire.as_text(text, "choices[0].delta.content", stream=True)
+                        if tags is None:
+                            yield text
+                        else:  # the answer's first characters: a <think> block or not
+                            for piece in tags.feed(text):
+                                yield piece
+                            if tags.plain:
+                                tags = None
+                    if fragments:
+                        if thinking is not None:
+                            yield thinking.part()
+                            thinking = None
+                        if tags is not None:  # the text ends here: what it held is due now
+                            for piece in tags.close():
+                                yield piece
                             tags = None
-                if fragments:
-                    if thinking is not None:
-                        yield thinking.part()
-                        thinking = None
-                    if tags is not None:  # the text ends here: what it held is due now
-                        for piece in tags.close():
-                            yield piece
-                        tags = None
-                    where = "choices[0].delta.tool_calls"
-                    for fragment in _wire.as_list(fragments, where, stream=True):
-                        key = _merge_fragment(calls, fragment)
-                        if tool_deltas:
-                            arguments = _fragment_arguments(fragment)
-                            if arguments:
-                                pending = calls[key]
-                                yield ToolCallDelta(flushed + key, pending.id, pending.name,
-                                                    arguments)
+                        where = "choices[0].delta.tool_calls"
+                        for fragment in _wire.as_list(fragments, where, stream=True):
+                            key = _merge_fragment(calls, fragment)
+                            if tool_deltas:
+                                arguments = _fragment_arguments(fragment)
+                                if arguments:
+                                    pending = calls[key]
+                                    yield ToolCallDelta(flushed + key, pending.id, pending.name,
+                                                        arguments)
                 reason = choice.get("finish_reason")
                 if reason:
                     finish_reason = finish_reason or reason
