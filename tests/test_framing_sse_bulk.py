@@ -14,7 +14,7 @@ from selectools.providers._framing import SseDecoder, SseEvent
 
 # Data without line ends (an event's single line), often looking like SSE itself.
 _DATA = st.one_of(
-    st.text(st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)),
+    st.text(st.characters(exclude_characters="\r\n", exclude_categories=["Cs"]),
             max_size=12),
     st.sampled_from(["", " ", "data: x", "data:", "{\"content\": \"a\"}", "[DONE]", ": x",
                      "event: tool", "\ufeff", "é☃"]),

@@ -106,7 +106,7 @@ def test_usage_and_calls_beside_plain_text_deltas() -> None:
     assert type(items[3]) is UsageStats and items[3].total_tokens == 5
 
 
-_TEXTS = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=8)
+_TEXTS = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=8)
 
 
 @settings(max_examples=150, deadline=None)
