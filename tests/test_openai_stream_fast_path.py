@@ -118,6 +118,7 @@ def test_any_text_in_any_reads_comes_whole(texts: list[str], data: st.DataObject
     assert items[-1] == TurnEnd("completed", "stop")
     whole = "".join(texts)
     pieces = items[:-1]
-    # A text opening with a <think> block is reasoning; any other comes as it was sent.
+    # A text opening with a <think> block is reasoning; any other comes whole (its opening
+    # whitespace may be held until the text shows no block).
     if not whole.lstrip().startswith("<"):
-        assert pieces == texts
+        assert all(type(piece) is str for piece in pieces) and "".join(pieces) == whole
