@@ -78,3 +78,13 @@ class Deadline:
 
     def _expired(self) -> None:
         raise RunTimeoutError(f"the run exceeded AgentConfig.run_timeout ({self.seconds} s)")
+
+
+#: The deadline of every run without a run_timeout: it holds no state (no time to count
+#: down), so runs share it instead of making one each.
+NO_DEADLINE = Deadline(None)
+
+
+def run_deadline(seconds: float | None) -> Deadline:
+    """A run's deadline, counting from now."""
+    return NO_DEADLINE if seconds is None else Deadline(seconds)

@@ -26,7 +26,7 @@ from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
-from .._artifacts import collecting_artifacts
+from .._artifacts import collector as artifacts_collector
 from ..tools.errors import error_text
 from ..trace import TraceStep
 from ..types import (
@@ -134,9 +134,12 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                 elif runnable:
                     runner = ToolRunner(setup, run.id, run.trace, run.deadline)
                     # Tools emit artifacts into the run's list through a contextvar, set
-                    # only around awaits that do not yield (_artifacts.collecting_artifacts).
-                    with collecting_artifacts(run.artifacts):
+                    # only around awaits that do not yield (see _artifacts.collector).
+                    collecting = artifacts_collector.set(run.artifacts)
+                    try:
                         outcomes = await runner.run_all(runnable, run.iteration)
+                    finally:
+                        artifacts_collector.reset(collecting)
                 if held:
                     from ..sessions.record import PendingApproval
 

@@ -39,7 +39,7 @@ from ..types import (
     TurnEnd,
 )
 from ..usage import AgentUsage, UsageStats
-from .deadline import Deadline
+from .deadline import run_deadline
 from .setup import RunSetup
 from .tool_runner import ToolOutcome, ToolRunner
 
@@ -90,7 +90,7 @@ class Run:
         #: Set when the turn's reason (RUN_ENDING_REASONS) ends the run.
         self.ended_by: StopReason | None = None
         self._ids: set[str] = set()
-        self.deadline = Deadline(setup.config.run_timeout)
+        self.deadline = run_deadline(setup.config.run_timeout)
         self.provider = setup.provider_for_run(self.id)
         self.provider_used: str | None = None
         self.system_prompt = setup.system_prompt

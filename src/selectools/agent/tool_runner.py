@@ -9,8 +9,8 @@ An image over `MAX_IMAGE_BYTES` is left out, and the text says so.
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncGenerator
+from time import perf_counter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..tools import UnknownToolError, format_tool_error
@@ -69,9 +69,10 @@ class ToolRunner:
                 # so only a cancellation of the run moves this count.)
                 if run is not None and run.cancelling() > cancels:
                     raise asyncio.CancelledError
-            return outcomes
-        finally:  # if one raised (the run's deadline), the others must not run on
+            return outcomes  # (every task awaited: none left running or unread)
+        except BaseException:  # one raised (the run's deadline): the others must not run on
             _stop(tasks)
+            raise
 
     async def as_finished(self, calls: list[ToolCall], iteration: int
                           ) -> AsyncGenerator[ToolOutcome, None]:
@@ -110,44 +111,44 @@ class ToolRunner:
 
     async def run_one(self, call: ToolCall, iteration: int) -> ToolOutcome:
         """Run one call; every failure becomes an `Error: ...` result for the model."""
-        setup, hub, call_id = self.setup, self.setup.hub, call.id or ""
+        setup, name, arguments = self.setup, call.tool_name, call.parameters
+        hub, call_id = setup.hub, call.id or ""
         if hub.active:
-            await hub.emit("on_tool_start", self.run_id, call_id, call.tool_name, call.parameters)
-        started = time.perf_counter()
+            await hub.emit("on_tool_start", self.run_id, call_id, name, arguments)
+        started = perf_counter()
         error: BaseException | None = None
-        tool = setup.tools.get(call.tool_name)
+        tool = setup.tools.get(name)
         if tool is None:
-            error = UnknownToolError(call.tool_name, setup.tools)
-            text = format_tool_error(call.tool_name, error)
+            error = UnknownToolError(name, setup.tools)
+            text = format_tool_error(name, error)
         else:
             # Raises RunTimeoutError when this run's time is up. One raised inside the tool
             # (an agent used as a tool, out of its own time) is that tool's failure.
             timeout = self.deadline.cap(setup.config.tool_timeout_seconds)
             try:
-                text = await tool.aexecute(call.parameters, timeout=timeout)
+                text = await tool.aexecute(arguments, timeout=timeout)
             except Exception as exc:  # the model sees it and the run goes on; cancellation,
                 # Ctrl-C and exit are BaseExceptions and pass through
                 error = exc
-                text = format_tool_error(call.tool_name, exc)
-        duration_ms = (time.perf_counter() - started) * 1000
+                text = format_tool_error(name, exc)
+        duration_ms = (perf_counter() - started) * 1000
         if hub.active:
             if error is None:
-                await hub.emit("on_tool_end", self.run_id, call_id, call.tool_name, text,
-                               duration_ms)
+                await hub.emit("on_tool_end", self.run_id, call_id, name, text, duration_ms)
             else:
-                await hub.emit("on_tool_error", self.run_id, call_id, call.tool_name, error,
-                               call.parameters, duration_ms)
+                await hub.emit("on_tool_error", self.run_id, call_id, name, error, arguments,
+                               duration_ms)
         if setup.record_tool is not None:
-            setup.record_tool(call.tool_name, error is None, duration_ms)
+            setup.record_tool(name, error is None, duration_ms)
         self.trace.record(("tool_execution", iteration, duration_ms,  # made when read
-                           _execution_data, call.tool_name, call_id, call.parameters,
-                           text[:500], error is not None))
+                           _execution_data, name, call_id, arguments, text[:500],
+                           error is not None))
         images: list[ContentPart] | None = None
         if type(text) is not str:  # a str subclass may carry images; a plain str costs nothing
             text, images = _images(text)
         # Positional (role, content, image_path, tool_name, tool_result, tool_calls,
         # tool_call_id, content_parts): keywords would cost a dict per call.
-        message = Message(Role.TOOL, text, None, call.tool_name, text, None, call.id, images)
+        message = Message(Role.TOOL, text, None, name, text, None, call.id, images)
         return ToolOutcome(call, message, error, duration_ms)
 
 
