@@ -89,6 +89,9 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                 # from the provider's stream to the caller through no generator between.
                 turn = await run.open_stream()
                 text, awaiting_first = turn.text, hub.active
+                # Whether a text delta is shown as it is and that is all (no typed partial
+                # value follows it). The turn's partial changes only in take.
+                plain = stream and turn.partial is None
                 try:
                     async with aclosing(turn.items) as items:
                         async for item in run.deadline.bound_stream(items):
@@ -99,17 +102,19 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                                 if not item:
                                     continue
                                 text.append(item)
-                                if stream:
+                                if plain:
                                     yield StreamChunk(item)  # content (positional: per token)
-                                    if turn.partial is not None:
-                                        partial = turn.feed(item)
-                                        if partial is not None:
-                                            yield partial
+                                elif stream:
+                                    yield StreamChunk(item)
+                                    partial = turn.feed(item)
+                                    if partial is not None:
+                                        yield partial
                                 elif on_text is not None:  # (only without stream)
                                     on_text(item)
                             else:
                                 for chunk in run.take(turn, item):
                                     yield chunk
+                                plain = stream and turn.partial is None
                 except Exception:
                     run.deadline.check()  # a timeout caused by the run's deadline says so
                     raise
