@@ -55,6 +55,18 @@ async def test_results_come_in_input_order_each_answering_its_input(
     await agent.provider.aclose()  # type: ignore[union-attr]
 
 
+async def test_a_held_result_keeps_its_trace_as_the_run_went(
+        server: BatchServerProcess) -> None:
+    agent = make_agent(server.base_url)
+    alone = await agent.arun("question 0")
+    held = (await abatch(agent, ["question 0", "question 1"]))[0].result
+    assert held is not None and held.trace is not None and alone.trace is not None
+    assert [(s.type, s.iteration, s.data) for s in held.trace] == [
+        (s.type, s.iteration, s.data) for s in alone.trace]
+    assert held.trace.run_id == held.run_id != alone.run_id
+    await agent.provider.aclose()  # type: ignore[union-attr]
+
+
 async def test_a_failing_input_is_reported_with_its_input_and_the_rest_finish(
         server: BatchServerProcess) -> None:
     agent = make_agent(server.base_url)

@@ -156,6 +156,37 @@ def test_recorded_steps_are_made_when_read_in_the_order_they_came() -> None:
                                             "duration_ms": 0.5, "data": {"size": 1}}
 
 
+def test_a_trimmed_trace_reads_the_same_and_takes_more_steps_in_order() -> None:
+    result = scripted_run()
+    assert result.trace is not None
+    before = pickle.loads(pickle.dumps(result.trace))
+    result.trace.trim()
+    assert len(result.trace) == 4 and result.trace == before
+    result.trace.record(("llm_call", 3, 0.5, _size, "f"))
+    assert [s.type for s in result.trace] == ["llm_call", "tool_selection",
+                                              "tool_execution", "llm_call", "llm_call"]
+    steps = result.trace.steps
+    result.trace.trim()  # read: the list handed out stays the trace's
+    assert result.trace.steps is steps
+
+
+def test_a_step_whose_values_are_ints_or_steps_reads_as_recorded() -> None:
+    # A record's values follow its length in one flat list: values that are ints (or
+    # TraceSteps) are values, never taken for the start of another record.
+    trace = AgentTrace("r4")
+    inner = TraceStep("error", 0, 0.0, {"message": "inner"})
+    trace.record(("llm_call", 1, 0.0, _pair, 7, inner))
+    trace.add(TraceStep("error", 1, 0.0, {"message": "boom"}))
+    trace.record(("llm_call", 2, 0.0, _pair, 2, 3))
+    assert len(trace) == 3
+    assert [s.data for s in trace] == [{"pair": (7, inner)}, {"message": "boom"},
+                                       {"pair": (2, 3)}]
+
+
+def _pair(first: Any, second: Any) -> dict[str, Any]:
+    return {"pair": (first, second)}
+
+
 def test_a_trace_given_its_steps_keeps_that_list_of_steps() -> None:
     given = [TraceStep("llm_call", 1, 0.0, {"model": "m"})]
     trace = AgentTrace(run_id="r2", steps=given)

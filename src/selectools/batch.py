@@ -193,6 +193,8 @@ async def run_item(agent: Agent, index: int, item: Messages, gate: AdaptiveLimit
         finally:
             gate.release()
         gate.succeeded()
+        if result.trace is not None:  # held until the batch ends: no spare room in it
+            result.trace.trim()
         return BatchResult(index, item, result=result, rate_limited=rate_limited)
 
 

@@ -82,10 +82,11 @@ class TraceStep:
 class AgentTrace:
     """A run's steps, in order (`steps`), and the run's id.
 
-    The engine records its steps with `record`, each as one tuple of what it is made of;
-    they become TraceStep objects when `steps` is first read (then `steps` is a plain
-    list, kept): most traces are never read, and a held result's trace was most of its
-    memory (issue 18: an object and a tuple per step, a tuple per selected call).
+    The engine records its steps with `record`, each as the values it is made of, one
+    after the other in one flat list (each record's length, then its values); they
+    become TraceStep objects when `steps` is first read (then `steps` is a plain list of
+    them, kept): most traces are never read, and a held result's trace was most of its
+    memory (issue 18: an object and a dict per step, then a tuple per step).
     """
 
     __slots__ = ("run_id", "_steps", "_private")
@@ -93,21 +94,34 @@ class AgentTrace:
 
     def __init__(self, run_id: str = "", steps: list[TraceStep] | None = None) -> None:
         self.run_id = run_id
+        #: The steps; while `_private`, the records: a record's length (an int) followed by
+        #: its values, or a TraceStep added as one.
         self._steps: list[Any] = [] if steps is None else steps
         #: Whether `_steps` is this trace's own list, never handed out: only then may it
-        #: hold records (see `record`) among its TraceSteps.
+        #: hold records (see `record`).
         self._private = steps is None
 
     def record(self, step: tuple[Any, ...]) -> None:
         """Add a step made only when `steps` is first read: `step` is (type, iteration,
         duration_ms, build, *values), the step `TraceStep.deferred(*step)`."""
-        self._steps.append(step if self._private else TraceStep.deferred(*step))
+        if self._private:
+            records = self._steps
+            records.append(len(step))
+            records.extend(step)
+        else:
+            self._steps.append(TraceStep.deferred(*step))
+
+    def trim(self) -> None:
+        """Give back the room the records' list grew into, for a trace held after its run
+        ended (a batch holds thousands): about a tenth of it. Steps recorded after still
+        come in order."""
+        if self._private:  # (a list handed out stays the list its holder has)
+            self._steps = self._steps.copy()
 
     @property
     def steps(self) -> list[TraceStep]:
         if self._private:
-            self._steps = [TraceStep.deferred(*step) if type(step) is tuple else step
-                           for step in self._steps]
+            self._steps = list(_made(self._steps))
             self._private = False
         return self._steps
 
@@ -128,7 +142,9 @@ class AgentTrace:
         return iter(self.steps)
 
     def __len__(self) -> int:
-        return len(self._steps)
+        if not self._private:
+            return len(self._steps)
+        return sum(1 for _ in _made(self._steps))  # (no step's data is built)
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
@@ -140,3 +156,16 @@ class AgentTrace:
 
     def __repr__(self) -> str:
         return f"AgentTrace(run_id={self.run_id!r}, steps={self.steps!r})"
+
+
+def _made(records: list[Any]) -> Iterator[TraceStep]:
+    """The steps of a private trace's `records` (see AgentTrace), in order."""
+    index, end = 0, len(records)
+    while index < end:
+        item = records[index]
+        if type(item) is int:  # a record: its length, then its values
+            yield TraceStep.deferred(*records[index + 1:index + 1 + item])
+            index += 1 + item
+        else:  # a TraceStep added as it was
+            yield item
+            index += 1
