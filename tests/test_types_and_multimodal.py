@@ -76,6 +76,31 @@ def test_bad_messages_are_named() -> None:
     with pytest.raises(TypeError, match="content must be a str"):
         Message(role=Role.USER, content=["a"])  # type: ignore[arg-type]
     assert Message(role="user", content="hi").role is Role.USER  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="content_parts must hold ContentPart, got dict"):
+        Message(Role.USER, "hi", content_parts=[{"type": "text"}])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="Message.role must be one of"):  # role comes first
+        Message("robot", 5)  # type: ignore[arg-type]
+    assert Message(Role.USER, None).content == ""  # type: ignore[arg-type]
+    assert Message(Role.USER, StrSubclass("x")).content == "x"
+
+
+class StrSubclass(str):
+    pass
+
+
+def test_a_message_takes_its_fields_by_name_or_in_order_with_their_defaults() -> None:
+    import dataclasses
+    import inspect
+
+    parameters = list(inspect.signature(Message).parameters.values())
+    assert [(p.name, p.default) for p in parameters] == [
+        (f.name, inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default)
+        for f in dataclasses.fields(Message)]
+    made = Message(Role.TOOL, "r", None, "t", "r", None, "c1", None, "completed", None)
+    assert made == Message(role=Role.TOOL, content="r", tool_name="t", tool_result="r",
+                           tool_call_id="c1")
+    assert made.stop_reason == "completed"
+    assert dataclasses.replace(made, content="s").content == "s"
 
 
 def test_agent_result_passes_content_and_role_through() -> None:

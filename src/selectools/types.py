@@ -244,7 +244,7 @@ class ToolCall:
                    provider_data=dict(provider_data) if provider_data else None)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)  # __init__ below: every message of every run is made there
 class Message:
     role: Role
     content: str = ""
@@ -260,35 +260,36 @@ class Message:
     #: (never part of `content`; sent back to the protocol that made them).
     reasoning: list[ReasoningPart] | None = field(default=None, compare=False)
 
-    def __post_init__(self) -> None:
-        # Exact type checks first: every message of every run passes here.
-        if type(self.role) is not Role:
-            try:
-                self.role = Role(self.role)
-            except ValueError:
-                raise ValueError(
-                    f"Message.role must be one of {[r.value for r in Role]}, got {self.role!r}"
-                ) from None
-        if type(self.content) is not str:
-            if self.content is None:
-                self.content = ""
-            elif not isinstance(self.content, str):
-                raise TypeError(
-                    f"Message.content must be a str, got {type(self.content).__name__}; "
-                    "use content_parts for multimodal content"
-                )
-        if self.content_parts is not None:
-            for part in self.content_parts:
-                if not isinstance(part, ContentPart):
-                    raise TypeError(
-                        f"Message.content_parts must hold ContentPart, got {type(part).__name__}"
-                    )
-        if self.image_path is not None:
+    def __init__(self, role: Role | str, content: str = "", image_path: str | None = None,
+                 tool_name: str | None = None, tool_result: str | None = None,
+                 tool_calls: list[ToolCall] | None = None, tool_call_id: str | None = None,
+                 content_parts: list[ContentPart] | None = None,
+                 stop_reason: StopReason | None = None,
+                 reasoning: list[ReasoningPart] | None = None) -> None:
+        # The dataclass's __init__ and __post_init__ in one: the checks read the arguments,
+        # exact types first (the usual case: one comparison each), before any is stored.
+        if type(role) is not Role:
+            role = _role(role)
+        if type(content) is not str:
+            content = _content(content)
+        if content_parts is not None:
+            _check_parts(content_parts)
+        self.role = role
+        self.content = content
+        self.image_path = image_path
+        self.tool_name = tool_name
+        self.tool_result = tool_result
+        self.tool_calls = tool_calls
+        self.tool_call_id = tool_call_id
+        self.content_parts = content_parts
+        self.stop_reason = stop_reason
+        self.reasoning = reasoning
+        if image_path is not None:
             # Read the image now, so a bad path fails here and not inside a provider call.
-            image = _image_part_from_file(self.image_path)
-            parts = list(self.content_parts or [])
-            if not parts and self.content:
-                parts.append(ContentPart(type="text", text=self.content))
+            image = _image_part_from_file(image_path)
+            parts = list(content_parts or [])
+            if not parts and content:
+                parts.append(ContentPart(type="text", text=content))
             parts.append(image)
             self.content_parts = parts
 
@@ -339,6 +340,31 @@ class Message:
             if reasoning else None)
         message.image_path = data.get("image_path")  # after __post_init__: not read again
         return message
+
+
+def _role(role: Role | str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise ValueError(
+            f"Message.role must be one of {[r.value for r in Role]}, got {role!r}"
+        ) from None
+
+
+def _content(content: object) -> str:
+    if content is None:
+        return ""
+    if not isinstance(content, str):
+        raise TypeError(f"Message.content must be a str, got {type(content).__name__}; "
+                        "use content_parts for multimodal content")
+    return content
+
+
+def _check_parts(parts: list[ContentPart]) -> None:
+    for part in parts:
+        if not isinstance(part, ContentPart):
+            raise TypeError(
+                f"Message.content_parts must hold ContentPart, got {type(part).__name__}")
 
 
 @dataclass(slots=True)
