@@ -57,18 +57,25 @@ def test_an_image_only_message_and_an_assistant_tool_turn_are_not_empty(tmp_path
 
 
 def test_check_messages_names_the_message_it_refuses_whatever_the_container() -> None:
-    # The loop tests `type(m) is Message` first: a subclass, a tuple and a role set to its
-    # plain string after construction still take the full checks.
+    # The types are checked in one pass for exact Messages first: a subclass, a tuple and
+    # a role set to its plain string after construction still take the full checks.
     from selectools.types import check_messages
 
     class Mine(Message):
         pass
+
+    class Mine2:
+        role = Role.USER
+        content = "a message by its looks"
+        content_parts = None
 
     hello = Message(role=Role.USER, content="hi")
     assert check_messages((hello, Mine(role=Role.USER, content="yes"))) == [
         hello, Mine(role=Role.USER, content="yes")]
     with pytest.raises(TypeError, match=re.escape("messages[2] is a dict, not a Message")):
         check_messages([hello, hello, {"role": "user"}])
+    with pytest.raises(TypeError, match=re.escape("messages[1] is a Mine2, not a Message")):
+        check_messages([Mine(role=Role.USER, content=" "), Mine2()])  # the type first
     with pytest.raises(ValueError, match=re.escape("messages[1] (user) is empty")):
         check_messages((hello, Mine(role=Role.USER, content=" ")))
     blank = Message(role=Role.ASSISTANT, content="")

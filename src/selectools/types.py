@@ -482,13 +482,17 @@ def check_messages(messages: object) -> list[Message]:
         raise TypeError(f"messages must be a list of Message, got {type(messages).__name__}")
     if not messages:
         raise ValueError("messages is empty: give at least one Message")
-    # Every provider call passes here with the whole history: the loop reads no enum member
-    # through its class (`_NEEDS_TEXT` is a module constant) and makes no index per message;
-    # the index is found only to name a message refused.
+    # Every provider call passes here with the whole history: the types are checked in one
+    # pass made in C when every item is exactly a Message (the usual case), the loop reads
+    # no enum member through its class (`_NEEDS_TEXT` is a module constant) and makes no
+    # index per message; the index is found only to name a message refused.
+    if not _JUST_MESSAGE.issuperset(map(type, messages)):
+        for message in messages:
+            if not isinstance(message, Message):
+                index = _index_of(messages, message)
+                raise TypeError(f"messages[{index}] is a {type(message).__name__}, "
+                                "not a Message")
     for message in messages:
-        if type(message) is not Message and not isinstance(message, Message):
-            index = _index_of(messages, message)
-            raise TypeError(f"messages[{index}] is a {type(message).__name__}, not a Message")
         if message.role in _NEEDS_TEXT and not message.content_parts \
                 and not message.content.strip():
             raise ValueError(f"messages[{_index_of(messages, message)}] "
@@ -500,6 +504,7 @@ def check_messages(messages: object) -> list[Message]:
 #: Python 3.11 `Role.USER` costs a descriptor call each time, a module constant does not).
 #: A tuple, not a set: a role reassigned to its plain string still compares equal.
 _NEEDS_TEXT = (Role.USER, Role.SYSTEM)
+_JUST_MESSAGE = frozenset({Message})
 
 
 def _index_of(messages: list[Any] | tuple[Any, ...], message: object) -> int:
