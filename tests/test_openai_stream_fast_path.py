@@ -122,3 +122,24 @@ def test_any_text_in_any_reads_comes_whole(texts: list[str], data: st.DataObject
     # whitespace may be held until the text shows no block).
     if not whole.lstrip().startswith("<"):
         assert all(type(piece) is str for piece in pieces) and "".join(pieces) == whole
+
+
+def test_call_fragments_continue_the_last_call_or_the_one_with_their_index() -> None:
+    def fragment(index: int, arguments: str, **first: str) -> dict[str, Any]:
+        function = {"arguments": arguments, **({"name": first["name"]} if first else {})}
+        return {"index": index, **({"id": first["id"]} if first else {}), "function": function}
+
+    items = decode(sse(
+        delta({"tool_calls": [fragment(0, '{"a":', name="f", id="c0")]}),
+        delta({"tool_calls": [fragment(1, '{"b":', name="g", id="c1")]}),
+        delta({"tool_calls": [fragment(1, " 2}")]}),
+        delta({"tool_calls": [fragment(0, " 1}")]}),  # back to the first call
+        delta({}, "tool_calls"), "[DONE]"))
+    assert items == [ToolCall("f", {"a": 1}, id="c0"), ToolCall("g", {"b": 2}, id="c1"),
+                     TurnEnd("tool_calls", "tool_calls")]
+
+
+def test_a_fragment_name_that_is_not_text_is_named() -> None:
+    fragment = {"index": 0, "id": "c0", "function": {"name": 5, "arguments": "{}"}}
+    with pytest.raises(MalformedStreamError, match=r"tool_calls\[\]\.function\.name"):
+        decode(sse(delta({"tool_calls": [fragment]}), delta({}, "tool_calls")))

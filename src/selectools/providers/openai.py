@@ -687,8 +687,9 @@ def _merge_fragment(calls: dict[int, _PendingCall], fragment: Any) -> int:
     index, call_id, name = fragment.get("index"), fragment.get("id"), function.get("name")
     if call_id is not None and type(call_id) is not str:
         _wire.as_text(call_id, f"{where}.id", stream=True)
-    if type(name) is not str:
-        name = _wire.as_text(name, f"{where}.function.name", stream=True)
+    if type(name) is not str:  # (None in every fragment after a call's first)
+        name = "" if name is None else _wire.as_text(name, f"{where}.function.name",
+                                                     stream=True)
     arguments = function.get("arguments")
     if type(arguments) is not str:
         # Some servers send the arguments as an object, whole: kept as its JSON text.
@@ -700,7 +701,10 @@ def _merge_fragment(calls: dict[int, _PendingCall], fragment: Any) -> int:
         pending = None if not calls or (call_id and call_id not in known_ids) else \
             calls[max(calls)]
     else:
-        pending = next((c for c in reversed(calls.values()) if c.index == index), None)
+        # The last call with this index: most often the last call (its next fragment).
+        pending = calls[len(calls) - 1] if calls else None  # (keys: 0, 1, ... in order)
+        if pending is not None and pending.index != index:
+            pending = next((c for c in reversed(calls.values()) if c.index == index), None)
         if pending is not None and call_id and pending.id and call_id != pending.id:
             # Some servers (Ollama's /v1, gateways) send parallel calls all at index 0,
             # each with its own id: a new id is a new call, never more of the last one.
