@@ -136,7 +136,13 @@ class HttpProvider(AsyncFirstProvider):
             # Cleaned here, in the attempt: the retry loop logs it and hands it to on_retry.
             raise self._safe(failure, stream=False)  # (outside the handler: not chained to it)
 
-        return await call_with_retries(attempt, self._retry)
+        # The first attempt awaited here: the retry loop's coroutine layer only for a call
+        # that needs a retry (every await of a call passes through each layer).
+        try:
+            return await attempt()
+        except ProviderError as error:
+            failed = error
+        return await call_with_retries(attempt, self._retry, failed=failed)  # (not chained)
 
     async def astream(  # type: ignore[override]
         self, *, model: str | None = None, system_prompt: str = "", messages: list[Message],

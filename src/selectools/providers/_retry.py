@@ -74,20 +74,27 @@ class RetryPolicy:
         return delay
 
 
-async def call_with_retries(fn: Callable[[], Awaitable[T]], policy: RetryPolicy) -> T:
+async def call_with_retries(fn: Callable[[], Awaitable[T]], policy: RetryPolicy, *,
+                            failed: ProviderError | None = None) -> T:
     """Await `fn()`, calling it again after retryable `ProviderError`s, per `policy`. The
-    last error is raised on its own, not chained to the ones before it."""
+    last error is raised on its own, not chained to the ones before it.
+
+    `failed`: the error of a first attempt the caller made itself (awaiting `fn()` directly
+    spares every await of a call that needs no retry, most calls, this loop's coroutine
+    layer); the loop goes on from that attempt's retry."""
     attempt = 0
     while True:
-        try:
-            return await fn()
-        except ProviderError as error:
-            failed = error
+        if failed is None:
+            try:
+                return await fn()
+            except ProviderError as error:
+                failed = error
         attempt += 1
         delay = policy.delay_before(attempt, failed)
         if delay is None:
             raise failed
         await _wait(policy, attempt, failed, delay)
+        failed = None
 
 
 class Empty:
