@@ -54,7 +54,7 @@ def _prices_of(model: str) -> tuple[float, float] | None:
     return None
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)  # __init__ below: one per model call
 class UsageStats:
     """Usage of one model call. `reasoning_tokens` are the part of `completion_tokens`
     the model spent reasoning, where the API reports them (billed as output)."""
@@ -67,9 +67,18 @@ class UsageStats:
     provider: str = ""
     reasoning_tokens: int = 0
 
-    def __post_init__(self) -> None:
-        if not self.total_tokens:
-            self.total_tokens = self.prompt_tokens + self.completion_tokens
+    def __init__(self, prompt_tokens: int = 0, completion_tokens: int = 0,
+                 total_tokens: int = 0, cost_usd: float | None = None, model: str = "",
+                 provider: str = "", reasoning_tokens: int = 0) -> None:
+        # (The dataclass's __init__ and its __post_init__ in one.)
+        self.prompt_tokens = prompt_tokens
+        self.completion_tokens = completion_tokens
+        # 0 (not reported): the sum of the two
+        self.total_tokens = total_tokens or prompt_tokens + completion_tokens
+        self.cost_usd = cost_usd
+        self.model = model
+        self.provider = provider
+        self.reasoning_tokens = reasoning_tokens
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

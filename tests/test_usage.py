@@ -1,0 +1,40 @@
+"""UsageStats and AgentUsage: their fields, the totals, the dict form."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+from selectools.usage import AgentUsage, UsageStats
+
+
+def test_usage_stats_takes_its_fields_by_name_or_in_order_with_their_defaults() -> None:
+    parameters = list(inspect.signature(UsageStats).parameters.values())
+    assert [(p.name, p.default) for p in parameters] == [
+        (f.name, f.default) for f in dataclasses.fields(UsageStats)]
+    assert UsageStats(3, 4, 0, None, "m", "p", 1) == UsageStats(
+        prompt_tokens=3, completion_tokens=4, total_tokens=7, model="m", provider="p",
+        reasoning_tokens=1)
+
+
+def test_a_total_not_reported_is_the_sum_and_one_reported_is_kept() -> None:
+    assert UsageStats(3, 4).total_tokens == 7
+    assert UsageStats(3, 4, 10).total_tokens == 10  # (cached prompt tokens, say)
+    assert UsageStats().total_tokens == 0
+    stats = UsageStats.priced(model="gpt-4o-mini", provider="openai", prompt_tokens=1000,
+                              completion_tokens=500)
+    assert stats.total_tokens == 1500 and stats.cost_usd == (1000 * 0.15 + 500 * 0.60) / 1e6
+    assert UsageStats.from_dict(stats.to_dict()) == stats
+    assert dataclasses.replace(stats, completion_tokens=0).total_tokens == 1500
+
+
+def test_a_runs_usage_adds_each_call_and_an_agents_keeps_the_sums() -> None:
+    run = AgentUsage()
+    run.add(UsageStats(3, 4, model="m"))
+    run.add(UsageStats(5, 6, model="m", reasoning_tokens=2))
+    assert (run.prompt_tokens, run.completion_tokens, run.total_tokens, run.llm_calls,
+            run.reasoning_tokens, run.cost_usd) == (8, 10, 18, 2, 2, 0.0)
+    lifetime = AgentUsage(keep_calls=False)
+    lifetime.merge(run)
+    assert lifetime.total_tokens == 18 and lifetime.calls == [] and len(run.calls) == 2
+    assert AgentUsage.from_dict(run.to_dict()) == run
