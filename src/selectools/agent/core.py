@@ -101,7 +101,8 @@ class Agent:
             hub=self._hub, options=options, provider_for_run=self._provider_for_run,
             prior_history=self._prior_history, commit=self._commit_run,
             record_tool=self._record_tool if self.analytics is not None else None,
-            needs_approval=approval_check(tools, self.config.approval_policy))
+            needs_approval=approval_check(tools, self.config.approval_policy),
+            names={name: name for name in tools})
 
     @property
     def provider(self) -> ProviderLike:

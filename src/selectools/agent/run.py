@@ -10,7 +10,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
@@ -387,13 +387,13 @@ class Run:
                         "so far is void (give the handler a discard() method to handle it)")
 
     def _finish_turn(self, response: Message, usage: UsageStats | None,
-                     started: float) -> list[ToolCall]:
+                     started: float) -> Sequence[ToolCall]:
         """Record the model's answer; returns tool calls found written in its text, if any."""
         self.deadline.check()
         llm_ms = (time.perf_counter() - started) * 1000
         calls = list(response.tool_calls or ())
-        parsed: list[ToolCall] = []
-        dropped: list[ToolCall] = []
+        parsed: Sequence[ToolCall] = ()  # (tuples: no list made per turn for nothing)
+        dropped: Sequence[ToolCall] = ()
         parser = self.setup.parser
         if response.stop_reason in RUN_ENDING_REASONS:
             # Cut by max_tokens, filtered, or failed: this turn ends the run and none of
@@ -411,21 +411,19 @@ class Run:
                 response = Message(role=Role.ASSISTANT, content=response.content,
                                    tool_calls=calls, stop_reason=response.stop_reason,
                                    reasoning=response.reasoning)
-        tools, ids = self.setup.tools, self._ids
+        names, ids = self.setup.names, self._ids
         #: Each call's name, arguments and id, one after the other (the trace's selection).
         selected: list[Any] = []
         for call in calls:
-            name, arguments, call_id = call.tool_name, call.parameters, call.id
+            # The offered tool's own name, not the answer's copy of it: held results (a
+            # batch's 5,000) then share one string per tool instead of one per call.
+            call.tool_name = name = names.get(call.tool_name, call.tool_name)
+            arguments, call_id = call.parameters, call.id
             if type(arguments) is not dict:  # a duck-typed provider's list, say
                 call.parameters = arguments = _as_arguments(arguments)
             if not call_id or call_id in ids:  # results must link to exactly one call
                 call.id = call_id = f"call_{self.id[:8]}_{next(_call_numbers)}"
             ids.add(call_id)
-            # The offered tool's own name, not the answer's copy of it: held results (a
-            # batch's 5,000) then share one string per tool instead of one per call.
-            tool = tools.get(name)
-            if tool is not None and tool.name == name:
-                call.tool_name = name = tool.name
             selected += (name, arguments, call_id)
         self._record(response, calls, usage, llm_ms, selected)
         if dropped:  # after the llm_call step that produced them

@@ -47,3 +47,6 @@ class RunSetup(NamedTuple):
     #: Whether a call must wait for a person's approval; None when no call can (no tool
     #: requires it and there is no approval_policy): then nothing is checked.
     needs_approval: Callable[[ToolCall], bool] | None = None
+    #: Each tool's name to that same string object (the keys of `tools`): a call's name
+    #: is made the offered tool's own, so that held results share it.
+    names: Mapping[str, str] = {}
