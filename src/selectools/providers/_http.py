@@ -109,7 +109,7 @@ class HttpTransport:
         self._sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
         #: Per session, one slot per pooled connection: a call waits for its slot before
         #: its time limit starts, so time queued behind other calls (many runs in flight)
-        #: never counts as the server's (see `_slot`).
+        #: never counts as the server's (see `_pool`).
         self._slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
         self.pool_size = POOL_SIZE
         self._lock = threading.Lock()
@@ -139,8 +139,10 @@ class HttpTransport:
         limit = self.timeout if timeout is None else timeout
         client_timeout = self._whole_timeout(limit)
         try:
-            async with self._slot():
-                async with await self._open(path, body, params, client_timeout) as response:
+            session, slot = self._pool()
+            async with slot:
+                async with await self._open(session, path, body, params,
+                                            client_timeout) as response:
                     payload = await response.read()
                     log.debug("%s POST %s -> %s", self.provider, path, response.status)
                     if response.status >= 300:
@@ -173,14 +175,16 @@ class HttpTransport:
         limit = self.timeout if timeout is None else timeout
         decoder: SseDecoder | NdjsonDecoder = SseDecoder() if framing == "sse" else NdjsonDecoder()
         watchdog: _ReadWatchdog | None = None
-        slot, held = self._slot(), False
+        session, slot = self._pool()
+        held = False
         try:
             # Held until the stream is closed: its connection is in use until then.
             held = await slot.acquire()
             # The wait for the answer's headers is bounded here, each wait for the body's
             # next bytes by a _ReadWatchdog (see there why not by aiohttp's sock_read).
             async with asyncio.timeout(limit or None):
-                response = await self._open(path, body, params, self._stream_timeout(limit))
+                response = await self._open(session, path, body, params,
+                                            self._stream_timeout(limit))
             async with response:
                 log.debug("%s POST %s -> %s (stream)", self.provider, path, response.status)
                 if response.status >= 300:
@@ -219,7 +223,8 @@ class HttpTransport:
             if held:
                 slot.release()
 
-    async def _open(self, path: str, body: Any, params: Mapping[str, str] | None,
+    async def _open(self, session: aiohttp.ClientSession, path: str, body: Any,
+                    params: Mapping[str, str] | None,
                     timeout: aiohttp.ClientTimeout) -> aiohttp.ClientResponse:
         """POST `body` to `path` and return the response, its body unread.
 
@@ -228,8 +233,8 @@ class HttpTransport:
         url: Any = self._url(path)
         data = encode_json(body)
         for _ in range(_MAX_REDIRECTS + 1):
-            response = await self._session().post(url, data=data, params=params,
-                                                  timeout=timeout, allow_redirects=False)
+            response = await session.post(url, data=data, params=params, timeout=timeout,
+                                          allow_redirects=False)
             if response.status not in _REDIRECTS:
                 return response
             response.release()
@@ -306,16 +311,20 @@ class HttpTransport:
             else:
                 _mark_closed(session)
 
-    def _slot(self) -> asyncio.Semaphore:
-        """This loop's connection slots, `pool_size` of them as its session's pool has.
+    def _pool(self) -> tuple[aiohttp.ClientSession, asyncio.Semaphore]:
+        """This loop's session and its connection slots, `pool_size` of them as the
+        session's pool has (one lookup per call for both).
 
         aiohttp queues a call for a free connection inside the request, where its time
         limit already runs: with more calls in flight than connections, calls failed with
         "no answer within 60 s" while the server answered each at once. Waiting here first,
         the limit counts only the call's own time. (A run's time limit, `run_timeout`, still
         counts the wait.)"""
-        self._session()  # made with the session, and dropped with it
-        return self._slots[asyncio.get_running_loop()]
+        loop = asyncio.get_running_loop()
+        session = self._sessions.get(loop)  # the lock-free path: the session is open
+        if session is None or session.closed:
+            session = self._session()  # (its slots are made with it, and dropped with it)
+        return session, self._slots[loop]
 
     def _session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
