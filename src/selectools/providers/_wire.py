@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NoReturn
 
 from .._json import loads as loads_json
+from .._json import scan as scan_json
 from ..types import RAW_ARGUMENTS_KEY, Message, Role, StopReason, ToolCall, TurnEnd
 from ..usage import UsageStats
 from ._status import CUT_MARK, body_snippet, json_text
@@ -65,7 +66,16 @@ def tool_call(name: str, arguments: Any, call_id: Any = None, *,
     """A ToolCall from a protocol's name, arguments (see `parse_tool_arguments`) and id (one
     is made when the server gave none). Arguments that came as JSON text are kept to be
     sent back as they came on the next turn."""
-    parameters = parse_tool_arguments(arguments)
+    parameters = None
+    if type(arguments) is str:  # the usual form: the text of one JSON object, read here
+        try:  # (as parse_tool_arguments would, without its call and _json.loads's)
+            value, end = scan_json(arguments, 0)
+            if type(value) is dict and end == len(arguments):
+                parameters = value
+        except (StopIteration, ValueError, RecursionError):
+            pass  # (parse_tool_arguments decides and words what this is)
+    if parameters is None:
+        parameters = parse_tool_arguments(arguments)
     call = ToolCall(name, parameters,  # (positional: one is made per call, cheaper)
                     call_id if type(call_id) is str and call_id else make_call_id(),
                     provider_data)
