@@ -25,6 +25,8 @@ Piece = str | ReasoningDelta | ReasoningPart
 
 def split_think(content: str) -> tuple[ReasoningPart | None, str]:
     """A whole answer's opening reasoning block, and the answer without it."""
+    if OPEN not in content:  # (most answers: found without copying the text)
+        return None, content
     stripped = content.lstrip()
     if not stripped.startswith(OPEN):
         return None, content

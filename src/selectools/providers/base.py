@@ -176,13 +176,16 @@ def default_model(provider: object) -> str:
     return str(getattr(provider, "default_model", "") or "")
 
 
+#: AsyncFirstProvider's acomplete/astream: placeholders for subclasses to fill.
+_PLACEHOLDERS = {"acomplete": AsyncFirstProvider.acomplete, "astream": AsyncFirstProvider.astream}
+
+
 def has_method(provider: object, method: str) -> bool:
     """True when `provider` really implements `method` (not a stub raising NotImplemented)."""
     impl = getattr(type(provider), method, None) or getattr(provider, method, None)
     if impl is None or not callable(impl):
         return False
-    # AsyncFirstProvider's acomplete/astream are placeholders for subclasses to fill.
-    return not (method in ("acomplete", "astream") and impl is getattr(AsyncFirstProvider, method))
+    return impl is not _PLACEHOLDERS.get(method)
 
 
 def stream_any(provider: object, **kwargs: Any) -> AsyncGenerator[StreamItem, None]:
@@ -220,6 +223,10 @@ async def _bridged(provider: object, **kwargs: Any) -> AsyncGenerator[StreamItem
         yield usage
 
 
+#: The exact types of the (message, usage) that our own providers' acomplete returns.
+_OWN_RESULT = (Message, UsageStats)
+
+
 async def complete_any(provider: object, **kwargs: Any) -> tuple[Message, UsageStats | None]:
     """A whole answer from any provider: acomplete, else complete in a worker thread."""
     if has_method(provider, "acomplete"):
@@ -241,8 +248,7 @@ async def complete_any(provider: object, **kwargs: Any) -> tuple[Message, UsageS
         )
     # What our own providers return, taken as it is (exact types: a subclass or another
     # shape goes through unpack_completion's checks).
-    if type(result) is tuple and len(result) == 2 and type(result[0]) is Message \
-            and type(result[1]) is UsageStats:
+    if type(result) is tuple and tuple(map(type, result)) == _OWN_RESULT:
         return result
     return unpack_completion(result)
 
