@@ -78,24 +78,24 @@ def plain_arguments(plain: Mapping[str, PlainParameter],
     """What pydantic would return for `arguments`, when each is sent with exactly its
     parameter's type and nothing is missing or unexpected (the usual case, and most of a
     tool call's validation cost); None when pydantic must decide, and word any error.
-    Missing parameters with defaults get them, as from pydantic."""
-    if len(arguments) > len(plain):
-        return None
+    Missing parameters with defaults get them, as from pydantic. (In the arguments'
+    order, the defaults after: they are passed by name.)"""
     checked: dict[str, Any] = {}
-    given = 0
-    for name, parameter in plain.items():
-        value = arguments.get(name, _MISSING)
-        if value is _MISSING:
-            if parameter.default is _MISSING:
-                return None
-            checked[name] = parameter.default
-            continue
-        given += 1
-        kind = parameter.kind
-        if type(value) is kind:
-            checked[name] = value
-        elif kind is float and type(value) is int and abs(value) <= _EXACT_FLOAT_INT:
-            checked[name] = float(value)
-        else:
+    for name, value in arguments.items():
+        parameter = plain.get(name)
+        if parameter is None:  # unexpected
             return None
-    return checked if given == len(arguments) else None  # else an unexpected name
+        kind = parameter.kind
+        if type(value) is not kind:
+            if kind is float and type(value) is int and abs(value) <= _EXACT_FLOAT_INT:
+                value = float(value)
+            else:
+                return None
+        checked[name] = value
+    if len(checked) < len(plain):
+        for name, parameter in plain.items():
+            if name not in checked:
+                if parameter.default is _MISSING:
+                    return None
+                checked[name] = parameter.default
+    return checked
