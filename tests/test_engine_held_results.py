@@ -183,6 +183,12 @@ def test_a_step_whose_values_are_ints_or_steps_reads_as_recorded() -> None:
                                        {"pair": (2, 3)}]
 
 
+def test_a_trace_pickled_with_its_records_as_tuples_still_reads() -> None:
+    trace = AgentTrace("r5")
+    trace._steps = [("llm_call", 1, 2.5, _size, "abc"), TraceStep("error", 1, 0.0, {})]
+    assert [(s.type, s.data) for s in trace] == [("llm_call", {"size": 3}), ("error", {})]
+
+
 def _pair(first: Any, second: Any) -> dict[str, Any]:
     return {"pair": (first, second)}
 

@@ -166,6 +166,6 @@ def _made(records: list[Any]) -> Iterator[TraceStep]:
         if type(item) is int:  # a record: its length, then its values
             yield TraceStep.deferred(*records[index + 1:index + 1 + item])
             index += 1 + item
-        else:  # a TraceStep added as it was
-            yield item
+        else:  # a TraceStep added as it was (or a record as one tuple, as pickled before)
+            yield TraceStep.deferred(*item) if type(item) is tuple else item
             index += 1
