@@ -88,6 +88,19 @@ class StrSubclass(str):
     pass
 
 
+def test_a_dataclass_subclass_of_message_is_checked_as_a_message() -> None:
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Tagged(Message):
+        tag: str = ""
+
+    tagged = Tagged(role="user", content="hi", tag="t")  # type: ignore[arg-type]
+    assert tagged.role is Role.USER and tagged.tag == "t"
+    with pytest.raises(TypeError, match="content must be a str"):
+        Tagged(role=Role.USER, content=5)  # type: ignore[arg-type]
+
+
 def test_a_message_takes_its_fields_by_name_or_in_order_with_their_defaults() -> None:
     import dataclasses
     import inspect

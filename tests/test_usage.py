@@ -38,3 +38,11 @@ def test_a_runs_usage_adds_each_call_and_an_agents_keeps_the_sums() -> None:
     lifetime.merge(run)
     assert lifetime.total_tokens == 18 and lifetime.calls == [] and len(run.calls) == 2
     assert AgentUsage.from_dict(run.to_dict()) == run
+
+
+def test_a_dataclass_subclass_of_usage_stats_gets_its_total() -> None:
+    @dataclasses.dataclass
+    class Cached(UsageStats):
+        cached_tokens: int = 0
+
+    assert Cached(3, 4, cached_tokens=2).total_tokens == 7

@@ -293,6 +293,13 @@ class Message:
             parts.append(image)
             self.content_parts = parts
 
+    def __post_init__(self) -> None:
+        """The checks of `__init__`, for a dataclass subclass: its generated __init__ stores
+        the fields and calls this (as selectools 1.x's Message had one)."""
+        Message.__init__(self, self.role, self.content, self.image_path, self.tool_name,
+                         self.tool_result, self.tool_calls, self.tool_call_id,
+                         self.content_parts, self.stop_reason, self.reasoning)
+
     def parts(self) -> list[ContentPart]:
         """The message as content parts: its `content_parts` (with `content` as a leading
         text part when the parts carry no text of their own), or its text as one part."""

@@ -80,6 +80,13 @@ class UsageStats:
         self.provider = provider
         self.reasoning_tokens = reasoning_tokens
 
+    def __post_init__(self) -> None:
+        """`__init__`'s total, for a dataclass subclass: its generated __init__ stores the
+        fields and calls this (as selectools 1.x's UsageStats had one)."""
+        UsageStats.__init__(self, self.prompt_tokens, self.completion_tokens,
+                            self.total_tokens, self.cost_usd, self.model, self.provider,
+                            self.reasoning_tokens)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
