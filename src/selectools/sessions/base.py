@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import SessionConflictError, describe
-from .record import SessionState, check_id, searchable_text
+from .record import SessionState, check_id, decode, searchable_text
 
 if TYPE_CHECKING:
     from ..memory import ConversationMemory
@@ -100,8 +100,6 @@ class SessionStore(ABC):
     async def aload_state(self, session_id: str, namespace: str | None = None
                           ) -> SessionState:
         """The session as stored, or a new empty one (version 0 when no record exists)."""
-        from .record import decode
-
         check_id("session_id", session_id, none_ok=False)
         check_id("namespace", namespace, none_ok=True)
         text, version = await self._read(session_id, namespace)

@@ -11,12 +11,13 @@ Schema versions:
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._json import _ENCODE, _ENCODE_ASCII
+from .._json import loads as loads_json
 from ..types import Message, Role, ToolCall
 from .errors import SessionCorruptError, describe
 
@@ -92,14 +93,18 @@ class SessionState:
                 "limits": self.limits, "metadata": self.metadata}
 
     def encode(self) -> str:
-        """The record as JSON text, which every store writes as UTF-8."""
+        """The record as JSON text, which every store writes as UTF-8: `json.dumps(record,
+        ensure_ascii=False, separators=(",", ":"))`'s text, from json's C encoder made once
+        (selectools._json: json.dumps builds a JSONEncoder and its C encoder on every call,
+        and keeps a dict of the containers it is in; a record is built of messages, and
+        one that contains itself still fails, with a RecursionError)."""
         record = self.to_record()
-        text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+        text = "".join(_ENCODE(record, 0))
         if not text.isascii():  # (a flag of the str: free for the usual ASCII record)
             try:
                 text.encode("utf-8")
             except UnicodeEncodeError:  # half a surrogate pair (a client's lone "\ud83d")
-                text = json.dumps(record, separators=(",", ":"))  # has no UTF-8: escaped
+                text = "".join(_ENCODE_ASCII(record, 0))  # has no UTF-8: escaped
         return text
 
 
@@ -108,7 +113,7 @@ def decode(text: str | bytes, session_id: str, namespace: str | None) -> Session
     not a session record is a SessionCorruptError naming the session and the problem."""
     where = describe(session_id, namespace)
     try:
-        data = json.loads(text)
+        data = loads_json(text)  # (json.loads's value or error, with fewer Python layers)
     except (ValueError, UnicodeDecodeError) as exc:
         raise SessionCorruptError(f"{where}: the stored record is not JSON ({exc})",
                                   session_id, namespace) from None
