@@ -28,6 +28,8 @@ from __future__ import annotations
 import asyncio
 import atexit
 import base64
+import collections
+import contextlib
 import logging
 import threading
 import urllib.parse
@@ -110,7 +112,7 @@ class HttpTransport:
         #: Per session, one slot per pooled connection: a call waits for its slot before
         #: its time limit starts, so time queued behind other calls (many runs in flight)
         #: never counts as the server's (see `_pool`).
-        self._slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+        self._slots: dict[asyncio.AbstractEventLoop, Slots] = {}
         self.pool_size = POOL_SIZE
         self._lock = threading.Lock()
         self._parsed_urls: dict[str, Any] = {}
@@ -139,8 +141,9 @@ class HttpTransport:
         limit = self.timeout if timeout is None else timeout
         client_timeout = self._whole_timeout(limit)
         try:
-            session, slot = self._pool()
-            async with slot:
+            session, slots = self._pool()
+            await slots.take()
+            try:
                 async with await self._open(session, path, body, params,
                                             client_timeout) as response:
                     payload = await response.read()
@@ -148,6 +151,8 @@ class HttpTransport:
                     if response.status >= 300:
                         raise self._error_from_response(response.status, response.headers,
                                                         payload)
+            finally:
+                slots.give()
         except ProviderError:
             raise
         except Exception as exc:
@@ -175,11 +180,12 @@ class HttpTransport:
         limit = self.timeout if timeout is None else timeout
         decoder: SseDecoder | NdjsonDecoder = SseDecoder() if framing == "sse" else NdjsonDecoder()
         watchdog: _ReadWatchdog | None = None
-        session, slot = self._pool()
+        session, slots = self._pool()
         held = False
         try:
             # Held until the stream is closed: its connection is in use until then.
-            held = await slot.acquire()
+            await slots.take()
+            held = True
             # The wait for the answer's headers is bounded here, each wait for the body's
             # next bytes by a _ReadWatchdog (see there why not by aiohttp's sock_read).
             async with asyncio.timeout(limit or None):
@@ -221,7 +227,7 @@ class HttpTransport:
             if watchdog is not None:
                 watchdog.disarm()
             if held:
-                slot.release()
+                slots.give()
 
     async def _open(self, session: aiohttp.ClientSession, path: str, body: Any,
                     params: Mapping[str, str] | None,
@@ -311,7 +317,7 @@ class HttpTransport:
             else:
                 _mark_closed(session)
 
-    def _pool(self) -> tuple[aiohttp.ClientSession, asyncio.Semaphore]:
+    def _pool(self) -> tuple[aiohttp.ClientSession, Slots]:
         """This loop's session and its connection slots, `pool_size` of them as the
         session's pool has (one lookup per call for both).
 
@@ -344,7 +350,7 @@ class HttpTransport:
                     connector=aiohttp.TCPConnector(limit=self.pool_size),
                     headers={"Content-Type": "application/json", **self._headers})
                 self._sessions[loop] = session
-                self._slots[loop] = asyncio.Semaphore(self.pool_size)
+                self._slots[loop] = Slots(self.pool_size)
                 _close_with_its_loop(session, loop, owner=self)
             return session
 
@@ -416,6 +422,51 @@ async def _read_whole(response: aiohttp.ClientResponse, limit: float | None) -> 
     JSON answer): stream requests set no read timeout of aiohttp's, so it is bounded here."""
     async with asyncio.timeout(limit or None):
         return await response.read()
+
+
+class Slots:
+    """A loop's connection slots: `size` calls at once, the others waiting their turn.
+
+    asyncio.Semaphore's work, for one use: a call that finds a slot free takes it in one
+    test (the Semaphore's acquire and release run seven Python calls, a generator
+    expression among them, on every call). A slot given back goes straight to the call
+    that has waited longest, so a waiting call is never overtaken; while any call waits,
+    none is free.
+    """
+
+    __slots__ = ("free", "_waiting")
+
+    def __init__(self, size: int) -> None:
+        self.free = size
+        self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    async def take(self) -> None:
+        """Wait for a slot and take it (give it back with `give`, whatever happens)."""
+        if self.free and not self._waiting:
+            self.free -= 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
+        try:
+            await waiter
+        except BaseException:  # cancelled (or thrown into) while waiting
+            if waiter.done() and not waiter.cancelled():
+                self.give()  # it was handed a slot before it could resume: passed on
+            else:  # it holds none; a waiter left in the queue would keep every slot waiting
+                waiter.cancel()
+                with contextlib.suppress(ValueError):  # (give() may have passed it over)
+                    self._waiting.remove(waiter)
+            raise
+
+    def give(self) -> None:
+        """Give a slot back: to the longest-waiting call, else to the free ones."""
+        waiting = self._waiting
+        while waiting:
+            waiter = waiting.popleft()
+            if not waiter.done():  # (one cancelled meanwhile is passed over)
+                waiter.set_result(None)
+                return
+        self.free += 1
 
 
 class _ReadWatchdog:
