@@ -23,7 +23,6 @@ where its protocol can; any other is asked for it in the system prompt.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Mapping
-from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from .._artifacts import collector as artifacts_collector
@@ -92,32 +91,34 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                 # Whether a text delta is shown as it is and that is all (no typed partial
                 # value follows it). The turn's partial changes only in take.
                 plain = stream and turn.partial is None
+                items = turn.items
                 try:
-                    async with aclosing(turn.items) as items:
-                        async for item in run.deadline.bound_stream(items):
-                            if awaiting_first:
-                                awaiting_first = False
-                                await run.tell_first_chunk(turn)
-                            if isinstance(item, str):
-                                if not item:
-                                    continue
-                                text.append(item)
-                                if plain:
-                                    yield StreamChunk(item)  # content (positional: per token)
-                                elif stream:
-                                    yield StreamChunk(item)
-                                    partial = turn.feed(item)
-                                    if partial is not None:
-                                        yield partial
-                                elif on_text is not None:  # (only without stream)
-                                    on_text(item)
-                            else:
-                                for chunk in run.take(turn, item):
-                                    yield chunk
-                                plain = stream and turn.partial is None
+                    async for item in run.deadline.bound_stream(items):
+                        if awaiting_first:
+                            awaiting_first = False
+                            await run.tell_first_chunk(turn)
+                        if isinstance(item, str):
+                            if not item:
+                                continue
+                            text.append(item)
+                            if plain:
+                                yield StreamChunk(item)  # content (positional: per token)
+                            elif stream:
+                                yield StreamChunk(item)
+                                partial = turn.feed(item)
+                                if partial is not None:
+                                    yield partial
+                            elif on_text is not None:  # (only without stream)
+                                on_text(item)
+                        else:
+                            for chunk in run.take(turn, item):
+                                yield chunk
+                            plain = stream and turn.partial is None
                 except Exception:
                     run.deadline.check()  # a timeout caused by the run's deadline says so
                     raise
+                finally:  # the provider's stream ends with the turn, read to its end or not
+                    await items.aclose()
                 last = await run.close_stream(turn)
                 if last is not None:
                     yield last
