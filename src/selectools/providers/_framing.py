@@ -75,14 +75,16 @@ class SseDecoder:
         if not self._started:
             self._started = True
             text = text.removeprefix("\ufeff")
-        if text.startswith("data: ") and text.endswith("\n\n") and not self._data \
-                and self._event is None:
-            # The usual read of a fast stream: nothing but whole events of one `data: ` line
-            # each. Then the only line ends are the blank lines' pairs, one pair before each
-            # further "data: " and one at the end: the data are the pieces between those,
-            # split and made events in C, with no Python step per event.
+        if text.startswith("data: ") and not self._data and self._event is None:
+            # The usual reads: nothing but whole events of one `data: ` line each, one a
+            # read at a model's pace, many in a fast stream's. Their only line ends are the
+            # blank lines' pairs, one at the end and one before each further "data: ": the
+            # data are the pieces between those, split and made events in C, with no Python
+            # step per event.
+            if text.find("\n") == len(text) - 2 and text.endswith("\n\n"):  # one event
+                return [_sse_event((None, text[6:-2]))]
             between = text.count("\n\ndata: ")
-            if text.count("\n") == 2 * between + 2:
+            if text.endswith("\n\n") and text.count("\n") == 2 * between + 2:
                 datas = text[6:-2].split("\n\ndata: ")
                 return list(map(_sse_event, zip(_NO_NAMES, datas, strict=False)))
         events: list[SseEvent] = []
