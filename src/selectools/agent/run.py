@@ -280,6 +280,10 @@ class Run:
             turn.partial = None
             if self.stream:
                 yield StreamChunk(tool_calls=[item])
+        elif isinstance(item, UsageStats):  # (every turn has these two: tested first)
+            turn.usage = item
+        elif isinstance(item, TurnEnd):
+            turn.end = item.reason
         elif isinstance(item, ToolCallDelta):
             if events:
                 turn.streamed.add(item.index)
@@ -290,10 +294,6 @@ class Run:
                 yield StreamChunk(event="reasoning", content=item.text)
         elif isinstance(item, ReasoningPart):
             turn.reasoning.append(item)
-        elif isinstance(item, UsageStats):
-            turn.usage = item
-        elif isinstance(item, TurnEnd):
-            turn.end = item.reason
         elif isinstance(item, ProviderEvent):
             if item.discard_partial:  # a fallback restarted the answer
                 turn.text.clear()
