@@ -223,10 +223,6 @@ async def _bridged(provider: object, **kwargs: Any) -> AsyncGenerator[StreamItem
         yield usage
 
 
-#: The exact types of the (message, usage) that our own providers' acomplete returns.
-_OWN_RESULT = (Message, UsageStats)
-
-
 async def complete_any(provider: object, **kwargs: Any) -> tuple[Message, UsageStats | None]:
     """A whole answer from any provider: acomplete, else complete in a worker thread."""
     if has_method(provider, "acomplete"):
@@ -248,7 +244,8 @@ async def complete_any(provider: object, **kwargs: Any) -> tuple[Message, UsageS
         )
     # What our own providers return, taken as it is (exact types: a subclass or another
     # shape goes through unpack_completion's checks).
-    if type(result) is tuple and tuple(map(type, result)) == _OWN_RESULT:
+    if type(result) is tuple and len(result) == 2 and type(result[0]) is Message \
+            and type(result[1]) is UsageStats:
         return result
     return unpack_completion(result)
 
