@@ -65,6 +65,9 @@ ON CONFLICT (namespace, session_id) DO UPDATE SET version = excluded.version,
     pending_calls = excluded.pending_calls, updated_at = excluded.updated_at,
     expires_at = excluded.expires_at, indexed = 0
 """
+#: A new session's commit: created, unless another commit created it first (the row's
+#: version is then not 0, and nothing changes).
+_CREATE = _UPSERT + " WHERE version = 0"
 _UPDATE = """
 UPDATE selectools_sessions SET version = ?, record = ?, message_count = ?, pending_calls = ?,
     updated_at = ?, expires_at = ?, indexed = 0
@@ -165,7 +168,7 @@ class SQLiteSessionStore(SessionStore):
                 state.expires_at, namespace, state.session_id, expected))
         else:  # a new session: created, unless another commit created it first
             cursor = connection.execute(
-                _UPSERT if expected is None else _UPSERT + " WHERE version = 0", (
+                _UPSERT if expected is None else _CREATE, (
                     namespace, state.session_id, state.version, record, len(state.messages),
                     pending, state.created_at, state.updated_at, state.expires_at))
         return cursor.rowcount == 1
