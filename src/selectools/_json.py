@@ -7,7 +7,10 @@ On the short texts a provider sends most (a stream event, a tool call's argument
 matches for whitespace) than in decoding: about 1 us of a 1.2 us call. `loads` goes
 straight to json's own C scanner when the text is exactly one JSON value, and hands
 anything else (leading or trailing whitespace, a BOM, UTF-16, not JSON at all) to
-`json.loads`, which decides it and words the error as always.
+`json.loads`, which decides it and words the error as always. `scan` is that scanner, for
+a loop that decodes one short text per step (the OpenAI stream's events, tool arguments):
+it takes a text that is exactly one JSON object itself and leaves anything else to the
+general path, one Python call fewer per step.
 
 `encode` writes a request body as compact UTF-8 JSON, with `RawJson` values at its top
 level placed as they are: a part that is the same on every call (a provider's tool
@@ -26,10 +29,8 @@ from typing import Any
 _scan_once = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 #: `scan(text, 0)`: the JSON value at the very start of the str `text` and the index just
 #: past it, as json.loads decodes it (StopIteration when no value starts there, a
-#: JSONDecodeError for a value that goes wrong, TypeError for a `text` that is not a str).
-#: For a loop that decodes one short text per step (a stream's events) and so can take a
-#: text that is exactly one value itself, leaving anything else to `loads`: one Python
-#: call fewer per step.
+#: JSONDecodeError for a value that goes wrong, RecursionError for one nested too deep,
+#: TypeError for a `text` that is not a str). See the module doc.
 scan = _scan_once
 
 
