@@ -411,20 +411,21 @@ class Run:
                 response = Message(role=Role.ASSISTANT, content=response.content,
                                    tool_calls=calls, stop_reason=response.stop_reason,
                                    reasoning=response.reasoning)
-        names, ids = self.setup.names, self._ids
         #: Each call's name, arguments and id, one after the other (the trace's selection).
         selected: list[Any] = []
-        for call in calls:
-            # The offered tool's own name, not the answer's copy of it: held results (a
-            # batch's 5,000) then share one string per tool instead of one per call.
-            call.tool_name = name = names.get(call.tool_name, call.tool_name)
-            arguments, call_id = call.parameters, call.id
-            if type(arguments) is not dict:  # a duck-typed provider's list, say
-                call.parameters = arguments = _as_arguments(arguments)
-            if not call_id or call_id in ids:  # results must link to exactly one call
-                call.id = call_id = f"call_{self.id[:8]}_{next(_call_numbers)}"
-            ids.add(call_id)
-            selected += (name, arguments, call_id)
+        if calls:  # (a final answer has none: nothing to look up)
+            names, ids = self.setup.names, self._ids
+            for call in calls:
+                # The offered tool's own name, not the answer's copy of it: held results
+                # (a batch's 5,000) then share one string per tool instead of one per call.
+                call.tool_name = name = names.get(call.tool_name, call.tool_name)
+                arguments, call_id = call.parameters, call.id
+                if type(arguments) is not dict:  # a duck-typed provider's list, say
+                    call.parameters = arguments = _as_arguments(arguments)
+                if not call_id or call_id in ids:  # results must link to exactly one call
+                    call.id = call_id = f"call_{self.id[:8]}_{next(_call_numbers)}"
+                ids.add(call_id)
+                selected += (name, arguments, call_id)
         self._record(response, calls, usage, llm_ms, selected)
         if dropped:  # after the llm_call step that produced them
             self.trace.add(TraceStep("tool_calls_dropped", self.iteration, 0.0, {
