@@ -5,8 +5,9 @@ Schema versions:
   1  selectools 1.3.0's payload: {"session_id", "namespace", "created_at", "updated_at",
      "memory": ConversationMemory.to_dict()}; read and migrated, never written.
   2  {"format": "selectools.session", "schema_version": 2, "session_id", "namespace",
-     "version", "created_at", "updated_at", "expires_at", "messages": [Message.to_dict()],
-     "summary", "pending", "limits", "metadata"}.
+     "version", "created_at", "updated_at", "expires_at", "summary", "pending", "limits",
+     "metadata", "messages": [Message.to_dict()]} (written in this order, the messages last
+     since session 6; read in any order).
 """
 
 from __future__ import annotations
