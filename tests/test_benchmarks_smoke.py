@@ -182,3 +182,15 @@ def test_render_marks_pass_and_fail() -> None:
              "pass": False}]
     table = render(rows)
     assert "PASS" in table and "FAIL" in table
+
+
+def test_opcode_counts_see_selectools_only_in_the_agents_run() -> None:
+    from benchmarks import opcodes
+
+    agent = opcodes.count("agent", "whole", runs=1, warmup=1)
+    bulk = opcodes.count("bulk", "whole", runs=1, warmup=1)
+    assert agent["by_package"]["selectools"] > 1000  # the engine and the provider ran
+    assert "selectools" not in bulk["by_package"] and bulk["by_package"]["aiohttp"] > 1000
+    functions = dict(agent["by_function"])
+    assert any(where.startswith("selectools/agent/loop.py:") for where in functions)
+    assert agent["total"] == sum(agent["by_package"].values())
