@@ -101,6 +101,27 @@ def test_a_dataclass_subclass_of_message_is_checked_as_a_message() -> None:
         Tagged(role=Role.USER, content=5)  # type: ignore[arg-type]
 
 
+def test_a_plain_subclass_of_message_has_its_own_post_init_called() -> None:
+    # Not a dataclass itself: Message's __init__ calls its __post_init__ as 1.x's
+    # dataclass __init__ did, the fields stored as given and checked through super().
+    class Audited(Message):
+        def __post_init__(self) -> None:
+            self.seen = self.content  # before Message's checks: the value as given
+            super().__post_init__()
+
+    audited = Audited("user", None)  # type: ignore[arg-type]
+    assert audited.seen is None and audited.role is Role.USER and audited.content == ""
+    with pytest.raises(ValueError, match="Message.role must be one of"):
+        Audited("robot", "hi")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="content_parts must hold ContentPart, got dict"):
+        Audited(Role.USER, "hi", content_parts=[{"type": "text"}])  # type: ignore[list-item]
+
+    class Quiet(Message):  # no __post_init__ of its own: checked by __init__ itself
+        pass
+
+    assert Quiet("user", "hi").role is Role.USER  # type: ignore[arg-type]
+
+
 def test_a_message_takes_its_fields_by_name_or_in_order_with_their_defaults() -> None:
     import dataclasses
     import inspect

@@ -46,3 +46,14 @@ def test_a_dataclass_subclass_of_usage_stats_gets_its_total() -> None:
         cached_tokens: int = 0
 
     assert Cached(3, 4, cached_tokens=2).total_tokens == 7
+
+
+def test_a_plain_subclass_of_usage_stats_has_its_own_post_init_called() -> None:
+    class Audited(UsageStats):
+        def __post_init__(self) -> None:
+            self.reported = self.total_tokens  # before the total is made: as given
+            super().__post_init__()
+
+    audited = Audited(3, 4)
+    assert audited.reported == 0 and audited.total_tokens == 7
+    assert Audited(3, 4, 10).total_tokens == 10

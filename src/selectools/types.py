@@ -6,7 +6,7 @@ import base64
 import errno
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
@@ -266,6 +266,16 @@ class Message:
                  content_parts: list[ContentPart] | None = None,
                  stop_reason: StopReason | None = None,
                  reasoning: list[ReasoningPart] | None = None) -> None:
+        if type(self) is not Message and type(self).__post_init__ is not Message.__post_init__:
+            # A subclass with a __post_init__ of its own but no dataclass __init__ (1.x's
+            # Message was a plain dataclass: its __init__ stored the fields as given, then
+            # called __post_init__, whose checks the subclass's extends): the same here.
+            for name, value in zip(_MESSAGE_FIELDS, (
+                    role, content, image_path, tool_name, tool_result, tool_calls,
+                    tool_call_id, content_parts, stop_reason, reasoning), strict=True):
+                setattr(self, name, value)
+            self.__post_init__()
+            return
         # The dataclass's __init__ and __post_init__ in one: the checks read the arguments,
         # exact types first (the usual case: one comparison each), before any is stored.
         if type(role) is not Role:
@@ -285,20 +295,20 @@ class Message:
         self.stop_reason = stop_reason
         self.reasoning = reasoning
         if image_path is not None:
-            # Read the image now, so a bad path fails here and not inside a provider call.
-            image = _image_part_from_file(image_path)
-            parts = list(content_parts or [])
-            if not parts and content:
-                parts.append(ContentPart(type="text", text=content))
-            parts.append(image)
-            self.content_parts = parts
+            self.content_parts = _with_image(image_path, content_parts, content)
 
     def __post_init__(self) -> None:
-        """The checks of `__init__`, for a dataclass subclass: its generated __init__ stores
-        the fields and calls this (as selectools 1.x's Message had one)."""
-        Message.__init__(self, self.role, self.content, self.image_path, self.tool_name,
-                         self.tool_result, self.tool_calls, self.tool_call_id,
-                         self.content_parts, self.stop_reason, self.reasoning)
+        """The checks of `__init__` on the stored fields, for a subclass: a dataclass one's
+        generated __init__ stores the fields and calls this (as selectools 1.x's Message
+        had one), and so does ours for a subclass with a __post_init__ of its own."""
+        if type(self.role) is not Role:
+            self.role = _role(self.role)
+        if type(self.content) is not str:
+            self.content = _content(self.content)
+        if self.content_parts is not None:
+            _check_parts(self.content_parts)
+        if self.image_path is not None:
+            self.content_parts = _with_image(self.image_path, self.content_parts, self.content)
 
     def parts(self) -> list[ContentPart]:
         """The message as content parts: its `content_parts` (with `content` as a leading
@@ -347,6 +357,23 @@ class Message:
             if reasoning else None)
         message.image_path = data.get("image_path")  # after __post_init__: not read again
         return message
+
+
+#: Message's fields, in order (its __init__'s parameters).
+_MESSAGE_FIELDS = tuple(f.name for f in fields(Message))
+
+
+def _with_image(image_path: str, content_parts: list[ContentPart] | None,
+                content: str) -> list[ContentPart]:
+    """A message's content parts with the image at `image_path` after them (the text as
+    the first part when there are none). The image is read now, so that a bad path fails
+    as the message is made and not inside a provider call."""
+    image = _image_part_from_file(image_path)
+    parts = list(content_parts or [])
+    if not parts and content:
+        parts.append(ContentPart(type="text", text=content))
+    parts.append(image)
+    return parts
 
 
 def _role(role: Role | str) -> Role:

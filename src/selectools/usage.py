@@ -71,6 +71,17 @@ class UsageStats:
                  total_tokens: int = 0, cost_usd: float | None = None, model: str = "",
                  provider: str = "", reasoning_tokens: int = 0) -> None:
         # (The dataclass's __init__ and its __post_init__ in one.)
+        if type(self) is not UsageStats and \
+                type(self).__post_init__ is not UsageStats.__post_init__:
+            # A subclass with a __post_init__ of its own but no dataclass __init__: the
+            # fields stored as given, then its __post_init__ called (as 1.x's dataclass
+            # __init__ did), which totals them through ours.
+            self.prompt_tokens, self.completion_tokens = prompt_tokens, completion_tokens
+            self.total_tokens, self.cost_usd = total_tokens, cost_usd
+            self.model, self.provider = model, provider
+            self.reasoning_tokens = reasoning_tokens
+            self.__post_init__()
+            return
         self.prompt_tokens = prompt_tokens
         self.completion_tokens = completion_tokens
         # 0 (not reported): the sum of the two
@@ -81,11 +92,11 @@ class UsageStats:
         self.reasoning_tokens = reasoning_tokens
 
     def __post_init__(self) -> None:
-        """`__init__`'s total, for a dataclass subclass: its generated __init__ stores the
-        fields and calls this (as selectools 1.x's UsageStats had one)."""
-        UsageStats.__init__(self, self.prompt_tokens, self.completion_tokens,
-                            self.total_tokens, self.cost_usd, self.model, self.provider,
-                            self.reasoning_tokens)
+        """`__init__`'s total, for a subclass: a dataclass one's generated __init__ stores
+        the fields and calls this (as selectools 1.x's UsageStats had one), and so does ours
+        for a subclass with a __post_init__ of its own."""
+        if not self.total_tokens:
+            self.total_tokens = self.prompt_tokens + self.completion_tokens
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
