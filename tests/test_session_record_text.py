@@ -140,3 +140,26 @@ def test_a_subclass_of_message_is_stored_as_its_own_to_dict() -> None:
     state = SessionState(session_id="s1", messages=[message])
     assert state.encode() == json.dumps(state.to_record(), ensure_ascii=False,
                                         separators=(",", ":"))
+
+
+def test_a_subclass_of_session_state_is_stored_as_its_own_to_record() -> None:
+    """SessionState is public: a subclass that adds to its record keeps what it adds."""
+    @dataclasses.dataclass
+    class Tagged(SessionState):
+        def to_record(self) -> dict[str, Any]:
+            record = super().to_record()
+            record["metadata"] = {**record["metadata"], "tagged": True}
+            return record
+
+    state = Tagged("s1", messages=[Message(role=Role.USER, content="hi")])
+    stored = json.loads(state.encode())
+    assert stored["metadata"] == {"tagged": True}
+    assert decode(state.encode(), "s1", None).metadata == {"tagged": True}
+
+
+def test_a_record_that_contains_itself_is_refused_naming_the_session() -> None:
+    metadata: dict[str, Any] = {}
+    metadata["again"] = metadata
+    state = SessionState("s2", namespace="team", metadata=metadata)
+    with pytest.raises(ValueError, match="'s2'.*contains itself"):
+        state.encode()

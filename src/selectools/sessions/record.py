@@ -105,11 +105,20 @@ class SessionState:
 
         Json's C encoder is made once (selectools._json: json.dumps builds a JSONEncoder and
         its C encoder on every call, and keeps a dict of the containers it is in; a record
-        is built of messages, and one that contains itself still fails, with a
-        RecursionError). The messages, most of a record, are written by `message_json`
-        (each Message.to_dict() built and encoded cost a commit more than the SQL)."""
-        text = "".join(_ENCODE(self._head(), 0))[:-1] + ',"messages":[' + ",".join(
-            [message_json(message) for message in self.messages]) + "]}"
+        is built of messages; one that contains itself is a ValueError naming the session).
+        The messages, most of a record, are written by `message_json` (each
+        Message.to_dict() built and encoded cost a commit more than the SQL); a subclass's
+        record is its own `to_record()`, encoded."""
+        try:
+            if type(self) is SessionState:
+                text = "".join(_ENCODE(self._head(), 0))[:-1] + ',"messages":[' + ",".join(
+                    [message_json(message) for message in self.messages]) + "]}"
+            else:  # a subclass may override to_record: its record is what it says
+                text = "".join(_ENCODE(self.to_record(), 0))
+        except RecursionError:  # a value that contains itself (no circular-reference check)
+            raise ValueError(f"{describe(self.session_id, self.namespace)}: the record "
+                             "contains itself (a circular reference in its metadata, "
+                             "messages or pending state): it cannot be stored") from None
         if not text.isascii():  # (a flag of the str: free for the usual ASCII record)
             try:
                 text.encode("utf-8")
