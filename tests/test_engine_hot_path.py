@@ -8,30 +8,11 @@ does not offer stays the model's, and is answered as an unknown tool.
 
 from __future__ import annotations
 
-from typing import Any
-
+from test_engine_held_results import completion, weather
 from wire_server import WireServer
 
-from selectools import Agent, tool
+from selectools import Agent
 from selectools.providers.openai import OpenAIProvider
-
-
-@tool(description="The weather in a city")
-def weather(city: str) -> str:
-    return f"Sunny in {city}"
-
-
-def completion(content: str | None, calls: list[tuple[str, str]] | None = None
-               ) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": content}
-    if calls:
-        message["tool_calls"] = [
-            {"id": f"call_{i}", "type": "function", "function": {"name": n, "arguments": a}}
-            for i, (n, a) in enumerate(calls)]
-    return {"id": "c1", "object": "chat.completion", "model": "m",
-            "choices": [{"index": 0, "finish_reason": "tool_calls" if calls else "stop",
-                         "message": message}],
-            "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}}
 
 
 async def test_held_results_share_the_offered_tools_name(wire_server: WireServer) -> None:

@@ -5,10 +5,9 @@ a field, "data: " inside the data, empty data) and whatever else shares the read
 
 from __future__ import annotations
 
-import re
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_framing_sse_blocks import in_reads, line_by_line
 
 from selectools.providers._framing import SseDecoder, SseEvent
 
@@ -22,25 +21,6 @@ _DATA = st.one_of(
 # Now and then something the bulk path must leave to the line-by-line rules.
 _OTHER = st.sampled_from(["event: tool\n", ": keep-alive\n", "\n", "data:x\n", "id: 1\n",
                           "data: a\ndata: b\n", "\r\n", "data: c\r\n\r\n"])
-
-
-def line_by_line(raw: bytes) -> list[SseEvent]:
-    decoder = SseDecoder()
-    events: list[SseEvent] = []
-    for line in re.findall(rb"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", raw):
-        events += decoder.feed(line)
-    return events + decoder.close()
-
-
-def in_reads(raw: bytes, cuts: list[int]) -> list[SseEvent]:
-    decoder = SseDecoder()
-    events: list[SseEvent] = []
-    start = 0
-    for cut in sorted(set(cuts)):
-        events += decoder.feed(raw[start:cut])
-        start = cut
-    events += decoder.feed(raw[start:])
-    return events + decoder.close()
 
 
 @settings(max_examples=400, deadline=None)
