@@ -142,9 +142,7 @@ class AgentTrace:
         return iter(self.steps)
 
     def __len__(self) -> int:
-        if not self._private:
-            return len(self._steps)
-        return sum(1 for _ in _made(self._steps))  # (no step's data is built)
+        return len(self.steps)  # (made once and kept, as any reading of the steps does)
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
