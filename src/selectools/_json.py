@@ -85,6 +85,19 @@ def encode(body: Any) -> bytes:
     return _dumps(body)
 
 
+def dumps_text(value: Any) -> str:
+    """`value` as compact JSON text (`json.dumps(value, ensure_ascii=False, separators=(",",
+    ":"))`'s), or, when that text has no UTF-8 (half a surrogate pair: a client's lone
+    "\\ud83d"), the same with JSON escapes: text that can always be sent or stored."""
+    text = "".join(_ENCODE(value, 0))
+    if not text.isascii():  # (a flag of the str: free for the usual ASCII text)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "".join(_ENCODE_ASCII(value, 0))
+    return text
+
+
 def _dumps(value: Any) -> bytes:
     try:
         return "".join(_ENCODE(value, 0)).encode()

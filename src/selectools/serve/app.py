@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
@@ -31,6 +30,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from .._json import dumps_text
 from ..providers.errors import ProviderError
 from ..types import AgentResult, Message, Role, StreamChunk, check_messages
 from . import ui_stream
@@ -436,13 +436,7 @@ async def _send(websocket: WebSocket, frame: dict[str, Any]) -> None:
     """One frame as a JSON text message. A text holding half a surrogate pair (a client's
     lone `\\ud83d`, which a model may echo) has no UTF-8 to go as: then with JSON escapes
     (Starlette's send_json raised UnicodeEncodeError, and the run ended)."""
-    text = json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            text = json.dumps(frame, separators=(",", ":"))
-    await websocket.send_text(text)
+    await websocket.send_text(dumps_text(frame))
 
 
 class _Run:

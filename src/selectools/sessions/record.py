@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._json import _ENCODE, _ENCODE_ASCII
+from .._json import _ENCODE, dumps_text
 from .._json import loads as loads_json
 from ..types import Message, Role, ToolCall
 from .errors import SessionCorruptError, describe
@@ -114,7 +114,7 @@ class SessionState:
                 text = "".join(_ENCODE(self._head(), 0))[:-1] + ',"messages":[' + ",".join(
                     [message_json(message) for message in self.messages]) + "]}"
             else:  # a subclass may override to_record: its record is what it says
-                text = "".join(_ENCODE(self.to_record(), 0))
+                return dumps_text(self.to_record())
         except RecursionError:  # a value that contains itself (no circular-reference check)
             raise ValueError(f"{describe(self.session_id, self.namespace)}: the record "
                              "contains itself (a circular reference in its metadata, "
@@ -123,7 +123,7 @@ class SessionState:
             try:
                 text.encode("utf-8")
             except UnicodeEncodeError:  # half a surrogate pair (a client's lone "\ud83d")
-                text = "".join(_ENCODE_ASCII(self.to_record(), 0))  # has no UTF-8: escaped
+                return dumps_text(self.to_record())  # has no UTF-8: escaped
         return text
 
 
