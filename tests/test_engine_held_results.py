@@ -15,6 +15,7 @@ import pickle
 from dataclasses import fields
 from typing import Any
 
+from test_engine_stop_reasons import completion as stop_reasons_completion
 from wire_server import WireServer
 
 from selectools import (
@@ -41,15 +42,7 @@ def weather(city: str) -> str:
 
 def completion(content: str | None, calls: list[tuple[str, str]] | None = None
                ) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": content}
-    if calls:
-        message["tool_calls"] = [
-            {"id": f"call_{i}", "type": "function", "function": {"name": n, "arguments": a}}
-            for i, (n, a) in enumerate(calls)]
-    return {"id": "c1", "object": "chat.completion", "model": "m",
-            "choices": [{"index": 0, "finish_reason": "tool_calls" if calls else "stop",
-                         "message": message}],
-            "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}}
+    return stop_reasons_completion(content, "tool_calls" if calls else "stop", calls)
 
 
 def scripted_run() -> AgentResult:
