@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from types import TracebackType
@@ -38,7 +39,14 @@ from ._retry import (
     first_item,
 )
 from ._status import body_snippet
-from .base import CALL_OPTIONS, AsyncFirstProvider, StreamItem, with_instructions
+from .base import (
+    CALL_OPTIONS,
+    AsyncFirstProvider,
+    StreamItem,
+    exact_completion,
+    exact_result,
+    with_instructions,
+)
 from .errors import AuthenticationError, MalformedResponseError, MalformedStreamError, ProviderError
 from .protocol import ModelRequest, WireProtocol, WireRequest, takes_tool_deltas
 
@@ -110,6 +118,7 @@ class HttpProvider(AsyncFirstProvider):
 
     # -- the provider protocol -------------------------------------------------------------
 
+    @exact_result
     async def acomplete(  # type: ignore[override]
         self, *, model: str | None = None, system_prompt: str = "", messages: list[Message],
         tools: Sequence[ToolDefinition] | None = None, temperature: float | None = None,
@@ -122,27 +131,42 @@ class HttpProvider(AsyncFirstProvider):
                                      max_tokens=max_tokens, stream=False, output=output,
                                      reasoning=reasoning)
         limit = self._timeout if timeout is None else timeout
-        parse = self.protocol.parse_response
-
-        async def attempt() -> tuple[Message, UsageStats]:
-            # Parsed in each attempt: an error reported inside a 200 answer is retried too.
-            try:
-                data = await self._transport.post_json(request.path, request.body,
-                                                       timeout=limit, params=request.params)
-                message, usage = parse(data, model)
-                return message, usage if self._label is None else self._labelled(usage)
-            except _FAILURES as exc:
-                failure = exc
-            # Cleaned here, in the attempt: the retry loop logs it and hands it to on_retry.
-            raise self._safe(failure, stream=False)  # (outside the handler: not chained to it)
-
         # The first attempt awaited here: the retry loop's coroutine layer only for a call
         # that needs a retry (every await of a call passes through each layer).
+        failed: ProviderError | None = None
         try:
-            return await attempt()
+            message, usage = await self._attempt(request, model, limit)
         except ProviderError as error:
             failed = error
-        return await call_with_retries(attempt, self._retry, failed=failed)  # (not chained)
+        if failed is not None:  # (outside the handler: the last error not chained to it)
+            message, usage = await call_with_retries(
+                functools.partial(self._attempt, request, model, limit), self._retry,
+                failed=failed)
+        # Exactly our types from every protocol of ours (see `exact_result`).
+        if type(message) is Message and type(usage) is UsageStats:
+            return message, usage
+        return self._checked(message, usage)
+
+    async def _attempt(self, request: WireRequest, model: str, limit: float | None
+                       ) -> tuple[Message, UsageStats]:
+        """One attempt of a whole call; parsed in each attempt: an error reported inside a
+        200 answer is retried too."""
+        try:
+            data = await self._transport.post_json(request.path, request.body, timeout=limit,
+                                                   params=request.params)
+            message, usage = self.protocol.parse_response(data, model)
+            return message, usage if self._label is None else self._labelled(usage)
+        except _FAILURES as exc:
+            failure = exc
+        # Cleaned here, in the attempt: the retry loop logs it and hands it to on_retry.
+        raise self._safe(failure, stream=False)  # (outside the handler: not chained to it)
+
+    @staticmethod
+    def _checked(message: Any, usage: Any) -> tuple[Message, UsageStats]:
+        """The answer of a protocol of one's own whose `parse_response` returned other types
+        than our protocols' exact `(Message, UsageStats)`: checked as `complete_any` checks
+        any provider's (see `exact_result`)."""
+        return exact_completion((message, usage))  # type: ignore[return-value]
 
     async def astream(  # type: ignore[override]
         self, *, model: str | None = None, system_prompt: str = "", messages: list[Message],
