@@ -20,6 +20,7 @@ from .analytics import ToolAnalytics
 from .config import AgentConfig
 from .loop import run_agent
 from .setup import RunSetup
+from .tool_runner import never_suspends
 
 if TYPE_CHECKING:
     from ..batch import BatchResult
@@ -102,7 +103,9 @@ class Agent:
             prior_history=self._prior_history, commit=self._commit_run,
             record_tool=self._record_tool if self.analytics is not None else None,
             needs_approval=approval_check(tools, self.config.approval_policy),
-            names={name: name for name in tools})
+            names={name: name for name in tools},
+            immediate={name: tool.function for name, tool in tools.items()
+                       if never_suspends(tool)})
 
     @property
     def provider(self) -> ProviderLike:

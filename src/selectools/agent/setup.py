@@ -8,7 +8,7 @@ through the two doors it is given: `commit` at the end, and `record_tool` for an
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ..observer import ObserverHub
 from ..parser import TextToolCalls
@@ -50,3 +50,7 @@ class RunSetup(NamedTuple):
     #: Each tool's name to that same string object (the keys of `tools`): a call's name
     #: is made the offered tool's own, so that held results share it.
     names: Mapping[str, str] = {}
+    #: The tools whose calls never wait on the event loop (tool_runner.never_suspends), by
+    #: name, to the function found so: a turn of only such calls runs them one after the
+    #: other without a task each (a tool whose function was replaced since is not one).
+    immediate: Mapping[str, Callable[..., Any]] = {}

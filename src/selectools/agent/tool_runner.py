@@ -10,10 +10,13 @@ An image over `MAX_IMAGE_BYTES` is left out, and the text says so.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from contextvars import copy_context
+from inspect import CO_COROUTINE
 from time import perf_counter
+from types import FunctionType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ..tools import UnknownToolError, format_tool_error
+from ..tools import Tool, UnknownToolError, format_tool_error
 from ..trace import AgentTrace
 from ..types import MAX_IMAGE_BYTES, ContentPart, Message, Role, ToolCall
 from .deadline import Deadline
@@ -51,6 +54,11 @@ class ToolRunner:
             for call in calls:
                 in_order.append(await self.run_one(call, iteration))
             return in_order
+        if self._at_once(calls):
+            at_once: list[ToolOutcome] = []
+            for call in calls:
+                at_once.append(self._now(call, iteration))
+            return at_once
         import asyncio  # here, not at the top: it is most of `import selectools`'s cost
 
         # Parallel calls run as tasks, awaited in turn rather than through gather, whose
@@ -82,6 +90,10 @@ class ToolRunner:
             for call in calls:
                 yield await self.run_one(call, iteration)
             return
+        if self._at_once(calls):
+            for call in calls:
+                yield self._now(call, iteration)
+            return
         import asyncio
 
         tasks = self._start(calls, iteration)
@@ -93,6 +105,38 @@ class ToolRunner:
 
     def _parallel(self, calls: list[ToolCall]) -> bool:
         return len(calls) > 1 and self.setup.config.parallel_tool_execution
+
+    def _at_once(self, calls: list[ToolCall]) -> bool:
+        """Whether each of these calls runs to its end in one step, never waiting on the
+        event loop (see `never_suspends`): then tasks would run them one after the other
+        all the same, at the cost of three turns of the loop, so `_now` runs them."""
+        setup = self.setup
+        # Observers' events are awaited in run_one, and a timeout runs the tool in a task
+        # of its own (tools.execution.call_async): either may wait.
+        if not setup.immediate or setup.hub.active or self.deadline.seconds is not None \
+                or setup.config.tool_timeout_seconds is not None:
+            return False
+        tools, immediate = setup.tools, setup.immediate
+        for call in calls:
+            tool = tools.get(call.tool_name)
+            # (An unknown tool's call awaits nothing either: its result is the error.)
+            if tool is not None and immediate.get(call.tool_name) is not tool.function:
+                return False
+        return True
+
+    def _now(self, call: ToolCall, iteration: int) -> ToolOutcome:
+        """Run a call that `_at_once` found never waits, to its end, now: in a copy of the
+        run's context, as a task would run it (a contextvar the tool sets stays its own).
+        One difference from a task: `asyncio.current_task()` in the tool is the run's."""
+        step = self.run_one(call, iteration)
+        try:
+            copy_context().run(step.send, None)
+        except StopIteration as finished:
+            outcome: ToolOutcome = finished.value
+            return outcome
+        step.close()  # pragma: no cover - _at_once's conditions rule it out
+        raise RuntimeError(f"the call to {call.tool_name!r} waited on the event loop, "
+                           "though its tool awaits nothing")
 
     def _start(self, calls: list[ToolCall], iteration: int) -> list[asyncio.Task[ToolOutcome]]:
         import asyncio  # here, not at the top: it is most of `import selectools`'s cost
@@ -150,6 +194,22 @@ class ToolRunner:
         # tool_call_id, content_parts): keywords would cost a dict per call.
         message = Message(Role.TOOL, text, None, name, text, None, call.id, images)
         return ToolOutcome(call, message, error, duration_ms)
+
+
+def never_suspends(tool: Tool) -> bool:
+    """Whether a call of `tool` without a timeout ends in the step that starts it: an
+    `async def` function whose own code awaits nothing (no `await`, `async for` or `async
+    with`: each of them is a YIELD_VALUE in its bytecode, the only way a coroutine waits),
+    run by Tool's own aexecute, which awaits only the function when there is no timeout.
+    Found once per Agent (RunSetup.immediate holds the function that was checked)."""
+    import dis  # (loaded already: inspect imports it)
+
+    function = tool.function
+    return (type(tool).aexecute is Tool.aexecute and tool.is_async
+            and type(function) is FunctionType
+            and bool(function.__code__.co_flags & CO_COROUTINE)
+            and not any(instruction.opname == "YIELD_VALUE"
+                        for instruction in dis.get_instructions(function)))
 
 
 def _execution_data(tool_name: str, call_id: str, args: dict[str, Any], result: str,
