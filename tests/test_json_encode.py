@@ -54,3 +54,18 @@ def test_what_json_cannot_write_is_refused_as_json_dumps_refuses_it() -> None:
     looped.append(looped)
     with pytest.raises(RecursionError):
         encode({"messages": looped})
+
+
+@given(st.dictionaries(st.text(), values, max_size=4), st.dictionaries(st.text(), values,
+                                                                       min_size=1, max_size=2),
+       st.randoms())
+def test_raw_json_values_anywhere_are_spliced_as_when_last(
+        plain: dict[str, Any], raw: dict[str, Any], random: Any) -> None:
+    # A request's body has one RawJson, its last value: a short path; a RawJson anywhere
+    # else, or more of them, takes the general one. Both write the same text.
+    items = [*plain.items(), *((key, RawJson(dumps(value))) for key, value in raw.items())]
+    random.shuffle(items)
+    body = dict(items)
+    expected = {key: value for key, value in body.items() if type(value) is not RawJson}
+    expected.update((key, raw[key]) for key, value in body.items() if type(value) is RawJson)
+    assert encode(body) == dumps(expected)

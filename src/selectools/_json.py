@@ -37,14 +37,13 @@ scan = _scan_once
 def loads(data: str | bytes | bytearray) -> Any:
     """`json.loads(data)`."""
     try:
-        if isinstance(data, str):
-            text = data
-        elif isinstance(data, (bytes, bytearray)) and len(data) > 1 and data[0] and data[1]:
-            text = data.decode()  # (a NUL among the first two bytes means UTF-16 or UTF-32)
-        else:
-            return json.loads(data)
+        text = data if type(data) is str else data.decode()  # type: ignore[union-attr]
         value, end = _scan_once(text, 0)
-    except (StopIteration, UnicodeDecodeError):  # no value at the very start, or not UTF-8
+    except (StopIteration, ValueError, AttributeError):
+        # No value at the very start, one that goes wrong, bytes that are not UTF-8, or
+        # not text at all: json.loads decides, and words the error as always. (Bytes in
+        # UTF-16 or UTF-32 may decode as UTF-8, but every JSON text in them has a NUL
+        # beside an ASCII character, which no JSON value may hold: they end up here too.)
         return json.loads(data)
     if end != len(text):  # something follows the value: json.loads keeps or refuses it
         return json.loads(data)
@@ -69,19 +68,27 @@ _ENCODE_ASCII = make_encoder(None, _DEFAULT, encode_basestring_ascii, None, ":",
 
 def encode(body: Any) -> bytes:
     """`body` as compact UTF-8 JSON; top-level `RawJson` values come last, as they are."""
-    if type(body) is dict:
-        # One pass, no comprehension (each is a function call of its own): every request
-        # body comes here, most with their tools as RawJson.
-        plain: dict[Any, Any] = {}
-        raw: list[bytes] = []
+    if type(body) is dict and body:
+        # The usual body, a request's: one RawJson, its last value (the provider's tools).
+        last = next(reversed(body))
+        raw = body[last]
+        if type(raw) is RawJson and type(last) is str:
+            plain = body.copy()
+            del plain[last]
+            if RawJson not in map(type, plain.values()):
+                head = _dumps(plain)[:-1] + (b"," if plain else b"")
+                return head + _dumps(last) + b":" + raw + b"}"
+        # Any other: one pass, no comprehension (each is a function call of its own).
+        others: dict[Any, Any] = {}
+        raws: list[bytes] = []
         for key, value in body.items():
             if type(value) is RawJson:
-                raw.append(_dumps(key) + b":" + value)
+                raws.append(_dumps(key) + b":" + value)
             else:
-                plain[key] = value
-        if raw:
-            head = _dumps(plain)[:-1] + (b"," if plain else b"")
-            return head + b",".join(raw) + b"}"
+                others[key] = value
+        if raws:
+            head = _dumps(others)[:-1] + (b"," if others else b"")
+            return head + b",".join(raws) + b"}"
     return _dumps(body)
 
 
