@@ -144,10 +144,18 @@ class HttpTransport:
             session, slots = self._pool()
             await slots.take()
             try:
-                async with await self._open(session, path, body, params,
-                                            client_timeout) as response:
+                # (posted here, not by a coroutine of ours: every await of the call would
+                # pass through its layer)
+                data = encode_json(body)
+                response = await session.post(self._url(path), data=data, params=params,
+                                              timeout=client_timeout, allow_redirects=False)
+                if response.status in _REDIRECTS:
+                    response = await self._redirected(session, response, path, data,
+                                                      client_timeout)
+                async with response:
                     payload = await response.read()
-                    log.debug("%s POST %s -> %s", self.provider, path, response.status)
+                    if log.isEnabledFor(logging.DEBUG):  # (one call, not two, when not)
+                        log.debug("%s POST %s -> %s", self.provider, path, response.status)
                     if response.status >= 300:
                         raise self._error_from_response(response.status, response.headers,
                                                         payload)
@@ -189,8 +197,12 @@ class HttpTransport:
             # The wait for the answer's headers is bounded here, each wait for the body's
             # next bytes by a _ReadWatchdog (see there why not by aiohttp's sock_read).
             async with asyncio.timeout(limit or None):
-                response = await self._open(session, path, body, params,
-                                            self._stream_timeout(limit))
+                data, stream_timeout = encode_json(body), self._stream_timeout(limit)
+                response = await session.post(self._url(path), data=data, params=params,
+                                              timeout=stream_timeout, allow_redirects=False)
+                if response.status in _REDIRECTS:
+                    response = await self._redirected(session, response, path, data,
+                                                      stream_timeout)
             async with response:
                 log.debug("%s POST %s -> %s (stream)", self.provider, path, response.status)
                 if response.status >= 300:
@@ -229,22 +241,23 @@ class HttpTransport:
             if held:
                 slots.give()
 
-    async def _open(self, session: aiohttp.ClientSession, path: str, body: Any,
-                    params: Mapping[str, str] | None,
-                    timeout: aiohttp.ClientTimeout) -> aiohttp.ClientResponse:
-        """POST `body` to `path` and return the response, its body unread.
+    async def _redirected(self, session: aiohttp.ClientSession,
+                          response: aiohttp.ClientResponse, path: str, data: bytes,
+                          timeout: aiohttp.ClientTimeout) -> aiohttp.ClientResponse:
+        """The answer at the end of the redirects that `response` (to a POST of `data` to
+        `path`) begins, its body unread.
 
         A redirect is followed only within the base URL's origin, and only when it keeps
-        the method and the body (307, 308): the key headers never reach another origin."""
-        url: Any = self._url(path)
-        data = encode_json(body)
-        for _ in range(_MAX_REDIRECTS + 1):
-            response = await session.post(url, data=data, params=params, timeout=timeout,
-                                          allow_redirects=False)
+        the method and the body (307, 308): the key headers never reach another origin.
+        At most `_MAX_REDIRECTS` are followed."""
+        for _ in range(_MAX_REDIRECTS):
+            response.release()
+            response = await session.post(self._redirect_target(response), data=data,
+                                          timeout=timeout, allow_redirects=False)
             if response.status not in _REDIRECTS:
                 return response
-            response.release()
-            url, params = self._redirect_target(response), None
+        response.release()
+        self._redirect_target(response)  # (one it would not follow anyway says why first)
         raise RedirectError(f"more than {_MAX_REDIRECTS} redirects from {self.url(path)}",
                             provider=self.provider, status=response.status,
                             should_retry=False)
