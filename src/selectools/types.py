@@ -417,9 +417,14 @@ class StreamChunk:
     data: Any = None
 
 
-@dataclass(slots=True, weakref_slot=True)  # a result may be watched with a weakref
+@dataclass(slots=True, weakref_slot=True, init=False)  # (weakref: a result may be watched)
 class AgentResult:
-    """What a finished run returns: the final message plus how it got there."""
+    """What a finished run returns: the final message plus how it got there.
+
+    `artifacts` and `pending` are lists, as given; left out (or None), an empty list made
+    when first read, then kept: most results have neither, and a batch holds thousands
+    of results (two empty lists were 112 bytes and two objects for the cyclic GC each).
+    """
 
     message: Message
     tool_name: str | None = None
@@ -446,6 +451,45 @@ class AgentResult:
     pending: list[ToolCall] = field(default_factory=list)
     #: The session the run read and committed to, when it had one.
     session_id: str | None = None
+
+    def __init__(self, message: Message, tool_name: str | None = None,
+                 tool_args: dict[str, Any] | None = None, iterations: int = 0,
+                 tool_calls: list[ToolCall] | None = None, trace: AgentTrace | None = None,
+                 usage: AgentUsage | None = None, stop_reason: str = "completed",
+                 provider_used: str | None = None, run_id: str = "",
+                 artifacts: list[Artifact] | None = None, parsed: Any = None,
+                 structured_status: StructuredStatus | None = None,
+                 structured_error: str | None = None, pending: list[ToolCall] | None = None,
+                 session_id: str | None = None) -> None:
+        # (Written out, in the fields' order: the dataclass's own would make both lists.)
+        self.message = message
+        self.tool_name = tool_name
+        self.tool_args = {} if tool_args is None else tool_args
+        self.iterations = iterations
+        self.tool_calls = [] if tool_calls is None else tool_calls
+        self.trace = trace
+        self.usage = usage
+        self.stop_reason = stop_reason
+        self.provider_used = provider_used
+        self.run_id = run_id
+        if artifacts is not None:  # else made when read (see __getattr__)
+            self.artifacts = artifacts
+        self.parsed = parsed
+        self.structured_status = structured_status
+        self.structured_error = structured_error
+        if pending is not None:
+            self.pending = pending
+        self.session_id = session_id
+
+    if not TYPE_CHECKING:  # (hidden from type checkers: it would make any name an Any)
+        def __getattr__(self, name: str) -> Any:
+            """Called for a slot never set: `artifacts` or `pending` left out, made now."""
+            if name == "artifacts" or name == "pending":
+                made: list[Any] = []
+                setattr(self, name, made)
+                return made
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}",
+                                 name=name, obj=self)
 
     @property
     def content(self) -> str:
@@ -484,11 +528,12 @@ class AgentResult:
             usage=AgentUsage.from_dict(usage) if usage is not None else None,
             stop_reason=data.get("stop_reason") or "completed",
             provider_used=data.get("provider_used"), run_id=data.get("run_id") or "",
-            artifacts=[Artifact.from_dict(a) for a in _list("artifacts",
-                                                            data.get("artifacts") or [])],
+            artifacts=[Artifact.from_dict(a) for a in _list("artifacts", data["artifacts"])]
+            if data.get("artifacts") else None,
             parsed=data.get("parsed"), structured_status=data.get("structured_status"),
             structured_error=data.get("structured_error"),
-            pending=[ToolCall.from_dict(c) for c in _list("pending", data.get("pending") or [])],
+            pending=[ToolCall.from_dict(c) for c in _list("pending", data["pending"])]
+            if data.get("pending") else None,
             session_id=data.get("session_id"))
 
     @property

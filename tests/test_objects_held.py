@@ -1,0 +1,62 @@
+"""The objects a run builds and a held result keeps (issue 18: a batch holds thousands of
+results): what they leave out until read still reads, compares, copies and serialises as
+the full object does."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import gc
+import json
+import pickle
+
+import pytest
+
+from selectools import AgentResult, Message, Role, ToolCall
+from selectools.results import Artifact
+
+
+def _final() -> Message:
+    return Message(Role.ASSISTANT, "done")
+
+
+def test_a_result_without_artifacts_or_pending_holds_no_list_until_they_are_read() -> None:
+    result = AgentResult(_final(), tool_calls=[ToolCall("t", {}, "c1")])
+    held = [item for item in gc.get_referents(result) if type(item) is list]
+    assert held == [result.tool_calls]  # no empty list for artifacts or pending
+    artifacts = result.artifacts
+    assert artifacts == [] and result.artifacts is artifacts  # made once, then kept
+    artifacts.append(Artifact("https://files.example/a.png", "image/png"))
+    result.pending.append(ToolCall("t", {}, "c2"))
+    assert [a.url for a in result.artifacts] == ["https://files.example/a.png"]
+    assert [c.id for c in result.pending] == ["c2"]
+
+
+def test_a_result_left_without_them_is_the_result_made_with_empty_lists() -> None:
+    made = AgentResult(_final(), artifacts=[], pending=[])
+    for left_out in (AgentResult(_final()), AgentResult(_final(), artifacts=None)):
+        assert left_out == made
+        assert repr(left_out) == repr(made)
+        assert left_out.to_dict() == made.to_dict()
+        assert dataclasses.asdict(left_out) == dataclasses.asdict(made)
+    for left_out in (AgentResult(_final()), AgentResult(_final())):  # none read before
+        assert pickle.loads(pickle.dumps(left_out)) == made
+        assert copy.copy(left_out) == made and copy.deepcopy(left_out) == made
+        assert dataclasses.replace(left_out, iterations=2) == dataclasses.replace(
+            made, iterations=2)
+    assert AgentResult.from_dict(json.loads(json.dumps(made.to_dict()))) == made
+
+
+def test_lists_given_are_held_as_given() -> None:
+    artifacts: list[Artifact] = []
+    pending = [ToolCall("t", {"a": 1}, "c1")]
+    result = AgentResult(_final(), artifacts=artifacts, pending=pending)
+    assert result.artifacts is artifacts and result.pending is pending
+    assert AgentResult.from_dict(result.to_dict()).pending == pending
+
+
+def test_a_missing_attribute_is_still_an_attribute_error() -> None:
+    result = AgentResult(_final())
+    with pytest.raises(AttributeError, match="'AgentResult' object has no attribute 'x'"):
+        result.x  # type: ignore[attr-defined]  # noqa: B018
+    assert not hasattr(result, "reasoning")  # (selectools 1.3.0 had it; this does not)
