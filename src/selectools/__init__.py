@@ -2,7 +2,8 @@
 
 Importing this package loads no HTTP client and no provider module: provider classes are
 imported on first access (`selectools.OpenAIProvider`), and aiohttp on a provider's first
-request.
+request. Names a first run does not need (`ConversationMemory`, `ToolRegistry`, typed
+output, sessions, ...) load on first access too (tests/test_import_weight.py).
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .agent import Agent, AgentConfig, RunTimeoutError
-from .memory import ConversationMemory
 from .observer import AgentObserver, AsyncAgentObserver, LoggingObserver
 from .providers.registry import lazy_names
-from .tools import Tool, ToolParameter, ToolRegistry, tool
+from .tools import Tool, ToolParameter, tool
 from .trace import AgentTrace, TraceStep
 from .types import (
     AgentResult,
@@ -34,6 +34,8 @@ __version__ = "0.11.0"
 # Typed output too: most programs never ask for it, and it is most of a package.
 _LAZY = {**lazy_names(), "FallbackProvider": "selectools.providers.fallback",
          "ToolCallParser": "selectools.parser",
+         # Memory and a tool registry: each a convenience a first run does without.
+         "ConversationMemory": "selectools.memory", "ToolRegistry": "selectools.tools.registry",
          "OutputValidationError": "selectools.output", "ResponseFormat": "selectools.output",
          **{name: "selectools.results" for name in (
              "ToolResult", "NotFound", "Ambiguous", "Artifact", "emit_artifact")},
@@ -45,6 +47,7 @@ _LAZY = {**lazy_names(), "FallbackProvider": "selectools.providers.fallback",
          "OTelObserver": "selectools.otel"}
 
 if TYPE_CHECKING:
+    from .memory import ConversationMemory
     from .otel import OTelObserver
     from .output import OutputValidationError, ResponseFormat
     from .parser import ToolCallParser
@@ -65,6 +68,7 @@ if TYPE_CHECKING:
         SessionStore,
         SQLiteSessionStore,
     )
+    from .tools.registry import ToolRegistry
 
 
 def __getattr__(name: str) -> Any:

@@ -1,5 +1,7 @@
 """Tools: functions a model may call, described by JSON schema and validated by pydantic."""
 
+from typing import TYPE_CHECKING, Any
+
 from .base import Tool
 from .decorator import tool
 from .errors import (
@@ -10,8 +12,22 @@ from .errors import (
     format_tool_error,
 )
 from .parameter import ToolParameter
-from .registry import ToolRegistry
 from .results import result_to_text
+
+if TYPE_CHECKING:
+    from .registry import ToolRegistry
+
+
+def __getattr__(name: str) -> Any:
+    # A registry is a convenience most programs never make (an Agent takes a list of
+    # tools): its module loads on first access, not with every `import selectools`.
+    if name != "ToolRegistry":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from .registry import ToolRegistry
+
+    globals()[name] = ToolRegistry
+    return ToolRegistry
+
 
 __all__ = [
     "ArgumentProblem",

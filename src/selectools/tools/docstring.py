@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 import re
-from dataclasses import dataclass, field
 
 _GOOGLE_PARAM_HEADERS = {
     "args", "arguments", "parameters", "params", "keyword args", "keyword arguments",
@@ -27,12 +26,21 @@ _KNOWN_HEADERS = _GOOGLE_PARAM_HEADERS | {
 }
 
 
-@dataclass(frozen=True)
 class Docstring:
-    """What a docstring says: its summary (first paragraph) and each parameter's text."""
+    """What a docstring says: its summary (first paragraph) and each parameter's text.
 
-    summary: str = ""
-    params: dict[str, str] = field(default_factory=dict)
+    A plain class: a frozen dataclass cost a millisecond of every `import selectools`
+    (its generated methods are compiled at import), and a Tool reads these two fields once.
+    """
+
+    __slots__ = ("summary", "params")
+
+    def __init__(self, summary: str = "", params: dict[str, str] | None = None) -> None:
+        self.summary = summary
+        self.params: dict[str, str] = {} if params is None else params
+
+    def __repr__(self) -> str:
+        return f"Docstring(summary={self.summary!r}, params={self.params!r})"
 
 
 def parse_docstring(doc: str | None) -> Docstring:
