@@ -117,7 +117,7 @@ class Run:
         self.repairs = 0
         self.parsed: Any = None
         self.output_error: OutputValidationError | None = None
-        # The current turn, set by call_model or close_stream (through _record).
+        # The current turn, set by call_model or close_stream (through _finish_turn).
         self.response: Message
         self.calls: list[ToolCall]
 
@@ -411,9 +411,19 @@ class Run:
                 response = Message(role=Role.ASSISTANT, content=response.content,
                                    tool_calls=calls, stop_reason=response.stop_reason,
                                    reasoning=response.reasoning)
-        #: Each call's name, arguments and id, one after the other (the trace's selection).
-        selected: list[Any] = []
+        if usage is not None:
+            self.usage.add(usage)
+            self.provider_used = usage.provider or self.provider_used
+        self.provider_used = self.provider_used or provider_name(self.provider)
+        # The steps are made when read (see AgentTrace.record), from these values.
+        trace = self.trace
+        trace.record(("llm_call", self.iteration, llm_ms, _llm_call_data, self.model,
+                      self.provider_used, len(calls), response.stop_reason, usage))
         if calls:  # (a final answer has none: nothing to look up)
+            # The trace's selection: each call's name, arguments and id as they are now
+            # (a person's edit at resume gives the call other arguments), one after the
+            # other in one flat tuple.
+            selected: list[Any] = []
             names, ids = self.setup.names, self._ids
             for call in calls:
                 # The offered tool's own name, not the answer's copy of it: held results
@@ -426,30 +436,15 @@ class Run:
                     call.id = call_id = f"call_{self.id[:8]}_{next(_call_numbers)}"
                 ids.add(call_id)
                 selected += (name, arguments, call_id)
-        self._record(response, calls, usage, llm_ms, selected)
+            trace.record(("tool_selection", self.iteration, 0.0, _selection_data, *selected))
         if dropped:  # after the llm_call step that produced them
-            self.trace.add(TraceStep("tool_calls_dropped", self.iteration, 0.0, {
+            trace.add(TraceStep("tool_calls_dropped", self.iteration, 0.0, {
                 "stop_reason": self.ended_by, "tools": [
                     {"name": c.tool_name, "args": c.parameters} for c in dropped]}))
-        return parsed
-
-    def _record(self, response: Message, calls: list[ToolCall], usage: UsageStats | None,
-                llm_ms: float, selected: list[Any]) -> None:
-        if usage is not None:
-            self.usage.add(usage)
-            self.provider_used = usage.provider or self.provider_used
-        self.provider_used = self.provider_used or provider_name(self.provider)
-        # The steps are made when read (see AgentTrace.record), from these values. The
-        # selection holds each call's name, arguments and id as they are now (a person's
-        # edit at resume gives the call other arguments), in one flat tuple.
-        trace = self.trace
-        trace.record(("llm_call", self.iteration, llm_ms, _llm_call_data, self.model,
-                      self.provider_used, len(calls), response.stop_reason, usage))
-        if selected:
-            trace.record(("tool_selection", self.iteration, 0.0, _selection_data, *selected))
         self.history.append(response)
         self.all_calls.extend(calls)
         self.response, self.calls = response, calls
+        return parsed
 
     def result(self, final: Message | None, stop_reason: str) -> AgentResult:
         if final is None:
@@ -474,11 +469,12 @@ class Run:
             self.provider_used,  # provider_used
             self.id,  # run_id
             # A copy: a timed-out tool's abandoned thread may still emit into the list.
-            list(self.artifacts),  # artifacts
+            # (None for none: the result makes an empty list only if it is read.)
+            list(self.artifacts) if self.artifacts else None,  # artifacts
             self.parsed,  # parsed
             status,  # structured_status
             error,  # structured_error
-            list(self.pending.calls) if self.pending is not None else [])  # pending
+            list(self.pending.calls) if self.pending is not None else None)  # pending
 
 
 class StreamedTurn:
