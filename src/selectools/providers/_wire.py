@@ -66,20 +66,20 @@ def tool_call(name: str, arguments: Any, call_id: Any = None, *,
     """A ToolCall from a protocol's name, arguments (see `parse_tool_arguments`) and id (one
     is made when the server gave none). Arguments that came as JSON text are kept to be
     sent back as they came on the next turn."""
-    parameters = None
-    if type(arguments) is str:  # the usual form: the text of one JSON object, read here
-        try:  # (as parse_tool_arguments would, without its call and _json.loads's)
-            value, end = scan_json(arguments, 0)
-            if type(value) is dict and end == len(arguments):
-                parameters = value
-        except (StopIteration, ValueError, RecursionError):
-            pass  # (parse_tool_arguments decides and words what this is)
-    if parameters is None:
+    call_id = call_id if type(call_id) is str and call_id else make_call_id()
+    if type(arguments) is not str:  # an object, or nothing
+        return ToolCall(name, parse_tool_arguments(arguments), call_id, provider_data)
+    # The usual form, the text of one JSON object, read here (as parse_tool_arguments
+    # would, without its call and _json.loads's); anything else is left to it, which
+    # decides and words what it is.
+    try:
+        parameters, end = scan_json(arguments, 0)
+    except (StopIteration, ValueError, RecursionError):
+        parameters = end = None
+    if end != len(arguments) or type(parameters) is not dict:
         parameters = parse_tool_arguments(arguments)
-    call = ToolCall(name, parameters,  # (positional: one is made per call, cheaper)
-                    call_id if type(call_id) is str and call_id else make_call_id(),
-                    provider_data)
-    if type(arguments) is str and arguments and RAW_ARGUMENTS_KEY not in parameters:
+    call = ToolCall(name, parameters, call_id, provider_data)  # (positional: cheaper)
+    if arguments and RAW_ARGUMENTS_KEY not in parameters:
         call.keep_json_text(arguments)
     return call
 

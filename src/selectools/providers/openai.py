@@ -385,6 +385,14 @@ def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
         if type(fragments) is not list:
             fragments = _wire.as_list(fragments, "choices[0].message.tool_calls")
         for index, fragment in enumerate(fragments):
+            # The usual call, read inline: a function with its name. Any other shape or
+            # kind takes _tool_call's checks, which decide it and name the place.
+            function = fragment.get("function") if type(fragment) is dict else None
+            name = function.get("name") if type(function) is dict else None
+            if type(name) is str and name and fragment.get("type", "function") == "function":
+                calls.append(_wire.tool_call(name, function.get("arguments"),  # type: ignore[union-attr]
+                                             fragment.get("id")))
+                continue
             call = _tool_call(fragment, index)
             if call is not None:
                 calls.append(call)
