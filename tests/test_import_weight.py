@@ -3,11 +3,20 @@ resolves (the rest load on first access), in a fresh process each time."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
+from typing import Any
 
+import pytest
+
+from selectools._dataclass import DataclassMethods
+from selectools.agent.analytics import ToolAnalytics, ToolStats
+from selectools.agent.config import AgentConfig
+from selectools.parser import ParseResult
 from selectools.tools.docstring import Docstring, parse_docstring
+from selectools.tools.parameter import ToolParameter
 
 # Modules a first run does not need, which `import selectools` must not load: each is
 # imported when one of its names is first used.
@@ -84,3 +93,74 @@ def test_docstring_values_are_plain_and_not_shared() -> None:
     assert empty.params is not other.params
     assert repr(Docstring("Add.", {"a": "first"})) == (
         "Docstring(summary='Add.', params={'a': 'first'})")
+
+
+@dataclasses.dataclass(repr=False, eq=False)
+class _Flags(DataclassMethods):
+    """Fields left out of the repr and of the comparison."""
+
+    shown: Any = None
+    hidden: Any = dataclasses.field(default=None, repr=False)
+    ignored: Any = dataclasses.field(default=None, compare=False)
+
+
+# Every class that takes its repr and eq from DataclassMethods instead of dataclass.
+_PLAIN_METHOD_CLASSES = (AgentConfig, ToolParameter, ParseResult, ToolStats, ToolAnalytics,
+                         _Flags)
+
+
+def _twin(cls: type) -> type:
+    """The same fields in a class whose repr and eq dataclass generates."""
+    namespace: dict[str, Any] = {"__annotations__": {}, "__qualname__": cls.__qualname__}
+    for spec in dataclasses.fields(cls):
+        namespace["__annotations__"][spec.name] = Any
+        namespace[spec.name] = dataclasses.field(default=None, repr=spec.repr,
+                                                 compare=spec.compare)
+    return dataclasses.dataclass(type(cls.__name__, (), namespace))
+
+
+def _made(cls: type, values: dict[str, Any]) -> Any:
+    instance: Any = object.__new__(cls)
+    for name, value in values.items():
+        object.__setattr__(instance, name, value)
+    return instance
+
+
+@pytest.mark.parametrize("cls", _PLAIN_METHOD_CLASSES, ids=lambda cls: cls.__name__)
+def test_repr_and_eq_are_those_dataclass_generates(cls: type) -> None:
+    twin = _twin(cls)
+    names = [spec.name for spec in dataclasses.fields(cls)]
+    nan = float("nan")
+    first = {name: [index, "x", nan] for index, name in enumerate(names)}
+    second = {**first, names[0]: "other"}
+    mine, theirs = _made(cls, first), _made(twin, first)
+    assert repr(mine) == repr(theirs)
+    assert (mine == _made(cls, first)) is (theirs == _made(twin, first)) is True
+    assert (mine == _made(cls, second)) == (theirs == _made(twin, second))
+    assert (mine != _made(cls, second)) == (theirs != _made(twin, second))
+    assert (mine == theirs) is False and mine.__eq__(theirs) is NotImplemented
+    assert cls.__hash__ is None and twin.__hash__ is None
+    looped = _made(cls, first)  # a value that holds the instance itself
+    object.__setattr__(looped, names[0], [looped])
+    looped_twin = _made(twin, first)
+    object.__setattr__(looped_twin, names[0], [looped_twin])
+    assert repr(looped) == repr(looped_twin)
+
+
+def test_a_real_instance_reads_as_before() -> None:
+    assert repr(ToolStats(calls=2)) == "ToolStats(calls=2, errors=0, total_ms=0.0)"
+    assert ToolParameter("a", int, "first") == ToolParameter("a", int, "first")
+    assert ToolParameter("a", int, "first") != ToolParameter("a", str, "first")
+    assert AgentConfig(max_iterations=3) == AgentConfig(max_iterations=3)
+    assert AgentConfig(max_iterations=3) != AgentConfig()
+    assert repr(AgentConfig()).startswith("AgentConfig(model=None, temperature=None, ")
+    assert dataclasses.replace(AgentConfig(), max_tokens=5).max_tokens == 5
+
+
+def test_a_subclass_gets_the_parents_fields() -> None:
+    class Settings(AgentConfig):
+        pass
+
+    assert repr(Settings()) == "test_a_subclass_gets_the_parents_fields.<locals>.Settings(" + \
+        repr(AgentConfig())[len("AgentConfig("):]
+    assert Settings() == Settings() and Settings() != AgentConfig()

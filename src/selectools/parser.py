@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ._dataclass import DataclassMethods
 from .tools import Tool
 from .types import RAW_ARGUMENTS_KEY, ToolCall
 
@@ -184,8 +185,8 @@ class TextToolCalls:
                 for index, (name, arguments) in enumerate(self._finder.find(text), start=1)]
 
 
-@dataclass
-class ParseResult:
+@dataclass(repr=False, eq=False)  # repr and eq from DataclassMethods: none compiled at import
+class ParseResult(DataclassMethods):
     """What `ToolCallParser.parse` found: the first tool call (None if there was none) and
     the text it read."""
 

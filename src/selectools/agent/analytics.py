@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .._dataclass import DataclassMethods
 
-@dataclass
-class ToolStats:
+
+# repr and eq from DataclassMethods: none compiled at import.
+@dataclass(repr=False, eq=False)
+class ToolStats(DataclassMethods):
     calls: int = 0
     errors: int = 0
     total_ms: float = 0.0
@@ -16,8 +19,8 @@ class ToolStats:
         return self.total_ms / self.calls if self.calls else 0.0
 
 
-@dataclass
-class ToolAnalytics:
+@dataclass(repr=False, eq=False)
+class ToolAnalytics(DataclassMethods):
     tools: dict[str, ToolStats] = field(default_factory=dict)
 
     def record(self, tool_name: str, ok: bool, duration_ms: float) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .._dataclass import DataclassMethods
 from ..observer import EVENTS
 from ..types import REASONING_EFFORTS, ReasoningEffort, ToolCall
 
@@ -23,8 +24,8 @@ _SESSION_CONFLICTS = ("raise", "wait")
 MIN_REASONING_BUDGET = 1024
 
 
-@dataclass
-class AgentConfig:
+@dataclass(repr=False, eq=False)  # repr and eq from DataclassMethods: none compiled at import
+class AgentConfig(DataclassMethods):
     """Settings of an Agent. Every field is checked here, so a wrong value fails now, with
     its name, rather than deep inside a run.
 

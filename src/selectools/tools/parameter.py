@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .._dataclass import DataclassMethods
 from .plain import PlainParameter
 from .schema import ArgumentsSpec, FieldSpec, arguments_model, attributes_of
 
@@ -27,8 +28,8 @@ _PYTHON_TYPES = {json_name: kind for kind, json_name in JSON_TYPE_NAMES.items()}
 _SUPPORTED = ", ".join(kind.__name__ for kind in JSON_TYPE_NAMES)
 
 
-@dataclass
-class ToolParameter:
+@dataclass(repr=False, eq=False)  # repr and eq from DataclassMethods: none compiled at import
+class ToolParameter(DataclassMethods):
     """One parameter of a tool: its name, Python type (str, int, float, bool, list or
     dict), what it means, whether the model must send it, and optionally the values it may
     take (`enum`) or the type of a list's items / a dict's values (`element_type`).
