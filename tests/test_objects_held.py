@@ -60,3 +60,30 @@ def test_a_missing_attribute_is_still_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="'AgentResult' object has no attribute 'x'"):
         result.x  # type: ignore[attr-defined]  # noqa: B018
     assert not hasattr(result, "reasoning")  # (selectools 1.3.0 had it; this does not)
+
+
+def test_a_parsed_calls_parameter_names_are_the_tools_own_strings() -> None:
+    from selectools.providers._wire import tool_call
+
+    def convert(amount: float, currency: str) -> str:
+        return f"{amount} {currency}"
+
+    text = '{"amount": 100,  "currency": "EUR"}'  # spaced as no encoder would
+    names = list(convert.__code__.co_varnames)
+    for call in (tool_call("convert", text, "c1"), tool_call("convert", text, "c2")):
+        assert call.parameters == {"amount": 100, "currency": "EUR"}
+        # the names a held call keeps are those of the function, not new strings per parse
+        assert all(a is b for a, b in zip(call.parameters, names, strict=True))
+        assert call.arguments_json() == text  # still sent back as the model wrote it
+        call.parameters["amount"] = 90
+        assert json.loads(call.arguments_json()) == {"amount": 90, "currency": "EUR"}
+
+
+def test_keeping_the_text_of_parameters_named_oddly_keeps_them_as_they_are() -> None:
+    class Name(str):
+        pass
+
+    call = ToolCall("t", {Name("a"): 1, 2: "b"})  # type: ignore[dict-item]
+    call.keep_json_text('{"a": 1, "2": "b"}')
+    assert call.parameters == {"a": 1, 2: "b"}
+    assert call.arguments_json() == '{"a": 1, "2": "b"}'
