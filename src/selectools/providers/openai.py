@@ -166,8 +166,7 @@ def _request(request: ModelRequest) -> WireRequest:
     body: dict[str, Any] = {"model": model, "messages": wire_messages,
                             max_tokens_field: request.max_tokens}
     temperature = request.temperature
-    reasons = model.rsplit("/", 1)[-1].startswith(_REASONING_PREFIXES)
-    if temperature is not None and not reasons:
+    if temperature is not None and not _reasons(model):
         body["temperature"] = temperature
     if request.stream:
         body["stream"] = True
@@ -176,9 +175,15 @@ def _request(request: ModelRequest) -> WireRequest:
         body["response_format"] = response_format(output)
     if request.reasoning is not None:
         effort = reasoning_effort(request.reasoning)  # (a bad setting is refused everywhere)
-        if reasons or not hosted:  # api.openai.com's other models refuse the parameter
+        if not hosted or _reasons(model):  # api.openai.com's other models refuse it
             body["reasoning_effort"] = effort
     return WireRequest("/chat/completions", body)
+
+
+def _reasons(model: str) -> bool:
+    """Whether `model` is one of OpenAI's reasoning models (which refuse `temperature`
+    other than the default); asked only of a request that sets either."""
+    return model.rsplit("/", 1)[-1].startswith(_REASONING_PREFIXES)
 
 
 def _without_json_schema(model: str) -> bool:
