@@ -159,10 +159,9 @@ def _request(request: ModelRequest) -> WireRequest:
     if output is not None and hosted and _without_json_schema(model):
         # api.openai.com refuses a json_schema response_format for these: asked in words.
         system_prompt, output = with_instructions(system_prompt, output), None
-    wire_messages: list[dict[str, Any]] = []
+    wire_messages = _wire_messages(request.messages, hosted, model)  # (a list of its own)
     if system_prompt:
-        wire_messages.append({"role": "system", "content": system_prompt})
-    wire_messages.extend(_wire_messages(request.messages, hosted, model))
+        wire_messages.insert(0, {"role": "system", "content": system_prompt})
     body: dict[str, Any] = {"model": model, "messages": wire_messages,
                             max_tokens_field: request.max_tokens}
     temperature = request.temperature
