@@ -350,15 +350,16 @@ class Agent:
         if self.analytics is not None:  # reset() makes a new one
             self.analytics.record(tool_name, ok, duration_ms)
 
-    def _commit_run(self, history: list[Message], remembered: list[Message],
+    def _commit_run(self, history: list[Message], remembered_from: int,
                     usage: AgentUsage) -> tuple[int, int] | None:
-        """Keep what outlives the run; returns how many messages memory trimmed, and how
-        many it holds (None without memory)."""
+        """Keep what outlives the run (memory: the history from `remembered_from` on);
+        returns how many messages memory trimmed, and how many it holds (None without
+        memory)."""
         self._history = history
         self.usage.merge(usage)
         if self.memory is None:
             return None
-        return self.memory.add_many(remembered), len(self.memory)
+        return self.memory.add_many(history[remembered_from:]), len(self.memory)
 
 
 def _index_tools(tools: Sequence[Tool]) -> dict[str, Tool]:

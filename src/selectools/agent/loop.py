@@ -130,11 +130,11 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                 # Calls that wait for a person are held; the turn's others run now.
                 held = run.held_for_approval(calls) if setup.needs_approval else None
                 runnable = [c for c in calls if c not in held] if held else calls
+                outcomes: list[ToolOutcome]
                 if events:
                     for call in runnable:
                         yield tool_start_chunk(call)
-                outcomes: list[ToolOutcome] = []
-                if events:
+                    outcomes = []
                     async for chunk in run.run_tools(runnable, outcomes):
                         yield chunk
                 elif runnable:
@@ -146,6 +146,8 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                         outcomes = await runner.run_all(runnable, run.iteration)
                     finally:
                         artifacts_collector.reset(collecting)
+                else:  # every call is held
+                    outcomes = []
                 if held:
                     from ..sessions.record import PendingApproval
 
@@ -195,12 +197,12 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
             # in the pending state); the agent's memory is not another copy of it.
             await session.commit(history, run.pending)
             result.session_id = session.session_id
-            remembered: list[Message] = []
+            remembered_from = len(history)
         else:
             if run.pending is not None:  # its calls have no results: nothing to keep
                 history = history[:-1]
-            remembered = history[run.new_start:]
-        kept = setup.commit(history, remembered, run.usage)
+            remembered_from = run.new_start  # (memory gets the run's own messages)
+        kept = setup.commit(history, remembered_from, run.usage)
         if kept is None:
             # No memory: no later call of the library sends this run's calls again (a
             # session stores them as data), so the argument text each kept to be sent

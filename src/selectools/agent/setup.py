@@ -39,9 +39,10 @@ class RunSetup(NamedTuple):
     provider_for_run: Callable[[str], ProviderLike]
     #: The conversation so far (from memory) that a run starts from.
     prior_history: Callable[[], list[Message]]
-    #: Keep what outlives a run: (history, messages to remember, usage) -> (messages
-    #: trimmed, messages held) by memory, None when there is no memory.
-    commit: Callable[[list[Message], list[Message], AgentUsage], tuple[int, int] | None]
+    #: Keep what outlives a run: (history, index of its first message to remember, usage)
+    #: -> (messages trimmed, messages held) by memory, None when there is no memory (then
+    #: no list of the messages to remember is made).
+    commit: Callable[[list[Message], int, AgentUsage], tuple[int, int] | None]
     #: (tool name, succeeded, milliseconds), when analytics are on.
     record_tool: Callable[[str, bool, float], None] | None
     #: Whether a call must wait for a person's approval; None when no call can (no tool
