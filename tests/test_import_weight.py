@@ -4,6 +4,7 @@ resolves (the rest load on first access), in a fresh process each time."""
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 from selectools._dataclass import DataclassMethods
 from selectools.agent.analytics import ToolAnalytics, ToolStats
 from selectools.agent.config import AgentConfig
+from selectools.observer import LoggingObserver
 from selectools.parser import ParseResult
 from selectools.tools.docstring import Docstring, parse_docstring
 from selectools.tools.parameter import ToolParameter
@@ -164,3 +166,51 @@ def test_a_subclass_gets_the_parents_fields() -> None:
     assert repr(Settings()) == "test_a_subclass_gets_the_parents_fields.<locals>.Settings(" + \
         repr(AgentConfig())[len("AgentConfig("):]
     assert Settings() == Settings() and Settings() != AgentConfig()
+
+
+def test_agent_config_init_is_the_one_dataclass_would_generate() -> None:
+    generated = dataclasses.make_dataclass("AgentConfig", [
+        (spec.name, spec.type, dataclasses.field(default=spec.default) if spec.default_factory
+         is dataclasses.MISSING else dataclasses.field(default_factory=spec.default_factory))
+        for spec in dataclasses.fields(AgentConfig)])
+    mine = inspect.signature(AgentConfig).parameters
+    theirs = inspect.signature(generated).parameters
+    assert list(mine) == list(theirs)
+    for name, parameter in mine.items():
+        assert parameter.kind == theirs[name].kind, name
+        # observers: () where dataclass has its default_factory (list); both make [].
+        expected = () if name == "observers" else theirs[name].default
+        assert parameter.default == expected, name
+    assert AgentConfig().observers == [] and AgentConfig().observers is not \
+        AgentConfig().observers
+
+
+class _Store:
+    async def aload_state(self) -> None: ...
+    async def acommit(self) -> None: ...
+    def lock(self) -> None: ...
+
+
+def test_agent_config_sets_every_field_from_its_argument() -> None:
+    def policy(call: Any) -> bool:
+        return False
+
+    values: dict[str, Any] = {
+        "model": "m", "temperature": 0.5, "max_tokens": 7, "max_iterations": 3,
+        "system_prompt": "s", "parallel_tool_execution": False, "max_parallel_tools": 2,
+        "routing_only": True, "observers": [LoggingObserver()], "request_timeout": 1.0,
+        "max_retries": 1, "tool_timeout_seconds": 2.0, "run_timeout": 3.0,
+        "enable_analytics": True, "output_retries": 0, "output_failure": "raise",
+        "reasoning": "low", "session_store": _Store(), "session_id": "s1",
+        "session_namespace": "ns", "session_conflict": "wait", "session_wait_timeout": 5.0,
+        "approval_policy": policy}
+    assert list(values) == [spec.name for spec in dataclasses.fields(AgentConfig)]
+    config = AgentConfig(**values)
+    assert {name: getattr(config, name) for name in values} == values
+    assert AgentConfig(*values.values()) == config
+    assert dataclasses.replace(config, max_tokens=9) == AgentConfig(**{**values,
+                                                                       "max_tokens": 9})
+    with pytest.raises(TypeError, match="observers must be a list"):
+        AgentConfig(observers=None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="max_tokens"):
+        AgentConfig(max_tokens=0)

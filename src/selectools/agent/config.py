@@ -24,7 +24,10 @@ _SESSION_CONFLICTS = ("raise", "wait")
 MIN_REASONING_BUDGET = 1024
 
 
-@dataclass(repr=False, eq=False)  # repr and eq from DataclassMethods: none compiled at import
+# __init__ below, repr and eq from DataclassMethods: none compiled at every import (the
+# generated __init__ of 23 fields alone cost 0.4 ms). tests/test_import_weight.py holds the
+# __init__ to the one dataclass would generate.
+@dataclass(init=False, repr=False, eq=False)
 class AgentConfig(DataclassMethods):
     """Settings of an Agent. Every field is checked here, so a wrong value fails now, with
     its name, rather than deep inside a run.
@@ -79,6 +82,47 @@ class AgentConfig(DataclassMethods):
     session_conflict: SessionConflict = "raise"
     session_wait_timeout: float | None = 60.0
     approval_policy: Callable[[ToolCall], bool] | None = None
+
+    def __init__(
+        self, model: str | None = None, temperature: float | None = None,
+        max_tokens: int = 1000, max_iterations: int = 6, system_prompt: str | None = None,
+        parallel_tool_execution: bool = True, max_parallel_tools: int | None = None,
+        routing_only: bool = False, observers: Sequence[Any] = (),
+        request_timeout: float | None = None, max_retries: int | None = None,
+        tool_timeout_seconds: float | None = None, run_timeout: float | None = None,
+        enable_analytics: bool = False, output_retries: int = 2,
+        output_failure: OutputFailure = "status", reasoning: ReasoningEffort | int | None = None,
+        session_store: Any = None, session_id: str | None = None,
+        session_namespace: str | None = None, session_conflict: SessionConflict = "raise",
+        session_wait_timeout: float | None = 60.0,
+        approval_policy: Callable[[ToolCall], bool] | None = None,
+    ) -> None:
+        self.model = model
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.max_iterations = max_iterations
+        self.system_prompt = system_prompt
+        self.parallel_tool_execution = parallel_tool_execution
+        self.max_parallel_tools = max_parallel_tools
+        self.routing_only = routing_only
+        # Checked and copied into a new list by __post_init__ (the field's default_factory
+        # is `list`: the empty tuple makes the same empty list).
+        self.observers = observers  # type: ignore[assignment]
+        self.request_timeout = request_timeout
+        self.max_retries = max_retries
+        self.tool_timeout_seconds = tool_timeout_seconds
+        self.run_timeout = run_timeout
+        self.enable_analytics = enable_analytics
+        self.output_retries = output_retries
+        self.output_failure = output_failure
+        self.reasoning = reasoning
+        self.session_store = session_store
+        self.session_id = session_id
+        self.session_namespace = session_namespace
+        self.session_conflict = session_conflict
+        self.session_wait_timeout = session_wait_timeout
+        self.approval_policy = approval_policy
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         _text("model", self.model, empty_ok=False)
