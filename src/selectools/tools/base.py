@@ -149,17 +149,19 @@ class Tool:
     def validate(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
         """Check and coerce the arguments a model sent; raise ToolArgumentError naming
         every bad, missing or unexpected parameter."""
-        if type(arguments) is dict and self._plain is not None:
+        if type(arguments) is dict:
             # The usual call: every parameter sent, each with exactly its type, and nothing
             # else (the arguments' map of name to type is the parameters'), so there is
             # nothing to coerce, fill in or leave out: one comparison, made in C, instead
-            # of a loop over the parameters. Anything else is plain_arguments' to decide.
-            sent = dict(zip(arguments, map(type, arguments.values()), strict=True))
-            if sent == self._plain_kinds:
+            # of a loop over the parameters (`_plain_kinds` is None, equal to no dict, for
+            # parameters that are not plain). Anything else is plain_arguments' to decide.
+            # (The keys and the values of one dict: no strict= needed, or paid for.)
+            if dict(zip(arguments, map(type, arguments.values()))) == self._plain_kinds:  # noqa: B905
                 return dict(arguments)
-            plain = plain_arguments(self._plain, arguments)
-            if plain is not None:
-                return self._without_omitted(plain) if self._omitted else plain
+            if self._plain is not None:
+                plain = plain_arguments(self._plain, arguments)
+                if plain is not None:
+                    return self._without_omitted(plain) if self._omitted else plain
         if not isinstance(arguments, Mapping):
             raise ToolArgumentError(self.name, [ArgumentProblem(
                 "", f"arguments must be a JSON object, got {type(arguments).__name__}"
