@@ -152,6 +152,7 @@ class HttpTransport:
                 if response.status in _REDIRECTS:
                     response = await self._redirected(session, response, path, data,
                                                       client_timeout)
+                del data  # (the body's bytes: not held while the answer is read)
                 async with response:
                     payload = await response.read()
                     if log.isEnabledFor(logging.DEBUG):  # (one call, not two, when not)
@@ -203,6 +204,7 @@ class HttpTransport:
                 if response.status in _REDIRECTS:
                     response = await self._redirected(session, response, path, data,
                                                       stream_timeout)
+                del data  # (the body's bytes: not held for as long as the stream lasts)
             async with response:
                 log.debug("%s POST %s -> %s (stream)", self.provider, path, response.status)
                 if response.status >= 300:
