@@ -87,3 +87,16 @@ def test_keeping_the_text_of_parameters_named_oddly_keeps_them_as_they_are() -> 
     call.keep_json_text('{"a": 1, "2": "b"}')
     assert call.parameters == {"a": 1, 2: "b"}
     assert call.arguments_json() == '{"a": 1, "2": "b"}'
+
+
+@pytest.mark.parametrize("role", [Role.USER, Role.SYSTEM, "user", "system"])
+def test_only_user_and_system_messages_must_have_something_to_send(role: Role | str) -> None:
+    from selectools.types import check_messages
+
+    history = [Message(Role.USER, "hi"), Message(Role.ASSISTANT, ""),
+               Message(Role.TOOL, "", tool_call_id="c1"), Message(Role.ASSISTANT, "ok")]
+    assert check_messages(history) == history and check_messages(history) is not history
+    blank = Message(Role.ASSISTANT, "  ")
+    blank.role = role  # type: ignore[assignment]  # (a plain str is read as its role)
+    with pytest.raises(ValueError, match=r"messages\[3\] \(.*\) is empty"):
+        check_messages([*history[:3], blank, *history[3:]])

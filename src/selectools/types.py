@@ -8,6 +8,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
+from itertools import compress
+from operator import attrgetter
 from pathlib import Path
 from sys import intern
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
@@ -574,18 +576,19 @@ def check_messages(messages: object) -> list[Message]:
     if not messages:
         raise ValueError("messages is empty: give at least one Message")
     # Every provider call passes here with the whole history: the types are checked in one
-    # pass made in C when every item is exactly a Message (the usual case), the loop reads
-    # no enum member through its class (`_NEEDS_TEXT` is a module constant) and makes no
-    # index per message; the index is found only to name a message refused.
+    # pass made in C when every item is exactly a Message (the usual case), no enum member
+    # is read through its class (`_NEEDS_TEXT` is a module constant) and no index is made
+    # per message; the index is found only to name a message refused.
     if not _JUST_MESSAGE.issuperset(map(type, messages)):
         for message in messages:
             if not isinstance(message, Message):
                 index = _index_of(messages, message)
                 raise TypeError(f"messages[{index}] is a {type(message).__name__}, "
                                 "not a Message")
-    for message in messages:
-        if message.role in _NEEDS_TEXT and not message.content_parts \
-                and not message.content.strip():
+    # Only the messages that must have something to send are read here, picked in C (most
+    # of a history is the model's turns and tool results).
+    for message in compress(messages, map(_NEEDS_TEXT.__contains__, map(_ROLE, messages))):
+        if not message.content_parts and not message.content.strip():
             raise ValueError(f"messages[{_index_of(messages, message)}] "
                              f"({message.role}) is empty: give it content or content_parts")
     return list(messages)
@@ -595,6 +598,7 @@ def check_messages(messages: object) -> list[Message]:
 #: Python 3.11 `Role.USER` costs a descriptor call each time, a module constant does not).
 #: A tuple, not a set: a role reassigned to its plain string still compares equal.
 _NEEDS_TEXT = (Role.USER, Role.SYSTEM)
+_ROLE = attrgetter("role")
 _JUST_MESSAGE = frozenset({Message})
 
 
