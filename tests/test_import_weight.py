@@ -168,12 +168,13 @@ def test_a_subclass_gets_the_parents_fields() -> None:
     assert Settings() == Settings() and Settings() != AgentConfig()
 
 
-def test_agent_config_init_is_the_one_dataclass_would_generate() -> None:
-    generated = dataclasses.make_dataclass("AgentConfig", [
+@pytest.mark.parametrize("cls", [AgentConfig, ToolParameter], ids=lambda cls: cls.__name__)
+def test_a_written_out_init_is_the_one_dataclass_would_generate(cls: type) -> None:
+    generated = dataclasses.make_dataclass(cls.__name__, [
         (spec.name, spec.type, dataclasses.field(default=spec.default) if spec.default_factory
          is dataclasses.MISSING else dataclasses.field(default_factory=spec.default_factory))
-        for spec in dataclasses.fields(AgentConfig)])
-    mine = inspect.signature(AgentConfig).parameters
+        for spec in dataclasses.fields(cls)])
+    mine = inspect.signature(cls).parameters
     theirs = inspect.signature(generated).parameters
     assert list(mine) == list(theirs)
     for name, parameter in mine.items():
@@ -181,6 +182,14 @@ def test_agent_config_init_is_the_one_dataclass_would_generate() -> None:
         # observers: () where dataclass has its default_factory (list); both make [].
         expected = () if name == "observers" else theirs[name].default
         assert parameter.default == expected, name
+    if cls is ToolParameter:  # no checks of its own: any values are stored as given
+        values: dict[str, Any] = {name: object() for name in mine}
+        made = cls(**values)
+        assert {name: getattr(made, name) for name in values} == values
+        assert cls(*values.values()) == made
+
+
+def test_agent_config_observers_default_to_a_new_empty_list() -> None:
     assert AgentConfig().observers == [] and AgentConfig().observers is not \
         AgentConfig().observers
 

@@ -28,7 +28,9 @@ _PYTHON_TYPES = {json_name: kind for kind, json_name in JSON_TYPE_NAMES.items()}
 _SUPPORTED = ", ".join(kind.__name__ for kind in JSON_TYPE_NAMES)
 
 
-@dataclass(repr=False, eq=False)  # repr and eq from DataclassMethods: none compiled at import
+# __init__ below, repr and eq from DataclassMethods: none compiled at every import
+# (tests/test_import_weight.py holds the __init__ to the one dataclass would generate).
+@dataclass(init=False, repr=False, eq=False)
 class ToolParameter(DataclassMethods):
     """One parameter of a tool: its name, Python type (str, int, float, bool, list or
     dict), what it means, whether the model must send it, and optionally the values it may
@@ -44,6 +46,15 @@ class ToolParameter(DataclassMethods):
     required: bool = True
     enum: list[Any] | None = None
     element_type: type | None = None
+
+    def __init__(self, name: str, param_type: type, description: str, required: bool = True,
+                 enum: list[Any] | None = None, element_type: type | None = None) -> None:
+        self.name = name
+        self.param_type = param_type
+        self.description = description
+        self.required = required
+        self.enum = enum
+        self.element_type = element_type
 
     def to_schema(self) -> dict[str, Any]:
         """The parameter's JSON schema, as the model sees it."""
