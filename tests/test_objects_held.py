@@ -9,11 +9,15 @@ import dataclasses
 import gc
 import json
 import pickle
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from selectools import AgentResult, Message, Role, ToolCall
 from selectools.results import Artifact
+from selectools.types import ContentPart, ReasoningPart
 
 
 def _final() -> Message:
@@ -100,3 +104,32 @@ def test_only_user_and_system_messages_must_have_something_to_send(role: Role | 
     blank.role = role  # type: ignore[assignment]  # (a plain str is read as its role)
     with pytest.raises(ValueError, match=r"messages\[3\] \(.*\) is empty"):
         check_messages([*history[:3], blank, *history[3:]])
+
+
+_roles = st.sampled_from(list(Role))
+_texts = st.text(max_size=8)
+_names = st.none() | st.text(min_size=1, max_size=5)
+_calls = st.none() | st.lists(st.builds(ToolCall, st.text(min_size=1, max_size=5),
+                                        st.dictionaries(st.text(max_size=3), st.integers()),
+                                        _names), max_size=2)
+_parts = st.none() | st.lists(st.builds(ContentPart, st.just("text"), _texts), max_size=2)
+_reasons = st.none() | st.sampled_from(["completed", "tool_calls", "length"])
+_reasoning = st.none() | st.lists(st.builds(ReasoningPart, _texts), max_size=1)
+
+
+@given(_roles, _texts, _names, _names, _calls, _names, _parts, _reasons, _reasoning)
+def test_a_made_message_is_the_message_made_with_its_fields(
+        role: Role, content: str, tool_name: str | None, tool_result: str | None,
+        tool_calls: list[ToolCall] | None, tool_call_id: str | None,
+        content_parts: list[ContentPart] | None, stop_reason: Any,
+        reasoning: list[ReasoningPart] | None) -> None:
+    from selectools.types import made_message
+
+    made = made_message(role, content, tool_name, tool_result, tool_calls, tool_call_id,
+                        content_parts, stop_reason, reasoning)
+    checked = Message(role, content, None, tool_name, tool_result, tool_calls, tool_call_id,
+                      content_parts, stop_reason, reasoning)
+    assert type(made) is Message and made == checked and repr(made) == repr(checked)
+    assert all(getattr(made, f.name) is getattr(checked, f.name)
+               for f in dataclasses.fields(Message))  # every field, each as given
+    assert made.to_dict() == checked.to_dict() and made.parts() == checked.parts()

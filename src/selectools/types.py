@@ -377,6 +377,35 @@ class Message:
 _MESSAGE_FIELDS = tuple(f.name for f in fields(Message))
 
 
+_new_object = object.__new__
+
+
+def made_message(role: Role, content: str, tool_name: str | None = None,
+                 tool_result: str | None = None, tool_calls: list[ToolCall] | None = None,
+                 tool_call_id: str | None = None,
+                 content_parts: list[ContentPart] | None = None,
+                 stop_reason: StopReason | None = None,
+                 reasoning: list[ReasoningPart] | None = None) -> Message:
+    """`Message(role, content, None, tool_name, ...)` for the library's own messages, whose
+    fields are already what Message's checks make of them: `role` a Role, `content` a str,
+    `content_parts` ContentParts or None, no image to read. Nothing is checked here (the
+    checks were a third of a message's cost, and the engine and the providers make a few
+    per turn); anything else (a user's input, a str role, an image) goes through Message.
+    A test holds the two equal."""
+    message: Message = _new_object(Message)
+    message.role = role
+    message.content = content
+    message.image_path = None
+    message.tool_name = tool_name
+    message.tool_result = tool_result
+    message.tool_calls = tool_calls
+    message.tool_call_id = tool_call_id
+    message.content_parts = content_parts
+    message.stop_reason = stop_reason
+    message.reasoning = reasoning
+    return message
+
+
 def _with_image(image_path: str, content_parts: list[ContentPart] | None,
                 content: str) -> list[ContentPart]:
     """A message's content parts with the image at `image_path` after them (the text as
