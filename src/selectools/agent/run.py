@@ -391,7 +391,7 @@ class Run:
         """Record the model's answer; returns tool calls found written in its text, if any."""
         self.deadline.check()
         llm_ms = (time.perf_counter() - started) * 1000
-        calls = list(response.tool_calls or ())
+        calls = response.tool_calls or []  # (the answer's own list: nothing changes it)
         parsed: Sequence[ToolCall] = ()  # (tuples: no list made per turn for nothing)
         dropped: Sequence[ToolCall] = ()
         parser = self.setup.parser
