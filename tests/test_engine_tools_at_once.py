@@ -295,3 +295,34 @@ async def test_a_function_replaced_after_the_agent_was_made_is_not_taken_at_once
     await agent.arun("go")
     results = [m.content for m in provider.requests[1][1] if m.tool_result is not None]
     assert results == ["met 0", "met 1"]
+
+
+async def test_a_stream_closed_at_its_first_tool_result_ran_every_call_either_way() -> None:
+    # Tasks that end in their first steps have all ended before the first outcome is
+    # read; the calls run at once have too.
+    def tools(ran: list[int]) -> tuple[Tool, Tool]:
+        @tool(name="mark", description="Notes that it ran")
+        async def now(n: int) -> str:
+            ran.append(n)
+            return str(n)
+
+        @tool(name="mark", description="Notes that it ran")
+        async def waits(n: int) -> str:
+            await asyncio.sleep(0)
+            ran.append(n)
+            return str(n)
+
+        return now, waits
+
+    for which in (0, 1):
+        ran: list[int] = []
+        mark = tools(ran)[which]
+        assert never_suspends(mark) is (which == 0)
+        provider = LocalProvider(responses=[[ToolCall("mark", {"n": i}) for i in range(3)],
+                                            "done"])
+        stream = Agent([mark], provider=provider).astream("go", events=True)
+        async for item in stream:
+            if getattr(item, "event", None) == "tool_result":
+                break
+        await stream.aclose()
+        assert ran == [0, 1, 2], which

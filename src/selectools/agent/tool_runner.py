@@ -91,8 +91,13 @@ class ToolRunner:
                 yield await self.run_one(call, iteration)
             return
         if self._at_once(calls):
+            # Every call first, as their tasks would all have ended before the first
+            # outcome is read (a consumer that stops early stops none of them).
+            outcomes: list[ToolOutcome] = []
             for call in calls:
-                yield self._now(call, iteration)
+                outcomes.append(self._now(call, iteration))
+            for outcome in outcomes:
+                yield outcome
             return
         import asyncio
 
