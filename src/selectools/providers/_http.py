@@ -117,6 +117,7 @@ class HttpTransport:
         self._lock = threading.Lock()
         self._parsed_urls: dict[str, Any] = {}
         self._last_whole_timeout: aiohttp.ClientTimeout | None = None
+        self._last_stream_timeout: aiohttp.ClientTimeout | None = None
 
     def __repr__(self) -> str:
         return f"HttpTransport(provider={self.provider!r}, base_url={self.base_url!r})"
@@ -381,10 +382,16 @@ class HttpTransport:
         return last
 
     def _stream_timeout(self, limit: float | None) -> aiohttp.ClientTimeout:
-        """aiohttp's timeout for a stream: the connection only (see post_events)."""
+        """aiohttp's timeout for a stream: the connection only (see post_events); the last
+        one again when the limit is the same, as `_whole_timeout` does."""
+        last = self._last_stream_timeout
+        if last is not None and last.sock_connect == limit:
+            return last
         import aiohttp
 
-        return aiohttp.ClientTimeout(total=None, sock_connect=limit, sock_read=None)
+        self._last_stream_timeout = last = aiohttp.ClientTimeout(
+            total=None, sock_connect=limit, sock_read=None)
+        return last
 
     def _transport_error(self, exc: BaseException, limit: float | None) -> ProviderError:
         import aiohttp

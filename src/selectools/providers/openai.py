@@ -632,8 +632,10 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
                             for piece in tags.close():
                                 yield piece
                             tags = None
-                        where = "choices[0].delta.tool_calls"
-                        for fragment in _wire.as_list(fragments, where, stream=True):
+                        if type(fragments) is not list:
+                            fragments = _wire.as_list(fragments, "choices[0].delta.tool_calls",
+                                                      stream=True)
+                        for fragment in fragments:
                             key = _merge_fragment(calls, fragment)
                             if tool_deltas:
                                 arguments = _fragment_arguments(fragment)
