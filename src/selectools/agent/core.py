@@ -14,7 +14,7 @@ from ..parser import TextToolCalls, tool_instructions
 from ..providers.base import ProviderLike, call_options, default_model, provider_name
 from ..tools import Tool
 from ..tools.approval import approval_check
-from ..types import AgentResult, Message, Role, StreamChunk, check_messages
+from ..types import AgentResult, Message, Role, StreamChunk, check_messages, made_message
 from ..usage import AgentUsage
 from .analytics import ToolAnalytics
 from .config import AgentConfig
@@ -379,7 +379,8 @@ def _prepare(messages: Messages) -> list[Message]:
     if isinstance(messages, str):
         if not messages.strip():
             raise ValueError("the message is empty")
-        return [Message(Role.USER, messages)]  # (positional: no keyword dict per run)
+        # (A str's Message needs none of its checks: see types.made_message.)
+        return [made_message(Role.USER, messages)]
     if isinstance(messages, Message):
         return check_messages([messages])
     if not isinstance(messages, Sequence):

@@ -37,6 +37,7 @@ from ..types import (
     ToolCall,
     ToolCallDelta,
     TurnEnd,
+    made_message,
 )
 from ..usage import AgentUsage, UsageStats
 from .deadline import run_deadline
@@ -309,9 +310,11 @@ class Run:
     async def close_stream(self, turn: StreamedTurn) -> StreamChunk | None:
         """Record the streamed turn; returns its last chunk, if it has one: the tool calls
         found written in its text, or the typed answer's value completed by its end."""
-        response = Message(role=Role.ASSISTANT, content="".join(turn.text),
-                           tool_calls=turn.calls or None, stop_reason=turn.end,
-                           reasoning=turn.reasoning or None)
+        # (role, content, tool_name, tool_result, tool_calls, tool_call_id, content_parts,
+        # stop_reason, reasoning): no field Message's checks would change.
+        response = made_message(Role.ASSISTANT, "".join(turn.text), None, None,
+                                turn.calls or None, None, None, turn.end,
+                                turn.reasoning or None)
         parsed = self._finish_turn(response, turn.usage, turn.started)
         if self.setup.hub.active:
             await self._tell_end(turn.usage)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..tools import Tool, UnknownToolError, format_tool_error
 from ..trace import AgentTrace
-from ..types import MAX_IMAGE_BYTES, ContentPart, Message, Role, ToolCall
+from ..types import MAX_IMAGE_BYTES, ContentPart, Message, Role, ToolCall, made_message
 from .deadline import Deadline
 from .setup import RunSetup
 
@@ -198,9 +198,10 @@ class ToolRunner:
         images: list[ContentPart] | None = None
         if type(text) is not str:  # a str subclass may carry images; a plain str costs nothing
             text, images = _images(text)
-        # Positional (role, content, image_path, tool_name, tool_result, tool_calls,
-        # tool_call_id, content_parts): keywords would cost a dict per call.
-        message = Message(Role.TOOL, text, None, name, text, None, call.id, images)
+        # (role, content, tool_name, tool_result, tool_calls, tool_call_id, content_parts),
+        # fields already what Message's checks make of them: the text a str, the images
+        # ContentParts (see types.made_message).
+        message = made_message(Role.TOOL, text, name, text, None, call.id, images)
         return ToolOutcome(call, message, error, duration_ms)
 
 
