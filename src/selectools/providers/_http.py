@@ -207,7 +207,9 @@ class HttpTransport:
                                                       stream_timeout)
                 del data  # (the body's bytes: not held for as long as the stream lasts)
             async with response:
-                log.debug("%s POST %s -> %s (stream)", self.provider, path, response.status)
+                if log.isEnabledFor(logging.DEBUG):  # (one call, not two, when not)
+                    log.debug("%s POST %s -> %s (stream)", self.provider, path,
+                              response.status)
                 if response.status >= 300:
                     raise self._error_from_response(response.status, response.headers,
                                                     await _read_whole(response, limit))
