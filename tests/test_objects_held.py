@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from selectools import AgentResult, Message, Role, ToolCall
 from selectools.results import Artifact
-from selectools.types import ContentPart, ReasoningPart
+from selectools.types import ContentPart, ReasoningPart, StreamChunk, ToolCallDelta
+from selectools.usage import AgentUsage, UsageStats
 
 
 def _final() -> Message:
@@ -133,3 +134,38 @@ def test_a_made_message_is_the_message_made_with_its_fields(
     assert all(getattr(made, f.name) is getattr(checked, f.name)
                for f in dataclasses.fields(Message))  # every field, each as given
     assert made.to_dict() == checked.to_dict() and made.parts() == checked.parts()
+
+
+_OBJECT_CLASSES = (ContentPart, ToolCallDelta, ReasoningPart, ToolCall, Message, StreamChunk,
+                   AgentResult, UsageStats, AgentUsage)
+
+
+@pytest.mark.parametrize("cls", _OBJECT_CLASSES, ids=lambda cls: cls.__name__)
+def test_the_objects_repr_and_eq_are_those_dataclass_generates(cls: type) -> None:
+    # (None compiled at every import: they come from DataclassMethods.)
+    from test_import_weight import test_repr_and_eq_are_those_dataclass_generates as same
+
+    assert cls.__dataclass_params__.repr is False  # type: ignore[attr-defined]
+    same(cls)
+
+
+def test_the_objects_read_as_they_did() -> None:
+    call = ToolCall("t", {"a": 1}, "c1", {"thoughtSignature": "s"})
+    assert repr(call) == "ToolCall(tool_name='t', parameters={'a': 1}, id='c1')"
+    assert call == ToolCall("t", {"a": 1}, "c1") != ToolCall("t", {"a": 2}, "c1")
+    message = Message(Role.ASSISTANT, "hi", stop_reason="completed")
+    assert repr(message) == (
+        "Message(role=<Role.ASSISTANT: 'assistant'>, content='hi', image_path=None, "
+        "tool_name=None, tool_result=None, tool_calls=None, tool_call_id=None, "
+        "content_parts=None, stop_reason='completed', reasoning=None)")
+    assert message == Message(Role.ASSISTANT, "hi")  # (stop_reason is not compared)
+    assert repr(UsageStats(1, 2)) == ("UsageStats(prompt_tokens=1, completion_tokens=2, "
+                                      "total_tokens=3, cost_usd=None, model='', provider='', "
+                                      "reasoning_tokens=0)")
+    assert repr(AgentUsage()) == ("AgentUsage(prompt_tokens=0, completion_tokens=0, "
+                                  "total_tokens=0, cost_usd=0.0, llm_calls=0, calls=[], "
+                                  "reasoning_tokens=0)")
+    for made in (call, message, UsageStats(), AgentUsage(), AgentResult(message)):
+        assert type(made).__hash__ is None
+        with pytest.raises(TypeError, match="unhashable"):
+            hash(made)

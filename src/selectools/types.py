@@ -1,4 +1,8 @@
-"""The data that flows between a user, the agent and a provider."""
+"""The data that flows between a user, the agent and a provider.
+
+The dataclasses take their repr and eq from `_dataclass.DataclassMethods`: none is
+compiled at every import (dataclass compiles each method it generates).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ from operator import attrgetter
 from pathlib import Path
 from sys import intern
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+
+from ._dataclass import DataclassMethods
 
 if TYPE_CHECKING:
     from .results import Artifact
@@ -38,8 +44,8 @@ _IMAGE_SIGNATURES: tuple[tuple[bytes, str], ...] = (
 )
 
 
-@dataclass(slots=True)
-class ContentPart:
+@dataclass(slots=True, repr=False, eq=False)
+class ContentPart(DataclassMethods):
     """One part of a multimodal message: text, an image URL, or base64 image data."""
 
     type: ContentType
@@ -102,8 +108,8 @@ class ReasoningDelta(NamedTuple):
     text: str
 
 
-@dataclass(slots=True)
-class ToolCallDelta:
+@dataclass(slots=True, repr=False, eq=False)
+class ToolCallDelta(DataclassMethods):
     """A provider's stream item, when asked for (`tool_deltas=True`): a fragment of a tool
     call's arguments as it arrives. `index` is the call's position among this turn's calls
     (0, 1, ...); `call_id` and `tool_name` are known from its first fragment on, where the
@@ -132,8 +138,8 @@ ReasoningEffort = Literal["low", "medium", "high"]
 REASONING_EFFORTS: tuple[ReasoningEffort, ...] = ("low", "medium", "high")
 
 
-@dataclass(slots=True)
-class ReasoningPart:
+@dataclass(slots=True, repr=False, eq=False)
+class ReasoningPart(DataclassMethods):
     """One block of a model's reasoning, kept on the assistant Message that it preceded.
 
     `text` is the reasoning as the API showed it (it may be a summary, or empty); a
@@ -186,8 +192,8 @@ RAW_ARGUMENTS_KEY = "__raw_arguments__"
 _FLAT_JSON_TYPES = frozenset({str, int, float, bool, type(None)})
 
 
-@dataclass(slots=True)
-class ToolCall:
+@dataclass(slots=True, repr=False, eq=False)
+class ToolCall(DataclassMethods):
     """A model's request to run one tool.
 
     `provider_data` carries protocol details that must travel back to the same provider
@@ -258,8 +264,9 @@ class ToolCall:
                    provider_data=dict(provider_data) if provider_data else None)
 
 
-@dataclass(slots=True, init=False)  # __init__ below: every message of every run is made there
-class Message:
+# __init__ below (every message of every run is made there); repr and eq: DataclassMethods
+@dataclass(slots=True, init=False, repr=False, eq=False)
+class Message(DataclassMethods):
     role: Role
     content: str = ""
     image_path: str | None = None
@@ -444,8 +451,8 @@ def _check_parts(parts: list[ContentPart]) -> None:
                 f"Message.content_parts must hold ContentPart, got {type(part).__name__}")
 
 
-@dataclass(slots=True)
-class StreamChunk:
+@dataclass(slots=True, repr=False, eq=False)
+class StreamChunk(DataclassMethods):
     """An item of `Agent.astream()`: a text delta, tool calls, or (opt-in) an event.
 
     An event's `data` is a dict, except for "output_partial", whose data is the typed
@@ -460,8 +467,9 @@ class StreamChunk:
     data: Any = None
 
 
-@dataclass(slots=True, weakref_slot=True, init=False)  # (weakref: a result may be watched)
-class AgentResult:
+# (weakref: a result may be watched)
+@dataclass(slots=True, weakref_slot=True, init=False, repr=False, eq=False)
+class AgentResult(DataclassMethods):
     """What a finished run returns: the final message plus how it got there.
 
     `artifacts` and `pending` are lists, as given; left out (or None), an empty list made

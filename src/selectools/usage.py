@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from ._dataclass import DataclassMethods
+
 # USD per million tokens (input, output), list prices of late 2026 for common models.
 # Keys are matched as prefixes of the model name, longest first, so dated snapshots
 # ("gpt-4o-2024-08-06") find their family.
@@ -54,8 +56,10 @@ def _prices_of(model: str) -> tuple[float, float] | None:
     return None
 
 
-@dataclass(slots=True, init=False)  # __init__ below: one per model call
-class UsageStats:
+# __init__ below (one per model call); repr and eq from DataclassMethods: none compiled
+# at every import
+@dataclass(slots=True, init=False, repr=False, eq=False)
+class UsageStats(DataclassMethods):
     """Usage of one model call. `reasoning_tokens` are the part of `completion_tokens`
     the model spent reasoning, where the API reports them (billed as output)."""
 
@@ -114,8 +118,8 @@ class UsageStats:
                    reasoning_tokens)
 
 
-@dataclass(slots=True)
-class AgentUsage:
+@dataclass(slots=True, repr=False, eq=False)  # repr and eq from DataclassMethods
+class AgentUsage(DataclassMethods):
     """Totals over many calls. A run's usage keeps each call's own stats in `calls`; an
     agent's lifetime totals keep only the sums (`keep_calls=False`), so a long-lived agent
     does not grow a list per model call."""
