@@ -169,3 +169,32 @@ def test_the_objects_read_as_they_did() -> None:
         assert type(made).__hash__ is None
         with pytest.raises(TypeError, match="unhashable"):
             hash(made)
+
+
+@pytest.mark.parametrize("cls", [ToolCall, StreamChunk, AgentUsage, AgentResult, Message,
+                                 UsageStats], ids=lambda cls: cls.__name__)
+def test_a_written_out_init_takes_what_the_dataclass_one_would(cls: type) -> None:
+    import inspect
+
+    specs = [spec for spec in dataclasses.fields(cls) if spec.init]
+    mine = inspect.signature(cls).parameters
+    assert list(mine) == [spec.name for spec in specs]
+    for spec in specs:
+        parameter = mine[spec.name]
+        assert parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD, spec.name
+        if spec.default_factory is not dataclasses.MISSING:  # None: a new one each
+            assert parameter.default is None, spec.name
+        elif spec.default is dataclasses.MISSING:
+            assert parameter.default is inspect.Parameter.empty, spec.name
+        else:
+            assert parameter.default == spec.default, spec.name
+    if cls in (ToolCall, StreamChunk, AgentUsage):  # no checks: stored as given
+        values: dict[str, Any] = {spec.name: object() for spec in specs}
+        made = cls(**values)
+        assert {name: getattr(made, name) for name in values} == values
+        assert cls(*values.values()) == made
+        first = values[specs[0].name]
+        for spec in specs:
+            if spec.default_factory is not dataclasses.MISSING:  # left out: a new empty one
+                one, other = getattr(cls(first), spec.name), getattr(cls(first), spec.name)
+                assert one == spec.default_factory() and one is not other

@@ -192,7 +192,8 @@ RAW_ARGUMENTS_KEY = "__raw_arguments__"
 _FLAT_JSON_TYPES = frozenset({str, int, float, bool, type(None)})
 
 
-@dataclass(slots=True, repr=False, eq=False)
+# __init__ below, repr and eq from DataclassMethods: none compiled at every import
+@dataclass(slots=True, init=False, repr=False, eq=False)
 class ToolCall(DataclassMethods):
     """A model's request to run one tool.
 
@@ -207,6 +208,14 @@ class ToolCall(DataclassMethods):
     # The JSON text the model wrote and the flat dict it parsed into (see keep_json_text).
     _json_source: tuple[str, dict[str, Any]] | None = field(
         default=None, init=False, compare=False, repr=False)
+
+    def __init__(self, tool_name: str, parameters: dict[str, Any] | None = None,
+                 id: str | None = None, provider_data: dict[str, Any] | None = None) -> None:
+        self.tool_name = tool_name
+        self.parameters = {} if parameters is None else parameters  # (a new one each)
+        self.id = id
+        self.provider_data = provider_data
+        self._json_source = None
 
     def keep_json_text(self, text: str) -> None:
         """Remember `text`, the JSON `parameters` were parsed from, so `arguments_json` can
@@ -451,7 +460,8 @@ def _check_parts(parts: list[ContentPart]) -> None:
                 f"Message.content_parts must hold ContentPart, got {type(part).__name__}")
 
 
-@dataclass(slots=True, repr=False, eq=False)
+# __init__ below, repr and eq from DataclassMethods: none compiled at every import
+@dataclass(slots=True, init=False, repr=False, eq=False)
 class StreamChunk(DataclassMethods):
     """An item of `Agent.astream()`: a text delta, tool calls, or (opt-in) an event.
 
@@ -465,6 +475,15 @@ class StreamChunk(DataclassMethods):
     tool_calls: list[ToolCall] | None = None
     event: str | None = None
     data: Any = None
+
+    def __init__(self, content: str = "", role: Role = Role.ASSISTANT,
+                 tool_calls: list[ToolCall] | None = None, event: str | None = None,
+                 data: Any = None) -> None:
+        self.content = content
+        self.role = role
+        self.tool_calls = tool_calls
+        self.event = event
+        self.data = data
 
 
 # (weakref: a result may be watched)

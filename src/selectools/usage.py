@@ -118,7 +118,8 @@ class UsageStats(DataclassMethods):
                    reasoning_tokens)
 
 
-@dataclass(slots=True, repr=False, eq=False)  # repr and eq from DataclassMethods
+# __init__ below, repr and eq from DataclassMethods: none compiled at every import
+@dataclass(slots=True, init=False, repr=False, eq=False)
 class AgentUsage(DataclassMethods):
     """Totals over many calls. A run's usage keeps each call's own stats in `calls`; an
     agent's lifetime totals keep only the sums (`keep_calls=False`), so a long-lived agent
@@ -132,6 +133,19 @@ class AgentUsage(DataclassMethods):
     calls: list[UsageStats] = field(default_factory=list)
     keep_calls: bool = field(default=True, repr=False)
     reasoning_tokens: int = 0
+
+    def __init__(self, prompt_tokens: int = 0, completion_tokens: int = 0,
+                 total_tokens: int = 0, cost_usd: float = 0.0, llm_calls: int = 0,
+                 calls: list[UsageStats] | None = None, keep_calls: bool = True,
+                 reasoning_tokens: int = 0) -> None:
+        self.prompt_tokens = prompt_tokens
+        self.completion_tokens = completion_tokens
+        self.total_tokens = total_tokens
+        self.cost_usd = cost_usd
+        self.llm_calls = llm_calls
+        self.calls = [] if calls is None else calls  # (a new one each)
+        self.keep_calls = keep_calls
+        self.reasoning_tokens = reasoning_tokens
 
     def add(self, stats: UsageStats) -> None:
         self.prompt_tokens += stats.prompt_tokens
