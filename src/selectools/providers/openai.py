@@ -92,6 +92,7 @@ from ..types import (
     ToolCall,
     ToolCallDelta,
     ToolDefinition,
+    made_message,
 )
 from ..usage import UsageStats
 from . import _wire
@@ -410,8 +411,9 @@ def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
     tagged, text = split_think(text)
     if tagged is not None:
         reasoning = [*(reasoning or ()), tagged]
-    message = Message(role=_ASSISTANT, content=text, tool_calls=calls or None,
-                      stop_reason=reason, reasoning=reasoning)
+    # (made without Message's checks: the role is ours, the text a str checked above)
+    message = made_message(_ASSISTANT, text, None, None, calls or None, None, None, reason,
+                           reasoning)
     return message, _usage(data.get("usage"), model)
 
 
