@@ -17,6 +17,7 @@ from selectools.agent.analytics import ToolAnalytics, ToolStats
 from selectools.agent.config import AgentConfig
 from selectools.observer import LoggingObserver
 from selectools.parser import ParseResult
+from selectools.providers.base import ProviderEvent
 from selectools.tools.docstring import Docstring, parse_docstring
 from selectools.tools.parameter import ToolParameter
 
@@ -108,7 +109,7 @@ class _Flags(DataclassMethods):
 
 # Every class that takes its repr and eq from DataclassMethods instead of dataclass.
 _PLAIN_METHOD_CLASSES = (AgentConfig, ToolParameter, ParseResult, ToolStats, ToolAnalytics,
-                         _Flags)
+                         ProviderEvent, _Flags)
 
 
 def _twin(cls: type) -> type:

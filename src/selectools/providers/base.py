@@ -25,6 +25,7 @@ from collections.abc import (
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+from .._dataclass import DataclassMethods
 from .._sync import iterate_sync, run_sync
 from ..types import (
     Message,
@@ -40,8 +41,8 @@ from ..types import (
 from ..usage import UsageStats
 
 
-@dataclass
-class ProviderEvent:
+@dataclass(repr=False, eq=False)  # (repr and eq from DataclassMethods: none compiled)
+class ProviderEvent(DataclassMethods):
     """A notice inside a provider's stream for the agent to pass on as a StreamChunk event.
 
     `discard_partial` tells the agent (and a UI) to drop the text and tool calls of the
