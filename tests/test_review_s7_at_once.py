@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from selectools import Agent, ToolCall, tool
 from selectools.providers.stubs import LocalProvider
 
@@ -15,9 +13,6 @@ async def _waits(n: int) -> str:
     return f"waited {n}"
 
 
-@pytest.mark.xfail(strict=True, reason="RunSetup.immediate keys on the function object, not "
-                   "its __code__: a code swapped in after the Agent was made runs at once and "
-                   "the run raises RuntimeError ('a selectools bug') instead of the results")
 async def test_a_code_swapped_after_the_agent_was_made_still_runs() -> None:
     @tool(description="Awaits nothing, until its code is swapped")
     async def meet(n: int) -> str:

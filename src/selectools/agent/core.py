@@ -104,7 +104,7 @@ class Agent:
             record_tool=self._record_tool if self.analytics is not None else None,
             needs_approval=approval_check(tools, self.config.approval_policy),
             names={name: name for name in tools},
-            immediate={name: tool.function for name, tool in tools.items()
+            immediate={name: tool.function.__code__ for name, tool in tools.items()
                        if never_suspends(tool)})
 
     @property

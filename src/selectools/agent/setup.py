@@ -8,7 +8,8 @@ through the two doors it is given: `commit` at the end, and `record_tool` for an
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from types import CodeType
+from typing import NamedTuple
 
 from ..observer import ObserverHub
 from ..parser import TextToolCalls
@@ -52,6 +53,7 @@ class RunSetup(NamedTuple):
     #: is made the offered tool's own, so that held results share it.
     names: Mapping[str, str] = {}
     #: The tools whose calls never wait on the event loop (tool_runner.never_suspends), by
-    #: name, to the function found so: a turn of only such calls runs them one after the
-    #: other without a task each (a tool whose function was replaced since is not one).
-    immediate: Mapping[str, Callable[..., Any]] = {}
+    #: name, to the code found so: a turn of only such calls runs them one after the
+    #: other without a task each (a tool whose function, or whose function's code, was
+    #: replaced since is not one).
+    immediate: Mapping[str, CodeType] = {}

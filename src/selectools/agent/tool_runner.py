@@ -128,7 +128,9 @@ class ToolRunner:
         for call in calls:
             tool = tools.get(call.tool_name)
             # (An unknown tool's call awaits nothing either: its result is the error.)
-            if tool is not None and immediate.get(call.tool_name) is not tool.function:
+            # (The code, not the function: a function's __code__ may be swapped.)
+            if tool is not None and immediate.get(call.tool_name) is not \
+                    getattr(tool.function, "__code__", None):
                 return False
         return True
 
@@ -210,7 +212,7 @@ def never_suspends(tool: Tool) -> bool:
     `async def` function whose own code awaits nothing (no `await`, `async for` or `async
     with`: each of them is a YIELD_VALUE in its bytecode, the only way a coroutine waits),
     run by Tool's own aexecute, which awaits only the function when there is no timeout.
-    Found once per Agent (RunSetup.immediate holds the function that was checked)."""
+    Found once per Agent (RunSetup.immediate holds the code that was checked)."""
     import dis  # (loaded already: inspect imports it)
 
     function = tool.function
