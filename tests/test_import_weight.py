@@ -36,6 +36,9 @@ DEFERRED = (
     "selectools.cli",
     "selectools.mcp",
     "selectools.batch",
+    "selectools.parser",  # tool calls as text: only for a provider without native tools
+    "selectools.memory",  # ConversationMemory
+    "selectools.agent.analytics",  # only with AgentConfig(enable_analytics=True)
 )
 
 

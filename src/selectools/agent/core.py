@@ -8,15 +8,12 @@ from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequenc
 from typing import TYPE_CHECKING, Any, cast
 
 from .._sync import run_sync
-from ..memory import ConversationMemory
 from ..observer import ObserverHub
-from ..parser import TextToolCalls, tool_instructions
 from ..providers.base import ProviderLike, call_options, default_model, provider_name
 from ..tools import Tool
 from ..tools.approval import approval_check
 from ..types import AgentResult, Message, Role, StreamChunk, check_messages, made_message
 from ..usage import AgentUsage
-from .analytics import ToolAnalytics
 from .config import AgentConfig
 from .loop import run_agent
 from .setup import RunSetup
@@ -25,8 +22,10 @@ from .tool_runner import never_suspends
 if TYPE_CHECKING:
     from ..batch import BatchResult
     from ..mcp import MCPServer, MCPToolset
+    from ..memory import ConversationMemory
     from ..output import OutputSchema, ResponseFormat
     from ..sessions.binding import SessionRun
+    from .analytics import ToolAnalytics
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Use the tools when they help."
 
@@ -77,7 +76,11 @@ class Agent:
         # The keywords the provider's with_options takes, found once per provider.
         self._options_of: tuple[Any, frozenset[str]] | None = None
         self.usage = AgentUsage(keep_calls=False)
-        self.analytics = ToolAnalytics() if self.config.enable_analytics else None
+        self.analytics: ToolAnalytics | None = None
+        if self.config.enable_analytics:
+            from .analytics import ToolAnalytics  # (only then: not at `import selectools`)
+
+            self.analytics = ToolAnalytics()
         self._setup = self._make_setup()
 
     def _make_setup(self) -> RunSetup:
@@ -86,6 +89,8 @@ class Agent:
         # Text is text when the model has native tools: a call quoted in an answer (from a
         # fetched page, say) must never run. The parser is for models without them.
         native = getattr(self.provider, "supports_native_tools", True)
+        if tools and not native:  # (loaded only then: not at `import selectools`)
+            from ..parser import TextToolCalls, tool_instructions
         system_prompt = self.config.system_prompt or DEFAULT_SYSTEM_PROMPT
         if tools and not native:
             system_prompt += "\n\n" + tool_instructions(list(tools.values()))
@@ -247,7 +252,7 @@ class Agent:
         self._history = []
         self.usage = AgentUsage(keep_calls=False)
         if self.analytics is not None:
-            self.analytics = ToolAnalytics()
+            self.analytics = type(self.analytics)()
         if self.memory is not None:
             self.memory.clear()
 

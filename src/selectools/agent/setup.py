@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from types import CodeType
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..observer import ObserverHub
-from ..parser import TextToolCalls
 from ..providers.base import ProviderLike
 from ..tools import Tool
 from ..types import Message, ToolCall, ToolDefinition
 from ..usage import AgentUsage
 from .config import AgentConfig
+
+if TYPE_CHECKING:
+    from ..parser import TextToolCalls
 
 
 class RunSetup(NamedTuple):
