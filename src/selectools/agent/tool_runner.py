@@ -55,10 +55,7 @@ class ToolRunner:
                 in_order.append(await self.run_one(call, iteration))
             return in_order
         if self._at_once(calls):
-            at_once: list[ToolOutcome] = []
-            for call in calls:
-                at_once.append(self._now(call, iteration))
-            return at_once
+            return self._all_now(calls, iteration)
         import asyncio  # here, not at the top: it is most of `import selectools`'s cost
 
         # Parallel calls run as tasks, awaited in turn rather than through gather, whose
@@ -93,10 +90,7 @@ class ToolRunner:
         if self._at_once(calls):
             # Every call first, as their tasks would all have ended before the first
             # outcome is read (a consumer that stops early stops none of them).
-            outcomes: list[ToolOutcome] = []
-            for call in calls:
-                outcomes.append(self._now(call, iteration))
-            for outcome in outcomes:
+            for outcome in self._all_now(calls, iteration):
                 yield outcome
             return
         import asyncio
@@ -133,6 +127,13 @@ class ToolRunner:
                     getattr(tool.function, "__code__", None):
                 return False
         return True
+
+    def _all_now(self, calls: list[ToolCall], iteration: int) -> list[ToolOutcome]:
+        """Every call `_now`, in request order (a loop: no list comprehension's frame)."""
+        outcomes: list[ToolOutcome] = []
+        for call in calls:
+            outcomes.append(self._now(call, iteration))
+        return outcomes
 
     def _now(self, call: ToolCall, iteration: int) -> ToolOutcome:
         """Run a call that `_at_once` found never waits, to its end, now: in a copy of the

@@ -145,7 +145,9 @@ class HttpProvider(AsyncFirstProvider):
         # Exactly our types from every protocol of ours (see `exact_result`).
         if type(message) is Message and type(usage) is UsageStats:
             return message, usage
-        return self._checked(message, usage)
+        # A protocol of one's own returned other types: checked as complete_any checks any
+        # provider's answer.
+        return exact_completion((message, usage))  # type: ignore[return-value]
 
     async def _attempt(self, request: WireRequest, model: str, limit: float | None
                        ) -> tuple[Message, UsageStats]:
@@ -160,13 +162,6 @@ class HttpProvider(AsyncFirstProvider):
             failure = exc
         # Cleaned here, in the attempt: the retry loop logs it and hands it to on_retry.
         raise self._safe(failure, stream=False)  # (outside the handler: not chained to it)
-
-    @staticmethod
-    def _checked(message: Any, usage: Any) -> tuple[Message, UsageStats]:
-        """The answer of a protocol of one's own whose `parse_response` returned other types
-        than our protocols' exact `(Message, UsageStats)`: checked as `complete_any` checks
-        any provider's (see `exact_result`)."""
-        return exact_completion((message, usage))  # type: ignore[return-value]
 
     async def astream(  # type: ignore[override]
         self, *, model: str | None = None, system_prompt: str = "", messages: list[Message],
