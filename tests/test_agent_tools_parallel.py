@@ -7,6 +7,7 @@ import contextvars
 import threading
 
 import pytest
+from meeting import meeting
 
 from selectools import Agent, AgentConfig, AgentObserver, ToolCall, tool
 from selectools.providers.stubs import LocalProvider
@@ -33,18 +34,7 @@ async def test_sync_tools_run_in_parallel_threads() -> None:
 
 
 async def test_async_tools_are_gathered() -> None:
-    arrived = 0
-    all_here = asyncio.Event()
-
-    @tool(description="Waits for its two siblings")
-    async def meet(n: int) -> str:
-        nonlocal arrived
-        arrived += 1
-        if arrived == 3:
-            all_here.set()
-        await asyncio.wait_for(all_here.wait(), timeout=5)
-        return f"met {n}"
-
+    meet = tool(name="meet", description="Waits for its two siblings")(meeting(3))
     provider = three_calls("meet")
     await Agent(tools=[meet], provider=provider).arun("go")
     results = [m.content for m in provider.requests[1][1] if m.tool_result is not None]

@@ -15,6 +15,7 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from meeting import meeting
 from test_engine_held_results import completion
 from wire_server import WireServer
 
@@ -235,17 +236,7 @@ async def test_the_short_path_runs_in_the_runs_task_and_only_when_nothing_waits(
 async def test_a_turn_with_a_tool_that_waits_keeps_its_tasks() -> None:
     # Two tools that wait for each other beside one that awaits nothing: run at once, the
     # first would wait forever for its sibling.
-    arrived = 0
-    both_here = asyncio.Event()
-
-    @tool(description="Waits for its sibling")
-    async def meet(n: int) -> str:
-        nonlocal arrived
-        arrived += 1
-        if arrived == 2:
-            both_here.set()
-        await asyncio.wait_for(both_here.wait(), timeout=5)
-        return f"met {n}"
+    meet = tool(name="meet", description="Waits for its sibling")(meeting(2))
 
     @tool(description="Awaits nothing")
     async def quick(n: int) -> str:
@@ -274,24 +265,13 @@ async def test_an_unknown_tool_and_bad_arguments_at_once_are_results_for_the_mod
 
 
 async def test_a_function_replaced_after_the_agent_was_made_is_not_taken_at_once() -> None:
-    arrived = 0
-    both_here = asyncio.Event()
-
     @tool(description="Awaits nothing, until replaced")
     async def meet(n: int) -> str:
         return "never"
 
-    async def waits_for_its_sibling(n: int) -> str:
-        nonlocal arrived
-        arrived += 1
-        if arrived == 2:
-            both_here.set()
-        await asyncio.wait_for(both_here.wait(), timeout=5)
-        return f"met {n}"
-
     provider = LocalProvider(responses=[[ToolCall("meet", {"n": i}) for i in range(2)], "done"])
     agent = Agent([meet], provider=provider)
-    meet.function = waits_for_its_sibling
+    meet.function = meeting(2)
     await agent.arun("go")
     results = [m.content for m in provider.requests[1][1] if m.tool_result is not None]
     assert results == ["met 0", "met 1"]
