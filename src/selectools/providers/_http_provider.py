@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 
 from .._json import RawJson
 from .._json import encode as encode_json
-from .._sync import run_sync
 from ..types import Message, OutputFormat, ToolDefinition, check_messages
 from ..usage import UsageStats
 from ._http import HttpTransport, split_userinfo
@@ -310,6 +309,8 @@ class HttpProvider(AsyncFirstProvider):
 
     def close(self) -> None:
         """Sync `aclose`, for a provider used through the sync methods."""
+        from .._sync import run_sync  # (here: only the sync entry points need it)
+
         run_sync(self.aclose())
 
     async def __aenter__(self) -> Self:

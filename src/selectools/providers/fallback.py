@@ -50,7 +50,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from .._deadline import seconds_left
-from .._sync import run_sync
 from ..types import (
     Message,
     OutputFormat,
@@ -249,6 +248,8 @@ class FallbackProvider(AsyncFirstProvider):
 
     def close(self) -> None:
         """Sync `aclose`."""
+        from .._sync import run_sync  # (here: only the sync entry points need it)
+
         run_sync(self.aclose())
 
     async def __aenter__(self) -> Self:
