@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Literal
 
 #: "tool_calls_dropped": calls of a turn that ended the run (cut by max_tokens, filtered,
@@ -103,13 +103,15 @@ class AgentTrace:
 
     def record(self, step: tuple[Any, ...]) -> None:
         """Add a step made only when `steps` is first read: `step` is (type, iteration,
-        duration_ms, build, *values), the step `TraceStep.deferred(*step)`."""
+        duration_ms, build, *values), the step `TraceStep.deferred(*step)`; or (make,
+        *values), the steps `make(*values)` yields (several steps of one turn from one
+        record: each record costs its length and the first values of its steps)."""
         if self._private:
             records = self._steps
             records.append(len(step))
             records.extend(step)
         else:
-            self._steps.append(TraceStep.deferred(*step))
+            self._steps.extend(_steps_of(step))
 
     def trim(self) -> None:
         """Give back the room the records' list grew into, for a trace held after its run
@@ -162,8 +164,21 @@ def _made(records: list[Any]) -> Iterator[TraceStep]:
     while index < end:
         item = records[index]
         if type(item) is int:  # a record: its length, then its values
-            yield TraceStep.deferred(*records[index + 1:index + 1 + item])
+            yield from _steps_of(records[index + 1:index + 1 + item])
             index += 1 + item
         else:  # a TraceStep added as it was (or a record as one tuple, as pickled before)
-            yield TraceStep.deferred(*item) if type(item) is tuple else item
+            if type(item) is tuple:
+                yield from _steps_of(item)
+            else:
+                yield item
             index += 1
+
+
+def _steps_of(record: Sequence[Any]) -> Iterable[TraceStep]:
+    """The steps of one record (see AgentTrace.record): one step named by its type, or
+    those its first value makes of the others."""
+    first = record[0]
+    if type(first) is str:
+        return (TraceStep.deferred(*record),)
+    made: Iterable[TraceStep] = first(*record[1:])
+    return made

@@ -175,10 +175,15 @@ class Run:
                     tool_call_id=call_id)
                 continue
             if decision is not True:  # edited: the history shows the call as it ran
-                call.parameters = decision
-                for original in (asked.tool_calls or ()) if asked is not None else ():
+                # New calls, not the held ones changed: a trace that holds those (the held
+                # run's, from a store that keeps objects) reads as that run went.
+                call = ToolCall(call.tool_name, decision, call_id, call.provider_data)
+                calls = asked.tool_calls if asked is not None else None
+                for index, original in enumerate(calls or ()):
                     if original.id == call_id:
-                        original.parameters = dict(decision)
+                        assert calls is not None
+                        calls[index] = ToolCall(original.tool_name, dict(decision),
+                                                call_id, original.provider_data)
             approved.append(call)
         self.trace.add(TraceStep("approval_decisions", self.iteration, 0.0, {
             "decisions": {k: (v if isinstance(v, bool) else {"arguments": v})
@@ -418,28 +423,25 @@ class Run:
             self.usage.add(usage)
             self.provider_used = usage.provider or self.provider_used
         self.provider_used = self.provider_used or provider_name(self.provider)
-        # The steps are made when read (see AgentTrace.record), from these values.
-        trace = self.trace
-        trace.record(("llm_call", self.iteration, llm_ms, _llm_call_data, self.model,
-                      self.provider_used, len(calls), response.stop_reason, usage))
         if calls:  # (a final answer has none: nothing to look up)
-            # The trace's selection: each call's name, arguments and id as they are now
-            # (a person's edit at resume gives the call other arguments), one after the
-            # other in one flat tuple.
-            selected: list[Any] = []
             names, ids = self.setup.names, self._ids
             for call in calls:
                 # The offered tool's own name, not the answer's copy of it: held results
                 # (a batch's 5,000) then share one string per tool instead of one per call.
-                call.tool_name = name = names.get(call.tool_name, call.tool_name)
-                arguments, call_id = call.parameters, call.id
-                if type(arguments) is not dict:  # a duck-typed provider's list, say
-                    call.parameters = arguments = _as_arguments(arguments)
+                call.tool_name = names.get(call.tool_name, call.tool_name)
+                if type(call.parameters) is not dict:  # a duck-typed provider's list, say
+                    call.parameters = _as_arguments(call.parameters)
+                call_id = call.id
                 if not call_id or call_id in ids:  # results must link to exactly one call
                     call.id = call_id = f"call_{self.id[:8]}_{next(_call_numbers)}"
                 ids.add(call_id)
-                selected += (name, arguments, call_id)
-            trace.record(("tool_selection", self.iteration, 0.0, _selection_data, *selected))
+        # The turn's steps (llm_call, and tool_selection when it called tools) are made
+        # when read (see AgentTrace.record), from one record of these values: the calls
+        # themselves, whose name, arguments and id nothing changes after this (resume
+        # runs an edited call as a new ToolCall).
+        trace = self.trace
+        trace.record((_turn_steps, self.iteration, llm_ms, self.model, self.provider_used,
+                      response.stop_reason, usage, *calls))
         if dropped:  # after the llm_call step that produced them
             trace.add(TraceStep("tool_calls_dropped", self.iteration, 0.0, {
                 "stop_reason": self.ended_by, "tools": [
@@ -524,8 +526,24 @@ def _llm_call_data(model: str, provider: str | None, calls: int, stop_reason: st
             "completion_tokens": usage.completion_tokens if usage else None}
 
 
+def _turn_steps(iteration: int, llm_ms: float, model: str, provider: str | None,
+                stop_reason: str | None, usage: UsageStats | None, *calls: ToolCall
+                ) -> Iterator[TraceStep]:
+    """A model turn's steps: its llm_call, then the tools it selected (if any)."""
+    yield TraceStep.deferred("llm_call", iteration, llm_ms, _llm_call_data, model, provider,
+                             len(calls), stop_reason, usage)
+    if calls:
+        yield TraceStep.deferred("tool_selection", iteration, 0.0, _calls_selected, *calls)
+
+
+def _calls_selected(*calls: ToolCall) -> dict[str, Any]:
+    return {"tools": [{"name": call.tool_name, "args": call.parameters, "id": call.id}
+                      for call in calls]}
+
+
 def _selection_data(*calls: Any) -> dict[str, Any]:
-    """`calls`: name, arguments and id of each call, one after the other."""
+    """A selection step pickled before _turn_steps: name, arguments and id of each call,
+    one after the other."""
     return {"tools": [{"name": calls[i], "args": calls[i + 1], "id": calls[i + 2]}
                       for i in range(0, len(calls), 3)]}
 

@@ -195,9 +195,10 @@ class ToolRunner:
                                duration_ms)
         if setup.record_tool is not None:
             setup.record_tool(name, error is None, duration_ms)
-        self.trace.record(("tool_execution", iteration, duration_ms,  # made when read
-                           _execution_data, name, call_id, arguments, text[:500],
-                           error is not None))
+        # Made when read, from the call itself (nothing changes its name, id or arguments
+        # after the turn was recorded: see Run._finish_turn).
+        self.trace.record(("tool_execution", iteration, duration_ms, _call_executed, call,
+                           text[:500], error is not None))
         images: list[ContentPart] | None = None
         if type(text) is not str:  # a str subclass may carry images; a plain str costs nothing
             text, images = _images(text)
@@ -224,8 +225,14 @@ def never_suspends(tool: Tool) -> bool:
                         for instruction in dis.get_instructions(function)))
 
 
+def _call_executed(call: ToolCall, result: str, error: bool) -> dict[str, Any]:
+    return {"tool_name": call.tool_name, "call_id": call.id or "", "args": call.parameters,
+            "result": result, "error": error}
+
+
 def _execution_data(tool_name: str, call_id: str, args: dict[str, Any], result: str,
                     error: bool) -> dict[str, Any]:
+    """A step pickled before _call_executed."""
     return {"tool_name": tool_name, "call_id": call_id, "args": args, "result": result,
             "error": error}
 
