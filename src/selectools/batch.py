@@ -19,7 +19,7 @@ import asyncio
 import logging
 import random
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -174,18 +174,37 @@ def rate_limit_delay(error: BaseException, attempt: int) -> float | None:
     return backoff * (1 - 0.25 * random.random())  # jitter: batches slowed together part
 
 
-async def run_item(agent: Agent, index: int, item: Messages, gate: AdaptiveLimit,
-                   response_format: ResponseFormat | None = None) -> BatchResult:
-    """Run one input to its `BatchResult` under `gate`, again after each rate limit."""
+RunInput = Callable[["Messages"], Awaitable["AgentResult"]]
+
+
+def input_runner(agent: Agent, response_format: ResponseFormat | None) -> RunInput:
+    """How a batch runs one input: as `agent.arun(item, response_format=...)` would, less
+    what the batch does once for every input. The inputs were checked (checked_inputs),
+    `response_format` is made an OutputSchema here (a TypeError now, before anything
+    runs), and check_agent refused an agent whose runs have a session: `arun`'s own layer
+    is left out (a coroutine layer fewer on every await of a run). An Agent subclass with
+    an `arun` of its own gets its `arun` called."""
+    from .agent.core import Agent, _output, _prepare
+
+    if type(agent).arun is not Agent.arun:
+        return lambda item: agent.arun(item, response_format=response_format)
+    output, drain = _output(response_format), agent._drain
+    return lambda item: drain(_prepare(item), None, output)
+
+
+async def run_item(run: RunInput, index: int, item: Messages, gate: AdaptiveLimit
+                   ) -> BatchResult:
+    """Run one input (with `run`, from input_runner) to its `BatchResult` under `gate`,
+    again after each rate limit."""
     rate_limited = 0
     while True:
         generation = await gate.acquire()
         try:
-            result = await agent.arun(item, response_format=response_format)
+            result = await run(item)
         except Exception as error:
             delay = rate_limit_delay(error, rate_limited + 1)
             if delay is None or rate_limited == MAX_RATE_LIMITS:
-                return BatchResult(index, item, error=error, rate_limited=rate_limited)
+                return BatchResult(index, item, None, error, rate_limited)
             rate_limited += 1
             log.info("input %d was rate limited (%s); again in %.2f s", index, error, delay)
             gate.rate_limited(delay, generation)
@@ -195,7 +214,8 @@ async def run_item(agent: Agent, index: int, item: Messages, gate: AdaptiveLimit
         gate.succeeded()
         if result.trace is not None:  # held until the batch ends: no spare room in it
             result.trace.trim()
-        return BatchResult(index, item, result=result, rate_limited=rate_limited)
+        # (Positional: a class called with keywords gets them as a dict, once per input.)
+        return BatchResult(index, item, result, None, rate_limited)
 
 
 async def abatch(agent: Agent, inputs: Iterable[Messages], *,
@@ -224,6 +244,7 @@ async def abatch(agent: Agent, inputs: Iterable[Messages], *,
     check_concurrency("max_concurrency", max_concurrency)
     if not keep_results and on_result is None:
         raise ValueError("keep_results=False needs on_result: the results would go nowhere")
+    run = input_runner(agent, response_format)
     total = len(items)
     results: list[BatchResult | None] = [None] * (total if keep_results else 0)
     if not total:
@@ -235,7 +256,7 @@ async def abatch(agent: Agent, inputs: Iterable[Messages], *,
     async def worker() -> None:
         while queue:
             index = queue.popleft()
-            outcome = await run_item(agent, index, items[index], gate, response_format)
+            outcome = await run_item(run, index, items[index], gate)
             if keep_results:
                 results[index] = outcome
             if on_result is not None:

@@ -42,6 +42,7 @@ from .batch import (
     check_agent,
     check_concurrency,
     checked_inputs,
+    input_runner,
     results_in_order,
     run_item,
 )
@@ -100,10 +101,10 @@ class BatchActor:
                  response_format: ResponseFormat | None) -> None:
         self._agent = build_agent(factory)
         self._gate = AdaptiveLimit(concurrency)
-        self._response_format = response_format
+        self._run = input_runner(self._agent, response_format)
 
     async def run(self, index: int, item: Messages) -> BatchResult:
-        outcome = await run_item(self._agent, index, item, self._gate, self._response_format)
+        outcome = await run_item(self._run, index, item, self._gate)
         return _portable(outcome)
 
     def ready(self) -> bool:
@@ -156,6 +157,10 @@ def ray_batch(agent_factory: AgentFactory, inputs: Iterable[Messages], *,
     if not isinstance(agent_factory, str) and not callable(agent_factory):
         raise TypeError(f"agent_factory must be a callable returning an Agent or "
                         f"'module:attribute', got {type(agent_factory).__name__}")
+    if response_format is not None:  # refused here, as abatch does, not in each actor
+        from .agent.core import _output
+
+        _output(response_format)
     total = len(items)
     if not total:
         return []
