@@ -39,6 +39,7 @@ DEFERRED = (
     "selectools.parser",  # tool calls as text: only for a provider without native tools
     "selectools.memory",  # ConversationMemory
     "selectools.agent.analytics",  # only with AgentConfig(enable_analytics=True)
+    "selectools._sync",  # the library's loop: only for the sync calls (run, complete, ...)
 )
 
 

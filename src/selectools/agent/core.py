@@ -7,7 +7,6 @@ import logging
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from .._sync import run_sync
 from ..observer import ObserverHub
 from ..providers.base import ProviderLike, call_options, default_model, provider_name
 from ..tools import Tool
@@ -154,6 +153,8 @@ class Agent:
         approval ends with `stop_reason="approval_required"` and `result.pending`; continue
         it with `resume`.
         """
+        from .._sync import run_sync  # (here: only the sync entry points need its loop)
+
         prepared, output = _prepare(messages), _output(response_format)
         session = self._session(session_id)
         return run_sync(self._drain(prepared, stream_handler, output, session))
@@ -176,6 +177,8 @@ class Agent:
         the arguments a person edited (validated like a model's; the history then shows
         the call with them). The run then continues to its answer (or its next stop).
         """
+        from .._sync import run_sync
+
         output = _output(response_format)
         session = self._resume_session(session_id)
         return run_sync(self._drain([], stream_handler, output, session, approvals))

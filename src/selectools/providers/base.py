@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from .._dataclass import DataclassMethods
-from .._sync import iterate_sync, run_sync
 from ..types import (
     Message,
     OutputFormat,
@@ -172,9 +171,13 @@ class AsyncFirstProvider:
         raise NotImplementedError
 
     def complete(self, **kwargs: Any) -> tuple[Message, UsageStats]:
+        from .._sync import run_sync  # (here: only the sync calls need the library's loop)
+
         return run_sync(self.acomplete(**kwargs))
 
     def stream(self, **kwargs: Any) -> Iterator[StreamItem]:
+        from .._sync import iterate_sync
+
         return iterate_sync(self.astream(**kwargs))
 
 
