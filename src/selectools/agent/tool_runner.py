@@ -111,12 +111,12 @@ class ToolRunner:
         all the same, each to its end in its first step, in request order: `_now` does
         that without a task each and the event loop's turns that run them (a B2 run's
         asyncio opcodes 3,416 -> 2,659). The outcomes, trace and order are the same
-        (tests/test_engine_tools_at_once.py holds the two paths to each other)."""
+        (tests/test_engine_tools_at_once.py and test_engine_at_once_limits.py hold the two
+        paths to each other)."""
         setup = self.setup
-        # Observers' events are awaited in run_one, and a timeout runs the tool in a task
-        # of its own (tools.execution.call_async): either may wait.
-        if not setup.immediate or setup.hub.active or self.deadline.seconds is not None \
-                or setup.config.tool_timeout_seconds is not None:
+        # Observers' events are awaited in run_one: they may wait. (A time limit does not
+        # keep a turn off this path: see `_now`.)
+        if not setup.immediate or setup.hub.active:
             return False
         tools, immediate = setup.tools, setup.immediate
         for call in calls:
@@ -136,18 +136,40 @@ class ToolRunner:
         return outcomes
 
     def _now(self, call: ToolCall, iteration: int) -> ToolOutcome:
-        """Run a call that `_at_once` found never waits, to its end, now: in a copy of the
-        run's context, as a task would run it (a contextvar the tool sets stays its own).
-        One difference from a task: `asyncio.current_task()` in the tool is the run's."""
-        step = self.run_one(call, iteration)
-        try:
-            copy_context().run(step.send, None)
-        except StopIteration as finished:
-            outcome: ToolOutcome = finished.value
-            return outcome
-        step.close()  # pragma: no cover - _at_once's conditions rule it out
-        raise RuntimeError(f"the call to {call.tool_name!r} waited on the event loop, though "
-                           "its tool was found to await nothing (a selectools bug)")
+        """Run a call that `_at_once` found never waits, to its end, now: `run_one` without
+        its awaits. The tool runs in a copy of the run's context, as in a task (a
+        contextvar it sets stays its own); one difference from a task:
+        `asyncio.current_task()` in the tool is the run's.
+
+        No time limit is passed to the tool: with one, `Tool.aexecute` runs the function in
+        a task of its own and waits for that (tools.execution.call_async), but a function
+        that never suspends runs to its end in the task's first step, before the wait
+        could time out (asyncio's timeouts act only at an await, and it has none), so its
+        outcome is the one it has here. Nothing could interrupt it either way. The run's
+        deadline is still checked before the call starts, as `cap` does in run_one
+        (RunTimeoutError), and cancelling the run reaches it at its next await."""
+        name = call.tool_name
+        started = perf_counter()
+        error: BaseException | None = None
+        tool = self.setup.tools.get(name)
+        if tool is None:
+            error = UnknownToolError(name, self.setup.tools)
+            text = format_tool_error(name, error)
+        else:
+            self.deadline.check()
+            step = tool.aexecute(call.parameters)
+            try:
+                copy_context().run(step.send, None)
+            except StopIteration as finished:
+                text = finished.value
+            except Exception as exc:  # as in run_one: the model sees it, the run goes on
+                error = exc
+                text = format_tool_error(name, exc)
+            else:  # pragma: no cover - _at_once's conditions rule it out
+                step.close()
+                raise RuntimeError(f"the call to {name!r} waited on the event loop, though "
+                                   "its tool was found to await nothing (a selectools bug)")
+        return self._outcome(call, iteration, text, error, (perf_counter() - started) * 1000)
 
     def _start(self, calls: list[ToolCall], iteration: int) -> list[asyncio.Task[ToolOutcome]]:
         import asyncio  # here, not at the top: it is most of `import selectools`'s cost
@@ -193,8 +215,15 @@ class ToolRunner:
             else:
                 await hub.emit("on_tool_error", self.run_id, call_id, name, error, arguments,
                                duration_ms)
-        if setup.record_tool is not None:
-            setup.record_tool(name, error is None, duration_ms)
+        return self._outcome(call, iteration, text, error, duration_ms)
+
+    def _outcome(self, call: ToolCall, iteration: int, text: str,
+                 error: BaseException | None, duration_ms: float) -> ToolOutcome:
+        """A finished call's outcome, recorded (analytics, the trace): its tool message."""
+        name = call.tool_name
+        record_tool = self.setup.record_tool
+        if record_tool is not None:
+            record_tool(name, error is None, duration_ms)
         # Made when read, from the call itself (nothing changes its name, id or arguments
         # after the turn was recorded: see Run._finish_turn).
         self.trace.record(("tool_execution", iteration, duration_ms, _call_executed, call,
