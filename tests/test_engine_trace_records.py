@@ -148,3 +148,32 @@ def test_an_edit_at_resume_leaves_the_held_runs_trace_as_that_run_went(tmp_path:
         ("c1", {"to": "bob", "amount": 20})]
     asked = next(m for m in store.kept["s"].messages if m.tool_calls)
     assert (asked.tool_calls or [])[0].parameters == {"to": "bob", "amount": 20}
+
+
+async def test_a_turn_run_at_once_reads_as_one_step_per_call() -> None:
+    # Calls to tools that await nothing run at once, their steps one record for the turn.
+    @tool(description="The weather in a city, at once")
+    async def forecast(city: str) -> str:
+        if not city:
+            raise ValueError("no city")
+        return f"Sunny in {city}"
+
+    provider = LocalProvider(responses=[
+        [ToolCall("forecast", {"city": "Paris"}, "c1"), ToolCall("forecast", {"city": ""}, "c2"),
+         ToolCall("nowhere", {}, "c3")], "Done."])
+    result = await Agent([forecast], provider=provider).arun("Weather?")
+    assert result.trace is not None
+    copy = pickle.loads(pickle.dumps(result.trace))
+    executions = result.trace.of_type("tool_execution")
+    assert [(s.iteration, s.data["call_id"], s.data["tool_name"], s.data["args"],
+             s.data["error"]) for s in executions] == [
+        (1, "c1", "forecast", {"city": "Paris"}, False),
+        (1, "c2", "forecast", {"city": ""}, True),
+        (1, "c3", "nowhere", {}, True)]
+    assert executions[0].data["result"] == "Sunny in Paris"
+    assert "no city" in executions[1].data["result"]
+    assert all(type(s.duration_ms) is float and s.duration_ms >= 0 for s in executions)
+    assert [s.type for s in result.trace] == [
+        "llm_call", "tool_selection", "tool_execution", "tool_execution", "tool_execution",
+        "llm_call"]
+    assert copy == result.trace

@@ -9,7 +9,7 @@ An image over `MAX_IMAGE_BYTES` is left out, and the text says so.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 from contextvars import copy_context
 from inspect import CO_COROUTINE
 from time import perf_counter
@@ -17,7 +17,7 @@ from types import FunctionType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..tools import Tool, UnknownToolError, format_tool_error
-from ..trace import AgentTrace
+from ..trace import AgentTrace, TraceStep
 from ..types import MAX_IMAGE_BYTES, ContentPart, Message, Role, ToolCall, made_message
 from .deadline import Deadline
 from .setup import RunSetup
@@ -129,13 +129,21 @@ class ToolRunner:
         return True
 
     def _all_now(self, calls: list[ToolCall], iteration: int) -> list[ToolOutcome]:
-        """Every call `_now`, in request order (a loop: no list comprehension's frame)."""
+        """Every call `_now`, in request order (a loop: no list comprehension's frame).
+        The turn's tool_execution steps are one record (see _executions), written when
+        the last call ended or one raised (the run's deadline): the calls that ran are
+        traced, in the order they ran, as each call's own record would have them."""
         outcomes: list[ToolOutcome] = []
-        for call in calls:
-            outcomes.append(self._now(call, iteration))
+        executed: list[Any] = []
+        try:
+            for call in calls:
+                outcomes.append(self._now(call, executed))
+        finally:
+            if executed:
+                self.trace.record((_executions, iteration, *executed))
         return outcomes
 
-    def _now(self, call: ToolCall, iteration: int) -> ToolOutcome:
+    def _now(self, call: ToolCall, executed: list[Any]) -> ToolOutcome:
         """Run a call that `_at_once` found never waits, to its end, now: `run_one` without
         its awaits. The tool runs in a copy of the run's context, as in a task (a
         contextvar it sets stays its own); one difference from a task:
@@ -169,7 +177,9 @@ class ToolRunner:
                 step.close()
                 raise RuntimeError(f"the call to {name!r} waited on the event loop, though "
                                    "its tool was found to await nothing (a selectools bug)")
-        return self._outcome(call, iteration, text, error, (perf_counter() - started) * 1000)
+        duration_ms = (perf_counter() - started) * 1000
+        executed += (call, text[:500], error is not None, duration_ms)  # its step's values
+        return self._outcome(call, text, error, duration_ms)
 
     def _start(self, calls: list[ToolCall], iteration: int) -> list[asyncio.Task[ToolOutcome]]:
         import asyncio  # here, not at the top: it is most of `import selectools`'s cost
@@ -215,19 +225,20 @@ class ToolRunner:
             else:
                 await hub.emit("on_tool_error", self.run_id, call_id, name, error, arguments,
                                duration_ms)
-        return self._outcome(call, iteration, text, error, duration_ms)
-
-    def _outcome(self, call: ToolCall, iteration: int, text: str,
-                 error: BaseException | None, duration_ms: float) -> ToolOutcome:
-        """A finished call's outcome, recorded (analytics, the trace): its tool message."""
-        name = call.tool_name
-        record_tool = self.setup.record_tool
-        if record_tool is not None:
-            record_tool(name, error is None, duration_ms)
         # Made when read, from the call itself (nothing changes its name, id or arguments
         # after the turn was recorded: see Run._finish_turn).
         self.trace.record(("tool_execution", iteration, duration_ms, _call_executed, call,
                            text[:500], error is not None))
+        return self._outcome(call, text, error, duration_ms)
+
+    def _outcome(self, call: ToolCall, text: str, error: BaseException | None,
+                 duration_ms: float) -> ToolOutcome:
+        """A finished call's outcome (analytics told): its tool message. (Its trace step
+        is its runner's to record: run_one's own, or _all_now's one for the turn.)"""
+        name = call.tool_name
+        record_tool = self.setup.record_tool
+        if record_tool is not None:
+            record_tool(name, error is None, duration_ms)
         images: list[ContentPart] | None = None
         if type(text) is not str:  # a str subclass may carry images; a plain str costs nothing
             text, images = _images(text)
@@ -252,6 +263,15 @@ def never_suspends(tool: Tool) -> bool:
             and bool(function.__code__.co_flags & CO_COROUTINE)
             and not any(instruction.opname == "YIELD_VALUE"
                         for instruction in dis.get_instructions(function)))
+
+
+def _executions(iteration: int, *executed: Any) -> Iterator[TraceStep]:
+    """The tool_execution steps of the calls of one turn run at once: `executed` holds each
+    call's ToolCall, result text, whether it failed and its duration, one after the other."""
+    for index in range(0, len(executed), 4):
+        call, result, error, duration_ms = executed[index:index + 4]
+        yield TraceStep.deferred("tool_execution", iteration, duration_ms, _call_executed,
+                                 call, result, error)
 
 
 def _call_executed(call: ToolCall, result: str, error: bool) -> dict[str, Any]:
