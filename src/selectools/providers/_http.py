@@ -200,6 +200,7 @@ class HttpTransport:
             # next bytes by a _ReadWatchdog (see there why not by aiohttp's sock_read).
             async with asyncio.timeout(limit or None):
                 data, stream_timeout = encode_json(body), self._stream_timeout(limit)
+                del body  # (not held by this frame for as long as the stream lasts)
                 response = await session.post(self._url(path), data=data, params=params,
                                               timeout=stream_timeout, allow_redirects=False)
                 if response.status in _REDIRECTS:

@@ -175,22 +175,12 @@ class HttpProvider(AsyncFirstProvider):
                                      max_tokens=max_tokens, stream=True, output=output,
                                      reasoning=reasoning)
         limit = self._timeout if timeout is None else timeout
-        protocol = self.protocol
         opened: list[AsyncIterator[Any]] = []
-
-        async def attempt() -> tuple[AsyncIterator[StreamItem], StreamItem | Empty]:
-            events = self._transport.post_events(request.path, request.body,
-                                                 framing=protocol.framing, timeout=limit,
-                                                 params=request.params)
-            opened.append(events)
-            # (the keyword only when set, and only to a decoder that takes it)
-            stream = protocol.open_stream(events, model, tool_deltas=tool_deltas and self._deltas)
-            try:
-                return stream, await first_item(stream)
-            except _FAILURES as exc:
-                failure = exc
-            # Cleaned here, in the attempt: the retry loop logs it and hands it to on_retry.
-            raise self._safe(failure, stream=True)  # (outside the handler: not chained to it)
+        # (a method, not a closure: once the stream is open, the request, the wire form of
+        # every message sent, is let go of, not held for as long as the answer streams)
+        attempt = functools.partial(self._open_stream, request, model, limit,
+                                    tool_deltas and self._deltas, opened)
+        del request
 
         # Retries are settled by the first item; the rest comes straight from the decoder,
         # one generator layer fewer per streamed token.
@@ -198,6 +188,7 @@ class HttpProvider(AsyncFirstProvider):
         failure: BaseException | None = None
         try:
             opened_stream, first = await call_with_retries(attempt, self._retry)
+            del attempt  # (and with it the request: no attempt follows the first item)
             stream = opened_stream
             if self._label is not None:  # (a test per item only for a named provider)
                 # Closed first below; the decoder it reads is closed after it.
@@ -219,6 +210,25 @@ class HttpProvider(AsyncFirstProvider):
                 await close_stream(events)
         if failure is not None:
             raise self._safe(failure, stream=True)  # (outside the handler: not chained to it)
+
+    async def _open_stream(self, request: WireRequest, model: str, limit: float | None,
+                           tool_deltas: bool, opened: list[AsyncIterator[Any]],
+                           ) -> tuple[AsyncIterator[StreamItem], StreamItem | Empty]:
+        """One attempt of a stream: the decoder's stream opened and its first item (or
+        EMPTY); every event stream opened is put in `opened`, for `astream` to close."""
+        protocol = self.protocol
+        events = self._transport.post_events(request.path, request.body,
+                                             framing=protocol.framing, timeout=limit,
+                                             params=request.params)
+        opened.append(events)
+        # (the keyword only when set, and only to a decoder that takes it)
+        stream = protocol.open_stream(events, model, tool_deltas=tool_deltas)
+        try:
+            return stream, await first_item(stream)
+        except _FAILURES as exc:
+            failure = exc
+        # Cleaned here, in the attempt: the retry loop logs it and hands it to on_retry.
+        raise self._safe(failure, stream=True)  # (outside the handler: not chained to it)
 
     @property
     def call_options(self) -> frozenset[str]:

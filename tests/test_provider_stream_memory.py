@@ -1,0 +1,73 @@
+"""What an open stream holds: once its first item came (retries settled), the request (the
+wire form of every message sent) is let go of, not held while the answer streams; a
+stream retried before its first item sends the same request again."""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import weakref
+from typing import Any
+
+from wire_server import WireServer
+
+from selectools.providers import openai
+from selectools.providers._http_provider import HttpProvider
+from selectools.providers.protocol import WireRequest
+from selectools.types import Message, Role
+
+_ASK = [Message(Role.USER, "hello")]
+_STREAM = (b'data: {"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}\n\n'
+           b'data: {"choices":[{"index":0,"delta":{"content":" there"},"finish_reason":"stop"}]}'
+           b'\n\n' b"data: [DONE]\n\n")
+
+
+class _Body(dict[str, Any]):
+    """A request body that a weak reference can watch (a plain dict cannot be one's)."""
+
+
+def _watched(bodies: list[weakref.ref[_Body]], url: str) -> HttpProvider:
+    def build_request(request: Any) -> WireRequest:
+        made = openai.PROTOCOL.build_request(request)
+        body = _Body(made.body)
+        bodies.append(weakref.ref(body))
+        return made._replace(body=body)
+
+    protocol = dataclasses.replace(openai.PROTOCOL, build_request=build_request)
+    return HttpProvider(protocol, api_key="sk-test", base_url=url, max_retries=1)
+
+
+async def test_an_open_stream_holds_no_request(wire_server: WireServer) -> None:
+    bodies: list[weakref.ref[_Body]] = []
+    provider = _watched(bodies, wire_server.url)
+    first_event_end = _STREAM.index(b"\n\n") + 2
+    release = wire_server.reply(body=_STREAM, content_type="text/event-stream",
+                                hold_after=first_event_end)
+    stream = provider.astream(messages=_ASK)
+    try:
+        assert await anext(stream) == "Hi"  # the rest held back by the server: mid-stream
+        gc.collect()
+        assert len(bodies) == 1 and bodies[0]() is None
+        release.set()
+        assert [item async for item in stream][0] == " there"
+    finally:
+        release.set()
+        await stream.aclose()
+        await provider.aclose()
+
+
+async def test_a_stream_retried_before_its_first_item_sends_its_request_again(
+        wire_server: WireServer) -> None:
+    bodies: list[weakref.ref[_Body]] = []
+    provider = _watched(bodies, wire_server.url)
+    wire_server.reply(status=503, body={"error": {"message": "busy"}},
+                      headers={"retry-after": "0"})
+    wire_server.reply(body=_STREAM, content_type="text/event-stream")
+    try:
+        items = [item async for item in provider.astream(messages=_ASK)]
+    finally:
+        await provider.aclose()
+    assert items[:2] == ["Hi", " there"]
+    first, second = (request.body for request in wire_server.requests)
+    assert first == second and b'"hello"' in first
+    assert len(bodies) == 1
