@@ -177,3 +177,19 @@ async def test_a_turn_run_at_once_reads_as_one_step_per_call() -> None:
         "llm_call", "tool_selection", "tool_execution", "tool_execution", "tool_execution",
         "llm_call"]
     assert copy == result.trace
+
+
+def test_a_call_id_taken_in_an_earlier_turn_is_given_a_new_one() -> None:
+    provider = LocalProvider(responses=[
+        [ToolCall("weather", {"city": "Paris"}, "c1")],
+        [ToolCall("weather", {"city": "Oslo"}, "c1"), ToolCall("weather", {"city": "Rome"})],
+        "Sunny everywhere."])
+    result = Agent([weather], provider=provider).run("Weather?")
+    ids = [call.id for call in result.tool_calls]
+    assert ids[0] == "c1" and len(set(ids)) == 3 and all(ids)
+    # each result links to its own call, in the history the model was sent
+    sent = provider.requests[-1][1]
+    assert [(m.tool_call_id, m.content) for m in sent if m.tool_result is not None] == [
+        (ids[0], "Sunny in Paris"), (ids[1], "Sunny in Oslo"), (ids[2], "Sunny in Rome")]
+    assert result.trace is not None
+    assert [s.data["call_id"] for s in result.trace.of_type("tool_execution")] == ids

@@ -63,7 +63,7 @@ class Run:
     # Slots: one object per run, its attributes read on every turn.
     __slots__ = ("setup", "id", "stream", "events", "on_text", "streaming", "pending",
                  "history", "new_start", "iteration", "trace", "usage", "all_calls",
-                 "artifacts", "ended_by", "_ids", "deadline", "provider", "provider_used",
+                 "artifacts", "ended_by", "deadline", "provider", "provider_used",
                  "system_prompt", "model", "output", "output_format", "partials",
                  "reasoning", "tool_deltas", "repairs", "parsed", "output_error",
                  "response", "calls")
@@ -90,7 +90,6 @@ class Run:
         self.artifacts: list[Artifact] = []
         #: Set when the turn's reason (RUN_ENDING_REASONS) ends the run.
         self.ended_by: StopReason | None = None
-        self._ids: set[str] = set()
         self.deadline = run_deadline(setup.config.run_timeout)
         self.provider = setup.provider_for_run(self.id)
         self.provider_used: str | None = None
@@ -280,7 +279,7 @@ class Run:
         events = self.events
         if isinstance(item, ToolCall):
             calls = turn.calls
-            if events and len(calls) not in turn.streamed:
+            if events and (turn.streamed is None or len(calls) not in turn.streamed):
                 yield _call_delta(len(calls), item.id, item.tool_name, _arguments_text(item))
             calls.append(item)
             turn.partial = None
@@ -292,6 +291,8 @@ class Run:
             turn.end = item.reason
         elif isinstance(item, ToolCallDelta):
             if events:
+                if turn.streamed is None:
+                    turn.streamed = set()
                 turn.streamed.add(item.index)
                 yield _call_delta(item.index, item.call_id, item.tool_name,
                                   item.arguments_delta)
@@ -299,13 +300,15 @@ class Run:
             if events and item.text:
                 yield StreamChunk(event="reasoning", content=item.text)
         elif isinstance(item, ReasoningPart):
-            turn.reasoning.append(item)
+            if turn.reasoning is None:
+                turn.reasoning = [item]
+            else:
+                turn.reasoning.append(item)
         elif isinstance(item, ProviderEvent):
             if item.discard_partial:  # a fallback restarted the answer
                 turn.text.clear()
                 turn.calls.clear()
-                turn.reasoning.clear()
-                turn.streamed.clear()
+                turn.reasoning = turn.streamed = None
                 turn.end = None
                 turn.partial = self._partial_stream()
                 self._discard_handled_text()
@@ -318,8 +321,7 @@ class Run:
         # (role, content, tool_name, tool_result, tool_calls, tool_call_id, content_parts,
         # stop_reason, reasoning): no field Message's checks would change.
         response = made_message(Role.ASSISTANT, "".join(turn.text), None, None,
-                                turn.calls or None, None, None, turn.end,
-                                turn.reasoning or None)
+                                turn.calls or None, None, None, turn.end, turn.reasoning)
         parsed = self._finish_turn(response, turn.usage, turn.started)
         if self.setup.hub.active:
             await self._tell_end(turn.usage)
@@ -424,7 +426,10 @@ class Run:
             self.provider_used = usage.provider or self.provider_used
         self.provider_used = self.provider_used or provider_name(self.provider)
         if calls:  # (a final answer has none: nothing to look up)
-            names, ids = self.setup.names, self._ids
+            names = self.setup.names
+            # The ids taken (results must link to exactly one call): a set for this turn
+            # only, so that a run in flight holds none.
+            ids = {call.id for call in self.all_calls} if self.all_calls else set()
             for call in calls:
                 # The offered tool's own name, not the answer's copy of it: held results
                 # (a batch's 5,000) then share one string per tool instead of one per call.
@@ -504,11 +509,13 @@ class StreamedTurn:
             self.unchanged = UNCHANGED
         self.text: list[str] = []
         self.calls: list[ToolCall] = []
-        self.reasoning: list[ReasoningPart] = []
+        #: (None until the first: most answers have none.)
+        self.reasoning: list[ReasoningPart] | None = None
         self.usage: UsageStats | None = None
         self.end: StopReason | None = None
-        #: The calls (by index) whose arguments were streamed as deltas.
-        self.streamed: set[int] = set()
+        #: The calls (by index) whose arguments were streamed as deltas (None until the
+        #: first: only with events, from a provider that streams them).
+        self.streamed: set[int] | None = None
 
     def feed(self, text: str) -> StreamChunk | None:
         """The "output_partial" chunk of a text delta, when it changed the partial value."""
