@@ -29,10 +29,12 @@ fields as the protocol spells them) to send as SSE `data:` lines.
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring_ascii as _quote  # (C: as ui_stream.sse writes)
 from typing import Any
 
 from ..types import AgentResult, StreamChunk
 from ._calls import StepCalls, jsonable, new_id
+from .ui_stream import delta_head, sse
 
 Event = dict[str, Any]
 
@@ -44,6 +46,7 @@ class AgUiStream:
         self._interrupts: list[Event] = []
         self._failed = False
         self._text: str | None = None  # the open text message's id
+        self._text_head = b""  # its TEXT_MESSAGE_CONTENT's bytes up to the delta (ui_stream.Delta)
         self._last_text: str | None = None  # this step's text message (a call's parent)
         self._reasoning: str | None = None
         self._step: str | None = None
@@ -102,6 +105,14 @@ class AgUiStream:
             return self._approval_required(item.data)
         return []
 
+    def text(self, content: str) -> bytes:
+        """The SSE bytes of a text delta (a StreamChunk with `content` and no event): what
+        `b"".join(map(sse, self.feed(chunk)))` writes, without making the events (the
+        server's common case; a test holds the two to the same bytes)."""
+        if self._text is None:  # the message's first delta: the message starts first
+            return b"".join(map(sse, self._open_text())) + self.text(content)
+        return self._text_head + _quote(content).encode() + b"}\n\n"
+
     def error(self, text: str, code: str | None = None) -> list[Event]:
         out = self._end_step()
         event: Event = {"type": "RUN_ERROR", "message": text}
@@ -115,6 +126,7 @@ class AgUiStream:
     def _open_text(self) -> list[Event]:
         out = self._close_reasoning()
         self._text = self._last_text = new_id("msg")
+        self._text_head = delta_head("TEXT_MESSAGE_CONTENT", "messageId", self._text, "delta")
         out.append({"type": "TEXT_MESSAGE_START", "messageId": self._text, "role": "assistant"})
         return out
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -44,6 +44,7 @@ from ._bodies import (
 )
 from .agui import AgUiStream
 from .conversations import Conversations, RunTranscript
+from .ui_stream import sse
 from .websocket import socket_frame
 
 if TYPE_CHECKING:
@@ -127,8 +128,8 @@ def create_app(agent: Agent, *, auth_token: str | None = None,
     app = Starlette(routes=[
         Route("/", server.page, methods=["GET"]),
         Route("/healthz", server.health, methods=["GET"]),
-        Route("/api/chat", server.chat, methods=["POST"]),
-        Route("/agui", server.agui, methods=["POST"]),
+        Route("/api/chat", _Streaming(server.chat), methods=["POST"]),
+        Route("/agui", _Streaming(server.agui), methods=["POST"]),
         WebSocketRoute("/ws", server.socket),
     ], exception_handlers={HTTPException: http_error, Exception: server_error})
     app.state.conversations = server.conversations
@@ -145,6 +146,20 @@ def create_app(agent: Agent, *, auth_token: str | None = None,
                            allow_headers=["authorization", "content-type"],
                            expose_headers=["x-vercel-ai-ui-message-stream"])
     return app
+
+
+class _Streaming:
+    """A streaming route's handler as an ASGI app. Starlette wraps a handler function's
+    `send` in one more layer of its own exception handling, a coroutine call on every
+    frame a stream writes; an ASGI app it calls as it is, and its ExceptionMiddleware,
+    around every route, applies the same handlers."""
+
+    def __init__(self, handler: Callable[[Request], Awaitable[Response]]) -> None:
+        self.handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.handler(Request(scope, receive, send))
+        await response(scope, receive, send)
 
 
 class _Server:
@@ -191,12 +206,10 @@ class _Server:
             return JSONResponse({"error": str(exc)}, status_code=413)
         except (BadRequest, ValueError, TypeError) as exc:
             return _bad_request(exc)
-        mapper = ui_stream.UIMessageStream()
         run = await self._run(history, parsed.chat_id,
                               parsed.new_messages or parsed.messages)
-        frames = self._frames(run, mapper.start(), mapper.feed, mapper.error, ui_stream.sse,
-                              ui_stream.DONE)
-        return EventStream(frames, ui_stream.HEADERS, self.keepalive_seconds)
+        return EventStream(run, ui_stream.UIMessageStream(), ui_stream.DONE,
+                           ui_stream.HEADERS, self.conversations, self.keepalive_seconds)
 
     async def _chat_resume(self, chat_id: str, approvals: dict[str, tuple[bool, str]],
                            continued: str | None) -> Response:
@@ -212,9 +225,8 @@ class _Server:
         mapper = ui_stream.UIMessageStream(continued or None, resumed=approvals)
         run = _Run(self.agent.astream_resume(chat_id, decisions, self.response_format,
                                              events=True))
-        frames = self._frames(run, mapper.start(), mapper.feed, mapper.error, ui_stream.sse,
-                              ui_stream.DONE)
-        return EventStream(frames, ui_stream.HEADERS, self.keepalive_seconds)
+        return EventStream(run, mapper, ui_stream.DONE, ui_stream.HEADERS, self.conversations,
+                           self.keepalive_seconds)
 
     # -- /agui -------------------------------------------------------------------------
 
@@ -236,43 +248,13 @@ class _Server:
         except (BadRequest, ValueError, TypeError) as exc:
             return _bad_request(exc)
         if parsed.approvals is not None:
-            mapper = AgUiStream(parsed.thread_id, parsed.run_id)
             run = _Run(self.agent.astream_resume(parsed.thread_id, parsed.approvals,
                                                  self.response_format, events=True))
         else:
-            mapper = AgUiStream(parsed.thread_id, parsed.run_id)
             run = await self._run(parsed.messages, parsed.thread_id,
                                   _after_last_answer(parsed.messages))
-        frames = self._frames(run, mapper.start(), mapper.feed, mapper.error, ui_stream.sse,
-                              b"")
-        return EventStream(frames, {"content-type": "text/event-stream",
-                                    "cache-control": "no-cache", "x-accel-buffering": "no"},
-                           self.keepalive_seconds)
-
-    async def _frames(self, run: _Run, opening: list[dict[str, Any]],
-                      feed: Callable[[StreamChunk | AgentResult], list[dict[str, Any]]],
-                      error: Callable[[str], list[dict[str, Any]]],
-                      encode: Callable[[dict[str, Any]], bytes],
-                      closing: bytes) -> AsyncGenerator[bytes, None]:
-        """One run as encoded frames: the opening ones, one batch per engine item, the
-        error frames if it fails, then `closing`. The conversation is kept when it ends."""
-        yield b"".join(map(encode, opening))
-        transcript = RunTranscript() if run.keep is not None else None
-        try:
-            async with aclosing(run.items) as items:
-                async for item in items:
-                    if transcript is not None:
-                        transcript.feed(item)
-                    chunks = feed(item)
-                    if chunks:
-                        yield b"".join(map(encode, chunks))
-        except Exception as exc:
-            yield b"".join(map(encode, error(public_error(exc))))
-        else:
-            if transcript is not None and run.keep is not None:
-                self.conversations.put(run.keep[0], run.keep[1] + transcript.messages())
-        if closing:
-            yield closing
+        return EventStream(run, AgUiStream(parsed.thread_id, parsed.run_id), b"",
+                           _AGUI_HEADERS, self.conversations, self.keepalive_seconds)
 
     async def _run(self, history: list[Message], conversation_id: str,
                    new: list[Message]) -> _Run:
@@ -470,57 +452,112 @@ def _new_conversation_id() -> str:
     return new_id("conv")
 
 
+class _Mapping(Protocol):
+    """A protocol's pure mapping of a run's items to its frames (ui_stream.UIMessageStream,
+    agui.AgUiStream): `start()`, `feed(item)` and `error(text)` give frames as dicts,
+    `text(content)` a text delta's frames as their SSE bytes."""
+
+    def start(self) -> list[dict[str, Any]]: ...
+
+    def feed(self, item: StreamChunk | AgentResult) -> list[dict[str, Any]]: ...
+
+    def text(self, content: str) -> bytes: ...
+
+    def error(self, text: str) -> list[dict[str, Any]]: ...
+
+
+_AGUI_HEADERS = {"content-type": "text/event-stream", "cache-control": "no-cache",
+                 "x-accel-buffering": "no"}
+
+
 class EventStream(Response):
-    """An SSE response that cancels its producer the moment the client disconnects, and
-    pings a silent stream.
+    """One run as an SSE response (`mapping`'s frames, then `closing`), which cancels the
+    run the moment the client disconnects and pings a silent stream; a run that ends well
+    keeps its conversation (`run.keep`) in `conversations`.
 
     Starlette's StreamingResponse notices a disconnect only when it next writes (ASGI 2.4),
     and a model can think for a minute between two tokens: the run, and the HTTP stream to
     the model it holds open, would go on for nobody. Here the disconnect is watched
-    beside the writes, and the frames generator is closed whatever ends the response.
+    beside the writes, and the run's items are closed whatever ends the response.
     A proxy cuts a connection idle for its timeout (often 30 to 60 s): after
     `keepalive_seconds` without a write, a `: ping` comment goes out (SSE readers skip it).
+
+    The run's items are mapped, encoded and written in one loop (`pump`): every layer
+    between the engine and the ASGI send is paid on every token.
     """
 
-    def __init__(self, frames: AsyncGenerator[bytes, None], headers: dict[str, str],
-                 keepalive_seconds: float | None = None) -> None:
-        self.frames = frames
+    def __init__(self, run: _Run, mapping: _Mapping, closing: bytes, headers: dict[str, str],
+                 conversations: Conversations, keepalive_seconds: float | None = None) -> None:
+        self.run = run
+        self.mapping = mapping
+        self.closing = closing
+        self.conversations = conversations
         self.keepalive_seconds = keepalive_seconds
         self.status_code = 200
         self.background = None
         self.init_headers(headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        loop = asyncio.get_running_loop()
-        last_write = loop.time()
+        run, mapping = self.run, self.mapping
+        writes = 0  # the body's writes so far: the keep-alive pings when this stands still
         writing = False  # a write in progress (a slow client): no ping beside it
 
         async def pump() -> None:
-            nonlocal last_write, writing
+            nonlocal writes, writing
             await send({"type": "http.response.start", "status": 200,
                         "headers": self.raw_headers})
-            async for data in self.frames:
-                if data:
+            await send({"type": "http.response.body",
+                        "body": b"".join(map(sse, mapping.start())), "more_body": True})
+            transcript = RunTranscript() if run.keep is not None else None
+            said = transcript.text if transcript is not None else None
+            text, feed = mapping.text, mapping.feed
+            try:
+                async for item in run.items:
+                    if type(item) is StreamChunk and item.event is None and item.content:
+                        # Most items: a text delta, the first case of both `feed`s, taken
+                        # without them (a test holds this to them).
+                        if said is not None:
+                            said.append(item.content)
+                        data = text(item.content)
+                    else:
+                        if transcript is not None:
+                            transcript.feed(item)
+                        data = b"".join(map(sse, feed(item)))
+                        if not data:
+                            continue
                     writing = True
                     await send({"type": "http.response.body", "body": data, "more_body": True})
                     writing = False
-                    last_write = loop.time()
+                    writes += 1
+            except Exception as exc:
+                if writing:  # the write failed (the client is gone): no failure of the run
+                    raise
+                last = b"".join(map(sse, mapping.error(public_error(exc))))
+            else:
+                last = b""
+                if transcript is not None and run.keep is not None:
+                    self.conversations.put(run.keep[0], run.keep[1] + transcript.messages())
             writing = True  # for good: nothing may follow the last body
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            await send({"type": "http.response.body", "body": last + self.closing,
+                        "more_body": False})
 
         async def watch() -> None:
             while (await receive())["type"] != "http.disconnect":
                 pass
 
         async def keep_alive(every: float) -> None:
-            nonlocal last_write
+            # A look at the writes every quarter of `every` (a clock read per write would
+            # be paid on every token): four looks in a row that see none, a ping.
+            seen, quiet = writes, 0
             while True:
-                due = last_write + every - loop.time()
-                if due > 0 or writing:
-                    await asyncio.sleep(max(due, every / 4))
+                await asyncio.sleep(every / 4)
+                if writes != seen or writing:
+                    seen, quiet = writes, 0
                     continue
-                last_write = loop.time()
-                await send({"type": "http.response.body", "body": _PING, "more_body": True})
+                quiet += 1
+                if quiet == 4:
+                    quiet = 0
+                    await send({"type": "http.response.body", "body": _PING, "more_body": True})
 
         tasks = [asyncio.ensure_future(pump()), asyncio.ensure_future(watch())]
         writer = tasks[0]
@@ -532,7 +569,7 @@ class EventStream(Response):
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await self.frames.aclose()  # closes the run and its stream to the model
+            await run.items.aclose()  # closes the run and its stream to the model
         if writer.done() and not writer.cancelled() and writer.exception() is not None:
             if not isinstance(writer.exception(), OSError):  # a client gone mid-write
                 raise writer.exception()  # type: ignore[misc]

@@ -62,7 +62,10 @@ class RunTranscript:
 
     def __init__(self) -> None:
         self._added: list[Message] = []
-        self._text: list[str] = []
+        #: The iteration's text so far. One list for the whole run (cleared, never
+        #: replaced): the server appends a text delta's content to it itself, its common
+        #: case, as `feed` would (held to `feed` by a test).
+        self.text: list[str] = []
         self._calls: list[ToolCall] = []
         self._results: dict[str, Message] = {}
         self.result: AgentResult | None = None
@@ -74,7 +77,7 @@ class RunTranscript:
         event = item.event
         if event is None:
             if item.content:
-                self._text.append(item.content)
+                self.text.append(item.content)
             elif item.tool_calls:
                 self._calls.extend(item.tool_calls)
         elif event == "tool_result":
@@ -85,16 +88,16 @@ class RunTranscript:
         elif event == "iteration_end":
             self._end_iteration()
         elif event == "fallback":
-            self._text.clear()  # the answer restarted on another provider
+            self.text.clear()  # the answer restarted on another provider
             self._calls.clear()
 
     def _end_iteration(self) -> None:
         ran = [call for call in self._calls if call.id in self._results]
         if ran:
-            self._added.append(Message(role=Role.ASSISTANT, content="".join(self._text),
+            self._added.append(Message(role=Role.ASSISTANT, content="".join(self.text),
                                        tool_calls=ran))
             self._added.extend(self._results[call.id] for call in ran if call.id)
-        self._text.clear()
+        self.text.clear()
         self._calls.clear()
         self._results.clear()
 

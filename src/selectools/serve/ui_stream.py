@@ -29,6 +29,7 @@ What the front end gets (each chunk type is the SDK's own, see its `uiMessageChu
 from __future__ import annotations
 
 import json
+from _json import make_encoder
 from json.encoder import encode_basestring_ascii as _quote  # (C: a str as an ASCII JSON string)
 from typing import Any
 
@@ -55,9 +56,13 @@ HEADERS = {
 DONE = b"data: [DONE]\n\n"
 
 
-#: One encoder for every chunk: json.dumps with options builds a new encoder per call, and
-#: ASCII output takes the C fast path (about half the cost per token of ensure_ascii=False).
-_encode = json.JSONEncoder(separators=(",", ":")).encode
+#: One encoder for every chunk, json's own C encoder made once (`JSONEncoder.encode` builds
+#: it anew on every call, through two Python-level calls): `json.dumps(chunk, separators=(",",
+#: ":"))`'s output. ASCII output takes the C fast path (about half the cost of
+#: ensure_ascii=False). No cycle bookkeeping: a chunk is made of the engine's values, decoded
+#: JSON and our own dicts, and one that held itself would still fail (a RecursionError).
+_ENCODE = make_encoder(None, json.JSONEncoder().default, _quote, None, ":", ",", False, False,
+                       True)
 
 
 class Delta(dict[str, Any]):
@@ -84,7 +89,7 @@ def sse(chunk: Chunk) -> bytes:
     if type(chunk) is Delta:  # the common case: the head is made, the delta is escaped
         delta: str = chunk[_DELTA_KEY[chunk["type"]]]
         return chunk.head + _quote(delta).encode() + b"}\n\n"
-    return b"data: " + _encode(chunk).encode() + b"\n\n"
+    return b"data: " + "".join(_ENCODE(chunk, 0)).encode() + b"\n\n"
 
 
 #: The field of each delta chunk that carries its text.
@@ -153,6 +158,15 @@ class UIMessageStream:
         if event == "approval_required":
             return self._approval_requests(item.data)
         return []  # future events: nothing the UI stream can say
+
+    def text(self, content: str) -> bytes:
+        """The SSE bytes of a text delta (a StreamChunk with `content` and no event): what
+        `b"".join(map(sse, self.feed(chunk)))` writes, without making the chunks. Most of a
+        run's items are these (the server's common case; a test holds the two to the same
+        bytes)."""
+        if self._text is None:  # the part's first delta: the part opens first
+            return b"".join(map(sse, self._open_text())) + self.text(content)
+        return self._text_head + _quote(content).encode() + b"}\n\n"
 
     def error(self, text: str) -> list[Chunk]:
         """The chunks that end a run that failed: open parts closed, an error, a finish."""
