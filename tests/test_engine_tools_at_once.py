@@ -224,13 +224,18 @@ async def test_the_short_path_runs_in_the_runs_task_and_only_when_nothing_waits(
         def on_tool_end(self, *args: Any) -> None:
             pass
 
-    # Observers' events and timeouts may wait: those turns keep a task per call.
-    for config in (AgentConfig(observers=[Quiet()]), AgentConfig(tool_timeout_seconds=30),
-                   AgentConfig(run_timeout=30)):
+    # A time limit cannot interrupt a call that never suspends, in a task or not: those
+    # turns run at once too. Observers' events may wait: those turns keep a task per call.
+    for config in (AgentConfig(tool_timeout_seconds=30), AgentConfig(run_timeout=30)):
         tasks.clear()
         result = await Agent([where], provider=three(), config=config).arun("go")
         assert result.content == "done"
-        assert len(set(tasks)) == 3 and asyncio.current_task() not in tasks, config
+        assert tasks == [asyncio.current_task()] * 3, config
+    tasks.clear()
+    result = await Agent([where], provider=three(),
+                         config=AgentConfig(observers=[Quiet()])).arun("go")
+    assert result.content == "done"
+    assert len(set(tasks)) == 3 and asyncio.current_task() not in tasks
 
 
 async def test_a_turn_with_a_tool_that_waits_keeps_its_tasks() -> None:
