@@ -126,10 +126,6 @@ def test_the_submodules_once_loaded_with_the_package_are_still_reachable() -> No
                                    "ToolAnalytics"]
 
 
-@pytest.mark.xfail(strict=True, reason="70a2e16: openai._request reads the model's name only "
-                   "for a temperature or reasoning setting, so a model that is not a str is "
-                   "posted, and the error comes after the call, as the server's 'unexpected "
-                   "answer shape' (at d755eb9 it failed before any request)")
 async def test_a_model_that_is_not_a_str_is_refused_before_any_request(
         wire_server: WireServer) -> None:
     provider = openai.OpenAIProvider(base_url=wire_server.url)

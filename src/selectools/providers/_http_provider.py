@@ -243,6 +243,10 @@ class HttpProvider(AsyncFirstProvider):
                       max_tokens: int, stream: bool, output: OutputFormat | None = None,
                       reasoning: str | int | None = None) -> WireRequest:
         """The request one call sends (bad input refused here, before any network)."""
+        if type(model) is not str and not isinstance(model, str):
+            # (the protocols may read the name only for some settings: checked here, for all)
+            raise TypeError(f"model must be a str (the model's name), got "
+                            f"{type(model).__name__}: {model!r}")
         protocol = self.protocol
         if output is not None and not protocol.native_output:
             system_prompt, output = with_instructions(system_prompt, output), None
