@@ -23,9 +23,11 @@ where its protocol can; any other is asked for it in the system prompt.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Mapping
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from .._artifacts import collector as artifacts_collector
+from ..providers.base import complete_any
 from ..tools.errors import error_text
 from ..trace import TraceStep
 from ..types import (
@@ -122,8 +124,19 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                 last = await run.close_stream(turn)
                 if last is not None:
                     yield last
-            else:
-                await run.call_model()
+            else:  # a whole answer (its call awaited here: no coroutine layer between)
+                if hub.active:
+                    await run.tell_start()
+                started = perf_counter()
+                try:
+                    answer, usage = await run.deadline.bound(
+                        complete_any(run.provider, **run.request()))
+                except Exception:
+                    run.deadline.check()  # a timeout caused by the run's deadline says so
+                    raise
+                run.finish_turn(answer, usage, started)
+                if hub.active:
+                    await run.tell_end(usage)
             response, calls = run.response, run.calls
 
             if calls and not config.routing_only:

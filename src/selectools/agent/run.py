@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from .._artifacts import collecting_artifacts
 from ..providers.base import (
     ProviderEvent,
-    complete_any,
     provider_name,
     stream_any,
     with_instructions,
@@ -117,7 +116,8 @@ class Run:
         self.repairs = 0
         self.parsed: Any = None
         self.output_error: OutputValidationError | None = None
-        # The current turn, set by call_model or close_stream (through _finish_turn).
+        # The current turn, set by finish_turn (a whole answer's, in run_agent; a streamed
+        # one's, in close_stream).
         self.response: Message
         self.calls: list[ToolCall]
 
@@ -202,17 +202,17 @@ class Run:
 
     # A turn's bookkeeping is plain calls, its observer events coroutines of their own
     # awaited only when there are observers: no coroutine per turn for nobody.
-    async def _tell_start(self) -> None:
+    async def tell_start(self) -> None:
         await self.setup.hub.emit("on_llm_start", self.id, self.history, self.model,
                                   self.system_prompt)
 
-    async def _tell_end(self, usage: UsageStats | None) -> None:
+    async def tell_end(self, usage: UsageStats | None) -> None:
         hub = self.setup.hub
         if usage is not None:
             await hub.emit("on_usage", self.id, usage)
         await hub.emit("on_llm_end", self.id, self.response, usage)
 
-    def _request(self) -> dict[str, Any]:
+    def request(self) -> dict[str, Any]:
         """The keywords of this turn's model call."""
         setup, config = self.setup, self.setup.config
         request: dict[str, Any] = {
@@ -228,22 +228,6 @@ class Run:
         if self.reasoning is not None:
             request["reasoning"] = self.reasoning
         return request
-
-    async def call_model(self) -> None:
-        """Ask the model for a whole answer and record the turn."""
-        active = self.setup.hub.active
-        if active:
-            await self._tell_start()
-        request = self._request()
-        started = time.perf_counter()
-        try:
-            response, usage = await self.deadline.bound(complete_any(self.provider, **request))
-        except Exception:
-            self.deadline.check()  # a timeout caused by the run's deadline says so
-            raise
-        self._finish_turn(response, usage, started)
-        if active:
-            await self._tell_end(usage)
 
     async def open_stream(self) -> StreamedTurn:
         """Ask the model for a streamed answer: the turn whose items `run_agent` reads.
@@ -261,8 +245,8 @@ class Run:
         (the values already shown were not the answer, as its tool_start events then say).
         A fallback restarting the answer restarts the partial value too."""
         if self.setup.hub.active:
-            await self._tell_start()
-        request = self._request()
+            await self.tell_start()
+        request = self.request()
         if self.tool_deltas:
             request["tool_deltas"] = True
         started = time.perf_counter()
@@ -322,9 +306,9 @@ class Run:
         # stop_reason, reasoning): no field Message's checks would change.
         response = made_message(Role.ASSISTANT, "".join(turn.text), None, None,
                                 turn.calls or None, None, None, turn.end, turn.reasoning)
-        parsed = self._finish_turn(response, turn.usage, turn.started)
+        parsed = self.finish_turn(response, turn.usage, turn.started)
         if self.setup.hub.active:
-            await self._tell_end(turn.usage)
+            await self.tell_end(turn.usage)
         if parsed and self.stream:
             return StreamChunk(tool_calls=list(parsed))
         if turn.partial is not None:  # a number or literal root completes only when it ends
@@ -396,7 +380,7 @@ class Run:
             log.warning("a fallback restarted the answer: the text passed to stream_handler "
                         "so far is void (give the handler a discard() method to handle it)")
 
-    def _finish_turn(self, response: Message, usage: UsageStats | None,
+    def finish_turn(self, response: Message, usage: UsageStats | None,
                      started: float) -> Sequence[ToolCall]:
         """Record the model's answer; returns tool calls found written in its text, if any."""
         self.deadline.check()

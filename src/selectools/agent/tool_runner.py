@@ -226,7 +226,7 @@ class ToolRunner:
                 await hub.emit("on_tool_error", self.run_id, call_id, name, error, arguments,
                                duration_ms)
         # Made when read, from the call itself (nothing changes its name, id or arguments
-        # after the turn was recorded: see Run._finish_turn).
+        # after the turn was recorded: see Run.finish_turn).
         self.trace.record(("tool_execution", iteration, duration_ms, _call_executed, call,
                            text[:500], error is not None))
         return self._outcome(call, text, error, duration_ms)
