@@ -84,6 +84,25 @@ def test_a_parsed_calls_parameter_names_are_the_tools_own_strings() -> None:
         assert json.loads(call.arguments_json()) == {"amount": 90, "currency": "EUR"}
 
 
+def test_a_call_in_flight_keeps_the_text_alone_and_sees_a_change_at_any_depth() -> None:
+    from selectools.providers._wire import tool_call
+
+    text = '{"where": {"city": "Paris", "days": [1, 2]},  "units": "metric"}'
+    call = tool_call("forecast", text, "c1")
+    assert call._json_source == text  # the text only: no parsed dict held beside it
+    assert call.arguments_json() == text  # nested arguments go back as written too
+    call.parameters["where"]["days"].append(3)  # changed in place, two levels down
+    assert json.loads(call.arguments_json()) == {
+        "where": {"city": "Paris", "days": [1, 2, 3]}, "units": "metric"}
+    blank = tool_call("now", " ", "c2")  # blank text is no arguments, sent as it came
+    assert blank.parameters == {} and blank.arguments_json() == " "
+    blank.parameters["x"] = 1
+    assert blank.arguments_json() == '{"x": 1}'
+    by_hand = ToolCall("t", {"a": 1})
+    by_hand.keep_json_text("not json")  # a text that is not JSON: encoded anew
+    assert by_hand.arguments_json() == '{"a": 1}'
+
+
 def test_keeping_the_text_of_parameters_named_oddly_keeps_them_as_they_are() -> None:
     class Name(str):
         pass

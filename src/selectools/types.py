@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import errno
 import json
+import json.scanner
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
@@ -189,7 +190,6 @@ class ToolDefinition(NamedTuple):
 #: are not a JSON object still yields the ToolCall, with `{RAW_ARGUMENTS_KEY: text}` as its
 #: parameters, and the agent answers the model with an error it can correct.
 RAW_ARGUMENTS_KEY = "__raw_arguments__"
-_FLAT_JSON_TYPES = frozenset({str, int, float, bool, type(None)})
 
 
 # __init__ below, repr and eq from DataclassMethods: none compiled at every import
@@ -205,9 +205,8 @@ class ToolCall(DataclassMethods):
     parameters: dict[str, Any] = field(default_factory=dict)
     id: str | None = None
     provider_data: dict[str, Any] | None = field(default=None, compare=False, repr=False)
-    # The JSON text the model wrote and the flat dict it parsed into (see keep_json_text).
-    _json_source: tuple[str, dict[str, Any]] | None = field(
-        default=None, init=False, compare=False, repr=False)
+    # The JSON text the model wrote (see keep_json_text).
+    _json_source: str | None = field(default=None, init=False, compare=False, repr=False)
 
     def __init__(self, tool_name: str, parameters: dict[str, Any] | None = None,
                  id: str | None = None, provider_data: dict[str, Any] | None = None) -> None:
@@ -219,21 +218,20 @@ class ToolCall(DataclassMethods):
 
     def keep_json_text(self, text: str) -> None:
         """Remember `text`, the JSON `parameters` were parsed from, so `arguments_json` can
-        send it back as it came instead of encoding it again every turn. Kept only for flat
-        arguments: a nested value changed in place would not show in the shallow copy.
+        send it back as it came instead of encoding it again every turn.
 
-        `parameters` becomes that copy (an equal dict), its names the shared strings
-        (`sys.intern`'s: those of the tool's own parameters, as its code spells them),
-        and the dict parsed is kept to compare with: each parse made new strings for the
-        names, a fifth of what a held result's calls held."""
+        `parameters` becomes a copy (an equal dict) whose names are the shared strings
+        (`sys.intern`'s: those of the tool's own parameters, as its code spells them): each
+        parse made new strings for the names, a fifth of what a held result's calls held.
+        Only the text is kept, not the dict parsed: `arguments_json` parses the text again
+        to compare (a call in flight held that dict, its names and a tuple besides)."""
         parsed = self.parameters
-        if _FLAT_JSON_TYPES.issuperset(map(type, parsed.values())):
-            try:
-                # (the keys and the values of one dict: no strict= needed, or paid for)
-                self.parameters = dict(zip(map(intern, parsed), parsed.values()))  # noqa: B905
-            except TypeError:  # a name that is not exactly a str (not from JSON): as it is
-                self.parameters = dict(parsed)
-            self._json_source = (text, parsed)
+        try:
+            # (the keys and the values of one dict: no strict= needed, or paid for)
+            self.parameters = dict(zip(map(intern, parsed), parsed.values()))  # noqa: B905
+        except TypeError:  # a name that is not exactly a str (not from JSON): as it is
+            self.parameters = dict(parsed)
+        self._json_source = text
 
     def drop_json_text(self) -> None:
         """Forget the text kept by `keep_json_text` (the engine does, for calls that no
@@ -242,10 +240,17 @@ class ToolCall(DataclassMethods):
 
     def arguments_json(self) -> str:
         """`parameters` as JSON text: the model's own text while they still equal what it
-        parsed into, else freshly encoded."""
-        source = self._json_source
-        if source is not None and source[1] == self.parameters:
-            return source[0]
+        reads as (a value changed in place, at any depth, shows), else freshly encoded."""
+        text = self._json_source
+        if text is not None:
+            try:  # the usual text, exactly one JSON object: json's C scanner, directly
+                value, end = _scan_json(text, 0)
+            except (StopIteration, ValueError, RecursionError):
+                value = end = None
+            if end != len(text):  # padded, blank, or not JSON: read as json.loads reads it
+                value = _read_back(text)
+            if value == self.parameters:
+                return text
         return json.dumps(self.parameters)
 
     def to_dict(self) -> dict[str, Any]:
@@ -271,6 +276,22 @@ class ToolCall(DataclassMethods):
             provider_data = {"thoughtSignature": data["thought_signature"]}
         return cls(tool_name=name, parameters=dict(parameters), id=data.get("id"),
                    provider_data=dict(provider_data) if provider_data else None)
+
+
+# The scanner json.loads ends up in (the C one), with the default options: a kept text is
+# read again with no Python layer (ToolCall.arguments_json).
+_scan_json = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
+_UNREAD = object()
+
+
+def _read_back(text: str) -> Any:
+    """What a provider read `text` as (providers._wire.parse_tool_arguments): its JSON
+    value, `{}` for blank text; `_UNREAD` (equal to nothing) for text that is not JSON,
+    which only a caller of keep_json_text can have given."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return _UNREAD if text.strip() else {}
 
 
 # __init__ below (every message of every run is made there); repr and eq: DataclassMethods
