@@ -130,17 +130,22 @@ class HttpProvider(AsyncFirstProvider):
                                      max_tokens=max_tokens, stream=False, output=output,
                                      reasoning=reasoning)
         limit = self._timeout if timeout is None else timeout
-        # The first attempt awaited here: the retry loop's coroutine layer only for a call
-        # that needs a retry (every await of a call passes through each layer).
-        failed: ProviderError | None = None
+        # The first attempt made here, as `_attempt` makes each retry: the retry loop's and
+        # `_attempt`'s coroutine layers only for a call that needs a retry (every await of
+        # a call passes through each layer).
+        failure: BaseException | None = None
         try:
-            message, usage = await self._attempt(request, model, limit)
-        except ProviderError as error:
-            failed = error
-        if failed is not None:  # (outside the handler: the last error not chained to it)
+            data = await self._transport.post_json(request.path, request.body, timeout=limit,
+                                                   params=request.params)
+            message, usage = self.protocol.parse_response(data, model)
+        except _FAILURES as exc:
+            failure = exc
+        if failure is not None:  # (outside the handler: the last error not chained to it)
             message, usage = await call_with_retries(
                 functools.partial(self._attempt, request, model, limit), self._retry,
-                failed=failed)
+                failed=self._safe(failure, stream=False))
+        elif self._label is not None:
+            usage = self._labelled(usage)
         # Exactly our types from every protocol of ours (see `exact_result`).
         if type(message) is Message and type(usage) is UsageStats:
             return message, usage
@@ -150,8 +155,9 @@ class HttpProvider(AsyncFirstProvider):
 
     async def _attempt(self, request: WireRequest, model: str, limit: float | None
                        ) -> tuple[Message, UsageStats]:
-        """One attempt of a whole call; parsed in each attempt: an error reported inside a
-        200 answer is retried too."""
+        """One attempt of a whole call after the first (which `acomplete` makes itself, the
+        same way); parsed in each attempt: an error reported inside a 200 answer is retried
+        too."""
         try:
             data = await self._transport.post_json(request.path, request.body, timeout=limit,
                                                    params=request.params)
