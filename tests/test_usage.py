@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 
-from selectools.usage import AgentUsage, UsageStats
+from selectools.usage import AgentUsage, UsageStats, cost_usd
 
 
 def test_usage_stats_takes_its_fields_by_name_or_in_order_with_their_defaults() -> None:
@@ -57,3 +57,26 @@ def test_a_plain_subclass_of_usage_stats_has_its_own_post_init_called() -> None:
     audited = Audited(3, 4)
     assert audited.reported == 0 and audited.total_tokens == 7
     assert Audited(3, 4, 10).total_tokens == 10
+
+
+def test_priced_stats_are_those_init_makes_and_a_subclass_gets_its_own_init() -> None:
+    # (priced stores the fields itself for UsageStats: held to the general path here)
+    for model, prompt, completion, reasoning in [("gpt-4o-mini", 1000, 500, 0),
+                                                 ("local-model", 0, 0, 0),
+                                                 ("o3", 7, 11, 5)]:
+        priced = UsageStats.priced(model=model, provider="p", prompt_tokens=prompt,
+                                   completion_tokens=completion, reasoning_tokens=reasoning)
+        made = UsageStats(prompt, completion, 0, cost_usd(model, prompt, completion), model,
+                          "p", reasoning)
+        assert type(priced) is UsageStats and priced == made
+        assert [getattr(priced, f.name) for f in dataclasses.fields(UsageStats)] == [
+            getattr(made, f.name) for f in dataclasses.fields(UsageStats)]
+        assert repr(priced) == repr(made)
+
+    class Audited(UsageStats):
+        def __post_init__(self) -> None:
+            self.reported = True
+            super().__post_init__()
+
+    audited = Audited.priced(model="o3", provider="p", prompt_tokens=2, completion_tokens=3)
+    assert type(audited) is Audited and audited.reported and audited.total_tokens == 5

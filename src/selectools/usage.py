@@ -113,9 +113,23 @@ class UsageStats(DataclassMethods):
     @classmethod
     def priced(cls, *, model: str, provider: str, prompt_tokens: int,
                completion_tokens: int, reasoning_tokens: int = 0) -> UsageStats:
-        return cls(prompt_tokens, completion_tokens, prompt_tokens + completion_tokens,
-                   cost_usd(model, prompt_tokens, completion_tokens), model, provider,
-                   reasoning_tokens)
+        """A call's usage as a provider reports it, priced from the table."""
+        if cls is not UsageStats:  # a subclass's own __init__ (or __post_init__) decides
+            return cls(prompt_tokens, completion_tokens, prompt_tokens + completion_tokens,
+                       cost_usd(model, prompt_tokens, completion_tokens), model, provider,
+                       reasoning_tokens)
+        # Every model call makes one here: the fields stored straight, as __init__ would
+        # store them (its one computation, the total, is given), without its call and its
+        # check for a subclass. tests/test_usage.py holds the two equal.
+        stats: UsageStats = _new_object(UsageStats)
+        stats.prompt_tokens = prompt_tokens
+        stats.completion_tokens = completion_tokens
+        stats.total_tokens = prompt_tokens + completion_tokens
+        stats.cost_usd = cost_usd(model, prompt_tokens, completion_tokens)
+        stats.model = model
+        stats.provider = provider
+        stats.reasoning_tokens = reasoning_tokens
+        return stats
 
 
 # __init__ below, repr and eq from DataclassMethods: none compiled at every import
@@ -151,8 +165,11 @@ class AgentUsage(DataclassMethods):
         self.prompt_tokens += stats.prompt_tokens
         self.completion_tokens += stats.completion_tokens
         self.total_tokens += stats.total_tokens
-        self.reasoning_tokens += stats.reasoning_tokens
-        if stats.cost_usd:  # (no new 0.0 float held per result for an unpriced model)
+        # (Most calls report no reasoning, and an unpriced model no cost: nothing to add,
+        # and no new 0.0 float held per result.)
+        if stats.reasoning_tokens:
+            self.reasoning_tokens += stats.reasoning_tokens
+        if stats.cost_usd:
             self.cost_usd += stats.cost_usd
         self.llm_calls += 1
         if self.keep_calls:
@@ -184,14 +201,17 @@ class AgentUsage(DataclassMethods):
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens
         self.total_tokens += other.total_tokens
-        self.reasoning_tokens += other.reasoning_tokens
-        self.cost_usd += other.cost_usd
+        if other.reasoning_tokens:  # (as in add)
+            self.reasoning_tokens += other.reasoning_tokens
+        if other.cost_usd:
+            self.cost_usd += other.cost_usd
         self.llm_calls += other.llm_calls
         if self.keep_calls:
             self.calls.extend(other.calls)
 
 
 _USAGE_FIELDS = tuple(f.name for f in fields(UsageStats))
+_new_object = object.__new__
 
 
 def _check_mapping(kind: str, data: object) -> None:
