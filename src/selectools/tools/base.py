@@ -22,7 +22,7 @@ from .parameter import (
     explicit_spec,
     parameters_from_schema,
 )
-from .plain import plain_arguments
+from .plain import floats_for_ints, plain_arguments
 from .results import result_to_text
 from .schema import ArgumentsSpec, describe_parameters
 
@@ -119,6 +119,13 @@ class Tool:
         #: Name -> type of plain parameters, for the usual call's check in `validate`.
         self._plain_kinds = {name: parameter.kind for name, parameter in self._plain.items()} \
             if self._plain is not None else None
+        #: The float parameters, and the same map with int for each: a call whose numbers
+        #: came as whole numbers (JSON's 100 for 100.0), for `validate` (None: no float).
+        self._float_names = tuple(name for name, kind in (self._plain_kinds or {}).items()
+                                  if kind is float)
+        self._int_kinds = {name: int if kind is float else kind
+                           for name, kind in self._plain_kinds.items()} \
+            if self._plain_kinds is not None and self._float_names else None
         self._omitted = self._spec.omitted_when_none if self._spec is not None else frozenset()
         if parameters_schema is not None:
             self.parameters_schema = _checked_schema(name, parameters_schema)
@@ -156,8 +163,15 @@ class Tool:
             # of a loop over the parameters (`_plain_kinds` is None, equal to no dict, for
             # parameters that are not plain). Anything else is plain_arguments' to decide.
             # (The keys and the values of one dict: no strict= needed, or paid for.)
-            if dict(zip(arguments, map(type, arguments.values()))) == self._plain_kinds:  # noqa: B905
+            kinds = dict(zip(arguments, map(type, arguments.values())))  # noqa: B905
+            if kinds == self._plain_kinds:
                 return dict(arguments)
+            if kinds == self._int_kinds:
+                # The same, but the float parameters sent as whole numbers (a model's 100):
+                # those become floats, as from pydantic, when a float holds them exactly.
+                checked = floats_for_ints(arguments, self._float_names)
+                if checked is not None:
+                    return checked
             if self._plain is not None:
                 plain = plain_arguments(self._plain, arguments)
                 if plain is not None:

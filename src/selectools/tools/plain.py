@@ -99,3 +99,17 @@ def plain_arguments(plain: Mapping[str, PlainParameter],
                     return None
                 checked[name] = parameter.default
     return checked
+
+
+def floats_for_ints(arguments: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any] | None:
+    """`arguments` with each of `names` (float parameters sent as ints) as a float, as
+    pydantic gives them; None when one is too large for a float to hold exactly (pydantic
+    decides). Only for arguments whose every other value is exactly its parameter's type
+    and that send every parameter and nothing else (Tool.validate checks that first)."""
+    checked = dict(arguments)
+    for name in names:
+        value = checked[name]
+        if abs(value) > _EXACT_FLOAT_INT:
+            return None
+        checked[name] = float(value)
+    return checked
