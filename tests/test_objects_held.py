@@ -217,3 +217,19 @@ def test_a_written_out_init_takes_what_the_dataclass_one_would(cls: type) -> Non
             if spec.default_factory is not dataclasses.MISSING:  # left out: a new empty one
                 one, other = getattr(cls(first), spec.name), getattr(cls(first), spec.name)
                 assert one == spec.default_factory() and one is not other
+
+
+@given(st.text(max_size=8))
+def test_a_text_chunk_is_the_stream_chunk_made_with_its_text(text: str) -> None:
+    from selectools.types import text_chunk
+
+    made, general = text_chunk(text), StreamChunk(text)
+    assert type(made) is StreamChunk and made == general and repr(made) == repr(general)
+    assert [getattr(made, f.name) for f in dataclasses.fields(StreamChunk)] == [
+        getattr(general, f.name) for f in dataclasses.fields(StreamChunk)]
+    assert made.content is text
+    assert pickle.loads(pickle.dumps(made)) == general == copy.copy(made)
+    assert dataclasses.replace(made, event="x") == StreamChunk(text, event="x")
+    made.event, made.data = "reasoning", {"a": 1}  # set on this chunk only
+    assert (made.event, made.data) == ("reasoning", {"a": 1})
+    assert text_chunk(text).event is None and StreamChunk.event is None
