@@ -71,3 +71,21 @@ async def test_a_stream_retried_before_its_first_item_sends_its_request_again(
     first, second = (request.body for request in wire_server.requests)
     assert first == second and b'"hello"' in first
     assert len(bodies) == 1
+
+
+def test_a_decoder_of_whole_events_holds_no_buffers() -> None:
+    from selectools.providers._framing import NdjsonDecoder, SseDecoder, SseEvent
+
+    sse = SseDecoder()
+    assert sse.feed(b"data: 1\n\n") == [SseEvent(None, "1")]
+    assert sse.feed(b"data: 2\n\ndata: 3\n\n") == [SseEvent(None, "2"), SseEvent(None, "3")]
+    assert (sse._partial, sse._data) == (None, None)  # (a list each only once needed)
+    # A read that ends mid-line, and an event split across reads, decode as before.
+    assert sse.feed(b"event: x\ndata: 4") == []
+    assert sse.feed(b"\n\ndata: 5\n\n") == [SseEvent("x", "4"), SseEvent(None, "5")]
+    assert sse.close() == []
+    ndjson = NdjsonDecoder()
+    assert ndjson.feed(b'{"a": 1}\n') == [{"a": 1}]
+    assert ndjson._partial is None
+    assert ndjson.feed(b'{"b"') == [] and ndjson.feed(b": 2}\n{}") == [{"b": 2}]
+    assert ndjson.close() == [{}] and NdjsonDecoder().close() == []

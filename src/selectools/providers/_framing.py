@@ -41,14 +41,20 @@ class SseDecoder:
     LF, CRLF or CR, and a CRLF split across two chunks still counts as one line end.
     """
 
+    # (slots: one decoder per stream in flight, no dict each)
+    __slots__ = ("_partial", "_skip_lf", "_started", "_event", "_data")
+
     def __init__(self) -> None:
         # The bytes after the last line end so far, as the reads brought them: joined only
         # once their line ends, so a long line costs its length, not its length per read.
-        self._partial: list[bytes] = []
+        # (Both lists are made when first needed, None until then: most streams' reads end
+        # with whole events, and each stream in flight would hold two empty lists.)
+        self._partial: list[bytes] | None = None
         self._skip_lf = False  # the last chunk ended in CR; an LF opening the next one is its pair
         self._started = False
         self._event: str | None = None
-        self._data: list[str] = []
+        #: The data lines of the event open (begun in a read, not yet ended by a blank line).
+        self._data: list[str] | None = None
 
     def feed(self, chunk: bytes) -> list[SseEvent]:
         if self._skip_lf and chunk:
@@ -59,15 +65,17 @@ class SseDecoder:
         # Searched for in this chunk alone: the partial line before it has none.
         end = max(chunk.rfind(b"\n"), chunk.rfind(b"\r")) + 1
         partial = self._partial
-        if not end:
-            if chunk:
-                partial.append(chunk)
-            return []
-        if end == len(chunk):  # the usual case: the read ends with an event
+        if end == len(chunk) and end:  # the usual case: the read ends with an event
             self._skip_lf = chunk[-1] == 0x0D
             if partial:
                 chunk = _whole_lines(chunk, end, partial)
         else:
+            if partial is None:
+                partial = self._partial = []
+            if not end:
+                if chunk:
+                    partial.append(chunk)
+                return []
             chunk = _whole_lines(chunk, end, partial)
         text = chunk.decode("utf-8", errors="replace")
         if "\r" in text:
@@ -113,7 +121,7 @@ class SseDecoder:
         events: list[SseEvent] = []
         if self._partial:
             self._take_lines([b"".join(self._partial).decode("utf-8", errors="replace")], events)
-            self._partial = []
+            self._partial = None
         self._take_lines([""], events)
         return events
 
@@ -122,6 +130,8 @@ class SseDecoder:
             self._started = True
             lines[0] = lines[0].removeprefix("\ufeff")
         data = self._data
+        if data is None:
+            data = self._data = []
         for line in lines:
             if line.startswith("data:"):  # by far the most common line: take it first
                 data.append(line[6:] if line.startswith(" ", 5) else line[5:])
@@ -178,9 +188,12 @@ class NdjsonDecoder:
     A line that is not JSON raises `MalformedLineError` (a `ValueError`) naming the line.
     """
 
+    __slots__ = ("_partial",)
+
     def __init__(self) -> None:
-        # The bytes of the unfinished last line, joined once its line end arrives (see SseDecoder).
-        self._partial: list[bytes] = []
+        # The bytes of the unfinished last line, joined once its line end arrives; None
+        # until a read ends mid-line (see SseDecoder).
+        self._partial: list[bytes] | None = None
 
     def feed(self, chunk: bytes) -> list[Any]:
         partial = self._partial
@@ -189,6 +202,8 @@ class NdjsonDecoder:
             lines.pop()  # the chunk ends with a line end: the last piece is empty
             return [_json_line(line) for line in lines if line.strip()]
         end = chunk.rfind(b"\n") + 1
+        if partial is None:
+            partial = self._partial = []
         if not end:
             if chunk:
                 partial.append(chunk)
@@ -198,8 +213,8 @@ class NdjsonDecoder:
         return [_json_line(line) for line in lines if line.strip()]
 
     def close(self) -> list[Any]:
-        line = b"".join(self._partial)
-        self._partial = []
+        line = b"".join(self._partial or ())
+        self._partial = None
         return [_json_line(line)] if line.strip() else []
 
 
