@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from selectools.tools import docstring
 from selectools.tools.docstring import parse_docstring
 
 
@@ -90,3 +96,33 @@ def test_numpy_sections() -> None:
     """)
     assert doc.summary == "Scale a vector."
     assert doc.params == {"vector": "The values to scale.", "factor": "Multiplier."}
+
+
+# Docstrings with no colon and no "---": words that name sections (Args, Parameters,
+# Returns, param), dashes, stars, brackets, indents and blank lines, in any order.
+_NO_SECTION_TEXT = st.lists(
+    st.sampled_from(["Args", "Parameters", "Returns", "param", "Look", "up", "a", "word.",
+                     "-", "--", "*", "**", "(int)", "x_1", " ", "  ", "\t", "\n", "\n\n",
+                     "\n    ", "\n\t"]), max_size=30).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_NO_SECTION_TEXT)
+def test_a_docstring_without_sections_reads_as_the_general_parser_reads_it(doc: str) -> None:
+    # parse_docstring takes such a docstring without any pattern: the same summary and
+    # (no) parameters as the general parser finds in it.
+    text = doc.strip()
+    mine = parse_docstring(doc)
+    if not text:
+        assert (mine.summary, mine.params) == ("", {})
+        return
+    general = docstring._parsed(inspect.cleandoc(doc).splitlines())
+    assert (mine.summary, mine.params) == (general.summary, general.params)
+    assert mine.params == {}
+
+
+def test_one_colon_or_underline_takes_the_general_path() -> None:
+    assert parse_docstring("Add.\n\nArgs:\n    a: first").params == {"a": "first"}
+    assert parse_docstring("Scale.\n\nParameters\n---\nfactor\n    Multiplier.").params == {
+        "factor": "Multiplier."}
+    assert parse_docstring("Add.\nReturns:\n    the sum").summary == "Add."

@@ -14,12 +14,15 @@ _GOOGLE_PARAM_HEADERS = {
     "args", "arguments", "parameters", "params", "keyword args", "keyword arguments",
     "kwargs", "other parameters",
 }
-_GOOGLE_HEADER = re.compile(r"^\s*([A-Za-z][A-Za-z ]*?)\s*:\s*$")
-_GOOGLE_ENTRY = re.compile(r"^\*{0,2}(\w+)\s*(?:\([^)]*\))?\s*:(?:\s+(.*))?$")
-_SPHINX_PARAM = re.compile(r"^:param(?:\s+[^:]*?)?\s+\*{0,2}(\w+)\s*:(.*)$")
-_SPHINX_FIELD = re.compile(r"^:\w+")
-_NUMPY_UNDERLINE = re.compile(r"^\s*-{3,}\s*$")
-_NUMPY_ENTRY = re.compile(r"^\*{0,2}(\w+)\s*(?::.*)?$")
+# Patterns, compiled by `re` on first use (and cached there), not at `import selectools`:
+# compiling these six was 3M instructions of every import, and most tools' docstrings are
+# one line that needs none of them (see parse_docstring).
+_GOOGLE_HEADER = r"^\s*([A-Za-z][A-Za-z ]*?)\s*:\s*$"
+_GOOGLE_ENTRY = r"^\*{0,2}(\w+)\s*(?:\([^)]*\))?\s*:(?:\s+(.*))?$"
+_SPHINX_PARAM = r"^:param(?:\s+[^:]*?)?\s+\*{0,2}(\w+)\s*:(.*)$"
+_SPHINX_FIELD = r"^:\w+"
+_NUMPY_UNDERLINE = r"^\s*-{3,}\s*$"
+_NUMPY_ENTRY = r"^\*{0,2}(\w+)\s*(?::.*)?$"
 _KNOWN_HEADERS = _GOOGLE_PARAM_HEADERS | {
     "returns", "return", "yields", "yield", "raises", "example", "examples", "note", "notes",
     "attributes", "see also", "warning", "warnings", "todo", "references",
@@ -47,6 +50,16 @@ def parse_docstring(doc: str | None) -> Docstring:
     if not doc or not doc.strip():
         return Docstring()
     lines = inspect.cleandoc(doc).splitlines()
+    if ":" not in doc and "---" not in doc:
+        # No section starts without a colon (Google's `Args:`, Sphinx's `:param`) or a
+        # NumPy underline, so such a docstring (most tools' one line) describes no
+        # parameter and its summary is its first paragraph: no pattern is needed.
+        # (_parsed gives the same: tests/test_tools_docstring.py.)
+        return Docstring(summary=_summary(lines, sections=False))
+    return _parsed(lines)
+
+
+def _parsed(lines: list[str]) -> Docstring:
     params: dict[str, str] = {}
     # Google style wins when a docstring (oddly) mixes styles.
     for found in (_sphinx_params(lines), _numpy_params(lines), _google_params(lines)):
@@ -54,11 +67,11 @@ def parse_docstring(doc: str | None) -> Docstring:
     return Docstring(summary=_summary(lines), params=params)
 
 
-def _summary(lines: list[str]) -> str:
+def _summary(lines: list[str], *, sections: bool = True) -> str:
     taken: list[str] = []
     for index, line in enumerate(lines):
         stripped = line.strip()
-        if not stripped or _starts_section(lines, index):
+        if not stripped or (sections and _starts_section(lines, index)):
             break
         taken.append(stripped)
     return " ".join(taken)
@@ -66,12 +79,12 @@ def _summary(lines: list[str]) -> str:
 
 def _starts_section(lines: list[str], index: int) -> bool:
     line = lines[index].strip()
-    header = _GOOGLE_HEADER.match(line)
+    header = re.match(_GOOGLE_HEADER, line)
     if header and header.group(1).lower() in _KNOWN_HEADERS:
         return True
-    if _SPHINX_FIELD.match(line):
+    if re.match(_SPHINX_FIELD, line):
         return True
-    return index + 1 < len(lines) and bool(_NUMPY_UNDERLINE.match(lines[index + 1]))
+    return index + 1 < len(lines) and bool(re.match(_NUMPY_UNDERLINE, lines[index + 1]))
 
 
 def _indent(line: str) -> int:
@@ -82,7 +95,7 @@ def _google_params(lines: list[str]) -> dict[str, str]:
     params: dict[str, str] = {}
     index = 0
     while index < len(lines):
-        header = _GOOGLE_HEADER.match(lines[index])
+        header = re.match(_GOOGLE_HEADER, lines[index])
         if not header or header.group(1).lower() not in _GOOGLE_PARAM_HEADERS:
             index += 1
             continue
@@ -100,7 +113,7 @@ def _google_params(lines: list[str]) -> dict[str, str]:
                 break  # the next section (Returns:, Raises:, ...) or plain text
             if entry_indent is None:
                 entry_indent = indent
-            entry = _GOOGLE_ENTRY.match(line.strip()) if indent <= entry_indent else None
+            entry = re.match(_GOOGLE_ENTRY, line.strip()) if indent <= entry_indent else None
             if entry:
                 current = entry.group(1)
                 params[current] = (entry.group(2) or "").strip()
@@ -115,11 +128,11 @@ def _sphinx_params(lines: list[str]) -> dict[str, str]:
     current: str | None = None
     for line in lines:
         stripped = line.strip()
-        match = _SPHINX_PARAM.match(stripped)
+        match = re.match(_SPHINX_PARAM, stripped)
         if match:
             current = match.group(1)
             params[current] = match.group(2).strip()
-        elif _SPHINX_FIELD.match(stripped) or not stripped:
+        elif re.match(_SPHINX_FIELD, stripped) or not stripped:
             current = None
         elif current is not None and _indent(line) > 0:
             params[current] = _join(params[current], stripped)
@@ -131,8 +144,8 @@ def _numpy_params(lines: list[str]) -> dict[str, str]:
     index = 0
     while index + 1 < len(lines):
         title = lines[index].strip().lower()
-        if title not in ("parameters", "other parameters") or not _NUMPY_UNDERLINE.match(
-            lines[index + 1]
+        if title not in ("parameters", "other parameters") or not re.match(
+            _NUMPY_UNDERLINE, lines[index + 1]
         ):
             index += 1
             continue
@@ -141,14 +154,14 @@ def _numpy_params(lines: list[str]) -> dict[str, str]:
         current: str | None = None
         while index < len(lines):
             line = lines[index]
-            next_is_underline = index + 1 < len(lines) and _NUMPY_UNDERLINE.match(
-                lines[index + 1]
+            next_is_underline = index + 1 < len(lines) and re.match(
+                _NUMPY_UNDERLINE, lines[index + 1]
             )
             if next_is_underline:
                 break  # the next NumPy section
             stripped = line.strip()
             if stripped and _indent(line) <= base:
-                entry = _NUMPY_ENTRY.match(stripped)
+                entry = re.match(_NUMPY_ENTRY, stripped)
                 current = entry.group(1) if entry else None
                 if current is not None:
                     params[current] = ""
