@@ -14,6 +14,15 @@ Every run's streamed text is checked against the expected answer before its numb
 
     python -m benchmarks.serve_load                       # 500 streams, 20 ms per event
     python -m benchmarks.serve_load --streams 50 --pace-us 2000
+    python -m benchmarks.serve_load --opcodes --top 30    # opcodes per token, by function
+
+`--opcodes` counts the Python opcodes each side executes per streamed token (sys.settrace,
+exact where CPU time on a shared host is not): the served side is create_app in uvicorn on
+this process's main thread, read by a client on another thread (not counted); both sides
+one stream at a time (`--runs` runs after warm-up), so every event is its own read and
+its own loop wakeup and the counts repeat. "work" leaves out the event loop's own
+per-wakeup and per-second work (its select, timers, uvicorn's 0.1 s tick), which depends
+on timing and is shared by the streams of a busy server.
 
 Registered as case B9 in `cases.py` (`b9_serve_load`, one mode per fresh worker process) and
 in `python -m benchmarks` (`--cases B9`, with `--b9-streams`, `--b9-pace-us`, `--b9-rounds`).
@@ -23,15 +32,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import os
+import re
 import resource
 import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from . import scenario
@@ -243,6 +256,148 @@ def _http_used(http: str) -> str:
     return "httptools"
 
 
+# -- opcodes per token ----------------------------------------------------------------------
+
+#: The event loop's own work per wakeup and per second (see the module doc), left out of "work".
+_LOOP = re.compile(
+    r"^(selectors\.py|uvicorn/server\.py|asyncio/base_events\.py:\d+\((_run_once|time|call_at|"
+    r"call_later|_add_callback|get_debug|_check_closed|_timer_handle_cancelled)\)|"
+    r"asyncio/selector_events\.py:\d+\(_process_events\)|"
+    r"asyncio/events\.py:\d+\((__lt__|cancel|__init__|_run)\)|asyncio/tasks\.py:\d+\(sleep\))")
+
+
+def _where(filename: str) -> str:
+    return re.sub(r"^.*/(site-packages|src|lib/python3\.\d+)/", "", filename).removeprefix(
+        str(ROOT) + "/")
+
+
+class _Counter:
+    """Opcodes executed on this thread while on, by function (`file:line(name)`)."""
+
+    def __init__(self) -> None:
+        self.counts: collections.Counter[tuple[str, str, int]] = collections.Counter()
+
+    def _trace(self, frame: FrameType, event: str, arg: Any) -> Any:
+        frame.f_trace_opcodes = True
+        if event == "opcode":
+            code = frame.f_code
+            self.counts[code.co_filename, code.co_name, code.co_firstlineno] += 1
+        return self._trace
+
+    def __enter__(self) -> None:
+        sys.settrace(self._trace)
+
+    def __exit__(self, *exc: object) -> None:
+        sys.settrace(None)
+
+    def per_token(self, runs: int) -> dict[str, float]:
+        tokens = runs * TOKENS_PER_RUN
+        return {f"{_where(f)}:{line}({name})": n / tokens
+                for (f, name, line), n in self.counts.items()}
+
+
+async def _opcodes_in_process(model_url: str, runs: int) -> dict[str, float]:
+    from selectools import AgentResult
+
+    from .agent_client import make_agent
+
+    agent = make_agent(model_url)
+
+    async def one() -> None:
+        text = []
+        async for item in agent.astream(scenario.PROMPT):
+            if isinstance(item, AgentResult):
+                break
+            if item.content:
+                text.append(item.content)
+        _check((0.0, "".join(text)), "in-process")
+
+    await one()  # warm-up
+    counter = _Counter()
+    with counter:
+        for _ in range(runs):
+            await one()
+    await agent.provider.aclose()
+    return counter.per_token(runs)
+
+
+async def _opcodes_served(model_url: str, runs: int, http: str) -> dict[str, float]:
+    import aiohttp
+    import uvicorn
+
+    from selectools.serve import create_app
+
+    from .agent_client import make_agent
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/api/chat"
+    client_loop = asyncio.new_event_loop()  # the client's thread: not traced
+    threading.Thread(target=client_loop.run_forever, daemon=True).start()
+
+    async def client(count: int) -> None:
+        async with aiohttp.ClientSession() as session:
+            for number in range(count):
+                _check(await _read_chat(session, url, number), "served")
+
+    def on_client(count: int) -> Any:
+        return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(client(count), client_loop))
+
+    config = uvicorn.Config(create_app(make_agent(model_url)), loop="asyncio", http=http,
+                            lifespan="off", log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    serving = asyncio.ensure_future(server.serve(sockets=[listener]))
+    while not server.started:
+        await asyncio.sleep(0.05)
+    await on_client(1)  # warm-up
+    counter = _Counter()
+    with counter:
+        await on_client(runs)
+    server.should_exit = True
+    await serving
+    client_loop.call_soon_threadsafe(client_loop.stop)
+    return counter.per_token(runs)
+
+
+def opcodes(runs: int, pace_us: int, http: str = "auto") -> dict[str, Any]:
+    """Opcodes per streamed token, served and in-process, by function (see the module doc)."""
+    from .server import ServerProcess
+
+    with ServerProcess() as model:
+        url = model.base_url(pace_us, 1)
+        served = asyncio.run(_opcodes_served(url, runs, http))
+        local = asyncio.run(_opcodes_in_process(url, runs))
+
+    def totals(counts: dict[str, float]) -> dict[str, float]:
+        loop = sum(n for where, n in counts.items() if _LOOP.match(where))
+        return {"total": sum(counts.values()), "loop": loop,
+                "work": sum(counts.values()) - loop}
+
+    return {"runs": runs, "pace_us": pace_us, "http": _http_used(http),
+            "served": totals(served), "in_process": totals(local),
+            "served_by_function": served, "in_process_by_function": local}
+
+
+def render_opcodes(result: dict[str, Any], top: int) -> str:
+    served, local = result["served"], result["in_process"]
+    lines = [f"B9 opcodes per streamed token ({result['runs']} runs one at a time, model pacing "
+             f"{result['pace_us']} us per event, uvicorn http={result['http']})",
+             "| | served (/api/chat) | in-process (Agent.astream) | ratio |", "|---|---|---|---|"]
+    for key in ("work", "loop", "total"):
+        lines.append(f"| {key} | {served[key]:.1f} | {local[key]:.1f} | "
+                     f"{served[key] / local[key]:.2f}x |")
+    by_served, by_local = result["served_by_function"], result["in_process_by_function"]
+    rows = sorted(set(by_served) | set(by_local),
+                  key=lambda k: -abs(by_served.get(k, 0.0) - by_local.get(k, 0.0)))
+    lines.append(f"\nserved - in-process, the {top} largest differences by function:")
+    for where in rows[:top]:
+        a, b = by_served.get(where, 0.0), by_local.get(where, 0.0)
+        lines.append(f"{a - b:+9.2f}  {a:8.2f} {b:8.2f}  {where}"
+                     f"{'  (loop)' if _LOOP.match(where) else ''}")
+    return "\n".join(lines)
+
+
 # -- the runner ---------------------------------------------------------------------------
 
 def compare(served: list[dict[str, Any]], local: list[dict[str, Any]]) -> dict[str, Any]:
@@ -316,7 +471,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--http", choices=("auto", "h11", "httptools"), default="auto",
                         help="uvicorn's HTTP implementation (auto: httptools if installed)")
     parser.add_argument("--json", metavar="PATH", help="also write the raw results here")
+    parser.add_argument("--opcodes", action="store_true",
+                        help="count opcodes per token instead (see above)")
+    parser.add_argument("--runs", type=int, default=3, help="with --opcodes: runs a side (3)")
+    parser.add_argument("--top", type=int, default=30, help="with --opcodes: functions listed")
     args = parser.parse_args(argv)
+    if args.opcodes:
+        counted = opcodes(args.runs, args.pace_us, args.http)
+        print(render_opcodes(counted, args.top))
+        if args.json:
+            Path(args.json).write_text(json.dumps(counted, indent=2) + "\n")
+        return 0
     result = run(args.streams, args.pace_us, args.rounds, args.http)
     print(render(result))
     if args.json:

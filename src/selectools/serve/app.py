@@ -513,12 +513,13 @@ class EventStream(Response):
             text, feed = mapping.text, mapping.feed
             try:
                 async for item in run.items:
-                    if type(item) is StreamChunk and item.event is None and item.content:
+                    if type(item) is StreamChunk and item.event is None and (
+                            content := item.content):
                         # Most items: a text delta, the first case of both `feed`s, taken
                         # without them (a test holds this to them).
                         if said is not None:
-                            said.append(item.content)
-                        data = text(item.content)
+                            said.append(content)
+                        data = text(content)
                     else:
                         if transcript is not None:
                             transcript.feed(item)
