@@ -218,7 +218,9 @@ class Run:
         request: dict[str, Any] = {
             "model": self.model, "system_prompt": self.system_prompt,
             "messages": self.history,
-            "tools": list(setup.definitions) if setup.definitions else None,
+            # The agent's own tuple (a Sequence, as providers take it): the same object on
+            # every call, no list per turn for a stream in flight to hold.
+            "tools": setup.definitions,
             "temperature": config.temperature, "max_tokens": config.max_tokens,
             "timeout": self.deadline.cap(config.request_timeout)}
         # The options beyond the protocol's keywords only when set: a provider that does
