@@ -163,8 +163,22 @@ class Agent:
                    stream_handler: Callable[[str], Any] | None = None,
                    response_format: ResponseFormat | None = None, *,
                    session_id: str | None = None) -> AgentResult:
-        prepared, output = _prepare(messages), _output(response_format)
-        return await self._drain(prepared, stream_handler, output, self._session(session_id))
+        prepared = _prepare(messages)
+        output = _output(response_format) if response_format is not None else None
+        # (Without a session_id, here or in the config, there is no session to look up.)
+        session = None if session_id is None and self.config.session_id is None \
+            else self._session(session_id)
+        if self._mcp is not None:
+            await self._refresh_mcp_tools()
+        # _drain's loop, written here: awaiting _drain would put one more coroutine layer
+        # under every await of the run (its other callers are the sync and resume calls).
+        result = None
+        async for item in run_agent(self._setup, prepared, stream=False,
+                                    on_text=stream_handler, output=output, session=session):
+            result = item
+        if not isinstance(result, AgentResult):  # pragma: no cover
+            raise RuntimeError("the agent loop ended without a result")
+        return result
 
     def resume(self, session_id: str, approvals: Mapping[str, Any], *,
                stream_handler: Callable[[str], Any] | None = None,
@@ -330,8 +344,10 @@ class Agent:
     def _provider_for_run(self, run_id: str) -> ProviderLike:
         """The provider with this run's retry settings and observer hooks, when it takes them."""
         provider = self._provider
+        if not self._hub.active and self.config.max_retries is None:
+            return provider  # (nothing to configure: the usual run)
         configure = getattr(provider, "with_options", None)
-        if configure is None or (not self._hub.active and self.config.max_retries is None):
+        if configure is None:
             return provider
         if self._options_of is None or self._options_of[0] is not self.provider:
             self._options_of = (self.provider, frozenset(inspect.signature(configure).parameters))
