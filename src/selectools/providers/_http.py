@@ -30,6 +30,7 @@ import atexit
 import base64
 import collections
 import contextlib
+import functools
 import logging
 import threading
 import urllib.parse
@@ -181,12 +182,14 @@ class HttpTransport:
         for `framing="sse"`, decoded JSON values for `"ndjson"`, one by one or (`batches()`)
         in the lists each read of the body brought. `timeout` bounds the wait for the
         connection and for each next byte, not the whole stream."""
-        return EventStream(self._event_batches(path, body, framing, timeout, params))
+        return EventStream(functools.partial(self._event_batches, path, body, framing,
+                                             timeout, params))
 
     async def _event_batches(self, path: str, body: Any, framing: Framing,
                              timeout: float | None, params: Mapping[str, str] | None,
-                             ) -> AsyncGenerator[list[Any], None]:
-        """The events of `post_events`, a list per read of the body (never an empty one)."""
+                             stream: EventStream) -> AsyncGenerator[list[Any], None]:
+        """The events of `post_events`, a list per read of the body (never an empty one);
+        `stream.body` is the body's reader while it is read (see EventStream)."""
         limit = self.timeout if timeout is None else timeout
         decoder: SseDecoder | NdjsonDecoder = SseDecoder() if framing == "sse" else NdjsonDecoder()
         watchdog: _ReadWatchdog | None = None
@@ -218,7 +221,7 @@ class HttpTransport:
                 if whole is not None:
                     yield [whole]
                     return
-                content = response.content
+                content = stream.body = response.content
                 if limit:
                     watchdog = _ReadWatchdog(response, limit)
                 while True:
@@ -242,6 +245,7 @@ class HttpTransport:
         except Exception as exc:
             raise self._transport_error(exc, limit) from exc
         finally:
+            stream.body = None  # (the reader is not held past its read)
             if watchdog is not None:
                 watchdog.disarm()
             if held:
