@@ -159,6 +159,7 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                         outcomes = await runner.run_all(runnable, run.iteration)
                     finally:
                         artifacts_collector.reset(collecting)
+                    del runner, collecting  # (see below)
                 else:  # every call is held
                     outcomes = []
                 if held:
@@ -168,8 +169,11 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                         calls=held, results=[o.message for o in outcomes],
                         order=[c.id or "" for c in calls], iteration=run.iteration)
                 else:
-                    for outcome in outcomes:  # (a loop: no generator object per turn)
-                        run.history.append(outcome.message)
+                    run.history.extend([outcome.message for outcome in outcomes])
+                # This frame keeps nothing of the turn's tools while the next answer streams
+                # (a run in flight held their outcomes and runner): the history has their
+                # messages.
+                del outcomes
                 run.deadline.check()
 
             if hub.active:
