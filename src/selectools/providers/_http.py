@@ -114,6 +114,8 @@ class HttpTransport:
         #: its time limit starts, so time queued behind other calls (many runs in flight)
         #: never counts as the server's (see `_pool`).
         self._slots: dict[asyncio.AbstractEventLoop, Slots] = {}
+        #: Per loop, the one timer bounding the waits of its streams (see `_ReadWatch`).
+        self._watches: dict[asyncio.AbstractEventLoop, _ReadWatch] = {}
         self.pool_size = POOL_SIZE
         self._lock = threading.Lock()
         self._parsed_urls: dict[str, Any] = {}
@@ -223,7 +225,7 @@ class HttpTransport:
                     return
                 content = stream.body = response.content
                 if limit:
-                    watchdog = _ReadWatchdog(response, limit)
+                    watchdog = _ReadWatchdog(response, limit, self._watch())
                 while True:
                     if watchdog is not None:
                         watchdog.waiting_since = watchdog.clock()
@@ -331,6 +333,7 @@ class HttpTransport:
         there, without waiting)."""
         with self._lock:
             sessions, self._sessions, self._slots = self._sessions, {}, {}
+            self._watches = {}
         current = _running_loop()
         for loop, session in sessions.items():
             if loop is current:
@@ -369,6 +372,7 @@ class HttpTransport:
                 for stale in [lp for lp in self._sessions if lp.is_closed()]:
                     _mark_closed(self._sessions.pop(stale))
                     self._slots.pop(stale, None)
+                    self._watches.pop(stale, None)
                 session = aiohttp.ClientSession(
                     connector=aiohttp.TCPConnector(limit=self.pool_size),
                     headers={"Content-Type": "application/json", **self._headers})
@@ -376,6 +380,14 @@ class HttpTransport:
                 self._slots[loop] = Slots(self.pool_size)
                 _close_with_its_loop(session, loop, owner=self)
             return session
+
+    def _watch(self) -> _ReadWatch:
+        """This loop's `_ReadWatch`, made on first use."""
+        loop = asyncio.get_running_loop()
+        watch = self._watches.get(loop)
+        if watch is None:
+            watch = self._watches[loop] = _ReadWatch(loop)
+        return watch
 
     def _whole_timeout(self, limit: float | None) -> aiohttp.ClientTimeout:
         """aiohttp's timeout for a whole call: the last one again when the limit is the
@@ -499,41 +511,71 @@ class Slots:
 
 
 class _ReadWatchdog:
-    """Bounds each wait for the next bytes of a streamed body with one timer per stream.
+    """Bounds each wait for the next bytes of one streamed body (see `_ReadWatch`).
 
     aiohttp's `sock_read` re-arms a timer (a cancel and a new TimerHandle) on every read,
-    which on a token stream is one per event, so stream requests set none. This watchdog
-    instead notes when the stream
-    started waiting (`waiting_since`, None while the consumer holds the events) and wakes
-    once per `limit` seconds; it re-schedules itself until a wait has lasted `limit`, then
-    fails the read with a TimeoutError, which the transport reports as ProviderTimeoutError.
-    Time the consumer spends between reads is never counted against the server.
+    which on a token stream is one per event, so stream requests set none. Instead the
+    stream notes when it started waiting (`waiting_since`, None while the consumer holds
+    the events), and its loop's `_ReadWatch` fails the read with a TimeoutError once a wait
+    has lasted `limit` (the transport reports it as ProviderTimeoutError). Time the
+    consumer spends between reads is never counted against the server.
     """
 
-    __slots__ = ("waiting_since", "clock", "_content", "_limit", "_loop", "_handle")
+    __slots__ = ("waiting_since", "clock", "content", "limit", "_watch")
 
-    def __init__(self, response: aiohttp.ClientResponse, limit: float) -> None:
-        self._loop = asyncio.get_running_loop()
-        self.clock = self._loop.time
+    def __init__(self, response: aiohttp.ClientResponse, limit: float,
+                 watch: _ReadWatch) -> None:
+        self.clock = watch.clock
         self.waiting_since: float | None = None
-        self._content = response.content
-        self._limit = limit
-        self._handle: asyncio.TimerHandle | None = self._loop.call_later(limit, self._check)
-
-    def _check(self) -> None:
-        now = self.clock()
-        since = self.waiting_since
-        if since is not None and now - since >= self._limit:
-            self._handle = None
-            self._content.set_exception(TimeoutError(f"no data within {self._limit} s"))
-            return
-        self._handle = self._loop.call_at((now if since is None else since) + self._limit,
-                                          self._check)
+        self.content = response.content
+        self.limit = limit
+        self._watch = watch
+        watch.add(self)
 
     def disarm(self) -> None:
+        self._watch.streams.discard(self)
+
+
+class _ReadWatch:
+    """The one timer that bounds the waits of every stream in flight on a loop: it wakes
+    when the first of them could have waited its limit, fails those that did, and sets
+    itself for the next. A timer per stream was one more entry per stream in flight in the
+    loop's timer heap, whose every push and pop compares log n entries in Python; this one
+    is set about once per limit (60 s by default), not per stream."""
+
+    __slots__ = ("clock", "streams", "_loop", "_handle", "_due")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self.clock = loop.time
+        self.streams: set[_ReadWatchdog] = set()
+        self._handle: asyncio.TimerHandle | None = None
+        self._due = float("inf")  # when the timer wakes (inf: it is not set)
+
+    def add(self, stream: _ReadWatchdog) -> None:
+        self.streams.add(stream)
+        due = self.clock() + stream.limit
+        if due < self._due:  # (most often it is set to wake sooner: nothing to do)
+            self._set(due)
+
+    def _set(self, due: float) -> None:
         if self._handle is not None:
             self._handle.cancel()
-            self._handle = None
+        self._due = due
+        self._handle = self._loop.call_at(due, self._check)
+
+    def _check(self) -> None:
+        self._handle, self._due = None, float("inf")
+        now, due = self.clock(), float("inf")
+        for stream in list(self.streams):  # (a copy: a stream failed is taken out)
+            since = stream.waiting_since
+            if since is not None and now - since >= stream.limit:
+                self.streams.discard(stream)
+                stream.content.set_exception(TimeoutError(f"no data within {stream.limit} s"))
+            else:
+                due = min(due, (now if since is None else since) + stream.limit)
+        if self.streams:
+            self._set(due)
 
 
 def _secret_values(headers: Mapping[str, str]) -> list[str]:
