@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import functools
 import inspect
-import logging
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .types import AgentResult, Message
 
-logger = logging.getLogger("selectools")
+if TYPE_CHECKING:
+    import logging
+
+# `logging` is imported where a line is logged (an observer that raised, a LoggingObserver),
+# not at `import selectools`.
+_INFO = 20  # logging.INFO
 
 #: Every event the engine emits, with the names of the arguments it is called with after
 #: `run_id`: declared once, here. The hub dispatches by it, LoggingObserver logs by it,
@@ -223,9 +227,11 @@ class LoggingObserver(AgentObserver):
     """Logs every event as one line on the `selectools` logger:
     `tool_start run=<id> call_id='c1' tool_name='search' tool_args={...}`."""
 
-    def __init__(self, level: int = logging.INFO, log: logging.Logger | None = None) -> None:
+    def __init__(self, level: int = _INFO, log: logging.Logger | None = None) -> None:
+        import logging
+
         self.level = level
-        self.log = log or logger
+        self.log = log or logging.getLogger("selectools")
 
     def _write(self, event: str, run_id: str, args: tuple[Any, ...]) -> None:
         if self.log.isEnabledFor(self.level):
@@ -343,8 +349,11 @@ class ObserverHub:
         if key in self._reported:
             return
         self._reported.add(key)
-        logger.error("observer %s raised in %s; further errors of it there are not logged",
-                     type(observer).__name__, event, exc_info=exc or True)
+        import logging
+
+        logging.getLogger("selectools").error(
+            "observer %s raised in %s; further errors of it there are not logged",
+            type(observer).__name__, event, exc_info=exc or True)
 
 
 def _handlers_of(observer: Any, event: str) -> Iterator[_Handler]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import logging
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
@@ -95,6 +94,8 @@ class Agent:
             system_prompt += "\n\n" + tool_instructions(list(tools.values()))
         options = call_options(self.provider)
         if self.config.reasoning is not None and "reasoning" not in options:
+            import logging  # (here: logging is for the rare paths, not `import selectools`)
+
             logging.getLogger("selectools").warning(
                 "AgentConfig.reasoning=%r is not sent: %s takes no reasoning setting",
                 self.config.reasoning, provider_name(self.provider))

@@ -8,7 +8,6 @@ when in doubt, a person decides.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -20,8 +19,6 @@ if TYPE_CHECKING:
 ApprovalRule = bool | Callable[[dict[str, Any]], bool]
 #: The agent's rule for every call: a function of the ToolCall.
 ApprovalPolicy = Callable[["ToolCall"], bool]
-
-log = logging.getLogger("selectools")
 
 
 def check_rule(tool_name: str, rule: object) -> ApprovalRule:
@@ -54,6 +51,8 @@ def _asks(rule: Callable[[Any], bool], argument: Any, call: ToolCall) -> bool:
     try:
         return bool(rule(argument))
     except Exception:  # a broken rule must not let a call through unapproved
-        log.exception("the approval rule for tool %r raised; the call waits for approval",
-                      call.tool_name)
+        import logging  # (here: logging is for the rare paths, not `import selectools`)
+
+        logging.getLogger("selectools").exception(
+            "the approval rule for tool %r raised; the call waits for approval", call.tool_name)
         return True
