@@ -97,3 +97,22 @@ async def test_a_slow_consumer_beside_a_stalled_stream_is_not_a_timeout(
     finally:
         release.set()
         await transport.aclose()
+
+
+async def test_the_watch_reads_its_loops_clock() -> None:
+    from selectools.providers._http import _ReadWatch
+
+    # asyncio's own loop: its time() is time.monotonic(), called directly (no Python frame).
+    loop = asyncio.get_running_loop()
+    assert _ReadWatch(loop).clock is time.monotonic
+    assert abs(_ReadWatch(loop).clock() - loop.time()) < 0.5
+
+    class OwnClock(asyncio.SelectorEventLoop):
+        def time(self) -> float:
+            return 1000.0 + super().time()
+
+    own = OwnClock()
+    try:
+        assert _ReadWatch(own).clock() - own.time() < 0.5 and _ReadWatch(own).clock() > 1000
+    finally:
+        own.close()

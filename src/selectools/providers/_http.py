@@ -33,6 +33,7 @@ import contextlib
 import functools
 import logging
 import threading
+import time
 import urllib.parse
 import weakref
 from collections.abc import AsyncGenerator, Callable, Mapping
@@ -547,7 +548,11 @@ class _ReadWatch:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self.clock = loop.time
+        # The loop's clock, read at every read of every stream: the time() of asyncio's own
+        # loops is time.monotonic() called in a Python frame, so that function is called
+        # itself; a loop with a clock of its own (uvloop's) keeps it.
+        self.clock = time.monotonic if type(loop).time is asyncio.BaseEventLoop.time \
+            else loop.time
         self.streams: set[_ReadWatchdog] = set()
         self._handle: asyncio.TimerHandle | None = None
         self._due = float("inf")  # when the timer wakes (inf: it is not set)
