@@ -6,6 +6,7 @@ turn without reasoning or argument deltas never fills.
 from __future__ import annotations
 
 import gc
+import types
 
 from selectools import Agent, LocalProvider, ToolCall, tool
 from selectools.agent.run import StreamedTurn
@@ -17,8 +18,19 @@ async def weather(city: str) -> str:
     return f"Sunny in {city}"
 
 
-def alive(kind: type) -> list[object]:
-    return [o for o in gc.get_objects() if type(o) is kind]
+def reachable(root: object) -> list[object]:
+    """What `root` holds, through containers and objects (not modules, classes or
+    functions, whose globals hold everything)."""
+    seen: dict[int, object] = {}
+    stack = [root]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen or isinstance(item, (type, types.ModuleType, types.FunctionType,
+                                                 types.BuiltinFunctionType)):
+            continue
+        seen[id(item)] = item
+        stack.extend(gc.get_referents(item))
+    return list(seen.values())
 
 
 async def test_a_run_streaming_its_answer_holds_nothing_of_its_tools() -> None:
@@ -34,10 +46,13 @@ async def test_a_run_streaming_its_answer_holds_nothing_of_its_tools() -> None:
             seen_calls = True
         elif seen_calls and getattr(item, "content", None):
             break  # the final answer's first text: the run is in flight
-    gc.collect()
-    assert alive(ToolOutcome) == [] and alive(ToolRunner) == []
-    [turn] = alive(StreamedTurn)
-    assert isinstance(turn, StreamedTurn)
+    held = reachable(stream)  # the run's generator: its frame, the Run, the provider's
+    assert [o for o in held if isinstance(o, (ToolOutcome, ToolRunner))] == []
+    [turn] = [o for o in held if isinstance(o, StreamedTurn)]
+    assert isinstance(turn, StreamedTurn) and turn.calls is None
+    frame = stream.ag_frame  # type: ignore[attr-defined]
+    assert frame.f_locals.get("chunk") is None  # not the first turn's tool-call chunk
+    assert "messages" not in frame.f_locals and "prior" not in frame.f_locals
     assert turn.reasoning is None and turn.streamed is None
     rest = [item async for item in stream]
     result = rest[-1]

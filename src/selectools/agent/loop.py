@@ -66,12 +66,17 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
         prior, pending = await _open_session(session, approvals)
     # (Positional: a class called with keywords gets them as a dict, once per run here.)
     run = Run(setup, messages, prior, stream, events, on_text, output)
+    # The run's history holds their messages: this frame, alive as long as the run, keeps
+    # neither list (a session's may be long). Nor the last chunk of a turn (below).
+    del messages, prior
+    chunk: StreamChunk | None = None
     hub, config = setup.hub, setup.config
     try:
         if hub.active:
             await hub.emit("on_run_start", run.id, run.history, run.system_prompt)
             if session is not None:
-                await hub.emit("on_session_load", run.id, session.session_id, len(prior))
+                await hub.emit("on_session_load", run.id, session.session_id,
+                               run.new_start)
         final: Message | None = None
         stop_reason = "max_iterations"
         if pending is not None:
@@ -121,7 +126,7 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                     raise
                 finally:  # the provider's stream ends with the turn, read to its end or not
                     await items.aclose()
-                last = await run.close_stream(turn)
+                last, chunk = await run.close_stream(turn), None
                 if last is not None:
                     yield last
             else:  # a whole answer (its call awaited here: no coroutine layer between)
@@ -174,6 +179,7 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                 # (a run in flight held their outcomes and runner): the history has their
                 # messages.
                 del outcomes
+                chunk = None
                 run.deadline.check()
 
             if hub.active:

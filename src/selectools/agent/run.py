@@ -265,6 +265,8 @@ class Run:
         events = self.events
         if isinstance(item, ToolCall):
             calls = turn.calls
+            if calls is None:
+                calls = turn.calls = []
             if events and (turn.streamed is None or len(calls) not in turn.streamed):
                 yield _call_delta(len(calls), item.id, item.tool_name, _arguments_text(item))
             calls.append(item)
@@ -293,8 +295,7 @@ class Run:
         elif isinstance(item, ProviderEvent):
             if item.discard_partial:  # a fallback restarted the answer
                 turn.text.clear()
-                turn.calls.clear()
-                turn.reasoning = turn.streamed = None
+                turn.calls = turn.reasoning = turn.streamed = None
                 turn.end = None
                 turn.partial = self._partial_stream()
                 self._discard_handled_text()
@@ -307,7 +308,7 @@ class Run:
         # (role, content, tool_name, tool_result, tool_calls, tool_call_id, content_parts,
         # stop_reason, reasoning): no field Message's checks would change.
         response = made_message(Role.ASSISTANT, "".join(turn.text), None, None,
-                                turn.calls or None, None, None, turn.end, turn.reasoning)
+                                turn.calls, None, None, turn.end, turn.reasoning)
         parsed = self.finish_turn(response, turn.usage, turn.started)
         if self.setup.hub.active:
             await self.tell_end(turn.usage)
@@ -494,8 +495,8 @@ class StreamedTurn:
 
             self.unchanged = UNCHANGED
         self.text: list[str] = []
-        self.calls: list[ToolCall] = []
-        #: (None until the first: most answers have none.)
+        #: (Both None until their first item: a final answer has neither.)
+        self.calls: list[ToolCall] | None = None
         self.reasoning: list[ReasoningPart] | None = None
         self.usage: UsageStats | None = None
         self.end: StopReason | None = None
