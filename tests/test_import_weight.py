@@ -81,11 +81,33 @@ def test_every_name_of_selectools_tools_resolves_in_a_fresh_process() -> None:
     assert found == [False, [], True]
 
 
+def test_the_deferred_submodules_are_still_attributes_and_in_dir() -> None:
+    # What `import selectools` loaded before it deferred them: reachable as attributes
+    # (imported when read) and listed by dir(), which imports nothing.
+    found = _fresh(
+        "import json, sys, selectools, selectools.tools, selectools.agent\n"
+        "listed = [name in dir(module) for module, names in ((selectools, ('memory', 'parser',\n"
+        "          'ConversationMemory', 'ToolRegistry', 'OpenAIProvider')),\n"
+        "          (selectools.tools, ('registry', 'ToolRegistry')),\n"
+        "          (selectools.agent, ('analytics',))) for name in names]\n"
+        f"loaded = [m for m in {DEFERRED!r} if m in sys.modules]\n"
+        "names = [selectools.memory.ConversationMemory.__name__,\n"
+        "         selectools.parser.ToolCallParser.__name__,\n"
+        "         selectools.tools.registry.ToolRegistry.__name__,\n"
+        "         selectools.agent.analytics.ToolAnalytics.__name__,\n"
+        "         selectools._sync.run_sync.__name__]\n"
+        "same = selectools.tools.registry.ToolRegistry is selectools.ToolRegistry\n"
+        "print(json.dumps([listed, loaded, names, same]))\n")
+    assert found == [[True] * 8, [], ["ConversationMemory", "ToolCallParser", "ToolRegistry",
+                                      "ToolAnalytics", "run_sync"], True]
+
+
 def test_an_unknown_name_is_still_an_attribute_error() -> None:
     import selectools
+    import selectools.agent
     import selectools.tools
 
-    for module in (selectools, selectools.tools):
+    for module in (selectools, selectools.tools, selectools.agent):
         try:
             module.NoSuchName  # type: ignore[attr-defined]  # noqa: B018
         except AttributeError as exc:

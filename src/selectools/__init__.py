@@ -45,6 +45,9 @@ _LAZY = {**lazy_names(), "FallbackProvider": "selectools.providers.fallback",
              "RedisSessionStore", "PostgresSessionStore", "SessionConflictError",
              "ApprovalPendingError")},
          "OTelObserver": "selectools.otel"}
+# Submodules `import selectools` loaded before they were deferred (session 7): still
+# reachable as attributes (`selectools.memory.ConversationMemory`), imported when read.
+_SUBMODULES = frozenset({"memory", "parser", "_sync"})
 
 if TYPE_CHECKING:
     from .memory import ConversationMemory
@@ -74,10 +77,16 @@ if TYPE_CHECKING:
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
+        if name in _SUBMODULES:  # (importing it sets it on the package: read once here)
+            return import_module(f"{__name__}.{name}")
         raise AttributeError(f"module 'selectools' has no attribute {name!r}")
     value = getattr(import_module(module), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY, *_SUBMODULES})
 
 
 __all__ = [

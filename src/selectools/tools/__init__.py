@@ -1,5 +1,6 @@
 """Tools: functions a model may call, described by JSON schema and validated by pydantic."""
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .base import Tool
@@ -21,12 +22,18 @@ if TYPE_CHECKING:
 def __getattr__(name: str) -> Any:
     # A registry is a convenience most programs never make (an Agent takes a list of
     # tools): its module loads on first access, not with every `import selectools`.
-    if name != "ToolRegistry":
+    # (`selectools.tools.registry`, the module, is reachable too: importing it sets it.)
+    if name not in ("ToolRegistry", "registry"):
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from .registry import ToolRegistry
+    registry = import_module(f"{__name__}.registry")
+    if name == "registry":
+        return registry
+    globals()[name] = registry.ToolRegistry
+    return registry.ToolRegistry
 
-    globals()[name] = ToolRegistry
-    return ToolRegistry
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), "ToolRegistry", "registry"})
 
 
 __all__ = [
