@@ -33,3 +33,17 @@ def test_fallback_provider_close_closes_each_providers_pool(wire_server: WireSer
     assert sessions
     fallback.close()
     assert all(session.closed for session in sessions)
+
+
+def test_the_http_providers_load_no_sync_loop_until_a_sync_call() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, selectools\n"
+            "from selectools.providers.openai import OpenAIProvider\n"
+            "from selectools.providers.fallback import FallbackProvider\n"
+            "print('selectools._sync' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False"]
