@@ -244,8 +244,10 @@ def exact_result(acomplete: _F) -> _F:
     """Mark `acomplete` as returning exactly `(Message, UsageStats)` whatever it is given
     (it checks its result itself, as `HttpProvider.acomplete` does): `complete_any` hands a
     call straight to it. Only the function itself carries the mark: an override of it in
-    a subclass, or an `acomplete` set on an instance, is called through the checks."""
-    setattr(acomplete, _EXACT_RESULT, True)  # noqa: B010 (a function's attribute: no hint)
+    a subclass, or an `acomplete` set on an instance, is called through the checks. (The
+    mark is the function itself: a wrapper made with functools.wraps copies it, but is
+    not the function it names.)"""
+    setattr(acomplete, _EXACT_RESULT, acomplete)  # noqa: B010 (a function's attribute)
     return acomplete
 
 
@@ -254,11 +256,14 @@ def complete_any(provider: object, **kwargs: Any
     """A whole answer from any provider: acomplete, else complete in a worker thread (else
     its stream, collected). Awaited by the caller."""
     acomplete: Any = getattr(provider, "acomplete", None)
-    if getattr(acomplete, _EXACT_RESULT, False) is True:
-        # (`is True`: a Mock's acomplete has every attribute.) It checks its own result:
-        # its coroutine is the call, with no check here and no coroutine layer of ours that
-        # every await inside the call would pass through. Its answer is the one the checks
-        # below would pass on as it is (held by tests/test_complete_any.py).
+    marked = getattr(acomplete, _EXACT_RESULT, None)
+    if marked is not None and marked is getattr(acomplete, "__func__", None):
+        # The marked function itself, a method of the provider's class (a wrapper made
+        # with functools.wraps carries the mark too, but is another function; a Mock's
+        # acomplete has every attribute, but no __func__). It checks its own result: its
+        # coroutine is the call, with no check here and no coroutine layer of ours that
+        # every await inside the call would pass through. Its answer is the one the
+        # checks below would pass on as it is (held by tests/test_complete_any.py).
         return acomplete(**kwargs)  # type: ignore[no-any-return]
     return _complete_any(provider, kwargs)
 
