@@ -89,8 +89,9 @@ def create_app(agent: Agent, *, auth_token: str | None = None,
     `max_conversations`: how many conversations are kept in memory, by id (without a session
     store), and `max_conversation_messages`: how many of each one's last messages (whole
     exchanges go from the front, as ConversationMemory trims).
-    `keepalive_seconds`: an SSE stream silent this long (a model thinking) gets a `: ping`
-    comment, which every SSE reader skips, so a proxy does not cut it as idle; None: never.
+    `keepalive_seconds`: an SSE stream silent this long (a model thinking; looked at every
+    quarter of it, so within a quarter more) gets a `: ping` comment, which every SSE reader
+    skips, so a proxy does not cut it as idle; None: never.
     """
     if not callable(getattr(agent, "astream", None)):
         raise TypeError(f"create_app serves an Agent, got {type(agent).__name__}")
