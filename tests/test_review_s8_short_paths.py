@@ -66,9 +66,6 @@ async def test_an_acomplete_wrapped_with_functools_wraps_goes_through_the_checks
         await provider.aclose()
 
 
-@pytest.mark.xfail(strict=True, reason="de69a3a: AgentResult.__getattr__ replaces the "
-                   "AttributeError a property raised with 'AgentResult object has no "
-                   "attribute <the property>'")
 def test_an_attribute_error_inside_a_result_property_keeps_its_cause() -> None:
     class Stepped(AgentResult):
         @property
@@ -97,9 +94,6 @@ def test_the_lazily_loaded_names_are_in_dir() -> None:
     assert "ToolRegistry" in names_in_tools
 
 
-@pytest.mark.xfail(strict=True, reason="bf14a08: DataclassMethods reads fields(self): a "
-                   "dataclass subclass made with eq=False, repr=False now compares and shows "
-                   "its own fields too (dataclass's inherited methods compared the parent's)")
 def test_a_subclass_without_eq_or_repr_of_its_own_keeps_its_parents() -> None:
     @dataclasses.dataclass(eq=False, repr=False)
     class Tagged(ToolCall):

@@ -26,11 +26,21 @@ class DataclassMethods:
     """A base for a dataclass made with `repr=False, eq=False`: dataclass's repr and eq."""
 
     __slots__ = ()
+    #: The class that took these methods (the one with DataclassMethods among its own
+    #: bases), whose fields they show and compare, as dataclass's generated methods do: a
+    #: dataclass subclass made with repr=False or eq=False inherits its parent's methods,
+    #: which read the parent's fields, not its own. (Set on each such class, inherited.)
+    _fields_of: type
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if DataclassMethods in cls.__bases__:
+            cls._fields_of = cls
 
     @reprlib.recursive_repr()
     def __repr__(self) -> str:
         shown = ", ".join(f"{field.name}={getattr(self, field.name)!r}"
-                          for field in fields(self) if field.repr)  # type: ignore[arg-type]
+                          for field in fields(self._fields_of) if field.repr)
         return f"{type(self).__qualname__}({shown})"
 
     def __eq__(self, other: object) -> bool:
@@ -43,6 +53,6 @@ class DataclassMethods:
     __hash__ = None  # type: ignore[assignment]
 
 
-def _compared(instance: object) -> tuple[object, ...]:
+def _compared(instance: DataclassMethods) -> tuple[object, ...]:
     return tuple(getattr(instance, field.name)
-                 for field in fields(instance) if field.compare)  # type: ignore[arg-type]
+                 for field in fields(instance._fields_of) if field.compare)

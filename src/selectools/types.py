@@ -590,6 +590,10 @@ class AgentResult(DataclassMethods):
                 made: list[Any] = []
                 setattr(self, name, made)
                 return made
+            if hasattr(type(self), name):
+                # A property (`content`, or a subclass's own) that raised AttributeError
+                # itself: read once more, so that its own error is the one raised.
+                return object.__getattribute__(self, name)
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}",
                                  name=name, obj=self)
 
