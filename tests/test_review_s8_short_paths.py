@@ -51,9 +51,6 @@ def _logged_instance(url: str) -> openai.OpenAIProvider:
     return provider
 
 
-@pytest.mark.xfail(strict=True, reason="a829a97: functools.wraps copies exact_result's mark to "
-                   "a wrapper of HttpProvider.acomplete, so complete_any hands the wrapper's "
-                   "answer on unchecked: a bare Message fails the run with a TypeError")
 @pytest.mark.parametrize("make", [_logged_subclass, _logged_instance])
 async def test_an_acomplete_wrapped_with_functools_wraps_goes_through_the_checks(
         wire_server: WireServer, make: Any) -> None:
@@ -79,9 +76,6 @@ def test_an_attribute_error_inside_a_result_property_keeps_its_cause() -> None:
         AgentResult(None).content  # type: ignore[arg-type]  # noqa: B018
 
 
-@pytest.mark.xfail(strict=True, reason="c4c865c: ConversationMemory and ToolRegistry, now "
-                   "loaded on first access, are missing from dir(selectools) and "
-                   "dir(selectools.tools) (no module __dir__, as providers/__init__ has)")
 def test_the_lazily_loaded_names_are_in_dir() -> None:
     # In a fresh process: a name once read is cached in the module's globals.
     code = ("import selectools, selectools.tools; "
@@ -104,10 +98,6 @@ def test_a_subclass_without_eq_or_repr_of_its_own_keeps_its_parents() -> None:
         ".Tagged(tool_name='t', parameters={}, id='c1')")
 
 
-@pytest.mark.xfail(strict=True, reason="c4c865c, 199fc8d: `import selectools` no longer loads "
-                   "selectools.memory, selectools.parser, selectools.tools.registry and "
-                   "selectools.agent.analytics, so `selectools.memory.ConversationMemory` "
-                   "after a plain `import selectools` is an AttributeError (it worked at d755eb9)")
 def test_the_submodules_once_loaded_with_the_package_are_still_reachable() -> None:
     code = ("import selectools; "
             "print(selectools.memory.ConversationMemory.__name__, "
