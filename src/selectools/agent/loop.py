@@ -34,6 +34,7 @@ from ..types import (
     AgentResult,
     Message,
     StreamChunk,
+    text_chunk,
 )
 from .run import Run, tool_start_chunk
 from .setup import RunSetup
@@ -109,9 +110,9 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                                 continue
                             text.append(item)
                             if plain:
-                                yield StreamChunk(item)  # content (positional: per token)
+                                yield text_chunk(item)  # (per token: only its text stored)
                             elif stream:
-                                yield StreamChunk(item)
+                                yield text_chunk(item)
                                 partial = turn.feed(item)
                                 if partial is not None:
                                     yield partial
