@@ -40,6 +40,7 @@ DEFERRED = (
     "selectools.memory",  # ConversationMemory
     "selectools.agent.analytics",  # only with AgentConfig(enable_analytics=True)
     "selectools._sync",  # the library's loop: only for the sync calls (run, complete, ...)
+    "logging",  # selectools._log: looked up when a rare line is logged
 )
 
 

@@ -14,13 +14,12 @@ import inspect
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from ._log import logger
 from .types import AgentResult, Message
 
 if TYPE_CHECKING:
     import logging
 
-# `logging` is imported where a line is logged (an observer that raised, a LoggingObserver),
-# not at `import selectools`.
 _INFO = 20  # logging.INFO
 
 #: Every event the engine emits, with the names of the arguments it is called with after
@@ -228,10 +227,8 @@ class LoggingObserver(AgentObserver):
     `tool_start run=<id> call_id='c1' tool_name='search' tool_args={...}`."""
 
     def __init__(self, level: int = _INFO, log: logging.Logger | None = None) -> None:
-        import logging
-
         self.level = level
-        self.log = log or logging.getLogger("selectools")
+        self.log = log or logger()
 
     def _write(self, event: str, run_id: str, args: tuple[Any, ...]) -> None:
         if self.log.isEnabledFor(self.level):
@@ -349,9 +346,7 @@ class ObserverHub:
         if key in self._reported:
             return
         self._reported.add(key)
-        import logging
-
-        logging.getLogger("selectools").error(
+        logger().error(
             "observer %s raised in %s; further errors of it there are not logged",
             type(observer).__name__, event, exc_info=exc or True)
 

@@ -6,6 +6,7 @@ import inspect
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
+from .._log import logger
 from ..observer import ObserverHub
 from ..providers.base import ProviderLike, call_options, default_model, provider_name
 from ..tools import Tool
@@ -94,9 +95,7 @@ class Agent:
             system_prompt += "\n\n" + tool_instructions(list(tools.values()))
         options = call_options(self.provider)
         if self.config.reasoning is not None and "reasoning" not in options:
-            import logging  # (here: logging is for the rare paths, not `import selectools`)
-
-            logging.getLogger("selectools").warning(
+            logger().warning(
                 "AgentConfig.reasoning=%r is not sent: %s takes no reasoning setting",
                 self.config.reasoning, provider_name(self.provider))
         return RunSetup(

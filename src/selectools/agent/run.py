@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import logging
 import os
 import time
 from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
@@ -15,6 +14,7 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from .._artifacts import collecting_artifacts
+from .._log import logger
 from ..providers.base import (
     ProviderEvent,
     provider_name,
@@ -49,7 +49,6 @@ if TYPE_CHECKING:
     from ..sessions.record import PendingApproval
 
 _call_numbers = itertools.count(1)
-log = logging.getLogger("selectools")
 
 #: A turn that ended for one of these reasons ends the run with it as
 #: `AgentResult.stop_reason`; its tool calls are not run (their arguments may be cut).
@@ -380,7 +379,7 @@ class Run:
         if callable(discard):
             discard()
         else:
-            log.warning("a fallback restarted the answer: the text passed to stream_handler "
+            logger().warning("a fallback restarted the answer: the text passed to stream_handler "
                         "so far is void (give the handler a discard() method to handle it)")
 
     def finish_turn(self, response: Message, usage: UsageStats | None,

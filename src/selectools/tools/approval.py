@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .._log import logger
+
 if TYPE_CHECKING:
     from ..types import ToolCall
     from .base import Tool
@@ -51,8 +53,6 @@ def _asks(rule: Callable[[Any], bool], argument: Any, call: ToolCall) -> bool:
     try:
         return bool(rule(argument))
     except Exception:  # a broken rule must not let a call through unapproved
-        import logging  # (here: logging is for the rare paths, not `import selectools`)
-
-        logging.getLogger("selectools").exception(
+        logger().exception(
             "the approval rule for tool %r raised; the call waits for approval", call.tool_name)
         return True

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -12,9 +11,8 @@ if TYPE_CHECKING:
     import asyncio
     from concurrent.futures import Executor
 
+from .._log import logger
 from .errors import ToolTimeoutError
-
-log = logging.getLogger("selectools")
 
 #: How long a timed-out async tool is given, once cancelled, to run its cleanup (close a
 #: connection, say) before the run goes on without it. Long enough for ordinary cleanup,
@@ -59,7 +57,7 @@ async def call_async(
 def _abandon(task: asyncio.Task[Any], tool_name: str) -> None:
     """Leave a cancelled tool that will not stop to finish on its own, like a timed-out
     thread. Held until then: the loop keeps only weak references to tasks."""
-    log.warning("tool %r did not stop within %.1f s of being cancelled; the run goes on "
+    logger().warning("tool %r did not stop within %.1f s of being cancelled; the run goes on "
                 "without it and it is left to finish on its own",
                 tool_name, CANCEL_GRACE_SECONDS)
     _abandoned.add(task)
