@@ -8,14 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from selectools import Agent, AgentResult, LocalProvider, Message, Role
 from selectools.batch import abatch
 
 
-@pytest.mark.xfail(strict=True, reason="8b8ffa2: input_runner looks only at type(agent).arun, "
-                   "so an arun set on the instance is not called (it was at 99ed814)")
 async def test_an_arun_set_on_the_instance_runs_each_input() -> None:
     agent = Agent([], provider=LocalProvider(responses=["from the provider"]))
     seen: list[Any] = []

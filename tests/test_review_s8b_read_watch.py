@@ -26,9 +26,6 @@ def _error(status: int, headers: Mapping[str, str], body: bytes) -> ProviderErro
     return ProviderError(f"HTTP {status}", status=status)
 
 
-@pytest.mark.xfail(strict=True, reason="a146971: the watch reads time.monotonic while its "
-                   "timer runs on loop.time(), replaced on the instance: a stall fails "
-                   "the clocks' difference past its limit")
 async def test_a_stall_fails_at_its_limit_on_a_loop_with_its_own_clock(
         wire_server: WireServer) -> None:
     loop = asyncio.get_running_loop()

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
 from selectools.providers._wire import tool_call
 
 
@@ -37,9 +35,6 @@ def test_a_nested_change_of_value_goes_back() -> None:
     assert _sent_back('{"opts": {"tags": [1, 2]}}', edit) == {"opts": {"tags": [1, 2, 3]}}
 
 
-@pytest.mark.xfail(strict=True, reason="e202174: a nested 1 changed to True goes back as 1 "
-                   "(arguments_json compares with ==, and True == 1); at 99ed814 it was "
-                   "encoded anew")
 def test_a_nested_number_changed_to_a_boolean_goes_back_as_a_boolean() -> None:
     def edit(parameters: dict[str, Any]) -> None:
         parameters["opts"]["exact"] = True
@@ -48,8 +43,6 @@ def test_a_nested_number_changed_to_a_boolean_goes_back_as_a_boolean() -> None:
     assert sent["opts"]["exact"] is True
 
 
-@pytest.mark.xfail(strict=True, reason="since keep_json_text (before this session too): a "
-                   "flat 0 changed to False goes back as 0 (== is blind to bool/int)")
 def test_a_flat_number_changed_to_a_boolean_goes_back_as_a_boolean() -> None:
     def edit(parameters: dict[str, Any]) -> None:
         parameters["verbose"] = False

@@ -186,7 +186,9 @@ def input_runner(agent: Agent, response_format: ResponseFormat | None) -> RunInp
     an `arun` of its own gets its `arun` called."""
     from .agent.core import Agent, _output, _prepare
 
-    if type(agent).arun is not Agent.arun:
+    # (The bound method's function: a subclass's arun, or one set on the instance (a
+    # wrapper, a test's mock), is not Agent.arun, and is called as at 99ed814.)
+    if getattr(agent.arun, "__func__", None) is not Agent.arun:
         return lambda item: agent.arun(item, response_format=response_format)
     output, drain = _output(response_format), agent._drain
     return lambda item: drain(_prepare(item), None, output)

@@ -249,7 +249,9 @@ class ToolCall(DataclassMethods):
                 value = end = None
             if end != len(text):  # padded, blank, or not JSON: read as json.loads reads it
                 value = _read_back(text)
-            if value == self.parameters:
+            # (== alone is blind to JSON's types: True == 1, 0 == False; a repr, C code,
+            # tells them apart: a value changed from the model's 1 to True is sent anew)
+            if value == self.parameters and repr(value) == repr(self.parameters):
                 return text
         return json.dumps(self.parameters)
 

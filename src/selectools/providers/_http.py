@@ -550,8 +550,10 @@ class _ReadWatch:
         self._loop = loop
         # The loop's clock, read at every read of every stream: the time() of asyncio's own
         # loops is time.monotonic() called in a Python frame, so that function is called
-        # itself; a loop with a clock of its own (uvloop's) keeps it.
-        self.clock = time.monotonic if type(loop).time is asyncio.BaseEventLoop.time \
+        # itself; a loop with a clock of its own (uvloop's, a subclass's, or a `time` set
+        # on the instance) keeps it: the timer (call_at) runs on loop.time().
+        self.clock = time.monotonic \
+            if getattr(loop.time, "__func__", None) is asyncio.BaseEventLoop.time \
             else loop.time
         self.streams: set[_ReadWatchdog] = set()
         self._handle: asyncio.TimerHandle | None = None
