@@ -70,13 +70,10 @@ class SseDecoder:
             if partial:
                 chunk = _whole_lines(chunk, end, partial)
         else:
-            if partial is None:
-                partial = self._partial = []
-            if not end:
-                if chunk:
-                    partial.append(chunk)
+            whole = _lines_ended(self, chunk, end)
+            if whole is None:
                 return []
-            chunk = _whole_lines(chunk, end, partial)
+            chunk = whole
         text = chunk.decode("utf-8", errors="replace")
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -166,6 +163,19 @@ def _whole_lines(chunk: bytes, end: int, partial: list[bytes]) -> bytes:
     return whole
 
 
+def _lines_ended(decoder: SseDecoder | NdjsonDecoder, chunk: bytes, end: int) -> bytes | None:
+    """A decoder's complete lines so far (see `_whole_lines`), its `_partial` list made
+    at this first need; None when `chunk` ends no line (`end` 0): it is held whole."""
+    partial = decoder._partial
+    if partial is None:
+        partial = decoder._partial = []
+    if not end:
+        if chunk:
+            partial.append(chunk)
+        return None
+    return _whole_lines(chunk, end, partial)
+
+
 class WholeJson(NamedTuple):
     """What `HttpTransport.post_events` yields, alone, when a stream was asked for and the
     server answered with one whole JSON document instead (a proxy that ignored
@@ -196,19 +206,14 @@ class NdjsonDecoder:
         self._partial: list[bytes] | None = None
 
     def feed(self, chunk: bytes) -> list[Any]:
-        partial = self._partial
-        if chunk[-1:] == b"\n" and not partial:  # the usual case: the read ends with a line
+        if chunk[-1:] == b"\n" and not self._partial:  # the usual case: the read ends with a line
             lines = chunk.split(b"\n")
             lines.pop()  # the chunk ends with a line end: the last piece is empty
             return [_json_line(line) for line in lines if line.strip()]
-        end = chunk.rfind(b"\n") + 1
-        if partial is None:
-            partial = self._partial = []
-        if not end:
-            if chunk:
-                partial.append(chunk)
+        whole = _lines_ended(self, chunk, chunk.rfind(b"\n") + 1)
+        if whole is None:
             return []
-        lines = _whole_lines(chunk, end, partial).split(b"\n")
+        lines = whole.split(b"\n")
         lines.pop()
         return [_json_line(line) for line in lines if line.strip()]
 
