@@ -29,12 +29,11 @@ fields as the protocol spells them) to send as SSE `data:` lines.
 from __future__ import annotations
 
 import json
-from json.encoder import encode_basestring_ascii as _quote  # (C: as ui_stream.sse writes)
 from typing import Any
 
 from ..types import AgentResult, StreamChunk
 from ._calls import StepCalls, jsonable, new_id
-from .ui_stream import delta_head, sse
+from .ui_stream import delta_frame, delta_head, sse
 
 Event = dict[str, Any]
 
@@ -111,7 +110,7 @@ class AgUiStream:
         server's common case; a test holds the two to the same bytes)."""
         if self._text is None:  # the message's first delta: the message starts first
             return b"".join(map(sse, self._open_text())) + self.text(content)
-        return self._text_head + _quote(content).encode() + b"}\n\n"
+        return delta_frame(self._text_head, content)
 
     def error(self, text: str, code: str | None = None) -> list[Event]:
         out = self._end_step()

@@ -84,11 +84,15 @@ def delta_head(kind: str, id_key: str, part_id: str, delta_key: str) -> bytes:
             + _quote(part_id).encode() + b"," + _quote(delta_key).encode() + b":")
 
 
+def delta_frame(head: bytes, delta: str) -> bytes:
+    """A delta chunk's SSE bytes from its head (`delta_head`) and its text, escaped."""
+    return head + _quote(delta).encode() + b"}\n\n"
+
+
 def sse(chunk: Chunk) -> bytes:
     """One chunk as an SSE event (compact JSON; a chunk is one line, JSON escapes newlines)."""
     if type(chunk) is Delta:  # the common case: the head is made, the delta is escaped
-        delta: str = chunk[_DELTA_KEY[chunk["type"]]]
-        return chunk.head + _quote(delta).encode() + b"}\n\n"
+        return delta_frame(chunk.head, chunk[_DELTA_KEY[chunk["type"]]])
     return b"data: " + "".join(_ENCODE(chunk, 0)).encode() + b"\n\n"
 
 
@@ -166,7 +170,7 @@ class UIMessageStream:
         bytes)."""
         if self._text is None:  # the part's first delta: the part opens first
             return b"".join(map(sse, self._open_text())) + self.text(content)
-        return self._text_head + _quote(content).encode() + b"}\n\n"
+        return delta_frame(self._text_head, content)
 
     def error(self, text: str) -> list[Chunk]:
         """The chunks that end a run that failed: open parts closed, an error, a finish."""
