@@ -176,10 +176,9 @@ class Run:
                 # New calls, not the held ones changed: a trace that holds those (the held
                 # run's, from a store that keeps objects) reads as that run went.
                 call = ToolCall(call.tool_name, decision, call_id, call.provider_data)
-                calls = asked.tool_calls if asked is not None else None
-                for index, original in enumerate(calls or ()):
+                calls = (asked.tool_calls if asked is not None else None) or []
+                for index, original in enumerate(calls):
                     if original.id == call_id:
-                        assert calls is not None
                         calls[index] = ToolCall(original.tool_name, dict(decision),
                                                 call_id, original.provider_data)
             approved.append(call)
@@ -379,8 +378,9 @@ class Run:
         if callable(discard):
             discard()
         else:
-            logger().warning("a fallback restarted the answer: the text passed to stream_handler "
-                        "so far is void (give the handler a discard() method to handle it)")
+            logger().warning("a fallback restarted the answer: the text passed to "
+                             "stream_handler so far is void (give the handler a discard() "
+                             "method to handle it)")
 
     def finish_turn(self, response: Message, usage: UsageStats | None,
                      started: float) -> Sequence[ToolCall]:
