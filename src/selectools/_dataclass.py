@@ -21,6 +21,10 @@ from __future__ import annotations
 import reprlib
 from dataclasses import fields
 
+#: An instance with no __init__ run, for a short path that stores the fields itself (held
+#: to the class's own __init__ by a test where it is used).
+new_object = object.__new__
+
 
 class DataclassMethods:
     """A base for a dataclass made with `repr=False, eq=False`: dataclass's repr and eq."""

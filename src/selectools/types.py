@@ -20,6 +20,7 @@ from sys import intern
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from ._dataclass import DataclassMethods
+from ._dataclass import new_object as _new_object
 
 if TYPE_CHECKING:
     from .results import Artifact
@@ -414,9 +415,6 @@ class Message(DataclassMethods):
 
 #: Message's fields, in order (its __init__'s parameters).
 _MESSAGE_FIELDS = tuple(f.name for f in fields(Message))
-
-
-_new_object = object.__new__
 
 
 def made_message(role: Role, content: str, tool_name: str | None = None,

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from ._dataclass import DataclassMethods
+from ._dataclass import new_object as _new_object
 
 # USD per million tokens (input, output), list prices of late 2026 for common models.
 # Keys are matched as prefixes of the model name, longest first, so dated snapshots
@@ -211,7 +212,6 @@ class AgentUsage(DataclassMethods):
 
 
 _USAGE_FIELDS = tuple(f.name for f in fields(UsageStats))
-_new_object = object.__new__
 
 
 def _check_mapping(kind: str, data: object) -> None:
