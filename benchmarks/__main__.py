@@ -336,7 +336,7 @@ def _batch(args: argparse.Namespace, raw: dict[str, Any]) -> list[dict[str, Any]
     from . import batch_bench
 
     report = batch_bench.run(args.batch_runs, args.batch_concurrency, args.batch_rounds,
-                             args.batch_ray_runs, 2, args.batch_chunks)
+                             args.batch_ray_runs, 2, args.batch_chunks, args.batch_processes)
     raw["BATCH"] = report
     paired, median = report["paired"], report["median"]
     at_once = f"{args.batch_runs} whole runs, {args.batch_concurrency} at once"
@@ -484,6 +484,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="batch: fresh-process rounds for peak RSS")
     parser.add_argument("--batch-chunks", type=int, default=10,
                         help="batch: alternating slices of the paired runs/s measurement")
+    parser.add_argument("--batch-processes", type=int, default=3,
+                        help="batch: fresh processes of the paired runs/s measurement, pooled")
     parser.add_argument("--batch-ray-runs", type=int, default=2000,
                         help="batch: inputs for ray_batch (0: no Ray)")
     parser.add_argument("--no-httpx", action="store_true", help="skip the httpx loop")
@@ -498,7 +500,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.b6_runs, args.b6_batches = 20, 1
         args.b9_streams, args.b9_pace_us, args.b9_rounds = 3, 0, 1
         args.b10_iterations, args.mcp_calls, args.otel_iterations = 2, 20, 2
-        args.batch_runs, args.batch_rounds, args.batch_chunks = 20, 1, 2
+        args.batch_runs, args.batch_rounds, args.batch_chunks, args.batch_processes = 20, 1, 2, 1
         args.batch_ray_runs = 0
     return args
 
