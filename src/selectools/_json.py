@@ -76,8 +76,16 @@ def encode(body: Any) -> bytes:
             plain = body.copy()
             del plain[last]
             if RawJson not in map(type, plain.values()):
-                head = _dumps(plain)[:-1] + (b"," if plain else b"")
-                return head + _dumps(last) + b":" + raw + b"}"
+                # (one text, encoded once, with json's C encoders called here: no _dumps
+                # call per part; a lone surrogate takes _dumps's escaping below)
+                head = "".join(_ENCODE(plain, 0))
+                try:
+                    text = f"{head[:-1]},{encode_basestring(last)}:" if plain else \
+                        f"{{{encode_basestring(last)}:"
+                    return text.encode() + raw + b"}"
+                except UnicodeEncodeError:
+                    head_bytes = _dumps(plain)[:-1] + (b"," if plain else b"")
+                    return head_bytes + _dumps(last) + b":" + raw + b"}"
         # Any other: one pass, no comprehension (each is a function call of its own).
         others: dict[Any, Any] = {}
         raws: list[bytes] = []
