@@ -190,8 +190,13 @@ def input_runner(agent: Agent, response_format: ResponseFormat | None) -> RunInp
     # wrapper, a test's mock), is not Agent.arun, and is called as at 99ed814.)
     if getattr(agent.arun, "__func__", None) is not Agent.arun:
         return lambda item: agent.arun(item, response_format=response_format)
-    output, drain = _output(response_format), agent._drain
-    return lambda item: drain(_prepare(item), None, output)
+    from .types import Role, made_message
+
+    output, drain, user = _output(response_format), agent._drain, Role.USER
+    # A str input was checked (not blank) by checked_inputs, and a str cannot have changed
+    # since: its message is made as _prepare makes it, without the check again.
+    return lambda item: drain([made_message(user, item)] if type(item) is str
+                              else _prepare(item), None, output)
 
 
 async def run_item(run: RunInput, index: int, item: Messages, gate: AdaptiveLimit
@@ -300,6 +305,8 @@ def checked_inputs(inputs: Iterable[Messages]) -> list[Messages]:
                         f"of Messages), got {type(inputs).__name__}")
     items = list(inputs)
     for index, item in enumerate(items):
+        if type(item) is str and item.strip():
+            continue  # _prepare's check of a str (its message is made when it runs)
         try:
             _prepare(item)
         except (TypeError, ValueError) as exc:

@@ -23,6 +23,7 @@ where its protocol can; any other is asked for it in the system prompt.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Mapping
+from operator import attrgetter
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
     from ..sessions.binding import SessionRun
     from ..sessions.record import PendingApproval
 
+#: A tool outcome's message (ToolOutcome.message).
+_MESSAGE = attrgetter("message")
 
 
 async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
@@ -175,7 +178,8 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                         calls=held, results=[o.message for o in outcomes],
                         order=[c.id or "" for c in calls], iteration=run.iteration)
                 else:
-                    run.history.extend([outcome.message for outcome in outcomes])
+                    # (map in C: a list comprehension is a frame of its own, per turn)
+                    run.history.extend(map(_MESSAGE, outcomes))
                 # This frame keeps nothing of the turn's tools while the next answer streams
                 # (a run in flight held their outcomes and runner): the history has their
                 # messages.

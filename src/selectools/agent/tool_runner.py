@@ -17,6 +17,7 @@ from types import FunctionType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..tools import Tool, UnknownToolError, format_tool_error
+from ..tools.results import result_to_text
 from ..trace import AgentTrace, TraceStep
 from ..types import MAX_IMAGE_BYTES, ContentPart, Message, Role, ToolCall, made_message
 from .deadline import Deadline
@@ -31,6 +32,9 @@ class ToolOutcome(NamedTuple):
     message: Message
     error: BaseException | None
     duration_ms: float
+
+
+_new_tuple = tuple.__new__
 
 
 class ToolRunner:
@@ -149,6 +153,12 @@ class ToolRunner:
         contextvar it sets stays its own); one difference from a task:
         `asyncio.current_task()` in the tool is the run's.
 
+        `Tool.aexecute` without a timeout (never_suspends found the tool's aexecute is
+        Tool's own) is done here without its coroutine, a frame fewer per call: the
+        arguments validated, the function's coroutine made and run to its end, and a
+        result that is not a str made text, each in that one copy of the context, as the
+        coroutine would have done them.
+
         No time limit is passed to the tool: with one, `Tool.aexecute` runs the function in
         a task of its own and waits for that (tools.execution.call_async), but a function
         that never suspends runs to its end in the task's first step, before the wait
@@ -165,11 +175,18 @@ class ToolRunner:
             text = format_tool_error(name, error)
         else:
             self.deadline.check()
-            step = tool.aexecute(call.parameters)
+            context = copy_context()
+            step = None
             try:
-                copy_context().run(step.send, None)
+                step = context.run(tool.function, **context.run(tool.validate, call.parameters))
+                context.run(step.send, None)
             except StopIteration as finished:
-                text = finished.value
+                if step is None:  # raised by validate: in a coroutine, a RuntimeError
+                    error = RuntimeError("coroutine raised StopIteration")
+                    error.__cause__ = finished
+                    text = format_tool_error(name, error)
+                else:
+                    text = finished.value
             except Exception as exc:  # as in run_one: the model sees it, the run goes on
                 error = exc
                 text = format_tool_error(name, exc)
@@ -177,6 +194,12 @@ class ToolRunner:
                 step.close()
                 raise RuntimeError(f"the call to {name!r} waited on the event loop, though "
                                    "its tool was found to await nothing (a selectools bug)")
+            if type(text) is not str:  # (aexecute's last step; an error's text is a str)
+                try:
+                    text = context.run(result_to_text, text)
+                except Exception as exc:
+                    error = exc
+                    text = format_tool_error(name, exc)
         duration_ms = (perf_counter() - started) * 1000
         executed += (call, text[:500], error is not None, duration_ms)  # its step's values
         return self._outcome(call, text, error, duration_ms)
@@ -246,7 +269,8 @@ class ToolRunner:
         # fields already what Message's checks make of them: the text a str, the images
         # ContentParts (see types.made_message).
         message = made_message(Role.TOOL, text, name, text, None, call.id, images)
-        return ToolOutcome(call, message, error, duration_ms)
+        # (tuple.__new__ itself: a NamedTuple's __new__ is a Python function around it)
+        return _new_tuple(ToolOutcome, (call, message, error, duration_ms))
 
 
 def never_suspends(tool: Tool) -> bool:
