@@ -128,7 +128,7 @@ _DETAIL_TEXTS = frozenset({"text", "summary", "data"})
 _REASONING_FIELDS = frozenset({_REASONING_CONTENT, "reasoning", "reasoning_details"})
 # The roles, read per message of every request: in Python 3.11 `Role.TOOL` costs a
 # descriptor call each time (about 4 dict reads), a module constant one read.
-_TOOL, _ASSISTANT, _SYSTEM = Role.TOOL, Role.ASSISTANT, Role.SYSTEM
+_TOOL, _ASSISTANT, _SYSTEM, _USER = Role.TOOL, Role.ASSISTANT, Role.SYSTEM, Role.USER
 
 
 # ---------------------------------------------------------------------------------------------
@@ -229,11 +229,29 @@ def _wire_tool(tool: ToolDefinition) -> dict[str, Any]:
 
 def _wire_messages(messages: Sequence[Message], hosted: bool, model: str
                    ) -> list[dict[str, Any]]:
-    wire = [_wire_message(message, hosted, model) for message in messages]
-    for message in messages:  # (a loop, not any() over a generator: one frame fewer)
-        if message.content_parts and message.role is _TOOL:
-            return _with_tool_images(messages, wire)
-    return wire
+    """Each message's wire form (`_wire_message`'s), the tools' images after their turn.
+
+    Most of a history is tool results with their call's id and user text: those two are
+    written here, in the one loop, with no call per message; every other message (and a
+    role given as its plain string) takes `_wire_message`. tests/test_s9_provider_wire.py
+    holds the two to the same output."""
+    wire: list[dict[str, Any]] = []
+    images = False
+    for message in messages:
+        role = message.role
+        if role is _TOOL and message.tool_call_id:
+            result = message.tool_result
+            wire.append({"role": "tool", "tool_call_id": message.tool_call_id,
+                         "content": message.content if result is None else result})
+            if message.content_parts:
+                images = True
+        elif role is _USER and not message.content_parts:
+            wire.append({"role": "user", "content": message.content})
+        else:
+            wire.append(_wire_message(message, hosted, model))
+            if message.content_parts and role is _TOOL:
+                images = True
+    return _with_tool_images(messages, wire) if images else wire
 
 
 def _with_tool_images(messages: Sequence[Message], wire: list[dict[str, Any]]
@@ -276,7 +294,11 @@ def _wire_message(message: Message, hosted: bool = False, model: str = "") -> di
     if role == _ASSISTANT:
         wire: dict[str, Any] = {"role": "assistant", "content": message.content or None}
         if message.tool_calls:
-            wire["tool_calls"] = [_wire_tool_call(call) for call in message.tool_calls]
+            # (a call with its id written here, without a call of _wire_tool_call each)
+            wire["tool_calls"] = [
+                {"id": call.id, "type": "function", "function": {
+                    "name": call.tool_name, "arguments": call.arguments_json()}}
+                if call.id else _wire_tool_call(call) for call in message.tool_calls]
         elif wire["content"] is None:
             wire["content"] = ""
         if message.reasoning and not hosted:  # (api.openai.com refuses the fields)
