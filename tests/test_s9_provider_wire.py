@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from selectools.providers import openai
+from selectools.types import RAW_ARGUMENTS_KEY as RAW
 from selectools.types import ContentPart, Message, ReasoningPart, Role, ToolCall
 
 texts = st.text(max_size=8)
@@ -69,3 +70,41 @@ def test_a_call_without_an_id_is_still_refused() -> None:
     call.id = ""
     with pytest.raises(ValueError, match="has no id"):
         openai._wire_messages([Message(Role.ASSISTANT, "", tool_calls=[call])], False, "m")
+
+
+# -- a whole answer: its finish reason and its usual calls, read inline by parse_response --
+
+_REASONS = st.sampled_from([*openai.FINISH_REASONS, "other", "", None, 3, ["stop"]])
+
+
+@given(_REASONS, st.booleans())
+def test_the_finish_reason_is_mapped_as_wire_stop_reason_maps_it(raw: Any, calls: bool) -> None:
+    from selectools.providers import _wire
+
+    message: dict[str, Any] = {"role": "assistant", "content": "hi"}
+    if calls:
+        message["tool_calls"] = [{"id": "call_1", "type": "function",
+                                  "function": {"name": "f", "arguments": "{}"}}]
+    answer = {"choices": [{"finish_reason": raw, "message": message}]}
+    parsed, _ = openai.parse_response(answer, "m")
+    assert parsed.stop_reason == _wire.stop_reason(raw, openai.FINISH_REASONS, has_calls=calls)
+
+
+@given(st.sampled_from(['{"a": 1}', '{"__raw_arguments__": "x"}', f'{{"{RAW}": 1}}',
+                        '{"a": [1, {"b": null}]}', "{}", '{"a": 1} ', '{"a": 1}x']),
+       st.sampled_from(["call_1", "", None]))
+def test_a_usual_call_is_the_call_wire_tool_call_makes(arguments: str, call_id: Any) -> None:
+    from selectools.providers import _wire
+
+    answer = {"choices": [{"finish_reason": "tool_calls", "message": {
+        "role": "assistant", "content": None, "tool_calls": [
+            {"id": call_id, "type": "function", "function": {"name": "f",
+                                                             "arguments": arguments}}]}}]}
+    parsed, _ = openai.parse_response(answer, "m")
+    assert parsed.tool_calls is not None
+    (call,) = parsed.tool_calls
+    expected = _wire.tool_call("f", arguments, call_id)
+    assert (call.tool_name, call.parameters, call._json_source, call.arguments_json()) == (
+        expected.tool_name, expected.parameters, expected._json_source,
+        expected.arguments_json())
+    assert call.id == expected.id if call_id else call.id.startswith("call_")

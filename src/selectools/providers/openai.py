@@ -81,6 +81,7 @@ from typing import Any
 
 from .._json import scan as scan_json
 from ..types import (
+    RAW_ARGUMENTS_KEY,
     REASONING_EFFORTS,
     ContentPart,
     Message,
@@ -417,8 +418,22 @@ def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
             function = fragment.get("function") if type(fragment) is dict else None
             name = function.get("name") if type(function) is dict else None
             if type(name) is str and name and fragment.get("type", "function") == "function":
-                calls.append(_wire.tool_call(name, function.get("arguments"),  # type: ignore[union-attr]
-                                             fragment.get("id")))
+                arguments, call_id = function.get("arguments"), fragment.get("id")  # type: ignore[union-attr]
+                if type(arguments) is str and type(call_id) is str and call_id:
+                    # Its usual parts too, as _wire.tool_call reads them (without its
+                    # call): an id, and arguments that are the text of one JSON object.
+                    # Anything else goes to it, which decides.
+                    try:
+                        parameters, end = scan_json(arguments, 0)
+                    except (StopIteration, ValueError, RecursionError):
+                        end = None
+                    if end == len(arguments) and type(parameters) is dict \
+                            and RAW_ARGUMENTS_KEY not in parameters:
+                        made = ToolCall(name, parameters, call_id)
+                        made.keep_json_text(arguments)
+                        calls.append(made)
+                        continue
+                calls.append(_wire.tool_call(name, arguments, call_id))
                 continue
             call = _tool_call(fragment, index)
             if call is not None:
@@ -427,7 +442,11 @@ def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
     if type(text) is not str:
         _wire.as_text(text, "choices[0].message.content" if wire.get("content")
                       else "choices[0].message.refusal")
-    reason = _wire.stop_reason(choice.get("finish_reason"), FINISH_REASONS, has_calls=bool(calls))
+    # (_wire.stop_reason's mapping, inline: the one call per answer it cost)
+    raw = choice.get("finish_reason")
+    reason: StopReason = FINISH_REASONS.get(raw, "completed") if type(raw) is str else "completed"
+    if reason == "completed" and calls:
+        reason = "tool_calls"
     # (most answers have none of the fields: no call for them)
     reasoning = None if _REASONING_FIELDS.isdisjoint(wire) else _message_reasoning(wire, model)
     tagged, text = split_think(text)
