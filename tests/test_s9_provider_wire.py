@@ -108,3 +108,18 @@ def test_a_usual_call_is_the_call_wire_tool_call_makes(arguments: str, call_id: 
         expected.tool_name, expected.parameters, expected._json_source,
         expected.arguments_json())
     assert call.id == expected.id if call_id else call.id.startswith("call_")
+
+
+def test_the_requests_made_by_tuple_new_are_the_named_tuples() -> None:
+    # build_request and openai._request make ModelRequest and WireRequest by tuple.__new__
+    # with every field: a field added to either must be added there too.
+    from selectools.providers.protocol import ModelRequest, WireRequest
+
+    assert ModelRequest._fields == ("model", "system_prompt", "messages", "temperature",
+                                    "max_tokens", "stream", "hosted", "output", "reasoning",
+                                    "has_tools")
+    assert WireRequest._fields == ("path", "body", "params")
+    request = openai._request(ModelRequest("m", "", [Message(Role.USER, "hi")], None, 5, False))
+    assert type(request) is WireRequest and request == WireRequest(
+        "/chat/completions", {"model": "m", "messages": [{"role": "user", "content": "hi"}],
+                              "max_tokens": 5})

@@ -130,6 +130,7 @@ _REASONING_FIELDS = frozenset({_REASONING_CONTENT, "reasoning", "reasoning_detai
 # The roles, read per message of every request: in Python 3.11 `Role.TOOL` costs a
 # descriptor call each time (about 4 dict reads), a module constant one read.
 _TOOL, _ASSISTANT, _SYSTEM, _USER = Role.TOOL, Role.ASSISTANT, Role.SYSTEM, Role.USER
+_new_tuple = tuple.__new__
 
 
 # ---------------------------------------------------------------------------------------------
@@ -178,7 +179,8 @@ def _request(request: ModelRequest) -> WireRequest:
         effort = reasoning_effort(request.reasoning)  # (a bad setting is refused everywhere)
         if not hosted or _reasons(model):  # api.openai.com's other models refuse it
             body["reasoning_effort"] = effort
-    return WireRequest("/chat/completions", body)
+    # (made by tuple.__new__, every field given: no call of the NamedTuple's own __new__)
+    return _new_tuple(WireRequest, ("/chat/completions", body, None))
 
 
 def _reasons(model: str) -> bool:
