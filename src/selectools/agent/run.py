@@ -11,6 +11,8 @@ import os
 import time
 from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
 from contextlib import aclosing
+from operator import attrgetter
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from .._artifacts import collecting_artifacts
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
     from ..sessions.record import PendingApproval
 
 _call_numbers = itertools.count(1)
+_CALL_ID = attrgetter("id")
 
 #: A turn that ended for one of these reasons ends the run with it as
 #: `AgentResult.stop_reason`; its tool calls are not run (their arguments may be cut).
@@ -58,13 +61,24 @@ RUN_ENDING_REASONS: frozenset[StopReason] = frozenset({"length", "content_filter
 class Run:
     """The state of one run: its history, usage, trace, and the current model turn."""
 
-    # Slots: one object per run, its attributes read on every turn.
-    __slots__ = ("setup", "id", "stream", "events", "on_text", "streaming", "pending",
-                 "history", "new_start", "iteration", "trace", "usage", "all_calls",
-                 "artifacts", "ended_by", "deadline", "provider", "provider_used",
-                 "system_prompt", "model", "output", "output_format", "partials",
-                 "reasoning", "tool_deltas", "repairs", "parsed", "output_error",
-                 "response", "calls")
+    # No slots: the attributes most runs never change start as these class attributes,
+    # stored by no run that keeps them (read in one opcode all the same).
+    #: Set when the run stops for tool calls that wait for approval.
+    pending: PendingApproval | None = None
+    iteration = 0
+    #: Set when the turn's reason (RUN_ENDING_REASONS) ends the run.
+    ended_by: StopReason | None = None
+    provider_used: str | None = None
+    output_format: OutputFormat | None = None
+    #: Repair turns so far (iterations that count against no budget), the validated
+    #: answer, and the last validation error while the answer is invalid.
+    repairs = 0
+    parsed: Any = None
+    output_error: OutputValidationError | None = None
+    # The current turn, set by finish_turn (a whole answer's, in run_agent; a streamed
+    # one's, in close_stream).
+    response: Message
+    calls: list[ToolCall]
 
     def __init__(self, setup: RunSetup, messages: list[Message], prior: list[Message],
                  stream: bool, events: bool, on_text: Callable[[str], Any] | None,
@@ -76,21 +90,15 @@ class Run:
         self.on_text = on_text
         #: Whether the model's answers are streamed (for the caller or its handler).
         self.streaming = stream or on_text is not None
-        #: Set when the run stops for tool calls that wait for approval.
-        self.pending: PendingApproval | None = None
         self.history: list[Message] = [*prior, *messages]
         self.new_start = len(prior)
-        self.iteration = 0
         self.trace = AgentTrace(self.id)
         self.usage = AgentUsage()
         self.all_calls: list[ToolCall] = []
         #: What the run's tools emitted with `emit_artifact`.
         self.artifacts: list[Artifact] = []
-        #: Set when the turn's reason (RUN_ENDING_REASONS) ends the run.
-        self.ended_by: StopReason | None = None
         self.deadline = run_deadline(setup.config.run_timeout)
         self.provider = setup.provider_for_run(self.id)
-        self.provider_used: str | None = None
         self.system_prompt = setup.system_prompt
         self.model = setup.config.model or setup.default_model
         #: The typed answer asked for: given to a provider that takes it as an option
@@ -98,7 +106,6 @@ class Run:
         #: system prompt.
         self.output = output
         options = setup.options
-        self.output_format: OutputFormat | None = None
         if output is not None:
             format_ = OutputFormat(output.name, output.schema, output.strict_schema,
                                    output.instructions())
@@ -110,15 +117,6 @@ class Run:
         self.partials = events and output is not None
         self.reasoning = setup.config.reasoning if "reasoning" in options else None
         self.tool_deltas = events and "tool_deltas" in options
-        #: Repair turns so far (iterations that count against no budget), the validated
-        #: answer, and the last validation error while the answer is invalid.
-        self.repairs = 0
-        self.parsed: Any = None
-        self.output_error: OutputValidationError | None = None
-        # The current turn, set by finish_turn (a whole answer's, in run_agent; a streamed
-        # one's, in close_stream).
-        self.response: Message
-        self.calls: list[ToolCall]
 
     async def run_tools(self, calls: list[ToolCall], outcomes: list[ToolOutcome]
                         ) -> AsyncGenerator[StreamChunk, None]:
@@ -386,7 +384,7 @@ class Run:
                      started: float) -> Sequence[ToolCall]:
         """Record the model's answer; returns tool calls found written in its text, if any."""
         self.deadline.check()
-        llm_ms = (time.perf_counter() - started) * 1000
+        llm_ms = (perf_counter() - started) * 1000
         calls = response.tool_calls or []  # (the answer's own list: nothing changes it)
         parsed: Sequence[ToolCall] = ()  # (tuples: no list made per turn for nothing)
         dropped: Sequence[ToolCall] = ()
@@ -409,23 +407,25 @@ class Run:
                                    reasoning=response.reasoning)
         if usage is not None:
             self.usage.add(usage)
-            self.provider_used = usage.provider or self.provider_used
-        self.provider_used = self.provider_used or provider_name(self.provider)
+            self.provider_used = usage.provider or self.provider_used \
+                or provider_name(self.provider)
+        elif not self.provider_used:
+            self.provider_used = provider_name(self.provider)
         if calls:  # (a final answer has none: nothing to look up)
             names = self.setup.names
-            # The ids taken (results must link to exactly one call): a set for this turn
-            # only, so that a run in flight holds none.
-            ids = {call.id for call in self.all_calls} if self.all_calls else set()
             for call in calls:
                 # The offered tool's own name, not the answer's copy of it: held results
                 # (a batch's 5,000) then share one string per tool instead of one per call.
                 call.tool_name = names.get(call.tool_name, call.tool_name)
                 if type(call.parameters) is not dict:  # a duck-typed provider's list, say
                     call.parameters = _as_arguments(call.parameters)
-                call_id = call.id
-                if not call_id or call_id in ids:  # results must link to exactly one call
-                    call.id = call_id = f"call_{self.id[:8]}_{next(_call_numbers)}"
-                ids.add(call_id)
+            # Results must link to exactly one call: the usual ids (each set, all distinct,
+            # none taken by an earlier turn) are checked in C, without a loop, and kept.
+            # (A set for this turn only, so that a run in flight holds none.)
+            ids = set(map(_CALL_ID, calls))
+            if len(ids) != len(calls) or not all(ids) or (
+                    self.all_calls and not ids.isdisjoint(map(_CALL_ID, self.all_calls))):
+                self._fresh_ids(calls)
         # The turn's steps (llm_call, and tool_selection when it called tools) are made
         # when read (see AgentTrace.record), from one record of these values: the calls
         # themselves, whose name, arguments and id nothing changes after this (resume
@@ -441,6 +441,15 @@ class Run:
         self.all_calls.extend(calls)
         self.response, self.calls = response, calls
         return parsed
+
+    def _fresh_ids(self, calls: Sequence[ToolCall]) -> None:
+        """A new id for each call whose id is missing or taken (by an earlier call)."""
+        ids = {call.id for call in self.all_calls}
+        for call in calls:
+            call_id = call.id
+            if not call_id or call_id in ids:
+                call.id = call_id = f"call_{self.id[:8]}_{next(_call_numbers)}"
+            ids.add(call_id)
 
     def result(self, final: Message | None, stop_reason: str) -> AgentResult:
         if final is None:
