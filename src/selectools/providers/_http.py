@@ -117,6 +117,8 @@ class HttpTransport:
         self._slots: dict[asyncio.AbstractEventLoop, Slots] = {}
         #: Per loop, the one timer bounding the waits of its streams (see `_ReadWatch`).
         self._watches: dict[asyncio.AbstractEventLoop, _ReadWatch] = {}
+        #: Per session (so per loop), the one timer bounding its whole calls (`_CallWatch`).
+        self._calls: dict[asyncio.AbstractEventLoop, _CallWatch] = {}
         self.pool_size = POOL_SIZE
         self._lock = threading.Lock()
         self._parsed_urls: dict[str, Any] = {}
@@ -144,11 +146,20 @@ class HttpTransport:
                         params: Mapping[str, str] | None = None) -> Any:
         """POST `body` and return the parsed JSON answer."""
         limit = self.timeout if timeout is None else timeout
-        client_timeout = self._whole_timeout(limit)
+        task: asyncio.Task[Any] | None = None
+        watch: _CallWatch | None = None
         try:
             session, slots = self._pool()
             await slots.take()
             try:
+                # The limit kept by the loop's one timer (see _CallWatch), aiohttp then
+                # told of none; outside a task (none to cancel), by aiohttp's own.
+                if limit and (task := asyncio.current_task()) is not None:
+                    watch = self._calls[asyncio.get_running_loop()]
+                    cancelling = watch.start(task, limit)
+                    client_timeout = watch.no_timeout
+                else:
+                    client_timeout = self._whole_timeout(limit)
                 # (posted here, not by a coroutine of ours: every await of the call would
                 # pass through its layer)
                 data = encode_json(body)
@@ -167,9 +178,20 @@ class HttpTransport:
                                                         payload)
             finally:
                 slots.give()
+                if watch is not None:
+                    watch.calls.pop(task, None)  # type: ignore[arg-type]
         except ProviderError:
             raise
+        except asyncio.CancelledError as exc:
+            # The watch's cancel (the limit passed) is a timeout, as asyncio.timeout makes
+            # it: a cancel from outside, meanwhile or not, goes on as a cancel.
+            if watch is None or not watch.expired(task, cancelling):  # type: ignore[arg-type]
+                raise
+            raise self._transport_error(TimeoutError(), limit) from exc
         except Exception as exc:
+            if watch is not None and watch.expired(task, cancelling):  # type: ignore[arg-type]
+                # (the timer's cancel met on the way out as another error: still the limit)
+                raise self._transport_error(TimeoutError(), limit) from exc
             raise self._transport_error(exc, limit) from exc
         data = json_or_none(payload)
         if data is None:
@@ -334,7 +356,7 @@ class HttpTransport:
         there, without waiting)."""
         with self._lock:
             sessions, self._sessions, self._slots = self._sessions, {}, {}
-            self._watches = {}
+            self._watches, self._calls = {}, {}
         current = _running_loop()
         for loop, session in sessions.items():
             if loop is current:
@@ -374,11 +396,13 @@ class HttpTransport:
                     _mark_closed(self._sessions.pop(stale))
                     self._slots.pop(stale, None)
                     self._watches.pop(stale, None)
+                    self._calls.pop(stale, None)
                 session = aiohttp.ClientSession(
                     connector=aiohttp.TCPConnector(limit=self.pool_size),
                     headers={"Content-Type": "application/json", **self._headers})
                 self._sessions[loop] = session
                 self._slots[loop] = Slots(self.pool_size)
+                self._calls[loop] = _CallWatch(loop, aiohttp.ClientTimeout(total=None))
                 _close_with_its_loop(session, loop, owner=self)
             return session
 
@@ -582,6 +606,75 @@ class _ReadWatch:
             else:
                 due = min(due, (now if since is None else since) + stream.limit)
         if self.streams:
+            self._set(due)
+
+
+class _CallWatch:
+    """The one timer that bounds every whole call in flight on a loop, as `_ReadWatch`
+    bounds its streams' reads.
+
+    aiohttp's own limit (`ClientTimeout(total=...)`) costs a timer per request (a push
+    onto the loop's timer heap, which compares entries in Python, and its cancel) and a
+    timer context entered per request and per read of its body: about 500 opcodes a call,
+    the biggest part of what aiohttp runs for a short answer. Here each call notes its
+    task and when its limit passes; the one timer wakes when the first could have passed
+    it (set about once per limit, 60 s by default, not per call), and cancels the tasks of
+    those that did, as asyncio.timeout does: the call then fails as a timeout, a cancel
+    from outside still as a cancel."""
+
+    __slots__ = ("clock", "calls", "no_timeout", "_expired", "_loop", "_handle", "_due")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, no_timeout: aiohttp.ClientTimeout
+                 ) -> None:
+        self._loop = loop
+        #: What aiohttp is told instead of the limit: no timeout of its own.
+        self.no_timeout = no_timeout
+        # The loop's clock, as _ReadWatch takes it (call_at runs on loop.time()).
+        self.clock = time.monotonic \
+            if getattr(loop.time, "__func__", None) is asyncio.BaseEventLoop.time \
+            else loop.time
+        #: The tasks of the calls in flight, each with when its limit passes (a task makes
+        #: one whole call at a time: each of its awaits waits for the one before).
+        self.calls: dict[asyncio.Task[Any], float] = {}
+        #: Those cancelled by the timer, until their call has seen it.
+        self._expired: set[asyncio.Task[Any]] = set()
+        self._handle: asyncio.TimerHandle | None = None
+        self._due = float("inf")  # when the timer wakes (inf: it is not set)
+
+    def start(self, task: asyncio.Task[Any], limit: float) -> int:
+        """Bound `task`'s call to `limit` seconds (until its caller takes it out of
+        `calls`); returns how many cancels it had pending then (to tell the timer's cancel
+        from one from outside)."""
+        due = self.calls[task] = self.clock() + limit
+        if due < self._due:  # (most often it is set to wake sooner: nothing to do)
+            self._set(due)
+        return task.cancelling()
+
+    def expired(self, task: asyncio.Task[Any], cancelling: int) -> bool:
+        """Whether a CancelledError in `task`'s call is the timer's own cancel alone (it
+        is then taken back), as asyncio.timeout decides it."""
+        if task not in self._expired:
+            return False
+        self._expired.discard(task)
+        return task.uncancel() <= cancelling
+
+    def _set(self, due: float) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self._due = due
+        self._handle = self._loop.call_at(due, self._check)
+
+    def _check(self) -> None:
+        self._handle, self._due = None, float("inf")
+        now, due = self.clock(), float("inf")
+        for task, call_due in list(self.calls.items()):  # (a copy: a call failed is taken out)
+            if now >= call_due:
+                del self.calls[task]
+                self._expired.add(task)
+                task.cancel()
+            else:
+                due = min(due, call_due)
+        if self.calls:
             self._set(due)
 
 

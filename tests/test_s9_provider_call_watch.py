@@ -1,0 +1,115 @@
+"""One timer (`_CallWatch`) bounds every whole call in flight on a loop, instead of aiohttp's
+timer per request: each call still fails at its own limit as a ProviderTimeoutError (headers
+late, or the body stalled), whatever the others' limits; a cancel from outside stays a
+cancel, the task's cancel count as it was; a call ended leaves nothing in the watch and no
+cancel pending; many calls set the timer once. On a real server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+
+import pytest
+from wire_server import WireServer
+
+from selectools.providers._http import HttpTransport
+from selectools.providers.errors import ProviderError, ProviderTimeoutError
+
+BODY = b'{"ok": true, "pad": "' + b"x" * 4000 + b'"}'
+
+
+def _error(status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
+    return ProviderError(f"HTTP {status}", status=status)
+
+
+def _transport(url: str) -> HttpTransport:
+    return HttpTransport(provider="test", base_url=url, error_from_response=_error)
+
+
+def _watch(transport: HttpTransport) -> object:
+    (watch,) = transport._calls.values()
+    return watch
+
+
+async def test_a_late_answer_fails_at_its_limit_beside_a_patient_call(
+        wire_server: WireServer) -> None:
+    transport = _transport(wire_server.url)
+    try:
+        patient_release = wire_server.reply(body=BODY, hold_after=10)
+        patient = asyncio.ensure_future(transport.post_json("/c", {}, timeout=5.0))
+        await asyncio.sleep(0.1)
+        wire_server.reply(body=BODY, delay=1.5)  # headers later than the limit
+        started = time.monotonic()
+        with pytest.raises(ProviderTimeoutError, match=r"no answer within 0.2 s"):
+            await transport.post_json("/c", {}, timeout=0.2)
+        assert time.monotonic() - started < 1.0
+        assert not patient.done()
+        patient_release.set()
+        assert (await patient)["ok"] is True
+        assert _watch(transport).calls == {}  # type: ignore[attr-defined]
+    finally:
+        await transport.aclose()
+
+
+async def test_a_stalled_body_fails_at_its_limit(wire_server: WireServer) -> None:
+    transport = _transport(wire_server.url)
+    release = wire_server.reply(body=BODY, hold_after=100)
+    try:
+        with pytest.raises(ProviderTimeoutError):
+            await transport.post_json("/c", {}, timeout=0.3)
+        task = asyncio.current_task()
+        assert task is not None and task.cancelling() == 0  # the timer's cancel taken back
+        await asyncio.sleep(0)  # and none pending: this await is not cancelled
+    finally:
+        release.set()
+        await transport.aclose()
+
+
+async def test_a_cancel_from_outside_stays_a_cancel(wire_server: WireServer) -> None:
+    transport = _transport(wire_server.url)
+    release = wire_server.reply(body=BODY, delay=2.0)
+    try:
+        call = asyncio.ensure_future(transport.post_json("/c", {}, timeout=0.2))
+        await asyncio.sleep(0.05)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        assert _watch(transport).calls == {}  # type: ignore[attr-defined]
+    finally:
+        release.set()
+        await transport.aclose()
+
+
+async def test_an_outer_timeout_meeting_the_limit_is_the_outer_one(
+        wire_server: WireServer) -> None:
+    # Both expire at once: asyncio.timeout's own cancel must reach it (as a TimeoutError
+    # from the outer block), whichever timer ran first.
+    transport = _transport(wire_server.url)
+    wire_server.reply(body=BODY, delay=1.0)
+    try:
+        with pytest.raises((TimeoutError, ProviderTimeoutError)):
+            async with asyncio.timeout(0.2):
+                await transport.post_json("/c", {}, timeout=0.2)
+        task = asyncio.current_task()
+        assert task is not None and task.cancelling() == 0
+    finally:
+        await transport.aclose()
+
+
+async def test_calls_that_end_in_time_set_the_timer_once_and_leave_nothing(
+        wire_server: WireServer) -> None:
+    transport = _transport(wire_server.url)
+    try:
+        for _ in range(20):
+            wire_server.reply(body=BODY)
+        await transport.post_json("/c", {}, timeout=30.0)
+        watch = _watch(transport)
+        handle = watch._handle  # type: ignore[attr-defined]
+        results = await asyncio.gather(*(transport.post_json("/c", {}, timeout=30.0)
+                                         for _ in range(19)))
+        assert all(result["ok"] for result in results)
+        assert watch._handle is handle  # type: ignore[attr-defined]  # (set once)
+        assert watch.calls == {} and watch._expired == set()  # type: ignore[attr-defined]
+    finally:
+        await transport.aclose()
