@@ -169,13 +169,18 @@ class HttpTransport:
                     response = await self._redirected(session, response, path, data,
                                                       client_timeout)
                 del data  # (the body's bytes: not held while the answer is read)
-                async with response:
+                try:
                     payload = await response.read()
-                    if log.isEnabledFor(logging.DEBUG):  # (one call, not two, when not)
-                        log.debug("%s POST %s -> %s", self.provider, path, response.status)
-                    if response.status >= 300:
-                        raise self._error_from_response(response.status, response.headers,
-                                                        payload)
+                finally:
+                    # (released here, not by `async with`: its two coroutines and its wait
+                    # for the request's writer, long done once the answer is read whole;
+                    # a read that failed leaves the connection closed by release, as there)
+                    response.release()
+                if log.isEnabledFor(logging.DEBUG):  # (one call, not two, when not)
+                    log.debug("%s POST %s -> %s", self.provider, path, response.status)
+                if response.status >= 300:
+                    raise self._error_from_response(response.status, response.headers,
+                                                    payload)
             finally:
                 slots.give()
                 if watch is not None:
