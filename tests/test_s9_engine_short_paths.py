@@ -196,3 +196,27 @@ async def test_a_batchs_str_input_runs_as_arun_runs_it() -> None:
     assert first == by_arun == [Message(role="user", content="Hello")]
     assert second == [Message(role="user", content="Hi")]
     assert results[1].input == "Hi" and type(results[1].input) is Text
+
+
+async def test_a_turn_with_a_callable_objects_tool_keeps_its_tasks() -> None:
+    # Its function has no code to check: it may wait, so the turn is not run at once
+    # (before, such a tool passed for one that awaits nothing, beside one that did).
+    import asyncio
+
+    class Waits:
+        async def __call__(self, n: int) -> str:
+            await asyncio.sleep(0)
+            return f"waited {n}"
+
+    @tool(description="Awaits nothing")
+    async def quick(n: int) -> str:
+        return f"quick {n}"
+
+    waits = tool(name="waits", description="Awaits")(Waits())
+    provider = LocalProvider(responses=[[ToolCall("quick", {"n": 1}), ToolCall("waits", {"n": 2}),
+                                         ToolCall("nobody", {})], "done"])
+    result = await Agent([quick, waits], provider=provider).arun("go")
+    assert result.content == "done"
+    texts = [m.content for m in provider.requests[1][1] if m.tool_result is not None]
+    assert texts[:2] == ["quick 1", "waited 2"]
+    assert texts[2].startswith("Error:") and "nobody" in texts[2]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Iterator
 from contextvars import copy_context
 from inspect import CO_COROUTINE
+from operator import attrgetter
 from time import perf_counter
 from types import FunctionType
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -20,7 +21,7 @@ from ..tools import Tool, UnknownToolError, format_tool_error
 from ..tools.results import result_to_text
 from ..trace import AgentTrace, TraceStep
 from ..types import MAX_IMAGE_BYTES, ContentPart, Message, Role, ToolCall, made_message
-from .deadline import Deadline
+from .deadline import NO_DEADLINE, Deadline
 from .setup import RunSetup
 
 if TYPE_CHECKING:
@@ -35,6 +36,8 @@ class ToolOutcome(NamedTuple):
 
 
 _new_tuple = tuple.__new__
+_TOOL_NAME = attrgetter("tool_name")
+_FUNCTION_CODE = attrgetter("function.__code__")
 
 
 class ToolRunner:
@@ -58,8 +61,9 @@ class ToolRunner:
             for call in calls:
                 in_order.append(await self.run_one(call, iteration))
             return in_order
-        if self._at_once(calls):
-            return self._all_now(calls, iteration)
+        now = self._at_once(calls)
+        if now is not None:
+            return self._all_now(calls, now, iteration)
         import asyncio  # here, not at the top: it is most of `import selectools`'s cost
 
         # Parallel calls run as tasks, awaited in turn rather than through gather, whose
@@ -91,10 +95,11 @@ class ToolRunner:
             for call in calls:
                 yield await self.run_one(call, iteration)
             return
-        if self._at_once(calls):
+        now = self._at_once(calls)
+        if now is not None:
             # Every call first, as their tasks would all have ended before the first
             # outcome is read (a consumer that stops early stops none of them).
-            for outcome in self._all_now(calls, iteration):
+            for outcome in self._all_now(calls, now, iteration):
                 yield outcome
             return
         import asyncio
@@ -109,9 +114,9 @@ class ToolRunner:
     def _parallel(self, calls: list[ToolCall]) -> bool:
         return len(calls) > 1 and self.setup.config.parallel_tool_execution
 
-    def _at_once(self, calls: list[ToolCall]) -> bool:
-        """Whether each of these calls runs to its end in one step, never waiting on the
-        event loop (see `never_suspends`). Tasks would then run them one after the other
+    def _at_once(self, calls: list[ToolCall]) -> list[Tool | None] | None:
+        """Each call's tool (None for an unknown one) when each of these calls runs to its
+        end in one step, never waiting on the event loop (see `never_suspends`); else None. Tasks would then run them one after the other
         all the same, each to its end in its first step, in request order: `_now` does
         that without a task each and the event loop's turns that run them (a B2 run's
         asyncio opcodes 3,416 -> 2,659). The outcomes, trace and order are the same
@@ -121,37 +126,48 @@ class ToolRunner:
         # Observers' events are awaited in run_one: they may wait. (A time limit does not
         # keep a turn off this path: see `_now`.)
         if not setup.immediate or setup.hub.active:
-            return False
-        tools, immediate = setup.tools, setup.immediate
-        for call in calls:
-            tool = tools.get(call.tool_name)
+            return None
+        immediate = setup.immediate
+        names = list(map(_TOOL_NAME, calls))
+        found = list(map(setup.tools.get, names))
+        # (The code, not the function: a function's __code__ may be swapped. Compared in
+        # C, one list with the other: code objects equal in value are the same code.)
+        try:
+            if None not in found:  # the usual turn: every call's tool is known
+                return found if list(map(_FUNCTION_CODE, found)) == list(
+                    map(immediate.get, names)) else None
             # (An unknown tool's call awaits nothing either: its result is the error.)
-            # (The code, not the function: a function's __code__ may be swapped.)
-            if tool is not None and immediate.get(call.tool_name) is not \
-                    getattr(tool.function, "__code__", None):
-                return False
-        return True
+            for name, tool in zip(names, found):  # noqa: B905 - (of one length)
+                if tool is not None and immediate.get(name) != _FUNCTION_CODE(tool):
+                    return None
+        except AttributeError:  # a function without code (a callable object): it may wait
+            return None
+        return found
 
-    def _all_now(self, calls: list[ToolCall], iteration: int) -> list[ToolOutcome]:
+    def _all_now(self, calls: list[ToolCall], tools: list[Tool | None], iteration: int
+                 ) -> list[ToolOutcome]:
         """Every call `_now`, in request order (a loop: no list comprehension's frame).
         The turn's tool_execution steps are one record (see _executions), written when
         the last call ended or one raised (the run's deadline): the calls that ran are
         traced, in the order they ran, as each call's own record would have them."""
         outcomes: list[ToolOutcome] = []
         executed: list[Any] = []
+        # (Only a run with a time limit has a deadline to check before each call.)
+        deadline = self.deadline if self.deadline is not NO_DEADLINE else None
         try:
-            for call in calls:
-                outcomes.append(self._now(call, executed))
+            for call, tool in zip(calls, tools):  # noqa: B905 - (of one length)
+                outcomes.append(self._now(call, tool, executed, deadline))
         finally:
             if executed:
                 self.trace.record((_executions, iteration, *executed))
         return outcomes
 
-    def _now(self, call: ToolCall, executed: list[Any]) -> ToolOutcome:
-        """Run a call that `_at_once` found never waits, to its end, now: `run_one` without
-        its awaits. The tool runs in a copy of the run's context, as in a task (a
-        contextvar it sets stays its own); one difference from a task:
-        `asyncio.current_task()` in the tool is the run's.
+    def _now(self, call: ToolCall, tool: Tool | None, executed: list[Any],
+             deadline: Deadline | None) -> ToolOutcome:
+        """Run a call that `_at_once` found never waits (`tool`: its tool, None for an
+        unknown one), to its end, now: `run_one` without its awaits. The tool runs in a
+        copy of the run's context, as in a task (a contextvar it sets stays its own); one
+        difference from a task: `asyncio.current_task()` in the tool is the run's.
 
         `Tool.aexecute` without a timeout (never_suspends found the tool's aexecute is
         Tool's own) is done here without its coroutine, a frame fewer per call: the
@@ -169,12 +185,12 @@ class ToolRunner:
         name = call.tool_name
         started = perf_counter()
         error: BaseException | None = None
-        tool = self.setup.tools.get(name)
         if tool is None:
             error = UnknownToolError(name, self.setup.tools)
             text = format_tool_error(name, error)
         else:
-            self.deadline.check()
+            if deadline is not None:
+                deadline.check()
             context = copy_context()
             step = None
             try:
