@@ -14,6 +14,13 @@ string that grows past `_ALWAYS_SHOWN` characters is re-shown only once it has g
 sixteenth, since making the grown `str` costs its whole length: short strings follow
 every delta, a long one follows within 6 % of its length, and its final text is always
 exact.
+
+Most of a model's JSON is plain: strings without escapes, short numbers, keys and
+separators whole within a delta. `feed` takes those inline, whole runs at a time, and
+hands anything else (an escape, a long string, a number or literal cut by the delta's
+end, lenient text around the value, any error) to the general scanner at the character
+where it stopped, in the state the general scanner would have reached there; a test holds
+the two to the same values and errors.
 """
 
 from __future__ import annotations
@@ -66,6 +73,12 @@ _WHITESPACE = " \t\n\r"
 _SKIP_WHITESPACE = re.compile(r"[ \t\n\r]*")
 # In a string, what ends a run of plain characters.
 _STRING_SPECIAL = re.compile(r'["\\\x00-\x1f]')
+# The short path's step in a string: its plain run, then, if it ends, what follows up
+# to the next string's opening quote; `lastindex` says which of these came.
+_PIECE = re.compile(r'([^"\\\x00-\x1f]*)(?:(")[ \t\n\r]*(?:(,)[ \t\n\r]*(")?'
+                    r'|(:)[ \t\n\r]*(")?|(\])|(\}))?|(\Z))?')
+_AT_SPECIAL, _CLOSED, _THEN_COMMA, _THEN_COMMA_QUOTE, _THEN_COLON, _THEN_COLON_QUOTE, \
+    _THEN_BRACKET, _THEN_BRACE, _TO_THE_END = range(1, 10)
 _NUMBER_RUN = re.compile(r"[0-9.eE+\-]*")
 _NUMBER_SHAPE = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 _HEX4 = re.compile(r"[0-9a-fA-F]{4}")
@@ -87,9 +100,12 @@ class PartialJSONParser:
     be one JSON document, whitespace around it allowed.
     """
 
-    __slots__ = ("_start", "_state", "_root", "_has_root", "_frames", "_keys", "_offset",
-                 "_carry", "_raw", "_raw_len", "_escaped", "_shown", "_number", "_literal",
-                 "_literal_value", "_key", "_error", "_string_grew")
+    __slots__ = ("_start", "_state", "_root", "_has_root", "_frames", "_offset", "_carry",
+                 "_raw", "_raw_len", "_escaped", "_shown", "_target", "_slot", "_number",
+                 "_literal", "_literal_value", "_key", "_error", "_string_grew", "_short")
+
+    #: Whether the short paths are taken (a test's reference parser turns them off).
+    _SHORT_PATH = True
 
     def __init__(self, *, start: str | None = None) -> None:
         if start is not None and (not start or not set(start) <= set('{["')):
@@ -98,21 +114,25 @@ class PartialJSONParser:
         self._state = _SEEK if start is not None else _VALUE
         self._root: Any = None
         self._has_root = False
-        # The open containers, outermost first, and for each object the key being filled.
+        # The open containers, outermost first.
         self._frames: list[dict[str, Any] | list[Any]] = []
-        self._keys: list[str | None] = []
         self._offset = 0  # characters consumed before the current text
         self._carry = ""  # an escape (at most 12 characters) cut by the end of a delta
         self._raw: list[str] = []  # the open string's text not yet shown, escapes and all
         self._raw_len = 0
         self._escaped = False  # whether `_raw` holds an escape (then it needs decoding)
         self._shown = ""  # the open string as shown in the value
+        # Where the open string is shown: its container (None at the root) and its key
+        # there (-1 in a list: nothing is appended to it while the string is open).
+        self._target: Any = None
+        self._slot: Any = None
         self._number: list[str] = []
         self._literal = ""
         self._literal_value: Any = None
         self._key = ""
         self._error: PartialJSONError | None = None
         self._string_grew = False  # whether the string that just ended showed more
+        self._short = False  # whether `feed` may take the next delta by its short path
 
     @property
     def value(self) -> Any:
@@ -130,28 +150,226 @@ class PartialJSONParser:
         Raises PartialJSONError when the text cannot be JSON (and again on every later
         call).
         """
-        if self._state == _STRING and not self._carry and _STRING_SPECIAL.search(delta) is None:
-            # The common case, taken without the scanner: more of an open string, with no
-            # quote, escape or control character in it.
-            if delta:
-                self._raw.append(delta)
-                self._raw_len += len(delta)
-                self._offset += len(delta)
-                if self._worth_showing():
-                    self._show_string()
-                    return self._root
-            return UNCHANGED
+        if not self._short:
+            return self._feed(delta, 0, False)
+        # The short path: the plain parts of JSON, taken here inline (see the module's
+        # doc). It stops at anything else, leaving the state as the general scanner
+        # would have it there, and hands the rest to `_feed`; it never raises, so every
+        # error is the general scanner's. (It runs inside the root container: frames[-1]
+        # is the innermost open one, and holds the open string, if any.)
+        frames = self._frames
+        state = self._state
+        pos, end = 0, len(delta)
+        changed = False
+        value: Any
+        while pos < end:
+            if state == _STRING or state == _KEY_STRING:
+                # A string's plain run, its end, and what follows up to the next string's
+                # start, in one match.
+                match = _PIECE.match(delta, pos)
+                kind = match.lastindex  # type: ignore[union-attr]
+                if kind == _TO_THE_END:  # the string goes on in the next delta
+                    if state == _STRING:
+                        shown = self._shown + delta[pos:]
+                        if len(shown) > _ALWAYS_SHOWN:
+                            break
+                        self._shown = shown
+                        self._target[self._slot] = shown
+                        changed = True
+                    else:
+                        self._raw.append(delta[pos:])
+                        self._raw_len += end - pos
+                    pos = end
+                    break
+                if kind == _AT_SPECIAL:  # an escape or a control character
+                    break
+                piece = match.group(1)  # type: ignore[union-attr]
+                container = frames[-1]
+                if state == _STRING:
+                    if piece:
+                        shown = self._shown + piece
+                        if len(shown) > _ALWAYS_SHOWN:
+                            break
+                        self._target[self._slot] = shown
+                        changed = True
+                    self._shown = ""
+                    if kind == _THEN_COMMA_QUOTE:
+                        if type(container) is list:  # the next element, a string
+                            container.append("")
+                            changed = True
+                        else:  # the next key
+                            state, self._raw_len = _KEY_STRING, 0
+                    elif kind == _THEN_COMMA:
+                        state = _VALUE if type(container) is list else _KEY
+                    elif kind == _CLOSED:
+                        state = _AFTER
+                    elif kind == (_THEN_BRACKET if type(container) is list else _THEN_BRACE):
+                        frames.pop()
+                        state = _AFTER if frames else _DONE
+                    else:  # a wrong separator: the general scanner says so
+                        state = _AFTER
+                        pos = delta.index('"', pos) + 1
+                        break
+                else:  # a key
+                    raw = self._raw
+                    if raw:
+                        raw.append(piece)
+                        piece = "".join(raw)
+                        raw.clear()
+                        self._raw_len = 0
+                    self._key = piece
+                    if kind == _THEN_COLON_QUOTE:  # its value, a string
+                        container[piece] = ""  # type: ignore[index]
+                        self._target, self._slot = container, piece
+                        state = _STRING
+                        changed = True
+                    elif kind == _THEN_COLON:
+                        state = _VALUE
+                    else:
+                        state = _COLON
+                        if kind != _CLOSED:  # a wrong separator
+                            pos = delta.index('"', pos) + 1
+                            break
+                pos = match.end()  # type: ignore[union-attr]
+                continue
+            if state > _AFTER:
+                if state == _NUMBER:  # begun in an earlier delta
+                    run_end = _NUMBER_RUN.match(delta, pos).end()  # type: ignore[union-attr]
+                    if run_end == end:
+                        self._number.append(delta[pos:])
+                        pos = end
+                        break
+                    value = _number_value("".join(self._number) + delta[pos:run_end])
+                    if value is None:
+                        break
+                    self._number.clear()
+                    pos = run_end
+                elif state == _LITERAL:  # begun in an earlier delta
+                    word, value = self._literal_value
+                    wanted = word[len(self._literal):]
+                    if not delta.startswith(wanted, pos):
+                        break
+                    pos += len(wanted)
+                else:  # the value's end
+                    break
+                after = _AFTER
+            else:
+                char = delta[pos]
+                if char in _WHITESPACE:
+                    pos = _SKIP_WHITESPACE.match(delta, pos).end()  # type: ignore[union-attr]
+                    if pos == end:
+                        break
+                    char = delta[pos]
+                if char == '"' and state <= _VALUE_OR_CLOSE:  # a string value begins
+                    container = frames[-1]
+                    if type(container) is list:
+                        container.append("")
+                        self._target, self._slot = container, -1
+                    else:
+                        key = self._key
+                        container[key] = ""  # type: ignore[call-overload]
+                        self._target, self._slot = container, key
+                    state = _STRING
+                    changed = True
+                    pos += 1
+                    continue
+                if state == _AFTER:
+                    in_list = type(frames[-1]) is list
+                    if char == ",":
+                        state = _VALUE if in_list else _KEY
+                    elif char == ("]" if in_list else "}"):
+                        frames.pop()
+                        state = _AFTER if frames else _DONE
+                    else:
+                        break
+                    pos += 1
+                    continue
+                if state == _KEY or state == _KEY_OR_CLOSE:
+                    if char == '"':
+                        state, self._raw_len = _KEY_STRING, 0
+                    elif char == "}" and state == _KEY_OR_CLOSE:
+                        frames.pop()
+                        state = _AFTER if frames else _DONE
+                    else:
+                        break
+                    pos += 1
+                    continue
+                if state == _COLON:
+                    if char != ":":
+                        break
+                    state = _VALUE
+                    pos += 1
+                    continue
+                # Any other value (or, after '[', the close).
+                if char == "{":
+                    value, after = {}, _KEY_OR_CLOSE
+                    pos += 1
+                elif char == "[":
+                    value, after = [], _VALUE_OR_CLOSE
+                    pos += 1
+                elif char in _NUMBER_START:
+                    run_end = _NUMBER_RUN.match(delta, pos).end()  # type: ignore[union-attr]
+                    if run_end == end:  # the number may go on in the next delta
+                        self._number.append(delta[pos:])
+                        state = _NUMBER
+                        pos = end
+                        break
+                    value = _number_value(delta[pos:run_end])
+                    if value is None:
+                        break
+                    after, pos = _AFTER, run_end
+                elif char == "]" and state == _VALUE_OR_CLOSE:
+                    frames.pop()
+                    state = _AFTER if frames else _DONE
+                    pos += 1
+                    continue
+                else:
+                    literal = _LITERALS.get(char)
+                    if literal is None:
+                        break
+                    word, value = literal
+                    if not delta.startswith(word, pos):
+                        piece = delta[pos:pos + len(word)]
+                        if len(piece) < len(word) and word.startswith(piece):
+                            # cut by the delta's end: the rest comes next
+                            state, self._literal, self._literal_value = _LITERAL, piece, literal
+                            pos = end
+                        break
+                    after, pos = _AFTER, pos + len(word)
+            # Place the value that began (or completed) in its container.
+            container = frames[-1]
+            if type(container) is list:
+                container.append(value)
+            else:
+                container[self._key] = value  # type: ignore[call-overload]
+            if after != _AFTER:
+                frames.append(value)
+            state = after
+            changed = True
+        self._state = state
+        if pos == end:
+            self._offset += end
+            return self._root if changed else UNCHANGED
+        return self._feed(delta, pos, changed)
+
+    def _feed(self, delta: str, pos: int, changed: bool) -> Any:
+        """The general path of `feed`, from `pos` in `delta` (where the short path
+        stopped; `changed`: whether it changed the value)."""
         if self._error is not None:
             raise self._error
         text = self._carry + delta if self._carry else delta
         base = self._offset - len(self._carry)
         self._carry = ""
         try:
-            changed = self._consume(text, base)
+            changed = self._consume(text, base, pos) or changed
         except PartialJSONError as error:
-            self._state, self._error = _FAILED, error
+            self._state, self._error, self._short = _FAILED, error, False
             raise
         self._offset = base + len(text)
+        # The short path takes the next delta inside the root container, but not an
+        # escape cut by this delta's end, a long string, or a key holding an escape.
+        self._short = self._SHORT_PATH and bool(self._frames) and not self._carry \
+            and not (self._state == _STRING and self._raw_len) and not self._escaped
         return self._root if changed else UNCHANGED
 
     def finish(self) -> Any:
@@ -187,9 +405,9 @@ class PartialJSONParser:
     # The scanner. Each branch consumes what it can of `text` from `pos` and says where
     # it stopped; `changed` records whether the value visibly changed.
 
-    def _consume(self, text: str, base: int) -> bool:
+    def _consume(self, text: str, base: int, pos: int) -> bool:
         changed = False
-        pos, end = 0, len(text)
+        end = len(text)
         while pos < end:
             state = self._state
             if state == _STRING or state == _KEY_STRING:
@@ -252,19 +470,23 @@ class PartialJSONParser:
         if char == '"':
             self._state, self._raw_len, self._escaped, self._shown = _STRING, 0, False, ""
             self._place("")
+            if self._frames:
+                target = self._frames[-1]
+                self._target = target
+                self._slot = -1 if type(target) is list else self._key
+            else:
+                self._target = None
             return pos + 1
         if char == "{":
             container: dict[str, Any] | list[Any] = {}
             self._place(container)
             self._frames.append(container)
-            self._keys.append(None)
             self._state = _KEY_OR_CLOSE
             return pos + 1
         if char == "[":
             container = []
             self._place(container)
             self._frames.append(container)
-            self._keys.append(None)
             self._state = _VALUE_OR_CLOSE
             return pos + 1
         if char in _NUMBER_START:
@@ -287,20 +509,15 @@ class PartialJSONParser:
         if type(container) is list:
             container.append(value)
         else:
-            key = self._key
-            self._keys[-1] = key
-            container[key] = value  # type: ignore[call-overload]
+            container[self._key] = value  # type: ignore[call-overload]
 
     def _replace_last(self, value: Any) -> None:
-        """Show a new state of the value being read (a string that grew)."""
-        if not self._frames:
+        """Show a new state of the string being read."""
+        target = self._target
+        if target is None:
             self._root = value
-            return
-        container = self._frames[-1]
-        if type(container) is list:
-            container[-1] = value
         else:
-            container[self._keys[-1]] = value  # type: ignore[call-overload,index]
+            target[self._slot] = value
 
     def _value_complete(self) -> None:
         self._state = _AFTER if self._frames else _DONE
@@ -319,7 +536,6 @@ class PartialJSONParser:
 
     def _close(self, pos: int) -> None:
         self._frames.pop()
-        self._keys.pop()
         self._value_complete()
 
     # Strings: plain runs are kept as they are; escapes are checked as they arrive and
@@ -453,6 +669,20 @@ class PartialJSONParser:
     def _unexpected(self, char: str, at: int) -> PartialJSONError:
         expected = _EXPECTED.get(self._state, "JSON")
         return PartialJSONError(f"expected {expected}, got {char!r}", at)
+
+
+def _number_value(digits: str) -> int | float | None:
+    """The number `digits` (a whole run of number characters) write, or None if they are
+    no JSON number (or one past int's digit limit): the general scanner then says why."""
+    shape = _NUMBER_SHAPE.fullmatch(digits)
+    if shape is None:
+        return None
+    if shape.lastindex:  # a fraction or an exponent
+        return float(digits)
+    try:
+        return int(digits)
+    except ValueError:
+        return None
 
 
 def _first_of(text: str, pos: int, characters: str) -> int:
