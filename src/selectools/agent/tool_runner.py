@@ -116,8 +116,9 @@ class ToolRunner:
 
     def _at_once(self, calls: list[ToolCall]) -> list[Tool | None] | None:
         """Each call's tool (None for an unknown one) when each of these calls runs to its
-        end in one step, never waiting on the event loop (see `never_suspends`); else None. Tasks would then run them one after the other
-        all the same, each to its end in its first step, in request order: `_now` does
+        end in one step, never waiting on the event loop (see `never_suspends`); else None.
+        Tasks would then run them one after the other all the same, each to its end in its
+        first step, in request order: `_now` does
         that without a task each and the event loop's turns that run them (a B2 run's
         asyncio opcodes 3,416 -> 2,659). The outcomes, trace and order are the same
         (tests/test_engine_tools_at_once.py and test_engine_at_once_limits.py hold the two
