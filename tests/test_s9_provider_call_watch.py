@@ -113,3 +113,30 @@ async def test_calls_that_end_in_time_set_the_timer_once_and_leave_nothing(
         assert watch.calls == {} and watch._expired == set()  # type: ignore[attr-defined]
     finally:
         await transport.aclose()
+
+
+# -- a whole answer's JSON, read by post_json's short path, is json_or_none's ---------------
+
+_BODIES = [b'{"a": 1}', b'[1, 2]', b'"text"', b"3", b"null", b'  {"a": 1}', b'{"a": 1}  ',
+           b'{"a": 1} x', b"", b"<html>no</html>", '{"é": "ü"}'.encode(),
+           '{"a": 1}'.encode("utf-16"), b'\xef\xbb\xbf{"a": 1}', b'{"a": "\xff"}',
+           b"[" * 100_000 + b"]" * 100_000]
+
+
+@pytest.mark.parametrize("body", _BODIES, ids=range(len(_BODIES)))
+async def test_a_whole_answer_is_read_as_json_or_none_reads_it(
+        wire_server: WireServer, body: bytes) -> None:
+    from selectools.providers._status import json_or_none
+    from selectools.providers.errors import MalformedResponseError
+
+    transport = _transport(wire_server.url)
+    wire_server.reply(body=body)
+    try:
+        expected = json_or_none(body)
+        if expected is None:
+            with pytest.raises(MalformedResponseError, match="expected a JSON answer"):
+                await transport.post_json("/c", {})
+        else:
+            assert await transport.post_json("/c", {}) == expected
+    finally:
+        await transport.aclose()

@@ -126,7 +126,10 @@ class UsageStats(DataclassMethods):
         stats.prompt_tokens = prompt_tokens
         stats.completion_tokens = completion_tokens
         stats.total_tokens = prompt_tokens + completion_tokens
-        stats.cost_usd = cost_usd(model, prompt_tokens, completion_tokens)
+        # (cost_usd's sum, without its call)
+        prices = _prices_of(model)
+        stats.cost_usd = None if prices is None else \
+            (prompt_tokens * prices[0] + completion_tokens * prices[1]) / 1_000_000
         stats.model = model
         stats.provider = provider
         stats.reasoning_tokens = reasoning_tokens

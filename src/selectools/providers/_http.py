@@ -40,6 +40,7 @@ from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from .._json import encode as encode_json
+from .._json import scan as scan_json
 from ._framing import EventStream, MalformedLineError, NdjsonDecoder, SseDecoder, WholeJson
 from ._status import CUT_MARK, body_snippet, json_or_none
 from .errors import (
@@ -198,6 +199,16 @@ class HttpTransport:
                 # (the timer's cancel met on the way out as another error: still the limit)
                 raise self._transport_error(TimeoutError(), limit) from exc
             raise self._transport_error(exc, limit) from exc
+        # The usual answer, UTF-8 text of exactly one JSON value, read by json's C scanner
+        # here (as _json.loads reads it, without its call and json_or_none's); anything
+        # else by json_or_none, which decides.
+        try:
+            text = payload.decode()
+            data, end = scan_json(text, 0)
+            if end == len(text) and data is not None:  # (`null` is refused below)
+                return data
+        except (StopIteration, ValueError, RecursionError):
+            pass
         data = json_or_none(payload)
         if data is None:
             raise MalformedResponseError(
