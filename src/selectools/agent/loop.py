@@ -37,6 +37,7 @@ from ..types import (
     StreamChunk,
     text_chunk,
 )
+from .deadline import NO_DEADLINE
 from .run import Run, tool_start_chunk
 from .setup import RunSetup
 from .tool_runner import ToolOutcome, ToolRunner
@@ -139,8 +140,9 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                     await run.tell_start()
                 started = perf_counter()
                 try:
-                    answer, usage = await run.deadline.bound(
-                        complete_any(run.provider, **run.request()))
+                    asked = complete_any(run.provider, **run.request())
+                    answer, usage = await (asked if run.deadline is NO_DEADLINE
+                                           else run.deadline.bound(asked))
                 except Exception:
                     run.deadline.check()  # a timeout caused by the run's deadline says so
                     raise
@@ -186,7 +188,8 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                 # messages.
                 del outcomes
                 chunk = None
-                run.deadline.check()
+                if run.deadline is not NO_DEADLINE:
+                    run.deadline.check()
 
             if hub.active:
                 await hub.emit("on_iteration_end", run.id, run.iteration, response)

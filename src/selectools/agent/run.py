@@ -41,7 +41,7 @@ from ..types import (
     made_message,
 )
 from ..usage import AgentUsage, UsageStats
-from .deadline import run_deadline
+from .deadline import NO_DEADLINE, run_deadline
 from .setup import RunSetup
 from .tool_runner import ToolOutcome, ToolRunner
 
@@ -70,6 +70,10 @@ class Run:
     ended_by: StopReason | None = None
     provider_used: str | None = None
     output_format: OutputFormat | None = None
+    #: Whether events=True streams carry the typed answer's partial values, and the
+    #: provider's fragments of tool call arguments.
+    partials = False
+    tool_deltas = False
     #: Repair turns so far (iterations that count against no budget), the validated
     #: answer, and the last validation error while the answer is invalid.
     repairs = 0
@@ -113,10 +117,10 @@ class Run:
                 self.output_format = format_
             else:
                 self.system_prompt = with_instructions(self.system_prompt, format_)
-        #: Whether events=True streams carry the typed answer's partial values.
-        self.partials = events and output is not None
         self.reasoning = setup.config.reasoning if "reasoning" in options else None
-        self.tool_deltas = events and "tool_deltas" in options
+        if events:  # (else both are False, as the class has them)
+            self.partials = output is not None
+            self.tool_deltas = "tool_deltas" in options
 
     async def run_tools(self, calls: list[ToolCall], outcomes: list[ToolOutcome]
                         ) -> AsyncGenerator[StreamChunk, None]:
@@ -210,7 +214,8 @@ class Run:
 
     def request(self) -> dict[str, Any]:
         """The keywords of this turn's model call."""
-        setup, config = self.setup, self.setup.config
+        setup = self.setup
+        config, deadline = setup.config, self.deadline
         request: dict[str, Any] = {
             "model": self.model, "system_prompt": self.system_prompt,
             "messages": self.history,
@@ -218,7 +223,8 @@ class Run:
             # every call, no list per turn for a stream in flight to hold.
             "tools": setup.definitions,
             "temperature": config.temperature, "max_tokens": config.max_tokens,
-            "timeout": self.deadline.cap(config.request_timeout)}
+            "timeout": config.request_timeout if deadline is NO_DEADLINE
+            else deadline.cap(config.request_timeout)}
         # The options beyond the protocol's keywords only when set: a provider that does
         # not take them is never passed one (see providers.base.CALL_OPTIONS).
         if self.output_format is not None:
@@ -383,7 +389,8 @@ class Run:
     def finish_turn(self, response: Message, usage: UsageStats | None,
                      started: float) -> Sequence[ToolCall]:
         """Record the model's answer; returns tool calls found written in its text, if any."""
-        self.deadline.check()
+        if self.deadline is not NO_DEADLINE:  # (a run without a time limit has none to check)
+            self.deadline.check()
         llm_ms = (perf_counter() - started) * 1000
         calls = response.tool_calls or []  # (the answer's own list: nothing changes it)
         parsed: Sequence[ToolCall] = ()  # (tuples: no list made per turn for nothing)
