@@ -132,31 +132,26 @@ class OutputStream:
     `validate` reads; prose with another JSON value ahead of the answer can mislead it,
     never `validate`, whose value is the one that counts."""
 
-    __slots__ = ("_parser", "_wrapped", "_quiet", "_shown")
+    __slots__ = ("_parser", "_wrapped", "_quiet")
 
     def __init__(self, starts: str | None, wrapped: bool) -> None:
         self._parser = PartialJSONParser(start=starts)
         self._wrapped = wrapped
         self._quiet = False
-        self._shown: Any = UNCHANGED  # the last value returned
 
     def finish(self) -> Any:
         """The end of the answer: its value if it completed only now and was not shown yet
         (a number or literal root completes only at the end), else UNCHANGED. Never
         raises."""
-        if self._quiet:
+        # Each value the parser places was returned by the feed that placed it (placing
+        # one is a change), a wrapped answer's inner value too (placed before its
+        # wrapper closes): only a root that completes at the end, a number, is new here.
+        if self._quiet or self._parser.value is not UNCHANGED:
             return UNCHANGED
         try:
-            value = self._parser.finish()
+            return self._parser.finish()
         except PartialJSONError:
             return UNCHANGED
-        if self._wrapped and type(value) is dict:
-            value = value.get(WRAPPER_KEY, UNCHANGED)
-        if value is UNCHANGED or value is self._shown or (
-                type(value) is type(self._shown) and value == self._shown):
-            return UNCHANGED
-        self._shown = value
-        return value
 
     def feed(self, delta: str) -> Any:
         if self._quiet:
@@ -164,12 +159,10 @@ class OutputStream:
         try:
             value = self._parser.feed(delta)
         except PartialJSONError:
-            self._quiet = True
+            self._quiet = True  # (rather than have the parser raise on every delta)
             return UNCHANGED
         if self._wrapped and type(value) is dict:
-            value = value[WRAPPER_KEY] if WRAPPER_KEY in value else UNCHANGED
-        if value is not UNCHANGED:
-            self._shown = value
+            return value[WRAPPER_KEY] if WRAPPER_KEY in value else UNCHANGED
         return value
 
 
