@@ -415,28 +415,29 @@ def parse_response(data: Any, model: str) -> tuple[Message, UsageStats]:
         if type(fragments) is not list:
             fragments = _wire.as_list(fragments, "choices[0].message.tool_calls")
         for index, fragment in enumerate(fragments):
-            # The usual call, read inline: a function with its name. Any other shape or
-            # kind takes _tool_call's checks, which decide it and name the place.
-            function = fragment.get("function") if type(fragment) is dict else None
-            name = function.get("name") if type(function) is dict else None
-            if type(name) is str and name and fragment.get("type", "function") == "function":
-                arguments, call_id = function.get("arguments"), fragment.get("id")  # type: ignore[union-attr]
-                if type(arguments) is str and type(call_id) is str and call_id:
-                    # Its usual parts too, as _wire.tool_call reads them (without its
-                    # call): an id, and arguments that are the text of one JSON object.
-                    # Anything else goes to it, which decides.
-                    try:
-                        parameters, end = scan_json(arguments, 0)
-                    except (StopIteration, ValueError, RecursionError):
-                        end = None
-                    if end == len(arguments) and type(parameters) is dict \
-                            and RAW_ARGUMENTS_KEY not in parameters:
-                        made = ToolCall(name, parameters, call_id)
-                        made.keep_json_text(arguments)
-                        calls.append(made)
-                        continue
-                calls.append(_wire.tool_call(name, arguments, call_id))
-                continue
+            # The usual call, read inline: a function with its name, JSON-object arguments
+            # as text, and an id (_wire.tool_call's reading of them, without its call).
+            # Any other shape or kind takes _tool_call's checks, which decide it and name
+            # the place. (A fragment or function that is no object fails a subscript.)
+            try:
+                function = fragment["function"]
+                name, arguments, call_id = function["name"], function["arguments"], \
+                    fragment["id"]
+            except (TypeError, KeyError, IndexError):
+                name = None
+            if type(name) is str and name and type(arguments) is str \
+                    and type(call_id) is str and call_id \
+                    and fragment.get("type", "function") == "function":
+                try:
+                    parameters, end = scan_json(arguments, 0)
+                except (StopIteration, ValueError, RecursionError):
+                    end = None
+                if end == len(arguments) and type(parameters) is dict \
+                        and RAW_ARGUMENTS_KEY not in parameters:
+                    made = ToolCall(name, parameters, call_id)
+                    made.keep_json_text(arguments)
+                    calls.append(made)
+                    continue
             call = _tool_call(fragment, index)
             if call is not None:
                 calls.append(call)
