@@ -21,7 +21,9 @@ import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from itertools import repeat
+from operator import is_
+from typing import TYPE_CHECKING, Any, cast
 
 from ._sync import run_sync
 from .providers.errors import RateLimitError
@@ -116,7 +118,8 @@ class AdaptiveLimit:
 
     def release(self) -> None:
         self.active -= 1
-        self._wake()
+        if self._waiters:
+            self._wake()
 
     def succeeded(self) -> None:
         if self.limit < self.ceiling:
@@ -304,9 +307,13 @@ def checked_inputs(inputs: Iterable[Messages]) -> list[Messages]:
         raise TypeError(f"inputs must be a list of inputs (each a str, a Message or a list "
                         f"of Messages), got {type(inputs).__name__}")
     items = list(inputs)
+    # The usual batch, only text, each not blank: _prepare's check of a str, made in C for
+    # the whole list (each input's message is made when it runs).
+    if {str}.issuperset(map(type, items)) and all(map(str.strip, items)):
+        return items
     for index, item in enumerate(items):
         if type(item) is str and item.strip():
-            continue  # _prepare's check of a str (its message is made when it runs)
+            continue  # (as above)
         try:
             _prepare(item)
         except (TypeError, ValueError) as exc:
@@ -361,7 +368,9 @@ class Progress:
 
 def results_in_order(results: Sequence[BatchResult | None]) -> list[BatchResult]:
     """Every result, in input order; an index without one is a bug worth naming."""
-    missing = [index for index, result in enumerate(results) if result is None]
-    if missing:
+    # (Each result tested in C by identity: `None in results` would call BatchResult's
+    # __eq__ on each.)
+    if any(map(is_, results, repeat(None))):
+        missing = [index for index, result in enumerate(results) if result is None]
         raise RuntimeError(f"no result for inputs {missing[:10]}")
-    return [result for result in results if result is not None]
+    return list(cast("Sequence[BatchResult]", results))
