@@ -140,3 +140,16 @@ async def test_a_whole_answer_is_read_as_json_or_none_reads_it(
             assert await transport.post_json("/c", {}) == expected
     finally:
         await transport.aclose()
+
+
+@pytest.mark.parametrize("limit", [0, -1.0])
+async def test_a_limit_not_above_zero_is_no_limit(wire_server: WireServer,
+                                                  limit: float) -> None:
+    # (as aiohttp reads ClientTimeout(total=...): no timer at all)
+    transport = _transport(wire_server.url)
+    wire_server.reply(body=BODY, delay=0.3)
+    try:
+        assert (await transport.post_json("/c", {}, timeout=limit))["ok"] is True
+        assert _watch(transport).calls == {}  # type: ignore[attr-defined]
+    finally:
+        await transport.aclose()

@@ -154,8 +154,10 @@ class HttpTransport:
             await slots.take()
             try:
                 # The limit kept by the loop's one timer (see _CallWatch), aiohttp then
-                # told of none; outside a task (none to cancel), by aiohttp's own.
-                if limit and (task := asyncio.current_task()) is not None:
+                # told of none; outside a task (none to cancel), by aiohttp's own. (Not
+                # above 0, it is no limit: aiohttp's reading of one.)
+                if limit is not None and limit > 0 \
+                        and (task := asyncio.current_task()) is not None:
                     watch = self._calls[asyncio.get_running_loop()]
                     cancelling = watch.start(task, limit)
                     client_timeout = watch.no_timeout
