@@ -75,17 +75,17 @@ def encode(body: Any) -> bytes:
         if type(raw) is RawJson and type(last) is str:
             plain = body.copy()
             del plain[last]
-            if RawJson not in map(type, plain.values()):
-                # (one text, encoded once, with json's C encoders called here: no _dumps
-                # call per part; a lone surrogate takes _dumps's escaping below)
+            # One text, encoded once, with json's C encoders called here (no _dumps call
+            # per part). Another RawJson at the top (bytes: json refuses them), a value
+            # json cannot write, or a lone surrogate: the one pass below, which decides
+            # and words the error.
+            try:
                 head = "".join(_ENCODE(plain, 0))
-                try:
-                    text = f"{head[:-1]},{encode_basestring(last)}:" if plain else \
-                        f"{{{encode_basestring(last)}:"
-                    return text.encode() + raw + b"}"
-                except UnicodeEncodeError:
-                    head_bytes = _dumps(plain)[:-1] + (b"," if plain else b"")
-                    return head_bytes + _dumps(last) + b":" + raw + b"}"
+                text = f"{head[:-1]},{encode_basestring(last)}:" if plain else \
+                    f"{{{encode_basestring(last)}:"
+                return text.encode() + raw + b"}"
+            except (TypeError, UnicodeEncodeError):
+                pass
         # Any other: one pass, no comprehension (each is a function call of its own).
         others: dict[Any, Any] = {}
         raws: list[bytes] = []
