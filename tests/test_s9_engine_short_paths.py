@@ -84,17 +84,19 @@ async def tool_messages(observed: bool) -> tuple[list[Message], Any]:
     assert all(never_suspends(t) for t in tools)
     calls = [ToolCall(c.tool_name, dict(c.parameters), c.id) for c in CALLS]
     provider = LocalProvider(responses=[calls, "done"])
-    agent = Agent(tools, provider=provider,
-                  config=AgentConfig(observers=[AgentObserver()] if observed else []))
+    agent = Agent(tools, provider=provider, config=AgentConfig(
+        observers=[AgentObserver()] if observed else [], enable_analytics=True))
     SEEN.set("caller")
     result = await agent.arun("go")
     assert SEEN.get() == "caller"  # a tool's value stays its own either way
     assert result.content == "done"
     sent = [m for m in provider.requests[1][1] if m.tool_result is not None]
-    assert result.trace is not None
+    assert result.trace is not None and agent.analytics is not None
+    used = {name: (stats.calls, stats.errors) for name, stats in agent.analytics.tools.items()}
+    assert used["marks"] == (2, 0) and used["fails"] == (1, 1) and used["picture"] == (1, 0)
     trace = [(s.type, {k: v for k, v in s.data.items() if k != "duration_ms"})
              for s in result.trace if s.type == "tool_execution"]
-    return sent, trace
+    return sent, (trace, used)
 
 
 async def test_calls_run_at_once_give_what_aexecute_gives() -> None:

@@ -36,6 +36,7 @@ class ToolOutcome(NamedTuple):
 
 
 _new_tuple = tuple.__new__
+_TOOL = Role.TOOL
 _TOOL_NAME = attrgetter("tool_name")
 _FUNCTION_CODE = attrgetter("function.__code__")
 
@@ -219,7 +220,15 @@ class ToolRunner:
                     text = format_tool_error(name, exc)
         duration_ms = (perf_counter() - started) * 1000
         executed += (call, text[:500], error is not None, duration_ms)  # its step's values
-        return self._outcome(call, text, error, duration_ms)
+        if type(text) is not str:  # a str that may carry images: read in _outcome
+            return self._outcome(call, text, error, duration_ms)
+        # A plain str: _outcome's steps without its frame (the test of the at-once path
+        # holds the two to the same outcome, analytics included).
+        record_tool = self.setup.record_tool
+        if record_tool is not None:
+            record_tool(name, error is None, duration_ms)
+        return _new_tuple(ToolOutcome, (call, made_message(
+            _TOOL, text, name, text, None, call.id), error, duration_ms))
 
     def _start(self, calls: list[ToolCall], iteration: int) -> list[asyncio.Task[ToolOutcome]]:
         import asyncio  # here, not at the top: it is most of `import selectools`'s cost
@@ -285,7 +294,7 @@ class ToolRunner:
         # (role, content, tool_name, tool_result, tool_calls, tool_call_id, content_parts),
         # fields already what Message's checks make of them: the text a str, the images
         # ContentParts (see types.made_message).
-        message = made_message(Role.TOOL, text, name, text, None, call.id, images)
+        message = made_message(_TOOL, text, name, text, None, call.id, images)
         # (tuple.__new__ itself: a NamedTuple's __new__ is a Python function around it)
         return _new_tuple(ToolOutcome, (call, message, error, duration_ms))
 
