@@ -98,13 +98,15 @@ def _node(schema: Any) -> Accepts:
     return lambda v: all(check(v) for check in every)
 
 
+# For these types the check is isinstance's own (C: no bytecode per value checked).
+_ISINSTANCE: dict[str, Accepts] = {"string": str.__instancecheck__,
+                                   "object": dict.__instancecheck__,
+                                   "array": list.__instancecheck__}
+
+
 def _types(names: tuple[str, ...]) -> Accepts:
-    if names == ("string",):
-        return lambda v: isinstance(v, str)
-    if names == ("object",):
-        return lambda v: isinstance(v, dict)
-    if names == ("array",):
-        return lambda v: isinstance(v, list)
+    if len(names) == 1 and names[0] in _ISINSTANCE:
+        return _ISINSTANCE[names[0]]
     return lambda v: any(_is_type(v, name) for name in names)
 
 
@@ -159,10 +161,9 @@ def _array(schema: Mapping[str, Any]) -> Accepts | None:
         for check, item in zip(prefix, value, strict=False):
             if not check(item):
                 return False
-        if items is not None:
-            for index in range(len(prefix), size):
-                if not items(value[index]):
-                    return False
+        if items is not None and not all(map(items, value[len(prefix):] if prefix
+                                                  else value)):
+            return False
         if unique:
             for later in range(1, size):
                 if any(_equal(value[later], value[earlier]) for earlier in range(later)):

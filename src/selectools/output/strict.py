@@ -194,15 +194,22 @@ def _drop(value: Any, node: Any, root: Mapping[str, Any], depth: int) -> bool:
                     del value[name]
                     dropped = True
             for name, item in value.items():
-                if name in properties:
+                if (type(item) is dict or type(item) is list) and name in properties:
                     dropped = _drop(item, properties[name], root, depth + 1) or dropped
     elif isinstance(value, list):
         for candidate in _alternatives(node, root):
             items = candidate.get("items")
-            if isinstance(items, Mapping):
+            # (Items whose schema leads to no properties hold nothing to drop: a list of
+            # strings is passed over at once.)
+            if isinstance(items, Mapping) and not _LEADS.isdisjoint(items):
                 for item in value:
-                    dropped = _drop(item, items, root, depth + 1) or dropped
+                    if type(item) is dict or type(item) is list:
+                        dropped = _drop(item, items, root, depth + 1) or dropped
     return dropped
+
+
+# The keywords through which a schema can reach an object's properties.
+_LEADS = frozenset(("properties", "items", "anyOf", "oneOf", "allOf", "$ref"))
 
 
 def _dereference(node: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
