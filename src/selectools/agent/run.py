@@ -11,6 +11,7 @@ import os
 import time
 from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
 from contextlib import aclosing
+from itertools import repeat
 from operator import attrgetter
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
@@ -52,6 +53,9 @@ if TYPE_CHECKING:
 
 _call_numbers = itertools.count(1)
 _CALL_ID = attrgetter("id")
+_TOOL_NAME = attrgetter("tool_name")
+_PARAMETERS = attrgetter("parameters")
+_JUST_DICT = frozenset({dict})
 
 #: A turn that ended for one of these reasons ends the run with it as
 #: `AgentResult.stop_reason`; its tool calls are not run (their arguments may be cut).
@@ -419,13 +423,16 @@ class Run:
         elif not self.provider_used:
             self.provider_used = provider_name(self.provider)
         if calls:  # (a final answer has none: nothing to look up)
-            names = self.setup.names
-            for call in calls:
-                # The offered tool's own name, not the answer's copy of it: held results
-                # (a batch's 5,000) then share one string per tool instead of one per call.
-                call.tool_name = names.get(call.tool_name, call.tool_name)
-                if type(call.parameters) is not dict:  # a duck-typed provider's list, say
-                    call.parameters = _as_arguments(call.parameters)
+            # The offered tool's own name, not the answer's copy of it: held results (a
+            # batch's 5,000) then share one string per tool instead of one per call. (Set
+            # in C, by a map over the calls: no loop's opcodes per call.)
+            names = list(map(_TOOL_NAME, calls))
+            list(map(setattr, calls, repeat("tool_name"), map(self.setup.names.get, names,
+                                                              names)))
+            if not _JUST_DICT.issuperset(map(type, map(_PARAMETERS, calls))):
+                for call in calls:  # a duck-typed provider's list, say
+                    if type(call.parameters) is not dict:
+                        call.parameters = _as_arguments(call.parameters)
             # Results must link to exactly one call: the usual ids (each set, all distinct,
             # none taken by an earlier turn) are checked in C, without a loop, and kept.
             # (A set for this turn only, so that a run in flight holds none.)

@@ -56,7 +56,7 @@ class ToolRunner:
     async def run_all(self, calls: list[ToolCall], iteration: int) -> list[ToolOutcome]:
         """Run the calls, in parallel unless there is one or parallel execution is off
         (calls that cannot wait at once, see `_at_once`); outcomes in request order."""
-        if not self._parallel(calls):
+        if len(calls) < 2 or not self.setup.config.parallel_tool_execution:  # (_parallel)
             # A loop, not an async list comprehension: that is a coroutine more per turn.
             in_order: list[ToolOutcome] = []
             for call in calls:
