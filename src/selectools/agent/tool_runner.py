@@ -212,16 +212,19 @@ class ToolRunner:
                 step.close()
                 raise RuntimeError(f"the call to {name!r} waited on the event loop, though "
                                    "its tool was found to await nothing (a selectools bug)")
-            if type(text) is not str:  # (aexecute's last step; an error's text is a str)
+            if type(text) is not str:  # (an error's text is a str: only a tool's value)
+                # aexecute's last step, then the images of a str that carries them read in
+                # _outcome (only a plain str's outcome is made here)
                 try:
                     text = context.run(result_to_text, text)
                 except Exception as exc:
                     error = exc
                     text = format_tool_error(name, exc)
+                duration_ms = (perf_counter() - started) * 1000
+                executed += (call, text[:500], error is not None, duration_ms)
+                return self._outcome(call, text, error, duration_ms)
         duration_ms = (perf_counter() - started) * 1000
         executed += (call, text[:500], error is not None, duration_ms)  # its step's values
-        if type(text) is not str:  # a str that may carry images: read in _outcome
-            return self._outcome(call, text, error, duration_ms)
         # A plain str: _outcome's steps without its frame (the test of the at-once path
         # holds the two to the same outcome, analytics included).
         record_tool = self.setup.record_tool
