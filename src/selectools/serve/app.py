@@ -126,13 +126,14 @@ def create_app(agent: Agent, *, auth_token: str | None = None,
         log.error("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
         return JSONResponse({"error": "internal server error"}, status_code=500)
 
-    app = Starlette(routes=[
+    handlers: dict[Any, Any] = {HTTPException: http_error, Exception: server_error}
+    app = _App(routes=[
         Route("/", server.page, methods=["GET"]),
         Route("/healthz", server.health, methods=["GET"]),
         Route("/api/chat", _Streaming(server.chat), methods=["POST"]),
         Route("/agui", _Streaming(server.agui), methods=["POST"]),
         WebSocketRoute("/ws", server.socket),
-    ], exception_handlers={HTTPException: http_error, Exception: server_error})
+    ], exception_handlers=handlers)
     app.state.conversations = server.conversations
     # add_middleware puts each one outside the ones before it: CORS goes outermost, so a
     # preflight (which carries no credentials) gets its answer without the token.
@@ -146,7 +147,64 @@ def create_app(agent: Agent, *, auth_token: str | None = None,
                            allow_methods=["GET", "POST"],
                            allow_headers=["authorization", "content-type"],
                            expose_headers=["x-vercel-ai-ui-message-stream"])
+    app.as_built(dict(handlers))
     return app
+
+
+class _App(Starlette):
+    """create_app's app. Its streaming POST routes skip Starlette's router and its two
+    exception layers, whose send wrappers (ServerErrorMiddleware's, ExceptionMiddleware's)
+    are a coroutine call each on every frame a stream writes: the same middlewares wrap
+    them (same-site, the bearer token, CORS: what create_app added, in its order), and
+    `_Streaming.direct` answers a failure as those layers do. An app changed after
+    create_app (a middleware, an exception handler, a route put first, debug) is served
+    by Starlette whole."""
+
+    _built: tuple[list[Any], dict[Any, Any], list[Any]] | None = None
+    _direct: ASGIApp | None = None
+    _streams: dict[str, Any] = {}
+
+    def as_built(self, handlers: dict[Any, Any]) -> None:
+        """What create_app made: the app the direct dispatch stands for."""
+        self._built = (list(self.user_middleware), handlers, list(self.router.routes))
+        self._streams = {route.path: route for route in self.router.routes
+                         if isinstance(route, Route) and isinstance(route.endpoint, _Streaming)}
+
+    def build_middleware_stack(self) -> ASGIApp:
+        # Called once, when the app first serves (Starlette refuses middleware after).
+        self._direct = None
+        if self._built is not None:
+            middleware, handlers, routes = self._built
+            if (self.user_middleware == middleware and self.exception_handlers == handlers
+                    and not self.debug and getattr(self, "max_body_size", None) is None
+                    and self.router.routes[:len(routes)] == routes
+                    and self.router.middleware_stack == self.router.app):
+                direct: ASGIApp = self._dispatch
+                for cls, args, kwargs in reversed(middleware):
+                    direct = cls(direct, *args, **kwargs)
+                self._direct = direct
+        return super().build_middleware_stack()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.middleware_stack is None:
+            self.middleware_stack = self.build_middleware_stack()
+        if self._direct is not None and scope["type"] == "http" and scope[
+                "method"] == "POST" and _route_path(scope) in self._streams:
+            scope["app"] = self
+            await self._direct(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The router's part: the route found, its scope keys set as Starlette's router sets
+        them."""
+        route = self._streams[_route_path(scope)]
+        scope.setdefault("router", self.router)
+        scope["route"] = route
+        scope.update(endpoint=route.endpoint, path_params={})
+        handlers = self.exception_handlers
+        await route.endpoint.direct(scope, receive, send, handlers[HTTPException],
+                                    handlers[Exception])
 
 
 class _Streaming:
@@ -161,6 +219,31 @@ class _Streaming:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = await self.handler(Request(scope, receive, send))
         await response(scope, receive, send)
+
+    async def direct(self, scope: Scope, receive: Receive, send: Send,
+                     http_error: Callable[[Request, Exception], Awaitable[Response]],
+                     server_error: Callable[[Request, Exception], Awaitable[Response]]) -> None:
+        """`__call__` as Starlette's two exception layers run it, without their send
+        wrappers (`_App`): a failure before the response starts gets their answer (an
+        HTTPException `http_error`'s; anything else `server_error`'s 500, then raised for
+        the server to log), one after it is raised as they raise it. A response counts as
+        started, as they count it, once its start message goes to `send`."""
+        response: Response | None = None
+        try:
+            response = await self.handler(Request(scope, receive, send))
+            await response(scope, receive, send)
+        except Exception as exc:
+            if response is not None and getattr(response, "started", True):
+                if isinstance(exc, HTTPException):
+                    raise RuntimeError("Caught handled exception, but response already "
+                                       "started.") from exc
+                raise
+            request = Request(scope)
+            if isinstance(exc, HTTPException):
+                await (await http_error(request, exc))(scope, receive, send)
+                return
+            await (await server_error(request, exc))(scope, receive, send)
+            raise
 
 
 class _Server:
@@ -497,6 +580,8 @@ class EventStream(Response):
         self.status_code = 200
         self.background = None
         self.init_headers(headers)
+        #: The start message went to `send` (`_Streaming.direct` answers failures by it).
+        self.started = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         run, mapping = self.run, self.mapping
@@ -505,6 +590,7 @@ class EventStream(Response):
 
         async def pump() -> None:
             nonlocal writes, writing
+            self.started = True
             await send({"type": "http.response.start", "status": 200,
                         "headers": self.raw_headers})
             await send({"type": "http.response.body",
