@@ -153,3 +153,60 @@ async def test_a_limit_not_above_zero_is_no_limit(wire_server: WireServer,
         assert _watch(transport).calls == {}  # type: ignore[attr-defined]
     finally:
         await transport.aclose()
+
+
+# -- a stream's wait for its headers, bounded by the same timer -----------------------------
+
+SSE = b'data: {"a": 1}\n\ndata: [DONE]\n\n'
+
+
+async def _events(transport: HttpTransport, limit: float | None) -> list[object]:
+    return [event async for event in transport.post_events("/c", {}, framing="sse",
+                                                           timeout=limit)]
+
+
+async def test_a_stream_whose_headers_come_late_fails_at_its_limit(
+        wire_server: WireServer) -> None:
+    transport = _transport(wire_server.url)
+    try:
+        wire_server.reply(body=SSE, content_type="text/event-stream", delay=1.5)
+        started = time.monotonic()
+        with pytest.raises(ProviderTimeoutError, match=r"no answer within 0.2 s"):
+            await _events(transport, 0.2)
+        assert time.monotonic() - started < 1.0
+        task = asyncio.current_task()
+        assert task is not None and task.cancelling() == 0
+        await asyncio.sleep(0)  # (no cancel left pending)
+        wire_server.reply(body=SSE, content_type="text/event-stream", delay=0.3)
+        assert len(await _events(transport, 5.0)) == 2  # in time: read whole
+        assert _watch(transport).calls == {}  # type: ignore[attr-defined]
+    finally:
+        await transport.aclose()
+
+
+async def test_a_stream_cancelled_from_outside_while_waiting_stays_cancelled(
+        wire_server: WireServer) -> None:
+    transport = _transport(wire_server.url)
+    release = wire_server.reply(body=SSE, content_type="text/event-stream", delay=2.0)
+    try:
+        reading = asyncio.ensure_future(_events(transport, 0.3))
+        await asyncio.sleep(0.05)
+        reading.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await reading
+        assert _watch(transport).calls == {}  # type: ignore[attr-defined]
+    finally:
+        release.set()
+        await transport.aclose()
+
+
+async def test_a_stream_limit_below_zero_fails_at_once_as_before(
+        wire_server: WireServer) -> None:
+    # (asyncio.timeout(-1) expired at once: the one timer reads it alike)
+    transport = _transport(wire_server.url)
+    wire_server.reply(body=SSE, content_type="text/event-stream", delay=0.5)
+    try:
+        with pytest.raises(ProviderTimeoutError):
+            await _events(transport, -1.0)
+    finally:
+        await transport.aclose()

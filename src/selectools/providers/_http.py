@@ -77,6 +77,8 @@ _SSE_TYPES = frozenset({"text/event-stream"})
 _NDJSON_TYPES = frozenset({"application/x-ndjson", "application/ndjson", "application/jsonl",
                            "application/x-jsonlines", "application/json"})
 _JSON_TYPE = "application/json"
+#: The header wait's context when the loop's one timer bounds it (see _event_batches).
+_NO_DEADLINE = contextlib.nullcontext()
 _SNIPPET_BYTES = 1024  # read of a body that is not the stream asked for, for its error
 
 
@@ -236,6 +238,8 @@ class HttpTransport:
         limit = self.timeout if timeout is None else timeout
         decoder: SseDecoder | NdjsonDecoder = SseDecoder() if framing == "sse" else NdjsonDecoder()
         watchdog: _ReadWatchdog | None = None
+        task: asyncio.Task[Any] | None = None
+        watch: _CallWatch | None = None
         session, slots = self._pool()
         held = False
         try:
@@ -243,16 +247,26 @@ class HttpTransport:
             await slots.take()
             held = True
             # The wait for the answer's headers is bounded here, each wait for the body's
-            # next bytes by a _ReadWatchdog (see there why not by aiohttp's sock_read).
-            async with asyncio.timeout(limit or None):
-                data, stream_timeout = encode_json(body), self._stream_timeout(limit)
-                del body  # (not held by this frame for as long as the stream lasts)
-                response = await session.post(self._url(path), data=data, params=params,
-                                              timeout=stream_timeout, allow_redirects=False)
-                if response.status in _REDIRECTS:
-                    response = await self._redirected(session, response, path, data,
-                                                      stream_timeout)
-                del data  # (the body's bytes: not held for as long as the stream lasts)
+            # next bytes by a _ReadWatchdog (see there why not by aiohttp's sock_read):
+            # by the loop's one timer for whole calls (see _CallWatch), else (outside a
+            # task) by asyncio.timeout, which reads the limit alike (not above 0: at once).
+            if limit and (task := asyncio.current_task()) is not None:
+                watch = self._calls[asyncio.get_running_loop()]
+                cancelling = watch.start(task, limit)
+            try:
+                async with _NO_DEADLINE if watch is not None else asyncio.timeout(limit or None):
+                    data, stream_timeout = encode_json(body), self._stream_timeout(limit)
+                    del body  # (not held by this frame for as long as the stream lasts)
+                    response = await session.post(self._url(path), data=data, params=params,
+                                                  timeout=stream_timeout,
+                                                  allow_redirects=False)
+                    if response.status in _REDIRECTS:
+                        response = await self._redirected(session, response, path, data,
+                                                          stream_timeout)
+                    del data  # (the body's bytes: not held for as long as the stream lasts)
+            finally:
+                if watch is not None:
+                    watch.calls.pop(task, None)  # type: ignore[arg-type]
             async with response:
                 if log.isEnabledFor(logging.DEBUG):  # (one call, not two, when not)
                     log.debug("%s POST %s -> %s (stream)", self.provider, path,
@@ -285,7 +299,14 @@ class HttpTransport:
             raise
         except MalformedLineError as exc:
             raise MalformedStreamError(str(exc), provider=self.provider) from None
+        except asyncio.CancelledError as exc:
+            # The watch's cancel (the headers came too late) is a timeout (see post_json).
+            if watch is None or not watch.expired(task, cancelling):  # type: ignore[arg-type]
+                raise
+            raise self._transport_error(TimeoutError(), limit) from exc
         except Exception as exc:
+            if watch is not None and watch.expired(task, cancelling):  # type: ignore[arg-type]
+                raise self._transport_error(TimeoutError(), limit) from exc
             raise self._transport_error(exc, limit) from exc
         finally:
             stream.body = None  # (the reader is not held past its read)
