@@ -80,8 +80,8 @@ def encode(body: Any) -> bytes:
             # json cannot write, or a lone surrogate: the one pass below, which decides
             # and words the error.
             try:
-                head = "".join(_ENCODE(plain, 0))
-                text = f"{head[:-1]},{encode_basestring(last)}:" if plain else \
+                text = "".join(_ENCODE(plain, 0))
+                text = f"{text[:-1]},{encode_basestring(last)}:" if plain else \
                     f"{{{encode_basestring(last)}:"
                 return text.encode() + raw + b"}"
             except (TypeError, UnicodeEncodeError):
