@@ -178,6 +178,8 @@ def output_schema(target: Any) -> OutputSchema:
     """
     if isinstance(target, OutputSchema):
         return target
+    if type(target) is dict:
+        return _from_json_schema_cached(_SchemaKey(target))
     if isinstance(target, Mapping):
         return _from_json_schema(target)
     if target is None or isinstance(target, (str, bytes, int, float, list, tuple)):
@@ -197,6 +199,40 @@ def output_schema(target: Any) -> OutputSchema:
 @functools.lru_cache(maxsize=256)
 def _from_type_cached(target: Any) -> OutputSchema:
     return _from_type(target)
+
+
+class _SchemaKey:
+    """A JSON schema (a dict) as a cache key: by its repr, which for the JSON values a
+    schema holds tells exactly what it says (a tuple from a list, 1 from 1.0 and True)."""
+
+    __slots__ = ("schema", "text", "hash")
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.schema = schema
+        self.text = repr(schema)
+        self.hash = hash(self.text)
+
+    def __hash__(self) -> int:
+        return self.hash
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is _SchemaKey and other.text == self.text
+
+
+# Reading a schema (checker, compiled check, strict variant) costs thousands of opcodes,
+# and a typed run is often asked for the same dict each time (or, served, an equal one
+# parsed from each request): an equal schema gets the same OutputSchema, made from a
+# copy of its own so that no caller's dict, changed later, changes it.
+@functools.lru_cache(maxsize=256)
+def _from_json_schema_cached(key: _SchemaKey) -> OutputSchema:
+    import copy
+
+    schema, key.schema = key.schema, {}  # (the key kept in the cache holds its text only)
+    try:
+        schema = copy.deepcopy(schema)
+    except Exception:  # noqa: BLE001 - not copyable: then not JSON either, refused below
+        pass
+    return _from_json_schema(schema)
 
 
 def _from_json_schema(schema: Mapping[str, Any]) -> OutputSchema:
