@@ -106,10 +106,8 @@ class AgentTrace:
         duration_ms, build, *values), the step `TraceStep.deferred(*step)`; or (make,
         *values), the steps `make(*values)` yields (several steps of one turn from one
         record: each record costs its length and the first values of its steps)."""
-        if self._private:
-            records = self._steps
-            records.append(len(step))
-            records.extend(step)
+        if self._private:  # (one extend of its length and values: fewer opcodes than two)
+            self._steps.extend((len(step), *step))
         else:
             self._steps.extend(_steps_of(step))
 

@@ -77,8 +77,9 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
     del messages, prior
     chunk: StreamChunk | None = None
     hub, config = setup.hub, setup.config
+    observed = hub.active  # (a hub's observers are fixed: read once)
     try:
-        if hub.active:
+        if observed:
             await hub.emit("on_run_start", run.id, run.history, run.system_prompt)
             if session is not None:
                 await hub.emit("on_session_load", run.id, session.session_id,
@@ -91,7 +92,7 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                 yield chunk
         while run.iteration - run.repairs < config.max_iterations:
             run.iteration += 1
-            if hub.active:
+            if observed:
                 await hub.emit("on_iteration_start", run.id, run.iteration, run.history)
             if events:
                 yield StreamChunk(event="iteration_start", data={"iteration": run.iteration})
@@ -100,7 +101,7 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                 # The turn's items are read here (see Run.open_stream): a text delta goes
                 # from the provider's stream to the caller through no generator between.
                 turn = await run.open_stream()
-                text, awaiting_first = turn.text, hub.active
+                text, awaiting_first = turn.text, observed
                 # Whether a text delta is shown as it is and that is all (no typed partial
                 # value follows it). The turn's partial changes only in take.
                 plain = stream and turn.partial is None
@@ -136,7 +137,7 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                 if last is not None:
                     yield last
             else:  # a whole answer (its call awaited here: no coroutine layer between)
-                if hub.active:
+                if observed:
                     await run.tell_start()
                 started = perf_counter()
                 try:
@@ -147,7 +148,7 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                     run.deadline.check()  # a timeout caused by the run's deadline says so
                     raise
                 run.finish_turn(answer, usage, started)
-                if hub.active:
+                if observed:
                     await run.tell_end(usage)
             response, calls = run.response, run.calls
 
@@ -191,7 +192,7 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                 if run.deadline is not NO_DEADLINE:
                     run.deadline.check()
 
-            if hub.active:
+            if observed:
                 await hub.emit("on_iteration_end", run.id, run.iteration, response)
             if events:
                 yield StreamChunk(event="iteration_end", data={"iteration": run.iteration})
@@ -241,21 +242,21 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
             # back as the model wrote it is let go (ToolCall.keep_json_text).
             # (map in C, its list of Nones let go: a loop's opcodes per call saved)
             list(map(_DROP_JSON_TEXT, run.all_calls))
-        elif kept[0] and hub.active:
+        elif kept[0] and observed:
             await hub.emit("on_memory_trim", run.id, kept[0], kept[1], "enforce_limits")
-        if hub.active:
+        if observed:
             await hub.emit("on_run_end", run.id, result)
         yield result
     except Exception as exc:
         run.trace.add(TraceStep("error", run.iteration, 0.0, {
             "error": f"{type(exc).__name__}: {error_text(exc)}"}))
-        if hub.active:
+        if observed:
             await hub.emit("on_error", run.id, exc, {"iteration": run.iteration})
         raise
     except BaseException as exc:
         # Cancelled (asyncio.CancelledError) or its stream closed early (GeneratorExit):
         # observers hear of it now, without an await (the run must not linger).
-        if hub.active:
+        if observed:
             reason = ("the stream was closed before the run ended"
                       if isinstance(exc, GeneratorExit) else "the run was cancelled")
             hub.emit_sync("on_cancelled", run.id, run.iteration, reason)
