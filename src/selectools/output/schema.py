@@ -13,7 +13,7 @@ import re
 import sys
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .checker import SchemaChecker
@@ -132,12 +132,17 @@ class OutputStream:
     `validate` reads; prose with another JSON value ahead of the answer can mislead it,
     never `validate`, whose value is the one that counts."""
 
-    __slots__ = ("_parser", "_wrapped", "_quiet")
+    __slots__ = ("_parser", "feed")
+
+    #: `feed(delta)`: the partial value when the delta changed it, else UNCHANGED. (The
+    #: quiet parser's own feed, with no call of ours around it on every delta; a
+    #: wrapped answer's is a function reading the inner value.)
+    feed: Callable[[str], Any]
 
     def __init__(self, starts: str | None, wrapped: bool) -> None:
-        self._parser = PartialJSONParser(start=starts)
-        self._wrapped = wrapped
-        self._quiet = False
+        self._parser = _QuietParser(start=starts)
+        self.feed = functools.partial(_wrapped_feed, self._parser.feed) if wrapped \
+            else self._parser.feed
 
     def finish(self) -> Any:
         """The end of the answer: its value if it completed only now and was not shown yet
@@ -146,24 +151,35 @@ class OutputStream:
         # Each value the parser places was returned by the feed that placed it (placing
         # one is a change), a wrapped answer's inner value too (placed before its
         # wrapper closes): only a root that completes at the end, a number, is new here.
-        if self._quiet or self._parser.value is not UNCHANGED:
+        if self._parser.value is not UNCHANGED:
             return UNCHANGED
         try:
             return self._parser.finish()
         except PartialJSONError:
             return UNCHANGED
 
-    def feed(self, delta: str) -> Any:
-        if self._quiet:
+
+class _QuietParser(PartialJSONParser):
+    """A parser whose feed never raises: on text that cannot be JSON it returns UNCHANGED,
+    then and for every later delta."""
+
+    __slots__ = ()
+
+    def _feed(self, delta: str, pos: int, changed: bool) -> Any:
+        # (The short path never raises: only the general one is wrapped.)
+        if self._error is not None:  # not raised again: its traceback would grow
             return UNCHANGED
         try:
-            value = self._parser.feed(delta)
+            return PartialJSONParser._feed(self, delta, pos, changed)
         except PartialJSONError:
-            self._quiet = True  # (rather than have the parser raise on every delta)
             return UNCHANGED
-        if self._wrapped and type(value) is dict:
-            return value[WRAPPER_KEY] if WRAPPER_KEY in value else UNCHANGED
-        return value
+
+
+def _wrapped_feed(feed: Callable[[str], Any], delta: str) -> Any:
+    value = feed(delta)
+    if type(value) is dict:
+        return value[WRAPPER_KEY] if WRAPPER_KEY in value else UNCHANGED
+    return value
 
 
 class _Check(typing.Protocol):
