@@ -24,7 +24,7 @@ from test_serve_support import TOOL_RUN, get_weather, post, user_message, uvicor
 from selectools import Agent, AgentResult, Message, Role, StreamChunk
 from selectools.serve.agui import AgUiStream
 from selectools.serve.conversations import RunTranscript
-from selectools.serve.ui_stream import DONE, UIMessageStream, sse
+from selectools.serve.ui_stream import DONE, UIMessageStream, delta_frame, sse
 from selectools.testing import TranscriptProvider
 
 Item = StreamChunk | AgentResult
@@ -78,10 +78,17 @@ def general(mapping: Any, transcript: RunTranscript, item: Item) -> bytes:
 
 
 def short(mapping: Any, transcript: RunTranscript, item: Item) -> bytes:
-    """What EventStream.pump does with an item."""
+    """What EventStream.pump does with an item: a text delta by `text`, then (the part
+    open) by its head, which a `feed` forgets."""
     if type(item) is StreamChunk and item.event is None and item.content:
         transcript.text.append(item.content)
-        return bytes(mapping.text(item.content))
+        head = getattr(mapping, "_pump_head", None)
+        if head is not None:
+            return bytes(delta_frame(head, item.content))
+        data = bytes(mapping.text(item.content))
+        mapping._pump_head = mapping.text_head()
+        return data
+    mapping._pump_head = None
     return general(mapping, transcript, item)
 
 

@@ -112,6 +112,11 @@ class AgUiStream:
             return b"".join(map(sse, self._open_text())) + self.text(content)
         return delta_frame(self._text_head, content)
 
+    def text_head(self) -> bytes | None:
+        """The open text message's delta head (None when none is open): its next text deltas
+        are `delta_frame(head, content)`, what `text` writes, until `feed` is next called."""
+        return self._text_head if self._text is not None else None
+
     def error(self, text: str, code: str | None = None) -> list[Event]:
         out = self._end_step()
         event: Event = {"type": "RUN_ERROR", "message": text}

@@ -44,7 +44,7 @@ from ._bodies import (
 )
 from .agui import AgUiStream
 from .conversations import Conversations, RunTranscript
-from .ui_stream import sse
+from .ui_stream import delta_frame, sse
 from .websocket import socket_frame
 
 if TYPE_CHECKING:
@@ -539,13 +539,16 @@ def _new_conversation_id() -> str:
 class _Mapping(Protocol):
     """A protocol's pure mapping of a run's items to its frames (ui_stream.UIMessageStream,
     agui.AgUiStream): `start()`, `feed(item)` and `error(text)` give frames as dicts,
-    `text(content)` a text delta's frames as their SSE bytes."""
+    `text(content)` a text delta's frames as their SSE bytes, `text_head()` the open text
+    part's delta head (its next deltas are `delta_frame(head, content)` until a `feed`)."""
 
     def start(self) -> list[dict[str, Any]]: ...
 
     def feed(self, item: StreamChunk | AgentResult) -> list[dict[str, Any]]: ...
 
     def text(self, content: str) -> bytes: ...
+
+    def text_head(self) -> bytes | None: ...
 
     def error(self, text: str) -> list[dict[str, Any]]: ...
 
@@ -597,19 +600,26 @@ class EventStream(Response):
                         "body": b"".join(map(sse, mapping.start())), "more_body": True})
             transcript = RunTranscript() if run.keep is not None else None
             said = transcript.text if transcript is not None else None
-            text, feed = mapping.text, mapping.feed
+            text, feed, frame = mapping.text, mapping.feed, delta_frame
+            head = None  # the open text part's delta head, once `text` has opened it
             try:
                 async for item in run.items:
                     if type(item) is StreamChunk and item.event is None and (
                             content := item.content):
                         # Most items: a text delta, the first case of both `feed`s, taken
-                        # without them (a test holds this to them).
+                        # without them (a test holds this to them); after the part's
+                        # first, without `text` either.
                         if said is not None:
                             said.append(content)
-                        data = text(content)
+                        if head is not None:
+                            data = frame(head, content)
+                        else:
+                            data = text(content)
+                            head = mapping.text_head()
                     else:
                         if transcript is not None:
                             transcript.feed(item)
+                        head = None  # (a feed may close the part, or restart the step)
                         data = b"".join(map(sse, feed(item)))
                         if not data:
                             continue

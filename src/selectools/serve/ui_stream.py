@@ -172,6 +172,11 @@ class UIMessageStream:
             return b"".join(map(sse, self._open_text())) + self.text(content)
         return delta_frame(self._text_head, content)
 
+    def text_head(self) -> bytes | None:
+        """The open text part's delta head (None when none is open): its next text deltas
+        are `delta_frame(head, content)`, what `text` writes, until `feed` is next called."""
+        return self._text_head if self._text is not None else None
+
     def error(self, text: str) -> list[Chunk]:
         """The chunks that end a run that failed: open parts closed, an error, a finish."""
         out = self._close_parts()
