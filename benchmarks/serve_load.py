@@ -5,7 +5,8 @@ Both sides do the benchmark's job (`scenario.py`: text, three tool calls, the to
 200-token answer) against the loopback model server, pacing its events like a model. Served:
 `selectools.serve.create_app(agent)` in its own uvicorn process (the asyncio loop, as in
 the in-process side; uvicorn's HTTP implementation as `--http` says, by default what uvicorn
-picks: httptools if installed, else h11), read by an aiohttp
+picks: httptools if installed, else h11; the serve extra installs httptools, and without
+it the run warns that it measures h11), read by an aiohttp
 client in this process that opens all the streams at once; time to first token (TTFT) is from
 sending the request to the first `text-delta` chunk, and the server's CPU is read from
 /proc/<pid>/stat around the batch. In-process: the same Agent setup in this process, all the
@@ -252,6 +253,11 @@ def _http_used(http: str) -> str:
     try:
         import httptools  # noqa: F401
     except ImportError:
+        # What users get is httptools (the serve extra installs it); h11 costs about 450
+        # more opcodes a token (1,893 against 1,435 at 48ed65d), so say it loudly.
+        print("serve_load: httptools is not installed, so uvicorn runs h11, which "
+              "`pip install selectools[serve]` does not give: these are not the served "
+              "numbers users get (pip install httptools)", file=sys.stderr)
         return "h11"
     return "httptools"
 
