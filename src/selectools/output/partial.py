@@ -175,7 +175,9 @@ class PartialJSONParser:
                             break
                         self._shown = shown
                         self._target[self._slot] = shown
-                        changed = True
+                        self._state = state
+                        self._offset += end
+                        return self._root  # (the usual delta's end)
                     else:
                         self._raw.append(delta[pos:])
                         self._raw_len += end - pos
@@ -686,5 +688,7 @@ def _number_value(digits: str) -> int | float | None:
 
 
 def _first_of(text: str, pos: int, characters: str) -> int:
+    if len(characters) == 1:  # (an object's answer: "{")
+        return text.find(characters, pos)
     found = [index for index in (text.find(c, pos) for c in characters) if index >= 0]
     return min(found) if found else -1
