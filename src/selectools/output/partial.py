@@ -15,12 +15,13 @@ sixteenth, since making the grown `str` costs its whole length: short strings fo
 every delta, a long one follows within 6 % of its length, and its final text is always
 exact.
 
-Most of a model's JSON is plain: strings without escapes, short numbers, keys and
-separators whole within a delta. `feed` takes those inline, whole runs at a time, and
-hands anything else (an escape, a long string, a number or literal cut by the delta's
-end, lenient text around the value, any error) to the general scanner at the character
-where it stopped, in the state the general scanner would have reached there; a test holds
-the two to the same values and errors.
+Most of a model's JSON is plain: strings without escapes, numbers, literals, keys and
+separators. `feed` takes those inline (a string's run, its end and the next string's
+start in one regex match) and hands anything else (an escape, a string past
+`_ALWAYS_SHOWN`, text around the value, a root that is no container, any error) to the
+general scanner at the character where it stopped, in the state the general scanner
+would have reached there: a character is then examined twice at most. A test holds the
+two paths to the same values and errors (tests/test_s9_output_short_path.py).
 """
 
 from __future__ import annotations
