@@ -309,7 +309,7 @@ def checked_inputs(inputs: Iterable[Messages]) -> list[Messages]:
     items = list(inputs)
     # The usual batch, only text, each not blank: _prepare's check of a str, made in C for
     # the whole list (each input's message is made when it runs).
-    if {str}.issuperset(map(type, items)) and all(map(str.strip, items)):
+    if {str}.issuperset(map(type, items)) and all(map(str.strip, cast("list[str]", items))):
         return items
     for index, item in enumerate(items):
         if type(item) is str and item.strip():
