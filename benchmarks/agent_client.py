@@ -30,6 +30,7 @@ class AgentClient:
         # with a response_format, the typed answer's partial values too (B8).
         self.events = events
         self.response_format = response_format
+        self._json_answer = scenario.json_answer()  # (made once: not a part of any run)
         if response_format is not None:
             self.name = "selectools Agent typed"
         elif events:
@@ -53,7 +54,7 @@ class AgentClient:
             raise AssertionError("astream ended without an AgentResult")
         _check_result(result)
         if self.response_format is not None and (
-                result.structured_status != "ok" or result.parsed != scenario.json_answer()):
+                result.structured_status != "ok" or result.parsed != self._json_answer):
             raise AssertionError(f"the typed answer was not parsed: {result.structured_error}")
         if "".join(streamed) != scenario.FIRST_TEXT + result.content:
             raise AssertionError("the streamed text differs from the two answers")

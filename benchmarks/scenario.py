@@ -170,7 +170,6 @@ JSON_ANSWER_SCHEMA: dict[str, Any] = {
                    "notes": {"type": "array", "items": {"type": "string"}}},
     "required": ["weather", "population", "conversion", "notes"],
     "additionalProperties": False}
-_JSON_PIECE = 5  # characters per streamed event: about a token
 
 
 def json_answer() -> dict[str, Any]:
@@ -181,8 +180,11 @@ def json_answer() -> dict[str, Any]:
 
 
 def json_answer_tokens() -> list[str]:
-    text = json.dumps(json_answer())
-    return [text[i:i + _JSON_PIECE] for i in range(0, len(text), _JSON_PIECE)]
+    """The JSON answer cut into as many streamed events as the text answer has tokens
+    (about 5 characters each), so that B8 compares the same number of events."""
+    text, pieces = json.dumps(json_answer()), ANSWER_TOKENS_TOTAL
+    bounds = [round(i * len(text) / pieces) for i in range(pieces + 1)]
+    return [text[start:end] for start, end in zip(bounds, bounds[1:])]
 
 
 def check_json_answer(text: str, where: str) -> None:
