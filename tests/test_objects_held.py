@@ -233,3 +233,20 @@ def test_a_text_chunk_is_the_stream_chunk_made_with_its_text(text: str) -> None:
     made.event, made.data = "reasoning", {"a": 1}  # set on this chunk only
     assert (made.event, made.data) == ("reasoning", {"a": 1})
     assert text_chunk(text).event is None and StreamChunk.event is None
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=4),
+                     lambda inner: st.lists(inner, max_size=3)
+                     | st.dictionaries(st.text(max_size=3), inner, max_size=3), max_leaves=6)
+
+
+@given(_JSON)
+def test_a_partial_chunk_is_the_stream_chunk_of_an_output_partial(value: object) -> None:
+    from selectools.types import partial_chunk
+
+    made, general = partial_chunk(value), StreamChunk(event="output_partial", data=value)
+    assert type(made) is StreamChunk and made == general and repr(made) == repr(general)
+    assert [getattr(made, f.name) for f in dataclasses.fields(StreamChunk)] == [
+        getattr(general, f.name) for f in dataclasses.fields(StreamChunk)]
+    assert made.data is value
+    assert pickle.loads(pickle.dumps(made)) == general == copy.copy(made)

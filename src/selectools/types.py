@@ -518,6 +518,15 @@ def text_chunk(text: str) -> StreamChunk:
     return chunk
 
 
+def partial_chunk(value: Any) -> StreamChunk:
+    """`StreamChunk(event="output_partial", data=value)`, a typed answer's partial value,
+    made as `text_chunk` makes a text delta's (one per delta that changed the value)."""
+    chunk: StreamChunk = _new_object(StreamChunk)
+    chunk.event = "output_partial"
+    chunk.data = value
+    return chunk
+
+
 # (weakref: a result may be watched)
 @dataclass(slots=True, weakref_slot=True, init=False, repr=False, eq=False)
 class AgentResult(DataclassMethods):

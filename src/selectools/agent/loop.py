@@ -35,10 +35,11 @@ from ..types import (
     AgentResult,
     Message,
     StreamChunk,
+    partial_chunk,
     text_chunk,
 )
 from .deadline import NO_DEADLINE
-from .run import Run, tool_start_chunk
+from .run import Run, StreamedTurn, tool_start_chunk
 from .setup import RunSetup
 from .tool_runner import ToolOutcome, ToolRunner
 
@@ -105,6 +106,7 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                 # Whether a text delta is shown as it is and that is all (no typed partial
                 # value follows it). The turn's partial changes only in take.
                 plain = stream and turn.partial is None
+                feed, unchanged = _partial_feed(turn)
                 items = turn.items
                 try:
                     async for item in run.deadline.bound_stream(items):
@@ -119,15 +121,16 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                                 yield text_chunk(item)  # (per token: only its text stored)
                             elif stream:
                                 yield text_chunk(item)
-                                partial = turn.feed(item)
-                                if partial is not None:
-                                    yield partial
+                                value = feed(item)  # type: ignore[misc]
+                                if value is not unchanged:
+                                    yield partial_chunk(value)
                             elif on_text is not None:  # (only without stream)
                                 on_text(item)
                         else:
                             for chunk in run.take(turn, item):
                                 yield chunk
                             plain = stream and turn.partial is None
+                            feed, unchanged = _partial_feed(turn)
                 except Exception:
                     run.deadline.check()  # a timeout caused by the run's deadline says so
                     raise
@@ -264,6 +267,14 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
     finally:
         if session is not None:
             await session.close()
+
+
+def _partial_feed(turn: StreamedTurn) -> tuple[Callable[[str], Any] | None, object]:
+    """A streamed turn's typed partial parser's `feed` (None while the turn has none), and
+    what it returns for a delta that changed nothing: read once per turn and again when
+    `run.take` may have changed them, not on every delta."""
+    partial = turn.partial
+    return (partial.feed if partial is not None else None), turn.unchanged
 
 
 async def _open_session(session: SessionRun, approvals: Mapping[str, Any] | None

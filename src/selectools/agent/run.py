@@ -526,13 +526,6 @@ class StreamedTurn:
         #: first: only with events, from a provider that streams them).
         self.streamed: set[int] | None = None
 
-    def feed(self, text: str) -> StreamChunk | None:
-        """The "output_partial" chunk of a text delta, when it changed the partial value."""
-        assert self.partial is not None
-        value = self.partial.feed(text)
-        return None if value is self.unchanged else StreamChunk(event="output_partial",
-                                                                data=value)
-
 
 def _llm_call_data(model: str, provider: str | None, calls: int, stop_reason: str | None,
                    usage: UsageStats | None) -> dict[str, Any]:
