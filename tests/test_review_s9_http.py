@@ -45,3 +45,34 @@ async def test_a_call_waiting_for_a_slot_when_the_transport_closes_says_why(
     # The call says what happened to it (the session is closed), not an internal lookup's
     # KeyError naming the event loop.
     assert "KeyError" not in str(error), str(error)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "_event_batches, as post_json: the _CallWatch lookup after `await slots.take()` "
+    "meets an HttpTransport._calls that aclose() emptied, and the stream fails with "
+    "ProviderError('KeyError: <_UnixSelectorEventLoop ...>') instead of the closed "
+    "session's own ('RuntimeError: Session is closed'), as before f4ee6b7"))
+async def test_a_stream_waiting_for_a_slot_when_the_transport_closes_says_why(
+        wire_server: WireServer) -> None:
+    transport = HttpTransport(provider="test", base_url=wire_server.url,
+                              error_from_response=_error)
+    transport.pool_size = 1
+    release = wire_server.reply(body=BODY, hold_after=2)
+    wire_server.reply(body=b"data: {}\n\n", content_type="text/event-stream")
+
+    async def stream() -> list[object]:
+        return [event async for event in transport.post_events(
+            "/c", {}, framing="sse", timeout=5.0)]
+
+    first = asyncio.ensure_future(transport.post_json("/c", {}, timeout=0.5))
+    await asyncio.sleep(0.1)
+    second = asyncio.ensure_future(stream())
+    await asyncio.sleep(0.05)
+    try:
+        await transport.aclose()
+    finally:
+        release.set()
+    results = await asyncio.gather(first, second, return_exceptions=True)
+    error = results[1]
+    assert isinstance(error, ProviderError)
+    assert "KeyError" not in str(error), str(error)
