@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
-import pytest
 from wire_server import WireServer
 
 from selectools.providers._http import HttpTransport
@@ -19,11 +18,6 @@ def _error(status: int, headers: Mapping[str, str], body: bytes) -> ProviderErro
     return ProviderError(f"HTTP {status}", status=status)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "post_json looks up the loop's _CallWatch after `await slots.take()`; an aclose() "
-    "meanwhile empties HttpTransport._calls, so a call that was waiting for a slot fails "
-    "with ProviderError('KeyError: <_UnixSelectorEventLoop ...>') instead of the closed "
-    "session's own ('RuntimeError: Session is closed'), as before 99a6a77"))
 async def test_a_call_waiting_for_a_slot_when_the_transport_closes_says_why(
         wire_server: WireServer) -> None:
     transport = HttpTransport(provider="test", base_url=wire_server.url,
@@ -47,11 +41,6 @@ async def test_a_call_waiting_for_a_slot_when_the_transport_closes_says_why(
     assert "KeyError" not in str(error), str(error)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "_event_batches, as post_json: the _CallWatch lookup after `await slots.take()` "
-    "meets an HttpTransport._calls that aclose() emptied, and the stream fails with "
-    "ProviderError('KeyError: <_UnixSelectorEventLoop ...>') instead of the closed "
-    "session's own ('RuntimeError: Session is closed'), as before f4ee6b7"))
 async def test_a_stream_waiting_for_a_slot_when_the_transport_closes_says_why(
         wire_server: WireServer) -> None:
     transport = HttpTransport(provider="test", base_url=wire_server.url,

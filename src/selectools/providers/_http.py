@@ -157,10 +157,11 @@ class HttpTransport:
             try:
                 # The limit kept by the loop's one timer (see _CallWatch), aiohttp then
                 # told of none; outside a task (none to cancel), by aiohttp's own. (Not
-                # above 0, it is no limit: aiohttp's reading of one.)
+                # above 0, it is no limit: aiohttp's reading of one.) No watch: the transport
+                # was closed while the call waited for a slot; aiohttp's closed session says so.
                 if limit is not None and limit > 0 \
-                        and (task := asyncio.current_task()) is not None:
-                    watch = self._calls[asyncio.get_running_loop()]
+                        and (task := asyncio.current_task()) is not None \
+                        and (watch := self._calls.get(asyncio.get_running_loop())) is not None:
                     cancelling = watch.start(task, limit)
                     client_timeout = watch.no_timeout
                 else:
@@ -250,9 +251,9 @@ class HttpTransport:
             # next bytes by a _ReadWatchdog (see there why not by aiohttp's sock_read):
             # by the loop's one timer for whole calls (see _CallWatch), else (outside a
             # task) by asyncio.timeout, which reads the limit alike (not above 0: at once).
-            if limit and (task := asyncio.current_task()) is not None:
-                watch = self._calls[asyncio.get_running_loop()]
-                cancelling = watch.start(task, limit)
+            if limit and (task := asyncio.current_task()) is not None \
+                    and (watch := self._calls.get(asyncio.get_running_loop())) is not None:
+                cancelling = watch.start(task, limit)  # (no watch: closed while it waited)
             try:
                 async with _NO_DEADLINE if watch is not None else asyncio.timeout(limit or None):
                     data, stream_timeout = encode_json(body), self._stream_timeout(limit)
