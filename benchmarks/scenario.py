@@ -184,7 +184,7 @@ def json_answer_tokens() -> list[str]:
     (about 5 characters each), so that B8 compares the same number of events."""
     text, pieces = json.dumps(json_answer()), ANSWER_TOKENS_TOTAL
     bounds = [round(i * len(text) / pieces) for i in range(pieces + 1)]
-    return [text[start:end] for start, end in zip(bounds, bounds[1:])]
+    return [text[start:end] for start, end in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def check_json_answer(text: str, where: str) -> None:
