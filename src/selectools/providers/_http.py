@@ -601,14 +601,14 @@ class _ReadWatchdog:
         self._watch.streams.discard(self)
 
 
-class _ReadWatch:
-    """The one timer that bounds the waits of every stream in flight on a loop: it wakes
-    when the first of them could have waited its limit, fails those that did, and sets
-    itself for the next. A timer per stream was one more entry per stream in flight in the
+class _LoopTimer:
+    """One timer per event loop, for all the waits of one kind on it (`_ReadWatch`,
+    `_CallWatch`): set for the first of them that could pass its limit, checked then, set
+    again for the next. A timer per wait was one more entry per wait in flight in the
     loop's timer heap, whose every push and pop compares log n entries in Python; this one
-    is set about once per limit (60 s by default), not per stream."""
+    is set about once per limit (60 s by default), not per wait."""
 
-    __slots__ = ("clock", "streams", "_loop", "_handle", "_due")
+    __slots__ = ("clock", "_loop", "_handle", "_due")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -619,21 +619,34 @@ class _ReadWatch:
         self.clock = time.monotonic \
             if getattr(loop.time, "__func__", None) is asyncio.BaseEventLoop.time \
             else loop.time
-        self.streams: set[_ReadWatchdog] = set()
         self._handle: asyncio.TimerHandle | None = None
         self._due = float("inf")  # when the timer wakes (inf: it is not set)
-
-    def add(self, stream: _ReadWatchdog) -> None:
-        self.streams.add(stream)
-        due = self.clock() + stream.limit
-        if due < self._due:  # (most often it is set to wake sooner: nothing to do)
-            self._set(due)
 
     def _set(self, due: float) -> None:
         if self._handle is not None:
             self._handle.cancel()
         self._due = due
         self._handle = self._loop.call_at(due, self._check)
+
+    def _check(self) -> None:
+        raise NotImplementedError
+
+
+class _ReadWatch(_LoopTimer):
+    """The one timer that bounds the waits of every stream in flight on a loop for its
+    next bytes: it fails those that waited their limit."""
+
+    __slots__ = ("streams",)
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop)
+        self.streams: set[_ReadWatchdog] = set()
+
+    def add(self, stream: _ReadWatchdog) -> None:
+        self.streams.add(stream)
+        due = self.clock() + stream.limit
+        if due < self._due:  # (most often it is set to wake sooner: nothing to do)
+            self._set(due)
 
     def _check(self) -> None:
         self._handle, self._due = None, float("inf")
@@ -649,7 +662,7 @@ class _ReadWatch:
             self._set(due)
 
 
-class _CallWatch:
+class _CallWatch(_LoopTimer):
     """The one timer that bounds every whole call in flight on a loop, as `_ReadWatch`
     bounds its streams' reads.
 
@@ -662,24 +675,18 @@ class _CallWatch:
     those that did, as asyncio.timeout does: the call then fails as a timeout, a cancel
     from outside still as a cancel."""
 
-    __slots__ = ("clock", "calls", "no_timeout", "_expired", "_loop", "_handle", "_due")
+    __slots__ = ("calls", "no_timeout", "_expired")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, no_timeout: aiohttp.ClientTimeout
                  ) -> None:
-        self._loop = loop
+        super().__init__(loop)
         #: What aiohttp is told instead of the limit: no timeout of its own.
         self.no_timeout = no_timeout
-        # The loop's clock, as _ReadWatch takes it (call_at runs on loop.time()).
-        self.clock = time.monotonic \
-            if getattr(loop.time, "__func__", None) is asyncio.BaseEventLoop.time \
-            else loop.time
         #: The tasks of the calls in flight, each with when its limit passes (a task makes
         #: one whole call at a time: each of its awaits waits for the one before).
         self.calls: dict[asyncio.Task[Any], float] = {}
         #: Those cancelled by the timer, until their call has seen it.
         self._expired: set[asyncio.Task[Any]] = set()
-        self._handle: asyncio.TimerHandle | None = None
-        self._due = float("inf")  # when the timer wakes (inf: it is not set)
 
     def start(self, task: asyncio.Task[Any], limit: float) -> int:
         """Bound `task`'s call to `limit` seconds (until its caller takes it out of
@@ -697,12 +704,6 @@ class _CallWatch:
             return False
         self._expired.discard(task)
         return task.uncancel() <= cancelling
-
-    def _set(self, due: float) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-        self._due = due
-        self._handle = self._loop.call_at(due, self._check)
 
     def _check(self) -> None:
         self._handle, self._due = None, float("inf")
