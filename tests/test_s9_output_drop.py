@@ -94,12 +94,13 @@ def value_for(node: Mapping[str, Any], root: Mapping[str, Any], depth: int = 0,
 def schemas_and_values(draw: st.DrawFn) -> tuple[dict[str, Any], Any]:
     item = draw(st.sampled_from([
         {"type": "object", "properties": {"a": {"type": "integer"}}}, {"type": "string"}]))
-    schema = {"type": "object", "properties": draw(st.dictionaries(st.sampled_from(NAMES),
-                                                                    schemas, max_size=3)),
+    properties: dict[str, Any] = draw(st.dictionaries(st.sampled_from(NAMES), schemas,
+                                                      max_size=3))
+    schema = {"type": "object", "properties": properties,
               "required": draw(st.lists(st.sampled_from(NAMES), max_size=1)),
               "$defs": {"Item": item}}
     members = {name: st.none() | value_for(sub, schema, 1)
-               for name, sub in schema["properties"].items()}
+               for name, sub in properties.items()}
     return schema, draw(st.fixed_dictionaries({}, optional=members) | values)
 
 

@@ -107,7 +107,7 @@ def test_a_usual_call_is_the_call_wire_tool_call_makes(arguments: str, call_id: 
     assert (call.tool_name, call.parameters, call._json_source, call.arguments_json()) == (
         expected.tool_name, expected.parameters, expected._json_source,
         expected.arguments_json())
-    assert call.id == expected.id if call_id else call.id.startswith("call_")
+    assert call.id == expected.id if call_id else (call.id or "").startswith("call_")
 
 
 def test_the_requests_made_by_tuple_new_are_the_named_tuples() -> None:
