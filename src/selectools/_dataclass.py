@@ -24,6 +24,10 @@ from dataclasses import fields
 #: An instance with no __init__ run, for a short path that stores the fields itself (held
 #: to the class's own __init__ by a test where it is used).
 new_object = object.__new__
+#: `new_tuple(SomeNamedTuple, (every field))`: a NamedTuple made without its Python
+#: __new__ (a generated function whose call costs a frame), for a value made on the hot
+#: path with every field given in order.
+new_tuple = tuple.__new__
 
 
 class DataclassMethods:

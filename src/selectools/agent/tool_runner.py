@@ -18,6 +18,7 @@ from time import perf_counter
 from types import FunctionType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .._dataclass import new_tuple
 from ..tools import Tool, UnknownToolError, format_tool_error
 from ..tools.results import result_to_text
 from ..trace import AgentTrace, TraceStep
@@ -36,7 +37,6 @@ class ToolOutcome(NamedTuple):
     duration_ms: float
 
 
-_new_tuple = tuple.__new__
 _TOOL = Role.TOOL
 _TOOL_NAME = attrgetter("tool_name")
 _FUNCTION_CODE = attrgetter("function.__code__")
@@ -229,7 +229,7 @@ class ToolRunner:
         record_tool = self.setup.record_tool
         if record_tool is not None:
             record_tool(name, error is None, duration_ms)
-        return _new_tuple(ToolOutcome, (call, made_message(
+        return new_tuple(ToolOutcome, (call, made_message(
             _TOOL, text, name, text, None, call.id), error, duration_ms))
 
     def _start(self, calls: list[ToolCall], iteration: int) -> list[asyncio.Task[ToolOutcome]]:
@@ -298,7 +298,7 @@ class ToolRunner:
         # ContentParts (see types.made_message).
         message = made_message(_TOOL, text, name, text, None, call.id, images)
         # (tuple.__new__ itself: a NamedTuple's __new__ is a Python function around it)
-        return _new_tuple(ToolOutcome, (call, message, error, duration_ms))
+        return new_tuple(ToolOutcome, (call, message, error, duration_ms))
 
 
 def never_suspends(tool: Tool) -> bool:

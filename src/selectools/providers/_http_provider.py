@@ -24,6 +24,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Se
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from .._dataclass import new_tuple
 from .._json import RawJson
 from .._json import encode as encode_json
 from ..types import Message, OutputFormat, ToolDefinition, check_messages
@@ -52,8 +53,6 @@ from .protocol import ModelRequest, WireProtocol, WireRequest, takes_tool_deltas
 if TYPE_CHECKING:
     from typing import Self
 
-#: `_new_tuple(ModelRequest, (every field))`: the request made without its Python __new__.
-_new_tuple = tuple.__new__
 #: What wrong-shaped data makes Python raise; the boundary turns these into typed errors.
 _SHAPE_ERRORS = (AttributeError, KeyError, IndexError, TypeError, ValueError, RecursionError)
 #: What an attempt may fail with; each leaves it through `HttpProvider._safe`.
@@ -263,7 +262,7 @@ class HttpProvider(AsyncFirstProvider):
                              "protocol has none); leave AgentConfig.reasoning unset")
         # (every field, made by tuple.__new__ itself: a NamedTuple's own __new__ is a
         # Python function of its own; tests/test_s9_provider_wire.py holds the two equal)
-        request = protocol.build_request(_new_tuple(ModelRequest, (
+        request = protocol.build_request(new_tuple(ModelRequest, (
             model, system_prompt, check_messages(messages), temperature, max_tokens, stream,
             self._hosted, output, reasoning, bool(tools))))
         if tools:

@@ -79,6 +79,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .._dataclass import new_tuple
 from .._json import scan as scan_json
 from ..types import (
     RAW_ARGUMENTS_KEY,
@@ -130,7 +131,6 @@ _REASONING_FIELDS = frozenset({_REASONING_CONTENT, "reasoning", "reasoning_detai
 # The roles, read per message of every request: in Python 3.11 `Role.TOOL` costs a
 # descriptor call each time (about 4 dict reads), a module constant one read.
 _TOOL, _ASSISTANT, _SYSTEM, _USER = Role.TOOL, Role.ASSISTANT, Role.SYSTEM, Role.USER
-_new_tuple = tuple.__new__
 
 
 # ---------------------------------------------------------------------------------------------
@@ -180,7 +180,7 @@ def _request(request: ModelRequest) -> WireRequest:
         if not hosted or _reasons(model):  # api.openai.com's other models refuse it
             body["reasoning_effort"] = effort
     # (made by tuple.__new__, every field given: no call of the NamedTuple's own __new__)
-    return _new_tuple(WireRequest, ("/chat/completions", body, None))
+    return new_tuple(WireRequest, ("/chat/completions", body, None))
 
 
 def _reasons(model: str) -> bool:
