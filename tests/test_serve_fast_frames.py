@@ -24,7 +24,15 @@ from test_serve_support import TOOL_RUN, get_weather, post, user_message, uvicor
 from selectools import Agent, AgentResult, Message, Role, StreamChunk
 from selectools.serve.agui import AgUiStream
 from selectools.serve.conversations import RunTranscript
-from selectools.serve.ui_stream import DONE, UIMessageStream, delta_frame, sse
+from selectools.serve.ui_stream import (
+    DELTA_TAIL,
+    DONE,
+    UIMessageStream,
+    delta_frame,
+    delta_head,
+    quote,
+    sse,
+)
 from selectools.testing import TranscriptProvider
 
 Item = StreamChunk | AgentResult
@@ -83,8 +91,8 @@ def short(mapping: Any, transcript: RunTranscript, item: Item) -> bytes:
     if type(item) is StreamChunk and item.event is None and item.content:
         transcript.text.append(item.content)
         head = getattr(mapping, "_pump_head", None)
-        if head is not None:
-            return bytes(delta_frame(head, item.content))
+        if head is not None:  # delta_frame, inline as pump writes it
+            return head + quote(item.content).encode() + DELTA_TAIL
         data = bytes(mapping.text(item.content))
         mapping._pump_head = mapping.text_head()
         return data
@@ -119,6 +127,13 @@ def test_ui_stream_text_frames_are_the_general_paths(items: list[Item]) -> None:
 @given(ITEMS)
 def test_agui_text_frames_are_the_general_paths(items: list[Item]) -> None:
     both_ways(lambda: AgUiStream("thread-1", "run-1"), items)
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXT, TEXT)
+def test_pumps_inline_delta_frame_is_delta_frame(part_id: str, content: str) -> None:
+    head = delta_head("text-delta", "id", part_id, "delta")
+    assert head + quote(content).encode() + DELTA_TAIL == delta_frame(head, content)
 
 
 def test_a_text_delta_frame_is_its_chunk_as_json() -> None:

@@ -44,7 +44,7 @@ from ._bodies import (
 )
 from .agui import AgUiStream
 from .conversations import Conversations, RunTranscript
-from .ui_stream import delta_frame, sse
+from .ui_stream import DELTA_TAIL, sse
 from .websocket import socket_frame
 
 if TYPE_CHECKING:
@@ -588,11 +588,8 @@ class EventStream(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         run, mapping = self.run, self.mapping
-        writes = 0  # the body's writes so far: the keep-alive pings when this stands still
-        writing = False  # a write in progress (a slow client): no ping beside it
 
         async def pump() -> None:
-            nonlocal writes, writing
             self.started = True
             await send({"type": "http.response.start", "status": 200,
                         "headers": self.raw_headers})
@@ -600,19 +597,20 @@ class EventStream(Response):
                         "body": b"".join(map(sse, mapping.start())), "more_body": True})
             transcript = RunTranscript() if run.keep is not None else None
             said = transcript.text if transcript is not None else None
-            text, feed, frame = mapping.text, mapping.feed, delta_frame
+            text, feed, quote, tail = mapping.text, mapping.feed, ui_stream.quote, DELTA_TAIL
             head = None  # the open text part's delta head, once `text` has opened it
+            write_failed = False
             try:
                 async for item in run.items:
                     if type(item) is StreamChunk and item.event is None and (
                             content := item.content):
                         # Most items: a text delta, the first case of both `feed`s, taken
                         # without them (a test holds this to them); after the part's
-                        # first, without `text` either.
+                        # first, without `text` either: `delta_frame`, inline.
                         if said is not None:
                             said.append(content)
                         if head is not None:
-                            data = frame(head, content)
+                            data = head + quote(content).encode() + tail
                         else:
                             data = text(content)
                             head = mapping.text_head()
@@ -623,19 +621,20 @@ class EventStream(Response):
                         data = b"".join(map(sse, feed(item)))
                         if not data:
                             continue
-                    writing = True
-                    await send({"type": "http.response.body", "body": data, "more_body": True})
-                    writing = False
-                    writes += 1
+                    try:  # (no cost in the loop: a flag is set only when a write fails)
+                        await send({"type": "http.response.body", "body": data,
+                                    "more_body": True})
+                    except BaseException:
+                        write_failed = True
+                        raise
             except Exception as exc:
-                if writing:  # the write failed (the client is gone): no failure of the run
+                if write_failed:  # the client is gone: no failure of the run
                     raise
                 last = b"".join(map(sse, mapping.error(public_error(exc))))
             else:
                 last = b""
                 if transcript is not None and run.keep is not None:
                     self.conversations.put(run.keep[0], run.keep[1] + transcript.messages())
-            writing = True  # for good: nothing may follow the last body
             await send({"type": "http.response.body", "body": last + self.closing,
                         "more_body": False})
 
@@ -643,24 +642,11 @@ class EventStream(Response):
             while (await receive())["type"] != "http.disconnect":
                 pass
 
-        async def keep_alive(every: float) -> None:
-            # A look at the writes every quarter of `every` (a clock read per write would
-            # be paid on every token): four looks in a row that see none, a ping.
-            seen, quiet = writes, 0
-            while True:
-                await asyncio.sleep(every / 4)
-                if writes != seen or writing:
-                    seen, quiet = writes, 0
-                    continue
-                quiet += 1
-                if quiet == 4:
-                    quiet = 0
-                    await send({"type": "http.response.body", "body": _PING, "more_body": True})
-
         tasks = [asyncio.ensure_future(pump()), asyncio.ensure_future(watch())]
         writer = tasks[0]
         if self.keepalive_seconds is not None:
-            tasks.append(asyncio.ensure_future(keep_alive(self.keepalive_seconds)))
+            tasks.append(asyncio.ensure_future(_keep_alive(
+                self.keepalive_seconds, writer.get_coro(), run.items, send)))
         try:
             await asyncio.wait(tasks[:2], return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -671,6 +657,27 @@ class EventStream(Response):
         if writer.done() and not writer.cancelled() and writer.exception() is not None:
             if not isinstance(writer.exception(), OSError):  # a client gone mid-write
                 raise writer.exception()  # type: ignore[misc]
+
+
+async def _keep_alive(every: float, pumping: Any, items: Any, send: Send) -> None:
+    """Pings the stream `pumping` (pump's coroutine) writes while it waits `every` for the
+    run's next item. It is looked at every quarter of `every`, at no cost to pump (a clock
+    read or a count per write would be paid on every token): pump awaits a new object for
+    each item (the generator's `__anext__`), so four looks in a row that find it awaiting
+    the same one, with the run's generator running (not a write: a slow client gets no ping
+    beside its write, nor one after the last body), saw no item for `every`."""
+    seen: object = None
+    quiet = 0
+    while True:
+        await asyncio.sleep(every / 4)
+        awaited = pumping.cr_await
+        if awaited is None or awaited is not seen or not getattr(items, "ag_running", True):
+            seen, quiet = awaited, 0
+            continue
+        quiet += 1
+        if quiet == 4:
+            quiet = 0
+            await send({"type": "http.response.body", "body": _PING, "more_body": True})
 
 
 #: An SSE comment line: every reader skips it; a proxy sees the connection is alive.
