@@ -109,7 +109,9 @@ class Agent:
             needs_approval=approval_check(tools, self.config.approval_policy),
             names={name: name for name in tools},
             immediate={name: tool.function.__code__ for name, tool in tools.items()
-                       if never_suspends(tool)})
+                       if never_suspends(tool)},
+            # (_provider_for_run's first test, its half fixed for the agent's life)
+            provider=None if self._hub.active else self._provider)
 
     @property
     def provider(self) -> ProviderLike:

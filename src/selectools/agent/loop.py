@@ -144,7 +144,19 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                     await run.tell_start()
                 started = perf_counter()
                 try:
-                    asked = complete_any(run.provider, **run.request())
+                    direct = run.direct
+                    if direct is not None:
+                        # `run.request()`'s keywords, written out: no dict of them made,
+                        # unpacked and made again, nor complete_any's call, per call
+                        # (tests/test_engine_direct_call.py holds the two alike).
+                        asked = direct(
+                            model=run.model, system_prompt=run.system_prompt,
+                            messages=run.history, tools=setup.definitions,
+                            temperature=config.temperature, max_tokens=config.max_tokens,
+                            timeout=config.request_timeout if run.deadline is NO_DEADLINE
+                            else run.deadline.cap(config.request_timeout))
+                    else:
+                        asked = complete_any(run.provider, **run.request())
                     answer, usage = await (asked if run.deadline is NO_DEADLINE
                                            else run.deadline.bound(asked))
                 except Exception:

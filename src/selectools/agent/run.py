@@ -20,6 +20,7 @@ from .._artifacts import collecting_artifacts
 from .._log import logger
 from ..providers.base import (
     ProviderEvent,
+    exact_acomplete,
     provider_name,
     stream_any,
     with_instructions,
@@ -74,6 +75,11 @@ class Run:
     ended_by: StopReason | None = None
     provider_used: str | None = None
     output_format: OutputFormat | None = None
+    #: The provider's own `acomplete` when this run's whole answers are asked of it
+    #: straight, with `request()`'s keywords written out (see run_agent): a run that sets
+    #: no option beyond the protocol's keywords, of a provider whose acomplete checks its
+    #: own result (providers.base.exact_acomplete). Else None: `complete_any`.
+    direct: Callable[..., Any] | None = None
     #: Whether events=True streams carry the typed answer's partial values, and the
     #: provider's fragments of tool call arguments.
     partials = False
@@ -106,7 +112,11 @@ class Run:
         #: What the run's tools emitted with `emit_artifact`.
         self.artifacts: list[Artifact] = []
         self.deadline = run_deadline(setup.config.run_timeout)
-        self.provider = setup.provider_for_run(self.id)
+        # The agent's own provider, as provider_for_run would return it, without its call
+        # (the usual run: no observers, no max_retries; tests/test_engine_direct_call.py).
+        provider = setup.provider
+        self.provider = provider if provider is not None and setup.config.max_retries is None \
+            else setup.provider_for_run(self.id)
         self.system_prompt = setup.system_prompt
         self.model = setup.config.model or setup.default_model
         #: The typed answer asked for: given to a provider that takes it as an option
@@ -122,6 +132,8 @@ class Run:
             else:
                 self.system_prompt = with_instructions(self.system_prompt, format_)
         self.reasoning = setup.config.reasoning if "reasoning" in options else None
+        if self.output_format is None and self.reasoning is None and not self.streaming:
+            self.direct = exact_acomplete(self.provider)
         if events:  # (else both are False, as the class has them)
             self.partials = output is not None
             self.tool_deltas = "tool_deltas" in options

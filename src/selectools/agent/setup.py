@@ -59,3 +59,7 @@ class RunSetup(NamedTuple):
     #: other without a task each (a tool whose function, or whose function's code, was
     #: replaced since is not one).
     immediate: Mapping[str, CodeType] = {}
+    #: The agent's provider when `provider_for_run` would return it as it is for a run
+    #: whose config sets no `max_retries` (an agent without observers: nothing else is
+    #: configured per run); None when every run asks `provider_for_run`.
+    provider: ProviderLike | None = None

@@ -153,7 +153,12 @@ class HttpTransport:
         watch: _CallWatch | None = None
         try:
             session, slots = self._pool()
-            await slots.take()
+            # A free slot while nobody waits is taken inline (`Slots.take`'s first step,
+            # without its coroutine); anything else waits in Slots.take.
+            if slots.free and not slots.waiting:
+                slots.free -= 1
+            else:
+                await slots.take()
             try:
                 # The limit kept by the loop's one timer (see _CallWatch), aiohttp then
                 # told of none; outside a task (none to cancel), by aiohttp's own. (Not
@@ -188,7 +193,11 @@ class HttpTransport:
                     raise self._error_from_response(response.status, response.headers,
                                                     payload)
             finally:
-                slots.give()
+                # (`Slots.give` inline when nobody waits: the slot is free again)
+                if slots.waiting:
+                    slots.give()
+                else:
+                    slots.free += 1
                 if watch is not None:
                     watch.calls.pop(task, None)  # type: ignore[arg-type]
         except ProviderError:
@@ -540,19 +549,21 @@ class Slots:
     none is free.
     """
 
-    __slots__ = ("free", "_waiting")
+    __slots__ = ("free", "waiting")
 
     def __init__(self, size: int) -> None:
         self.free = size
-        self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
+        #: The calls waiting for a slot, longest first (a whole call tests `free` and
+        #: this itself, see post_json: the two are all of take's and give's first steps).
+        self.waiting: collections.deque[asyncio.Future[None]] = collections.deque()
 
     async def take(self) -> None:
         """Wait for a slot and take it (give it back with `give`, whatever happens)."""
-        if self.free and not self._waiting:
+        if self.free and not self.waiting:
             self.free -= 1
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.append(waiter)
+        self.waiting.append(waiter)
         try:
             await waiter
         except BaseException:  # cancelled (or thrown into) while waiting
@@ -561,12 +572,12 @@ class Slots:
             else:  # it holds none; a waiter left in the queue would keep every slot waiting
                 waiter.cancel()
                 with contextlib.suppress(ValueError):  # (give() may have passed it over)
-                    self._waiting.remove(waiter)
+                    self.waiting.remove(waiter)
             raise
 
     def give(self) -> None:
         """Give a slot back: to the longest-waiting call, else to the free ones."""
-        waiting = self._waiting
+        waiting = self.waiting
         while waiting:
             waiter = waiting.popleft()
             if not waiter.done():  # (one cancelled meanwhile is passed over)

@@ -251,20 +251,31 @@ def exact_result(acomplete: _F) -> _F:
     return acomplete
 
 
+def exact_acomplete(provider: object
+                    ) -> Callable[..., Coroutine[Any, Any, tuple[Message, UsageStats]]] | None:
+    """The provider's `acomplete` when `complete_any` hands a call straight to it (it
+    checks its own result: see `exact_result`), else None.
+
+    The marked function itself, a method of the provider's class (a wrapper made with
+    functools.wraps carries the mark too, but is another function; a Mock's acomplete has
+    every attribute, but no __func__). Its coroutine is the call, with no check of ours
+    and no coroutine layer of ours that every await inside the call would pass through.
+    Its answer is the one `complete_any`'s checks would pass on as it is (held by
+    tests/test_complete_any.py)."""
+    acomplete: Any = getattr(provider, "acomplete", None)
+    marked = getattr(acomplete, _EXACT_RESULT, None)
+    if marked is not None and marked is getattr(acomplete, "__func__", None):
+        return acomplete  # type: ignore[no-any-return]
+    return None
+
+
 def complete_any(provider: object, **kwargs: Any
                  ) -> Coroutine[Any, Any, tuple[Message, UsageStats | None]]:
     """A whole answer from any provider: acomplete, else complete in a worker thread (else
     its stream, collected). Awaited by the caller."""
-    acomplete: Any = getattr(provider, "acomplete", None)
-    marked = getattr(acomplete, _EXACT_RESULT, None)
-    if marked is not None and marked is getattr(acomplete, "__func__", None):
-        # The marked function itself, a method of the provider's class (a wrapper made
-        # with functools.wraps carries the mark too, but is another function; a Mock's
-        # acomplete has every attribute, but no __func__). It checks its own result: its
-        # coroutine is the call, with no check here and no coroutine layer of ours that
-        # every await inside the call would pass through. Its answer is the one the
-        # checks below would pass on as it is (held by tests/test_complete_any.py).
-        return acomplete(**kwargs)  # type: ignore[no-any-return]
+    acomplete = exact_acomplete(provider)
+    if acomplete is not None:
+        return acomplete(**kwargs)
     return _complete_any(provider, kwargs)
 
 
