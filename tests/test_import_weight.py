@@ -19,7 +19,9 @@ from selectools.observer import LoggingObserver
 from selectools.parser import ParseResult
 from selectools.providers.base import ProviderEvent
 from selectools.tools.docstring import Docstring, parse_docstring
+from selectools.tools.errors import ArgumentProblem
 from selectools.tools.parameter import ToolParameter
+from selectools.types import ContentPart, ReasoningPart, ToolCallDelta
 
 # Modules a first run does not need, which `import selectools` must not load: each is
 # imported when one of its names is first used.
@@ -41,6 +43,9 @@ DEFERRED = (
     "selectools.agent.analytics",  # only with AgentConfig(enable_analytics=True)
     "selectools._sync",  # the library's loop: only for the sync calls (run, complete, ...)
     "logging",  # selectools._log: looked up when a rare line is logged
+    # types._image_part_from_file's, for the first image file read: pathlib brings
+    # urllib.parse, ipaddress and ntpath (a tenth of the import, with base64)
+    "pathlib", "base64", "urllib.parse",
 )
 
 
@@ -196,7 +201,8 @@ def test_a_subclass_gets_the_parents_fields() -> None:
     assert Settings() == Settings() and Settings() != AgentConfig()
 
 
-@pytest.mark.parametrize("cls", [AgentConfig, ToolParameter], ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize("cls", [AgentConfig, ToolParameter, ContentPart, ReasoningPart,
+                                 ToolCallDelta], ids=lambda cls: cls.__name__)
 def test_a_written_out_init_is_the_one_dataclass_would_generate(cls: type) -> None:
     generated = dataclasses.make_dataclass(cls.__name__, [
         (spec.name, spec.type, dataclasses.field(default=spec.default) if spec.default_factory
@@ -210,7 +216,7 @@ def test_a_written_out_init_is_the_one_dataclass_would_generate(cls: type) -> No
         # observers: () where dataclass has its default_factory (list); both make [].
         expected = () if name == "observers" else theirs[name].default
         assert parameter.default == expected, name
-    if cls is ToolParameter:  # no checks of its own: any values are stored as given
+    if cls in (ToolParameter, ReasoningPart, ToolCallDelta):  # no checks: stored as given
         values: dict[str, Any] = {name: object() for name in mine}
         made = cls(**values)
         assert {name: getattr(made, name) for name in values} == values
@@ -251,3 +257,45 @@ def test_agent_config_sets_every_field_from_its_argument() -> None:
         AgentConfig(observers=None)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="max_tokens"):
         AgentConfig(max_tokens=0)
+
+
+def test_content_parts_init_stores_the_fields_then_runs_post_init() -> None:
+    # As dataclass's generated __init__: a subclass's own __post_init__ is the one called.
+    assert ContentPart("image_base64", image_base64="AA").media_type == "image/png"
+    with pytest.raises(ValueError, match="needs the text field"):
+        ContentPart("text")
+    seen: list[Any] = []
+
+    @dataclasses.dataclass(slots=True, init=False, repr=False, eq=False)
+    class Logged(ContentPart):
+        def __post_init__(self) -> None:
+            seen.append((self.type, self.text, self.image_url, self.media_type))
+
+    Logged("image_url", None, "http://x/a.png", None, "image/gif")
+    assert seen == [("image_url", None, "http://x/a.png", "image/gif")]
+
+
+@dataclasses.dataclass(frozen=True)
+class _GeneratedProblem:
+    """ArgumentProblem's fields, with the methods dataclass generates for a frozen class."""
+
+    parameter: Any
+    message: Any
+
+
+def test_argument_problems_methods_are_those_of_a_frozen_dataclass() -> None:
+    mine, theirs = ArgumentProblem("date", "missing"), _GeneratedProblem("date", "missing")
+    assert repr(mine) == repr(theirs).replace("_GeneratedProblem", "ArgumentProblem")
+    assert hash(mine) == hash(theirs) and str(mine) == "missing"
+    assert mine == ArgumentProblem("date", "missing") != ArgumentProblem("date", "other")
+    assert mine.__eq__(theirs) is NotImplemented and mine != ("date", "missing")
+    assert ArgumentProblem.__match_args__ == ("parameter", "message")
+    assert list(inspect.signature(ArgumentProblem).parameters) == ["parameter", "message"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        mine.parameter = "other"  # type: ignore[misc]
+    assert dataclasses.replace(mine, message="m") == ArgumentProblem("date", "m")
+    looped = ArgumentProblem("date", [])  # type: ignore[arg-type]
+    looped.message.append(looped)  # type: ignore[attr-defined]
+    twin = _GeneratedProblem("date", [])
+    twin.message.append(twin)
+    assert repr(looped) == repr(twin).replace("_GeneratedProblem", "ArgumentProblem")

@@ -6,7 +6,6 @@ compiled at every import (dataclass compiles each method it generates).
 
 from __future__ import annotations
 
-import base64
 import errno
 import json
 import json.scanner
@@ -15,7 +14,6 @@ from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from itertools import compress
 from operator import attrgetter
-from pathlib import Path
 from sys import intern
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
@@ -23,6 +21,8 @@ from ._dataclass import DataclassMethods
 from ._dataclass import new_object as _new_object
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from .results import Artifact
     from .trace import AgentTrace
     from .usage import AgentUsage
@@ -46,7 +46,9 @@ _IMAGE_SIGNATURES: tuple[tuple[bytes, str], ...] = (
 )
 
 
-@dataclass(slots=True, repr=False, eq=False)
+# __init__ written out (the one dataclass generates: the fields, then __post_init__), repr
+# and eq from DataclassMethods: none compiled at every import.
+@dataclass(slots=True, init=False, repr=False, eq=False)
 class ContentPart(DataclassMethods):
     """One part of a multimodal message: text, an image URL, or base64 image data."""
 
@@ -55,6 +57,16 @@ class ContentPart(DataclassMethods):
     image_url: str | None = None
     image_base64: str | None = None
     media_type: str | None = None
+
+    def __init__(self, type: ContentType, text: str | None = None,
+                 image_url: str | None = None, image_base64: str | None = None,
+                 media_type: str | None = None) -> None:
+        self.type = type
+        self.text = text
+        self.image_url = image_url
+        self.image_base64 = image_base64
+        self.media_type = media_type
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         if self.type not in _CONTENT_TYPES:
@@ -110,7 +122,8 @@ class ReasoningDelta(NamedTuple):
     text: str
 
 
-@dataclass(slots=True, repr=False, eq=False)
+# __init__ written out (a provider makes one per fragment), repr and eq: DataclassMethods
+@dataclass(slots=True, init=False, repr=False, eq=False)
 class ToolCallDelta(DataclassMethods):
     """A provider's stream item, when asked for (`tool_deltas=True`): a fragment of a tool
     call's arguments as it arrives. `index` is the call's position among this turn's calls
@@ -121,6 +134,13 @@ class ToolCallDelta(DataclassMethods):
     call_id: str | None
     tool_name: str
     arguments_delta: str
+
+    def __init__(self, index: int, call_id: str | None, tool_name: str,
+                 arguments_delta: str) -> None:
+        self.index = index
+        self.call_id = call_id
+        self.tool_name = tool_name
+        self.arguments_delta = arguments_delta
 
 
 class OutputFormat(NamedTuple):
@@ -140,7 +160,8 @@ ReasoningEffort = Literal["low", "medium", "high"]
 REASONING_EFFORTS: tuple[ReasoningEffort, ...] = ("low", "medium", "high")
 
 
-@dataclass(slots=True, repr=False, eq=False)
+# __init__ written out, repr and eq from DataclassMethods: none compiled at every import
+@dataclass(slots=True, init=False, repr=False, eq=False)
 class ReasoningPart(DataclassMethods):
     """One block of a model's reasoning, kept on the assistant Message that it preceded.
 
@@ -155,6 +176,13 @@ class ReasoningPart(DataclassMethods):
     signature: str | None = None
     redacted: str | None = None
     protocol: str = ""
+
+    def __init__(self, text: str = "", signature: str | None = None,
+                 redacted: str | None = None, protocol: str = "") -> None:
+        self.text = text
+        self.signature = signature
+        self.redacted = redacted
+        self.protocol = protocol
 
     def to_dict(self) -> dict[str, Any]:
         return _without_none({"text": self.text, "signature": self.signature,
@@ -744,6 +772,11 @@ MAX_IMAGE_BYTES = 20 * 1024 * 1024
 
 
 def _image_part_from_file(path: str | Path) -> ContentPart:
+    # pathlib and base64 load here, for the first image file read: at `import selectools`
+    # they were a tenth of the import (pathlib brings urllib.parse, ipaddress, ntpath).
+    import base64
+    from pathlib import Path
+
     file = Path(path)
     if not file.is_file():
         raise ImageNotFoundError(errno.ENOENT, f"image file not found: {str(path)!r}", str(path))

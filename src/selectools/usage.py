@@ -40,11 +40,10 @@ _PREFIXES = sorted(PRICES_PER_MILLION, key=len, reverse=True)
 
 
 def cost_usd(model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
-    """Cost of one call, or None when the model is not in the price table (local models)."""
-    prices = _prices_of(model)
-    if prices is None:
-        return None
-    return (prompt_tokens * prices[0] + completion_tokens * prices[1]) / 1_000_000
+    """Cost of one call, or None when the model is not in the price table (local models).
+    (Priced where every model call is: `UsageStats.priced`, the one formula.)"""
+    return UsageStats.priced(model=model, provider="", prompt_tokens=prompt_tokens,
+                             completion_tokens=completion_tokens).cost_usd
 
 
 @functools.lru_cache(maxsize=512)
@@ -126,7 +125,8 @@ class UsageStats(DataclassMethods):
         stats.prompt_tokens = prompt_tokens
         stats.completion_tokens = completion_tokens
         stats.total_tokens = prompt_tokens + completion_tokens
-        # (cost_usd's sum, without its call)
+        # The one price formula (`cost_usd` takes its answer from here), written inline:
+        # every model call comes this way.
         prices = _prices_of(model)
         stats.cost_usd = None if prices is None else \
             (prompt_tokens * prices[0] + completion_tokens * prices[1]) / 1_000_000

@@ -31,8 +31,9 @@ if TYPE_CHECKING:
 
     from pydantic import ValidationError
 
-# What OpenAI, Anthropic and Gemini all accept as a function name.
-_VALID_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+# What OpenAI, Anthropic and Gemini all accept as a function name. A pattern, compiled by
+# `re` (and kept in its cache) when the first tool is made, not at every import.
+_VALID_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"
 _SHOWN_INPUT_CHARS = 60
 
 
@@ -85,7 +86,7 @@ class Tool:
             raise TypeError(
                 f"tool {name!r}: generator functions are not supported; return the whole result"
             )
-        if not isinstance(name, str) or not _VALID_NAME.match(name):
+        if not isinstance(name, str) or not re.match(_VALID_NAME, name):
             raise ValueError(
                 f"invalid tool name {name!r}: use 1-64 letters, digits, '_', '-' or '.', "
                 "starting with a letter or '_'"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -9,12 +10,32 @@ from dataclasses import dataclass
 _MAX_ERROR_TEXT = 2000
 
 
-@dataclass(frozen=True)
+# __init__, repr, eq and hash written out, as dataclass generates them for a frozen class:
+# its six compiled methods were a third of this module's import. (frozen=True still
+# makes the two that refuse an assignment.) tests/test_import_weight.py holds them equal.
+@dataclass(frozen=True, init=False, repr=False, eq=False)
 class ArgumentProblem:
     """One thing wrong with a tool call's arguments: which parameter, and what is wrong."""
 
     parameter: str
     message: str
+
+    def __init__(self, parameter: str, message: str) -> None:
+        object.__setattr__(self, "parameter", parameter)
+        object.__setattr__(self, "message", message)
+
+    @reprlib.recursive_repr()
+    def __repr__(self) -> str:
+        return (f"{type(self).__qualname__}(parameter={self.parameter!r}, "
+                f"message={self.message!r})")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__ or not isinstance(other, ArgumentProblem):
+            return NotImplemented
+        return (self.parameter, self.message) == (other.parameter, other.message)
+
+    def __hash__(self) -> int:
+        return hash((self.parameter, self.message))
 
     def __str__(self) -> str:
         return self.message
