@@ -16,13 +16,12 @@ with `jsonschema`'s.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from .errors import Problem
+from .errors import Problem, brief_json
 
 _UNSUPPORTED = ("unevaluatedProperties", "unevaluatedItems", "$dynamicRef", "$recursiveRef",
                 "$dynamicAnchor", "$recursiveAnchor")
@@ -160,10 +159,10 @@ class SchemaChecker:
                 yield Problem(path, f"expected {_or(names)}, got {_describe(value)}")
                 return  # the other keywords would only repeat it
         if "enum" in schema and not any(_equal(value, item) for item in schema["enum"]):
-            allowed = ", ".join(_short(item) for item in schema["enum"][:10])
-            yield Problem(path, f"{_short(value)} is not one of: {allowed}")
+            allowed = ", ".join(brief_json(item) for item in schema["enum"][:10])
+            yield Problem(path, f"{brief_json(value)} is not one of: {allowed}")
         if "const" in schema and not _equal(value, schema["const"]):
-            yield Problem(path, f"must be {_short(schema['const'])}, got {_short(value)}")
+            yield Problem(path, f"must be {brief_json(schema['const'])}, got {brief_json(value)}")
         if _is_number(value):
             yield from self._check_number(schema, value, path)
         elif isinstance(value, str):
@@ -195,7 +194,7 @@ class SchemaChecker:
             yield from _size_problems(schema, "Length", len(value), "characters", path)
         pattern = schema.get("pattern")
         if isinstance(pattern, str) and not self._compile(pattern, path).search(value):
-            yield Problem(path, f"{_short(value)} does not match the pattern {pattern!r}")
+            yield Problem(path, f"{brief_json(value)} does not match the pattern {pattern!r}")
 
     def _check_array(self, schema: Mapping[str, Any], value: list[Any], path: str,
                      ) -> Iterator[Problem]:
@@ -341,7 +340,7 @@ def _is_multiple(value: float, step: float) -> bool:
 def _join(path: str, name: str) -> str:
     if name.isidentifier():
         return f"{path}.{name}"
-    return f"{path}[{_short(name)}]"
+    return f"{path}[{brief_json(name)}]"
 
 
 def _or(names: list[str]) -> str:
@@ -351,12 +350,7 @@ def _or(names: list[str]) -> str:
 def _describe(value: Any) -> str:
     kind = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
             dict: "object", type(None): "null"}.get(type(value), type(value).__name__)
-    return kind if isinstance(value, (dict, list)) else f"{kind} {_short(value)}"
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return kind if isinstance(value, (dict, list)) else f"{kind} {brief_json(value)}"
 
 
 def _size_problems(schema: Mapping[str, Any], keyword: str, size: int, unit: str, path: str,

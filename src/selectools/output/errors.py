@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import json
+from typing import Any, NamedTuple
 
 
 class Problem(NamedTuple):
@@ -49,3 +50,13 @@ class PartialJSONError(ValueError):
     def __reduce__(self) -> tuple[type[PartialJSONError], tuple[str, int]]:
         text = str(self)
         return type(self), (text[: text.rfind(" (at character")], self.position)
+
+
+def brief_json(value: Any) -> str:
+    """`value` as JSON text for a problem's message, cut to 60 characters (a value that is
+    no JSON, as pydantic may report, as JSON would show it or else by its repr)."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=repr)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

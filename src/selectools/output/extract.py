@@ -16,6 +16,7 @@ from typing import Any
 
 from .._json import loads
 from .errors import OutputValidationError, Problem
+from .partial_syntax import _first_of
 
 _FENCE = re.compile(r"```[ \t]*(?:json|JSON|json5)?[ \t]*\r?\n?(.*?)(?:```|\Z)", re.DOTALL)
 # A candidate that fails to decode is skipped; this many failures end the search (the
@@ -66,7 +67,7 @@ def _search(region: str, starts: str, errors: list[str]) -> tuple[Any, str] | No
     """The first complete JSON value in `region` that begins with one of `starts`;
     each failed attempt's error is added to `errors`."""
     attempts = 0
-    position = _next_start(region, 0, starts)
+    position = _first_of(region, 0, starts)
     while position >= 0 and attempts < _MAX_ATTEMPTS:
         try:
             value, end = _DECODER.raw_decode(region, position)
@@ -74,7 +75,7 @@ def _search(region: str, starts: str, errors: list[str]) -> tuple[Any, str] | No
         except (ValueError, RecursionError) as exc:
             attempts += 1
             errors.append(_describe(exc))
-        position = _next_start(region, position + 1, starts)
+        position = _first_of(region, position + 1, starts)
     return None
 
 
@@ -95,11 +96,6 @@ def _decode_whole(text: str) -> Any:
         except (ValueError, RecursionError):
             return _MISSING
     return value
-
-
-def _next_start(text: str, position: int, starts: str) -> int:
-    found = [index for index in (text.find(c, position) for c in starts) if index >= 0]
-    return min(found) if found else -1
 
 
 def _describe(exc: BaseException) -> str:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .checker import SchemaChecker
-from .errors import OutputValidationError, PartialJSONError, Problem
+from .errors import OutputValidationError, PartialJSONError, Problem, brief_json
 from .extract import find_json
 from .partial import UNCHANGED, PartialJSONParser
 from .strict import WRAPPER_KEY, drop_absent_nulls, strict_variant
@@ -363,7 +363,7 @@ def _pydantic_problems(error: ValidationError) -> list[Problem]:
                 path += f"[{json.dumps(part)}]"
         message = str(item.get("msg", "invalid"))
         if item.get("type") not in ("missing", "extra_forbidden", "json_invalid"):
-            message += f" (got {_short(item.get('input'))})"
+            message += f" (got {brief_json(item.get('input'))})"
         problems.append(Problem(path, message))
     return problems
 
@@ -413,10 +413,3 @@ def _shown(target: Any) -> str:
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
-
-def _short(value: Any) -> str:
-    try:
-        text = json.dumps(value, ensure_ascii=False, default=repr)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
