@@ -8,7 +8,9 @@ or dropped connections `ProviderConnectionError`, non-2xx answers whatever the p
 headers would go along), checks that a streamed answer is the stream it asked for, and closes
 each session on its own loop, however the provider is dropped. It reports what servers said
 as they said it: removing keys from errors is the provider boundary's one redaction step,
-with `redact`. Framing lives in `_framing.py`, the status-to-error mapping in `_status.py`.
+with `redact`. Framing lives in `_framing.py`, the status-to-error mapping in `_status.py`,
+the per-loop timers in `_timers.py`, the connection slots in `_slots.py`, the secrets
+`redact` masks in `_secrets.py`, the closing of sessions on their loops in `_closing.py`.
 
 aiohttp is imported on the first request, never at module import, so `import selectools`
 stays light.
@@ -26,23 +28,23 @@ So before `loop.close()`, run `loop.run_until_complete(loop.shutdown_asyncgens()
 from __future__ import annotations
 
 import asyncio
-import atexit
-import base64
-import collections
 import contextlib
 import functools
 import logging
 import threading
-import time
-import urllib.parse
-import weakref
 from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from .._json import encode as encode_json
 from .._json import scan as scan_json
+from ._closing import _close_session, _close_with_its_loop, _mark_closed
 from ._framing import EventStream, MalformedLineError, NdjsonDecoder, SseDecoder, WholeJson
+from ._secrets import _longest_first, _mask_cut_secrets, _secret_values
+from ._secrets import split_userinfo as split_userinfo  # (imported from here)
+from ._slots import Slots as Slots  # (imported from here)
 from ._status import CUT_MARK, body_snippet, json_or_none
+from ._timers import _CallWatch, _ReadWatchdog
+from ._timers import _ReadWatch as _ReadWatch  # (imported from here)
 from .errors import (
     MalformedResponseError,
     MalformedStreamError,
@@ -61,8 +63,6 @@ Framing = Literal["sse", "ndjson"]
 ErrorFromResponse = Callable[[int, Mapping[str, str], bytes], ProviderError]
 
 _USER_AGENT = "selectools"
-# Headers whose values are secrets: `redact` removes them from a text.
-_SECRET_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "api-key"})
 
 # Redirects. aiohttp would follow them and strip only Authorization and cookies on the way
 # to another origin, so an `x-api-key` would go along: the transport follows them itself,
@@ -513,25 +513,6 @@ class HttpTransport:
         return text
 
 
-#: The shortest start of a key that redaction masks where a quote was cut: shorter ones
-#: ("sk-") say nothing about the key, and would mask ordinary words cut there.
-_MIN_CUT_SECRET = 4
-
-
-def _mask_cut_secrets(text: str, secrets: list[str]) -> str:
-    """`text` with every start of a secret (`_MIN_CUT_SECRET` characters or more) that ends
-    just before a `CUT_MARK` replaced by `***`."""
-    pieces = text.split(CUT_MARK)
-    for index, piece in enumerate(pieces[:-1]):  # each piece but the last ends at a cut
-        for secret in secrets:
-            for length in range(len(secret) - 1, _MIN_CUT_SECRET - 1, -1):
-                if piece.endswith(secret[:length]):
-                    piece = piece[:-length] + "***"
-                    break
-        pieces[index] = piece
-    return CUT_MARK.join(pieces)
-
-
 async def _read_whole(response: aiohttp.ClientResponse, limit: float | None) -> bytes:
     """The whole body of a stream request's answer that is not a stream (an error, a whole
     JSON answer): stream requests set no read timeout of aiohttp's, so it is bounded here."""
@@ -539,349 +520,8 @@ async def _read_whole(response: aiohttp.ClientResponse, limit: float | None) -> 
         return await response.read()
 
 
-class Slots:
-    """A loop's connection slots: `size` calls at once, the others waiting their turn.
-
-    asyncio.Semaphore's work, for one use: a call that finds a slot free takes it in one
-    test (the Semaphore's acquire and release run seven Python calls, a generator
-    expression among them, on every call). A slot given back goes straight to the call
-    that has waited longest, so a waiting call is never overtaken; while any call waits,
-    none is free.
-    """
-
-    __slots__ = ("free", "waiting")
-
-    def __init__(self, size: int) -> None:
-        self.free = size
-        #: The calls waiting for a slot, longest first (a whole call tests `free` and
-        #: this itself, see post_json: the two are all of take's and give's first steps).
-        self.waiting: collections.deque[asyncio.Future[None]] = collections.deque()
-
-    async def take(self) -> None:
-        """Wait for a slot and take it (give it back with `give`, whatever happens)."""
-        if self.free and not self.waiting:
-            self.free -= 1
-            return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.waiting.append(waiter)
-        try:
-            await waiter
-        except BaseException:  # cancelled (or thrown into) while waiting
-            if waiter.done() and not waiter.cancelled():
-                self.give()  # it was handed a slot before it could resume: passed on
-            else:  # it holds none; a waiter left in the queue would keep every slot waiting
-                waiter.cancel()
-                with contextlib.suppress(ValueError):  # (give() may have passed it over)
-                    self.waiting.remove(waiter)
-            raise
-
-    def give(self) -> None:
-        """Give a slot back: to the longest-waiting call, else to the free ones."""
-        waiting = self.waiting
-        while waiting:
-            waiter = waiting.popleft()
-            if not waiter.done():  # (one cancelled meanwhile is passed over)
-                waiter.set_result(None)
-                return
-        self.free += 1
-
-
-class _ReadWatchdog:
-    """Bounds each wait for the next bytes of one streamed body (see `_ReadWatch`).
-
-    aiohttp's `sock_read` re-arms a timer (a cancel and a new TimerHandle) on every read,
-    which on a token stream is one per event, so stream requests set none. Instead the
-    stream notes when it started waiting (`waiting_since`, None while the consumer holds
-    the events), and its loop's `_ReadWatch` fails the read with a TimeoutError once a wait
-    has lasted `limit` (the transport reports it as ProviderTimeoutError). Time the
-    consumer spends between reads is never counted against the server.
-    """
-
-    __slots__ = ("waiting_since", "clock", "content", "limit", "_watch")
-
-    def __init__(self, response: aiohttp.ClientResponse, limit: float,
-                 watch: _ReadWatch) -> None:
-        self.clock = watch.clock
-        self.waiting_since: float | None = None
-        self.content = response.content
-        self.limit = limit
-        self._watch = watch
-        watch.add(self)
-
-    def disarm(self) -> None:
-        self._watch.streams.discard(self)
-
-
-class _LoopTimer:
-    """One timer per event loop, for all the waits of one kind on it (`_ReadWatch`,
-    `_CallWatch`): set for the first of them that could pass its limit, checked then, set
-    again for the next. A timer per wait was one more entry per wait in flight in the
-    loop's timer heap, whose every push and pop compares log n entries in Python; this one
-    is set about once per limit (60 s by default), not per wait."""
-
-    __slots__ = ("clock", "_loop", "_handle", "_due")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        # The loop's clock, read at every read of every stream: the time() of asyncio's own
-        # loops is time.monotonic() called in a Python frame, so that function is called
-        # itself; a loop with a clock of its own (uvloop's, a subclass's, or a `time` set
-        # on the instance) keeps it: the timer (call_at) runs on loop.time().
-        self.clock = time.monotonic \
-            if getattr(loop.time, "__func__", None) is asyncio.BaseEventLoop.time \
-            else loop.time
-        self._handle: asyncio.TimerHandle | None = None
-        self._due = float("inf")  # when the timer wakes (inf: it is not set)
-
-    def _set(self, due: float) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-        self._due = due
-        self._handle = self._loop.call_at(due, self._check)
-
-    def _check(self) -> None:
-        raise NotImplementedError
-
-
-class _ReadWatch(_LoopTimer):
-    """The one timer that bounds the waits of every stream in flight on a loop for its
-    next bytes: it fails those that waited their limit."""
-
-    __slots__ = ("streams",)
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(loop)
-        self.streams: set[_ReadWatchdog] = set()
-
-    def add(self, stream: _ReadWatchdog) -> None:
-        self.streams.add(stream)
-        due = self.clock() + stream.limit
-        if due < self._due:  # (most often it is set to wake sooner: nothing to do)
-            self._set(due)
-
-    def _check(self) -> None:
-        self._handle, self._due = None, float("inf")
-        now, due = self.clock(), float("inf")
-        for stream in list(self.streams):  # (a copy: a stream failed is taken out)
-            since = stream.waiting_since
-            if since is not None and now - since >= stream.limit:
-                self.streams.discard(stream)
-                stream.content.set_exception(TimeoutError(f"no data within {stream.limit} s"))
-            else:
-                due = min(due, (now if since is None else since) + stream.limit)
-        if self.streams:
-            self._set(due)
-
-
-class _CallWatch(_LoopTimer):
-    """The one timer that bounds every whole call in flight on a loop, as `_ReadWatch`
-    bounds its streams' reads.
-
-    aiohttp's own limit (`ClientTimeout(total=...)`) costs a timer per request (a push
-    onto the loop's timer heap, which compares entries in Python, and its cancel) and a
-    timer context entered per request and per read of its body: about 500 opcodes a call,
-    the biggest part of what aiohttp runs for a short answer. Here each call notes its
-    task and when its limit passes; the one timer wakes when the first could have passed
-    it (set about once per limit, 60 s by default, not per call), and cancels the tasks of
-    those that did, as asyncio.timeout does: the call then fails as a timeout, a cancel
-    from outside still as a cancel."""
-
-    __slots__ = ("calls", "no_timeout", "_expired")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, no_timeout: aiohttp.ClientTimeout
-                 ) -> None:
-        super().__init__(loop)
-        #: What aiohttp is told instead of the limit: no timeout of its own.
-        self.no_timeout = no_timeout
-        #: The tasks of the calls in flight, each with when its limit passes (a task makes
-        #: one whole call at a time: each of its awaits waits for the one before).
-        self.calls: dict[asyncio.Task[Any], float] = {}
-        #: Those cancelled by the timer, until their call has seen it.
-        self._expired: set[asyncio.Task[Any]] = set()
-
-    def start(self, task: asyncio.Task[Any], limit: float) -> int:
-        """Bound `task`'s call to `limit` seconds (until its caller takes it out of
-        `calls`); returns how many cancels it had pending then (to tell the timer's cancel
-        from one from outside)."""
-        due = self.calls[task] = self.clock() + limit
-        if due < self._due:  # (most often it is set to wake sooner: nothing to do)
-            self._set(due)
-        return task.cancelling()
-
-    def expired(self, task: asyncio.Task[Any], cancelling: int) -> bool:
-        """Whether a CancelledError in `task`'s call is the timer's own cancel alone (it
-        is then taken back), as asyncio.timeout decides it."""
-        if task not in self._expired:
-            return False
-        self._expired.discard(task)
-        return task.uncancel() <= cancelling
-
-    def _check(self) -> None:
-        self._handle, self._due = None, float("inf")
-        now, due = self.clock(), float("inf")
-        for task, call_due in list(self.calls.items()):  # (a copy: a call failed is taken out)
-            if now >= call_due:
-                del self.calls[task]
-                self._expired.add(task)
-                task.cancel()
-            else:
-                due = min(due, call_due)
-        if self.calls:
-            self._set(due)
-
-
-def _secret_values(headers: Mapping[str, str]) -> list[str]:
-    secrets: list[str] = []
-    for name, value in headers.items():
-        if name.lower() in _SECRET_HEADERS and value:
-            secrets.append(value)
-            scheme, _, token = value.partition(" ")
-            if token and scheme.lower() == "bearer":
-                secrets.append(token)
-    return secrets
-
-
-def _longest_first(secrets: list[str]) -> list[str]:
-    # Longest first, so a token inside its "Bearer ..." header value is redacted whole.
-    return sorted(set(secrets), key=len, reverse=True)
-
-
-#: A URL's user name is masked only from this length: it is not always secret, and a short
-#: one would mask ordinary words. Its password always is.
-_MIN_URL_USER = 4
-
-
-def split_userinfo(url: str) -> tuple[str, list[str]]:
-    """`url` without its `user:password@` part, and the secrets that part holds: the
-    password and the user name (as written and percent-decoded) and the Basic credentials
-    aiohttp makes of them, which a server may echo."""
-    parts = urllib.parse.urlsplit(url)
-    if "@" not in parts.netloc:
-        return url, []
-    userinfo, _, host = parts.netloc.rpartition("@")
-    shown = urllib.parse.urlunsplit(parts._replace(netloc=host))
-    user, _, password = userinfo.partition(":")
-    plain_user, plain_password = urllib.parse.unquote(user), urllib.parse.unquote(password)
-    secrets = [password, plain_password]
-    if len(plain_user) >= _MIN_URL_USER:
-        secrets += [user, plain_user]
-    basic = base64.b64encode(f"{plain_user}:{plain_password}".encode()).decode("ascii")
-    secrets += [basic, f"Basic {basic}"]
-    return shown, [secret for secret in secrets if secret]
-
-
 def _running_loop() -> asyncio.AbstractEventLoop | None:
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
-
-
-# ---------------------------------------------------------------------------------------------
-# Closing sessions on their own loops
-#
-# An aiohttp session must be closed on its loop, before that loop closes, or it warns
-# ("Unclosed client session") and leaves its sockets to the garbage collector (ResourceWarning
-# under -W default). Users drop providers without `aclose()` and run each call in its own
-# `asyncio.run()`, so every session gets a keeper: an async generator started on its loop
-# that closes the session when it is closed. asyncio closes the async generators started on a
-# loop when the loop shuts down (`loop.shutdown_asyncgens()`, which `asyncio.run` calls before
-# closing the loop); a transport dropped while its loop runs has its sessions closed there
-# soon after; at exit, sessions on loops still running (the library's) are closed there.
-# Public asyncio and aiohttp behaviour only.
-
-#: Each open session's keeper, its loop and the finalizer that closes it when its transport is
-#: dropped. Held here until the session is closed: a keeper left to the garbage collector
-#: unfinished would be closed by a task on a loop that may be about to stop. Closing the
-#: session detaches its finalizer, which holds the session and its loop: a long-lived
-#: provider used from many `asyncio.run()` calls keeps no loop alive.
-_KEEPERS: dict[aiohttp.ClientSession, tuple[AsyncGenerator[None, None],
-                                           asyncio.AbstractEventLoop,
-                                           weakref.finalize[Any, Any]]] = {}
-
-
-def _close_with_its_loop(session: aiohttp.ClientSession, loop: asyncio.AbstractEventLoop,
-                         *, owner: HttpTransport) -> None:
-    """Give `session`, just opened on the running `loop`, its keeper (see above)."""
-
-    async def keeper() -> AsyncGenerator[None, None]:
-        try:
-            yield
-        finally:
-            await _close_session(session)
-
-    closing = keeper()
-    finalizer = weakref.finalize(owner, _close_soon, session, loop)
-    finalizer.atexit = False  # at exit, _close_at_exit does it and waits for it
-    _KEEPERS[session] = closing, loop, finalizer
-    try:  # run it to its `yield`: that registers it with the loop, and nothing is awaited
-        closing.asend(None).send(None)
-    except StopIteration:
-        pass
-
-
-async def _close_session(session: aiohttp.ClientSession) -> None:
-    """Close `session` and finish its keeper. Safe to run twice and alongside the loop's own
-    shutdown: aiohttp marks the session closed before its first await."""
-    await session.close()
-    entry = _KEEPERS.pop(session, None)
-    if entry is not None:
-        entry[2].detach()
-        try:  # its `finally` has nothing left to await, so this finishes it now
-            entry[0].aclose().send(None)
-        except (StopIteration, RuntimeError):  # RuntimeError: the loop is closing it now
-            pass
-
-
-def _close_soon(session: aiohttp.ClientSession, loop: asyncio.AbstractEventLoop) -> None:
-    """Its transport was dropped: close `session` on its loop (from any thread)."""
-    if session.closed or loop.is_closed():
-        return
-    try:
-        loop.call_soon_threadsafe(_start_closing, session)
-    except RuntimeError:  # the loop closed meanwhile (its shutdown closed the session)
-        pass
-
-
-def _start_closing(session: aiohttp.ClientSession) -> None:
-    task = asyncio.ensure_future(_close_session(session))
-    _CLOSING.add(task)  # the loop holds its tasks only weakly
-    task.add_done_callback(_CLOSING.discard)
-
-
-_CLOSING: set[asyncio.Future[None]] = set()
-
-
-@atexit.register
-def _close_at_exit() -> None:
-    """Close the sessions still open at exit: one on a loop still running (the library's)
-    is closed there, briefly waited for; one on a loop that ended without shutting down its
-    async generators (`loop.close()` alone) is marked closed."""
-    for session, (_, loop, _) in list(_KEEPERS.items()):
-        if not loop.is_closed() and loop.is_running():
-            try:
-                asyncio.run_coroutine_threadsafe(_close_session(session), loop).result(timeout=1)
-                continue
-            except Exception:  # a loop busy or dying at exit: mark it closed at least
-                pass
-        _mark_closed(session)
-
-
-def _mark_closed(session: aiohttp.ClientSession) -> None:
-    """Mark a session closed whose loop ended without shutting its async generators down,
-    so that it does not warn: on a closed loop aiohttp's close has nothing to await. Its
-    sockets went unclosed with that loop."""
-    entry = _KEEPERS.pop(session, None)
-    if entry is not None:
-        entry[2].detach()
-    if session.closed:
-        return
-    closing = session.close()
-    try:
-        closing.send(None)
-    except StopIteration:
-        return
-    except Exception:  # best effort: this loop is gone
-        pass
-    closing.close()
-    session.detach()
