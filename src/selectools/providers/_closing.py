@@ -1,5 +1,15 @@
 """Closing each aiohttp session on its own loop, however its transport is dropped.
 
+An aiohttp session must be closed on its loop, before that loop closes, or it warns
+("Unclosed client session") and leaves its sockets to the garbage collector (ResourceWarning
+under -W default). Users drop providers without `aclose()` and run each call in its own
+`asyncio.run()`, so every session gets a keeper: an async generator started on its loop
+that closes the session when it is closed. asyncio closes the async generators started on a
+loop when the loop shuts down (`loop.shutdown_asyncgens()`, which `asyncio.run` calls before
+closing the loop); a transport dropped while its loop runs has its sessions closed there
+soon after; at exit, sessions on loops still running (the library's) are closed there.
+Public asyncio and aiohttp behaviour only.
+
 `HttpTransport` (`_http.py`) gives each session it opens a keeper (`_close_with_its_loop`)
 and closes its sessions with `_close_session` or `_mark_closed`; sessions still open at exit
 are closed by `_close_at_exit`.
@@ -17,19 +27,6 @@ if TYPE_CHECKING:
     import aiohttp
 
     from ._http import HttpTransport
-
-# ---------------------------------------------------------------------------------------------
-# Closing sessions on their own loops
-#
-# An aiohttp session must be closed on its loop, before that loop closes, or it warns
-# ("Unclosed client session") and leaves its sockets to the garbage collector (ResourceWarning
-# under -W default). Users drop providers without `aclose()` and run each call in its own
-# `asyncio.run()`, so every session gets a keeper: an async generator started on its loop
-# that closes the session when it is closed. asyncio closes the async generators started on a
-# loop when the loop shuts down (`loop.shutdown_asyncgens()`, which `asyncio.run` calls before
-# closing the loop); a transport dropped while its loop runs has its sessions closed there
-# soon after; at exit, sessions on loops still running (the library's) are closed there.
-# Public asyncio and aiohttp behaviour only.
 
 #: Each open session's keeper, its loop and the finalizer that closes it when its transport is
 #: dropped. Held here until the session is closed: a keeper left to the garbage collector
