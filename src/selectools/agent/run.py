@@ -93,6 +93,8 @@ class Run:
     # one's, in close_stream).
     response: Message
     calls: list[ToolCall]
+    #: The run's usage, made by `result` (from `model_usages`).
+    usage: AgentUsage
 
     def __init__(self, setup: RunSetup, messages: list[Message], prior: list[Message],
                  stream: bool, events: bool, on_text: Callable[[str], Any] | None,
@@ -107,7 +109,9 @@ class Run:
         self.history: list[Message] = [*prior, *messages]
         self.new_start = len(prior)
         self.trace = AgentTrace(self.id)
-        self.usage = AgentUsage()
+        #: Each model call's usage, in order: the run's AgentUsage is made of them once,
+        #: with its result (AgentUsage.of_calls: no add per call).
+        self.model_usages: list[UsageStats] = []
         self.all_calls: list[ToolCall] = []
         #: What the run's tools emitted with `emit_artifact`.
         self.artifacts: list[Artifact] = []
@@ -429,7 +433,7 @@ class Run:
                                    tool_calls=calls, stop_reason=response.stop_reason,
                                    reasoning=response.reasoning)
         if usage is not None:
-            self.usage.add(usage)
+            self.model_usages.append(usage)
             self.provider_used = usage.provider or self.provider_used \
                 or provider_name(self.provider)
         elif not self.provider_used:
@@ -483,6 +487,7 @@ class Run:
                 f"Stopped: the maximum of {self.setup.config.max_iterations} iterations was "
                 "reached before the model gave a final answer."))
         last = self.all_calls[-1] if self.all_calls else None
+        usage = self.usage = AgentUsage.of_calls(self.model_usages)
         status, error = (None, None) if self.output is None \
             else self.structured_outcome(stop_reason)
         # Positional, in the fields' order (a test holds it): a class called with keywords
@@ -495,7 +500,7 @@ class Run:
             self.iteration,  # iterations
             self.all_calls,  # tool_calls
             self.trace,  # trace
-            self.usage,  # usage
+            usage,  # usage
             stop_reason,  # stop_reason
             self.provider_used,  # provider_used
             self.id,  # run_id
