@@ -149,14 +149,20 @@ async def timed_lines(url: str, body: dict[str, Any]) -> list[tuple[float, bytes
     "frame (pump's `if not data: continue`) reset its silence, so a client that gets no "
     "byte for longer than keepalive_seconds gets no ping (before 52de5cd it did: the "
     "write count stood still)"))
+@pytest.mark.parametrize(("path", "body", "markers"), [
+    ("/api/chat", {"messages": [user_message("call it")]},
+     (b'"tool-input-available"', b'"text-delta"')),
+    ("/agui", {"threadId": "t", "runId": "r", "messages": [
+        {"id": "1", "role": "user", "content": "call it"}]},
+     (b'"TOOL_CALL_END"', b'"TEXT_MESSAGE_CONTENT"')),
+], ids=["api-chat", "agui"])
 async def test_items_that_write_nothing_for_longer_than_the_keepalive_get_pings(
-        tmp_path: Path) -> None:
+        tmp_path: Path, path: str, body: dict[str, Any], markers: tuple[bytes, bytes]) -> None:
     with serving_factory("test_review_s10_serve:fragments_agent", tmp_path,
                          {"FRAGMENT_SECONDS": "1.6"}, keepalive_seconds=0.2) as app:
-        lines = await timed_lines(app.url + "/api/chat",
-                                  {"messages": [user_message("call it")]})
-    body = b"".join(line for _, line in lines)
-    assert b'"tool-input-available"' in body and b'"text-delta"' in body
+        lines = await timed_lines(app.url + path, body)
+    whole = b"".join(line for _, line in lines)
+    assert all(marker in whole for marker in markers), whole[-300:]
     # 1.6 s without a byte to write, pinged every 0.2 s: about 7 pings (3 on a loaded box).
     assert sum(line.startswith(PING) for _, line in lines) >= 3
 
