@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from wire_server import WireServer
 
-from selectools import Agent, AgentConfig, RunTimeoutError
+from selectools import Agent, AgentConfig, RunTimeoutError, tool
 from selectools.providers.errors import ProviderError
 from selectools.providers.openai import OpenAIProvider
 
@@ -199,3 +199,36 @@ async def test_a_server_stalling_mid_body_is_cut_at_the_limit_and_frees_the_slot
     finally:
         release.set()
         await provider.aclose()
+
+
+@tool(description="The user's country")
+def get_user_country() -> str:
+    return "France"
+
+
+async def test_a_runs_usage_is_the_sum_of_its_calls_and_reaches_the_agents_totals(
+        wire_server: WireServer) -> None:
+    """(91cb2ec: a run's AgentUsage made once with its result, from its calls' usages.)
+    Two model calls (a tool call, then the answer); the second run's usage adds up alone."""
+    wire_server.reply_file(WIRE / "openai_chat_tool_call_single.json")
+    wire_server.reply(body=ANSWER)
+    wire_server.reply(body=ANSWER)
+    provider = openai(wire_server)
+    agent = Agent(tools=[get_user_country], provider=provider,
+                  config=AgentConfig(model="gpt-4o-2024-08-06"))
+    try:
+        results = [await agent.arun("where am I?"), await agent.arun("again")]
+    finally:
+        await provider.aclose()
+    first, second = (result.usage for result in results)
+    assert first is not None and second is not None
+    assert (first.llm_calls, first.prompt_tokens, first.completion_tokens,
+            first.total_tokens) == (2, 68 + 3, 12 + 2, 80 + 5)
+    assert [call.prompt_tokens for call in first.calls] == [68, 3]
+    assert first.cost_usd == pytest.approx(sum(call.cost_usd or 0 for call in first.calls))
+    assert first.cost_usd > 0 and first.keep_calls
+    assert (second.llm_calls, second.total_tokens, len(second.calls)) == (1, 5, 1)
+    assert first.calls is not second.calls
+    totals = agent.usage
+    assert (totals.llm_calls, totals.total_tokens, totals.calls) == (3, 90, [])
+    assert totals.cost_usd == pytest.approx(first.cost_usd + second.cost_usd)
