@@ -87,6 +87,37 @@ def fragments_agent() -> Agent:
     return Agent(tools=[noop], provider=EmptyFragments())
 
 
+@tool
+async def wait_a_while() -> str:
+    """Takes TOOL_SECONDS (env) to answer."""
+    await asyncio.sleep(float(os.environ.get("TOOL_SECONDS", "1.2")))
+    return "waited"
+
+
+class CallsTheSlowTool:
+    """A duck-typed streaming provider: calls wait_a_while, then answers "done"."""
+
+    name = "slow-tool"
+    supports_streaming = True
+    supports_async = True
+    supports_native_tools = True
+    default_model = "slow-tool"
+
+    def __init__(self) -> None:
+        self.turn = 0
+
+    async def astream(self, **kwargs: Any) -> AsyncIterator[str | ToolCall]:
+        self.turn += 1
+        if self.turn % 2 == 1:
+            yield ToolCall(tool_name="wait_a_while", parameters={}, id="call_w")
+        else:
+            yield "done"
+
+
+def slow_tool_agent() -> Agent:
+    return Agent(tools=[wait_a_while], provider=CallsTheSlowTool())
+
+
 _APP_SCRIPT = """
 import asyncio, importlib, json, socket, sys
 import uvicorn
@@ -230,3 +261,19 @@ async def test_a_client_that_stops_reading_and_leaves_mid_write_ends_the_models_
             response = await session.post(app.url + "/api/chat",
                                           json={"messages": [user_message("hi")]})
             assert b'"delta":"again"' in await response.read()
+
+
+async def test_a_long_tool_run_is_pinged_between_its_input_and_its_output(
+        tmp_path: Path) -> None:
+    """The run's generator is running (awaiting the tool), pump awaits the same item:
+    pings, only between the tool's input and its output, none after the end."""
+    with serving_factory("test_review_s10_serve:slow_tool_agent", tmp_path,
+                         {"TOOL_SECONDS": "1.2"}, keepalive_seconds=0.2) as app:
+        lines = await timed_lines(app.url + "/api/chat",
+                                  {"messages": [user_message("wait")]})
+    kinds = [b"ping" if line.startswith(PING) else line for _, line in lines
+             if line.strip()]
+    start = next(n for n, line in enumerate(kinds) if b'"tool-input-available"' in line)
+    end = next(n for n, line in enumerate(kinds) if b'"tool-output-available"' in line)
+    assert kinds[start + 1:end].count(b"ping") >= 3 and set(kinds[start + 1:end]) == {b"ping"}
+    assert kinds[-1] == b"data: [DONE]\n"
