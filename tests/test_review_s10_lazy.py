@@ -72,13 +72,12 @@ def test_the_first_image_read_and_tool_names_in_many_threads_at_once(tmp_path: P
         assert refused == ["1starts_with_a_digit", "has space", "x" * 65, "é"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "types.py imports Path only under TYPE_CHECKING (6050bd3): the public image_message's "
-    "annotation `str | Path` no longer resolves (typing.get_type_hints, "
-    "inspect.signature(eval_str=True), doc tools: NameError: name 'Path' is not defined)"))
 def test_image_messages_annotations_resolve() -> None:
+    # (pathlib loads with the first image read: the file parameter is an os.PathLike,
+    # which a Path is.)
     hints = typing.get_type_hints(image_message)
     assert hints["prompt"] is str
+    assert isinstance(Path("x"), typing.get_origin(typing.get_args(hints["image"])[1]))
 
 
 def test_image_message_reads_a_file_given_as_a_path_or_a_str(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import json
 import json.scanner
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
@@ -21,8 +22,6 @@ from ._dataclass import DataclassMethods
 from ._dataclass import new_object as _new_object
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from .results import Artifact
     from .trace import AgentTrace
     from .usage import AgentUsage
@@ -736,7 +735,7 @@ def _index_of(messages: list[Any] | tuple[Any, ...], message: object) -> int:
     return next(index for index, item in enumerate(messages) if item is message)
 
 
-def image_message(image: str | Path, prompt: str = "Describe this image.") -> Message:
+def image_message(image: str | os.PathLike[str], prompt: str = "Describe this image.") -> Message:
     """A user message holding `prompt` and one image, given as a URL or a local file path."""
     text = ContentPart(type="text", text=prompt)
     source = str(image)
@@ -771,7 +770,7 @@ class ImageNotFoundError(FileNotFoundError, ValueError):
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 
 
-def _image_part_from_file(path: str | Path) -> ContentPart:
+def _image_part_from_file(path: str | os.PathLike[str]) -> ContentPart:
     # pathlib and base64 load here, for the first image file read: at `import selectools`
     # they were a tenth of the import (pathlib brings urllib.parse, ipaddress, ntpath).
     import base64
