@@ -175,11 +175,6 @@ async def timed_lines(url: str, body: dict[str, Any]) -> list[tuple[float, bytes
     return lines
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "EventStream's keep-alive counts a new __anext__ as activity: items that map to no "
-    "frame (pump's `if not data: continue`) reset its silence, so a client that gets no "
-    "byte for longer than keepalive_seconds gets no ping (before 52de5cd it did: the "
-    "write count stood still)"))
 @pytest.mark.parametrize(("path", "body", "markers"), [
     ("/api/chat", {"messages": [user_message("call it")]},
      (b'"tool-input-available"', b'"text-delta"')),

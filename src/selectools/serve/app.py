@@ -588,8 +588,10 @@ class EventStream(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         run, mapping = self.run, self.mapping
+        writes = 0  # the body's frames written so far: the keep-alive's measure of silence
 
         async def pump() -> None:
+            nonlocal writes
             self.started = True
             await send({"type": "http.response.start", "status": 200,
                         "headers": self.raw_headers})
@@ -627,6 +629,7 @@ class EventStream(Response):
                     except BaseException:
                         write_failed = True
                         raise
+                    writes += 1
             except Exception as exc:
                 if write_failed:  # the client is gone: no failure of the run
                     raise
@@ -646,7 +649,7 @@ class EventStream(Response):
         writer = tasks[0]
         if self.keepalive_seconds is not None:
             tasks.append(asyncio.ensure_future(_keep_alive(
-                self.keepalive_seconds, writer.get_coro(), run.items, send)))
+                self.keepalive_seconds, lambda: writes, run.items, send)))
         try:
             await asyncio.wait(tasks[:2], return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -659,20 +662,21 @@ class EventStream(Response):
                 raise writer.exception()  # type: ignore[misc]
 
 
-async def _keep_alive(every: float, pumping: Any, items: Any, send: Send) -> None:
-    """Pings the stream `pumping` (pump's coroutine) writes while it waits `every` for the
-    run's next item. It is looked at every quarter of `every`, at no cost to pump (a clock
-    read or a count per write would be paid on every token): pump awaits a new object for
-    each item (the generator's `__anext__`), so four looks in a row that find it awaiting
-    the same one, with the run's generator running (not a write: a slow client gets no ping
-    beside its write, nor one after the last body), saw no item for `every`."""
-    seen: object = None
-    quiet = 0
+async def _keep_alive(every: float, written: Callable[[], int], items: Any,
+                      send: Send) -> None:
+    """Pings a stream that has written no frame for `every` (`written()`: the frames so far)
+    while it waits for the run's next item. It is looked at every quarter of `every`, so
+    pump pays only a count per frame (a clock read per write would be paid on every token):
+    four looks in a row that find no new frame, with the run's generator running (pump is
+    not in a write: a slow client gets no ping beside its write, nor one after the last
+    body), saw none for `every`. Items that make no frame (a mapping may drop an item) are
+    silence too: the client got no byte."""
+    seen, quiet = written(), 0
     while True:
         await asyncio.sleep(every / 4)
-        awaited = pumping.cr_await
-        if awaited is None or awaited is not seen or not getattr(items, "ag_running", True):
-            seen, quiet = awaited, 0
+        now = written()
+        if now != seen or not getattr(items, "ag_running", True):
+            seen, quiet = now, 0
             continue
         quiet += 1
         if quiet == 4:
