@@ -101,3 +101,23 @@ def test_cost_usd_is_the_price_tables_formula(model: str) -> None:
         assert cost_usd(model, 1234, 567) == (1234 * prompt + 567 * completion) / 1_000_000
     if model in ("local-llama", ""):
         assert cost_usd(model, 1234, 567) is None
+
+
+class _PathLike:
+    """An os.PathLike that is no pathlib.Path (its str is not its path)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "36fd9d1 annotates image_message's image as str | os.PathLike[str] but still takes "
+    "str(image) as its source: an os.PathLike that is no Path (str() is its repr) is "
+    "refused as a missing file"))
+def test_image_message_takes_any_os_pathlike_its_annotation_names(tmp_path: Path) -> None:
+    image = tmp_path / "tiny.png"
+    image.write_bytes(PNG)
+    assert image_message(_PathLike(image)).content_parts == image_message(image).content_parts
