@@ -113,10 +113,6 @@ class _PathLike:
         return str(self.path)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "36fd9d1 annotates image_message's image as str | os.PathLike[str] but still takes "
-    "str(image) as its source: an os.PathLike that is no Path (str() is its repr) is "
-    "refused as a missing file"))
 def test_image_message_takes_any_os_pathlike_its_annotation_names(tmp_path: Path) -> None:
     image = tmp_path / "tiny.png"
     image.write_bytes(PNG)

@@ -76,6 +76,14 @@ def test_bad_name_is_refused() -> None:
         Tool(name="has space", description="", function=lambda: "")
 
 
+@pytest.mark.parametrize("name", ["ok\n", "ok\r\n", "\nok", "o\nk"])
+def test_a_name_with_a_line_break_is_refused(name: str) -> None:
+    # A provider refuses such a function name: the agent would fail on its first call.
+    with pytest.raises(ValueError, match="invalid tool name"):
+        Tool(name=name, description="", function=lambda: "")
+    assert Tool(name="ok", description="", function=lambda: "").name == "ok"
+
+
 def test_positional_string_to_tool_is_a_clear_error() -> None:
     with pytest.raises(TypeError, match="keyword options only"):
         tool("search")  # type: ignore[call-overload]

@@ -735,10 +735,11 @@ def _index_of(messages: list[Any] | tuple[Any, ...], message: object) -> int:
     return next(index for index, item in enumerate(messages) if item is message)
 
 
-def image_message(image: str | os.PathLike[str], prompt: str = "Describe this image.") -> Message:
+def image_message(image: str | os.PathLike[str],
+                  prompt: str = "Describe this image.") -> Message:
     """A user message holding `prompt` and one image, given as a URL or a local file path."""
     text = ContentPart(type="text", text=prompt)
-    source = str(image)
+    source = os.fspath(image)
     if source.startswith(("http://", "https://", "data:")):
         return Message(role=Role.USER, content=prompt,
                        content_parts=[text, ContentPart(type="image_url", image_url=source)])

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 # What OpenAI, Anthropic and Gemini all accept as a function name. A pattern, compiled by
 # `re` (and kept in its cache) when the first tool is made, not at every import.
-_VALID_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"
+_VALID_NAME = r"[A-Za-z_][A-Za-z0-9_.-]{0,63}\Z"  # (`$` would let a trailing newline in)
 _SHOWN_INPUT_CHARS = 60
 
 
