@@ -16,24 +16,16 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fault_server import openai_text
 from test_serve_support import (
-    REPO,
-    TESTS,
     CountingModelServer,
     ModelAnswer,
-    Served,
-    _wait_until_up,
     serving_app,
     user_message,
 )
@@ -118,51 +110,6 @@ def slow_tool_agent() -> Agent:
     return Agent(tools=[wait_a_while], provider=CallsTheSlowTool())
 
 
-_APP_SCRIPT = """
-import asyncio, importlib, json, socket, sys
-import uvicorn
-from selectools.serve import create_app
-
-module, factory = sys.argv[2].split(":")
-agent = getattr(importlib.import_module(module), factory)()
-app = create_app(agent, **json.loads(sys.argv[3]))
-listener = socket.socket(fileno=int(sys.argv[1]))
-server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-asyncio.run(server.serve(sockets=[listener]))
-"""
-
-
-@contextmanager
-def serving_factory(spec: str, tmp_path: Path, env: dict[str, str] | None = None,
-                    **options: Any) -> Iterator[Served]:
-    """`create_app(<module:factory>(), **options)` in a uvicorn process on 127.0.0.1."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    port = listener.getsockname()[1]
-    log = tmp_path / f"app-{port}.log"
-    environment = {**os.environ, **(env or {}),
-                   "PYTHONPATH": os.pathsep.join([str(TESTS), str(REPO / "src"),
-                                                  os.environ.get("PYTHONPATH", "")])}
-    with open(log, "wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-c", _APP_SCRIPT, str(listener.fileno()), spec,
-             json.dumps(options)], pass_fds=[listener.fileno()], stdout=sink,
-            stderr=subprocess.STDOUT, env=environment, cwd=tmp_path)
-    listener.close()
-    served = Served(f"http://127.0.0.1:{port}", process, log)
-    try:
-        _wait_until_up(served)
-        yield served
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-
-
 async def timed_lines(url: str, body: dict[str, Any]) -> list[tuple[float, bytes]]:
     """POST and read the whole SSE body: each line with when it came (s from the POST)."""
     started = time.monotonic()
@@ -184,7 +131,7 @@ async def timed_lines(url: str, body: dict[str, Any]) -> list[tuple[float, bytes
 ], ids=["api-chat", "agui"])
 async def test_items_that_write_nothing_for_longer_than_the_keepalive_get_pings(
         tmp_path: Path, path: str, body: dict[str, Any], markers: tuple[bytes, bytes]) -> None:
-    with serving_factory("test_review_s10_serve:fragments_agent", tmp_path,
+    with serving_app("test_review_s10_serve:fragments_agent", tmp_path,
                          {"FRAGMENT_SECONDS": "1.6"}, keepalive_seconds=0.2) as app:
         lines = await timed_lines(app.url + path, body)
     whole = b"".join(line for _, line in lines)
@@ -262,7 +209,7 @@ async def test_a_long_tool_run_is_pinged_between_its_input_and_its_output(
         tmp_path: Path) -> None:
     """The run's generator is running (awaiting the tool), pump awaits the same item:
     pings, only between the tool's input and its output, none after the end."""
-    with serving_factory("test_review_s10_serve:slow_tool_agent", tmp_path,
+    with serving_app("test_review_s10_serve:slow_tool_agent", tmp_path,
                          {"TOOL_SECONDS": "1.2"}, keepalive_seconds=0.2) as app:
         lines = await timed_lines(app.url + "/api/chat",
                                   {"messages": [user_message("wait")]})

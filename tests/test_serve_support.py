@@ -176,12 +176,12 @@ def serving(factory: str, tmp_path: Path, env: dict[str, str] | None = None,
 
 
 _APP_SCRIPT = """
-import asyncio, json, socket, sys
+import asyncio, importlib, json, socket, sys
 import uvicorn
-import test_serve_support
 from selectools.serve import create_app
 
-agent = getattr(test_serve_support, sys.argv[2])()
+module, _, factory = sys.argv[2].rpartition(":")
+agent = getattr(importlib.import_module(module or "test_serve_support"), factory)()
 app = create_app(agent, **json.loads(sys.argv[3]))
 listener = socket.socket(fileno=int(sys.argv[1]))
 server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
@@ -193,7 +193,8 @@ asyncio.run(server.serve(sockets=[listener]))
 def serving_app(factory: str, tmp_path: Path, env: dict[str, str] | None = None,
                 **options: Any) -> Iterator[Served]:
     """`create_app(test_serve_support.<factory>(), **options)` (options the command line
-    does not take) in a uvicorn process on a socket bound here, until the block ends."""
+    does not take; `factory` may be `<module>:<factory>` of another test module) in a
+    uvicorn process on a socket bound here, until the block ends."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
