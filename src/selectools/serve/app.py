@@ -589,9 +589,10 @@ class EventStream(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         run, mapping = self.run, self.mapping
         writes = 0  # the body's frames written so far: the keep-alive's measure of silence
+        writing = False  # a write in progress (a slow client): no ping beside it
 
         async def pump() -> None:
-            nonlocal writes
+            nonlocal writes, writing
             self.started = True
             await send({"type": "http.response.start", "status": 200,
                         "headers": self.raw_headers})
@@ -601,7 +602,6 @@ class EventStream(Response):
             said = transcript.text if transcript is not None else None
             text, feed, quote, tail = mapping.text, mapping.feed, ui_stream.quote, DELTA_TAIL
             head = None  # the open text part's delta head, once `text` has opened it
-            write_failed = False
             try:
                 async for item in run.items:
                     if type(item) is StreamChunk and item.event is None and (
@@ -623,21 +623,19 @@ class EventStream(Response):
                         data = b"".join(map(sse, feed(item)))
                         if not data:
                             continue
-                    try:  # (no cost in the loop: a flag is set only when a write fails)
-                        await send({"type": "http.response.body", "body": data,
-                                    "more_body": True})
-                    except BaseException:
-                        write_failed = True
-                        raise
+                    writing = True
+                    await send({"type": "http.response.body", "body": data, "more_body": True})
+                    writing = False
                     writes += 1
             except Exception as exc:
-                if write_failed:  # the client is gone: no failure of the run
+                if writing:  # the write failed (the client is gone): no failure of the run
                     raise
                 last = b"".join(map(sse, mapping.error(public_error(exc))))
             else:
                 last = b""
                 if transcript is not None and run.keep is not None:
                     self.conversations.put(run.keep[0], run.keep[1] + transcript.messages())
+            writing = True  # for good: nothing may follow the last body
             await send({"type": "http.response.body", "body": last + self.closing,
                         "more_body": False})
 
@@ -645,11 +643,25 @@ class EventStream(Response):
             while (await receive())["type"] != "http.disconnect":
                 pass
 
+        async def keep_alive(every: float) -> None:
+            # A look at the frames written every quarter of `every` (a clock read per
+            # write would be paid on every token): four looks in a row that see none, and
+            # no write in progress, a ping. Items that make no frame are silence too.
+            seen, quiet = writes, 0
+            while True:
+                await asyncio.sleep(every / 4)
+                if writes != seen or writing:
+                    seen, quiet = writes, 0
+                    continue
+                quiet += 1
+                if quiet == 4:
+                    quiet = 0
+                    await send({"type": "http.response.body", "body": _PING, "more_body": True})
+
         tasks = [asyncio.ensure_future(pump()), asyncio.ensure_future(watch())]
         writer = tasks[0]
         if self.keepalive_seconds is not None:
-            tasks.append(asyncio.ensure_future(_keep_alive(
-                self.keepalive_seconds, lambda: writes, run.items, send)))
+            tasks.append(asyncio.ensure_future(keep_alive(self.keepalive_seconds)))
         try:
             await asyncio.wait(tasks[:2], return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -660,28 +672,6 @@ class EventStream(Response):
         if writer.done() and not writer.cancelled() and writer.exception() is not None:
             if not isinstance(writer.exception(), OSError):  # a client gone mid-write
                 raise writer.exception()  # type: ignore[misc]
-
-
-async def _keep_alive(every: float, written: Callable[[], int], items: Any,
-                      send: Send) -> None:
-    """Pings a stream that has written no frame for `every` (`written()`: the frames so far)
-    while it waits for the run's next item. It is looked at every quarter of `every`, so
-    pump pays only a count per frame (a clock read per write would be paid on every token):
-    four looks in a row that find no new frame, with the run's generator running (pump is
-    not in a write: a slow client gets no ping beside its write, nor one after the last
-    body), saw none for `every`. Items that make no frame (a mapping may drop an item) are
-    silence too: the client got no byte."""
-    seen, quiet = written(), 0
-    while True:
-        await asyncio.sleep(every / 4)
-        now = written()
-        if now != seen or not getattr(items, "ag_running", True):
-            seen, quiet = now, 0
-            continue
-        quiet += 1
-        if quiet == 4:
-            quiet = 0
-            await send({"type": "http.response.body", "body": _PING, "more_body": True})
 
 
 #: An SSE comment line: every reader skips it; a proxy sees the connection is alive.
