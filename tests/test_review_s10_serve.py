@@ -46,19 +46,24 @@ def noop() -> str:
     return "nothing"
 
 
-class EmptyFragments:
-    """A duck-typed streaming provider: a tool call whose arguments arrive as empty
-    fragments, one every 0.05 s for `FRAGMENT_SECONDS` (env), then the call; then an
-    answer. The engine passes each fragment on as a "tool_call_delta" item."""
+class TwoTurns:
+    """A duck-typed streaming provider whose odd turns call a tool and even turns answer
+    "done": what the engine reads of a provider (its subclasses write `astream`)."""
 
-    name = "fragments"
+    name = "two-turns"
     supports_streaming = True
     supports_async = True
     supports_native_tools = True
-    default_model = "fragments"
+    default_model = "two-turns"
 
     def __init__(self) -> None:
         self.turn = 0
+
+
+class EmptyFragments(TwoTurns):
+    """A tool call whose arguments arrive as empty fragments, one every 0.05 s for
+    `FRAGMENT_SECONDS` (env), then the call; then an answer. The engine passes each
+    fragment on as a "tool_call_delta" item."""
 
     async def astream(self, tool_deltas: bool = False, **kwargs: Any
                       ) -> AsyncIterator[str | ToolCall | ToolCallDelta]:
@@ -86,17 +91,8 @@ async def wait_a_while() -> str:
     return "waited"
 
 
-class CallsTheSlowTool:
-    """A duck-typed streaming provider: calls wait_a_while, then answers "done"."""
-
-    name = "slow-tool"
-    supports_streaming = True
-    supports_async = True
-    supports_native_tools = True
-    default_model = "slow-tool"
-
-    def __init__(self) -> None:
-        self.turn = 0
+class CallsTheSlowTool(TwoTurns):
+    """Calls wait_a_while, then answers "done"."""
 
     async def astream(self, **kwargs: Any) -> AsyncIterator[str | ToolCall]:
         self.turn += 1
