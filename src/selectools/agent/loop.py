@@ -23,6 +23,7 @@ where its protocol can; any other is asked for it in the system prompt.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Mapping
+from itertools import filterfalse
 from operator import attrgetter, methodcaller
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
@@ -170,7 +171,9 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
             if calls and not config.routing_only:
                 # Calls that wait for a person are held; the turn's others run now.
                 held = run.held_for_approval(calls) if setup.needs_approval else None
-                runnable = [c for c in calls if c not in held] if held else calls
+                # (filterfalse, not a comprehension: one reading `held` would make it a
+                # cell of this frame, made for every run and held as long as it streams)
+                runnable = list(filterfalse(held.__contains__, calls)) if held else calls
                 outcomes: list[ToolOutcome]
                 if events:
                     for call in runnable:

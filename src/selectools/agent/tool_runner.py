@@ -207,6 +207,7 @@ class ToolRunner:
             except Exception as exc:  # as in run_one: the model sees it, the run goes on
                 error = exc
                 text = format_tool_error(name, exc)
+                _let_go_of_frames(exc)  # (no observer on this path reads them)
             else:  # pragma: no cover - _at_once's conditions rule it out
                 step.close()
                 raise RuntimeError(f"the call to {name!r} waited on the event loop, though "
@@ -219,6 +220,7 @@ class ToolRunner:
                 except Exception as exc:
                     error = exc
                     text = format_tool_error(name, exc)
+                    _let_go_of_frames(exc)
                 duration_ms = (perf_counter() - started) * 1000
                 executed += (call, text[:500], error is not None, duration_ms)
                 return self._outcome(call, text, error, duration_ms)
@@ -269,6 +271,8 @@ class ToolRunner:
                 # Ctrl-C and exit are BaseExceptions and pass through
                 error = exc
                 text = format_tool_error(name, exc)
+                if not hub.active:  # (observers are given it whole, traceback and all)
+                    _let_go_of_frames(exc)
         duration_ms = (perf_counter() - started) * 1000
         if hub.active:
             if error is None:
@@ -355,6 +359,24 @@ def _images(text: str) -> tuple[str, list[ContentPart] | None]:
     if notes:
         plain = "\n".join([plain, *notes]) if plain else "\n".join(notes)
     return plain, images or None
+
+
+def _let_go_of_frames(error: BaseException) -> None:
+    """Drop the tracebacks of a tool's exception (and of the exceptions it was raised from)
+    once its text is the model's result and no observer will read it: they hold the frames
+    it passed through, the engine's among them, whose locals hold the exception (and the
+    outcome made of it). Each failed call left that cycle to the garbage collector, with
+    all it reached (the run's trace, ToolRunner, the tool's locals), instead of its
+    reference count freeing it as the turn ends (benchmarks/gc_census.py counts such
+    garbage). The outcome keeps the exception: the engine reads only that there was one."""
+    seen: set[int] = set()
+    chained: list[BaseException | None] = [error]
+    while chained:
+        current = chained.pop()
+        if current is not None and id(current) not in seen:
+            seen.add(id(current))
+            current.__traceback__ = None
+            chained += (current.__cause__, current.__context__)
 
 
 def _stop(tasks: list[asyncio.Task[ToolOutcome]]) -> None:
