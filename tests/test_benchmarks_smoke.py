@@ -194,3 +194,14 @@ def test_opcode_counts_see_selectools_only_in_the_agents_run() -> None:
     functions = dict(agent["by_function"])
     assert any(where.startswith("selectools/agent/loop.py:") for where in functions)
     assert agent["total"] == sum(agent["by_package"].values())
+
+
+def test_instruction_counts_are_one_runs_work_under_valgrind() -> None:
+    from benchmarks import instructions
+
+    counted = instructions.per_run("agent", "whole", runs=2, warmup=1)
+    # One whole run (two HTTP calls, three tools) is over a million instructions; the
+    # warm-up-only process's start and end cancel out of the difference.
+    assert 300_000 < counted["I refs"] < 20_000_000
+    assert 0 < counted["Mispredicts"] < counted["Branches"] < counted["I refs"]
+    assert 0 < counted["D1 misses"] < counted["D refs"]
