@@ -42,8 +42,6 @@ def batch(workdir: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85"])
-@pytest.mark.xfail(strict=True, reason="read_inputs splits the file with str.splitlines(), "
-                   "which also breaks lines at U+2028/U+2029/U+0085 inside a JSON string")
 def test_a_line_whose_text_holds_a_unicode_line_separator_is_one_input(
         workdir: Path, separator: str) -> None:
     prompt = f"first paragraph{separator}second paragraph"
@@ -84,20 +82,10 @@ def factory_needing_arguments(workdir: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("case", [
-    pytest.param(inputs_not_utf8, id="inputs-not-utf8", marks=pytest.mark.xfail(
-        strict=True, reason="read_inputs catches OSError only: UnicodeDecodeError escapes "
-                            "as a traceback")),
-    pytest.param(out_is_a_directory, id="out-is-a-directory", marks=pytest.mark.xfail(
-        strict=True, reason="read_finished reads --out unguarded: IsADirectoryError "
-                            "escapes as a traceback")),
-    pytest.param(out_in_a_missing_directory, id="out-in-a-missing-directory",
-                 marks=pytest.mark.xfail(strict=True, reason="ResultsFile's os.open is "
-                                         "unguarded: FileNotFoundError escapes as a "
-                                         "traceback")),
-    pytest.param(factory_needing_arguments, id="factory-needing-arguments",
-                 marks=pytest.mark.xfail(strict=True, reason="batch's load_agent calls the "
-                                         "factory unguarded: TypeError escapes as a "
-                                         "traceback")),
+    pytest.param(inputs_not_utf8, id="inputs-not-utf8"),
+    pytest.param(out_is_a_directory, id="out-is-a-directory"),
+    pytest.param(out_in_a_missing_directory, id="out-in-a-missing-directory"),
+    pytest.param(factory_needing_arguments, id="factory-needing-arguments"),
 ])
 def test_a_file_or_agent_the_command_cannot_use_is_a_clear_error(workdir: Path, case: object
                                                                  ) -> None:

@@ -6,7 +6,8 @@ integer; the line's number when absent). Each result is one JSON line appended t
 moment it finishes (one write each, so a killed batch leaves whole lines); running the same
 command again skips every id already in `--out` (`--retry-failed`: except those that
 failed), so a stopped batch resumes where it was. Ctrl-C stops the runs in flight; every
-result finished before it is in `--out` already.
+result finished before it is in `--out` already. `--out` is only ever appended to; an
+`--out` that is a stream (`/dev/stdout`, a pipe) gets the results, with nothing to resume.
 
     {"id": 3, "ok": true, "output": "...", "stop_reason": "completed",
      "usage": {"prompt_tokens": 12, "completion_tokens": 4, "total_tokens": 16,
@@ -22,8 +23,11 @@ variables named by `--ray-env` (an API key the module reads, say) set from this 
 from __future__ import annotations
 
 import argparse
+import codecs
+import inspect
 import json
 import os
+import stat
 import sys
 import time
 from collections.abc import Sequence
@@ -87,12 +91,14 @@ def read_inputs(path: Path) -> list[tuple[Key, Messages]]:
     from ..types import Message
 
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        data = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
     pairs: list[tuple[Key, Messages]] = []
     seen: set[Key] = set()
-    for number, line in enumerate(lines, 1):
+    # Lines end at "\n" only (a "\r" before it is JSON whitespace): str.splitlines() also
+    # ends them at U+2028, U+2029 and U+0085, which JSON lets a string hold unescaped.
+    for number, line in enumerate(utf8_text(path, data).split("\n"), 1):
         if not line.strip():
             continue
         where = f"{path}:{number}"
@@ -127,27 +133,32 @@ def read_inputs(path: Path) -> list[tuple[Key, Messages]]:
     return pairs
 
 
+def utf8_text(path: Path, data: bytes) -> str:
+    """`data` (the file at `path`) as text; bytes that are no UTF-8 (a file saved as
+    Latin-1 or UTF-16) are a UsageError naming the line and the byte offset. A UTF-8 byte
+    order mark (Windows editors and PowerShell write one) is left out."""
+    start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        return data[start:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        offset = start + exc.start
+        line = data.count(b"\n", 0, offset) + 1
+        raise UsageError(f"{path}:{line}: not UTF-8 (byte 0x{data[offset]:02x} at byte offset "
+                         f"{offset}): save the file as UTF-8") from None
+
+
 def read_finished(path: Path, retry_failed: bool) -> set[Key]:
     """The ids with a result in `path` (with `retry_failed`, a successful one). A last line
     cut short (the process was killed while writing it) is removed, so appending goes on
     from a whole line; a last line that is whole but for its newline (a file saved by an
-    editor that leaves it out) is a result, and gets its newline."""
-    if not path.exists():
+    editor that leaves it out) is a result, and gets its newline. Either is done only once
+    every other line is known to be a result: a file that is not ours is left as it is."""
+    data = read_results(path)
+    if data is None:
         return set()
-    data = path.read_bytes()
     whole = data.rfind(b"\n") + 1
-    if whole < len(data):
-        last = data[whole:]
-        with open(path, "r+b") as out:
-            if _result_line(last) is not None:
-                out.seek(0, os.SEEK_END)
-                out.write(b"\n")
-                data += b"\n"
-                whole = len(data)
-            else:
-                out.truncate(whole)
     finished: dict[Key, bool] = {}
-    for number, line in enumerate(data[:whole].splitlines(), 1):
+    for number, line in enumerate(data[:whole].split(b"\n"), 1):
         if not line.strip():
             continue
         found = _result_line(line)
@@ -155,7 +166,50 @@ def read_finished(path: Path, retry_failed: bool) -> set[Key]:
             raise UsageError(f"{path}:{number} is not a result line of selectools batch")
         key, ok = found
         finished[key] = ok or finished.get(key, False)
+    if whole < len(data):
+        last = _result_line(data[whole:])
+        try:
+            with open(path, "r+b") as out:
+                if last is not None:
+                    out.seek(0, os.SEEK_END)
+                    out.write(b"\n")
+                    key, ok = last
+                    finished[key] = ok or finished.get(key, False)
+                else:
+                    out.truncate(whole)
+        except OSError as exc:
+            raise UsageError(f"--out {path}: cannot write it ({exc.strerror or exc})") from None
     return {key for key, ok in finished.items() if ok or not retry_failed}
+
+
+def check_results_path(path: Path) -> bool:
+    """Whether `--out` is a file with results to read: False when it does not exist yet
+    (its directory does) or is a stream (a pipe, /dev/stdout, /dev/null: nothing to resume,
+    and reading one to its end may never end). A path that cannot be one (a directory, a
+    missing directory) is a UsageError saying why, before anything is written."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if not path.parent.is_dir():  # not made for the user: a typo would grow a tree
+            raise UsageError(f"--out {path}: the directory {path.parent} does not exist"
+                             ) from None
+        return False
+    except OSError as exc:  # (a file where a directory was named: "Not a directory")
+        raise UsageError(f"--out {path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(mode):
+        raise UsageError(f"--out {path}: is a directory; name a file in it, e.g. "
+                         f"{path / 'results.jsonl'}")
+    return stat.S_ISREG(mode)
+
+
+def read_results(path: Path) -> bytes | None:
+    """What `--out` holds, None when it has nothing to read (check_results_path)."""
+    if not check_results_path(path):
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"--out {path}: cannot read it ({exc.strerror or exc})") from None
 
 
 def _result_line(line: bytes) -> tuple[Key, bool] | None:
@@ -231,31 +285,54 @@ def dollars(cost: float) -> str:
     return f"${cost:.2f}" if cost >= 1 else f"${cost:.6f}"
 
 
+#: The line ends str.splitlines() knows that json.dumps(ensure_ascii=False) leaves raw in
+#: a string (it escapes the C0 ones): escaped, so a reader splitting with splitlines() (as
+#: most Python does) gets one result per line.
+_LINE_ENDS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
 class ResultsFile:
-    """`--out`, appended one whole line per write (O_APPEND), in the order results come."""
+    """`--out`, appended one whole line per write (O_APPEND), in the order results come.
+    Opened for appending only, never truncated: what was there stays."""
 
     def __init__(self, path: Path, keys: Sequence[Key], tally: Tally,
                  on_step: Any = None) -> None:
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self.path = path
+        try:
+            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise UsageError(f"--out {path}: cannot write it ({exc.strerror or exc})") from None
         self._keys = keys
         self.tally = tally
         self._on_step = on_step
 
     def write(self, outcome: BatchResult) -> None:
         record = result_record(self._keys[outcome.index], outcome)
-        text = json.dumps(record, ensure_ascii=False, default=str)
+        text = json.dumps(record, ensure_ascii=False, default=str).translate(_LINE_ENDS)
         try:
             line = (text + "\n").encode()
         except UnicodeEncodeError:  # half a surrogate pair in an answer: no UTF-8 for it,
             line = (json.dumps(record, default=str) + "\n").encode()  # but a JSON escape
-        os.write(self._fd, line)
+        try:
+            written = os.write(self._fd, line)
+        except OSError as exc:  # (a full disk: the batch ends; a rerun resumes it)
+            raise UsageError(f"--out {self.path}: cannot write a result "
+                             f"({exc.strerror or exc}); run again to resume") from None
+        if written < len(line):  # the disk filled mid-line: the line is cut, the next
+            # would be glued to it; a rerun removes the cut last line and resumes
+            raise UsageError(f"--out {self.path}: a result was cut short ({written} of "
+                             f"{len(line)} bytes written); run again to resume")
         self.tally.add(outcome)
         if self._on_step is not None:
             self._on_step()
 
     def close(self) -> None:
-        os.fsync(self._fd)
-        os.close(self._fd)
+        try:
+            os.fsync(self._fd)
+        except OSError:
+            pass  # (a pipe or /dev/full: nothing to sync, and a write's error says more)
+        finally:
+            os.close(self._fd)
 
 
 # -- progress ---------------------------------------------------------------------------------
@@ -326,6 +403,15 @@ def load_agent(spec: str) -> Agent:
 
     found = _import_attribute(spec, "batch")
     if not isinstance(found, Agent) and callable(found):
+        try:
+            # Bound first: a TypeError from inside a factory that takes no arguments is
+            # its own bug, and keeps its traceback.
+            inspect.signature(found).bind()
+        except TypeError as exc:  # a function that needs arguments is no agent factory
+            raise UsageError(f"batch {spec}: calling it with no arguments failed: {exc}"
+                             ) from None
+        except ValueError:
+            pass  # (no signature to read, a builtin's: called as it is)
         found = found()
     if not isinstance(found, Agent):
         raise UsageError(f"batch {spec}: expected an Agent (or a function returning one), "
@@ -340,8 +426,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
         raise UsageError("--concurrency and --actors must be at least 1")
     pairs = read_inputs(Path(args.inputs))
     out = Path(args.out)
-    finished = read_finished(out, args.retry_failed)
-    todo = [(key, item) for key, item in pairs if key not in finished]
+    check_results_path(out)  # (an --out it cannot use is named before the agent loads)
     agent = load_agent(args.agent)
     try:
         check_agent(agent)
@@ -349,6 +434,10 @@ def run_batch_command(args: argparse.Namespace) -> int:
         raise UsageError(f"batch {args.agent}: {exc}") from None
     answer_type = _import_attribute(args.response_format, "--response-format") \
         if args.response_format else None
+    # Only now, every argument usable, is --out touched (a cut last line removed); opened
+    # to append, never truncated, so a failure at any point loses no result in it.
+    finished = read_finished(out, args.retry_failed)
+    todo = [(key, item) for key, item in pairs if key not in finished]
     tally = Tally(total=len(todo), skipped=len(pairs) - len(todo))
     if tally.skipped:
         print(f"{tally.skipped} of {len(pairs)} inputs already in {out}: skipped",
