@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ..output import OutputSchema, ResponseFormat
     from ..sessions.binding import SessionRun
     from .analytics import ToolAnalytics
+    from .deadline import Deadline
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Use the tools when they help."
 
@@ -171,7 +172,7 @@ class Agent:
         session = None if session_id is None and self.config.session_id is None \
             else self._session(session_id)
         if self._mcp is not None:
-            await self._refresh_mcp_tools()
+            return await self._drain_with_mcp(prepared, stream_handler, output, session)
         # _drain's loop, written here: awaiting _drain would put one more coroutine layer
         # under every await of the run (its other callers are the sync and resume calls).
         result = None
@@ -214,9 +215,9 @@ class Agent:
         tool_start and tool_result first)."""
         output, session = _output(response_format), self._resume_session(session_id)
         if self._mcp is not None:
-            return self._with_mcp_tools(lambda: run_agent(
+            return self._with_mcp_tools(lambda deadline: run_agent(
                 self._setup, [], stream=True, events=events, output=output, session=session,
-                approvals=approvals))
+                approvals=approvals, deadline=deadline))
         return run_agent(self._setup, [], stream=True, events=events, output=output,
                          session=session, approvals=approvals)
 
@@ -235,9 +236,9 @@ class Agent:
         prepared, output = _prepare(messages), _output(response_format)
         session = self._session(session_id)
         if self._mcp is not None:
-            return self._with_mcp_tools(lambda: run_agent(
+            return self._with_mcp_tools(lambda deadline: run_agent(
                 self._setup, prepared, stream=True, events=events, output=output,
-                session=session))
+                session=session, deadline=deadline))
         return run_agent(self._setup, prepared, stream=True, events=events, output=output,
                          session=session)
 
@@ -312,7 +313,8 @@ class Agent:
         # generator finishes by itself (an error or a cancellation ends it too, inside its
         # own frame), so nothing is left to close or to asyncio's async-gen finalizer.
         if self._mcp is not None:
-            await self._refresh_mcp_tools()
+            return await self._drain_with_mcp(messages, stream_handler, output, session,
+                                              approvals)
         result = None
         async for item in run_agent(self._setup, messages, stream=False,
                                     on_text=stream_handler, output=output, session=session,
@@ -322,24 +324,58 @@ class Agent:
             raise RuntimeError("the agent loop ended without a result")
         return result
 
-    async def _refresh_mcp_tools(self) -> None:
+    async def _drain_with_mcp(self, messages: list[Message],
+                              stream_handler: Callable[[str], Any] | None,
+                              output: OutputSchema | None, session: SessionRun | None,
+                              approvals: Mapping[str, Any] | None = None) -> AgentResult:
+        """`_drain` with mcp_servers: the MCP tools brought up to date first, within the
+        run's deadline (only with mcp_servers: the one extra coroutine layer is theirs
+        alone)."""
+        deadline = await self._refresh_mcp_tools()
+        result = None
+        async for item in run_agent(self._setup, messages, stream=False,
+                                    on_text=stream_handler, output=output, session=session,
+                                    approvals=approvals, deadline=deadline):
+            result = item
+        if not isinstance(result, AgentResult):  # pragma: no cover
+            raise RuntimeError("the agent loop ended without a result")
+        return result
+
+    async def _refresh_mcp_tools(self) -> Deadline | None:
         """The MCP servers' current tools beside the agent's own; the setup is rebuilt
-        only when a list changed (a name clash raises MCPToolNameClash)."""
+        only when a list changed (a name clash raises MCPToolNameClash).
+
+        Connecting is part of the run, so `run_timeout` bounds it: the run's deadline
+        starts here and is returned for the engine to go on with (None without one)."""
         assert self._mcp is not None
-        tools = await self._mcp.changed_tools(self._own_tools)
+        changed = self._mcp.changed_tools(self._own_tools)
+        seconds = self.config.run_timeout
+        if seconds is None:
+            tools, deadline = await changed, None
+        else:
+            from .deadline import Deadline
+
+            deadline = Deadline(seconds)
+            names = ", ".join(repr(server.name) for server in self._mcp.servers)
+            tools = await deadline.bound_wait(
+                changed, f"MCP server {names} to connect and list its tools; nothing was run"
+                if len(self._mcp.servers) == 1 else
+                f"MCP servers {names} to connect and list their tools; nothing was run")
         if tools is not None:
             self._tools = _index_tools(tools)
             self._setup = self._make_setup()
+        return deadline
 
     async def _with_mcp_tools(
-            self, start: Callable[[], AsyncGenerator[StreamChunk | AgentResult, None]]
+            self, start: Callable[[Deadline | None],
+                                  AsyncGenerator[StreamChunk | AgentResult, None]]
     ) -> AsyncGenerator[StreamChunk | AgentResult, None]:
-        """A stream that first brings the MCP tools up to date (only with mcp_servers:
-        the one extra generator layer is theirs alone)."""
+        """A stream that first brings the MCP tools up to date, within the run's deadline
+        (only with mcp_servers: the one extra generator layer is theirs alone)."""
         from contextlib import aclosing
 
-        await self._refresh_mcp_tools()
-        async with aclosing(start()) as stream:
+        deadline = await self._refresh_mcp_tools()
+        async with aclosing(start(deadline)) as stream:
             async for item in stream:
                 yield item
 

@@ -24,6 +24,11 @@ class Deadline:
         self.seconds = seconds
         self._at = None if seconds is None else time.monotonic() + seconds
 
+    @property
+    def at(self) -> float | None:
+        """The deadline on the `time.monotonic()` clock; None without a limit."""
+        return self._at
+
     def cap(self, timeout: float | None) -> float | None:
         """The smaller of `timeout` and the time left; raises once no time is left."""
         if self._at is None:
@@ -44,7 +49,16 @@ class Deadline:
             return awaitable
         return self._bounded(awaitable, self._at)
 
-    async def _bounded(self, awaitable: Awaitable[T], at: float) -> T:
+    def bound_wait(self, awaitable: Awaitable[T], waiting_for: str) -> Awaitable[T]:
+        """`bound`, for a wait on something outside the run (another run's session lock,
+        an MCP server still connecting): its RunTimeoutError says what the run waited
+        for. `awaitable` itself when there is no limit."""
+        if self._at is None:
+            return awaitable
+        return self._bounded(awaitable, self._at, waiting_for)
+
+    async def _bounded(self, awaitable: Awaitable[T], at: float,
+                       waiting_for: str | None = None) -> T:
         import asyncio  # here, not at the top: it is most of `import selectools`'s cost
 
         timer = asyncio.timeout(at - time.monotonic())
@@ -55,7 +69,7 @@ class Deadline:
                 return await awaitable
         except TimeoutError:
             if timer.expired():
-                self._expired()
+                self._expired(waiting_for)
             raise
         finally:
             RUN_DEADLINE.reset(published)
@@ -76,8 +90,14 @@ class Deadline:
                 return
             yield item
 
-    def _expired(self) -> None:
-        raise RunTimeoutError(f"the run exceeded AgentConfig.run_timeout ({self.seconds} s)")
+    def _expired(self, waiting_for: str | None = None) -> None:
+        raise self.error(waiting_for)
+
+    def error(self, waiting_for: str | None = None) -> RunTimeoutError:
+        """The RunTimeoutError of this deadline, saying what the run waited for if given."""
+        message = f"the run exceeded AgentConfig.run_timeout ({self.seconds} s)"
+        return RunTimeoutError(message if waiting_for is None
+                               else f"{message} waiting for {waiting_for}")
 
 
 #: The deadline of every run without a run_timeout: it holds no state (no time to count

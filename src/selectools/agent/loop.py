@@ -39,7 +39,7 @@ from ..types import (
     partial_chunk,
     text_chunk,
 )
-from .deadline import NO_DEADLINE
+from .deadline import NO_DEADLINE, Deadline, RunTimeoutError, run_deadline
 from .run import Run, StreamedTurn, tool_start_chunk
 from .setup import RunSetup
 from .tool_runner import ToolOutcome, ToolRunner
@@ -58,6 +58,7 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                     events: bool = False, on_text: Callable[[str], Any] | None = None,
                     output: OutputSchema | None = None, session: SessionRun | None = None,
                     approvals: Mapping[str, Any] | None = None,
+                    deadline: Deadline | None = None,
                     ) -> AsyncGenerator[StreamChunk | AgentResult, None]:
     """Run the agent loop. With `stream`, text deltas and tool calls are yielded as chunks;
     with `events`, tool and iteration events too. `on_text` (a stream_handler) is given
@@ -66,14 +67,22 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
 
     With a `session`, the run starts from the session's messages and commits to it when it
     ends (see sessions/binding.py); with `approvals` too, it resumes the session's pending
-    tool calls (see `Run.resume`) before it calls the model again."""
-    if session is None:
-        prior: list[Message] = setup.prior_history()
-        pending = None
-    else:
-        prior, pending = await _open_session(session, approvals)
+    tool calls (see `Run.resume`) before it calls the model again. (`approvals` come
+    only with a session: a run has pending calls to resume exactly when it has them.)
+
+    `deadline`: the run's, when it was started before the engine (the MCP servers'
+    tools were brought up to date within it); else the run's own starts here, before a
+    session's lock is waited for, as `run_timeout` bounds the whole run."""
+    if session is not None:
+        if deadline is None and setup.config.run_timeout is not None:
+            deadline = run_deadline(setup.config.run_timeout)
+        prior, pending = await _open_session(session, approvals, deadline)
+    else:  # (last: the usual run takes no jump; nor sets `pending`, read only on resume)
+        prior = setup.prior_history()
     # (Positional: a class called with keywords gets them as a dict, once per run here.)
     run = Run(setup, messages, prior, stream, events, on_text, output)
+    if deadline is not None:
+        run.deadline = deadline
     # The run's history holds their messages: this frame, alive as long as the run, keeps
     # neither list (a session's may be long). Nor the last chunk of a turn (below).
     del messages, prior
@@ -88,8 +97,8 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                                run.new_start)
         final: Message | None = None
         stop_reason = "max_iterations"
-        if pending is not None:
-            assert approvals is not None
+        if approvals is not None:  # (then `pending` is set: see _open_session)
+            assert pending is not None
             async for chunk in run.resume(pending, approvals):
                 yield chunk
         while run.iteration - run.repairs < config.max_iterations:
@@ -246,7 +255,10 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
         if session is not None:
             # The session holds the conversation (a held turn with it: its results are
             # in the pending state); the agent's memory is not another copy of it.
-            await session.commit(history, run.pending)
+            if run.deadline is NO_DEADLINE:
+                await session.commit(history, run.pending)
+            else:
+                await _commit_within(session, history, run.pending, run.deadline)
             result.session_id = session.session_id
             remembered_from = len(history)
         else:
@@ -292,16 +304,27 @@ def _partial_feed(turn: StreamedTurn) -> tuple[Callable[[str], Any] | None, obje
     return (partial.feed if partial is not None else None), turn.unchanged
 
 
-async def _open_session(session: SessionRun, approvals: Mapping[str, Any] | None
+async def _open_session(session: SessionRun, approvals: Mapping[str, Any] | None,
+                        deadline: Deadline | None
                         ) -> tuple[list[Message], PendingApproval | None]:
+    """The session's messages and pending calls: pending calls exactly when `approvals`
+    are given (else an error says why not)."""
     from ..sessions.errors import ApprovalPendingError, describe
 
+    where = describe(session.session_id, session.namespace)
     try:
-        state = await session.open()
+        if deadline is None:
+            state = await session.open()
+        else:  # another run's lock, or the store itself, waited for no later than it
+            from .._deadline import DeadlineReached
+
+            try:
+                state = await deadline.bound(session.open())
+            except (RunTimeoutError, DeadlineReached):  # (the latter: the store gave up)
+                raise deadline.error(_opening(session, where)) from None
     except BaseException:
         await session.close()
         raise
-    where = describe(session.session_id, session.namespace)
     if approvals is None and state.pending is not None:
         await session.close()
         ids = ", ".join(call.id or "" for call in state.pending.calls)
@@ -314,3 +337,32 @@ async def _open_session(session: SessionRun, approvals: Mapping[str, Any] | None
         await session.close()
         raise ValueError(f"{where} has no tool calls waiting for approval: nothing to resume")
     return list(state.messages), state.pending
+
+
+def _opening(session: SessionRun, where: str) -> str:
+    """What a run was waiting for when its deadline came while it opened its session."""
+    if session.wait and session._lock is None:  # (SessionRun holds the lock once taken)
+        return f"{where}, held by another run (session_conflict='wait'); nothing was run"
+    return f"the session store to load {where}; nothing was run"
+
+
+async def _commit_within(session: SessionRun, history: list[Message],
+                         pending: PendingApproval | None, deadline: Deadline) -> None:
+    """`session.commit`, its store told the run's deadline (selectools._deadline): a store
+    that waits on another writer gives up there, having written nothing (the session is
+    as the last finished run left it), and the run says its turn was not saved. The
+    commit is not cancelled at the deadline: a write that had begun may still land, and
+    a run told "not saved" must not be saved after all."""
+    from .._deadline import RUN_DEADLINE, DeadlineReached
+    from ..sessions.errors import describe
+
+    published = RUN_DEADLINE.set(deadline.at)
+    try:
+        await session.commit(history, pending)
+    except DeadlineReached as exc:
+        where = describe(session.session_id, session.namespace)
+        raise deadline.error(
+            f"the session store to commit to {where} ({exc}): this turn was not saved, "
+            f"{where} is as the last finished run left it") from exc
+    finally:
+        RUN_DEADLINE.reset(published)

@@ -9,15 +9,20 @@ CPU than the statement itself: measured in benchmarks/sessions.py, 0.35 ms per r
 2-core host against 0.1 ms on the loop. With synchronous="FULL" or "EXTRA", whose commits
 fsync, everything runs on the thread.) Other processes may use the same file: SQLite's own
 locking (with a busy timeout) serialises their writes, flock(2) files beside the database
-queue their runs for `session_conflict="wait"`. `search` uses an FTS5 index of the user's
-and the assistant's messages, one document per session (its rowid is the session row's),
-brought up to date by `search` itself: a commit only marks its session for indexing, so
-runs never pay for the index.
+queue their runs for `session_conflict="wait"`. A run with a `run_timeout` publishes its
+deadline while it opens and commits its session (selectools._deadline): the store's thread
+then waits for another writer no longer than that (its busy timeout for the one call is
+the time left), and a call still queued behind other calls at the deadline is not made;
+either way nothing was written and DeadlineReached says so. `search` uses an FTS5 index of
+the user's and the assistant's messages, one document per session (its rowid is the
+session row's), brought up to date by `search` itself: a commit only marks its session for
+indexing, so runs never pay for the index.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import sqlite3
 import threading
@@ -26,6 +31,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
+from .._deadline import RUN_DEADLINE, DeadlineReached
 from ._locks import LocalLocks, file_lock
 from ._thread import StoreThread
 from .base import (
@@ -126,10 +132,60 @@ class SQLiteSessionStore(SessionStore):
                     raise
             finally:
                 self._quick_guard.release()
-        return await self._thread.call(self._on_thread, work, *args)
+        at = RUN_DEADLINE.get()
+        if at is None:
+            return await self._thread.call(self._on_thread, work, *args)
+        return await self._call_by(at, work, *args)
 
     def _on_thread(self, work: Callable[..., T], *args: Any) -> T:
         return work(self._connect(), *args)
+
+    async def _call_by(self, at: float, work: Callable[..., T], *args: Any) -> T:
+        """`work` on the store's thread, waiting no longer than the run's deadline `at`
+        (a `time.monotonic()` value): for another process's write lock (the call's busy
+        timeout is the time left when it starts) and for the calls queued before it (not
+        made if it has not started by then). The await is not cancelled at `at`: a call
+        that has started ends by itself by then, and its outcome, written or not, is
+        the one reported."""
+        import asyncio
+
+        claim = _Claim()
+        call: asyncio.Future[T] = asyncio.ensure_future(
+            self._thread.call(self._on_thread_by, claim, at, work, *args))
+        try:
+            done, _ = await asyncio.wait((call,), timeout=max(0.0, at - time.monotonic()))
+        except BaseException:  # cancelled: the call is not made if it has not started
+            claim.abandon()
+            call.add_done_callback(_retrieved)
+            raise
+        if not done and claim.abandon():
+            call.add_done_callback(_retrieved)
+            raise DeadlineReached(
+                f"the store's thread was still busy with earlier calls on {self.db_path!r}")
+        return await call
+
+    def _on_thread_by(self, claim: _Claim, at: float, work: Callable[..., T],
+                      *args: Any) -> T:
+        if not claim.start():
+            raise DeadlineReached("abandoned")  # (no one awaits it: see _call_by)
+        left = at - time.monotonic()
+        if left <= 0:
+            raise DeadlineReached(f"no time was left to wait for {self.db_path!r}")
+        connection = self._connect()
+        bounded = left < self._busy_timeout
+        if bounded:  # (milliseconds, rounded up: SQLite waits no longer than asked)
+            connection.execute(f"PRAGMA busy_timeout = {math.ceil(left * 1000)}")
+        try:
+            return work(connection, *args)
+        except sqlite3.OperationalError as exc:
+            if bounded and getattr(exc, "sqlite_errorcode", None) in _BUSY:
+                raise DeadlineReached(
+                    f"another writer held {self.db_path!r} until the run's deadline") from exc
+            raise
+        finally:
+            if bounded:
+                connection.execute(
+                    f"PRAGMA busy_timeout = {math.ceil(self._busy_timeout * 1000)}")
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
@@ -296,6 +352,40 @@ class SQLiteSessionStore(SessionStore):
                                                                    terms)[1],
                                     row_namespace or None)
                 for row_namespace, session_id, rank, content in rows]
+
+
+class _Claim:
+    """Whether a call the event loop waits for with a deadline was started on the store's
+    thread or given up by the loop: exactly one of the two happens."""
+
+    __slots__ = ("_guard", "_state")
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._state = "queued"
+
+    def start(self) -> bool:
+        """On the thread: False when the loop gave the call up (then it is not made)."""
+        with self._guard:
+            if self._state == "abandoned":
+                return False
+            self._state = "started"
+            return True
+
+    def abandon(self) -> bool:
+        """On the loop: False when the call has started already (then it ends by itself,
+        by the deadline)."""
+        with self._guard:
+            if self._state == "started":
+                return False
+            self._state = "abandoned"
+            return True
+
+
+def _retrieved(call: Any) -> None:
+    """A call no one awaits any more: its outcome is read, so asyncio logs nothing."""
+    if not call.cancelled():
+        call.exception()
 
 
 def _where(namespace: str | None) -> tuple[str, tuple[Any, ...]]:
