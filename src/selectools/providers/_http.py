@@ -5,8 +5,10 @@ Nothing here knows a protocol. A provider module builds a JSON body, hands it to
 and never lets an aiohttp exception escape: timeouts become `ProviderTimeoutError`, refused
 or dropped connections `ProviderConnectionError`, non-2xx answers whatever the provider's
 `error_from_response` makes of them. It follows no redirect to another origin (the key
-headers would go along), checks that a streamed answer is the stream it asked for, and closes
-each session on its own loop, however the provider is dropped. It reports what servers said
+headers would go along), checks that a streamed answer is the stream it asked for, reads no
+answer longer than `max_response_bytes` nor a stream event longer than `max_event_bytes`
+(hostile input must not exhaust memory: see MAX_RESPONSE_BYTES), and closes each session
+on its own loop, however the provider is dropped. It reports what servers said
 as they said it: removing keys from errors is the provider boundary's one redaction step,
 with `redact`. Framing lives in `_framing.py`, the status-to-error mapping in `_status.py`,
 the per-loop timers in `_timers.py`, the connection slots in `_slots.py`, the secrets
@@ -31,6 +33,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import sys
 import threading
 from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
@@ -52,6 +55,7 @@ from .errors import (
     ProviderError,
     ProviderTimeoutError,
     RedirectError,
+    ResponseTooLargeError,
 )
 
 if TYPE_CHECKING:
@@ -89,6 +93,24 @@ _SNIPPET_BYTES = 1024  # read of a body that is not the stream asked for, for it
 #: Connections each session keeps to its server (aiohttp's default): calls beyond it wait.
 POOL_SIZE = 100
 
+# What a server may make us hold (hostile input must not exhaust memory): a whole answer is
+# read to its end before it is parsed, and a stream's event (an SSE event, an NDJSON line)
+# is held until it ends, so each has a limit; past it the rest is not read and the
+# connection is closed (`ResponseTooLargeError`). Both are compared once per read of the
+# body (a chunk of up to aiohttp's buffer, tens of KiB), never per byte or line.
+#: The longest whole answer read, decompressed (`max_response_bytes`). A model's longest
+#: answer, 128K tokens of text, is about 0.5 MB (1 MB JSON-escaped); 32 MiB leaves room for
+#: a few inline images (Gemini's, base64) and bounds 100 calls in flight to about 3 GiB.
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+#: The longest stream event (`max_event_bytes`). Deltas are a token or a few (a few hundred
+#: bytes); the largest single events seen are a whole tool call's arguments, from servers
+#: that send a call in one event, and a generated image inline (a 1024x1024 PNG is about
+#: 2 MB, under 3 MB in base64): 8 MiB is about three times that, and a stream holds at most
+#: one event open, so it bounds a stream in flight to about that.
+MAX_EVENT_BYTES = 8 * 1024 * 1024
+#: The limit of a setting of None: no limit (an int, so that the check stays one comparison).
+_NO_LIMIT = sys.maxsize
+
 
 class HttpTransport:
     """POSTs JSON to one base URL over a pooled aiohttp session (one per event loop).
@@ -98,8 +120,13 @@ class HttpTransport:
     """
 
     def __init__(self, *, provider: str, base_url: str, headers: Mapping[str, str] | None = None,
-                 timeout: float | None = 60.0, error_from_response: ErrorFromResponse) -> None:
+                 timeout: float | None = 60.0, error_from_response: ErrorFromResponse,
+                 max_response_bytes: int | None = MAX_RESPONSE_BYTES,
+                 max_event_bytes: int | None = MAX_EVENT_BYTES) -> None:
         self.provider = provider
+        #: The byte limits (see MAX_RESPONSE_BYTES), _NO_LIMIT for a setting of None.
+        self._response_limit = _byte_limit("max_response_bytes", max_response_bytes)
+        self._event_limit = _byte_limit("max_event_bytes", max_event_bytes)
         # Credentials in the URL (`http://user:token@proxy/v1`) are sent, never shown:
         # `base_url` (errors, repr, fallback labels) is the URL without them.
         self._request_base = base_url.rstrip("/")
@@ -130,6 +157,16 @@ class HttpTransport:
 
     def __repr__(self) -> str:
         return f"HttpTransport(provider={self.provider!r}, base_url={self.base_url!r})"
+
+    @property
+    def max_response_bytes(self) -> int | None:
+        """The longest whole answer read (None: no limit)."""
+        return None if self._response_limit == _NO_LIMIT else self._response_limit
+
+    @property
+    def max_event_bytes(self) -> int | None:
+        """The longest stream event read (None: no limit)."""
+        return None if self._event_limit == _NO_LIMIT else self._event_limit
 
     def url(self, path: str) -> str:
         """The URL of `path` as shown (without credentials)."""
@@ -181,7 +218,7 @@ class HttpTransport:
                                                       client_timeout)
                 del data  # (the body's bytes: not held while the answer is read)
                 try:
-                    payload = await response.read()
+                    payload = await self._read_body(response)
                 finally:
                     # (released here, not by `async with`: its two coroutines and its wait
                     # for the request's writer, long done once the answer is read whole;
@@ -283,7 +320,7 @@ class HttpTransport:
                               response.status)
                 if response.status >= 300:
                     raise self._error_from_response(response.status, response.headers,
-                                                    await _read_whole(response, limit))
+                                                    await self._read_whole(response, limit))
                 whole = await self._not_a_stream(response, framing, limit)
                 if whole is not None:
                     yield [whole]
@@ -291,6 +328,10 @@ class HttpTransport:
                 content = stream.body = response.content
                 if limit:
                     watchdog = _ReadWatchdog(response, limit, self._watch())
+                # The bytes read since the last read that ended an event: what the decoder
+                # holds of the event still open (give or take the rest of that read), the
+                # one thing a stream makes us hold. Counted only on reads that end none.
+                unended, event_limit = 0, self._event_limit
                 while True:
                     if watchdog is not None:
                         watchdog.waiting_since = watchdog.clock()
@@ -301,7 +342,12 @@ class HttpTransport:
                         break
                     events = decoder.feed(chunk)
                     if events:
+                        unended = 0
                         yield events
+                    elif (unended := unended + len(chunk)) > event_limit:
+                        response.close()  # (not back to the pool: the rest is unread)
+                        raise self._too_large("max_event_bytes", event_limit, unended,
+                                              response.status)
                 events = decoder.close()
                 if events:
                     yield events
@@ -385,7 +431,7 @@ class HttpTransport:
         if media_type in (_SSE_TYPES if framing == "sse" else _NDJSON_TYPES):
             return None
         if media_type == _JSON_TYPE:  # SSE asked for, a whole JSON document sent
-            payload = await _read_whole(response, limit)
+            payload = await self._read_whole(response, limit)
             data = json_or_none(payload)
             if data is None:
                 raise MalformedStreamError(
@@ -500,6 +546,55 @@ class HttpTransport:
                 provider=self.provider)
         return ProviderError(f"{type(exc).__name__}: {exc}", provider=self.provider)
 
+    async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:
+        """The whole body of `response`, up to `max_response_bytes`: one announced longer by
+        its Content-Length is refused unread, one that grows past it as it is read is refused
+        there. Either way the connection is closed (the rest unread, it cannot be reused)
+        and a ResponseTooLargeError raised. Read as aiohttp's `read()` reads it, a read of
+        its buffer at a time, with one comparison a read; decompressed a buffer at a time
+        too (aiohttp's `read()` lifts that bound), so a small gzip bomb is refused alike."""
+        limit = self._response_limit
+        announced = response.content_length
+        if announced is not None and announced > limit:
+            response.close()
+            raise self._too_large("max_response_bytes", limit, announced, response.status,
+                                  announced=True)
+        content = response.content
+        blocks: list[bytes] = []
+        size = 0
+        while chunk := await content.readany():
+            if (size := size + len(chunk)) > limit:
+                response.close()
+                raise self._too_large("max_response_bytes", limit, size, response.status)
+            blocks.append(chunk)
+        return b"".join(blocks)  # (one block: that block itself, no copy)
+
+    async def _read_whole(self, response: aiohttp.ClientResponse, limit: float | None,
+                          ) -> bytes:
+        """The whole body of a stream request's answer that is not a stream (an error, a
+        whole JSON answer): stream requests set no read timeout of aiohttp's, so it is
+        bounded here (and its length by `_read_body`)."""
+        async with asyncio.timeout(limit or None):
+            return await self._read_body(response)
+
+    def _too_large(self, setting: str, limit: int, received: int, status: int, *,
+                   announced: bool = False) -> ResponseTooLargeError:
+        """The error of an answer (or event) past its limit: the limit, the bytes read (or
+        announced), and the setting that raises it."""
+        what, whats = ("stream event", "events") if setting == "max_event_bytes" \
+            else ("answer", "answers")
+        if announced:
+            told = (f"{what} of {received:,} bytes (its Content-Length) is over "
+                    f"{setting}={limit:,}{_in_mib(limit)}: refused unread")
+        else:
+            ending = " without the event ending" if setting == "max_event_bytes" else ""
+            told = (f"{what} over {setting}={limit:,}{_in_mib(limit)}: {received:,} bytes "
+                    f"read{ending}, the rest refused")
+        return ResponseTooLargeError(
+            f"{told} and the connection closed; to accept longer {whats}, raise the "
+            f"provider's {setting}= (None for no limit)", setting=setting, limit=limit,
+            received=received, provider=self.provider, status=status)
+
     def redact(self, text: str) -> str:
         """`text` without the values of this transport's key headers, whole or cut: a key
         that a quote of a body cut (`CUT_MARK` after its first characters) is masked too.
@@ -513,11 +608,23 @@ class HttpTransport:
         return text
 
 
-async def _read_whole(response: aiohttp.ClientResponse, limit: float | None) -> bytes:
-    """The whole body of a stream request's answer that is not a stream (an error, a whole
-    JSON answer): stream requests set no read timeout of aiohttp's, so it is bounded here."""
-    async with asyncio.timeout(limit or None):
-        return await response.read()
+def _byte_limit(setting: str, value: int | None) -> int:
+    """A byte limit setting as the transport keeps it: _NO_LIMIT for None; anything but a
+    positive int refused, naming the setting."""
+    if value is None:
+        return _NO_LIMIT
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{setting} must be an int (bytes) or None, got "
+                        f"{type(value).__name__}: {value!r}")
+    if value <= 0:
+        raise ValueError(f"{setting} must be above 0 (bytes), or None for no limit; "
+                         f"got {value!r}")
+    return int(value)
+
+
+def _in_mib(size: int) -> str:
+    """` (32 MiB)` for a size of a MiB or more, for the reader of an error."""
+    return f" ({size / 1048576:.4g} MiB)" if size >= 1048576 else ""
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

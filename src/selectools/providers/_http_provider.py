@@ -29,7 +29,7 @@ from .._json import RawJson
 from .._json import encode as encode_json
 from ..types import Message, OutputFormat, ToolDefinition, check_messages
 from ..usage import UsageStats
-from ._http import HttpTransport, split_userinfo
+from ._http import MAX_EVENT_BYTES, MAX_RESPONSE_BYTES, HttpTransport, split_userinfo
 from ._retry import (
     Empty,
     OnRetry,
@@ -74,12 +74,19 @@ class HttpProvider(AsyncFirstProvider):
     `name` labels the provider in logs, errors (`exc.provider`), a FallbackProvider's
     messages and `usage.provider`; it defaults to the protocol's name ("openai" for every
     OpenAI-compatible server, so naming them tells them apart).
+
+    `max_response_bytes` bounds a whole answer (32 MiB), `max_event_bytes` one event of a
+    stream (8 MiB); None is no limit. Past either, the rest is not read, the connection is
+    closed and `ResponseTooLargeError` raised (not retried; a FallbackProvider moves on):
+    a broken or hostile server cannot make a call hold more than that.
     """
 
     def __init__(self, protocol: WireProtocol, *, api_key: str | None = None,
                  base_url: str | None = None, model: str | None = None,
                  timeout: float | None = 60.0, max_retries: int = 2,
-                 headers: Mapping[str, str] | None = None, name: str | None = None) -> None:
+                 headers: Mapping[str, str] | None = None, name: str | None = None,
+                 max_response_bytes: int | None = MAX_RESPONSE_BYTES,
+                 max_event_bytes: int | None = MAX_EVENT_BYTES) -> None:
         self.protocol = protocol
         if name is not None and (not isinstance(name, str) or not name.strip()):
             raise ValueError(f"name must be a non-empty string, got {name!r}")
@@ -114,6 +121,8 @@ class HttpProvider(AsyncFirstProvider):
             headers={**(protocol.auth_headers(api_key) if api_key else {}), **(headers or {})},
             timeout=timeout,
             error_from_response=protocol.error_from_response,
+            max_response_bytes=max_response_bytes,
+            max_event_bytes=max_event_bytes,
         )
 
     # -- the provider protocol -------------------------------------------------------------
@@ -311,6 +320,16 @@ class HttpProvider(AsyncFirstProvider):
     @property
     def base_url(self) -> str:
         return self._transport.base_url
+
+    @property
+    def max_response_bytes(self) -> int | None:
+        """The longest whole answer read, in bytes (None: no limit)."""
+        return self._transport.max_response_bytes
+
+    @property
+    def max_event_bytes(self) -> int | None:
+        """The longest stream event read, in bytes (None: no limit)."""
+        return self._transport.max_event_bytes
 
     def with_options(self, *, max_retries: int | None = None, timeout: float | None = None,
                      on_retry: OnRetry | None = None) -> Self:

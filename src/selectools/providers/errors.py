@@ -128,3 +128,19 @@ class MalformedStreamError(MalformedResponseError, StreamError):
     stream) and a `MalformedResponseError`. Not retried: the same server sends the same."""
 
     retryable = False
+
+
+class ResponseTooLargeError(MalformedResponseError):
+    """An answer longer than the provider's `max_response_bytes`, or one stream event (an SSE
+    event, an NDJSON line) longer than its `max_event_bytes`: the rest is not read, and the
+    connection is closed rather than returned to the pool. `setting` names the limit, `limit`
+    is its value, `received` the bytes read (or announced by Content-Length) when it was
+    refused. Not retried: the same server sends the same. Another provider may well answer,
+    so a FallbackProvider moves on (a broken or hostile server, not a bad request)."""
+
+    def __init__(self, message: str, *, setting: str = "", limit: int = 0, received: int = 0,
+                 provider: str = "", status: int | None = None) -> None:
+        self.setting = setting
+        self.limit = limit
+        self.received = received
+        super().__init__(message, provider=provider, status=status)

@@ -99,6 +99,7 @@ from ..types import (
 from ..usage import UsageStats
 from . import _wire
 from ._framing import SseEvent, WholeJson, event_batches, read_to_end
+from ._http import MAX_EVENT_BYTES, MAX_RESPONSE_BYTES
 from ._http_provider import HttpProvider
 from ._status import body_snippet, error_for_status, json_or_none, reported_error
 from ._think import ThinkSplitter, split_think
@@ -852,7 +853,10 @@ class OpenAIProvider(HttpProvider):
     def __init__(self, model: str | None = None, api_key: str | None = None,
                  base_url: str | None = None, organization: str | None = None,
                  timeout: float | None = 60.0, max_retries: int = 2,
-                 name: str | None = None) -> None:
+                 name: str | None = None, max_response_bytes: int | None = MAX_RESPONSE_BYTES,
+                 max_event_bytes: int | None = MAX_EVENT_BYTES) -> None:
         headers = {"OpenAI-Organization": organization} if organization else None
         super().__init__(PROTOCOL, api_key=api_key, base_url=base_url, model=model,
-                         timeout=timeout, max_retries=max_retries, headers=headers, name=name)
+                         timeout=timeout, max_retries=max_retries, headers=headers, name=name,
+                         max_response_bytes=max_response_bytes,
+                         max_event_bytes=max_event_bytes)
