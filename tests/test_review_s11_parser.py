@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from pydantic import BaseModel
 
 from selectools import Agent, AgentConfig, Message, Role, UsageStats, tool
@@ -58,16 +57,12 @@ def agent_with_tools(model: TextModel, ran: list[str]) -> Agent:
                  config=AgentConfig(max_iterations=3))
 
 
-@pytest.mark.xfail(strict=True, reason="a marked call cut short is scanned from inside: an "
-                   "object in its arguments that names a tool runs as a call of its own")
 def test_an_object_inside_a_cut_call_never_runs_as_a_call() -> None:
     ran: list[str] = []
     agent_with_tools(TextModel(CUT_CALL), ran).run("Note what the planner proposed")
     assert not [name for name in ran if name.startswith("delete_files")], ran
 
 
-@pytest.mark.xfail(strict=True, reason="_read_marked_call resumes inside the failed object "
-                   "and finds its nested delete_files object; the cut save_note is lost")
 def test_a_cut_call_is_read_as_its_own_tool_with_raw_arguments() -> None:
     calls = TextToolCalls(["save_note", "delete_files"]).parse(CUT_CALL)
     # As any call after the marker whose arguments cannot be read: the model is told.
@@ -82,8 +77,6 @@ class Step(BaseModel):
     args: dict[str, Any]
 
 
-@pytest.mark.xfail(strict=True, reason="with response_format, the typed answer shaped like a "
-                   "bare call ({'tool': ..., 'args': ...}) is run as a tool call")
 def test_a_typed_answer_shaped_like_a_call_is_the_answer_not_a_call() -> None:
     ran: list[str] = []
     plan = '{"tool": "delete_files", "args": {"path": "/home/me"}}'

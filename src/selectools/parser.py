@@ -15,7 +15,12 @@ answer that shows some JSON is not mistaken for a call. `ToolCallParser().parse(
 selectools 1.x's: the first call in the text, whatever tool it names, as a `ParseResult`.
 After the marker (`TOOL_CALL` unless told otherwise) the model plainly meant a call: it is
 returned even when the tool is unknown or its arguments are unreadable, so the agent can tell
-the model what went wrong.
+the model what went wrong. A marked call cut short (its object never closes) is returned
+with its text as unreadable arguments, and nothing inside it is read as a call of its own:
+its arguments are data the model wrote, and an object among them that names a tool (a plan,
+a quoted call) is not a call it made. `TextToolCalls.parse(text, marked_only=True)` reads
+only marked calls: for an answer that is JSON by design (typed output), where a bare object
+shaped like a call is the answer.
 """
 
 from __future__ import annotations
@@ -41,6 +46,12 @@ _UNAMBIGUOUS_NAME_KEYS = ("tool_name", "tool")
 # over by the regex instead of each costing a failed decode.
 _OBJECT_START = r'\{(?=\s*"(?:[^"\\\x00-\x1f]|\\.)*"\s*:\s*["{\[\-0-9tfn])'
 _AFTER_MARKER = re.compile(r"\s*:?\s*(?:```[A-Za-z]*\s*)?")
+# One member of an object, up to its value: `"key": ` (possessive: no backtracking).
+_MEMBER_KEY = re.compile(r'\s*("(?:[^"\\]++|\\.)*+")\s*:\s*', re.DOTALL)
+_MEMBER_SEPARATOR = re.compile(r"\s*,")
+# An object whose first member names a tool, as every form of a call writes it: the name.
+_NAMED_OPENING = re.compile(
+    r'\{\s*"(?:tool_name|tool|name|function)"\s*:\s*("(?:[^"\\]++|\\.)*+")')
 _SINGLE_QUOTED_OBJECT = re.compile(r"\{\s*'")
 _DECODER = json.JSONDecoder()
 
@@ -69,7 +80,7 @@ class _CallFinder:
     `known` is the set of tool names a call without the marker must name; None accepts any
     name (selectools 1.x's reader, which knows no tools)."""
 
-    __slots__ = ("known", "marker", "max_payload_chars", "_start")
+    __slots__ = ("known", "marker", "max_payload_chars", "_start", "_marked", "_extent")
 
     def __init__(self, known: frozenset[str] | None, marker: str,
                  max_payload_chars: int) -> None:
@@ -85,11 +96,20 @@ class _CallFinder:
         # decode window would make a parse quadratic in a text full of openings).
         self.max_payload_chars = max_payload_chars or _MAX_PAYLOAD_CHARS
         self._start = re.compile(f"(?P<marker>{re.escape(marker)})|{_OBJECT_START}")
+        self._marked = re.compile(f"(?P<marker>{re.escape(marker)})")
+        # The tokens that delimit a marked object that failed to decode (see _extent_of):
+        # a string (to its closing quote, or the end of a text that cuts it), a brace, and
+        # what cannot stand inside JSON outside a string: a code fence or the next marker.
+        self._extent = re.compile(
+            r'"(?:[^"\\]++|\\.?)*+(?:(?P<closed>")|\Z)|[{}]|```|' + re.escape(marker),
+            re.DOTALL)
 
-    def find(self, text: str, *, first_only: bool = False) -> list[_Found]:
+    def find(self, text: str, *, first_only: bool = False,
+             marked_only: bool = False) -> list[_Found]:
         """The calls in `text`; with `first_only`, the first one written after the marker
         or, if none is, the first one at all (a call object shown as an example before the
-        model's marked call is not the call it makes).
+        model's marked call is not the call it makes); with `marked_only`, only the calls
+        written after the marker.
 
         Linear in the text: each candidate opening is decoded at most once, from a bounded
         window, and a text with more than `_MAX_ATTEMPTS` openings is searched that far."""
@@ -99,13 +119,19 @@ class _CallFinder:
             return []
         # A call outside a marker names a known tool: without either, nothing to look for.
         known = self.known
-        if (known is not None and self.marker not in text
+        if marked_only:
+            if self.marker not in text:
+                return []
+            start = self._marked
+        elif (known is not None and self.marker not in text
                 and not any(name in text for name in known)):
             return []
+        else:
+            start = self._start
         found: list[_Found] = []
         scan = _Scan(text, min(self.max_payload_chars, _FIRST_WINDOW), self.max_payload_chars)
         position = 0
-        while scan.attempts_left and (match := self._start.search(text, position)):
+        while scan.attempts_left and (match := start.search(text, position)):
             if match.lastgroup == "marker":
                 before = len(found)
                 position = self._read_marked_call(scan, match.end(), found)
@@ -130,10 +156,13 @@ class _CallFinder:
         if not scan.text.startswith("{", opening):
             return after_marker
         value, end = scan.decode(opening)
-        if value is None and _SINGLE_QUOTED_OBJECT.match(scan.text, opening):
+        single_quoted = value is None and _SINGLE_QUOTED_OBJECT.match(scan.text, opening)
+        if single_quoted:
             value, end = scan.decode_single_quoted(opening, end)
         if value is None:
-            return end
+            # Never search on from inside it (`end` may be): whatever its arguments hold,
+            # shaped like a call or not, is part of this call, not a call of its own.
+            return self._read_failed_call(scan, opening, bool(single_quoted), found)
         call = _as_call(value, known=self.known, explicit=True)
         if call is not None:
             found.append(call)
@@ -141,11 +170,66 @@ class _CallFinder:
         found.extend(self._calls_within(value))
         return end
 
+    def _read_failed_call(self, scan: _Scan, opening: int, single_quoted: bool,
+                          found: list[_Found]) -> int:
+        """A marked object at `opening` that did not decode: where its text ends (the
+        search resumes there). One cut short, whose leading members name a tool, is that
+        tool's call with its text as unreadable arguments, so the model is told; one that
+        closes but is malformed is passed over (as selectools 1.x does)."""
+        end, cut = self._extent_of(scan.text, opening)
+        if not cut:
+            return end
+        written = scan.text[opening:min(end, opening + scan.max_window)].rstrip()
+        members = _leading_members(written.replace("'", '"') if single_quoted else written)
+        call = _as_call(members, known=self.known, explicit=True) if members else None
+        if call is not None:
+            found.append((call[0], {RAW_ARGUMENTS_KEY: written}))
+        return end
+
+    def _extent_of(self, text: str, opening: int) -> tuple[int, bool]:
+        """(where the object opening at `opening` ends, whether it is cut short): after
+        the brace that closes it, or, cut, where a code fence or the next marker stands
+        outside its strings, else at the end of the text. Only for a call object that
+        failed to decode; the search resumes after it, so the text is read once however
+        many do."""
+        depth = 0
+        for token in self._extent.finditer(text, opening):
+            first = token.group()[0]
+            if first == "{":
+                depth += 1
+            elif first == "}":
+                depth -= 1
+                if not depth:
+                    return token.end(), False
+            elif first == '"':
+                if token.group("closed") is None:
+                    return len(text), True  # a string still open at the end of the text
+            else:  # a fence or a marker: the object stopped before it
+                return token.start(), True
+        return len(text), True
+
     def _read_json(self, scan: _Scan, opening: int, found: list[_Found]) -> int:
         value, end = scan.decode(opening)
         if value is not None:
             found.extend(self._calls_within(value))
+        elif end == opening + 1 and self._names_a_tool(scan.text, opening):
+            # A call object, cut or malformed, without the marker: not read (its arguments
+            # are not), and neither is anything inside it, for the reason a marked one's
+            # inside is not (an object among its arguments is not a call the model made).
+            # Another failed object is searched inside: a wrapper's complete calls count.
+            return self._extent_of(scan.text, opening)[0]
         return end
+
+    def _names_a_tool(self, text: str, opening: int) -> bool:
+        """Whether the object at `opening` begins by naming a tool (one of `known`)."""
+        named = _NAMED_OPENING.match(text, opening)
+        if named is None:
+            return False
+        try:
+            name = json.loads(named.group(1))
+        except ValueError:
+            return False
+        return self.known is None or name in self.known
 
     def _calls_within(self, value: Any) -> list[_Found]:
         """Call objects in a parsed JSON value, outermost first, in document order:
@@ -179,10 +263,15 @@ class TextToolCalls:
             name.name if isinstance(name, Tool) else name for name in tools)
         self._finder = _CallFinder(self.tool_names, marker, max_payload_chars)
 
-    def parse(self, text: str, *, id_prefix: str = "text_call") -> list[ToolCall]:
-        """Every tool call written in `text`; ids are `{id_prefix}_1`, `{id_prefix}_2`, ..."""
+    def parse(self, text: str, *, id_prefix: str = "text_call",
+              marked_only: bool = False) -> list[ToolCall]:
+        """Every tool call written in `text`; ids are `{id_prefix}_1`, `{id_prefix}_2`, ...
+
+        With `marked_only`, only calls written after the marker count: for an answer that
+        is JSON by design (typed output), where a bare object naming a tool is data."""
         return [ToolCall(tool_name=name, parameters=arguments, id=f"{id_prefix}_{index}")
-                for index, (name, arguments) in enumerate(self._finder.find(text), start=1)]
+                for index, (name, arguments) in enumerate(
+                    self._finder.find(text, marked_only=marked_only), start=1)]
 
 
 @dataclass(repr=False, eq=False)  # repr and eq from DataclassMethods: none compiled at import
@@ -242,13 +331,13 @@ class _Scan:
     rest of it is skipped.
     """
 
-    __slots__ = ("text", "attempts_left", "_first_window", "_max_window", "_failed_from",
+    __slots__ = ("text", "attempts_left", "_first_window", "max_window", "_failed_from",
                  "_failed_until", "_reread")
 
     def __init__(self, text: str, first_window: int, max_window: int) -> None:
         self.text = text
         self._first_window = first_window
-        self._max_window = max_window
+        self.max_window = max_window
         self.attempts_left = _MAX_ATTEMPTS
         # The last failed decode that was not inside another: where it began and stopped.
         self._failed_from = self._failed_until = -1
@@ -263,9 +352,9 @@ class _Scan:
                 value, length = _DECODER.raw_decode(text[opening:opening + self._first_window])
             except json.JSONDecodeError as exc:
                 if (opening + self._first_window >= len(text)
-                        or self._first_window >= self._max_window or not _cut_by_window(exc)):
+                        or self._first_window >= self.max_window or not _cut_by_window(exc)):
                     raise
-                value, length = _DECODER.raw_decode(text[opening:opening + self._max_window])
+                value, length = _DECODER.raw_decode(text[opening:opening + self.max_window])
         except ValueError as exc:
             stop = opening + getattr(exc, "pos", 0)
             until = self._failed_until
@@ -293,10 +382,10 @@ class _Scan:
                     text[opening:opening + self._first_window].replace("'", '"'))
             except json.JSONDecodeError as exc:
                 if (opening + self._first_window >= len(text)
-                        or self._first_window >= self._max_window or not _cut_by_window(exc)):
+                        or self._first_window >= self.max_window or not _cut_by_window(exc)):
                     raise
                 value, length = _DECODER.raw_decode(
-                    text[opening:opening + self._max_window].replace("'", '"'))
+                    text[opening:opening + self.max_window].replace("'", '"'))
         except (ValueError, RecursionError):
             return None, on_failure
         return (value, opening + length) if isinstance(value, dict) else (None, on_failure)
@@ -346,6 +435,25 @@ def _as_call(
             return None
         arguments = {RAW_ARGUMENTS_KEY: _raw_text(value.get(argument_key or ""))}
     return name, arguments
+
+
+def _leading_members(written: str) -> dict[str, Any]:
+    """The members at the start of an object's text that decode, up to the first that
+    does not (or the end of a text cut short): `{"tool_name": "x", "parameters": {...`
+    gives {"tool_name": "x"}. Each value is decoded once, in place (no slice per member)."""
+    members: dict[str, Any] = {}
+    position = 1  # after the opening brace
+    while key := _MEMBER_KEY.match(written, position):
+        try:
+            name = json.loads(key.group(1))
+            members[name], position = _DECODER.raw_decode(written, key.end())
+        except (ValueError, RecursionError):
+            break
+        separator = _MEMBER_SEPARATOR.match(written, position)
+        if separator is None:
+            break
+        position = separator.end()
+    return members
 
 
 def _arguments(value: Any) -> dict[str, Any] | None:

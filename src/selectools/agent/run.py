@@ -427,7 +427,10 @@ class Run:
                                    stop_reason=response.stop_reason,
                                    reasoning=response.reasoning)
         elif not calls and parser is not None and response.content:
-            parsed = calls = parser.parse(response.content)  # a model without native tools
+            # A model without native tools. A typed run's answer is JSON by design: there a
+            # bare object shaped like a call (`{"tool": ..., "args": ...}`) is the answer,
+            # and only a call written after the marker, as the instructions say, is a call.
+            parsed = calls = parser.parse(response.content, marked_only=self.output is not None)
             if calls:
                 response = Message(role=Role.ASSISTANT, content=response.content,
                                    tool_calls=calls, stop_reason=response.stop_reason,
