@@ -65,8 +65,6 @@ def alive(pid: int) -> bool:
     return True
 
 
-@pytest.mark.xfail(strict=True, reason="a server that never lists its tools makes connect() "
-                   "raise a bare TimeoutError, not MCPConnectionError naming the server")
 async def test_a_server_that_never_lists_its_tools_is_a_connection_error(
         tmp_path: Path) -> None:
     server, _ = silent_server(tmp_path)
@@ -79,8 +77,6 @@ async def test_a_server_that_never_lists_its_tools_is_a_connection_error(
     assert time.monotonic() - started < 2.0 + 10.0  # bounded by connect_timeout (+ grace)
 
 
-@pytest.mark.xfail(strict=True, reason="the connection whose first tools/list timed out stays "
-                   "open: the child process lives on after connect() failed")
 async def test_a_failed_connect_leaves_no_server_process_running(tmp_path: Path) -> None:
     server, pid_file = silent_server(tmp_path)
     with pytest.raises(Exception):  # noqa: B017, PT011 (the type is the other test's)
@@ -128,8 +124,6 @@ def refusing_endpoint() -> Iterator[int]:
 PASSWORD = "pw-0f3c9e1d7b2a"
 
 
-@pytest.mark.xfail(strict=True, reason="the URL's user:password goes to the SDK's HTTP client "
-                   "as is: httpx2 logs it at INFO on every request (the repr hides it)")
 async def test_a_url_password_never_reaches_the_logs(
         refusing_endpoint: int, caplog: pytest.LogCaptureFixture) -> None:
     url = f"http://agent:{PASSWORD}@127.0.0.1:{refusing_endpoint}/mcp"

@@ -93,6 +93,10 @@ class MCPServer:
     def _label(self) -> str:
         return repr(self.name)
 
+    def _target(self) -> str:
+        """Where the server is, for connection errors, free of credentials."""
+        return ""
+
     # -- lifecycle ------------------------------------------------------------------------
 
     async def connect(self) -> None:
@@ -125,6 +129,13 @@ class MCPServer:
 
     def __exit__(self, exc_type: type[BaseException] | None,
                  exc: BaseException | None, tb: TracebackType | None) -> None:
+        from .._sync import run_sync
+
+        run_sync(self.aclose())
+
+    def close(self) -> None:
+        """`aclose()` from sync code (on the library's event loop, where `with server:` and
+        sync `Agent.run` connect); it never connects, as `with server:` would."""
         from .._sync import run_sync
 
         run_sync(self.aclose())
@@ -169,12 +180,38 @@ class MCPServer:
         old = self._connections.pop(loop, None)
         if old is not None:
             old.retire()
-        connection = Connection(self._label(), self._transport, self.mode, self._tools_changed)
-        await connection.open(self.connect_timeout)
+        connection = Connection(self._label(), self._transport, self.mode, self._tools_changed,
+                                target=self._target())
+        await connection.open(self.connect_timeout)  # shuts what it opened when it fails
+        try:
+            # The first listing is part of connecting: bounded like it, not like a call.
+            await self._first_listing(connection)
+        except BaseException:
+            # A failed or cancelled connect leaves nothing running: the process is stopped
+            # (or the HTTP session closed) before the error reaches the caller, who holds
+            # no server to close (`async with` has no __aexit__ after a failed __aenter__).
+            await connection.abort_quietly()
+            raise
         self._connections[loop] = connection
-        # The first listing is part of connecting: bounded like it, not like a call.
-        await self._read_tools(connection, self.connect_timeout)
         return connection
+
+    async def _first_listing(self, connection: Connection) -> None:
+        setting, timeout = ("connect_timeout", self.connect_timeout)
+        if timeout is None:  # what _read_tools falls back to
+            setting, timeout = ("timeout", self.timeout)
+        try:
+            await self._read_tools(connection, timeout)
+        except TimeoutError:  # (never without a timeout)
+            raise MCPConnectionError(
+                f"MCP server {self._label()} finished its handshake but did not answer "
+                f"tools/list within {setting}={timeout or 0:g} s{connection._where()}"
+            ) from None
+        except MCPConnectionError:
+            raise
+        except Exception as exc:  # a JSON-RPC error, a listing that cannot be adapted
+            raise MCPConnectionError(
+                f"MCP server {self._label()} finished its handshake but its tools/list "
+                f"failed: {exc}{connection._where()}") from exc
 
     # -- tools ----------------------------------------------------------------------------
 
@@ -293,6 +330,9 @@ class MCPServerStdio(MCPServer):
         self.env = dict(env) if env is not None else None
         self.cwd = cwd
 
+    def _target(self) -> str:
+        return f"command: {_command_line(self.command, self.args)}"
+
     def _transport(self) -> AbstractAsyncContextManager[Any]:
         from mcp import StdioServerParameters, stdio_client
 
@@ -301,7 +341,12 @@ class MCPServerStdio(MCPServer):
 
 
 class MCPServerHTTP(MCPServer):
-    """A server at a URL, over streamable HTTP (the current transport)."""
+    """A server at a URL, over streamable HTTP (the current transport).
+
+    A URL's `user:password@` is sent as an `Authorization: Basic` header and kept out of
+    `url`: the SDK's HTTP client logs every request's URL at INFO, and error messages name
+    the URL. (Give either that or an Authorization header, not both.)
+    """
 
     def __init__(self, url: str, *, headers: Mapping[str, str] | None = None,
                  name: str | None = None, tool_prefix: str | None = None,
@@ -310,14 +355,23 @@ class MCPServerHTTP(MCPServer):
         _check_url(url)
         super().__init__(name=name or _name_of_url(url), tool_prefix=tool_prefix,
                          timeout=timeout, connect_timeout=connect_timeout, mode=mode)
-        self.url = url
         self._headers = dict(headers or {})
+        basic = _basic_authorization(url)
+        if basic is not None:
+            if any(key.lower() == "authorization" for key in self._headers):
+                raise ValueError("the url holds user:password and headers hold an "
+                                 "Authorization too: give one of them")
+            self._headers["Authorization"] = basic
+        self.url = _without_userinfo(url)
+
+    def _target(self) -> str:
+        return f"url: {_bare_url(self.url)}"
 
     def _transport(self) -> AbstractAsyncContextManager[Any]:
         return _streamable_http(self.url, self._headers)
 
-    def __repr__(self) -> str:  # never the headers nor a URL's password: credentials
-        return f"{type(self).__name__}(url={_without_userinfo(self.url)!r}, name={self.name!r})"
+    def __repr__(self) -> str:  # never the headers: credentials
+        return f"{type(self).__name__}(url={self.url!r}, name={self.name!r})"
 
 
 class MCPServerSSE(MCPServerHTTP):
@@ -380,6 +434,50 @@ def _without_userinfo(url: str) -> str:
     if "@" not in parts.netloc:
         return url
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def _basic_authorization(url: str) -> str | None:
+    """The `Authorization: Basic` value for a URL's `user:password@` (percent-decoded, as
+    RFC 3986 writes them; UTF-8, as RFC 7617 allows), None for a URL without them."""
+    import base64
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return None
+    userinfo = parts.netloc.rpartition("@")[0]
+    user, _, password = userinfo.partition(":")
+    pair = f"{unquote(user)}:{unquote(password)}".encode()
+    return "Basic " + base64.b64encode(pair).decode("ascii")
+
+
+def _bare_url(url: str) -> str:
+    """A URL for an error message: no userinfo, query nor fragment (a token may be in any)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(_without_userinfo(url))
+    return urlunsplit(parts._replace(query="", fragment=""))
+
+
+def _command_line(command: str, args: Sequence[str]) -> str:
+    """The command for an error message: the program and its arguments up to the first
+    positional one (the script, the package), short flags (`-m`, `-y`) kept; long options
+    and every later argument, which may carry a token, are shown as `…`."""
+    words = [command]
+    for index, arg in enumerate(args):
+        if arg.startswith("--"):
+            words.append("…")
+            continue
+        words.append(arg)
+        if not arg.startswith("-"):
+            if index + 1 < len(args):
+                words.append("…")
+            break
+    compact: list[str] = []
+    for word in words:  # one `…` for a run of hidden arguments
+        if not (word == "…" and compact and compact[-1] == "…"):
+            compact.append(word)
+    return " ".join(compact)
 
 
 def _name_of_url(url: str) -> str:
