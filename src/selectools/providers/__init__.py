@@ -14,7 +14,7 @@ from .registry import lazy_names
 _ERRORS = ("ProviderError", "AuthenticationError", "PermissionDeniedError", "NotFoundError",
            "InvalidRequestError", "ContextLengthError", "RateLimitError", "ServerError",
            "OverloadedError", "ProviderTimeoutError", "ProviderConnectionError", "RedirectError",
-           "StreamError", "MalformedResponseError", "MalformedStreamError")
+           "StreamError", "MalformedResponseError", "MalformedStreamError", "ResponseTooLargeError")
 
 # Name -> module; the provider classes come from the registry (which imports nothing).
 _LAZY: dict[str, str] = {
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         ProviderTimeoutError,
         RateLimitError,
         RedirectError,
+        ResponseTooLargeError,
         ServerError,
         StreamError,
     )
@@ -71,5 +72,5 @@ __all__ = [
     "MalformedResponseError", "MalformedStreamError", "NotFoundError", "OllamaProvider",
     "OpenAIProvider", "OverloadedError", "PermissionDeniedError", "Provider",
     "ProviderConnectionError", "ProviderError", "ProviderTimeoutError", "RateLimitError",
-    "RedirectError", "ServerError", "StreamError",
+    "RedirectError", "ResponseTooLargeError", "ServerError", "StreamError",
 ]
