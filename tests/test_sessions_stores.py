@@ -230,7 +230,7 @@ def write_raw(store: SessionStore, session_id: str, text: str) -> None:
         run(insert())
 
 
-@pytest.mark.parametrize("text, problem", [
+CORRUPT_RECORDS = [
     ("{not json", "not JSON"),
     ('{"hello": "world"}', "not a selectools session"),
     ('{"format": "selectools.session", "schema_version": 99}', "schema_version 99"),
@@ -238,7 +238,10 @@ def write_raw(store: SessionStore, session_id: str, text: str) -> None:
      "role"),
     ('{"format": "selectools.session", "schema_version": 2, "session_id": "else"}',
      "belongs to session 'else'"),
-])
+]
+
+
+@pytest.mark.parametrize("text, problem", CORRUPT_RECORDS)
 def test_a_corrupt_or_foreign_record_is_an_error_naming_the_session(
         make_store: StoreFactory, text: str, problem: str) -> None:
     store = make_store()
@@ -252,6 +255,87 @@ def test_a_corrupt_or_foreign_record_is_an_error_naming_the_session(
         m.to_dict() for m in conversation()]
     with pytest.raises(SessionCorruptError):
         run(store.aload_state("bad"))
+
+
+def listing_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.getMessage() for record in caplog.records
+            if record.levelname == "WARNING" and "list() and search() skip" in
+            record.getMessage()]
+
+
+@pytest.mark.parametrize("text, problem", CORRUPT_RECORDS)
+def test_list_and_search_skip_a_corrupt_record_naming_it(
+        make_store: StoreFactory, text: str, problem: str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    store = make_store()
+    run(store.acommit(state("good"), expected_version=0))
+    write_raw(store, "bad", text)
+    with caplog.at_level("WARNING", logger="selectools"):
+        listed = [meta.session_id for meta in store.list()]
+        found = [result.session_id for result in store.search("weather")]
+    assert "good" in listed and found == ["good"]
+    if KIND_OF[id(store)] != "sqlite":  # (SQLite lists from its columns, decoding nothing)
+        assert listed == ["good"]
+        warned = listing_warnings(caplog)
+        # Once by list(), once by search() (PostgreSQL searches its own column).
+        assert len(warned) == (1 if KIND_OF[id(store)] == "postgres" else 2), warned
+        assert all(type(store).__name__ in line and "session 'bad'" in line
+                   and problem in line for line in warned)
+    with pytest.raises(SessionCorruptError, match=problem):  # left as it was
+        run(store.aload_state("bad"))
+
+
+@pytest.mark.parametrize("kind", ["json", "redis"])
+def test_a_record_that_is_not_utf8_is_corrupt_and_skipped_by_list(
+        kind: str, tmp_path: Path, request: pytest.FixtureRequest,
+        caplog: pytest.LogCaptureFixture) -> None:
+    store: SessionStore
+    if kind == "json":
+        store = JsonFileSessionStore(tmp_path / "sessions")
+    else:
+        import redis
+
+        from selectools.sessions import RedisSessionStore
+
+        url = request.getfixturevalue("redis_url")
+        store = RedisSessionStore(url, prefix=f"utf8{time.monotonic_ns()}:")
+    try:
+        run(store.acommit(state("good"), expected_version=0))
+        record = b'{"format": "selectools.session", "schema_version": 2, "summary": "\xff"}'
+        if kind == "json":
+            Path(store._path("bad", None)).write_bytes(record)  # type: ignore[attr-defined]
+        else:
+            client = redis.Redis.from_url(url)
+            client.hset(store._key("bad", None),  # type: ignore[attr-defined]
+                        mapping={"v": 1, "r": record})
+            client.close()
+        with pytest.raises(SessionCorruptError, match="'bad'.*not UTF-8"):
+            store.get("bad")
+        with caplog.at_level("WARNING", logger="selectools"):
+            assert [meta.session_id for meta in store.list()] == ["good"]
+        (warned,) = listing_warnings(caplog)
+        assert "session 'bad'" in warned
+    finally:
+        store.close()
+
+
+def test_list_skips_a_redis_key_of_another_type_naming_the_session(
+        redis_url: str, caplog: pytest.LogCaptureFixture) -> None:  # noqa: F811
+    import redis
+
+    from selectools.sessions import RedisSessionStore
+
+    store = RedisSessionStore(redis_url, prefix=f"wrongtype{time.monotonic_ns()}:")
+    run(store.acommit(state("good"), expected_version=0))
+    client = redis.Redis.from_url(redis_url)
+    client.set(store._key("taken", None), "a plain string")
+    client.set(f"{store.prefix}no-session-key", "another program's")  # no session's key
+    client.close()
+    with caplog.at_level("WARNING", logger="selectools"):
+        assert [meta.session_id for meta in store.list()] == ["good"]
+    (warned,) = listing_warnings(caplog)
+    assert "session 'taken'" in warned and "something else than a session" in warned
+    store.close()
 
 
 def test_a_selectools_1_3_record_is_migrated(make_store: StoreFactory) -> None:

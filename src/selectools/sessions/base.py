@@ -22,7 +22,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .errors import SessionConflictError, describe
+from .errors import SessionConflictError, SessionCorruptError, describe
 from .record import SessionState, check_id, decode, searchable_text
 
 if TYPE_CHECKING:
@@ -291,6 +291,29 @@ def snippet(text: str, terms: builtins.list[str]) -> str:
     start = max(0, min(found, default=0) - _SNIPPET_CHARS // 4)
     end = start + _SNIPPET_CHARS - 6
     return ("..." if start else "") + text[start:end] + ("..." if end < len(text) else "")
+
+
+def decode_listed(store: SessionStore, text: str | bytes, session_id: str,
+                  namespace: str | None) -> SessionState | None:
+    """`list` and `search`'s policy for a stored record, shared by every store's `_scan`:
+    the session, or None (and a warning naming the store and the session) when its record
+    cannot be read. One record a process cannot read (damaged, or a newer selectools's
+    schema during a rolling upgrade) must not make every other session unlistable; loading
+    that session by id still raises the SessionCorruptError, and nothing is changed."""
+    try:
+        return decode(text, session_id, namespace)
+    except SessionCorruptError as exc:
+        skip_unreadable(store, exc)
+        return None
+
+
+def skip_unreadable(store: SessionStore, error: SessionCorruptError) -> None:
+    """Say that `list` and `search` skip the session of `error` (its message names it)."""
+    from .._log import logger
+
+    logger().warning("%s: list() and search() skip a session they cannot read (loading it "
+                     "raises SessionCorruptError; the record is left as it is): %s",
+                     type(store).__name__, error)
 
 
 def conflict(state: SessionState, expected: int | None) -> SessionConflictError:

@@ -15,13 +15,13 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from ._locks import file_lock
 from ._thread import StoreThread
-from .base import SessionStore, check_ttl, conflict
+from .base import SessionStore, check_ttl, conflict, decode_listed
 from .errors import SessionCorruptError, describe
-from .record import SessionState, check_id, decode
+from .record import SessionState, check_id
 
 _LONGEST_NAME = 200
 
@@ -138,16 +138,37 @@ class JsonFileSessionStore(SessionStore):
             return legacy
         return True
 
-    def _files(self) -> list[str]:
-        texts = []
+    def _files(self) -> list[tuple[str, bytes]]:
+        """Every `.json` file of the directory: its name and its bytes."""
+        found = []
         for name in sorted(os.listdir(self.directory)):
             if name.endswith(".json"):
                 try:
-                    with open(os.path.join(self.directory, name), encoding="utf-8") as handle:
-                        texts.append(handle.read())
-                except (FileNotFoundError, UnicodeDecodeError):
-                    continue  # deleted meanwhile, or not ours: list what can be read
-        return texts
+                    with open(os.path.join(self.directory, name), "rb") as handle:
+                        found.append((name, handle.read()))
+                except FileNotFoundError:
+                    continue  # deleted meanwhile
+        return found
+
+    def _owner(self, name: str, data: object) -> tuple[str, str | None] | None:
+        """Whose file `name` (holding `data`, None when it is not JSON) is: the session
+        that reading by id would find in it, so that list() and search() see what
+        loading does. That is the session its record names when this is that session's
+        file (ours, or 1.3.0's); else the session whose file name this is (its record
+        then says what is wrong with it); None for a file no session id reaches."""
+        path = os.path.join(self.directory, name)
+        if isinstance(data, dict):
+            session_id, namespace = data.get("session_id"), data.get("namespace") or None
+            if isinstance(session_id, str) and (namespace is None
+                                                or isinstance(namespace, str)):
+                legacy = f"{namespace}:{session_id}" if namespace else session_id
+                if self._path(session_id, namespace) == path or legacy + ".json" == name:
+                    return session_id, namespace
+        quoted_namespace, at, quoted_id = name[:-len(".json")].rpartition("@")
+        session_id, namespace = unquote(quoted_id), unquote(quoted_namespace) or None
+        if session_id and (namespace or not at) and self._path(session_id, namespace) == path:
+            return session_id, namespace
+        return None
 
     # -- the primitives ----------------------------------------------------------------
 
@@ -164,17 +185,23 @@ class JsonFileSessionStore(SessionStore):
     async def _scan(self, namespace: str | None) -> AsyncIterator[SessionState]:
         now = time.time()
         found: dict[tuple[str, str | None], SessionState] = {}
-        for text in await self._thread.call(self._files):
+        for name, raw in await self._thread.call(self._files):
             try:
-                data = json.loads(text)
-                session_id, stored_namespace = data["session_id"], data.get("namespace")
-            except (ValueError, TypeError, KeyError):
-                continue  # a file that is no session (list and search skip it)
+                data = json.loads(raw)
+            except ValueError:  # (UnicodeDecodeError included) decode_listed says so
+                data = None
+            owner = self._owner(name, data)
+            if owner is None:
+                continue  # a file that is no session's: no id loads it, list skips it
+            session_id, stored_namespace = owner
             if namespace is not None and stored_namespace != namespace:
                 continue
-            if (data.get("expires_at") or now + 1) <= now:
+            expires_at = _head(data)[1]
+            if expires_at is not None and expires_at <= now:  # as _read_now reads it
                 continue
-            state = decode(text, session_id, stored_namespace or None)
+            state = decode_listed(self, raw, session_id, stored_namespace)
+            if state is None:
+                continue
             key = (state.session_id, state.namespace)
             # (1.3.0's file of a session and ours both exist only until its next commit,
             # or if a 1.3.0 process still writes it: the newer one is the session.)
@@ -199,9 +226,13 @@ def _version_of(text: str) -> tuple[int, float | None]:
     """The version and expiry of a stored file, read without decoding its messages (0 and
     None when it has none: decode() names the problem when the session is loaded)."""
     try:
-        data = json.loads(text)
+        return _head(json.loads(text))
     except ValueError:
         return 0, None
+
+
+def _head(data: object) -> tuple[int, float | None]:
+    """`_version_of` of a file's parsed JSON."""
     if not isinstance(data, dict):
         return 0, None
     version, expires_at = data.get("version"), data.get("expires_at")

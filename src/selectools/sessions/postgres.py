@@ -17,9 +17,17 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from ._locks import poll
-from .base import SessionSearchResult, SessionStore, check_ttl, conflict, score_texts, search_terms
+from .base import (
+    SessionSearchResult,
+    SessionStore,
+    check_ttl,
+    conflict,
+    decode_listed,
+    score_texts,
+    search_terms,
+)
 from .errors import SessionLockTimeout, describe
-from .record import SessionState, check_id, decode, index_text, searchable_text
+from .record import SessionState, check_id, index_text, searchable_text
 
 if TYPE_CHECKING:
     import asyncio
@@ -118,7 +126,10 @@ class PostgresSessionStore(SessionStore):
             sql += " AND namespace = $2"
             values.append(namespace)
         for row in await (await self._pool()).fetch(sql + " ORDER BY created_at", *values):
-            yield decode(row["record"], row["session_id"], row["namespace"] or None)
+            state = decode_listed(self, row["record"], row["session_id"],
+                                  row["namespace"] or None)
+            if state is not None:
+                yield state
 
     async def asearch(self, query: str, namespace: str | None = None, limit: int = 5
                       ) -> list[SessionSearchResult]:

@@ -17,12 +17,12 @@ import weakref
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, NamedTuple
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from ._locks import poll
-from .base import SessionStore, check_ttl, conflict
+from .base import SessionStore, check_ttl, conflict, decode_listed, skip_unreadable
 from .errors import SessionCorruptError, describe
-from .record import SessionState, check_id, decode
+from .record import SessionState, check_id
 
 if TYPE_CHECKING:
     import asyncio
@@ -94,6 +94,11 @@ class RedisSessionStore(SessionStore):
     def _key(self, session_id: str, namespace: str | None) -> str:
         return f"{self.prefix}{quote(namespace or '', safe='')}:{quote(session_id, safe='')}"
 
+    def _wrong_type(self, session_id: str, namespace: str | None) -> SessionCorruptError:
+        return SessionCorruptError(f"{describe(session_id, namespace)}: the Redis key "
+                                   f"{self._key(session_id, namespace)!r} holds something "
+                                   "else than a session", session_id, namespace)
+
     async def _read(self, session_id: str, namespace: str | None) -> tuple[str | None, int]:
         try:
             version, record = await self._client().hmget(self._key(session_id, namespace),
@@ -101,12 +106,17 @@ class RedisSessionStore(SessionStore):
         except self._redis.ResponseError as exc:
             if "WRONGTYPE" not in str(exc):
                 raise
-            raise SessionCorruptError(f"{describe(session_id, namespace)}: the Redis key "
-                                      f"{self._key(session_id, namespace)!r} holds something "
-                                      "else than a session", session_id, namespace) from None
+            raise self._wrong_type(session_id, namespace) from None
         if record is None:
             return None, 0
-        return (record.decode() if isinstance(record, bytes) else record), int(version or 0)
+        if isinstance(record, bytes):
+            try:
+                record = record.decode()
+            except UnicodeDecodeError as exc:
+                raise SessionCorruptError(f"{describe(session_id, namespace)}: the stored "
+                                          f"record is not UTF-8 text ({exc})", session_id,
+                                          namespace) from None
+        return record, int(version or 0)
 
     async def _write(self, state: SessionState, expected: int | None, new_from: int) -> None:
         # At least 1 ms: 0 is the script's "no expiry" (a TTL under a millisecond kept the
@@ -127,28 +137,42 @@ class RedisSessionStore(SessionStore):
         client = self._client()
         pattern = self.prefix + (quote(namespace, safe="") + ":*" if namespace is not None
                                  else "*")
-        keys = [key async for key in client.scan_iter(match=pattern, count=500)
-                if b":lock:" not in (key if isinstance(key, bytes) else key.encode())]
-        if not keys:
+        sessions = [(key, owner) async for key in client.scan_iter(match=pattern, count=500)
+                    if (owner := self._owner(key)) is not None]
+        if not sessions:
             return
         async with client.pipeline(transaction=False) as pipe:
-            for key in keys:
+            for key, _ in sessions:
                 pipe.hget(key, "r")
-            # A key under the prefix that is no session's hash (WRONGTYPE) is skipped, as
-            # the other stores skip a record that is no session.
             records = await pipe.execute(raise_on_error=False)
-        for record in records:
-            if record is None or isinstance(record, Exception):
-                continue  # deleted or expired meanwhile, or no session
-            text = record.decode() if isinstance(record, bytes) else record
-            try:
-                import json
-
-                data = json.loads(text)
-                session_id, stored_namespace = data["session_id"], data.get("namespace")
-            except (ValueError, TypeError, KeyError):
+        for (_, (session_id, stored_namespace)), record in zip(sessions, records,
+                                                               strict=True):
+            if record is None:
+                continue  # deleted or expired meanwhile
+            if isinstance(record, self._redis.ResponseError) and "WRONGTYPE" in str(record):
+                # The session's key holds something else than a hash: loading the session
+                # says so (_read); listing skips it, saying so too.
+                skip_unreadable(self, self._wrong_type(session_id, stored_namespace))
                 continue
-            yield decode(text, session_id, stored_namespace or None)
+            if isinstance(record, Exception):
+                raise record
+            # Decoded as the session whose key it is, as loading it by id does: a record
+            # naming another session is unreadable here as it is there.
+            state = decode_listed(self, record, session_id, stored_namespace)
+            if state is not None:
+                yield state
+
+    def _owner(self, key: bytes | str) -> tuple[str, str | None] | None:
+        """The (session id, namespace) whose key `key` is (`_key`'s inverse), or None for a
+        key under the prefix that is no session's (a lock's, or another program's)."""
+        text = key.decode(errors="replace") if isinstance(key, bytes) else key
+        rest = text[len(self.prefix):]
+        quoted_namespace, colon, quoted_id = rest.partition(":")
+        if not colon or not quoted_id:
+            return None
+        session_id, stored_namespace = unquote(quoted_id), unquote(quoted_namespace) or None
+        return ((session_id, stored_namespace)
+                if self._key(session_id, stored_namespace) == text else None)
 
     def lock(self, session_id: str, namespace: str | None = None, *,
              timeout: float | None = None) -> AbstractAsyncContextManager[None]:
