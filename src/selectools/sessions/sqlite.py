@@ -40,10 +40,11 @@ from .base import (
     SessionStore,
     check_ttl,
     conflict,
+    decode_listed,
     score_texts,
     search_terms,
 )
-from .record import SessionState, check_id, decode, index_text
+from .record import SessionState, check_id, index_text
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS selectools_sessions (
@@ -299,7 +300,9 @@ class SQLiteSessionStore(SessionStore):
             self._rows, f"SELECT namespace, session_id, record FROM selectools_sessions "
             f"WHERE {where} ORDER BY created_at", values)
         for row_namespace, session_id, record in rows:
-            yield decode(record, session_id, row_namespace or None)
+            state = decode_listed(self, record, session_id, row_namespace or None)
+            if state is not None:
+                yield state
 
     def lock(self, session_id: str, namespace: str | None = None, *,
              timeout: float | None = None) -> AbstractAsyncContextManager[None]:
