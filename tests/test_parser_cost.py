@@ -37,6 +37,14 @@ _MEASURE = textwrap.dedent("""
 """)
 
 
+#: Calls that fail to decode, each skipped whole (never searched inside): still linear.
+_FAILED_CALLS = [
+    'TOOL_CALL {"tool_name": "add", "parameters": {"a": 1}\n', '{"tool": "add", "args": x}',
+    'TOOL_CALL {"tool": "add", "args": "', '{"tool": "add", "args": {', 'TOOL_CALL {"a": "\\"',
+    '{"tool": "add", "args": "{\\"', "TOOL_CALL {'tool': 'add', 'args': {",
+]
+
+
 def _small_and_big(unit: str) -> tuple[float, float]:
     # In a child process, bounded: a quadratic parse would take minutes, not fail.
     done = subprocess.run([sys.executable, "-c", _MEASURE, json.dumps(unit)],
@@ -48,7 +56,7 @@ def _small_and_big(unit: str) -> tuple[float, float]:
 
 def test_parse_time_grows_linearly_on_hostile_and_code_like_text() -> None:
     for unit in ["{", '{"', '{"a":', '{"a":1}', '{"x": "', "TOOL_CALL {", _CODE,
-                 '{"a": ' * 900 + "x"]:
+                 '{"a": ' * 900 + "x", *_FAILED_CALLS]:
         small, big = _small_and_big(unit)
         # 8 times the text: linear is about 8 times the time, quadratic 64 times.
         assert big <= 24 * small + 0.02, (unit[:20], small, big)
