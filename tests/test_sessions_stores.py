@@ -303,10 +303,10 @@ def test_a_record_that_is_not_utf8_is_corrupt_and_skipped_by_list(
         run(store.acommit(state("good"), expected_version=0))
         record = b'{"format": "selectools.session", "schema_version": 2, "summary": "\xff"}'
         if kind == "json":
-            Path(store._path("bad", None)).write_bytes(record)  # type: ignore[attr-defined]
+            Path(store._path("bad", None)).write_bytes(record)  # type: ignore[union-attr]
         else:
             client = redis.Redis.from_url(url)
-            client.hset(store._key("bad", None),  # type: ignore[attr-defined]
+            client.hset(store._key("bad", None),  # type: ignore[union-attr]
                         mapping={"v": 1, "r": record})
             client.close()
         with pytest.raises(SessionCorruptError, match="'bad'.*not UTF-8"):
