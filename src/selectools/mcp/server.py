@@ -129,9 +129,7 @@ class MCPServer:
 
     def __exit__(self, exc_type: type[BaseException] | None,
                  exc: BaseException | None, tb: TracebackType | None) -> None:
-        from .._sync import run_sync
-
-        run_sync(self.aclose())
+        self.close()
 
     def close(self) -> None:
         """`aclose()` from sync code (on the library's event loop, where `with server:` and
