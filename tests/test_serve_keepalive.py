@@ -11,8 +11,8 @@ from collections.abc import AsyncGenerator, MutableMapping
 from typing import Any
 
 from selectools import AgentResult, Message, Role, StreamChunk
-from selectools.serve.app import EventStream, _Run
 from selectools.serve.conversations import Conversations
+from selectools.serve.event_stream import EventStream, ServedRun
 from selectools.serve.ui_stream import DONE, HEADERS, UIMessageStream
 
 PING = b": ping\n\n"
@@ -67,7 +67,7 @@ class Client:
 
 def stream(items: AsyncGenerator[StreamChunk | AgentResult, None],
            every: float = 0.08) -> EventStream:
-    return EventStream(_Run(items), UIMessageStream("msg_1"), DONE, HEADERS, Conversations(),
+    return EventStream(ServedRun(items), UIMessageStream("msg_1"), DONE, HEADERS, Conversations(),
                        keepalive_seconds=every)
 
 

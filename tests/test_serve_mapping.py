@@ -333,7 +333,7 @@ def test_what_a_client_reads_of_a_failed_run() -> None:
     pytest.importorskip("starlette")
     from selectools.agent.deadline import RunTimeoutError
     from selectools.providers.errors import ServerError
-    from selectools.serve.app import public_error
+    from selectools.serve.event_stream import public_error
 
     assert public_error(ServerError("upstream said 502", provider="openai", status=502)) \
         .startswith("ServerError: ")

@@ -17,10 +17,10 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import aclosing
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -31,8 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from .._json import dumps_text
-from ..providers.errors import ProviderError
-from ..types import AgentResult, Message, Role, StreamChunk, check_messages
+from ..types import Message, Role, check_messages
 from . import ui_stream
 from ._bodies import (
     BadRequest,
@@ -44,7 +43,7 @@ from ._bodies import (
 )
 from .agui import AgUiStream
 from .conversations import Conversations, RunTranscript
-from .ui_stream import DELTA_TAIL, sse
+from .event_stream import AGUI_HEADERS, EventStream, ServedRun, public_error
 from .websocket import socket_frame
 
 if TYPE_CHECKING:
@@ -307,7 +306,7 @@ class _Server:
         decisions = {call_id: approved for call_id, (approved, _) in approvals.items()}
         await self._check_approvals(chat_id, decisions)
         mapper = ui_stream.UIMessageStream(continued or None, resumed=approvals)
-        run = _Run(self.agent.astream_resume(chat_id, decisions, self.response_format,
+        run = ServedRun(self.agent.astream_resume(chat_id, decisions, self.response_format,
                                              events=True))
         return EventStream(run, mapper, ui_stream.DONE, ui_stream.HEADERS, self.conversations,
                            self.keepalive_seconds)
@@ -332,16 +331,16 @@ class _Server:
         except (BadRequest, ValueError, TypeError) as exc:
             return _bad_request(exc)
         if parsed.approvals is not None:
-            run = _Run(self.agent.astream_resume(parsed.thread_id, parsed.approvals,
+            run = ServedRun(self.agent.astream_resume(parsed.thread_id, parsed.approvals,
                                                  self.response_format, events=True))
         else:
             run = await self._run(parsed.messages, parsed.thread_id,
                                   _after_last_answer(parsed.messages))
         return EventStream(run, AgUiStream(parsed.thread_id, parsed.run_id), b"",
-                           _AGUI_HEADERS, self.conversations, self.keepalive_seconds)
+                           AGUI_HEADERS, self.conversations, self.keepalive_seconds)
 
     async def _run(self, history: list[Message], conversation_id: str,
-                   new: list[Message]) -> _Run:
+                   new: list[Message]) -> ServedRun:
         """A run of the agent on a conversation. With the agent's session store, the
         conversation is the session `conversation_id` (a session that exists already gets
         only the `new` messages: it holds the rest); else the whole `history` is sent and
@@ -349,10 +348,10 @@ class _Server:
         agent, output = self.agent, self.response_format
         if self.store is not None and conversation_id:
             exists = await self.store.aexists(conversation_id, self.namespace)
-            return _Run(agent.astream(new if exists else history, output, events=True,
+            return ServedRun(agent.astream(new if exists else history, output, events=True,
                                       session_id=conversation_id))
         keep = (conversation_id, history) if conversation_id else None
-        return _Run(agent.astream(history, output, events=True), keep)
+        return ServedRun(agent.astream(history, output, events=True), keep)
 
     async def _check_approvals(self, session_id: str, approvals: dict[str, bool]) -> None:
         """A client's answers to tool approvals, checked against what its session waits
@@ -456,7 +455,7 @@ class _Server:
                     except ValueError as exc:  # BadRequest, or a corrupt session
                         await _send(websocket, {"type": "error", "message": str(exc)})
                         continue
-                    resumed = _Run(self.agent.astream_resume(
+                    resumed = ServedRun(self.agent.astream_resume(
                         message.conversation_id, message.approvals, self.response_format,
                         events=True))
                     running = asyncio.ensure_future(self._socket_run(
@@ -477,7 +476,7 @@ class _Server:
 
     async def _socket_run(self, websocket: WebSocket, history: list[Message],
                           said: list[Message], conversation: str,
-                          run: _Run | None = None) -> None:
+                          run: ServedRun | None = None) -> None:
         transcript = RunTranscript()
         try:
             if run is None:
@@ -505,18 +504,6 @@ async def _send(websocket: WebSocket, frame: dict[str, Any]) -> None:
     await websocket.send_text(dumps_text(frame))
 
 
-class _Run:
-    """A run's engine items, and (conversations kept here) the id and history to keep its
-    transcript under when it ends well."""
-
-    __slots__ = ("items", "keep")
-
-    def __init__(self, items: AsyncGenerator[StreamChunk | AgentResult, None],
-                 keep: tuple[str, list[Message]] | None = None) -> None:
-        self.items = items
-        self.keep = keep
-
-
 def _after_last_answer(messages: list[Message]) -> list[Message]:
     """The user's messages after the last assistant message: what a session does not hold
     yet. Tool results there are not taken: the session holds the results its own runs
@@ -534,148 +521,6 @@ def _new_conversation_id() -> str:
     from ._calls import new_id
 
     return new_id("conv")
-
-
-class _Mapping(Protocol):
-    """A protocol's pure mapping of a run's items to its frames (ui_stream.UIMessageStream,
-    agui.AgUiStream): `start()`, `feed(item)` and `error(text)` give frames as dicts,
-    `text(content)` a text delta's frames as their SSE bytes, `text_head()` the open text
-    part's delta head (its next deltas are `delta_frame(head, content)` until a `feed`)."""
-
-    def start(self) -> list[dict[str, Any]]: ...
-
-    def feed(self, item: StreamChunk | AgentResult) -> list[dict[str, Any]]: ...
-
-    def text(self, content: str) -> bytes: ...
-
-    def text_head(self) -> bytes | None: ...
-
-    def error(self, text: str) -> list[dict[str, Any]]: ...
-
-
-_AGUI_HEADERS = {"content-type": "text/event-stream", "cache-control": "no-cache",
-                 "x-accel-buffering": "no"}
-
-
-class EventStream(Response):
-    """One run as an SSE response (`mapping`'s frames, then `closing`), which cancels the
-    run the moment the client disconnects and pings a silent stream; a run that ends well
-    keeps its conversation (`run.keep`) in `conversations`.
-
-    Starlette's StreamingResponse notices a disconnect only when it next writes (ASGI 2.4),
-    and a model can think for a minute between two tokens: the run, and the HTTP stream to
-    the model it holds open, would go on for nobody. Here the disconnect is watched
-    beside the writes, and the run's items are closed whatever ends the response.
-    A proxy cuts a connection idle for its timeout (often 30 to 60 s): after
-    `keepalive_seconds` without a write, a `: ping` comment goes out (SSE readers skip it).
-
-    The run's items are mapped, encoded and written in one loop (`pump`): every layer
-    between the engine and the ASGI send is paid on every token.
-    """
-
-    def __init__(self, run: _Run, mapping: _Mapping, closing: bytes, headers: dict[str, str],
-                 conversations: Conversations, keepalive_seconds: float | None = None) -> None:
-        self.run = run
-        self.mapping = mapping
-        self.closing = closing
-        self.conversations = conversations
-        self.keepalive_seconds = keepalive_seconds
-        self.status_code = 200
-        self.background = None
-        self.init_headers(headers)
-        #: The start message went to `send` (`_Streaming.direct` answers failures by it).
-        self.started = False
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        run, mapping = self.run, self.mapping
-        writes = 0  # the body's frames written so far: the keep-alive's measure of silence
-        writing = False  # a write in progress (a slow client): no ping beside it
-
-        async def pump() -> None:
-            nonlocal writes, writing
-            self.started = True
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": self.raw_headers})
-            await send({"type": "http.response.body",
-                        "body": b"".join(map(sse, mapping.start())), "more_body": True})
-            transcript = RunTranscript() if run.keep is not None else None
-            said = transcript.text if transcript is not None else None
-            text, feed, quote, tail = mapping.text, mapping.feed, ui_stream.quote, DELTA_TAIL
-            head = None  # the open text part's delta head, once `text` has opened it
-            try:
-                async for item in run.items:
-                    if type(item) is StreamChunk and item.event is None and (
-                            content := item.content):
-                        # Most items: a text delta, the first case of both `feed`s, taken
-                        # without them (a test holds this to them); after the part's
-                        # first, without `text` either: `delta_frame`, inline.
-                        if said is not None:
-                            said.append(content)
-                        if head is not None:
-                            data = head + quote(content).encode() + tail
-                        else:
-                            data = text(content)
-                            head = mapping.text_head()
-                    else:
-                        if transcript is not None:
-                            transcript.feed(item)
-                        head = None  # (a feed may close the part, or restart the step)
-                        data = b"".join(map(sse, feed(item)))
-                        if not data:
-                            continue
-                    writing = True
-                    await send({"type": "http.response.body", "body": data, "more_body": True})
-                    writing = False
-                    writes += 1
-            except Exception as exc:
-                if writing:  # the write failed (the client is gone): no failure of the run
-                    raise
-                last = b"".join(map(sse, mapping.error(public_error(exc))))
-            else:
-                last = b""
-                if transcript is not None and run.keep is not None:
-                    self.conversations.put(run.keep[0], run.keep[1] + transcript.messages())
-            writing = True  # for good: nothing may follow the last body
-            await send({"type": "http.response.body", "body": last + self.closing,
-                        "more_body": False})
-
-        async def watch() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-
-        async def keep_alive(every: float) -> None:
-            # A look at the frames written every quarter of `every` (a clock read per
-            # write would be paid on every token): four looks in a row that see none, and
-            # no write in progress, a ping. Items that make no frame are silence too.
-            seen, quiet = writes, 0
-            while True:
-                await asyncio.sleep(every / 4)
-                if writes != seen or writing:
-                    seen, quiet = writes, 0
-                    continue
-                quiet += 1
-                if quiet == 4:
-                    quiet = 0
-                    await send({"type": "http.response.body", "body": _PING, "more_body": True})
-
-        tasks = [asyncio.ensure_future(pump()), asyncio.ensure_future(watch())]
-        writer = tasks[0]
-        if self.keepalive_seconds is not None:
-            tasks.append(asyncio.ensure_future(keep_alive(self.keepalive_seconds)))
-        try:
-            await asyncio.wait(tasks[:2], return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await run.items.aclose()  # closes the run and its stream to the model
-        if writer.done() and not writer.cancelled() and writer.exception() is not None:
-            if not isinstance(writer.exception(), OSError):  # a client gone mid-write
-                raise writer.exception()  # type: ignore[misc]
-
-
-#: An SSE comment line: every reader skips it; a proxy sees the connection is alive.
-_PING = b": ping\n\n"
 
 
 class _BearerAuth:
@@ -781,22 +626,6 @@ def _route_path(scope: Scope) -> str:
     path: str = scope["path"]
     root: str = scope.get("root_path", "")
     return path[len(root):] or "/" if root and path.startswith(root) else path
-
-
-def public_error(exc: BaseException) -> str:
-    """What a client may read of a run's failure: a provider's error (redacted where it
-    left the provider), the run's deadline, a typed answer that stayed invalid (with
-    output_failure="raise"), a session that waits for approvals, by class and message;
-    anything else (a bug, a tool's environment) by class only, and logged here."""
-    from ..agent.deadline import RunTimeoutError
-    from ..output.errors import OutputValidationError  # (an error path: cost is no matter)
-    from ..sessions.errors import ApprovalPendingError
-
-    if isinstance(exc, ProviderError | RunTimeoutError | OutputValidationError
-                  | ApprovalPendingError):
-        return f"{type(exc).__name__}: {exc}"
-    log.error("a served run failed", exc_info=exc)
-    return f"the run failed ({type(exc).__name__}); the server's log has the details"
 
 
 def _bad_request(exc: Exception) -> Response:
