@@ -15,6 +15,10 @@ host's two cores with the served process and the model server (the in-process si
 client), and parsing 100,000 events with json.loads as they came took a core's share from
 the process being measured. In-process: the same Agent setup in this process, all the
 runs started at once; TTFT is from calling `astream` to its first text, CPU is this process's.
+The in-process runs are the served runs' own call, `astream(..., events=True)` (the tool
+and step events a UI shows, which the server maps to frames): the ratio is what serving
+adds to the engine's run, not what events cost (B7 measures that). Until session 14 the
+in-process side streamed without events, and the ratio carried B7's cost as well.
 Every run's streamed text is checked against the expected answer before its numbers count.
 
     python -m benchmarks.serve_load                       # 500 streams, 20 ms per event
@@ -100,10 +104,10 @@ async def _in_process(model_url: str, streams: int) -> dict[str, Any]:
         started = time.perf_counter()
         first: float | None = None
         text: list[str] = []
-        async for item in agent.astream(scenario.PROMPT):
+        async for item in agent.astream(scenario.PROMPT, events=True):
             if isinstance(item, AgentResult):
                 break
-            if item.content:
+            if item.event is None and item.content:
                 if first is None:
                     first = time.perf_counter()
                 text.append(item.content)
@@ -331,10 +335,10 @@ async def _opcodes_in_process(model_url: str, runs: int) -> dict[str, float]:
 
     async def one() -> None:
         text = []
-        async for item in agent.astream(scenario.PROMPT):
+        async for item in agent.astream(scenario.PROMPT, events=True):
             if isinstance(item, AgentResult):
                 break
-            if item.content:
+            if item.event is None and item.content:
                 text.append(item.content)
         _check((0.0, "".join(text)), "in-process")
 
