@@ -1,7 +1,8 @@
 """Locks that queue the runs of one session (`session_conflict="wait"`).
 
 Waiting is polling with a growing pause, so a waiting run stays cancellable and never
-blocks the event loop or a thread. File locks are flock(2) locks: they exclude other
+blocks the event loop or a thread (`flock_by`, the same wait for a store's own thread,
+blocks that thread, no longer than a run's deadline). File locks are flock(2) locks: they exclude other
 processes and other open files of this one, and the kernel drops them when their holder
 dies (a run killed mid-way leaves no stale lock).
 """
@@ -14,6 +15,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+from .._deadline import DeadlineReached
 from .errors import SessionLockTimeout, describe
 
 _FIRST_PAUSE, _LONGEST_PAUSE = 0.002, 0.05
@@ -56,6 +58,26 @@ async def file_lock(path: str, timeout: float | None, session_id: str,
         yield
     finally:
         os.close(fd)  # closing the file releases its lock
+
+
+def flock_by(fd: int, at: float, path: str) -> None:
+    """An exclusive flock on `fd` taken by `at` (a `time.monotonic()` value), else
+    DeadlineReached: blocking code (a store's thread) that must wait no longer than a
+    run's deadline polls, as `poll` does, since flock(2) itself takes no timeout."""
+    import fcntl
+
+    pause = _FIRST_PAUSE
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            left = at - time.monotonic()
+            if left <= 0:
+                raise DeadlineReached(f"another process held {path!r} until the run's "
+                                      "deadline") from None
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, _LONGEST_PAUSE)
 
 
 class LocalLocks:

@@ -3,7 +3,10 @@
 A commit writes a temporary file, fsyncs it and renames it over the session's file (a
 rename is atomic: a reader or a crash sees the old file or the new one, never half of
 one), under a flock(2) of the session's lock file, so that the version check and the
-write are one step for every process sharing the directory.
+write are one step for every process sharing the directory. A run with a `run_timeout`
+waits for that lock (another process's commit) and for the store's thread no longer
+than its deadline (selectools._deadline): then nothing is written, and DeadlineReached
+says so.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from urllib.parse import quote, unquote
 
-from ._locks import file_lock
+from .._deadline import RUN_DEADLINE
+from ._locks import file_lock, flock_by
 from ._thread import StoreThread
 from .base import SessionStore, check_ttl, conflict, decode_listed
 from .errors import SessionCorruptError, describe
@@ -88,7 +92,8 @@ class JsonFileSessionStore(SessionStore):
             return None
         return path, text
 
-    def _read_now(self, session_id: str, namespace: str | None) -> tuple[str | None, int]:
+    def _read_now(self, session_id: str, namespace: str | None,
+                  left: float | None = None) -> tuple[str | None, int]:
         text = self._stored_text(session_id, namespace)
         if text is None:
             return None, 0
@@ -97,13 +102,19 @@ class JsonFileSessionStore(SessionStore):
             return None, version
         return text, version
 
-    def _write_now(self, state: SessionState, expected: int | None) -> bool:
+    def _write_now(self, state: SessionState, expected: int | None,
+                   left: float | None = None) -> bool:
+        """The commit; with `left` (seconds to the run's deadline), waiting for another
+        process's commit of the session no longer than that."""
         import fcntl
 
         path = self._path(state.session_id, state.namespace)
         fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # brief: held for one read and one rename
+            if left is None:
+                fcntl.flock(fd, fcntl.LOCK_EX)  # brief: held for one read and one rename
+            else:
+                flock_by(fd, time.monotonic() + left, f"{path}.lock")
             if expected is not None:
                 current = self._stored_text(state.session_id, state.namespace)
                 if (0 if current is None else _version_of(current)[0]) != expected:
@@ -173,10 +184,20 @@ class JsonFileSessionStore(SessionStore):
     # -- the primitives ----------------------------------------------------------------
 
     async def _read(self, session_id: str, namespace: str | None) -> tuple[str | None, int]:
-        return await self._thread.call(self._read_now, session_id, namespace)
+        at = RUN_DEADLINE.get()
+        if at is None:
+            return await self._thread.call(self._read_now, session_id, namespace)
+        return await self._thread.call_by(at, repr(self.directory), self._read_now,
+                                          session_id, namespace)
 
     async def _write(self, state: SessionState, expected: int | None, new_from: int) -> None:
-        if not await self._thread.call(self._write_now, state, expected):
+        at = RUN_DEADLINE.get()
+        if at is None:
+            written = await self._thread.call(self._write_now, state, expected)
+        else:
+            written = await self._thread.call_by(at, repr(self.directory), self._write_now,
+                                                 state, expected)
+        if not written:
             raise conflict(state, expected)
 
     async def _remove(self, session_id: str, namespace: str | None) -> bool:

@@ -136,42 +136,15 @@ class SQLiteSessionStore(SessionStore):
         at = RUN_DEADLINE.get()
         if at is None:
             return await self._thread.call(self._on_thread, work, *args)
-        return await self._call_by(at, work, *args)
+        return await self._thread.call_by(at, repr(self.db_path), self._on_thread_by, work,
+                                          *args)
 
     def _on_thread(self, work: Callable[..., T], *args: Any) -> T:
         return work(self._connect(), *args)
 
-    async def _call_by(self, at: float, work: Callable[..., T], *args: Any) -> T:
-        """`work` on the store's thread, waiting no longer than the run's deadline `at`
-        (a `time.monotonic()` value): for another process's write lock (the call's busy
-        timeout is the time left when it starts) and for the calls queued before it (not
-        made if it has not started by then). The await is not cancelled at `at`: a call
-        that has started ends by itself by then, and its outcome, written or not, is
-        the one reported."""
-        import asyncio
-
-        claim = _Claim()
-        call: asyncio.Future[T] = asyncio.ensure_future(
-            self._thread.call(self._on_thread_by, claim, at, work, *args))
-        try:
-            done, _ = await asyncio.wait((call,), timeout=max(0.0, at - time.monotonic()))
-        except BaseException:  # cancelled: the call is not made if it has not started
-            claim.abandon()
-            call.add_done_callback(_retrieved)
-            raise
-        if not done and claim.abandon():
-            call.add_done_callback(_retrieved)
-            raise DeadlineReached(
-                f"the store's thread was still busy with earlier calls on {self.db_path!r}")
-        return await call
-
-    def _on_thread_by(self, claim: _Claim, at: float, work: Callable[..., T],
-                      *args: Any) -> T:
-        if not claim.start():
-            raise DeadlineReached("abandoned")  # (no one awaits it: see _call_by)
-        left = at - time.monotonic()
-        if left <= 0:
-            raise DeadlineReached(f"no time was left to wait for {self.db_path!r}")
+    def _on_thread_by(self, work: Callable[..., T], *args: Any, left: float) -> T:
+        """`_on_thread` for a run with `left` seconds to its deadline: SQLite's busy
+        timeout for the call is no longer than that."""
         connection = self._connect()
         bounded = left < self._busy_timeout
         if bounded:  # (milliseconds, rounded up: SQLite waits no longer than asked)
@@ -355,40 +328,6 @@ class SQLiteSessionStore(SessionStore):
                                                                    terms)[1],
                                     row_namespace or None)
                 for row_namespace, session_id, rank, content in rows]
-
-
-class _Claim:
-    """Whether a call the event loop waits for with a deadline was started on the store's
-    thread or given up by the loop: exactly one of the two happens."""
-
-    __slots__ = ("_guard", "_state")
-
-    def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._state = "queued"
-
-    def start(self) -> bool:
-        """On the thread: False when the loop gave the call up (then it is not made)."""
-        with self._guard:
-            if self._state == "abandoned":
-                return False
-            self._state = "started"
-            return True
-
-    def abandon(self) -> bool:
-        """On the loop: False when the call has started already (then it ends by itself,
-        by the deadline)."""
-        with self._guard:
-            if self._state == "started":
-                return False
-            self._state = "abandoned"
-            return True
-
-
-def _retrieved(call: Any) -> None:
-    """A call no one awaits any more: its outcome is read, so asyncio logs nothing."""
-    if not call.cancelled():
-        call.exception()
 
 
 def _where(namespace: str | None) -> tuple[str, tuple[Any, ...]]:
