@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
+from holders import other_process
 
 from selectools import Agent, AgentConfig, RunTimeoutError
 from selectools._deadline import DeadlineReached
@@ -34,21 +33,9 @@ time.sleep(float(sys.argv[2]))
 '''
 
 
-@contextmanager
-def lock_held(path: Path, seconds: float) -> Iterator[subprocess.Popen[str]]:
-    """Another process holding an exclusive flock on `path` for `seconds` (stopped by its
-    pid at the end)."""
-    process = subprocess.Popen([sys.executable, "-c", HOLD_FLOCK, str(path), str(seconds)],
-                               stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        assert process.stdout.readline().strip() == "held"
-        yield process
-    finally:
-        process.kill()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
+def lock_held(path: Path, seconds: float) -> AbstractContextManager[subprocess.Popen[str]]:
+    """Another process holding an exclusive flock on `path` for `seconds`."""
+    return other_process(HOLD_FLOCK, str(path), str(seconds))
 
 
 def agent(store: JsonFileSessionStore, run_timeout: float | None = RUN_TIMEOUT) -> Agent:

@@ -9,15 +9,13 @@ is LocalProvider.
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from holders import other_process
 
 from selectools import Agent, AgentConfig, RunTimeoutError, tool
 from selectools._deadline import DeadlineReached
@@ -55,22 +53,6 @@ print("held", flush=True)
 time.sleep(float(sys.argv[2]))
 connection.execute("ROLLBACK")
 '''
-
-
-@contextmanager
-def other_process(script: str, *arguments: str) -> Iterator[None]:
-    """A process that takes something and says "held" (stopped by its pid at the end)."""
-    process = subprocess.Popen([sys.executable, "-c", script, *arguments],
-                               stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        assert process.stdout.readline().strip() == "held"
-        yield
-    finally:
-        process.kill()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 def session_agent(store: SQLiteSessionStore, **options: object) -> Agent:
