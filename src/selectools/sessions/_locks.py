@@ -2,9 +2,9 @@
 
 Waiting is polling with a growing pause, so a waiting run stays cancellable and never
 blocks the event loop or a thread (`flock_by`, the same wait for a store's own thread,
-blocks that thread, no longer than a run's deadline). File locks are flock(2) locks: they exclude other
-processes and other open files of this one, and the kernel drops them when their holder
-dies (a run killed mid-way leaves no stale lock).
+blocks that thread, no longer than a run's deadline). File locks are flock(2) locks:
+they exclude other processes and other open files of this one, and the kernel drops them
+when their holder dies (a run killed mid-way leaves no stale lock).
 """
 
 from __future__ import annotations
