@@ -12,7 +12,8 @@ on its own loop, however the provider is dropped. It reports what servers said
 as they said it: removing keys from errors is the provider boundary's one redaction step,
 with `redact`. Framing lives in `_framing.py`, the status-to-error mapping in `_status.py`,
 the per-loop timers in `_timers.py`, the connection slots in `_slots.py`, the secrets
-`redact` masks in `_secrets.py`, the closing of sessions on their loops in `_closing.py`.
+`redact` masks in `_secrets.py`, the closing of sessions on their loops in `_closing.py`,
+the connection pool (its reads sized for the heap) in `_connector.py`.
 
 aiohttp is imported on the first request, never at module import, so `import selectools`
 stays light.
@@ -41,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from .._json import encode as encode_json
 from .._json import scan as scan_json
 from ._closing import _close_session, _close_with_its_loop, _mark_closed
+from ._connector import pooled_connector
 from ._framing import EventStream, MalformedLineError, NdjsonDecoder, SseDecoder, WholeJson
 from ._secrets import _longest_first, _mask_cut_secrets, _secret_values
 from ._secrets import split_userinfo as split_userinfo  # (imported from here)
@@ -493,7 +495,7 @@ class HttpTransport:
                     self._watches.pop(stale, None)
                     self._calls.pop(stale, None)
                 session = aiohttp.ClientSession(
-                    connector=aiohttp.TCPConnector(limit=self.pool_size),
+                    connector=pooled_connector(self.pool_size),
                     headers={"Content-Type": "application/json", **self._headers})
                 self._sessions[loop] = session
                 self._slots[loop] = Slots(self.pool_size)
