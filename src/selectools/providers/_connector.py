@@ -5,9 +5,12 @@ buffer per read, over glibc's mmap threshold (128 KiB), so every read of a few h
 bytes (a stream event, a whole small answer) also maps a fresh region, faults a page of
 it in, shrinks it and unmaps it: three system calls and a page fault beside each recv.
 Reads of at most `READ_SIZE` come from the heap. Measured on the benchmarks' loopback
-server (plain HTTP, as a local model server is): a whole run 6 % less CPU, a streamed run
-11 %. Over TLS the SSL protocol reads into one buffer of its own, reused, and nothing
-changes; so does nothing on a transport without the setting (uvloop's).
+server (plain HTTP, as a local model server is): a streamed run whose events come one per
+read, as a model sends them, about a quarter less CPU (B1 paced); a whole run a few
+percent. (Whether malloc maps such a buffer depends on the process's history: glibc
+raises its threshold after freeing a large mapped block, so the cost came and went.)
+Over TLS the SSL protocol reads into one buffer of its own, reused, and nothing changes;
+nor on a transport without the setting (uvloop's).
 
 The setting is made once per connection, as it is opened, by the protocol aiohttp's
 connector makes for it (`_factory`, the one hook aiohttp has there); an aiohttp without

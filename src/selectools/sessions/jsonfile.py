@@ -94,6 +94,7 @@ class JsonFileSessionStore(SessionStore):
 
     def _read_now(self, session_id: str, namespace: str | None,
                   left: float | None = None) -> tuple[str | None, int]:
+        # (`left`, from StoreThread.call_by, is not needed: a read waits for no lock)
         text = self._stored_text(session_id, namespace)
         if text is None:
             return None, 0
