@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import ctrl_c
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,7 +114,8 @@ def test_a_stopped_batch_resumes_losing_nothing_and_repeating_nothing(
         workdir: Path, slow_server: BatchServerProcess, how: signal.Signals) -> None:
     ids = write_inputs(workdir, 40)
     process = subprocess.Popen(command("--concurrency", "4"), cwd=workdir,
-                               env=environment(slow_server), stderr=subprocess.PIPE, text=True)
+                               env=environment(slow_server), stderr=subprocess.PIPE, text=True,
+                               preexec_fn=ctrl_c.heard)
     wait_for_lines(workdir, 6, process)
     process.send_signal(how)
     _, stderr = process.communicate(timeout=30)

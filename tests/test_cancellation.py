@@ -17,6 +17,7 @@ import textwrap
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import ctrl_c
 import pytest
 from fault_server import (
     FaultServer,
@@ -224,7 +225,8 @@ def test_ctrl_c_stops_a_sync_run_and_leaves_nothing_running(tmp_path: Path) -> N
     script.write_text(CHILD)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     child = subprocess.Popen([sys.executable, str(script), str(Path(__file__).parent)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                             preexec_fn=ctrl_c.heard)
     try:
         assert child.stdout is not None
         first = child.stdout.readline()
