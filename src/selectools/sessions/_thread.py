@@ -20,7 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from .._deadline import DeadlineReached
+from .._deadline import RUN_DEADLINE, DeadlineReached
 
 T = TypeVar("T")
 
@@ -41,6 +41,14 @@ class StoreThread:
                     self._executor = ThreadPoolExecutor(1, thread_name_prefix=self._name)
                 executor = self._executor
         return await asyncio.get_running_loop().run_in_executor(executor, function, *args)
+
+    async def call_in_run(self, what: str, function: Callable[..., T], *args: Any) -> T:
+        """`call`, by the running run's deadline when it has one (selectools._deadline):
+        then `call_by`, `function` told the time left (`left=`)."""
+        at = RUN_DEADLINE.get()
+        if at is None:
+            return await self.call(function, *args)
+        return await self.call_by(at, what, function, *args)
 
     async def call_by(self, at: float, what: str, function: Callable[..., T], *args: Any) -> T:
         """`function(*args, left=<seconds to at>)` on the thread, for a run whose deadline is

@@ -20,7 +20,6 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from urllib.parse import quote, unquote
 
-from .._deadline import RUN_DEADLINE
 from ._locks import file_lock, flock_by
 from ._thread import StoreThread
 from .base import SessionStore, check_ttl, conflict, decode_listed
@@ -185,20 +184,12 @@ class JsonFileSessionStore(SessionStore):
     # -- the primitives ----------------------------------------------------------------
 
     async def _read(self, session_id: str, namespace: str | None) -> tuple[str | None, int]:
-        at = RUN_DEADLINE.get()
-        if at is None:
-            return await self._thread.call(self._read_now, session_id, namespace)
-        return await self._thread.call_by(at, repr(self.directory), self._read_now,
-                                          session_id, namespace)
+        return await self._thread.call_in_run(repr(self.directory), self._read_now,
+                                              session_id, namespace)
 
     async def _write(self, state: SessionState, expected: int | None, new_from: int) -> None:
-        at = RUN_DEADLINE.get()
-        if at is None:
-            written = await self._thread.call(self._write_now, state, expected)
-        else:
-            written = await self._thread.call_by(at, repr(self.directory), self._write_now,
-                                                 state, expected)
-        if not written:
+        if not await self._thread.call_in_run(repr(self.directory), self._write_now, state,
+                                              expected):
             raise conflict(state, expected)
 
     async def _remove(self, session_id: str, namespace: str | None) -> bool:

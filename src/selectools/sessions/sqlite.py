@@ -31,7 +31,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
-from .._deadline import RUN_DEADLINE, DeadlineReached
+from .._deadline import DeadlineReached
 from ._locks import LocalLocks, file_lock
 from ._thread import StoreThread
 from .base import (
@@ -133,22 +133,16 @@ class SQLiteSessionStore(SessionStore):
                     raise
             finally:
                 self._quick_guard.release()
-        at = RUN_DEADLINE.get()
-        if at is None:
-            return await self._thread.call(self._on_thread, work, *args)
-        return await self._thread.call_by(at, repr(self.db_path), self._on_thread_by, work,
-                                          *args)
+        return await self._thread.call_in_run(repr(self.db_path), self._on_thread, work, *args)
 
-    def _on_thread(self, work: Callable[..., T], *args: Any) -> T:
-        return work(self._connect(), *args)
-
-    def _on_thread_by(self, work: Callable[..., T], *args: Any, left: float) -> T:
-        """`_on_thread` for a run with `left` seconds to its deadline: SQLite's busy
-        timeout for the call is no longer than that."""
+    def _on_thread(self, work: Callable[..., T], *args: Any, left: float | None = None) -> T:
+        """`work(connection, *args)` on the store's thread; for a run with `left` seconds
+        to its deadline, SQLite's busy timeout for the call is no longer than that."""
         connection = self._connect()
-        bounded = left < self._busy_timeout
-        if bounded:  # (milliseconds, rounded up: SQLite waits no longer than asked)
-            connection.execute(f"PRAGMA busy_timeout = {math.ceil(left * 1000)}")
+        bound = left if left is not None and left < self._busy_timeout else None
+        bounded = bound is not None
+        if bound is not None:  # (milliseconds, rounded up: SQLite waits no longer than asked)
+            connection.execute(f"PRAGMA busy_timeout = {math.ceil(bound * 1000)}")
         try:
             return work(connection, *args)
         except sqlite3.OperationalError as exc:
