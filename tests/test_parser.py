@@ -114,10 +114,10 @@ def test_marker_call_with_unreadable_arguments_keeps_them() -> None:
     assert found == [("add", {RAW_ARGUMENTS_KEY: '{"a": 1'})]
 
 
-def test_malformed_json_is_skipped_and_later_calls_still_found() -> None:
-    text = ('TOOL_CALL {"tool_name": "add", "parameters": {"a": 1,}}\n'
-            'TOOL_CALL {"tool_name": "add", "parameters": {"a": 2}}')
-    assert calls(text) == [("add", {"a": 2})]
+def test_a_malformed_marked_call_is_reported_and_later_calls_still_found() -> None:
+    malformed = '{"tool_name": "add", "parameters": {"a": 1,}}'
+    text = f'TOOL_CALL {malformed}\nTOOL_CALL {{"tool_name": "add", "parameters": {{"a": 2}}}}'
+    assert calls(text) == [("add", {RAW_ARGUMENTS_KEY: malformed}), ("add", {"a": 2})]
 
 
 def test_parser_accepts_tools_as_well_as_names() -> None:

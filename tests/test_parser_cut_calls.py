@@ -69,11 +69,30 @@ def test_a_cut_call_whose_name_cannot_be_read_is_no_call() -> None:
         assert found(text) == [], text
 
 
-def test_a_malformed_marked_call_is_passed_over_with_all_inside_it() -> None:
-    # Closed, but missing a comma before the proposal: nothing in it runs; the next does.
-    text = ('TOOL_CALL {"tool_name": "save_note", "parameters": {"text": "plan" '
-            f'"proposal": {PROPOSAL}}}}}\nTOOL_CALL {{"tool_name": "add", "parameters": {{}}}}')
-    assert found(text) == [("add", {})]
+def test_a_malformed_marked_call_is_its_own_tool_with_all_inside_it() -> None:
+    # Closed, but missing a comma before the proposal: save_note is told its arguments are
+    # unreadable, nothing inside them runs, and the next call does.
+    malformed = ('{"tool_name": "save_note", "parameters": {"text": "plan" "proposal": '
+                 f'{PROPOSAL}}}}}')
+    text = f'TOOL_CALL {malformed}\nTOOL_CALL {{"tool_name": "add", "parameters": {{}}}}'
+    assert found(text) == [("save_note", raw(malformed)), ("add", {})]
+
+
+@pytest.mark.parametrize("malformed", [
+    '{"tool_name": "add", "parameters": {"a": 1,}}',        # a trailing comma
+    '{"tool_name": "add", "parameters": {"a": 1 "b": 2}}',  # a comma left out
+    '{"tool_name": "add", "parameters": {a: 1}}',           # a key without quotes
+    "{'tool_name': 'add', 'parameters': {'a': it's}}",       # Python's quotes, broken
+])
+def test_every_closed_but_malformed_marked_call_is_reported(malformed: str) -> None:
+    assert found(f"TOOL_CALL {malformed}") == [("add", raw(malformed))]
+    assert ToolCallParser().parse(f"TOOL_CALL {malformed}").tool_call is not None
+
+
+def test_a_malformed_object_that_names_no_tool_is_no_call() -> None:
+    for text in ['TOOL_CALL {"parameters": {"a": 1,}}', 'TOOL_CALL {"note": oops}',
+                 'TOOL_CALL {"tool_name": 3, "parameters": {,}}']:
+        assert found(text) == [], text
 
 
 def test_an_unmarked_cut_call_runs_nothing_inside_it() -> None:
@@ -164,3 +183,14 @@ def test_the_model_is_told_its_cut_call_was_not_run() -> None:
     assert ran == []
     told = [m for m in model.seen[1] if m.role == Role.TOOL]
     assert len(told) == 1 and "unreadable" in (told[0].content or ""), told
+
+
+def test_the_model_is_told_its_malformed_call_was_not_run_and_its_retry_runs() -> None:
+    ran: list[str] = []
+    model = TextModel('TOOL_CALL {"tool_name": "add", "parameters": {"a": 2 "b": 3}}',
+                      'TOOL_CALL {"tool_name": "add", "parameters": {"a": 2, "b": 3}}', "5")
+    result = agent(model, ran).run("Add 2 and 3")
+    assert ran == ["add 2 3"]  # the retry alone
+    told = [m.content or "" for m in model.seen[1] if m.role == Role.TOOL]
+    assert len(told) == 1 and "unreadable" in told[0] and '"a": 2 "b": 3' in told[0], told
+    assert result.content == "5"

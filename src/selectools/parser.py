@@ -15,8 +15,9 @@ answer that shows some JSON is not mistaken for a call. `ToolCallParser().parse(
 selectools 1.x's: the first call in the text, whatever tool it names, as a `ParseResult`.
 After the marker (`TOOL_CALL` unless told otherwise) the model plainly meant a call: it is
 returned even when the tool is unknown or its arguments are unreadable, so the agent can tell
-the model what went wrong. A marked call cut short (its object never closes) is returned
-with its text as unreadable arguments, and nothing inside it is read as a call of its own:
+the model what went wrong. A marked call cut short (its object never closes) or malformed
+(it closes, but is not JSON) is returned with its text as unreadable arguments when its
+leading members name the tool, and nothing inside it is read as a call of its own:
 its arguments are data the model wrote, and an object among them that names a tool (a plan,
 a quoted call) is not a call it made. `TextToolCalls.parse(text, marked_only=True)` reads
 only marked calls: for an answer that is JSON by design (typed output), where a bare object
@@ -173,12 +174,14 @@ class _CallFinder:
     def _read_failed_call(self, scan: _Scan, opening: int, single_quoted: bool,
                           found: list[_Found]) -> int:
         """A marked object at `opening` that did not decode: where its text ends (the
-        search resumes there). One cut short, whose leading members name a tool, is that
-        tool's call with its text as unreadable arguments, so the model is told; one that
-        closes but is malformed is passed over (as selectools 1.x does)."""
+        search resumes there). One whose leading members name a tool, cut short or closed
+        but malformed (a comma left out, a trailing one), is that tool's call with its text
+        as unreadable arguments: the tool refuses them with an error the model reads and
+        can answer by writing the call again. (selectools 1.x passed a malformed call over,
+        and the run ended with the call's text as its answer.)"""
         end, cut = self._extent_of(scan.text, opening)
-        if not cut:
-            return end
+        if not cut and end - opening > scan.max_window:
+            return end  # whole, but longer than a call may be: not read, like a valid one
         written = scan.text[opening:min(end, opening + scan.max_window)].rstrip()
         members = _leading_members(written.replace("'", '"') if single_quoted else written)
         call = _as_call(members, known=self.known, explicit=True) if members else None
