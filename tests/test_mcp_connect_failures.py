@@ -233,3 +233,81 @@ def test_a_sync_run_whose_connect_failed_leaves_no_process_and_close_never_conne
     began = time.monotonic()
     server.close()  # nothing to close; a `with server:` here would connect again
     assert time.monotonic() - began < 1.0 and not pid_file.exists()
+
+
+class _SessionEndpoint(BaseHTTPRequestHandler):
+    """A streamable HTTP MCP endpoint, raw: answers initialize with a session id, takes the
+    initialized notification, and then, by `listing`, never answers tools/list ("hang",
+    until `released`) or answers it with a JSON-RPC error ("error"). Records every
+    DELETE's session id in `deleted`."""
+
+    listing = "hang"
+    released = threading.Event()
+    deleted: list[str | None] = []
+
+    def do_POST(self) -> None:  # noqa: N802
+        import json
+
+        message = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)))
+        method = message.get("method")
+        if "id" not in message:  # a notification
+            self.send_response(202)
+            self.end_headers()
+            return
+        if method == "initialize":
+            answer: dict[str, object] = {"result": {
+                "protocolVersion": "2025-06-18", "capabilities": {"tools": {}},
+                "serverInfo": {"name": "sessions", "version": "1"}}}
+        elif self.listing == "hang":
+            self.released.wait(30.0)
+            return
+        else:
+            answer = {"error": {"code": -32603, "message": "the tool index is broken"}}
+        body = json.dumps({"jsonrpc": "2.0", "id": message["id"], **answer}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("mcp-session-id", "session-7")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802 (no stream for server messages)
+        self.send_response(405)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self.deleted.append(self.headers.get("mcp-session-id"))
+        self.send_response(200)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@pytest.mark.parametrize("listing", ["hang", "error"])
+async def test_a_connect_failed_after_the_handshake_ends_its_http_session(
+        listing: str) -> None:
+    released = threading.Event()
+    deleted: list[str | None] = []
+    handler = type("Handler", (_SessionEndpoint,), {
+        "listing": listing, "released": released, "deleted": deleted})
+    endpoint = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=endpoint.serve_forever, daemon=True)
+    thread.start()
+    try:
+        server = MCPServerHTTP(f"http://127.0.0.1:{endpoint.server_address[1]}/mcp",
+                               name="sessions", mode="legacy", connect_timeout=1.0)
+        with pytest.raises(MCPConnectionError, match="tools/list") as raised:
+            await server.connect()
+        if listing == "error":
+            assert "the tool index is broken" in str(raised.value)
+        # Told before connect() raised: the server may free the session now.
+        assert deleted == ["session-7"]
+        assert not server.connected
+    finally:
+        released.set()
+        endpoint.shutdown()
+        endpoint.server_close()
+        thread.join(timeout=10)

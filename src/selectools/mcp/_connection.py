@@ -29,6 +29,11 @@ T = TypeVar("T")
 #: How long a connection that is told to stop is given to close its transport (end the
 #: child process, delete the HTTP session) before its task is cancelled.
 CLOSE_GRACE_SECONDS = 5.0
+#: How long a connection stopped after its handshake (its first listing failed) is given to
+#: close as `close()` does before it is cut: over HTTP, the DELETE that tells the server the
+#: session may go. A server that answered the handshake usually answers that; one hung for
+#: good costs a connect this much more.
+END_SESSION_GRACE_SECONDS = 2.0
 #: How long a cancelled connection's task is given to end. The SDK's stdio shutdown is
 #: bounded at about 6.5 s (0.5 s flush, 2 s for the process to exit once its stdin closes,
 #: 2 s after SIGTERM, 2 s after SIGKILL); a server that exits on EOF takes milliseconds.
@@ -181,15 +186,17 @@ class Connection:
         await self._shut(task, CLOSE_GRACE_SECONDS)
 
     async def abort(self) -> None:
-        """Stop at once, whatever the connection is doing (its handshake, a listing), and
-        wait (a bounded time) for the transport to shut: a connection that failed to open
-        must leave no process behind. Called on the connection's loop."""
+        """Stop whatever the connection is doing (its handshake, a listing), and wait (a
+        bounded time) for the transport to shut: a connection that failed to open must
+        leave no process and no session behind. Cut at once during the handshake; after
+        it, first given END_SESSION_GRACE_SECONDS to close as `close()` does (cutting the
+        SDK's HTTP transport skips its DELETE). Called on the connection's loop."""
         self.usable = False
         task = self._task
         if task is None or task.done():
             return
         self._stop.set()
-        await self._shut(task, 0.0)
+        await self._shut(task, END_SESSION_GRACE_SECONDS if self.client is not None else 0.0)
 
     async def abort_quietly(self) -> None:
         """`abort`, for a caller that is already raising (a failure, a cancellation): a
