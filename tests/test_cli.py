@@ -254,6 +254,24 @@ def test_chat_with_a_bad_tool_names_the_problem(spec: str, message: str) -> None
     assert message in out.stderr and "Traceback" not in out.stderr
 
 
+@pytest.mark.parametrize(("source", "shown"), [
+    ("import os\n\nVALUE = os.environ['SELECTOOLS_NO_SUCH_VARIABLE']\n",
+     ["broken.py\", line 3, in <module>", "KeyError: 'SELECTOOLS_NO_SUCH_VARIABLE'"]),
+    ("def f(:\n    pass\n", ["broken.py\", line 1", "SyntaxError"]),
+])
+def test_a_tool_module_that_fails_as_it_is_imported_is_named_with_its_line(
+        tmp_path: Path, source: str, shown: list[str]) -> None:
+    (tmp_path / "broken.py").write_text(source)
+    out = run("chat", "--tool", "broken:f", stdin="hi\n", cwd=tmp_path)
+    assert out.returncode == 2
+    first = out.stderr.strip().splitlines()[0]
+    assert "--tool broken:f: importing module 'broken' failed:" in first, out.stderr
+    assert all(part in out.stderr for part in shown), out.stderr
+    # Their code's frames only: not the CLI's, not importlib's.
+    assert "Traceback" not in out.stderr and "importlib" not in out.stderr
+    assert "_loading.py" not in out.stderr, out.stderr
+
+
 SLOW_PROVIDER = textwrap.dedent('''
     import asyncio
 

@@ -84,6 +84,9 @@ def _import_attribute(spec: str, option: str) -> Any:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise UsageError(f"{option} {spec}: cannot import module {module_name!r} ({exc})") from None
+    except Exception as exc:  # the module's own code failed as it ran (or did not compile)
+        raise UsageError(f"{option} {spec}: importing module {module_name!r} failed:\n"
+                         f"{_in_their_code(exc)}") from None
     try:
         value = module
         for part in attribute.split("."):
@@ -91,3 +94,17 @@ def _import_attribute(spec: str, option: str) -> Any:
     except AttributeError:
         raise UsageError(f"{option} {spec}: module {module_name!r} has no {attribute!r}") from None
     return value
+
+
+def _in_their_code(error: BaseException) -> str:
+    """The traceback of an error raised while a user's module was imported, without the
+    frames of the import machinery and of this module: where in their code, and what."""
+    import traceback
+
+    machinery = os.path.dirname(importlib.__file__)
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+              if frame.filename != __file__ and not frame.filename.startswith(
+                  ("<frozen ", machinery))]
+    return "".join([*traceback.format_list(frames),
+                    *traceback.format_exception_only(error)]).rstrip()
+
