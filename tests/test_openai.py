@@ -150,14 +150,14 @@ def test_parallel_calls_that_all_claim_index_0_stay_apart() -> None:
 def test_malformed_arguments_are_kept_under_the_raw_key() -> None:
     raw = sse(
         delta_chunk({"tool_calls": [{"index": 0, "id": "c", "function": {
-            "name": "get_capital", "arguments": '{"country": "U'}}]}, finish="length"),
+            "name": "get_capital", "arguments": '{"country": "U'}}]}),
         delta_chunk({"tool_calls": [{"index": 1, "id": "d", "function": {
-            "name": "get_capital", "arguments": '["UK"]'}}]}, finish="tool_calls"),
+            "name": "get_capital", "arguments": '["UK"]'}}]}, finish="length"),
     )
     assert decode(raw) == [
         ToolCall("get_capital", {RAW_ARGUMENTS_KEY: '{"country": "U'}, id="c"),
         ToolCall("get_capital", {RAW_ARGUMENTS_KEY: '["UK"]'}, id="d"),
-        TurnEnd("length", "length"),  # the first finish reason: the turn was cut
+        TurnEnd("length", "length"),
     ]
 
 

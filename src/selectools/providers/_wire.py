@@ -218,13 +218,18 @@ def as_name(value: Any, where: str, *, stream: bool = False) -> str:
                     f"{where} is {describe(value)}, not a function name", stream=stream)
 
 
+#: The largest token count taken (2**53, the whole numbers a float holds exactly): past
+#: any real one, and a count's cost (a float product) would overflow on a longer number.
+MAX_COUNT = 2**53
+
+
 def as_count(value: Any, where: str, *, stream: bool = False) -> int:
-    """A token count: a whole number >= 0 (a missing one is 0)."""
-    if type(value) is int and value >= 0:
+    """A token count: a whole number from 0 to MAX_COUNT (a missing one is 0)."""
+    if type(value) is int and 0 <= value <= MAX_COUNT:
         return value
     if value is None:
         return 0
-    if type(value) is float and value.is_integer() and value >= 0:
+    if type(value) is float and value.is_integer() and 0 <= value <= MAX_COUNT:
         return int(value)
     _wrong(where, value, "a token count", stream)
 

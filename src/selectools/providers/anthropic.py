@@ -106,7 +106,7 @@ from ._anthropic_models import (
     thinking_may_continue,
     thinking_settings,
 )
-from ._framing import SseEvent, WholeJson
+from ._framing import SseEvent, WholeJson, read_to_end
 from ._http import MAX_EVENT_BYTES, MAX_RESPONSE_BYTES
 from ._http_provider import HttpProvider
 from ._status import body_snippet, error_for_status, json_or_none, reported_error
@@ -457,7 +457,6 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
     raw_reason: Any = None  # its TurnEnd comes once the stream ends
     stopped = False  # message_stop came
     has_calls = False
-    text_blocks: set[int] = set()
     tool_blocks: dict[int, _ToolBlock] = {}
     thinking_blocks: dict[int, _ThinkingBlock] = {}
     tool_uses = 0  # tool_use blocks started this turn
@@ -477,11 +476,11 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
                 _not_an_index(index, "content_block_delta.index")
             delta_type = delta.get("type")
             if delta_type == "text_delta":  # the common case first
-                if index in text_blocks:
-                    text = delta.get("text")
-                    if text:
-                        yield text if type(text) is str else _wire.as_text(
-                            text, "content_block_delta.delta.text", stream=True)
+                # (Text whatever its block: one never started is still the model's.)
+                text = delta.get("text")
+                if text:
+                    yield text if type(text) is str else _wire.as_text(
+                        text, "content_block_delta.delta.text", stream=True)
             elif delta_type == "input_json_delta":
                 tool = tool_blocks.get(index)
                 if tool is not None:
@@ -509,8 +508,7 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
             index = payload.get("index")
             block = _wire.as_object(payload.get("content_block"),
                                     "content_block_start.content_block", stream=True)
-            if block.get("type") == "text" and type(index) is int:
-                text_blocks.add(index)
+            if block.get("type") == "text":
                 text = _wire.as_text(block.get("text"), "content_block_start.content_block.text",
                                      stream=True)
                 if text:
@@ -565,9 +563,14 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
             delta = _wire.as_object(payload.get("delta"), "message_delta.delta", stream=True,
                                     optional=True)
             usage.update(payload.get("usage"))
-            raw_reason = delta.get("stop_reason") or raw_reason
+            # The first reason holds: a turn cut by max_tokens stays cut (its calls never
+            # run), whatever a later message_delta says.
+            raw_reason = raw_reason or delta.get("stop_reason")
         elif kind == "message_stop":
+            # The message is whole: what a server sends after it is no part of the turn
+            # (a tool_use block there is no call the model made), and is only drained.
             stopped = True
+            break
         # ping and event types added later need nothing from us.
     if event is None:  # the loop never ran: not one event came
         raise _wire.empty_stream()
@@ -582,6 +585,7 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
     if raw_reason:
         yield _wire.turn_end(raw_reason, STOP_REASONS, has_calls=has_calls)
     yield usage.stats(response_model)
+    await read_to_end(events)
 
 
 def _open_tool_block(index: int, open_blocks: Mapping[int, _ToolBlock]) -> NoReturn:

@@ -372,13 +372,16 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
             return
         chunk = _wire.stream_object(event.data)
         _raise_if_error(chunk, stream=True)
-        items, raw_reason, prompt_blocked = _response_parts(chunk, thoughts, stream=True)
-        blocked = blocked or prompt_blocked
-        for item in items:
-            if type(item) is ToolCall:
-                has_calls = True
-            yield item
-        finish_reason = finish_reason or raw_reason
+        if not (finish_reason or blocked):
+            items, raw_reason, prompt_blocked = _response_parts(chunk, thoughts, stream=True)
+            blocked = prompt_blocked
+            for item in items:
+                if type(item) is ToolCall:
+                    has_calls = True
+                yield item
+            finish_reason = raw_reason
+        # (else the turn has ended: a later chunk's parts are no part of it, and a call
+        # there is no call the model made; its usage and model still count)
         usage_metadata = chunk.get("usageMetadata") or usage_metadata
         response_model = _model_of(chunk, response_model)
     if event is None:  # the loop never ran: not one event came
@@ -455,9 +458,9 @@ def _response_parts(data: Mapping[str, Any], thoughts: _Thoughts, *,
                          else _wire.as_text(text, f"{where}.text", stream=stream))
             if part.get(THOUGHT_SIGNATURE):
                 items.append(_text_signature(part, where, stream=stream))
-        elif part.get("functionCall") is not None:
+        if part.get("functionCall") is not None:  # (beside text too: neither is lost)
             items.append(_tool_call(part, f"{where}.functionCall", stream=stream))
-        elif part.get(THOUGHT_SIGNATURE):
+        elif not text and part.get(THOUGHT_SIGNATURE):
             items.append(_text_signature(part, where, stream=stream))
     return items, candidate.get("finishReason"), False
 
@@ -554,7 +557,8 @@ _too_long = _wire.says_any(_CONTEXT_LENGTH_HINTS)
 
 def retry_delay(error: Mapping[str, Any]) -> float | None:
     """Seconds from a `google.rpc.RetryInfo` detail (`"retryDelay": "20s"`), if any."""
-    for detail in error.get("details") or ():
+    details = error.get("details")
+    for detail in details if type(details) is list else ():  # (any other shape: no delay)
         if isinstance(detail, dict) and detail.get("@type") == _RETRY_INFO:
             match = _DURATION.match(str(detail.get("retryDelay", "")))
             if match:

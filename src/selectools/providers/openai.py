@@ -103,6 +103,7 @@ from ._http import MAX_EVENT_BYTES, MAX_RESPONSE_BYTES
 from ._http_provider import HttpProvider
 from ._status import body_snippet, error_for_status, json_or_none, reported_error
 from ._think import ThinkSplitter, split_think
+from ._wire import MAX_COUNT
 from .base import StreamItem, with_instructions
 from .errors import ProviderError
 from .protocol import ModelRequest, WireProtocol, WireRequest
@@ -499,15 +500,15 @@ def _usage(wire: Any, model: str, *, stream: bool = False) -> UsageStats:
     if type(wire) is not dict:
         wire = _wire.as_object(wire, "usage", stream=stream, optional=True)
     prompt, completion = wire.get("prompt_tokens"), wire.get("completion_tokens")
-    if type(prompt) is not int or prompt < 0:
+    if type(prompt) is not int or not 0 <= prompt <= MAX_COUNT:
         prompt = _wire.as_count(prompt, "usage.prompt_tokens", stream=stream)
-    if type(completion) is not int or completion < 0:
+    if type(completion) is not int or not 0 <= completion <= MAX_COUNT:
         completion = _wire.as_count(completion, "usage.completion_tokens", stream=stream)
     details = wire.get("completion_tokens_details")
     reasoning = details.get("reasoning_tokens") if type(details) is dict else None
     if reasoning is None:  # Azure's DeepSeek puts it beside the other counts
         reasoning = wire.get("reasoning_tokens")
-    if type(reasoning) is not int or reasoning < 0:
+    if type(reasoning) is not int or not 0 <= reasoning <= MAX_COUNT:
         reasoning = _wire.as_count(reasoning, "usage.completion_tokens_details.reasoning_tokens",
                                    stream=stream)
     return UsageStats.priced(model=model, provider=PROVIDER, prompt_tokens=prompt,
@@ -624,8 +625,11 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
             for choice in choices:
                 if type(choice) is not dict:
                     choice = _wire.as_object(choice, "choices[0]", stream=True)
-                if choice.get("index", 0) != 0:
-                    continue  # we ask for one choice (n=1)
+                if choice.get("index") or finish_reason:
+                    # Another choice (we ask for one, n=1; a null index is the one), or
+                    # anything for it after its finish_reason: the turn has ended, and
+                    # a call sent after that is no call the model made in it.
+                    continue
                 delta = choice.get("delta")
                 if type(delta) is not dict:
                     delta = _wire.as_object(delta, "choices[0].delta", stream=True, optional=True)
@@ -692,7 +696,7 @@ async def decode_stream(events: AsyncIterator[SseEvent | WholeJson], model: str,
                                                         arguments)
                 reason = choice.get("finish_reason")
                 if reason:
-                    finish_reason = finish_reason or reason
+                    finish_reason = reason
                     if thinking is not None:
                         yield thinking.part()
                         thinking = None
