@@ -107,4 +107,3 @@ def _in_their_code(error: BaseException) -> str:
                   ("<frozen ", machinery))]
     return "".join([*traceback.format_list(frames),
                     *traceback.format_exception_only(error)]).rstrip()
-
