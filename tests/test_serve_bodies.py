@@ -143,6 +143,10 @@ def test_agui_run_input_with_a_tool_round_trip() -> None:
     ({"threadId": "t", "runId": "r", "messages": [
         {"role": "user", "content": "x"}, {"role": "tool", "toolCallId": "c9", "content": "y"}]},
      'messages[1].toolCallId "c9" names no call'),
+    ({"threadId": "t", "runId": "r", "messages": [{"role": "user", "content": "x"}],
+      "resume": {}}, "resume must be a JSON array, got an object"),
+    ({"threadId": "t", "runId": "r", "messages": [{"role": "user", "content": "x"}],
+      "resume": False}, "resume must be a JSON array"),
 ])
 def test_agui_bodies_of_the_wrong_shape_are_refused_by_name(body: Any, named: str) -> None:
     with pytest.raises(BadRequest, match=named.replace("[", r"\[").replace("]", r"\]")):
@@ -159,3 +163,9 @@ def test_socket_messages() -> None:
                         ('{"content": "x", "conversation_id": 2}', "conversation_id must")]:
         with pytest.raises(BadRequest, match=named):
             socket_message(text)
+
+
+def test_an_empty_agui_resume_is_an_ordinary_run() -> None:
+    request = agui_request({"threadId": "t", "runId": "r", "resume": [],
+                            "messages": [{"role": "user", "content": "x"}]})
+    assert not request.approvals and [m.content for m in request.messages] == ["x"]

@@ -270,7 +270,8 @@ def agui_request(body: Any) -> AgUiRequest:
     run_id = _string(data.get("runId"), "runId")
     items = _list(data.get("messages"), "messages")
     resume = data.get("resume")
-    approvals = _resume_entries(_list(resume, "resume")) if resume else None
+    # (an empty list is no answer: an ordinary run; anything but a list is refused)
+    approvals = _resume_entries(_list(resume, "resume")) if resume is not None else None
     messages: list[Message] = []
     names: dict[str, str] = {}  # call id -> tool name, for the tool messages that follow
     for number, item in enumerate(items):
