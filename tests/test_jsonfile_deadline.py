@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
-from holders import other_process
+from holders import other_process, queued_behind
 
 from selectools import Agent, AgentConfig, RunTimeoutError
 from selectools._deadline import DeadlineReached
@@ -96,21 +96,11 @@ def test_a_run_queued_behind_a_waiting_commit_ends_at_run_timeout_unrun(
     agent(store, None).run("first", session_id="a")
     agent(store, None).run("first", session_id="b")
 
-    async def both() -> tuple[float, BaseException | None]:
-        waiting = asyncio.ensure_future(agent(store, None).arun("from a", session_id="a"))
-        await asyncio.sleep(0.3)  # a's commit is on the store's thread, waiting
-        started = time.monotonic()
-        error: BaseException | None = None
-        try:
-            await agent(store).arun("from b", session_id="b")
-        except RunTimeoutError as exc:
-            error = exc
-        elapsed = time.monotonic() - started
-        await waiting
-        return elapsed, error
-
     with lock_held(tmp_path / "a.json.lock", 3.0):
-        elapsed, error = asyncio.run(both())
+        # (after 0.3 s, a's commit is on the store's thread, waiting)
+        elapsed, error = asyncio.run(queued_behind(
+            agent(store, None).arun("from a", session_id="a"),
+            lambda: agent(store).arun("from b", session_id="b"), 0.3))
     assert error is not None and "load session 'b'; nothing was run" in str(error)
     assert elapsed < RUN_TIMEOUT + SLACK
     assert "from a" in contents(store, "a")

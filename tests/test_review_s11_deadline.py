@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from holders import other_process
+from holders import other_process, queued_behind
 
 from selectools import Agent, AgentConfig, RunTimeoutError, tool
 from selectools._deadline import DeadlineReached
@@ -242,21 +242,11 @@ def test_a_commit_queued_behind_another_runs_waiting_commit_is_not_made(
         patient = Agent(tools=[], provider=LocalProvider(),
                         config=AgentConfig(session_store=store))
 
-        async def both() -> tuple[float, BaseException | None]:
-            waiting = asyncio.ensure_future(patient.arun("from a", session_id="a"))
-            await asyncio.sleep(0.2)  # a's commit is on the store's thread, waiting
-            started = time.monotonic()
-            error: BaseException | None = None
-            try:
-                await session_agent(store).arun("from b", session_id="b")
-            except RunTimeoutError as exc:
-                error = exc
-            elapsed = time.monotonic() - started
-            await waiting
-            return elapsed, error
-
         with other_process(HOLD_WRITE_TRANSACTION, str(path), str(held)):
-            elapsed, error = asyncio.run(both())
+            # (after 0.2 s, a's commit is on the store's thread, waiting)
+            elapsed, error = asyncio.run(queued_behind(
+                patient.arun("from a", session_id="a"),
+                lambda: session_agent(store).arun("from b", session_id="b"), 0.2))
         assert error is not None and "not saved" in str(error)
         assert elapsed < RUN_TIMEOUT + SLACK
         a, b = store.get("a"), store.get("b")
