@@ -71,12 +71,17 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def _summary(ttft_ms: list[float], cpu: tuple[float, float], wall_s: float,
+def _summary(runs: list[tuple[float, float, Any]], cpu: tuple[float, float], wall_s: float,
              streams: int) -> dict[str, Any]:
+    """`runs`: each run's (ms to its first text, ms to its whole answer, its body)."""
     tokens = streams * TOKENS_PER_RUN
     user, system = cpu
+    ttft_ms = [ttft for ttft, _, _ in runs]
+    done_ms = [done for _, done, _ in runs]
     return {"streams": streams, "ttft_p50_ms": _percentile(ttft_ms, 0.50),
             "ttft_p99_ms": _percentile(ttft_ms, 0.99), "ttft_max_ms": max(ttft_ms),
+            "done_p50_ms": _percentile(done_ms, 0.50),
+            "done_p99_ms": _percentile(done_ms, 0.99),
             "cpu_s": user + system, "cpu_us_per_token": (user + system) * 1e6 / tokens,
             "user_us_per_token": user * 1e6 / tokens,
             "system_us_per_token": system * 1e6 / tokens, "wall_s": wall_s}
@@ -100,7 +105,7 @@ async def _in_process(model_url: str, streams: int) -> dict[str, Any]:
 
     agent = make_agent(model_url)
 
-    async def one() -> tuple[float, str]:
+    async def one() -> tuple[float, float, str]:
         started = time.perf_counter()
         first: float | None = None
         text: list[str] = []
@@ -112,7 +117,7 @@ async def _in_process(model_url: str, streams: int) -> dict[str, Any]:
                     first = time.perf_counter()
                 text.append(item.content)
         assert first is not None, "a run streamed no text"
-        return (first - started) * 1000, "".join(text)
+        return (first - started) * 1000, (time.perf_counter() - started) * 1000, "".join(text)
 
     _check(await one(), "in-process (warm-up)")
     cpu0, wall0 = _own_cpu_s(), time.perf_counter()
@@ -121,12 +126,12 @@ async def _in_process(model_url: str, streams: int) -> dict[str, Any]:
     for run in runs:
         _check(run, "in-process")
     await agent.provider.aclose()
-    return _summary([ttft for ttft, _ in runs], _elapsed(cpu0, cpu1), wall1 - wall0, streams)
+    return _summary(runs, _elapsed(cpu0, cpu1), wall1 - wall0, streams)
 
 
-def _check(run: tuple[float, str], where: str) -> None:
-    if run[1] != EXPECTED_TEXT:
-        raise AssertionError(f"{where}: wrong streamed text: {run[1][:160]!r}")
+def _check(run: tuple[float, float, str], where: str) -> None:
+    if run[2] != EXPECTED_TEXT:
+        raise AssertionError(f"{where}: wrong streamed text: {run[2][:160]!r}")
 
 
 # -- served -------------------------------------------------------------------------------
@@ -197,8 +202,9 @@ def _chat_body(number: int) -> bytes:
 _FIRST_TEXT = b'data: {"type":"text-delta"'
 
 
-async def _read_chat(session: Any, url: str, number: int) -> tuple[float, bytes]:
-    """One /api/chat stream: (ms to the first text-delta's bytes, the whole body). The body
+async def _read_chat(session: Any, url: str, number: int) -> tuple[float, float, bytes]:
+    """One /api/chat stream: (ms to the first text-delta's bytes, ms to its end, the whole
+    body). The body
     is only kept here, parsed by `_chat_text` after the batch: a client that parsed every
     event as it came would take a core's share of the host from the server it measures."""
     started = time.perf_counter()
@@ -216,7 +222,7 @@ async def _read_chat(session: Any, url: str, number: int) -> tuple[float, bytes]
                     pieces) > 1 else piece):
                 first = time.perf_counter()
     assert first is not None, "a stream carried no text"
-    return (first - started) * 1000, b"".join(pieces)
+    return (first - started) * 1000, (time.perf_counter() - started) * 1000, b"".join(pieces)
 
 
 def _chat_text(body: bytes) -> str:
@@ -235,8 +241,8 @@ def _chat_text(body: bytes) -> str:
     return "".join(text)
 
 
-def _check_chat(run: tuple[float, bytes], where: str) -> None:
-    _check((run[0], _chat_text(run[1])), where)
+def _check_chat(run: tuple[float, float, bytes], where: str) -> None:
+    _check((run[0], run[1], _chat_text(run[2])), where)
 
 
 async def _served(model_url: str, streams: int, http: str) -> dict[str, Any]:
@@ -255,8 +261,7 @@ async def _served(model_url: str, streams: int, http: str) -> dict[str, Any]:
             wall1, cpu1 = time.perf_counter(), app.cpu_s()
         for run in runs:  # parsed now, outside the measured batch
             _check_chat(run, "served")
-        return _summary([ttft for ttft, _ in runs], _elapsed(cpu0, cpu1), wall1 - wall0,
-                        streams)
+        return _summary(runs, _elapsed(cpu0, cpu1), wall1 - wall0, streams)
     finally:
         app.stop()
 
@@ -340,7 +345,7 @@ async def _opcodes_in_process(model_url: str, runs: int) -> dict[str, float]:
                 break
             if item.event is None and item.content:
                 text.append(item.content)
-        _check((0.0, "".join(text)), "in-process")
+        _check((0.0, 0.0, "".join(text)), "in-process")
 
     await one()  # warm-up
     counter = _Counter()
@@ -438,7 +443,8 @@ def compare(served: list[dict[str, Any]], local: list[dict[str, Any]]) -> dict[s
     cpu = med(served, "cpu_us_per_token") / med(local, "cpu_us_per_token")
     p99 = med(served, "ttft_p99_ms") / med(local, "ttft_p99_ms")
     rows = [(key, med(served, key), med(local, key))
-            for key in ("ttft_p50_ms", "ttft_p99_ms", "ttft_max_ms", "cpu_us_per_token",
+            for key in ("ttft_p50_ms", "ttft_p99_ms", "ttft_max_ms", "done_p50_ms",
+                        "done_p99_ms", "cpu_us_per_token",
                         "user_us_per_token", "system_us_per_token", "cpu_s", "wall_s")]
     return {"rows": rows, "cpu_ratio": cpu, "ttft_p99_ratio": p99,
             "cpu_pass": cpu <= CPU_BUDGET, "ttft_pass": p99 <= TTFT_BUDGET}
@@ -470,7 +476,9 @@ def run_against(url: str, streams: int, pace_us: int, rounds: int,
 
 def render(result: dict[str, Any]) -> str:
     labels = {"ttft_p50_ms": "TTFT p50 (ms)", "ttft_p99_ms": "TTFT p99 (ms)",
-              "ttft_max_ms": "TTFT max (ms)", "cpu_us_per_token": "CPU per token (us)",
+              "ttft_max_ms": "TTFT max (ms)", "done_p50_ms": "whole answer p50 (ms)",
+              "done_p99_ms": "whole answer p99 (ms)",
+              "cpu_us_per_token": "CPU per token (us)",
               "user_us_per_token": "  of which user (us)",
               "system_us_per_token": "  of which system (us)",
               "cpu_s": "CPU of the batch (s)", "wall_s": "wall of the batch (s)"}

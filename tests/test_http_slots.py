@@ -1,14 +1,16 @@
 """The connection slots a call waits for before its time limit starts (`_http.Slots`):
-at most `size` calls hold one, the others get theirs in the order they asked, and a call
-cancelled while it waits holds none and blocks nobody, even when it had just been handed
-one."""
+at most `size` calls hold one, the others get theirs in the order their runs began (calls
+outside a run, and a run's own calls, in the order they asked), and a call cancelled
+while it waits holds none and blocks nobody, even when it had just been handed one."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
+from selectools._seniority import RUN_STARTED
 from selectools.providers._http import Slots
 
 
@@ -125,3 +127,94 @@ async def test_many_calls_never_hold_more_than_the_size() -> None:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     assert most == 3 and holding == 0 and slots.free == 3
+
+
+async def test_a_call_of_a_run_that_began_earlier_goes_first_though_it_asked_later() -> None:
+    """A run's second call overtakes the first calls of runs that began after it (the run
+    under way finishes first), never those of runs that began before it."""
+    slots = Slots(1)
+    await slots.take()
+    began = time.monotonic()
+    order: list[str] = []
+
+    async def call(name: str, run_started: float) -> None:
+        RUN_STARTED.set(run_started)  # (this task's own context: as a run sets it)
+        await slots.take()
+        order.append(name)
+        slots.give()
+
+    tasks = [asyncio.create_task(call("younger run", began + 2))]
+    await _settle()
+    tasks.append(asyncio.create_task(call("older run", began + 1)))
+    await _settle()
+    tasks.append(asyncio.create_task(call("oldest run", began)))
+    await _settle()
+    slots.give()
+    await asyncio.gather(*tasks)
+    assert order == ["oldest run", "older run", "younger run"]
+    assert slots.free == 1 and not slots.waiting
+
+
+async def test_a_call_outside_any_run_counts_from_when_it_asked() -> None:
+    slots = Slots(1)
+    await slots.take()
+    order: list[str] = []
+
+    async def call(name: str, run_started: float | None) -> None:
+        if run_started is not None:
+            RUN_STARTED.set(run_started)
+        await slots.take()
+        order.append(name)
+        slots.give()
+
+    before = time.monotonic()
+    tasks = [asyncio.create_task(call("no run", None))]
+    await _settle()
+    tasks += [asyncio.create_task(call("run begun after it", time.monotonic() + 60)),
+              asyncio.create_task(call("run begun before it", before - 1))]
+    await _settle()
+    slots.give()
+    await asyncio.gather(*tasks)
+    assert order == ["run begun before it", "no run", "run begun after it"]
+
+
+async def test_calls_of_one_run_wait_in_the_order_they_asked() -> None:
+    slots = Slots(1)
+    await slots.take()
+    RUN_STARTED.set(time.monotonic())  # copied into each task below: one run's calls
+    order: list[int] = []
+
+    async def call(number: int) -> None:
+        await slots.take()
+        order.append(number)
+        slots.give()
+
+    tasks = []
+    for number in range(5):
+        tasks.append(asyncio.create_task(call(number)))
+        await _settle()
+    slots.give()
+    await asyncio.gather(*tasks)
+    assert order == list(range(5))
+
+
+async def test_a_cancelled_waiter_leaves_the_order_of_the_others_intact() -> None:
+    slots = Slots(1)
+    await slots.take()
+    began = time.monotonic()
+    order: list[float] = []
+
+    async def call(run_started: float) -> None:
+        RUN_STARTED.set(run_started)
+        await slots.take()
+        order.append(run_started - began)
+        slots.give()
+
+    tasks = {offset: asyncio.create_task(call(began + offset)) for offset in (5, 1, 4, 2, 3)}
+    await _settle()
+    tasks[2].cancel()
+    await asyncio.gather(tasks[2], return_exceptions=True)
+    assert len(slots.waiting) == 4
+    slots.give()
+    await asyncio.gather(*(task for offset, task in tasks.items() if offset != 2))
+    assert order == [1, 3, 4, 5]

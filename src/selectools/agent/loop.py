@@ -29,6 +29,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from .._artifacts import collector as artifacts_collector
+from .._seniority import RUN_STARTED
 from ..providers.base import complete_any
 from ..tools.errors import error_text
 from ..trace import TraceStep
@@ -153,6 +154,7 @@ async def run_agent(setup: RunSetup, messages: list[Message], *, stream: bool,
                 if observed:
                     await run.tell_start()
                 started = perf_counter()
+                RUN_STARTED.set(run.started)  # (see selectools._seniority)
                 try:
                     direct = run.direct
                     if direct is not None:

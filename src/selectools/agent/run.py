@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._artifacts import collecting_artifacts
 from .._log import logger
+from .._seniority import RUN_STARTED
 from ..providers.base import (
     ProviderEvent,
     exact_acomplete,
@@ -101,6 +102,9 @@ class Run:
                  output: OutputSchema | None) -> None:
         self.setup = setup
         self.id = os.urandom(16).hex()  # a uuid4's worth of randomness, for less
+        #: When the run began (`time.monotonic()`): its model calls' seniority where
+        #: they wait for a connection (selectools._seniority).
+        self.started = time.monotonic()
         self.stream = stream
         self.events = events
         self.on_text = on_text
@@ -274,6 +278,7 @@ class Run:
         if self.tool_deltas:
             request["tool_deltas"] = True
         started = time.perf_counter()
+        RUN_STARTED.set(self.started)  # (the stream's first read waits for a connection)
         return StreamedTurn(stream_any(self.provider, **request), started,
                             self._partial_stream())
 
