@@ -124,7 +124,8 @@ class HttpTransport:
     def __init__(self, *, provider: str, base_url: str, headers: Mapping[str, str] | None = None,
                  timeout: float | None = 60.0, error_from_response: ErrorFromResponse,
                  max_response_bytes: int | None = MAX_RESPONSE_BYTES,
-                 max_event_bytes: int | None = MAX_EVENT_BYTES) -> None:
+                 max_event_bytes: int | None = MAX_EVENT_BYTES,
+                 max_connections: int = POOL_SIZE) -> None:
         self.provider = provider
         #: The byte limits (see MAX_RESPONSE_BYTES), _NO_LIMIT for a setting of None.
         self._response_limit = _byte_limit("max_response_bytes", max_response_bytes)
@@ -151,7 +152,8 @@ class HttpTransport:
         self._watches: dict[asyncio.AbstractEventLoop, _ReadWatch] = {}
         #: Per session (so per loop), the one timer bounding its whole calls (`_CallWatch`).
         self._calls: dict[asyncio.AbstractEventLoop, _CallWatch] = {}
-        self.pool_size = POOL_SIZE
+        #: Connections (and so calls in flight) per session: `max_connections`.
+        self.pool_size = _connection_limit(max_connections)
         self._lock = threading.Lock()
         self._parsed_urls: dict[str, Any] = {}
         self._last_whole_timeout: aiohttp.ClientTimeout | None = None
@@ -621,6 +623,16 @@ def _byte_limit(setting: str, value: int | None) -> int:
     if value <= 0:
         raise ValueError(f"{setting} must be above 0 (bytes), or None for no limit; "
                          f"got {value!r}")
+    return int(value)
+
+
+def _connection_limit(value: int) -> int:
+    """`max_connections` as the transport keeps it: a positive int, else refused, named."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"max_connections must be an int (connections), got "
+                        f"{type(value).__name__}: {value!r}")
+    if value <= 0:
+        raise ValueError(f"max_connections must be at least 1, got {value!r}")
     return int(value)
 
 

@@ -29,7 +29,13 @@ from .._json import RawJson
 from .._json import encode as encode_json
 from ..types import Message, OutputFormat, ToolDefinition, check_messages
 from ..usage import UsageStats
-from ._http import MAX_EVENT_BYTES, MAX_RESPONSE_BYTES, HttpTransport, split_userinfo
+from ._http import (
+    MAX_EVENT_BYTES,
+    MAX_RESPONSE_BYTES,
+    POOL_SIZE,
+    HttpTransport,
+    split_userinfo,
+)
 from ._retry import (
     Empty,
     OnRetry,
@@ -79,6 +85,10 @@ class HttpProvider(AsyncFirstProvider):
     stream (8 MiB); None is no limit. Past either, the rest is not read, the connection is
     closed and `ResponseTooLargeError` raised (not retried; a FallbackProvider moves on):
     a broken or hostile server cannot make a call hold more than that.
+
+    `max_connections` (100) is how many calls are in flight at once, per event loop; the
+    others wait for a connection, in the order their runs began (see selectools._seniority),
+    and their `timeout` starts once they have one.
     """
 
     def __init__(self, protocol: WireProtocol, *, api_key: str | None = None,
@@ -86,7 +96,8 @@ class HttpProvider(AsyncFirstProvider):
                  timeout: float | None = 60.0, max_retries: int = 2,
                  headers: Mapping[str, str] | None = None, name: str | None = None,
                  max_response_bytes: int | None = MAX_RESPONSE_BYTES,
-                 max_event_bytes: int | None = MAX_EVENT_BYTES) -> None:
+                 max_event_bytes: int | None = MAX_EVENT_BYTES,
+                 max_connections: int = POOL_SIZE) -> None:
         self.protocol = protocol
         if name is not None and (not isinstance(name, str) or not name.strip()):
             raise ValueError(f"name must be a non-empty string, got {name!r}")
@@ -123,6 +134,7 @@ class HttpProvider(AsyncFirstProvider):
             error_from_response=protocol.error_from_response,
             max_response_bytes=max_response_bytes,
             max_event_bytes=max_event_bytes,
+            max_connections=max_connections,
         )
 
     # -- the provider protocol -------------------------------------------------------------
@@ -330,6 +342,11 @@ class HttpProvider(AsyncFirstProvider):
     def max_event_bytes(self) -> int | None:
         """The longest stream event read, in bytes (None: no limit)."""
         return self._transport.max_event_bytes
+
+    @property
+    def max_connections(self) -> int:
+        """How many of its calls are in flight at once, per event loop."""
+        return self._transport.pool_size
 
     def with_options(self, *, max_retries: int | None = None, timeout: float | None = None,
                      on_retry: OnRetry | None = None) -> Self:
