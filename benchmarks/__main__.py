@@ -141,6 +141,7 @@ def _b3(server: ServerProcess, args: argparse.Namespace, with_httpx: bool,
 
     rows = []
     cpu: dict[str, list[float]] = {"agent": [], "bulk": []}
+    outside_gc: dict[str, list[float]] = {"agent": [], "bulk": []}  # (what grows, if not it)
     for level in levels:
         def fast(client: str, key: str, level: int = level) -> float | None:
             measured = paired[str(level)].get(client)
@@ -171,9 +172,11 @@ def _b3(server: ServerProcess, args: argparse.Namespace, with_httpx: bool,
                          fast("agent", "server_cpu_share"), fast("bulk", "server_cpu_share"),
                          unit="core", with_ratio=False))
         for client in cpu:
-            value = fast(client, "cpu_ms_per_run")
+            value, collector = fast(client, "cpu_ms_per_run"), fast(client, "gc_ms_per_run")
             if value is not None:
                 cpu[client].append(value)
+                if collector is not None:
+                    outside_gc[client].append(value - collector)
 
     def spread(values: list[float]) -> float | None:
         return (max(values) / min(values) - 1) * 100 if values and min(values) > 0 else None
@@ -181,6 +184,9 @@ def _b3(server: ServerProcess, args: argparse.Namespace, with_httpx: bool,
     rows.append(_row("B3", f"client CPU per run, spread across {args.b3_levels} at once "
                            "(max / min - 1)", spread(cpu["agent"]), spread(cpu["bulk"]),
                      unit="%", budget=B3_SPREAD, with_ratio=False))
+    rows.append(_row("B3", "  the same less the cyclic GC (context: what grows if not it)",
+                     spread(outside_gc["agent"]), spread(outside_gc["bulk"]), unit="%",
+                     with_ratio=False))
     return rows
 
 

@@ -116,12 +116,15 @@ def test_b9_runs_from_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     main(["--quick", "--cases", "B9", "--json", str(out)])
     document = json.loads(out.read_text())
     rows = document["rows"]
-    assert [row["case"] for row in rows] == ["B9"] * 3
+    assert [row["case"] for row in rows] == ["B9"] * 5
     # (CPU of a 3-stream batch may round to a few clock ticks: only its presence is checked)
     assert all(row["selectools"] is not None and row["reference"] is not None
                for row in rows)
     assert rows[1]["selectools"] > 0 and rows[1]["reference"] > 0  # TTFT p99, in ms
     assert rows[0]["budget"] and rows[1]["budget"] and rows[1]["pass"] is not None
+    # (the whole answer's p50 and p99: context, each at least its run's first token)
+    assert rows[3]["metric"].startswith("whole answer p50") and not rows[3]["budget"]
+    assert rows[4]["selectools"] >= rows[3]["selectools"] >= rows[2]["selectools"] > 0
     assert document["raw"]["B9"]["streams"] == 3
 
 
@@ -155,6 +158,11 @@ def test_b1_to_b3_are_held_against_the_bulk_loop(tmp_path: Path) -> None:
     cpus = [rows[f"client CPU per run, {level} at once"]["selectools"] for level in "36"]
     assert spread["selectools"] == pytest.approx((max(cpus) / min(cpus) - 1) * 100)
     assert spread["budget"] == "spread <= 10 %"
+    outside = rows["  the same less the cyclic GC (context: what grows if not it)"]
+    rest = [rows[f"client CPU per run, {level} at once"]["selectools"]
+            - rows[f"  of which the cyclic GC, {level} at once"]["selectools"] for level in "36"]
+    assert outside["selectools"] == pytest.approx((max(rest) / min(rest) - 1) * 100)
+    assert not outside["budget"]
 
 
 def test_all_runs_every_capability_with_its_budget(tmp_path: Path) -> None:
