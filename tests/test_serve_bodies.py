@@ -89,6 +89,13 @@ def test_system_messages_from_the_browser_are_not_the_agents_prompt() -> None:
     ({"messages": [user("x"), {"role": "assistant", "parts": [
         {"type": "tool-a", "state": "output-available", "toolCallId": "c", "input": [1]}]},
         user("y")]}, "messages[1].parts[0].input must be a JSON object, got an array"),
+    # (a finished call without a name: every provider would refuse the history, each turn)
+    ({"messages": [user("x"), {"role": "assistant", "parts": [
+        {"type": "tool-", "state": "output-available", "toolCallId": "c", "output": "ok"}]},
+        user("y")]}, 'messages[1].parts[0].type is "tool-", which names no tool'),
+    ({"messages": [user("x"), {"role": "assistant", "parts": [
+        {"type": "dynamic-tool", "toolName": " ", "state": "output-error", "toolCallId": "c",
+         "errorText": "no"}]}, user("y")]}, "messages[1].parts[0].toolName is empty"),
 ])
 def test_use_chat_bodies_of_the_wrong_shape_are_refused_by_name(body: Any, named: str) -> None:
     with pytest.raises(BadRequest, match=named.replace("[", r"\[").replace("]", r"\]")):

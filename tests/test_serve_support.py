@@ -76,12 +76,15 @@ def wire_agent() -> Agent:
 
 def approval_agent() -> Agent:
     """The recorded tool run, its get_weather calls waiting for a person's approval, the
-    conversations in a SQLite session store at SERVE_SESSIONS."""
-    from selectools.sessions import SQLiteSessionStore
+    conversations in a SQLite session store at SERVE_SESSIONS (with SERVE_STORE=json, a
+    JSON files store in that directory)."""
+    from selectools.sessions import JsonFileSessionStore, SessionStore, SQLiteSessionStore
     from selectools.testing import TranscriptProvider
 
     transcripts = os.environ["SERVE_TRANSCRIPTS"].split(os.pathsep)
-    store = SQLiteSessionStore(os.environ["SERVE_SESSIONS"])
+    store: SessionStore = JsonFileSessionStore(os.environ["SERVE_SESSIONS"]) \
+        if os.environ.get("SERVE_STORE") == "json" \
+        else SQLiteSessionStore(os.environ["SERVE_SESSIONS"])
     return Agent(tools=[get_weather], provider=TranscriptProvider(transcripts, "anthropic"),
                  config=AgentConfig(session_store=store,
                                     approval_policy=lambda call: call.tool_name

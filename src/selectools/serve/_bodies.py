@@ -247,6 +247,9 @@ def _tool_part(part: dict[str, Any], kind: str, at: str) -> tuple[ToolCall, Mess
         return None
     name = _string(part.get("toolName"), f"{at}.toolName") if kind == "dynamic-tool" \
         else kind.removeprefix("tool-")
+    if not name.strip():  # (every provider refuses a call without a name, on every turn)
+        raise BadRequest(f"{at}.toolName is empty" if kind == "dynamic-tool" else
+                         f"{at}.type is {json.dumps(kind)}, which names no tool")
     call_id = _string(part.get("toolCallId"), f"{at}.toolCallId")
     arguments = part.get("input")
     if arguments is None:

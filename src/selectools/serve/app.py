@@ -455,6 +455,10 @@ class _Server:
                     except ValueError as exc:  # BadRequest, or a corrupt session
                         await _send(websocket, {"type": "error", "message": str(exc)})
                         continue
+                    except Exception as exc:  # the store failed: the server's, not theirs
+                        await _send(websocket, {"type": "error",
+                                                "message": public_error(exc)})
+                        continue
                     resumed = ServedRun(self.agent.astream_resume(
                         message.conversation_id, message.approvals, self.response_format,
                         events=True))
