@@ -1,5 +1,6 @@
-"""Hostile input never exhausts memory: `max_response_bytes` bounds a whole answer and
-`max_event_bytes` one stream event (an SSE event, an NDJSON line).
+"""Hostile input never exhausts memory: `max_response_bytes` bounds a whole answer,
+`max_event_bytes` one stream event (an SSE event, an NDJSON line) and `max_stream_bytes`
+a whole stream (events each well-formed and small, without end).
 
 A real HTTP/1.1 server on 127.0.0.1 (asyncio streams, in a thread of its own) sends about
 200 MB: a whole answer announced by its Content-Length, one sent chunked, a small gzip
@@ -26,7 +27,7 @@ from typing import Any
 import aiohttp  # noqa: F401  (imported before any measure: the first call would)
 import pytest
 
-from selectools.providers._http import MAX_EVENT_BYTES, MAX_RESPONSE_BYTES
+from selectools.providers._http import MAX_EVENT_BYTES, MAX_RESPONSE_BYTES, MAX_STREAM_BYTES
 from selectools.providers.anthropic import AnthropicProvider
 from selectools.providers.errors import (
     MalformedResponseError,
@@ -389,6 +390,48 @@ async def test_a_stream_of_many_events_is_unaffected_by_a_small_event_limit(
     assert "".join(item for item in items if isinstance(item, str)) == "".join(pieces)
 
 
+#: One well-formed OpenAI text delta, as a hostile server repeats it without end.
+_DELTA = b"data: " + json.dumps({"choices": [{"index": 0, "delta": {"content": "x"},
+                                             "finish_reason": None}]}).encode() + b"\n\n"
+
+
+async def test_a_stream_of_small_events_without_end_is_refused_at_max_stream_bytes(
+        server: FloodServer) -> None:
+    server.queue(flood(chunked=True, content_type="text/event-stream",
+                       block=_DELTA * (64 * 1024 // len(_DELTA))),
+                 whole(_STREAM, content_type="text/event-stream"))
+    provider = OpenAIProvider(base_url=server.url, name="hostile", max_stream_bytes=4 * MiB)
+    texts: list[Any] = []
+    try:
+        with pytest.raises(ResponseTooLargeError) as caught:
+            async for item in provider.astream(messages=_ASK):
+                texts.append(item)
+        after = await _drain(provider.astream(messages=_ASK))  # a new connection, as before
+    finally:
+        await provider.aclose()
+    error = caught.value
+    assert error.setting == "max_stream_bytes" and error.limit == 4 * MiB
+    assert 4 * MiB < error.received < 5 * MiB
+    assert str(error).startswith("hostile 200: stream over max_stream_bytes=4,194,304 "
+                                 "(4 MiB): ")
+    assert "raise the provider's max_stream_bytes=" in str(error)
+    # Each event was read as it came (the limit is on the sum, not on any one event)...
+    assert len(texts) > 10_000 and set(texts) == {"x"}
+    # ...and the rest of the 200 MB was not: the connection was closed, not pooled.
+    assert server.served.aborted[0] and server.served.sent[0] < PAYLOAD // 4
+    assert after[:3] == ["Hi", " there", "!"] and server.served.connections == 2
+
+
+async def test_a_stream_of_exactly_max_stream_bytes_is_read(server: FloodServer) -> None:
+    server.queue(whole(_STREAM, chunked=True, content_type="text/event-stream"))
+    provider = OpenAIProvider(base_url=server.url, max_stream_bytes=len(_STREAM))
+    try:
+        items = await _drain(provider.astream(messages=_ASK))
+    finally:
+        await provider.aclose()
+    assert items[:3] == ["Hi", " there", "!"]
+
+
 # ---------------------------------------------------------------------------------------------
 # Fallback
 
@@ -445,10 +488,15 @@ def test_every_provider_takes_the_limits_and_reports_them() -> None:
                            max_event_bytes=MiB)]
     for provider in made:
         assert (provider.max_response_bytes, provider.max_event_bytes) == (5 * MiB, MiB)
+        assert provider.max_stream_bytes == MAX_STREAM_BYTES == 256 * MiB
     default = OpenAIProvider(base_url="http://127.0.0.1:9")
     assert (default.max_response_bytes, default.max_event_bytes) == (32 * MiB, 8 * MiB)
-    unlimited = OllamaProvider(max_response_bytes=None, max_event_bytes=None)
-    assert (unlimited.max_response_bytes, unlimited.max_event_bytes) == (None, None)
+    unlimited = OllamaProvider(max_response_bytes=None, max_event_bytes=None,
+                               max_stream_bytes=None)
+    assert (unlimited.max_response_bytes, unlimited.max_event_bytes,
+            unlimited.max_stream_bytes) == (None, None, None)
+    assert GeminiProvider(base_url="http://127.0.0.1:9",
+                          max_stream_bytes=MiB).max_stream_bytes == MiB
 
 
 @pytest.mark.parametrize(("value", "kind"), [(0, ValueError), (-1, ValueError),
@@ -456,7 +504,7 @@ def test_every_provider_takes_the_limits_and_reports_them() -> None:
                                              ("32MiB", TypeError)])
 def test_a_limit_that_is_not_a_positive_int_is_refused_when_made(value: Any,
                                                                   kind: type[Exception]) -> None:
-    for setting in ("max_response_bytes", "max_event_bytes"):
+    for setting in ("max_response_bytes", "max_event_bytes", "max_stream_bytes"):
         with pytest.raises(kind, match=setting):
             OpenAIProvider(base_url="http://127.0.0.1:9", **{setting: value})
 

@@ -6,8 +6,9 @@ and never lets an aiohttp exception escape: timeouts become `ProviderTimeoutErro
 or dropped connections `ProviderConnectionError`, non-2xx answers whatever the provider's
 `error_from_response` makes of them. It follows no redirect to another origin (the key
 headers would go along), checks that a streamed answer is the stream it asked for, reads no
-answer longer than `max_response_bytes` nor a stream event longer than `max_event_bytes`
-(hostile input must not exhaust memory: see MAX_RESPONSE_BYTES), and closes each session
+answer longer than `max_response_bytes`, a stream event longer than `max_event_bytes`, nor
+a stream longer in all than `max_stream_bytes` (hostile input must not exhaust memory: see
+MAX_RESPONSE_BYTES), and closes each session
 on its own loop, however the provider is dropped. It reports what servers said
 as they said it: removing keys from errors is the provider boundary's one redaction step,
 with `redact`. Framing lives in `_framing.py`, the status-to-error mapping in `_status.py`,
@@ -98,8 +99,9 @@ POOL_SIZE = 100
 # What a server may make us hold (hostile input must not exhaust memory): a whole answer is
 # read to its end before it is parsed, and a stream's event (an SSE event, an NDJSON line)
 # is held until it ends, so each has a limit; past it the rest is not read and the
-# connection is closed (`ResponseTooLargeError`). Both are compared once per read of the
-# body (a chunk of up to aiohttp's buffer, tens of KiB), never per byte or line.
+# connection is closed (`ResponseTooLargeError`). So has a whole stream, whose text the run
+# keeps. Each is compared once per read of the body (a chunk of up to aiohttp's buffer,
+# tens of KiB), never per byte or line.
 #: The longest whole answer read, decompressed (`max_response_bytes`). A model's longest
 #: answer, 128K tokens of text, is about 0.5 MB (1 MB JSON-escaped); 32 MiB leaves room for
 #: a few inline images (Gemini's, base64) and bounds 100 calls in flight to about 3 GiB.
@@ -110,6 +112,12 @@ MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 #: 2 MB, under 3 MB in base64): 8 MiB is about three times that, and a stream holds at most
 #: one event open, so it bounds a stream in flight to about that.
 MAX_EVENT_BYTES = 8 * 1024 * 1024
+#: The most a whole stream may bring (`max_stream_bytes`), every event together. A 128K-token
+#: answer streamed is about 40 MB on the wire (OpenAI's chunk per token is 200 to 300 bytes
+#: of JSON around it); 256 MiB is six times that, and ends a server that streams without
+#: end as fast as it can (the run keeping a tenth or so of it, as text) within seconds on
+#: a local network. One that trickles is bounded by the run's `run_timeout` only.
+MAX_STREAM_BYTES = 256 * 1024 * 1024
 #: The limit of a setting of None: no limit (an int, so that the check stays one comparison).
 _NO_LIMIT = sys.maxsize
 
@@ -125,11 +133,13 @@ class HttpTransport:
                  timeout: float | None = 60.0, error_from_response: ErrorFromResponse,
                  max_response_bytes: int | None = MAX_RESPONSE_BYTES,
                  max_event_bytes: int | None = MAX_EVENT_BYTES,
+                 max_stream_bytes: int | None = MAX_STREAM_BYTES,
                  max_connections: int = POOL_SIZE) -> None:
         self.provider = provider
         #: The byte limits (see MAX_RESPONSE_BYTES), _NO_LIMIT for a setting of None.
         self._response_limit = _byte_limit("max_response_bytes", max_response_bytes)
         self._event_limit = _byte_limit("max_event_bytes", max_event_bytes)
+        self._stream_limit = _byte_limit("max_stream_bytes", max_stream_bytes)
         # Credentials in the URL (`http://user:token@proxy/v1`) are sent, never shown:
         # `base_url` (errors, repr, fallback labels) is the URL without them.
         self._request_base = base_url.rstrip("/")
@@ -171,6 +181,11 @@ class HttpTransport:
     def max_event_bytes(self) -> int | None:
         """The longest stream event read (None: no limit)."""
         return None if self._event_limit == _NO_LIMIT else self._event_limit
+
+    @property
+    def max_stream_bytes(self) -> int | None:
+        """The most a whole stream may bring (None: no limit)."""
+        return None if self._stream_limit == _NO_LIMIT else self._stream_limit
 
     def url(self, path: str) -> str:
         """The URL of `path` as shown (without credentials)."""
@@ -336,6 +351,7 @@ class HttpTransport:
                 # holds of the event still open (give or take the rest of that read), the
                 # one thing a stream makes us hold. Counted only on reads that end none.
                 unended, event_limit = 0, self._event_limit
+                left = stream_limit = self._stream_limit  # (what the stream may still bring)
                 while True:
                     if watchdog is not None:
                         watchdog.waiting_since = watchdog.clock()
@@ -344,6 +360,10 @@ class HttpTransport:
                         watchdog.waiting_since = None
                     if not chunk:
                         break
+                    if (left := left - len(chunk)) < 0:
+                        response.close()  # (not back to the pool: the rest is unread)
+                        raise self._too_large("max_stream_bytes", stream_limit,
+                                              stream_limit - left, response.status)
                     events = decoder.feed(chunk)
                     if events:
                         unended = 0
@@ -585,8 +605,9 @@ class HttpTransport:
                    announced: bool = False) -> ResponseTooLargeError:
         """The error of an answer (or event) past its limit: the limit, the bytes read (or
         announced), and the setting that raises it."""
-        what, whats = ("stream event", "events") if setting == "max_event_bytes" \
-            else ("answer", "answers")
+        what, whats = {"max_event_bytes": ("stream event", "events"),
+                       "max_stream_bytes": ("stream", "streams")}.get(
+            setting, ("answer", "answers"))
         if announced:
             told = (f"{what} of {received:,} bytes (its Content-Length) is over "
                     f"{setting}={limit:,}{_in_mib(limit)}: refused unread")

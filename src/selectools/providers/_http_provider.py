@@ -32,6 +32,7 @@ from ..usage import UsageStats
 from ._http import (
     MAX_EVENT_BYTES,
     MAX_RESPONSE_BYTES,
+    MAX_STREAM_BYTES,
     POOL_SIZE,
     HttpTransport,
     split_userinfo,
@@ -82,9 +83,10 @@ class HttpProvider(AsyncFirstProvider):
     OpenAI-compatible server, so naming them tells them apart).
 
     `max_response_bytes` bounds a whole answer (32 MiB), `max_event_bytes` one event of a
-    stream (8 MiB); None is no limit. Past either, the rest is not read, the connection is
-    closed and `ResponseTooLargeError` raised (not retried; a FallbackProvider moves on):
-    a broken or hostile server cannot make a call hold more than that.
+    stream (8 MiB), `max_stream_bytes` a whole stream (256 MiB); None is no limit. Past
+    any, the rest is not read, the connection is closed and `ResponseTooLargeError` raised
+    (not retried; a FallbackProvider moves on): a broken or hostile server cannot make a
+    call hold more than that.
 
     `max_connections` (100) is how many calls are in flight at once, per event loop; the
     others wait for a connection, in the order their runs began (see selectools._seniority),
@@ -97,6 +99,7 @@ class HttpProvider(AsyncFirstProvider):
                  headers: Mapping[str, str] | None = None, name: str | None = None,
                  max_response_bytes: int | None = MAX_RESPONSE_BYTES,
                  max_event_bytes: int | None = MAX_EVENT_BYTES,
+                 max_stream_bytes: int | None = MAX_STREAM_BYTES,
                  max_connections: int = POOL_SIZE) -> None:
         self.protocol = protocol
         if name is not None and (not isinstance(name, str) or not name.strip()):
@@ -134,6 +137,7 @@ class HttpProvider(AsyncFirstProvider):
             error_from_response=protocol.error_from_response,
             max_response_bytes=max_response_bytes,
             max_event_bytes=max_event_bytes,
+            max_stream_bytes=max_stream_bytes,
             max_connections=max_connections,
         )
 
@@ -342,6 +346,11 @@ class HttpProvider(AsyncFirstProvider):
     def max_event_bytes(self) -> int | None:
         """The longest stream event read, in bytes (None: no limit)."""
         return self._transport.max_event_bytes
+
+    @property
+    def max_stream_bytes(self) -> int | None:
+        """The most a whole stream may bring, in bytes (None: no limit)."""
+        return self._transport.max_stream_bytes
 
     @property
     def max_connections(self) -> int:

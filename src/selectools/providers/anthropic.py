@@ -107,7 +107,7 @@ from ._anthropic_models import (
     thinking_settings,
 )
 from ._framing import SseEvent, WholeJson, read_to_end
-from ._http import MAX_EVENT_BYTES, MAX_RESPONSE_BYTES, POOL_SIZE
+from ._http import MAX_EVENT_BYTES, MAX_RESPONSE_BYTES, MAX_STREAM_BYTES, POOL_SIZE
 from ._http_provider import HttpProvider
 from ._status import body_snippet, error_for_status, json_or_none, reported_error
 from .base import StreamItem, with_instructions
@@ -675,6 +675,7 @@ class AnthropicProvider(HttpProvider):
                  max_retries: int = 2, api_version: str = API_VERSION,
                  name: str | None = None, max_response_bytes: int | None = MAX_RESPONSE_BYTES,
                  max_event_bytes: int | None = MAX_EVENT_BYTES,
+                 max_stream_bytes: int | None = MAX_STREAM_BYTES,
                  max_connections: int = POOL_SIZE) -> None:
         if not isinstance(api_version, str) or not api_version.strip():
             raise ValueError(f"api_version must be a version string such as {API_VERSION!r}, "
@@ -684,4 +685,5 @@ class AnthropicProvider(HttpProvider):
                          timeout=timeout, max_retries=max_retries,
                          headers={"anthropic-version": api_version}, name=name,
                          max_response_bytes=max_response_bytes,
-                         max_event_bytes=max_event_bytes, max_connections=max_connections)
+                         max_event_bytes=max_event_bytes,
+                         max_stream_bytes=max_stream_bytes, max_connections=max_connections)

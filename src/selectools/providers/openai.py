@@ -99,7 +99,7 @@ from ..types import (
 from ..usage import UsageStats
 from . import _wire
 from ._framing import SseEvent, WholeJson, event_batches, read_to_end
-from ._http import MAX_EVENT_BYTES, MAX_RESPONSE_BYTES, POOL_SIZE
+from ._http import MAX_EVENT_BYTES, MAX_RESPONSE_BYTES, MAX_STREAM_BYTES, POOL_SIZE
 from ._http_provider import HttpProvider
 from ._status import body_snippet, error_for_status, json_or_none, reported_error
 from ._think import ThinkSplitter, split_think
@@ -859,9 +859,11 @@ class OpenAIProvider(HttpProvider):
                  timeout: float | None = 60.0, max_retries: int = 2,
                  name: str | None = None, max_response_bytes: int | None = MAX_RESPONSE_BYTES,
                  max_event_bytes: int | None = MAX_EVENT_BYTES,
+                 max_stream_bytes: int | None = MAX_STREAM_BYTES,
                  max_connections: int = POOL_SIZE) -> None:
         headers = {"OpenAI-Organization": organization} if organization else None
         super().__init__(PROTOCOL, api_key=api_key, base_url=base_url, model=model,
                          timeout=timeout, max_retries=max_retries, headers=headers, name=name,
                          max_response_bytes=max_response_bytes,
-                         max_event_bytes=max_event_bytes, max_connections=max_connections)
+                         max_event_bytes=max_event_bytes,
+                         max_stream_bytes=max_stream_bytes, max_connections=max_connections)
