@@ -8,13 +8,13 @@ or dropped connections `ProviderConnectionError`, non-2xx answers whatever the p
 headers would go along), checks that a streamed answer is the stream it asked for, reads no
 answer longer than `max_response_bytes`, a stream event longer than `max_event_bytes`, nor
 a stream longer in all than `max_stream_bytes` (hostile input must not exhaust memory: see
-MAX_RESPONSE_BYTES), and closes each session
-on its own loop, however the provider is dropped. It reports what servers said
-as they said it: removing keys from errors is the provider boundary's one redaction step,
-with `redact`. Framing lives in `_framing.py`, the status-to-error mapping in `_status.py`,
-the per-loop timers in `_timers.py`, the connection slots in `_slots.py`, the secrets
-`redact` masks in `_secrets.py`, the closing of sessions on their loops in `_closing.py`,
-the connection pool (its reads sized for the heap) in `_connector.py`.
+MAX_RESPONSE_BYTES), and closes each session on its own loop, however the provider is
+dropped. It reports what servers said as they said it: removing keys from errors is the
+provider boundary's one redaction step, with `redact`. Framing lives in `_framing.py`, the
+status-to-error mapping in `_status.py`, the per-loop timers in `_timers.py`, the
+connection slots in `_slots.py`, the secrets `redact` masks in `_secrets.py`, the closing
+of sessions on their loops in `_closing.py`, the connection pool (its reads sized for the
+heap) in `_connector.py`.
 
 aiohttp is imported on the first request, never at module import, so `import selectools`
 stays light.

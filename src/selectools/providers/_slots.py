@@ -52,7 +52,7 @@ class Slots:
         except BaseException:  # cancelled (or thrown into) while waiting
             if waiter.done() and not waiter.cancelled():
                 self.give()  # it was handed a slot before it could resume: passed on
-            else:  # it holds none: out of the heap, which give() would pass it over in
+            else:  # it holds none: out of the heap (give() would pass over it, later)
                 waiter.cancel()
                 with contextlib.suppress(ValueError):  # (give() may have passed it over)
                     self.waiting.remove(entry)
