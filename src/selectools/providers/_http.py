@@ -113,10 +113,10 @@ MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 #: one event open, so it bounds a stream in flight to about that.
 MAX_EVENT_BYTES = 8 * 1024 * 1024
 #: The most a whole stream may bring (`max_stream_bytes`), every event together. A 128K-token
-#: answer streamed is about 40 MB on the wire (OpenAI's chunk per token is 200 to 300 bytes
-#: of JSON around it); 256 MiB is six times that, and ends a server that streams without
-#: end as fast as it can (the run keeping a tenth or so of it, as text) within seconds on
-#: a local network. One that trickles is bounded by the run's `run_timeout` only.
+#: answer streamed is about 40 MB on the wire (a recorded OpenAI chunk, a token each, is 270
+#: to 340 bytes); 256 MiB is six times that, and ends a server that streams without end as
+#: fast as it can (the run keeping a tenth or so of it, as text) within seconds on a local
+#: network. One that trickles is bounded by the run's `run_timeout` only.
 MAX_STREAM_BYTES = 256 * 1024 * 1024
 #: The limit of a setting of None: no limit (an int, so that the check stays one comparison).
 _NO_LIMIT = sys.maxsize
