@@ -24,8 +24,10 @@ from wire_server import RecordedRequest
 from selectools import Agent, AgentConfig, AgentResult, tool
 from selectools.providers.openai import OpenAIProvider
 
-#: Each answer waits this long before it starts, so that the other runs' calls queue up.
-LATENCY = 0.05
+#: Each answer waits this long before it starts, so that the other runs' calls queue up
+#: behind the first (the runs begin 5 ms apart: a host stalled for this long between two
+#: of them would let a run's second call find the connection free).
+LATENCY = 0.2
 
 
 @tool(description="Look a word up")
