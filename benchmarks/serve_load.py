@@ -204,9 +204,9 @@ _FIRST_TEXT = b'data: {"type":"text-delta"'
 
 async def _read_chat(session: Any, url: str, number: int) -> tuple[float, float, bytes]:
     """One /api/chat stream: (ms to the first text-delta's bytes, ms to its end, the whole
-    body). The body
-    is only kept here, parsed by `_chat_text` after the batch: a client that parsed every
-    event as it came would take a core's share of the host from the server it measures."""
+    body). The body is only kept here, parsed by `_chat_text` after the batch: a client
+    that parsed every event as it came would take a core's share of the host from the
+    server it measures."""
     started = time.perf_counter()
     first: float | None = None
     pieces: list[bytes] = []

@@ -85,9 +85,9 @@ _LIVE = "(expires_at IS NULL OR expires_at > ?)"
 _BUSY = (5, 6)
 #: One commit in this many goes by the store's thread even when it could be made on the
 #: event loop: there SQLite checkpoints the WAL into the database once the WAL is past its
-#: 1,000 pages, which the event loop's connection never does: a checkpoint fsyncs (0.4 ms
-#: on the benchmarks' host, far more on a network disk) and every stream on the loop would
-#: wait for it. The WAL then stays under about 1,000 pages and this many commits.
+#: 1,000 pages. The event loop's connection never checkpoints, since a checkpoint fsyncs
+#: (0.4 ms on the benchmarks' host, far more on a network disk) and every stream on the
+#: loop would wait for it. The WAL then stays under about 1,000 pages and this many commits.
 CHECKPOINT_EVERY = 100
 T = TypeVar("T")
 
@@ -118,6 +118,7 @@ class SQLiteSessionStore(SessionStore):
         #: caller at a time (loops of several threads may share the store). Nor does it
         #: checkpoint (see CHECKPOINT_EVERY).
         self._quick: sqlite3.Connection | None = None
+        #: Commits so far, every CHECKPOINT_EVERY-th of them by the thread.
         self._commits = 0
         self._quick_guard = threading.Lock()
         self._quick_ok = not self._memory and synchronous in ("OFF", "NORMAL")
